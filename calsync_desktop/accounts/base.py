@@ -1,0 +1,185 @@
+"""Accounts: what is stored about a connected calendar, and where its secrets live.
+
+An :class:`Account` holds no secret. Passwords, refresh tokens and token
+caches go to a :class:`SecretStore` (the OS keyring in the app) under the
+service name ``calsync-desktop``.
+
+Each account kind (google, exchange, office365) has a module in this package
+with the same small surface, so the CLI, the wizard and the sync worker treat
+them alike:
+
+``open_provider(account, services) -> CalendarProvider``
+    the provider for a saved account, its secrets read from ``services.secrets``.
+``configure_cli(parser)`` / ``add_from_cli(args, services) -> PendingAccount``
+    ``calsync-desktop accounts add KIND`` arguments and the flow behind them.
+
+plus its own way to connect: ``sign_in(services, open_browser, ...)`` for
+Google and Office 365, ``validate(services, server_url, username, password,
+email=None)`` for Exchange. Both return a :class:`PendingAccount`; the
+account is saved only after the user confirmed the options.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from types import ModuleType
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from calsync_desktop.providers.base import CalendarProvider
+
+SERVICE_NAME = "calsync-desktop"
+
+
+class AccountState(StrEnum):
+    OK = "ok"
+    SYNCING = "syncing"
+    NEEDS_SIGN_IN = "needs_sign_in"
+    ERROR = "error"
+    PAUSED = "paused"
+
+
+@dataclass(frozen=True)
+class AccountKind:
+    kind: str
+    label: str
+    module: str
+
+
+KINDS: dict[str, AccountKind] = {
+    k.kind: k
+    for k in (
+        AccountKind("google", "Google Calendar", "calsync_desktop.accounts.google"),
+        AccountKind("office365", "Office 365", "calsync_desktop.accounts.office365"),
+        AccountKind("exchange", "Exchange Server", "calsync_desktop.accounts.exchange"),
+        AccountKind("memory", "Local test calendar", "calsync_desktop.accounts.memory"),
+    )
+}
+
+
+def kind_module(kind: str) -> ModuleType:
+    """The module that connects accounts of ``kind``."""
+    try:
+        return importlib.import_module(KINDS[kind].module)
+    except KeyError as exc:
+        raise ValueError(f"Unknown account kind {kind!r}.") from exc
+
+
+@dataclass
+class Account:
+    """A connected calendar. Never holds a secret.
+
+    ``settings`` keeps the kind's non-secret settings (server URL, user name,
+    CA bundle path, endpoint overrides). ``sync_state`` is the provider's
+    opaque incremental-sync token.
+    """
+
+    id: str
+    kind: str
+    name: str
+    email: str
+    calendar_id: str = ""
+    settings: dict = field(default_factory=dict)
+    sync_all_private: bool = False
+    state: AccountState = AccountState.OK
+    last_sync: datetime | None = None
+    last_error: str = ""
+    sync_state: str | None = None
+    local_seq: int = 0
+    first_sync_done: bool = False
+    paused: bool = False
+
+
+class SecretStore(Protocol):
+    """Where secrets live. Keys are (account id, secret name)."""
+
+    def get(self, account_id: str, name: str) -> str | None: ...
+
+    def set(self, account_id: str, name: str, value: str) -> None: ...
+
+    def delete(self, account_id: str, name: str) -> None: ...
+
+
+SECRET_NAMES = ("password", "token", "token_cache")
+
+
+class KeyringSecrets:
+    """Secrets in the OS keyring (Secret Service, Keychain, Credential Locker)."""
+
+    def __init__(self, backend=None):
+        import keyring
+
+        self._keyring = backend or keyring.get_keyring()
+
+    def get(self, account_id: str, name: str) -> str | None:
+        return self._keyring.get_password(SERVICE_NAME, f"{account_id}/{name}")
+
+    def set(self, account_id: str, name: str, value: str) -> None:
+        self._keyring.set_password(SERVICE_NAME, f"{account_id}/{name}", value)
+
+    def delete(self, account_id: str, name: str) -> None:
+        import keyring.errors
+
+        try:
+            self._keyring.delete_password(SERVICE_NAME, f"{account_id}/{name}")
+        except keyring.errors.PasswordDeleteError:
+            pass
+
+    def delete_all(self, account_id: str) -> None:
+        for name in SECRET_NAMES:
+            self.delete(account_id, name)
+
+
+class MemorySecrets:
+    """Secrets in a dict: for tests of things other than the keyring."""
+
+    def __init__(self):
+        self.values: dict[tuple[str, str], str] = {}
+
+    def get(self, account_id: str, name: str) -> str | None:
+        return self.values.get((account_id, name))
+
+    def set(self, account_id: str, name: str, value: str) -> None:
+        self.values[(account_id, name)] = value
+
+    def delete(self, account_id: str, name: str) -> None:
+        self.values.pop((account_id, name), None)
+
+    def delete_all(self, account_id: str) -> None:
+        for name in SECRET_NAMES:
+            self.delete(account_id, name)
+
+
+class PendingAccount(ABC):
+    """A signed-in or validated account not saved yet.
+
+    ``secrets`` are written to the secret store only by :meth:`save`; its
+    ``repr`` never shows them.
+    """
+
+    kind: str
+    email: str
+    settings: dict
+    secrets: dict[str, str]
+
+    def __repr__(self) -> str:
+        return f"<PendingAccount {self.kind} {self.email}>"
+
+    @abstractmethod
+    def provider(self) -> CalendarProvider:
+        """A provider on the account's default calendar, to list calendars and preview."""
+
+    def warnings(self, profile_email: str) -> list[str]:
+        """Plain-language warnings for the wizard (never blocking)."""
+        out = []
+        if profile_email and self.email and profile_email.strip().lower() != self.email.lower():
+            out.append(
+                f"You signed in as {self.email}, but your Sales Calendar profile uses "
+                f"{profile_email}. Use the same email address, or participant invite "
+                "statuses may not sync."
+            )
+        return out

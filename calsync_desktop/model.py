@@ -1,0 +1,179 @@
+"""The Sales Calendar's vocabulary: plain dataclasses, no I/O.
+
+Times are always time-zone aware. An appointment keeps the UTC instant of its
+start and end plus the IANA zone name it was made in, so that a 09:00 meeting
+in Europe/Berlin stays a 09:00 meeting across daylight-saving changes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil.rrule import rrulestr
+
+MAX_CONTENTS = 100_000
+"""Longest contents the Sales Calendar accepts (characters)."""
+
+
+class InvalidAppointment(ValueError):
+    """An appointment that cannot be stored as given; the message says why."""
+
+
+class InviteStatus(StrEnum):
+    """A participant's answer to the invitation."""
+
+    NO_RESPONSE = "no_response"
+    ACCEPTED = "accepted"
+    TENTATIVE = "tentative"
+    DECLINED = "declined"
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """Someone invited to an appointment. Without an email they cannot be synced."""
+
+    name: str
+    email: str | None = None
+    status: InviteStatus = InviteStatus.NO_RESPONSE
+
+    @property
+    def key(self) -> str | None:
+        """The matching key: the email, case-insensitively."""
+        return self.email.strip().lower() if self.email else None
+
+
+@dataclass(frozen=True, slots=True)
+class OccurrenceOverride:
+    """One occurrence of a series that was moved or edited.
+
+    ``original_start`` (UTC) names the occurrence as the rule generates it.
+    """
+
+    original_start: datetime
+    contents: str
+    location: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Recurrence:
+    """An RFC 5545 rule (without the ``RRULE:`` prefix), deleted occurrences and overrides."""
+
+    rrule: str
+    exdates: tuple[datetime, ...] = ()
+    overrides: tuple[OccurrenceOverride, ...] = ()
+
+    def rule_set(self, dtstart: datetime, tz: str):
+        """The dateutil rule for a series starting at ``dtstart``, in zone ``tz``."""
+        local_start = dtstart.astimezone(ZoneInfo(tz))
+        return rrulestr("RRULE:" + self.rrule, dtstart=local_start, forceset=True)
+
+    def last_start(self, dtstart: datetime, tz: str) -> datetime | None:
+        """Start of the last occurrence, or None for a series without an end."""
+        rule = rrulestr("RRULE:" + self.rrule, dtstart=dtstart.astimezone(ZoneInfo(tz)))
+        if not (rule._count or rule._until):  # noqa: SLF001 - dateutil exposes no public flag
+            return None
+        last = None
+        for last in rule:  # noqa: B007 - we want the final value
+            pass
+        return last.astimezone(UTC) if last else dtstart
+
+
+@dataclass(frozen=True, slots=True)
+class Appointment:
+    """One entry of the Sales Calendar."""
+
+    id: str
+    contents: str
+    start: datetime
+    end: datetime
+    timezone: str = "UTC"
+    location: str = ""
+    all_day: bool = False
+    private: bool = False
+    participants: tuple[Participant, ...] = ()
+    recurrence: Recurrence | None = None
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
+    modified: datetime = field(default_factory=lambda: datetime.now(UTC))
+    account_id: str | None = None
+
+    @property
+    def title(self) -> str:
+        """The first line of the contents: what a calendar shows."""
+        return self.contents.split("\n", 1)[0]
+
+    def with_changes(self, **changes) -> Appointment:
+        return replace(self, **changes)
+
+    def last_end(self) -> datetime | None:
+        """End of the last occurrence (the appointment itself when not recurring).
+
+        None for a series that never ends.
+        """
+        if self.recurrence is None:
+            return self.end
+        last = self.recurrence.last_start(self.start, self.timezone)
+        if last is None:
+            return None
+        latest = last + (self.end - self.start)
+        for override in self.recurrence.overrides:
+            latest = max(latest, override.end)
+        return latest
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def validate_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidAppointment(f"Unknown time zone {name!r}.") from exc
+
+
+def validate_rrule(rule: str, start: datetime, tz: str) -> None:
+    try:
+        rrulestr("RRULE:" + rule, dtstart=start.astimezone(ZoneInfo(tz)))
+    except (ValueError, TypeError) as exc:
+        raise InvalidAppointment(f"Invalid recurrence rule {rule!r}: {exc}") from exc
+
+
+def validate(appointment: Appointment) -> Appointment:
+    """Check an appointment before it is stored; raise InvalidAppointment with a clear reason."""
+    a = appointment
+    validate_zone(a.timezone)
+    for name in ("start", "end", "created", "modified"):
+        value = getattr(a, name)
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise InvalidAppointment(f"The {name} time must include a time zone.")
+    if a.end < a.start:
+        raise InvalidAppointment("The appointment ends before it starts.")
+    if len(a.contents) > MAX_CONTENTS:
+        raise InvalidAppointment(
+            f"The contents are too long ({len(a.contents):,} characters; "
+            f"at most {MAX_CONTENTS:,})."
+        )
+    if "\x00" in a.contents or "\x00" in a.location:
+        raise InvalidAppointment("The contents contain a NUL character.")
+    if a.recurrence is not None:
+        validate_rrule(a.recurrence.rrule, a.start, a.timezone)
+        for override in a.recurrence.overrides:
+            if override.end < override.start:
+                raise InvalidAppointment("An occurrence ends before it starts.")
+    return a
+
+
+def utc(value: datetime) -> datetime:
+    """The same instant in UTC; rejects naive datetimes."""
+    if value.tzinfo is None:
+        raise InvalidAppointment("A time without a time zone cannot be placed.")
+    return value.astimezone(UTC)
+
+
+ONE_DAY = timedelta(days=1)

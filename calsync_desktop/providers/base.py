@@ -1,0 +1,344 @@
+"""The one interface every calendar service is reached through, and its errors.
+
+Vocabulary
+----------
+*event*        an item on the remote calendar, as a :class:`RemoteEvent`.
+*remote id*    the service's id of an event (Google event id, EWS ItemId,
+               Graph event id). Stable for the life of the event.
+*version*      the service's concurrency token (Google etag, EWS/Graph change
+               key). A write names the version it read; a stale one fails
+               with :class:`ChangedMeanwhile`, never overwrites.
+*local id*     the Sales Calendar appointment id that calsync stamps on every
+               event it creates (Google private extended property, EWS
+               extended property, Graph single-value extended property), so a
+               crash between the remote write and the local commit is repaired
+               by re-linking instead of creating a second copy.
+*sync state*   an opaque token (Google syncToken, EWS SyncFolderItems state,
+               Graph delta link) from which :meth:`CalendarProvider.changes`
+               lists only what changed.
+
+A series is one :class:`RemoteEvent` whose ``recurrence`` carries the rule
+(as RRULE text), the deleted occurrences (``exdates``) and the moved or
+edited occurrences (``overrides``). Providers assemble that from their
+service's masters, instances and exceptions.
+
+Each provider translates its client library's exceptions into the
+:class:`ProviderError` family at its border, so the engine and the GUI speak one
+language.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from calsync_desktop.model import Participant, Recurrence
+
+T = TypeVar("T")
+
+# --------------------------------------------------------------------------- errors
+
+
+class ProviderError(Exception):
+    """Something the calendar service did not do. ``str()`` is a plain sentence
+    fit to show a user; it never contains a secret or private contents."""
+
+    #: whether trying the same thing later may work
+    transient = False
+
+
+class NotFound(ProviderError):
+    """The event does not exist (any more)."""
+
+
+class ChangedMeanwhile(ProviderError):
+    """The event changed since it was read (HTTP 412, ErrorIrresolvableConflict,
+    a stale change key). Fetch, merge and try again; never overwrite."""
+
+
+class AlreadyExists(ProviderError):
+    """An event with the client-chosen id or the same local id exists already."""
+
+    def __init__(self, message: str, remote_id: str | None = None):
+        super().__init__(message)
+        self.remote_id = remote_id
+
+
+class RateLimited(ProviderError):
+    """The service asks us to slow down (429, 403 rateLimitExceeded,
+    ErrorServerBusy, 503). ``retry_after`` is the wait it asked for, in seconds."""
+
+    transient = True
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NeedsSignIn(ProviderError):
+    """The stored credentials were refused: expired, revoked or a changed
+    password (RefreshError / invalid_grant, EWS 401, interaction_required).
+    The account pauses until the user signs in again; nothing is deleted."""
+
+
+class BadCredentials(NeedsSignIn):
+    """The credentials typed into the setup were refused."""
+
+
+class Unreachable(ProviderError):
+    """The server could not be reached (DNS, refused, dropped connection)."""
+
+    transient = True
+
+
+class TimedOut(Unreachable):
+    """The server did not answer in time."""
+
+
+class NotACalendarService(ProviderError):
+    """The URL answers, but not as the expected service (404, an HTML page)."""
+
+
+class CertificateUntrusted(ProviderError):
+    """The server's TLS certificate is not trusted. The fix is a CA bundle in
+    Settings › Advanced, never switching verification off."""
+
+
+class SyncStateExpired(ProviderError):
+    """The sync state is no longer valid (Google 410, ErrorInvalidSyncStateData,
+    an expired delta link): list everything again."""
+
+
+class MalformedResponse(ProviderError):
+    """The service answered something that could not be understood."""
+
+    transient = True
+
+
+class InvalidEvent(ProviderError):
+    """The service refused one event as invalid (HTTP 400 and the like)."""
+
+
+class ServerError(ProviderError):
+    """The service failed (5xx) in a way that may pass."""
+
+    transient = True
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """The span a sync looks at: ``start`` is 30 days ago, ``end`` the future horizon."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarInfo:
+    """A calendar of the account the user may choose to sync."""
+
+    id: str
+    name: str
+    primary: bool = False
+    can_write: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteEvent:
+    """An event as the service has it, mapped to neutral fields.
+
+    ``body`` is the service's body text; ``body_is_html`` tells whether it is
+    HTML (the engine converts HTML to plain text). ``attendees`` carry the
+    invite statuses the service reports. ``organizer_is_self`` is False for a
+    meeting someone else organises. ``cancelled`` marks a meeting its
+    organiser cancelled (it is deleted locally).
+    """
+
+    remote_id: str
+    version: str
+    subject: str
+    start: datetime
+    end: datetime
+    timezone: str = "UTC"
+    body: str = ""
+    body_is_html: bool = False
+    location: str = ""
+    all_day: bool = False
+    private: bool = False
+    attendees: tuple[Participant, ...] = ()
+    recurrence: Recurrence | None = None
+    local_id: str | None = None
+    ical_uid: str | None = None
+    last_modified: datetime | None = None
+    organizer_is_self: bool = True
+    cancelled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EventDraft:
+    """What calsync wants an event to be. Bodies are sent as plain text."""
+
+    local_id: str
+    subject: str
+    body: str
+    location: str
+    start: datetime
+    end: datetime
+    timezone: str
+    private: bool
+    attendees: tuple[Participant, ...] = ()
+    recurrence: Recurrence | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSet:
+    """What :meth:`CalendarProvider.changes` found.
+
+    ``complete`` is True for a full listing: then ``events`` holds every live
+    event overlapping the window, and an event missing from it was deleted or
+    moved out of the window (the engine asks :meth:`CalendarProvider.get` to
+    tell which). ``deleted`` lists remote ids the service reported deleted.
+    """
+
+    events: list[RemoteEvent]
+    deleted: list[str]
+    state: str | None
+    complete: bool
+
+
+# Field names an Update may carry in ``fields``; providers patch only these.
+FIELDS = ("subject", "body", "location", "time", "private", "attendees", "recurrence")
+
+
+@dataclass(frozen=True, slots=True)
+class Create:
+    draft: EventDraft
+    send_invitations: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    remote_id: str
+    version: str
+    draft: EventDraft
+    fields: frozenset[str]
+    send_invitations: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    remote_id: str
+    version: str
+    send_invitations: bool = False
+
+
+Write = Create | Update | Delete
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """The outcome of one write: the event as it is now (None after a delete),
+    or the error that write met. One failed write never fails the others."""
+
+    write: Write
+    event: RemoteEvent | None = None
+    error: ProviderError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+# --------------------------------------------------------------------------- interface
+
+
+class CalendarProvider(ABC):
+    """One calendar on one account of a calendar service.
+
+    Implementations keep their service's limits inside: paging, batch sizes
+    (Google 50, EWS 100, Graph 20), conditional writes and retries of
+    rate-limit answers through :class:`Backoff`.
+    """
+
+    #: "google", "exchange", "office365", "memory"
+    kind: str = ""
+
+    @abstractmethod
+    def account_email(self) -> str:
+        """The signed-in account's email address (one request at most)."""
+
+    @abstractmethod
+    def list_calendars(self) -> list[CalendarInfo]:
+        """The calendars the account may sync."""
+
+    @abstractmethod
+    def changes(self, window: TimeWindow, state: str | None) -> ChangeSet:
+        """Events changed since ``state``, or all events overlapping ``window``
+        when ``state`` is None. Raises :class:`SyncStateExpired` when the state
+        is no longer accepted. A call with nothing changed costs one request."""
+
+    @abstractmethod
+    def get(self, remote_id: str) -> RemoteEvent:
+        """One event; :class:`NotFound` when it is gone."""
+
+    @abstractmethod
+    def write(self, writes: Sequence[Write]) -> list[WriteResult]:
+        """Apply writes in as few requests as the service allows, one result
+        per write in the same order. A stale version gives that write a
+        :class:`ChangedMeanwhile`; creating an event whose local id is already
+        on the calendar gives :class:`AlreadyExists` with its remote id."""
+
+    def find_by_local_id(self, local_id: str) -> RemoteEvent | None:
+        """The event carrying ``local_id``, if any (used to repair after a crash)."""
+        return None
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+# --------------------------------------------------------------------------- retries
+
+
+@dataclass
+class Backoff:
+    """Retries transient failures with exponential backoff and full jitter,
+    honouring the wait the service asked for, within a bounded total wait.
+
+    ``sleep`` and ``rand`` are injected so tests run without waiting.
+    """
+
+    base: float = 1.0
+    cap: float = 60.0
+    max_total_wait: float = 300.0
+    max_attempts: int = 8
+    sleep: Callable[[float], None] = time.sleep
+    rand: Callable[[], float] = random.random
+    waits: list[float] = field(default_factory=list)
+
+    def delay(self, attempt: int, error: ProviderError) -> float:
+        asked = getattr(error, "retry_after", None)
+        computed = min(self.cap, self.base * (2**attempt)) * self.rand()
+        return max(asked, computed) if asked is not None else computed
+
+    def run(self, call: Callable[[], T]) -> T:
+        waited = 0.0
+        attempt = 0
+        while True:
+            try:
+                return call()
+            except (RateLimited, ServerError) as error:
+                attempt += 1
+                wait = self.delay(attempt - 1, error)
+                if attempt >= self.max_attempts or waited + wait > self.max_total_wait:
+                    raise
+                self.waits.append(wait)
+                waited += wait
+                self.sleep(wait)

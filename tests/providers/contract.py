@@ -1,0 +1,265 @@
+"""The contract every :class:`CalendarProvider` keeps.
+
+Subclass :class:`ProviderContract` in a test module and give it a ``harness``
+fixture: an object with
+
+- ``provider``: a provider on a fresh, empty calendar;
+- ``expire_sync_state()``: make the service refuse every sync state issued so far;
+- ``edit_remotely(remote_id, **fields)``: change an event as another client would
+  (fields among subject, body, location, start, end, private);
+- ``delete_remotely(remote_id)``: delete an event as another client would;
+- ``set_response(remote_id, email, status)``: an attendee answers the invitation;
+- ``count_requests()``: HTTP requests the service has received so far;
+- ``fail_next(kind, count=1)``: the next answers fail (rate_limit, server_busy,
+  server_error, drop, malformed).
+
+The same tests then run against the memory provider and each protocol test server.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from calsync_desktop.model import InviteStatus, Participant, Recurrence
+from calsync_desktop.providers.base import (
+    AlreadyExists,
+    ChangedMeanwhile,
+    Create,
+    Delete,
+    EventDraft,
+    NotFound,
+    RemoteEvent,
+    SyncStateExpired,
+    TimeWindow,
+    Update,
+)
+
+NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+WINDOW = TimeWindow(NOW - timedelta(days=30), NOW + timedelta(days=730))
+
+
+def draft(**overrides) -> EventDraft:
+    start = overrides.pop("start", NOW + timedelta(days=2, hours=1))
+    values = dict(
+        local_id=str(uuid.uuid4()),
+        subject="Call with Acme",
+        body="Agenda:\nprices",
+        location="Room 4",
+        start=start,
+        end=start + timedelta(hours=1),
+        timezone="Europe/Berlin",
+        private=False,
+    )
+    values.update(overrides)
+    return EventDraft(**values)
+
+
+def create(provider, d: EventDraft) -> RemoteEvent:
+    (result,) = provider.write([Create(d)])
+    assert result.ok, result.error
+    return result.event
+
+
+class ProviderContract:
+    """Behaviour the sync engine relies on, whatever the service."""
+
+    # -- identity and calendars
+
+    def test_account_email_is_an_address(self, harness):
+        assert "@" in harness.provider.account_email()
+
+    def test_lists_a_primary_calendar(self, harness):
+        calendars = harness.provider.list_calendars()
+        assert any(c.primary for c in calendars)
+
+    # -- create and read back
+
+    def test_create_round_trips_mapped_fields(self, harness):
+        d = draft()
+        event = create(harness.provider, d)
+        assert event.remote_id and event.version
+        fetched = harness.provider.get(event.remote_id)
+        assert fetched.subject == d.subject
+        assert fetched.body.replace("\r\n", "\n").strip() == d.body
+        assert fetched.location == d.location
+        assert fetched.start == d.start and fetched.end == d.end
+        assert fetched.private is False
+        assert fetched.local_id == d.local_id
+        assert fetched.all_day is False
+
+    def test_time_zone_and_dst_are_kept(self, harness):
+        berlin = ZoneInfo("Europe/Berlin")
+        # the Sunday of the autumn change in Berlin next year: 02:00 summer → 01:00 winter (UTC)
+        year = NOW.year + 1
+        october_end = datetime(year, 10, 31, 9, 0, tzinfo=berlin)
+        sunday = october_end - timedelta(days=(october_end.weekday() + 1) % 7)
+        d = draft(start=sunday, end=sunday + timedelta(hours=2), timezone="Europe/Berlin")
+        event = create(harness.provider, d)
+        fetched = harness.provider.get(event.remote_id)
+        assert fetched.start == sunday and fetched.end == sunday + timedelta(hours=2)
+        assert fetched.start.astimezone(berlin).hour == 9
+
+    def test_private_is_pushed(self, harness):
+        event = create(harness.provider, draft(private=True))
+        assert harness.provider.get(event.remote_id).private is True
+
+    def test_private_edited_remotely_comes_back(self, harness):
+        event = create(harness.provider, draft())
+        harness.edit_remotely(event.remote_id, private=True)
+        assert harness.provider.get(event.remote_id).private is True
+
+    def test_full_listing_holds_events_in_the_window(self, harness):
+        inside = create(harness.provider, draft())
+        outside = create(harness.provider, draft(start=NOW + timedelta(days=1200)))
+        listing = harness.provider.changes(WINDOW, None)
+        ids = {e.remote_id for e in listing.events}
+        assert listing.complete and listing.state
+        assert inside.remote_id in ids
+        assert outside.remote_id not in ids
+
+    def test_get_unknown_is_not_found(self, harness):
+        event = create(harness.provider, draft())
+        harness.delete_remotely(event.remote_id)
+        with pytest.raises(NotFound):
+            harness.provider.get(event.remote_id)
+
+    # -- incremental
+
+    def test_nothing_changed_costs_one_request(self, harness):
+        create(harness.provider, draft())
+        state = harness.provider.changes(WINDOW, None).state
+        before = harness.count_requests()
+        listing = harness.provider.changes(WINDOW, state)
+        assert listing.events == [] and listing.deleted == []
+        assert harness.count_requests() - before == 1
+
+    def test_remote_edit_shows_in_incremental_listing(self, harness):
+        event = create(harness.provider, draft())
+        state = harness.provider.changes(WINDOW, None).state
+        harness.edit_remotely(event.remote_id, subject="Moved call", location="Room 9")
+        listing = harness.provider.changes(WINDOW, state)
+        (changed,) = [e for e in listing.events if e.remote_id == event.remote_id]
+        assert changed.subject == "Moved call" and changed.location == "Room 9"
+        assert changed.version != event.version
+        assert changed.local_id == event.local_id
+
+    def test_remote_delete_shows_in_incremental_listing(self, harness):
+        event = create(harness.provider, draft())
+        state = harness.provider.changes(WINDOW, None).state
+        harness.delete_remotely(event.remote_id)
+        listing = harness.provider.changes(WINDOW, state)
+        live = [e for e in listing.events if e.remote_id == event.remote_id and not e.cancelled]
+        assert event.remote_id in listing.deleted or (
+            not live and any(e.remote_id == event.remote_id for e in listing.events)
+        )
+
+    def test_expired_sync_state_is_reported(self, harness):
+        create(harness.provider, draft())
+        state = harness.provider.changes(WINDOW, None).state
+        harness.expire_sync_state()
+        with pytest.raises(SyncStateExpired):
+            harness.provider.changes(WINDOW, state)
+
+    # -- writes
+
+    def test_update_changes_only_named_fields(self, harness):
+        d = draft()
+        event = create(harness.provider, d)
+        changed = draft(local_id=d.local_id, subject="New subject", location="Elsewhere")
+        (result,) = harness.provider.write(
+            [Update(event.remote_id, event.version, changed, frozenset({"subject"}))]
+        )
+        assert result.ok, result.error
+        fetched = harness.provider.get(event.remote_id)
+        assert fetched.subject == "New subject"
+        assert fetched.location == d.location
+        assert fetched.version != event.version
+
+    def test_stale_version_is_changed_meanwhile(self, harness):
+        d = draft()
+        event = create(harness.provider, d)
+        harness.edit_remotely(event.remote_id, subject="Edited elsewhere")
+        (result,) = harness.provider.write(
+            [Update(event.remote_id, event.version, d, frozenset({"location"}))]
+        )
+        assert isinstance(result.error, ChangedMeanwhile)
+        assert harness.provider.get(event.remote_id).subject == "Edited elsewhere"
+
+    def test_delete_removes_the_event(self, harness):
+        event = create(harness.provider, draft())
+        (result,) = harness.provider.write([Delete(event.remote_id, event.version)])
+        assert result.ok, result.error
+        with pytest.raises(NotFound):
+            harness.provider.get(event.remote_id)
+
+    def test_creating_the_same_local_id_twice_links_instead_of_duplicating(self, harness):
+        d = draft()
+        first = create(harness.provider, d)
+        (again,) = harness.provider.write([Create(d)])
+        assert isinstance(again.error, AlreadyExists)
+        assert again.error.remote_id == first.remote_id
+        listing = harness.provider.changes(WINDOW, None)
+        assert [e.local_id for e in listing.events].count(d.local_id) == 1
+
+    def test_find_by_local_id(self, harness):
+        d = draft()
+        event = create(harness.provider, d)
+        found = harness.provider.find_by_local_id(d.local_id)
+        assert found is not None and found.remote_id == event.remote_id
+
+    def test_many_writes_keep_their_order_and_each_result(self, harness):
+        drafts = [draft(subject=f"Visit {i}") for i in range(120)]
+        results = harness.provider.write([Create(d) for d in drafts])
+        assert [r.write.draft.local_id for r in results] == [d.local_id for d in drafts]
+        assert all(r.ok for r in results)
+        assert [r.event.subject for r in results] == [d.subject for d in drafts]
+
+    def test_one_failed_write_does_not_fail_the_others(self, harness):
+        gone = create(harness.provider, draft())
+        harness.delete_remotely(gone.remote_id)
+        fresh = draft()
+        results = harness.provider.write([Delete(gone.remote_id, gone.version), Create(fresh)])
+        assert isinstance(results[0].error, NotFound)
+        assert results[1].ok
+
+    # -- attendees
+
+    def test_attendees_are_pushed_and_statuses_come_back(self, harness):
+        people = (
+            Participant("Ann Buyer", "ann@customer.example"),
+            Participant("Bob Boss", "bob@customer.example"),
+        )
+        event = create(harness.provider, draft(attendees=people))
+        harness.set_response(event.remote_id, "ANN@customer.example", InviteStatus.ACCEPTED)
+        fetched = harness.provider.get(event.remote_id)
+        statuses = {p.key: p.status for p in fetched.attendees}
+        assert statuses["ann@customer.example"] is InviteStatus.ACCEPTED
+        assert statuses["bob@customer.example"] is InviteStatus.NO_RESPONSE
+
+    # -- recurrence
+
+    def test_weekly_series_round_trips(self, harness):
+        start = NOW + timedelta(days=3)
+        rule = Recurrence("FREQ=WEEKLY;INTERVAL=1;COUNT=6", exdates=(start + timedelta(weeks=2),))
+        event = create(harness.provider, draft(start=start, recurrence=rule))
+        fetched = harness.provider.get(event.remote_id)
+        assert fetched.recurrence is not None
+        assert "FREQ=WEEKLY" in fetched.recurrence.rrule
+        assert "COUNT=6" in fetched.recurrence.rrule
+        assert set(fetched.recurrence.exdates) == {start + timedelta(weeks=2)}
+
+    # -- faults
+
+    def test_rate_limit_is_retried(self, harness):
+        harness.fail_next("rate_limit")
+        listing = harness.provider.changes(WINDOW, None)
+        assert listing.complete
+
+    def test_server_error_is_retried(self, harness):
+        harness.fail_next("server_error")
+        event = create(harness.provider, draft())
+        assert event.remote_id
