@@ -76,7 +76,7 @@ class Recurrence:
     def last_start(self, dtstart: datetime, tz: str) -> datetime | None:
         """Start of the last occurrence, or None for a series without an end."""
         rule = rrulestr("RRULE:" + self.rrule, dtstart=dtstart.astimezone(ZoneInfo(tz)))
-        if not (rule._count or rule._until):  # noqa: SLF001 - dateutil exposes no public flag
+        if not (rule._count or rule._until):
             return None
         last = None
         for last in rule:  # noqa: B007 - we want the final value
@@ -156,8 +156,7 @@ def validate(appointment: Appointment) -> Appointment:
         raise InvalidAppointment("The appointment ends before it starts.")
     if len(a.contents) > MAX_CONTENTS:
         raise InvalidAppointment(
-            f"The contents are too long ({len(a.contents):,} characters; "
-            f"at most {MAX_CONTENTS:,})."
+            f"The contents are too long ({len(a.contents):,} characters; at most {MAX_CONTENTS:,})."
         )
     if "\x00" in a.contents or "\x00" in a.location:
         raise InvalidAppointment("The contents contain a NUL character.")
@@ -177,3 +176,68 @@ def utc(value: datetime) -> datetime:
 
 
 ONE_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One appearance of an appointment on the calendar: a single appointment,
+    or one occurrence of a series with its override applied."""
+
+    appointment: Appointment
+    start: datetime
+    end: datetime
+    contents: str
+    location: str
+    original_start: datetime | None = None
+
+    @property
+    def private(self) -> bool:
+        return self.appointment.private
+
+    @property
+    def title(self) -> str:
+        return self.contents.split("\n", 1)[0]
+
+
+def occurrences(appointment: Appointment, start: datetime, end: datetime) -> list[Occurrence]:
+    """The appearances of ``appointment`` that overlap [start, end)."""
+    a = appointment
+    if a.recurrence is None:
+        if a.start < end and a.end > start:
+            return [Occurrence(a, a.start, a.end, a.contents, a.location)]
+        return []
+    duration = a.end - a.start
+    rule = a.recurrence.rule_set(a.start, a.timezone)
+    excluded = {utc(x) for x in a.recurrence.exdates}
+    overrides = {utc(o.original_start): o for o in a.recurrence.overrides}
+    out: list[Occurrence] = []
+    # occurrences starting before the window may still reach into it
+    for local_start in rule.between(start - duration - ONE_DAY, end, inc=True):
+        original = local_start.astimezone(UTC)
+        if original in excluded:
+            continue
+        override = overrides.get(original)
+        if override is not None:
+            occ = Occurrence(
+                a, override.start, override.end, override.contents, override.location, original
+            )
+        else:
+            occ = Occurrence(a, original, original + duration, a.contents, a.location, original)
+        if occ.start < end and occ.end > start:
+            out.append(occ)
+    # overrides moved into the window from an occurrence outside it
+    seen = {o.original_start for o in out}
+    for original, override in overrides.items():
+        visible = override.start < end and override.end > start
+        if original not in seen and original not in excluded and visible:
+            out.append(
+                Occurrence(
+                    a,
+                    override.start,
+                    override.end,
+                    override.contents,
+                    override.location,
+                    original,
+                )
+            )
+    return sorted(out, key=lambda o: o.start)

@@ -1,0 +1,61 @@
+"""Connecting calendar accounts; see :mod:`calsync_desktop.accounts.base`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from calsync_desktop.accounts.base import Account, PendingAccount
+
+if TYPE_CHECKING:
+    from calsync_desktop.services import Services
+
+
+def save_account(
+    services: Services,
+    pending: PendingAccount,
+    calendar_id: str = "",
+    sync_all_private: bool = False,
+    name: str | None = None,
+) -> Account:
+    """Save a signed-in or validated account: settings in the store, secrets in the keyring.
+
+    Adding the same account and calendar again updates the existing one instead
+    of creating a second, so nothing syncs twice.
+    """
+    for existing in services.store.list_accounts():
+        if (existing.kind, existing.email.lower(), existing.calendar_id) == (
+            pending.kind,
+            pending.email.lower(),
+            calendar_id,
+        ):
+            account = existing
+            account.settings = dict(pending.settings)
+            account.sync_all_private = sync_all_private
+            break
+    else:
+        account = Account(
+            id=str(uuid.uuid4()),
+            kind=pending.kind,
+            name=name or pending.email,
+            email=pending.email,
+            calendar_id=calendar_id,
+            settings=dict(pending.settings),
+            sync_all_private=sync_all_private,
+        )
+        services.store.add_account(account)
+    for key, value in pending.secrets.items():
+        services.secrets.set(account.id, key, value)
+    from calsync_desktop.accounts.base import AccountState
+
+    account.state = AccountState.OK
+    account.paused = False
+    services.store.update_account(account)
+    return account
+
+
+def remove_account(services: Services, account_id: str, keep_appointments: bool = True) -> None:
+    """Forget an account and its secrets; remote calendars are left as they are."""
+    services.store.remove_account(account_id, keep_appointments)
+    for name in ("password", "token", "token_cache"):
+        services.secrets.delete(account_id, name)

@@ -45,7 +45,9 @@ FAULTS = {
     "server_busy": lambda: RateLimited("The calendar server is busy.", retry_after=2.0),
     "server_error": lambda: ServerError("The calendar service failed (HTTP 500)."),
     "drop": lambda: Unreachable("The connection to the calendar service was dropped."),
-    "malformed": lambda: MalformedResponse("The calendar service sent an answer that cannot be read."),
+    "malformed": lambda: MalformedResponse(
+        "The calendar service sent an answer that cannot be read."
+    ),
     "expired_token": lambda: NeedsSignIn("The sign-in for this calendar has expired."),
 }
 
@@ -176,7 +178,9 @@ class MemoryCalendar:
             if isinstance(write, Delete):
                 self.remove(write.remote_id)
                 return WriteResult(write, None)
-            return WriteResult(write, self.store(_from_draft(current.remote_id, write.draft, current, write)))
+            return WriteResult(
+                write, self.store(_from_draft(current.remote_id, write.draft, current, write))
+            )
         except ProviderError as error:
             return WriteResult(write, None, error)
 

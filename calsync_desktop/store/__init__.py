@@ -1,0 +1,806 @@
+"""The Sales Calendar: a SQLite file (or another SQLAlchemy engine) of appointments,
+accounts and per-account sync status.
+
+One :class:`Store` per thread: it holds one connection. Every local change
+bumps a change counter, so the sync finds what changed since its last run
+without scanning the calendar.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, delete, event, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from calsync_desktop.accounts.base import Account, AccountState
+from calsync_desktop.model import (
+    Appointment,
+    InviteStatus,
+    Occurrence,
+    OccurrenceOverride,
+    Participant,
+    Recurrence,
+    occurrences,
+    validate,
+)
+from calsync_desktop.store import schema as t
+from calsync_desktop.sync.mapping import apply_fields, field_text
+
+Clock = Callable[[], datetime]
+MIGRATIONS = Path(__file__).with_name("migrations")
+_CHUNK = 500  # SQLite's bound-parameter limit is far above this; keeps statements small
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _chunks(items: list, size: int = _CHUNK) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class ConcurrentEdit(Exception):
+    """The appointment changed since it was read."""
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """The link between an appointment and its remote event, as last synced.
+
+    ``snapshot`` holds the mapped fields both sides agreed on at that moment
+    (the base of the three-way merge); ``local_seq`` the appointment's change
+    counter right after that sync wrote it.
+    """
+
+    local_id: str
+    remote_id: str | None
+    version: str = ""
+    snapshot: dict = field(default_factory=dict)
+    local_seq: int = 0
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    local_id: str
+    deleted_at: datetime
+    seq: int
+
+
+@dataclass(frozen=True)
+class ConflictEntry:
+    id: int
+    account_id: str | None
+    appointment_id: str
+    field: str
+    kept_value: str
+    lost_value: str
+    lost_side: str
+    at: datetime
+    restored: bool
+
+
+@dataclass(frozen=True)
+class SkippedEntry:
+    account_id: str | None
+    side: str
+    item_id: str
+    item: str
+    reason: str
+    at: datetime
+
+
+SETTING_DEFAULTS = {
+    "profile.name": "",
+    "profile.email": "",
+    "sync.interval_minutes": 5,
+    "sync.send_invitations": False,
+    "app.start_at_login": False,
+    "app.notifications": True,
+    "advanced.client_secrets_file": "",
+    "advanced.ca_bundle": "",
+}
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def _on_connect(dbapi_connection, _record) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def migrate(engine: Engine, path: Path | None, revision: str = "head") -> str | None:
+    """Bring the schema to ``revision``; back the file up first when it changes.
+
+    Returns the backup's path, if one was made.
+    """
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    target = head_revision() if revision == "head" else revision
+    if current == target:
+        return None
+    backup = None
+    if current is not None and path is not None and path.exists():
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        backup = str(path.with_name(f"{path.name}.before-{target}-{stamp}.bak"))
+        source = sqlite3.connect(path)
+        try:
+            target_db = sqlite3.connect(backup)
+            with target_db:
+                source.backup(target_db)
+            target_db.close()
+        finally:
+            source.close()
+    config = _alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+    return backup
+
+
+class Store:
+    """The Sales Calendar and the sync's bookkeeping, on one connection."""
+
+    def __init__(self, engine: Engine, clock: Clock | None = None, path: Path | None = None):
+        self.engine = engine
+        self.path = path
+        self.clock = clock or _utcnow
+        self.conn: Connection = engine.connect()
+        self._depth = 0
+        self._tx = None
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def open(cls, path: Path | str, clock: Clock | None = None) -> Store:
+        """Open (creating or upgrading) the Sales Calendar file at ``path``."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(f"sqlite:///{path}")
+        event.listen(engine, "connect", _on_connect)
+        migrate(engine, path)
+        return cls(engine, clock, path)
+
+    @classmethod
+    def open_url(cls, url: str, clock: Clock | None = None) -> Store:
+        """Open a store on another SQLAlchemy engine (PostgreSQL for a shared calendar)."""
+        engine = create_engine(url)
+        migrate(engine, None)
+        return cls(engine, clock)
+
+    def reopen(self) -> Store:
+        """Another Store on the same database, for another thread."""
+        return Store(self.engine, self.clock, self.path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """Group writes: all of them are committed together, or none."""
+        if self._depth == 0:
+            self._tx = self.conn.begin()
+        self._depth += 1
+        try:
+            yield self.conn
+        except BaseException:
+            self._depth -= 1
+            if self._depth == 0:
+                self._tx.rollback()
+                self._tx = None
+            raise
+        self._depth -= 1
+        if self._depth == 0:
+            self._tx.commit()
+            self._tx = None
+
+    def _read(self, statement):
+        if self._depth:
+            return self.conn.execute(statement)
+        result = self.conn.execute(statement)
+        self.conn.commit()  # end the implicit read transaction so WAL readers see news
+        return result
+
+    # ------------------------------------------------------------------ counter
+
+    def change_seq(self) -> int:
+        """Grows on every local change."""
+        value = self.conn.execute(select(t.counters.c.value).where(t.counters.c.name == "seq"))
+        row = value.first()
+        if not self._depth:
+            self.conn.commit()
+        return row[0] if row else 0
+
+    def _next_seq(self) -> int:
+        updated = self.conn.execute(
+            update(t.counters)
+            .where(t.counters.c.name == "seq")
+            .values(value=t.counters.c.value + 1)
+        )
+        if updated.rowcount == 0:
+            self.conn.execute(insert(t.counters).values(name="seq", value=1))
+            return 1
+        return self.conn.execute(
+            select(t.counters.c.value).where(t.counters.c.name == "seq")
+        ).scalar_one()
+
+    # ------------------------------------------------------------------ appointments
+
+    def add_appointment(self, appointment: Appointment) -> Appointment:
+        """Store a new appointment made by the user."""
+        now = self.clock()
+        appointment = appointment.with_changes(created=now, modified=now)
+        self.save_appointment(appointment)
+        return appointment
+
+    def update_appointment(self, appointment: Appointment) -> Appointment:
+        """Store the user's edit of an appointment."""
+        if self.get_appointment(appointment.id) is None:
+            raise KeyError(appointment.id)
+        appointment = appointment.with_changes(modified=self.clock())
+        self.save_appointment(appointment)
+        return appointment
+
+    def save_appointment(self, appointment: Appointment, expect_seq: int | None = None) -> int:
+        """Insert or replace an appointment as given; returns its new change counter.
+
+        With ``expect_seq`` the write happens only if the appointment is still at
+        that change counter (0: it must not exist), else :class:`ConcurrentEdit`:
+        the sync never overwrites an edit made while it ran.
+        """
+        a = validate(appointment)
+        with self.transaction() as conn:
+            if expect_seq is not None:
+                current = conn.execute(
+                    select(t.appointments.c.seq).where(t.appointments.c.id == a.id)
+                ).scalar()
+                if (current or 0) != expect_seq:
+                    raise ConcurrentEdit(a.id)
+            seq = self._next_seq()
+            row = {
+                "contents": a.contents,
+                "location": a.location,
+                "start": a.start,
+                "end": a.end,
+                "timezone": a.timezone,
+                "all_day": a.all_day,
+                "private": a.private,
+                "rrule": a.recurrence.rrule if a.recurrence else None,
+                "exdates": json.dumps(
+                    [x.astimezone(UTC).isoformat() for x in a.recurrence.exdates]
+                    if a.recurrence
+                    else []
+                ),
+                "last_end": a.last_end(),
+                "created": a.created,
+                "modified": a.modified,
+                "account_id": a.account_id,
+                "seq": seq,
+            }
+            changed = conn.execute(
+                update(t.appointments).where(t.appointments.c.id == a.id).values(**row)
+            ).rowcount
+            if not changed:
+                conn.execute(insert(t.appointments).values(id=a.id, **row))
+            conn.execute(delete(t.participants).where(t.participants.c.appointment_id == a.id))
+            conn.execute(delete(t.overrides).where(t.overrides.c.appointment_id == a.id))
+            if a.participants:
+                conn.execute(
+                    insert(t.participants),
+                    [
+                        {
+                            "appointment_id": a.id,
+                            "position": i,
+                            "name": p.name,
+                            "email": p.email,
+                            "status": p.status.value,
+                        }
+                        for i, p in enumerate(a.participants)
+                    ],
+                )
+            if a.recurrence and a.recurrence.overrides:
+                conn.execute(
+                    insert(t.overrides),
+                    [
+                        {
+                            "appointment_id": a.id,
+                            "original_start": o.original_start,
+                            "contents": o.contents,
+                            "location": o.location,
+                            "start": o.start,
+                            "end": o.end,
+                        }
+                        for o in a.recurrence.overrides
+                    ],
+                )
+            # an appointment that exists again is no longer deleted anywhere
+            conn.execute(delete(t.tombstones).where(t.tombstones.c.appointment_id == a.id))
+        return seq
+
+    def delete_appointment(
+        self, appointment_id: str, tombstone: bool = True, expect_seq: int | None = None
+    ) -> None:
+        """Delete an appointment; linked ones leave a tombstone until the deletion
+        syncs (the sync itself deletes with ``tombstone=False``)."""
+        with self.transaction() as conn:
+            if expect_seq is not None:
+                current = conn.execute(
+                    select(t.appointments.c.seq).where(t.appointments.c.id == appointment_id)
+                ).scalar()
+                if (current or 0) != expect_seq:
+                    raise ConcurrentEdit(appointment_id)
+            linked = (
+                conn.execute(
+                    select(t.sync_status.c.account_id).where(
+                        t.sync_status.c.local_id == appointment_id
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if linked and tombstone:
+                seq = self._next_seq()
+                now = self.clock()
+                conn.execute(
+                    insert(t.tombstones),
+                    [
+                        {
+                            "account_id": acc,
+                            "appointment_id": appointment_id,
+                            "deleted_at": now,
+                            "seq": seq,
+                        }
+                        for acc in linked
+                    ],
+                )
+            else:
+                self._next_seq()
+            conn.execute(delete(t.appointments).where(t.appointments.c.id == appointment_id))
+
+    def appointment_seqs(self, ids: Iterable[str]) -> dict[str, int]:
+        """The change counter of each existing appointment among ``ids``."""
+        out = {}
+        for chunk in _chunks(list(ids)):
+            rows = self._read(
+                select(t.appointments.c.id, t.appointments.c.seq).where(
+                    t.appointments.c.id.in_(chunk)
+                )
+            )
+            out.update({r.id: r.seq for r in rows})
+        return out
+
+    def get_appointment(self, appointment_id: str) -> Appointment | None:
+        found = self.get_appointments([appointment_id])
+        return found.get(appointment_id)
+
+    def get_appointments(self, ids: Iterable[str]) -> dict[str, Appointment]:
+        ids = list(ids)
+        rows = []
+        for chunk in _chunks(ids):
+            rows.extend(self._read(select(t.appointments).where(t.appointments.c.id.in_(chunk))))
+        return {a.id: a for a in self._hydrate(rows)}
+
+    def _hydrate(self, rows: list) -> list[Appointment]:
+        ids = [r.id for r in rows]
+        people: dict[str, list[Participant]] = {}
+        moved: dict[str, list[OccurrenceOverride]] = {}
+        for chunk in _chunks(ids):
+            for p in self._read(
+                select(t.participants)
+                .where(t.participants.c.appointment_id.in_(chunk))
+                .order_by(t.participants.c.appointment_id, t.participants.c.position)
+            ):
+                people.setdefault(p.appointment_id, []).append(
+                    Participant(p.name, p.email, InviteStatus(p.status))
+                )
+            recurring = [r.id for r in rows if r.rrule and r.id in set(chunk)]
+            if recurring:
+                for o in self._read(
+                    select(t.overrides)
+                    .where(t.overrides.c.appointment_id.in_(recurring))
+                    .order_by(t.overrides.c.original_start)
+                ):
+                    moved.setdefault(o.appointment_id, []).append(
+                        OccurrenceOverride(o.original_start, o.contents, o.location, o.start, o.end)
+                    )
+        out = []
+        for r in rows:
+            recurrence = None
+            if r.rrule:
+                recurrence = Recurrence(
+                    r.rrule,
+                    tuple(datetime.fromisoformat(x) for x in json.loads(r.exdates)),
+                    tuple(moved.get(r.id, ())),
+                )
+            out.append(
+                Appointment(
+                    id=r.id,
+                    contents=r.contents,
+                    start=r.start,
+                    end=r.end,
+                    timezone=r.timezone,
+                    location=r.location,
+                    all_day=bool(r.all_day),
+                    private=bool(r.private),
+                    participants=tuple(people.get(r.id, ())),
+                    recurrence=recurrence,
+                    created=r.created,
+                    modified=r.modified,
+                    account_id=r.account_id,
+                )
+            )
+        return out
+
+    def appointments_between(self, start: datetime, end: datetime) -> list[Appointment]:
+        """Appointments (series whole) that may appear in [start, end)."""
+        a = t.appointments.c
+        rows = self._read(
+            select(t.appointments).where(
+                a.start < end, or_(a.last_end.is_(None), a.last_end > start)
+            )
+        ).all()
+        return self._hydrate(rows)
+
+    def occurrences_between(self, start: datetime, end: datetime) -> list[Occurrence]:
+        """What the calendar shows in [start, end): series expanded, sorted by start."""
+        out: list[Occurrence] = []
+        for appointment in self.appointments_between(start, end):
+            out.extend(occurrences(appointment, start, end))
+        return sorted(out, key=lambda o: (o.start, o.end))
+
+    def count_appointments(self) -> int:
+        return self._read(select(func.count()).select_from(t.appointments)).scalar_one()
+
+    # ------------------------------------------------------------------ sync bookkeeping
+
+    def changed_since(self, seq: int) -> list[tuple[Appointment, int]]:
+        """Appointments changed after change counter ``seq``, with their counter."""
+        rows = self._read(select(t.appointments).where(t.appointments.c.seq > seq)).all()
+        seqs = {r.id: r.seq for r in rows}
+        return [(a, seqs[a.id]) for a in self._hydrate(rows)]
+
+    def in_scope_ids(self, not_before: datetime, not_after: datetime) -> list[str]:
+        """Timed appointments ending after ``not_before`` and starting before ``not_after``."""
+        a = t.appointments.c
+        return list(
+            self._read(
+                select(a.id).where(
+                    a.all_day.is_(False),
+                    a.start < not_after,
+                    or_(a.last_end.is_(None), a.last_end >= not_before),
+                )
+            ).scalars()
+        )
+
+    def tombstones(self, account_id: str) -> list[Tombstone]:
+        rows = self._read(select(t.tombstones).where(t.tombstones.c.account_id == account_id))
+        return [Tombstone(r.appointment_id, r.deleted_at, r.seq) for r in rows]
+
+    def drop_tombstone(self, account_id: str, local_id: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                delete(t.tombstones).where(
+                    t.tombstones.c.account_id == account_id,
+                    t.tombstones.c.appointment_id == local_id,
+                )
+            )
+
+    def status_for(self, account_id: str, local_ids: Iterable[str]) -> dict[str, StatusRow]:
+        s = t.sync_status.c
+        out = {}
+        for chunk in _chunks(list(local_ids)):
+            for r in self._read(
+                select(t.sync_status).where(s.account_id == account_id, s.local_id.in_(chunk))
+            ):
+                out[r.local_id] = self._status(r)
+        return out
+
+    def status_for_remote(self, account_id: str, remote_ids: Iterable[str]) -> dict[str, StatusRow]:
+        s = t.sync_status.c
+        out = {}
+        for chunk in _chunks(list(remote_ids)):
+            for r in self._read(
+                select(t.sync_status).where(s.account_id == account_id, s.remote_id.in_(chunk))
+            ):
+                out[r.remote_id] = self._status(r)
+        return out
+
+    def all_status(self, account_id: str) -> dict[str, StatusRow]:
+        rows = self._read(select(t.sync_status).where(t.sync_status.c.account_id == account_id))
+        return {r.local_id: self._status(r) for r in rows}
+
+    @staticmethod
+    def _status(r) -> StatusRow:
+        return StatusRow(r.local_id, r.remote_id, r.version, json.loads(r.snapshot), r.local_seq)
+
+    def put_status(self, account_id: str, row: StatusRow) -> None:
+        s = t.sync_status.c
+        values = {
+            "remote_id": row.remote_id,
+            "version": row.version,
+            "snapshot": json.dumps(row.snapshot, sort_keys=True),
+            "local_seq": row.local_seq,
+        }
+        with self.transaction() as conn:
+            done = conn.execute(
+                update(t.sync_status)
+                .where(s.account_id == account_id, s.local_id == row.local_id)
+                .values(**values)
+            ).rowcount
+            if not done:
+                conn.execute(
+                    insert(t.sync_status).values(
+                        account_id=account_id, local_id=row.local_id, **values
+                    )
+                )
+
+    def drop_status(self, account_id: str, local_id: str) -> None:
+        s = t.sync_status.c
+        with self.transaction() as conn:
+            conn.execute(
+                delete(t.sync_status).where(s.account_id == account_id, s.local_id == local_id)
+            )
+
+    def linked_count(self, account_id: str) -> int:
+        return self._read(
+            select(func.count())
+            .select_from(t.sync_status)
+            .where(t.sync_status.c.account_id == account_id)
+        ).scalar_one()
+
+    # ------------------------------------------------------------------ conflicts, skipped
+
+    def log_conflict(
+        self, account_id: str, appointment_id: str, field_name: str, kept, lost, lost_side: str
+    ) -> None:
+        """Record the value that lost a conflict (merge-field form), so it can be restored."""
+        with self.transaction() as conn:
+            conn.execute(
+                insert(t.conflicts).values(
+                    account_id=account_id,
+                    appointment_id=appointment_id,
+                    field=field_name,
+                    kept_value=field_text(field_name, kept),
+                    lost_value=field_text(field_name, lost),
+                    lost_raw=json.dumps(lost),
+                    lost_side=lost_side,
+                    at=self.clock(),
+                )
+            )
+
+    def conflicts(self, account_id: str | None = None) -> list[ConflictEntry]:
+        query = select(t.conflicts).order_by(t.conflicts.c.id.desc())
+        if account_id:
+            query = query.where(t.conflicts.c.account_id == account_id)
+        return [
+            ConflictEntry(
+                r.id,
+                r.account_id,
+                r.appointment_id,
+                r.field,
+                r.kept_value,
+                r.lost_value,
+                r.lost_side,
+                r.at,
+                bool(r.restored),
+            )
+            for r in self._read(query)
+        ]
+
+    def restore_conflict(self, conflict_id: int) -> Appointment:
+        """Write the losing value of a conflict back into the appointment.
+
+        The restore is a local edit like any other: the next sync pushes it.
+        """
+        with self.transaction() as conn:
+            row = conn.execute(select(t.conflicts).where(t.conflicts.c.id == conflict_id)).one()
+            appointment = self.get_appointment(row.appointment_id)
+            if appointment is None:
+                raise KeyError(row.appointment_id)
+            value = json.loads(row.lost_raw)
+            restored = apply_fields(appointment, {row.field: value}, [row.field])
+            restored = self.update_appointment(restored)
+            conn.execute(
+                update(t.conflicts).where(t.conflicts.c.id == conflict_id).values(restored=True)
+            )
+        return restored
+
+    def replace_skipped(self, account_id: str, entries: list[SkippedEntry]) -> None:
+        """The skipped-items log of an account, as the last sync found it."""
+        with self.transaction() as conn:
+            conn.execute(delete(t.skipped).where(t.skipped.c.account_id == account_id))
+            if entries:
+                conn.execute(
+                    insert(t.skipped),
+                    [
+                        {
+                            "account_id": e.account_id,
+                            "side": e.side,
+                            "item_id": e.item_id,
+                            "item": e.item,
+                            "reason": e.reason,
+                            "at": e.at,
+                        }
+                        for e in entries
+                    ],
+                )
+
+    def update_skipped(
+        self, account_id: str, touched: Iterable[str], entries: list[SkippedEntry]
+    ) -> None:
+        """Replace the skipped-log entries of the items a sync looked at."""
+        with self.transaction() as conn:
+            for chunk in _chunks(list(touched)):
+                conn.execute(
+                    delete(t.skipped).where(
+                        t.skipped.c.account_id == account_id, t.skipped.c.item_id.in_(chunk)
+                    )
+                )
+            if entries:
+                conn.execute(
+                    insert(t.skipped),
+                    [
+                        {
+                            "account_id": e.account_id,
+                            "side": e.side,
+                            "item_id": e.item_id,
+                            "item": e.item,
+                            "reason": e.reason,
+                            "at": e.at,
+                        }
+                        for e in entries
+                    ],
+                )
+
+    def skipped(self, account_id: str | None = None) -> list[SkippedEntry]:
+        query = select(t.skipped).order_by(t.skipped.c.id)
+        if account_id:
+            query = query.where(t.skipped.c.account_id == account_id)
+        return [
+            SkippedEntry(r.account_id, r.side, r.item_id, r.item, r.reason, r.at)
+            for r in self._read(query)
+        ]
+
+    # ------------------------------------------------------------------ settings
+
+    def get_setting(self, key: str, default=None):
+        row = self._read(select(t.settings.c.value).where(t.settings.c.key == key)).first()
+        if row is None:
+            return SETTING_DEFAULTS.get(key, default) if default is None else default
+        return json.loads(row[0])
+
+    def set_setting(self, key: str, value) -> None:
+        with self.transaction() as conn:
+            encoded = json.dumps(value)
+            if not conn.execute(
+                update(t.settings).where(t.settings.c.key == key).values(value=encoded)
+            ).rowcount:
+                conn.execute(insert(t.settings).values(key=key, value=encoded))
+
+    # ------------------------------------------------------------------ accounts
+
+    def _account_row(self, account: Account) -> dict:
+        return {
+            "kind": account.kind,
+            "name": account.name,
+            "email": account.email,
+            "calendar_id": account.calendar_id,
+            "settings": json.dumps(account.settings, sort_keys=True),
+            "sync_all_private": account.sync_all_private,
+            "state": account.state.value,
+            "last_sync": account.last_sync,
+            "last_error": account.last_error,
+            "sync_state": account.sync_state,
+            "local_seq": account.local_seq,
+            "first_sync_done": account.first_sync_done,
+            "paused": account.paused,
+        }
+
+    @staticmethod
+    def _account(r) -> Account:
+        return Account(
+            id=r.id,
+            kind=r.kind,
+            name=r.name,
+            email=r.email,
+            calendar_id=r.calendar_id,
+            settings=json.loads(r.settings),
+            sync_all_private=bool(r.sync_all_private),
+            state=AccountState(r.state),
+            last_sync=r.last_sync,
+            last_error=r.last_error,
+            sync_state=r.sync_state,
+            local_seq=r.local_seq,
+            first_sync_done=bool(r.first_sync_done),
+            paused=bool(r.paused),
+        )
+
+    def add_account(self, account: Account) -> Account:
+        with self.transaction() as conn:
+            conn.execute(insert(t.accounts).values(id=account.id, **self._account_row(account)))
+        return account
+
+    def update_account(self, account: Account) -> Account:
+        with self.transaction() as conn:
+            conn.execute(
+                update(t.accounts)
+                .where(t.accounts.c.id == account.id)
+                .values(**self._account_row(account))
+            )
+        return account
+
+    def get_account(self, account_id: str) -> Account | None:
+        row = self._read(select(t.accounts).where(t.accounts.c.id == account_id)).first()
+        return self._account(row) if row else None
+
+    def find_account(self, name_or_id: str) -> Account | None:
+        for account in self.list_accounts():
+            if name_or_id in (account.id, account.name, account.email):
+                return account
+        return None
+
+    def list_accounts(self) -> list[Account]:
+        rows = self._read(select(t.accounts).order_by(t.accounts.c.name)).all()
+        return [self._account(r) for r in rows]
+
+    def remove_account(self, account_id: str, keep_appointments: bool = True) -> None:
+        """Forget an account. Its synced appointments stay in the Sales Calendar
+        (unlinked) unless ``keep_appointments`` is False. Nothing remote changes."""
+        with self.transaction() as conn:
+            if not keep_appointments:
+                ids = (
+                    conn.execute(
+                        select(t.sync_status.c.local_id).where(
+                            t.sync_status.c.account_id == account_id
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                for chunk in _chunks(list(ids)):
+                    conn.execute(delete(t.appointments).where(t.appointments.c.id.in_(chunk)))
+                self._next_seq()
+            for table in (t.sync_status, t.tombstones, t.skipped, t.conflicts):
+                conn.execute(delete(table).where(table.c.account_id == account_id))
+            conn.execute(
+                update(t.appointments)
+                .where(t.appointments.c.account_id == account_id)
+                .values(account_id=None)
+            )
+            conn.execute(delete(t.accounts).where(t.accounts.c.id == account_id))
+
+
+__all__ = [
+    "ConcurrentEdit",
+    "ConflictEntry",
+    "SkippedEntry",
+    "StatusRow",
+    "Store",
+    "Tombstone",
+    "head_revision",
+    "migrate",
+]

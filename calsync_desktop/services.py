@@ -1,0 +1,93 @@
+"""The core's composition root: what the CLI and the GUI build once and pass in.
+
+No singletons: every part gets what it needs through its constructor.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import platformdirs
+
+from calsync_desktop.accounts.base import KeyringSecrets, SecretStore
+from calsync_desktop.store import Store
+
+APP_NAME = "calsync-desktop"
+DB_NAME = "sales-calendar.sqlite3"
+
+
+def default_home(env: Mapping[str, str] | None = None) -> Path | None:
+    """``CALSYNC_HOME`` when set; None means the platform's own folders."""
+    env = os.environ if env is None else env
+    value = env.get("CALSYNC_HOME")
+    return Path(value).expanduser() if value else None
+
+
+@dataclass
+class Services:
+    """Store, secrets, clock and environment of one running calsync-desktop."""
+
+    store: Store
+    secrets: SecretStore
+    clock: Callable[[], datetime]
+    env: Mapping[str, str]
+    data_dir: Path
+    log_dir: Path
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / DB_NAME
+
+    @classmethod
+    def create(
+        cls,
+        home: Path | str | None = None,
+        secrets: SecretStore | None = None,
+        env: Mapping[str, str] | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> Services:
+        """Open everything at ``home`` (or ``CALSYNC_HOME``, or the platform's folders)."""
+        env = dict(os.environ) if env is None else env
+        home = Path(home).expanduser() if home else default_home(env)
+        if home is not None:
+            data_dir, log_dir = home / "data", home / "logs"
+        else:
+            data_dir = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+            log_dir = Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+        data_dir.mkdir(parents=True, exist_ok=True)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        clock = clock or (lambda: datetime.now(UTC))
+        store = Store.open(data_dir / DB_NAME, clock)
+        return cls(store, secrets or KeyringSecrets(), clock, env, data_dir, log_dir)
+
+    def for_thread(self) -> Services:
+        """The same services with a Store connection of its own, for another thread."""
+        return Services(
+            self.store.reopen(),
+            self.secrets,
+            self.clock,
+            self.env,
+            self.data_dir,
+            self.log_dir,
+            self.extra,
+        )
+
+    def setup_logging(self, level: int = logging.INFO) -> Path:
+        """Rotating log file in the log folder; returns its path."""
+        path = self.log_dir / "calsync-desktop.log"
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=1_000_000, backupCount=5, encoding="utf-8"
+        )
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root = logging.getLogger()
+        if not any(getattr(h, "baseFilename", None) == str(path) for h in root.handlers):
+            root.addHandler(handler)
+        root.setLevel(level)
+        return path

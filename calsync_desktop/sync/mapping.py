@@ -1,0 +1,334 @@
+"""Mapping between appointments and remote events (SPEC §4, §5).
+
+Both sides are reduced to the same *fields*, in the Sales Calendar's form, so
+the merge compares like with like:
+
+==============  =============================================  ===============
+field           value                                          direction
+==============  =============================================  ===============
+contents        text                                           both ways
+location        text                                           both ways
+time            [start UTC ISO, end UTC ISO]                   both ways
+private         bool                                           both ways (§5)
+participants    [[name, email], ...] (with an email only)      local → remote
+statuses        {email: status}                                remote → local
+rrule           RRULE text or None                             local → remote
+exdates         [UTC ISO, ...] deleted occurrences             both ways
+overrides       {original UTC ISO: [contents, location,        both ways
+                start, end]}
+==============  =============================================  ===============
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+
+from calsync_desktop.model import (
+    Appointment,
+    InviteStatus,
+    OccurrenceOverride,
+    Participant,
+    Recurrence,
+)
+from calsync_desktop.providers.base import EventDraft, RemoteEvent
+
+SUBJECT_MAX = 255
+TWO_WAY = ("contents", "location", "time", "private", "exdates", "overrides")
+LOCAL_TO_REMOTE = ("participants", "rrule")
+REMOTE_TO_LOCAL = ("statuses",)
+ALL_FIELDS = TWO_WAY + LOCAL_TO_REMOTE + REMOTE_TO_LOCAL
+
+# which provider fields an Update must carry when a merge field changes
+PROVIDER_FIELDS = {
+    "contents": {"subject", "body"},
+    "location": {"location"},
+    "time": {"time"},
+    "private": {"private"},
+    "participants": {"attendees"},
+    "rrule": {"recurrence"},
+    "exdates": {"recurrence"},
+    "overrides": {"recurrence"},
+}
+
+# --------------------------------------------------------------------------- HTML
+
+_BLOCKS = {
+    "p",
+    "div",
+    "br",
+    "li",
+    "tr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "table",
+    "ul",
+    "ol",
+    "blockquote",
+    "pre",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "hr",
+}
+_DROPPED = {"script", "style", "head", "title", "meta", "noscript", "template", "xml"}
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of an HTML body: paragraphs and line breaks kept, links as
+    "text (url)", script and style dropped, entities decoded.
+
+    Uses BeautifulSoup's tolerant parser, so broken markup still converts; the
+    walk is iterative, so deeply nested markup cannot exhaust the stack.
+    """
+    soup = BeautifulSoup(html, "html.parser")
+    parts: list[str] = []
+
+    def newline() -> None:
+        if parts and not parts[-1].endswith("\n"):
+            parts.append("\n")
+
+    # (node, closing) pairs; a closing entry finishes a tag after its children
+    stack: list[tuple[object, bool]] = [(child, False) for child in reversed(list(soup.children))]
+    while stack:
+        node, closing = stack.pop()
+        if isinstance(node, Comment):
+            continue
+        if isinstance(node, NavigableString):
+            raw = str(node)
+            text = " ".join(raw.split())
+            if raw[:1].isspace() and parts and not parts[-1].endswith((" ", "\n")):
+                parts.append(" ")
+            if text:
+                parts.append(text)
+                if raw[-1:].isspace():
+                    parts.append(" ")
+            continue
+        if not isinstance(node, Tag) or node.name in _DROPPED:
+            continue
+        name = node.name
+        if closing:
+            if name == "a":
+                href = (node.get("href") or "").strip()
+                label = node.get_text(" ", strip=True)
+                if (
+                    href
+                    and not href.lower().startswith(("javascript:", "#"))
+                    and href != label
+                    and href[7:] != label
+                ):
+                    parts.append(f" ({href})")
+            if name in _BLOCKS:
+                newline()
+            elif name in {"td", "th"}:
+                parts.append(" ")
+            continue
+        if name == "br":
+            parts.append("\n")
+            continue
+        if name in _BLOCKS:
+            newline()
+        if name == "li":
+            parts.append("- ")
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(list(node.children)))
+
+    lines = [" ".join(line.split()) for line in "".join(parts).split("\n")]
+    text = "\n".join(lines)
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text.strip()
+
+
+# --------------------------------------------------------------------------- contents
+
+
+def split_contents(contents: str) -> tuple[str, str]:
+    """Subject (the first line, at most 255 characters) and body (the rest)."""
+    first, _, rest = contents.partition("\n")
+    if len(first) > SUBJECT_MAX:
+        return first[:SUBJECT_MAX], first[SUBJECT_MAX:] + ("\n" + rest if rest else "")
+    return first, rest
+
+
+def join_contents(subject: str, body: str, body_is_html: bool = False) -> str:
+    """Contents from a subject and a body (HTML bodies become plain text)."""
+    text = html_to_text(body) if body_is_html else body.replace("\r\n", "\n").strip()
+    subject = subject or ""
+    return f"{subject}\n{text}" if text else subject
+
+
+# --------------------------------------------------------------------------- fields
+
+
+def iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+def _participants(people) -> list[list[str]]:
+    return sorted([[p.name, p.key] for p in people if p.key])
+
+
+def _recurrence_fields(recurrence: Recurrence | None) -> dict:
+    if recurrence is None:
+        return {"rrule": None, "exdates": [], "overrides": {}}
+    return {
+        "rrule": recurrence.rrule,
+        "exdates": sorted({iso(x) for x in recurrence.exdates}),
+        "overrides": {
+            iso(o.original_start): [o.contents, o.location, iso(o.start), iso(o.end)]
+            for o in recurrence.overrides
+        },
+    }
+
+
+def local_fields(a: Appointment) -> dict:
+    """The merge fields of an appointment."""
+    return {
+        "contents": a.contents,
+        "location": a.location,
+        "time": [iso(a.start), iso(a.end)],
+        "private": a.private,
+        "participants": _participants(a.participants),
+        "statuses": {p.key: p.status.value for p in a.participants if p.key},
+        **_recurrence_fields(a.recurrence),
+    }
+
+
+def remote_fields(e: RemoteEvent, own_email: str = "", all_private: bool = False) -> dict:
+    """The merge fields of a remote event, in the Sales Calendar's form."""
+    own = own_email.strip().lower()
+    people = [p for p in e.attendees if p.key and p.key != own]
+    return {
+        "contents": join_contents(e.subject, e.body, e.body_is_html),
+        "location": e.location or "",
+        "time": [iso(e.start), iso(e.end)],
+        "private": True if all_private else e.private,
+        "participants": _participants(people),
+        "statuses": {p.key: p.status.value for p in people},
+        **_recurrence_fields(e.recurrence),
+    }
+
+
+def apply_fields(a: Appointment, fields: dict, names) -> Appointment:
+    """``a`` with the named merge fields set from ``fields``."""
+    changes: dict = {}
+    recurrence = a.recurrence
+    for name in names:
+        value = fields[name]
+        if name == "contents":
+            changes["contents"] = value
+        elif name == "location":
+            changes["location"] = value
+        elif name == "time":
+            changes["start"] = datetime.fromisoformat(value[0]).astimezone(UTC)
+            changes["end"] = datetime.fromisoformat(value[1]).astimezone(UTC)
+        elif name == "private":
+            changes["private"] = bool(value)
+        elif name == "statuses":
+            changes["participants"] = tuple(
+                Participant(p.name, p.email, InviteStatus(value.get(p.key, p.status.value)))
+                if p.key
+                else p
+                for p in changes.get("participants", a.participants)
+            )
+        elif name == "participants":
+            known = {p.key: p for p in a.participants if p.key}
+            changes["participants"] = tuple(
+                known.get(email) or Participant(pname, email) for pname, email in value
+            ) + tuple(p for p in a.participants if not p.key)
+        elif name in ("rrule", "exdates", "overrides"):
+            current = _recurrence_fields(recurrence)
+            current[name] = value
+            recurrence = _recurrence_from(current)
+            changes["recurrence"] = recurrence
+    return a.with_changes(**changes)
+
+
+def _recurrence_from(fields: dict) -> Recurrence | None:
+    if not fields["rrule"]:
+        return None
+    return Recurrence(
+        fields["rrule"],
+        tuple(datetime.fromisoformat(x) for x in fields["exdates"]),
+        tuple(
+            OccurrenceOverride(
+                datetime.fromisoformat(k),
+                v[0],
+                v[1],
+                datetime.fromisoformat(v[2]),
+                datetime.fromisoformat(v[3]),
+            )
+            for k, v in sorted(fields["overrides"].items())
+        ),
+    )
+
+
+def draft_from(a: Appointment) -> EventDraft:
+    """What the remote event should be for appointment ``a``."""
+    subject, body = split_contents(a.contents)
+    return EventDraft(
+        local_id=a.id,
+        subject=subject,
+        body=body,
+        location=a.location,
+        start=a.start,
+        end=a.end,
+        timezone=a.timezone,
+        private=a.private,
+        attendees=tuple(p for p in a.participants if p.key),
+        recurrence=a.recurrence,
+    )
+
+
+def appointment_from(
+    e: RemoteEvent,
+    local_id: str,
+    account_id: str,
+    own_email: str,
+    all_private: bool,
+    now: datetime,
+) -> tuple[Appointment, list[Participant]]:
+    """A new appointment for an event first created remotely, and the attendees
+    that could not be imported (no email address)."""
+    own = own_email.strip().lower()
+    people = tuple(
+        Participant(p.name or p.email or "", p.email, p.status)
+        for p in e.attendees
+        if p.key and p.key != own
+    )
+    skipped = [p for p in e.attendees if not p.key]
+    appointment = Appointment(
+        id=local_id,
+        contents=join_contents(e.subject, e.body, e.body_is_html),
+        start=e.start,
+        end=e.end,
+        timezone=e.timezone or "UTC",
+        location=e.location or "",
+        all_day=e.all_day,
+        private=True if all_private else e.private,
+        participants=people,
+        recurrence=e.recurrence,
+        created=now,
+        modified=now,
+        account_id=account_id,
+    )
+    return appointment, skipped
+
+
+def field_text(name: str, value) -> str:
+    """A merge field's value as a person reads it (the conflict log)."""
+    if name == "time":
+        return f"{value[0]} – {value[1]}"
+    if name == "private":
+        return "private" if value else "not private"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True)

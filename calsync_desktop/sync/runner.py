@@ -1,0 +1,284 @@
+"""Runs syncs for accounts and turns what goes wrong into account states and
+plain-language explanations (SPEC §4 Faults, §6 Troubleshooting)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from calsync_desktop.accounts.base import Account, AccountState, kind_module
+from calsync_desktop.providers.base import (
+    BadCredentials,
+    CalendarProvider,
+    CertificateUntrusted,
+    MalformedResponse,
+    NeedsSignIn,
+    NotACalendarService,
+    ProviderError,
+    RateLimited,
+    ServerError,
+    TimedOut,
+    Unreachable,
+)
+from calsync_desktop.sync.engine import Confirm, Progress, SyncEngine, SyncResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    problem: str
+    fix: str
+
+
+_EXPLANATIONS: list[tuple[type[ProviderError], Explanation]] = [
+    (
+        BadCredentials,
+        Explanation(
+            # the article's wording, exactly
+            "Failed to validate access to the server with your credentials, "
+            "please review your details",
+            "Check the username and password with your IT contact, or try to log in to the "
+            "Office 365 portal or Outlook on the web with them.",
+        ),
+    ),
+    (
+        NeedsSignIn,
+        Explanation(
+            "Your sign-in for this calendar has expired or was changed, so syncing is paused. "
+            "Nothing was deleted.",
+            "Sign in again: Settings › Integrations › Edit (for Exchange, enter the new password).",
+        ),
+    ),
+    (
+        CertificateUntrusted,
+        Explanation(
+            "The server's security certificate is not trusted by this computer.",
+            "If your company uses its own certificates, ask IT for the CA certificate file and "
+            "choose it in Settings › Advanced › CA bundle.",
+        ),
+    ),
+    (
+        TimedOut,
+        Explanation(
+            "The server did not answer in time.",
+            "Check your network connection; the next sync tries again by itself.",
+        ),
+    ),
+    (
+        Unreachable,
+        Explanation(
+            "The server cannot be reached.",
+            "Check your network connection and the server address; the next sync tries again.",
+        ),
+    ),
+    (
+        NotACalendarService,
+        Explanation(
+            "The address answers, but it is not a calendar service.",
+            "Check the server URL. For Exchange it usually ends in /EWS/Exchange.asmx.",
+        ),
+    ),
+    (
+        RateLimited,
+        Explanation(
+            "The calendar service asked calsync to slow down.",
+            "Nothing to do: the sync continues later by itself.",
+        ),
+    ),
+    (
+        ServerError,
+        Explanation(
+            "The calendar service had a problem of its own.",
+            "Nothing to do: the next sync tries again.",
+        ),
+    ),
+    (
+        MalformedResponse,
+        Explanation(
+            "The calendar service sent an answer that could not be read.",
+            "The next sync tries again. If it keeps happening, copy the diagnostic report for "
+            "your IT contact.",
+        ),
+    ),
+]
+
+
+def explain(error: BaseException) -> Explanation:
+    """What went wrong and what to do, in a user's words."""
+    for cls, explanation in _EXPLANATIONS:
+        if isinstance(error, cls):
+            if cls in (NeedsSignIn, BadCredentials) or not str(error):
+                return explanation
+            return Explanation(f"{explanation.problem} ({error})", explanation.fix)
+    return Explanation(
+        f"The sync failed: {error}",
+        "Try Sync now; if it keeps failing, copy the diagnostic report from Troubleshooting.",
+    )
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of Troubleshooting: ``ok`` None means not known."""
+
+    name: str
+    ok: bool | None
+    explanation: str
+    fix: str = ""
+
+
+OpenProvider = Callable[[Account], CalendarProvider]
+
+
+class SyncRunner:
+    """Syncs accounts one at a time each, and keeps their state.
+
+    ``open_provider`` defaults to the account kind's module; tests and the GUI
+    may pass their own.
+    """
+
+    def __init__(
+        self,
+        services,
+        open_provider: OpenProvider | None = None,
+        progress: Progress | None = None,
+        confirm: Confirm | None = None,
+    ):
+        self.services = services
+        self._open = open_provider or (
+            lambda account: kind_module(account.kind).open_provider(account, services)
+        )
+        self.progress = progress
+        self.confirm = confirm
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def _lock(self, account_id: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(account_id, threading.Lock())
+
+    def runnable_accounts(self) -> list[Account]:
+        if self.services.store.get_setting("sync.paused", False):
+            return []
+        return [
+            a
+            for a in self.services.store.list_accounts()
+            if not a.paused and a.state is not AccountState.NEEDS_SIGN_IN
+        ]
+
+    def sync_all(self) -> dict[str, SyncResult]:
+        return {a.id: self.sync_account(a.id) for a in self.runnable_accounts()}
+
+    def sync_account(self, account_id: str) -> SyncResult:
+        """One sync of one account; never raises for service failures."""
+        store = self.services.store
+        with self._lock(account_id):
+            account = store.get_account(account_id)
+            if account is None:
+                raise KeyError(account_id)
+            provider = None
+            try:
+                provider = self._open(account)
+                engine = SyncEngine(
+                    store,
+                    account,
+                    provider,
+                    clock=self.services.clock,
+                    progress=self.progress,
+                    confirm=self.confirm,
+                )
+                result = engine.run()
+            except ProviderError as error:
+                return self._failed(account_id, error)
+            finally:
+                if provider is not None:
+                    provider.close()
+            log.info("Synced %s: %s", account.name, result.describe())
+            return result
+
+    def _failed(self, account_id: str, error: ProviderError) -> SyncResult:
+        store = self.services.store
+        account = store.get_account(account_id)
+        explanation = explain(error)
+        account.state = (
+            AccountState.NEEDS_SIGN_IN if isinstance(error, NeedsSignIn) else AccountState.ERROR
+        )
+        account.last_error = explanation.problem
+        store.update_account(account)
+        log.warning("Sync of %s failed: %s", account.name, explanation.problem)
+        return SyncResult(errors=[explanation.problem])
+
+    def check_account(self, account_id: str) -> list[Check]:
+        """Live checks for Troubleshooting: credentials, server, sign-in state, last sync."""
+        account = self.services.store.get_account(account_id)
+        checks: list[Check] = []
+        try:
+            provider = self._open(account)
+            try:
+                email = provider.account_email()
+                calendars = provider.list_calendars()
+            finally:
+                provider.close()
+        except NeedsSignIn as error:
+            e = explain(error)
+            checks.append(Check("Server reachable", True, "The server answered."))
+            checks.append(Check("Credentials valid", False, e.problem, e.fix))
+        except ProviderError as error:
+            e = explain(error)
+            checks.append(Check("Server reachable", False, e.problem, e.fix))
+            checks.append(
+                Check(
+                    "Credentials valid",
+                    None,
+                    "Cannot be checked while the server is not reachable.",
+                )
+            )
+        else:
+            checks.append(Check("Server reachable", True, "The server answered."))
+            checks.append(Check("Credentials valid", True, f"Signed in as {email}."))
+            if (
+                account.calendar_id
+                and calendars
+                and account.calendar_id not in {c.id for c in calendars}
+                and account.calendar_id not in ("primary", "")
+            ):
+                checks.append(
+                    Check(
+                        "Calendar",
+                        False,
+                        "The calendar chosen for sync no longer exists.",
+                        "Edit the account and choose another calendar.",
+                    )
+                )
+        if account.state is AccountState.NEEDS_SIGN_IN:
+            checks.append(
+                Check(
+                    "Sign-in",
+                    False,
+                    "Syncing is paused until you sign in again.",
+                    "Settings › Integrations › Edit.",
+                )
+            )
+        elif account.kind in ("google", "office365"):
+            checks.append(Check("Sign-in", True, "The sign-in token is valid."))
+        if account.last_sync is None:
+            checks.append(Check("Last sync", None, "This account has not synced yet."))
+        elif account.last_error:
+            checks.append(
+                Check(
+                    "Last sync",
+                    False,
+                    f"Last sync at {account.last_sync:%Y-%m-%d %H:%M} UTC: {account.last_error}",
+                )
+            )
+        else:
+            checks.append(
+                Check(
+                    "Last sync",
+                    True,
+                    f"Last sync at {account.last_sync:%Y-%m-%d %H:%M} UTC succeeded.",
+                )
+            )
+        return checks

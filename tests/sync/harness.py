@@ -1,0 +1,121 @@
+"""A Sales Calendar (real SQLite) and a memory calendar service, linked by one account."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from calsync_desktop.accounts.base import Account
+from calsync_desktop.model import Appointment, new_id
+from calsync_desktop.providers.base import Backoff
+from calsync_desktop.providers.memory import MemoryCalendar, MemoryProvider
+from calsync_desktop.sync.engine import Decision, SyncEngine
+
+
+class Crash(BaseException):
+    """The process dies here (not an Exception: nothing may catch it)."""
+
+
+class CrashingProvider(MemoryProvider):
+    """Writes reach the service, then the process dies before the answer is used."""
+
+    crash_after_write = False
+
+    def write(self, writes):
+        results = super().write(writes)
+        if self.crash_after_write:
+            self.crash_after_write = False
+            raise Crash()
+        return results
+
+
+class Harness:
+    def __init__(self, store, clock, email="me@example.com", sync_all_private=False):
+        self.store = store
+        self.clock = clock
+        self.calendar = MemoryCalendar(email, clock=clock)
+        self.backoff = Backoff(sleep=lambda _s: None)
+        self.provider = CrashingProvider(self.calendar, self.backoff)
+        self.account = store.add_account(
+            Account(
+                id=str(uuid.uuid4()),
+                kind="memory",
+                name="Work calendar",
+                email=email,
+                sync_all_private=sync_all_private,
+            )
+        )
+        self.decision = Decision.STOP
+        self.guards = []
+        self.progress = []
+
+    def engine(self) -> SyncEngine:
+        account = self.store.get_account(self.account.id)
+
+        def confirm(guard):
+            self.guards.append(guard)
+            return self.decision
+
+        return SyncEngine(
+            self.store,
+            account,
+            self.provider,
+            clock=self.clock,
+            progress=lambda d, t, msg: self.progress.append((d, t, msg)),
+            confirm=confirm,
+        )
+
+    def sync(self):
+        return self.engine().run()
+
+    # -- local side
+    def add_local(self, contents="Meeting with Acme", start=None, hours=1, **kw) -> Appointment:
+        start = start or self.clock() + timedelta(days=1)
+        return self.store.add_appointment(
+            Appointment(
+                id=new_id(),
+                contents=contents,
+                start=start,
+                end=start + timedelta(hours=hours),
+                timezone=kw.pop("timezone", "Europe/Berlin"),
+                **kw,
+            )
+        )
+
+    def edit_local(self, appointment_id, **changes) -> Appointment:
+        current = self.store.get_appointment(appointment_id)
+        return self.store.update_appointment(current.with_changes(**changes))
+
+    def local(self, appointment_id) -> Appointment | None:
+        return self.store.get_appointment(appointment_id)
+
+    def all_local(self) -> list[Appointment]:
+        far = timedelta(days=3650)
+        return self.store.appointments_between(self.clock() - far, self.clock() + far)
+
+    # -- remote side
+    def add_remote(self, subject="Call with Globex", start=None, hours=1, **kw):
+        start = start or self.clock() + timedelta(days=2)
+        return self.calendar.add(
+            subject=subject,
+            start=start,
+            end=start + timedelta(hours=hours),
+            timezone=kw.pop("timezone", "UTC"),
+            **kw,
+        )
+
+    def remote_for(self, local_id):
+        for event in self.calendar.events.values():
+            if event.local_id == local_id:
+                return event
+        row = self.store.status_for(self.account.id, [local_id]).get(local_id)
+        if row is not None:
+            return self.calendar.events.get(row.remote_id)
+        return None
+
+    def local_for(self, remote_id) -> Appointment | None:
+        rows = self.store.status_for_remote(self.account.id, [remote_id])
+        return self.local(rows[remote_id].local_id) if remote_id in rows else None
+
+    def at(self, days: float, hour: int = 10) -> datetime:
+        return (self.clock() + timedelta(days=days)).replace(hour=hour, minute=0)

@@ -1,0 +1,654 @@
+"""One test (at least) per rule of SPEC §4 and §5, over a real SQLite store and
+the memory calendar service."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from calsync_desktop.model import InviteStatus, OccurrenceOverride, Participant, Recurrence
+from calsync_desktop.providers.base import Create, Update
+from calsync_desktop.sync.engine import Decision, SyncResult
+from calsync_desktop.sync.mapping import html_to_text, join_contents, split_contents
+
+from .harness import Crash, Harness
+
+
+@pytest.fixture
+def h(store, clock):
+    return Harness(store, clock)
+
+
+def writes_seen(h):
+    """Record every write the engine sends to the service."""
+    seen = []
+    original = h.calendar.write_batch
+
+    def spy(writes):
+        seen.extend(writes)
+        return original(writes)
+
+    h.calendar.write_batch = spy
+    return seen
+
+
+# --------------------------------------------------------------------------- basics
+
+
+def test_new_local_appointment_is_created_remotely(h):
+    a = h.add_local("Demo at Initech\nBring the slides", location="Initech HQ")
+    result = h.sync()
+    event = h.remote_for(a.id)
+    assert event.subject == "Demo at Initech" and event.body == "Bring the slides"
+    assert event.location == "Initech HQ" and event.start == a.start and event.end == a.end
+    assert event.local_id == a.id
+    assert result.counts == {"create remotely": 1}
+    assert h.local(a.id).account_id == h.account.id
+
+
+def test_new_remote_event_is_imported(h):
+    e = h.add_remote(
+        "Lunch with Bob", body="<p>At <b>Luigi's</b></p>", body_is_html=True, location="Luigi's"
+    )
+    h.sync()
+    a = h.local_for(e.remote_id)
+    assert a.contents == "Lunch with Bob\nAt Luigi's"
+    assert a.location == "Luigi's" and a.start == e.start and a.end == e.end
+    assert a.account_id == h.account.id
+
+
+def test_contents_round_trip_is_stable(h):
+    a = h.add_local("Quarterly review\nLine one\n\nLine three")
+    h.sync()
+    h.sync()
+    assert h.local(a.id).contents == "Quarterly review\nLine one\n\nLine three"
+    before = h.calendar.requests
+    assert h.sync().counts == {}
+    assert h.calendar.requests - before == 1
+
+
+def test_subject_is_at_most_255_characters():
+    subject, body = split_contents("x" * 300 + "\nrest")
+    assert len(subject) == 255 and body == "x" * 45 + "\nrest"
+    assert split_contents("Title\nBody\nmore") == ("Title", "Body\nmore")
+    assert join_contents("Title", "") == "Title"
+
+
+def test_html_body_becomes_plain_text():
+    html = (
+        "<html><head><style>p{color:red}</style><script>alert(1)</script></head><body>"
+        "<p>Hello&nbsp;&amp; welcome</p><p>See <a href='https://example.com/x'>the deck</a>"
+        "<br>Thanks</p><ul><li>one</li><li>two</li></ul></body></html>"
+    )
+    assert html_to_text(html) == (
+        "Hello & welcome\nSee the deck (https://example.com/x)\nThanks\n- one\n- two"
+    )
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        "<p>unclosed <b>bold",
+        "<<<>>>",
+        "<div><table><tr><td>a<td>b</table>",
+        "&bogus; &#xZZ;",
+        "<p>" * 5000,
+        "",
+    ],
+)
+def test_odd_html_converts_without_crashing(odd):
+    assert isinstance(html_to_text(odd), str)
+
+
+# --------------------------------------------------------------------------- field directions
+
+
+def test_a_field_changed_on_one_side_goes_to_the_other(h):
+    a = h.add_local("Visit")
+    h.sync()
+    h.edit_local(a.id, location="Building 7")
+    event = h.remote_for(a.id)
+    h.calendar.edit(
+        event.remote_id, start=event.start + timedelta(hours=2), end=event.end + timedelta(hours=2)
+    )
+    h.sync()
+    assert h.remote_for(a.id).location == "Building 7"
+    assert h.local(a.id).start == a.start + timedelta(hours=2)
+    assert h.remote_for(a.id).start == a.start + timedelta(hours=2)
+
+
+def test_participants_are_pushed_one_way(h):
+    a = h.add_local(participants=(Participant("Ann", "ann@acme.example"),))
+    h.sync()
+    event = h.remote_for(a.id)
+    assert [p.email for p in event.attendees] == ["ann@acme.example"]
+    h.calendar.edit(
+        event.remote_id, attendees=(*event.attendees, Participant("Eve", "eve@elsewhere.example"))
+    )
+    h.sync()
+    assert [p.email for p in h.local(a.id).participants] == ["ann@acme.example"]
+
+
+def test_invite_statuses_come_back_matched_by_email_case_insensitively(h):
+    a = h.add_local(
+        participants=(Participant("Ann", "Ann@Acme.example"), Participant("Bo", "bo@acme.example"))
+    )
+    h.sync()
+    event = h.remote_for(a.id)
+    h.calendar.edit(
+        event.remote_id,
+        attendees=(
+            Participant("Ann", "ann@ACME.example", InviteStatus.ACCEPTED),
+            Participant("Bo", "bo@acme.example", InviteStatus.DECLINED),
+        ),
+    )
+    h.sync()
+    statuses = {p.name: p.status for p in h.local(a.id).participants}
+    assert statuses == {"Ann": InviteStatus.ACCEPTED, "Bo": InviteStatus.DECLINED}
+
+
+def test_participant_without_email_is_not_pushed_and_is_listed_as_skipped(h):
+    a = h.add_local(participants=(Participant("Walk-in customer"), Participant("Ann", "a@x.io")))
+    h.sync()
+    assert [p.email for p in h.remote_for(a.id).attendees] == ["a@x.io"]
+    assert any("Walk-in customer" in s.reason for s in h.store.skipped(h.account.id))
+    assert len(h.local(a.id).participants) == 2
+
+
+def test_remote_attendees_are_imported_once_and_name_only_ones_skipped(h):
+    e = h.add_remote(
+        attendees=(
+            Participant("Ann", "ann@acme.example", InviteStatus.TENTATIVE),
+            Participant("Only A Name", None),
+            Participant("Me", "ME@example.com"),
+        )
+    )
+    h.sync()
+    a = h.local_for(e.remote_id)
+    assert [(p.email, p.status) for p in a.participants] == [
+        ("ann@acme.example", InviteStatus.TENTATIVE)
+    ]
+    assert any("Only A Name" in s.reason for s in h.store.skipped(h.account.id))
+
+
+def test_the_accounts_own_address_is_not_a_participant(h):
+    e = h.add_remote(attendees=(Participant("Me", "me@example.com", InviteStatus.ACCEPTED),))
+    h.sync()
+    assert h.local_for(e.remote_id).participants == ()
+
+
+# --------------------------------------------------------------------------- invitations
+
+
+def test_no_invitations_during_the_first_sync(h):
+    h.store.set_setting("sync.send_invitations", True)
+    h.add_local(participants=(Participant("Ann", "ann@acme.example"),))
+    seen = writes_seen(h)
+    h.sync()
+    assert seen and not any(w.send_invitations for w in seen)
+
+
+def test_invitations_sent_when_the_user_adds_participants_and_the_setting_is_on(h):
+    h.store.set_setting("sync.send_invitations", True)
+    a = h.add_local()
+    h.sync()
+    seen = writes_seen(h)
+    h.edit_local(a.id, participants=(Participant("Ann", "ann@acme.example"),))
+    h.sync()
+    assert [type(w) for w in seen] == [Update] and seen[0].send_invitations
+
+
+def test_no_invitations_when_the_setting_is_off(h):
+    a = h.add_local()
+    h.sync()
+    seen = writes_seen(h)
+    h.edit_local(a.id, participants=(Participant("Ann", "ann@acme.example"),))
+    h.sync()
+    assert seen and not seen[0].send_invitations
+
+
+def test_no_invitations_for_changes_that_came_from_the_remote_side(h):
+    h.store.set_setting("sync.send_invitations", True)
+    e = h.add_remote(attendees=(Participant("Ann", "ann@acme.example"),))
+    h.sync()
+    seen = writes_seen(h)
+    h.calendar.edit(e.remote_id, subject="Renamed remotely")
+    h.sync()
+    assert not any(w.send_invitations for w in seen)
+
+
+# --------------------------------------------------------------------------- recurrence
+
+
+def test_recurrence_is_pushed_one_way(h):
+    a = h.add_local(recurrence=Recurrence("FREQ=WEEKLY;COUNT=10"))
+    h.sync()
+    event = h.remote_for(a.id)
+    assert event.recurrence.rrule == "FREQ=WEEKLY;COUNT=10"
+    h.calendar.edit(event.remote_id, recurrence=Recurrence("FREQ=DAILY;COUNT=3"))
+    h.sync()
+    assert h.local(a.id).recurrence.rrule == "FREQ=WEEKLY;COUNT=10"
+    h.edit_local(a.id, recurrence=Recurrence("FREQ=WEEKLY;COUNT=4"))
+    h.sync()
+    assert h.remote_for(a.id).recurrence.rrule == "FREQ=WEEKLY;COUNT=4"
+
+
+def test_remote_series_is_imported_once_with_its_rule(h):
+    e = h.add_remote(recurrence=Recurrence("FREQ=DAILY;COUNT=5"))
+    h.sync()
+    assert h.local_for(e.remote_id).recurrence.rrule == "FREQ=DAILY;COUNT=5"
+
+
+def test_deleted_occurrence_becomes_an_exdate_on_the_other_side(h):
+    a = h.add_local(recurrence=Recurrence("FREQ=DAILY;COUNT=5"))
+    h.sync()
+    second = a.start + timedelta(days=1)
+    h.edit_local(a.id, recurrence=Recurrence("FREQ=DAILY;COUNT=5", exdates=(second,)))
+    h.sync()
+    assert h.remote_for(a.id).recurrence.exdates == (second,)
+    third = a.start + timedelta(days=2)
+    event = h.remote_for(a.id)
+    h.calendar.edit(event.remote_id, recurrence=replace(event.recurrence, exdates=(second, third)))
+    h.sync()
+    assert set(h.local(a.id).recurrence.exdates) == {second, third}
+
+
+def test_moved_occurrence_becomes_an_override_on_the_other_side(h):
+    a = h.add_local(recurrence=Recurrence("FREQ=DAILY;COUNT=5"))
+    h.sync()
+    original = a.start + timedelta(days=3)
+    moved = OccurrenceOverride(
+        original,
+        "Meeting with Acme (moved)",
+        "Cafe",
+        original + timedelta(hours=3),
+        original + timedelta(hours=4),
+    )
+    event = h.remote_for(a.id)
+    h.calendar.edit(event.remote_id, recurrence=replace(event.recurrence, overrides=(moved,)))
+    h.sync()
+    assert h.local(a.id).recurrence.overrides == (moved,)
+    other = a.start + timedelta(days=1)
+    local_move = OccurrenceOverride(other, "Shortened", "", other, other + timedelta(minutes=30))
+    h.edit_local(a.id, recurrence=replace(h.local(a.id).recurrence, overrides=(local_move, moved)))
+    h.sync()
+    assert set(h.remote_for(a.id).recurrence.overrides) == {moved, local_move}
+
+
+# --------------------------------------------------------------------------- scope
+
+
+def test_all_day_appointments_are_not_synced_in_either_direction(h):
+    a = h.add_local(all_day=True)
+    e = h.add_remote(all_day=True)
+    h.sync()
+    assert h.remote_for(a.id) is None and h.local_for(e.remote_id) is None
+    reasons = {s.reason for s in h.store.skipped(h.account.id)}
+    assert "All-day appointments are not synced." in reasons
+
+
+def test_appointments_older_than_30_days_are_not_synced(h):
+    old_local = h.add_local(start=h.clock() - timedelta(days=31))
+    old_remote = h.add_remote(start=h.clock() - timedelta(days=31))
+    recent = h.add_local(start=h.clock() - timedelta(days=29))
+    h.sync()
+    assert h.remote_for(old_local.id) is None and h.local_for(old_remote.remote_id) is None
+    assert h.remote_for(recent.id) is not None
+
+
+def test_a_series_is_in_scope_while_its_last_occurrence_is(h):
+    start = h.clock() - timedelta(days=60)
+    a = h.add_local(start=start, recurrence=Recurrence("FREQ=WEEKLY;COUNT=20"))
+    h.sync()
+    assert h.remote_for(a.id) is not None
+
+
+def test_leaving_scope_by_age_is_never_a_deletion(h):
+    a = h.add_local()
+    h.sync()
+    event = h.remote_for(a.id)
+    h.clock.advance(days=40)
+    h.calendar.remove(event.remote_id)
+    h.sync()
+    assert h.local(a.id) is not None
+    h.store.delete_appointment(a.id)
+    h.calendar.store(event)  # it comes back remotely; the old local deletion must not touch it
+    h.sync()
+    assert event.remote_id in h.calendar.events
+
+
+def test_made_all_day_freezes_the_appointment_and_keeps_its_link(h):
+    a = h.add_local()
+    h.sync()
+    h.edit_local(a.id, all_day=True, contents="Now all day")
+    h.sync()
+    event = h.remote_for(a.id)
+    assert event is not None and event.subject == "Meeting with Acme"
+    assert h.store.status_for(h.account.id, [a.id])
+
+
+def test_beyond_the_horizon_is_out_of_scope(h):
+    far = h.add_local(start=h.clock() + timedelta(days=800))
+    h.sync()
+    assert h.remote_for(far.id) is None
+
+
+# --------------------------------------------------------------------------- identity
+
+
+def test_crash_between_remote_write_and_local_commit_never_duplicates(h):
+    a = h.add_local()
+    h.provider.crash_after_write = True
+    with pytest.raises(Crash):
+        h.sync()
+    assert len(h.calendar.events) == 1
+    h.sync()
+    assert len(h.calendar.events) == 1
+    assert h.store.status_for(h.account.id, [a.id])[a.id].remote_id in h.calendar.events
+    assert len(h.all_local()) == 1
+
+
+def test_crash_repair_still_pushes_a_later_local_edit(h):
+    a = h.add_local()
+    h.provider.crash_after_write = True
+    with pytest.raises(Crash):
+        h.sync()
+    h.edit_local(a.id, location="Changed after the crash")
+    h.sync()
+    assert len(h.calendar.events) == 1
+    assert h.remote_for(a.id).location == "Changed after the crash"
+
+
+def test_first_sync_links_the_same_events_instead_of_duplicating(h):
+    start = h.at(3)
+    a = h.add_local(
+        "Board meeting\nnotes", start=start, participants=(Participant("Ann", "ann@acme.example"),)
+    )
+    e = h.add_remote(
+        "Board meeting",
+        start=start,
+        attendees=(Participant("Ann", "ann@acme.example", InviteStatus.ACCEPTED),),
+    )
+    seen = writes_seen(h)
+    h.sync()
+    assert len(h.calendar.events) == 1 and len(h.all_local()) == 1
+    assert h.local_for(e.remote_id).id == a.id
+    assert h.local(a.id).participants[0].status is InviteStatus.ACCEPTED
+    assert not any(isinstance(w, Create) for w in seen)
+
+
+def test_removing_and_readding_the_account_duplicates_nothing(h, services):
+    from calsync_desktop.accounts import remove_account
+
+    h.add_local("One")
+    h.add_remote("Two")
+    h.sync()
+    remove_account(services, h.account.id, keep_appointments=True)
+    h.account = h.store.add_account(
+        replace(h.account, sync_state=None, local_seq=0, first_sync_done=False)
+    )
+    h.sync()
+    assert len(h.calendar.events) == 2 and len(h.all_local()) == 2
+
+
+def test_expired_sync_state_resyncs_without_duplicates(h):
+    h.add_local("One")
+    h.add_remote("Two")
+    h.sync()
+    h.calendar.expire_sync_state()
+    h.add_remote("Three")
+    h.sync()
+    assert len(h.calendar.events) == 3 and len(h.all_local()) == 3
+
+
+# --------------------------------------------------------------------------- conflicts
+
+
+def test_same_field_changed_on_both_sides_newer_wins_and_loser_is_logged(h):
+    a = h.add_local("Pitch")
+    h.sync()
+    h.clock.advance(minutes=5)
+    h.edit_local(a.id, location="Local room")
+    h.clock.advance(minutes=5)
+    h.calendar.edit(h.remote_for(a.id).remote_id, location="Remote room")
+    h.sync()
+    assert h.local(a.id).location == "Remote room" == h.remote_for(a.id).location
+    (conflict,) = h.store.conflicts(h.account.id)
+    assert (conflict.field, conflict.lost_value, conflict.lost_side) == (
+        "location",
+        "Local room",
+        "local",
+    )
+
+
+def test_a_lost_conflict_value_can_be_restored(h):
+    a = h.add_local("Pitch")
+    h.sync()
+    h.clock.advance(minutes=5)
+    h.calendar.edit(h.remote_for(a.id).remote_id, location="Remote room")
+    h.clock.advance(minutes=5)
+    h.edit_local(a.id, location="Local room")
+    h.sync()
+    (conflict,) = h.store.conflicts(h.account.id)
+    assert conflict.lost_side == "remote" and h.local(a.id).location == "Local room"
+    h.store.restore_conflict(conflict.id)
+    h.sync()
+    assert h.local(a.id).location == "Remote room" == h.remote_for(a.id).location
+    assert h.store.conflicts(h.account.id)[0].restored
+
+
+def test_changed_meanwhile_means_fetch_merge_and_retry_never_overwrite(h):
+    a = h.add_local("Pitch")
+    h.sync()
+    h.edit_local(a.id, location="Local room")
+    engine = h.engine()
+    plan = engine.plan()
+    h.calendar.edit(h.remote_for(a.id).remote_id, subject="Renamed elsewhere")
+    engine.apply(plan, SyncResult())
+    event = h.remote_for(a.id)
+    assert event.subject == "Renamed elsewhere" and event.location == "Local room"
+    h.sync()
+    assert h.local(a.id).contents == "Renamed elsewhere"
+
+
+def test_an_edit_made_during_the_sync_is_not_lost(h):
+    a = h.add_local("Pitch")
+    h.sync()
+    h.calendar.edit(h.remote_for(a.id).remote_id, location="Remote room")
+    engine = h.engine()
+    plan = engine.plan()
+    h.edit_local(a.id, contents="Edited while syncing")
+    engine.apply(plan, SyncResult())
+    assert h.local(a.id).contents == "Edited while syncing"
+    h.sync()
+    assert h.local(a.id).location == "Remote room"
+    assert h.remote_for(a.id).subject == "Edited while syncing"
+
+
+# --------------------------------------------------------------------------- deletions
+
+
+def test_deleting_locally_deletes_remotely(h):
+    a = h.add_local()
+    h.sync()
+    h.store.delete_appointment(a.id)
+    h.sync()
+    assert h.calendar.events == {} and h.store.tombstones(h.account.id) == []
+
+
+def test_deleting_remotely_deletes_locally(h):
+    a = h.add_local()
+    h.sync()
+    h.calendar.remove(h.remote_for(a.id).remote_id)
+    h.sync()
+    assert h.local(a.id) is None
+
+
+def test_edited_locally_and_deleted_remotely_the_edit_wins(h):
+    a = h.add_local()
+    h.sync()
+    h.calendar.remove(h.remote_for(a.id).remote_id)
+    h.edit_local(a.id, contents="Still on")
+    h.sync()
+    assert h.remote_for(a.id).subject == "Still on" and len(h.calendar.events) == 1
+
+
+def test_edited_remotely_and_deleted_locally_the_edit_wins(h):
+    a = h.add_local()
+    h.sync()
+    h.calendar.edit(h.remote_for(a.id).remote_id, subject="Still on")
+    h.store.delete_appointment(a.id)
+    h.sync()
+    assert h.local(a.id).contents == "Still on"
+
+
+def test_meeting_cancelled_by_its_organiser_is_deleted_locally(h):
+    e = h.add_remote(organizer_is_self=False)
+    h.sync()
+    local = h.local_for(e.remote_id)
+    h.calendar.edit(e.remote_id, cancelled=True)
+    h.sync()
+    assert h.local(local.id) is None
+
+
+def _many(h, n):
+    items = [h.add_local(f"Visit {i}", start=h.at(1 + i % 20, 8 + i % 9)) for i in range(n)]
+    h.sync()
+    return items
+
+
+def test_mass_deletion_guard_stops_before_deleting_anything(h):
+    items = _many(h, 40)
+    for a in items[:15]:
+        h.calendar.remove(h.remote_for(a.id).remote_id)
+    result = h.sync()
+    assert result.stopped and h.guards and len(h.guards[0].local_deletions) == 15
+    assert len(h.all_local()) == 40
+
+
+def test_mass_deletion_guard_apply_deletes(h):
+    items = _many(h, 40)
+    for a in items[:15]:
+        h.store.delete_appointment(a.id)
+    h.decision = Decision.APPLY
+    h.sync()
+    assert len(h.calendar.events) == 25
+
+
+def test_mass_deletion_guard_restore_brings_them_back(h):
+    items = _many(h, 40)
+    for a in items[:15]:
+        h.calendar.remove(h.remote_for(a.id).remote_id)
+    h.decision = Decision.RESTORE
+    h.sync()
+    assert len(h.calendar.events) == 40 and len(h.all_local()) == 40
+    h.decision = Decision.STOP
+    assert not h.sync().stopped
+
+
+def test_a_few_deletions_do_not_trip_the_guard(h):
+    items = _many(h, 40)
+    for a in items[:5]:
+        h.calendar.remove(h.remote_for(a.id).remote_id)
+    assert not h.sync().stopped and len(h.all_local()) == 35
+
+
+def test_a_side_that_suddenly_lists_nothing_trips_the_guard(h):
+    _many(h, 5)
+    h.calendar.events.clear()
+    h.calendar.expire_sync_state()
+    result = h.sync()
+    assert result.stopped and len(h.all_local()) == 5
+
+
+# --------------------------------------------------------------------------- incremental and faults
+
+
+def test_a_sync_with_nothing_to_do_costs_one_request(h):
+    _many(h, 30)
+    before = h.calendar.requests
+    assert h.sync().counts == {}
+    assert h.calendar.requests - before == 1
+
+
+def test_rate_limits_are_retried_with_the_wait_asked_for(h):
+    h.add_local()
+    h.calendar.fail_next("rate_limit", 2)
+    h.sync()
+    assert len(h.calendar.events) == 1 and h.backoff.waits and min(h.backoff.waits) >= 1.0
+
+
+def test_a_network_error_ends_the_run_and_the_next_run_picks_up(h, services):
+    from calsync_desktop.sync.runner import SyncRunner
+
+    h.add_local()
+    runner = SyncRunner(services, open_provider=lambda account: h.provider)
+    h.calendar.fail_next("drop")
+    result = runner.sync_account(h.account.id)
+    assert result.errors and h.store.get_account(h.account.id).state.value == "error"
+    runner.sync_account(h.account.id)
+    assert len(h.calendar.events) == 1
+    assert h.store.get_account(h.account.id).state.value == "ok"
+
+
+def test_expired_credentials_pause_the_account_and_delete_nothing(h, services):
+    from calsync_desktop.sync.runner import SyncRunner
+
+    _many(h, 3)
+    runner = SyncRunner(services, open_provider=lambda account: h.provider)
+    h.calendar.fail_next("expired_token")
+    result = runner.sync_account(h.account.id)
+    account = h.store.get_account(h.account.id)
+    assert account.state.value == "needs_sign_in" and "sign" in result.errors[0].lower()
+    assert runner.runnable_accounts() == []
+    assert len(h.all_local()) == 3 and len(h.calendar.events) == 3
+
+
+def test_progress_is_reported(h):
+    _many(h, 5)
+    assert h.progress[-1][0] == h.progress[-1][1] and h.progress[0][0] == 0
+
+
+# --------------------------------------------------------------------------- privacy
+
+
+def test_remote_private_event_is_private_locally(h):
+    e = h.add_remote("Doctor", private=True)
+    h.sync()
+    assert h.local_for(e.remote_id).private
+
+
+def test_local_private_appointment_is_pushed_as_private(h):
+    a = h.add_local("Doctor", private=True)
+    h.sync()
+    assert h.remote_for(a.id).private
+
+
+def test_sync_all_as_private_stores_everything_brought_in_as_private(store, clock):
+    h = Harness(store, clock, sync_all_private=True)
+    e = h.add_remote("Team lunch", private=False)
+    h.sync()
+    assert h.local_for(e.remote_id).private
+    assert h.calendar.events[e.remote_id].private is False
+    h.calendar.edit(e.remote_id, subject="Team lunch moved")
+    h.sync()
+    assert h.local_for(e.remote_id).private
+
+
+def test_private_contents_never_reach_logs_skipped_or_guard(h, caplog):
+    caplog.set_level(logging.DEBUG)
+    secret = "Divorce lawyer"
+    h.add_local(secret, private=True, all_day=True)
+    h.add_local(secret + " 2", private=True, participants=(Participant("Confidant"),))
+    items = [h.add_local(f"{secret} {i}", private=True, start=h.at(2 + i)) for i in range(12)]
+    h.sync()
+    for a in items:
+        h.calendar.remove(h.remote_for(a.id).remote_id)
+    result = h.sync()
+    texts = [r.getMessage() for r in caplog.records]
+    texts += [s.item + s.reason for s in h.store.skipped()]
+    texts += result.guard.local_deletions
+    assert result.guard and not any(secret in t or "Confidant" in t for t in texts)
