@@ -20,7 +20,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, delete, event, func, insert, or_, select, update
+from sqlalchemy import bindparam, create_engine, delete, event, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from calsync_desktop.accounts.base import Account, AccountState
@@ -40,6 +40,27 @@ from calsync_desktop.sync.mapping import apply_fields, field_text
 Clock = Callable[[], datetime]
 MIGRATIONS = Path(__file__).with_name("migrations")
 _CHUNK = 500  # SQLite's bound-parameter limit is far above this; keeps statements small
+
+
+# statements built once: building SQLAlchemy statements costs more than running them
+_A = t.appointments.c
+_SEQ_BUMP = (
+    update(t.counters).where(t.counters.c.name == "seq").values(value=t.counters.c.value + 1)
+)
+_SEQ_READ = select(t.counters.c.value).where(t.counters.c.name == "seq")
+_APPT_SEQ = select(_A.seq).where(_A.id == bindparam("b_id"))
+_APPT_UPDATE = update(t.appointments).where(_A.id == bindparam("b_id"))
+_APPT_INSERT = insert(t.appointments)
+_PEOPLE_DELETE = delete(t.participants).where(t.participants.c.appointment_id == bindparam("b_id"))
+_PEOPLE_INSERT = insert(t.participants)
+_MOVED_DELETE = delete(t.overrides).where(t.overrides.c.appointment_id == bindparam("b_id"))
+_MOVED_INSERT = insert(t.overrides)
+_TOMB_DELETE = delete(t.tombstones).where(t.tombstones.c.appointment_id == bindparam("b_id"))
+_S = t.sync_status.c
+_STATUS_UPDATE = update(t.sync_status).where(
+    _S.account_id == bindparam("b_account"), _S.local_id == bindparam("b_local")
+)
+_STATUS_INSERT = insert(t.sync_status)
 
 
 def _utcnow() -> datetime:
@@ -236,17 +257,10 @@ class Store:
         return row[0] if row else 0
 
     def _next_seq(self) -> int:
-        updated = self.conn.execute(
-            update(t.counters)
-            .where(t.counters.c.name == "seq")
-            .values(value=t.counters.c.value + 1)
-        )
-        if updated.rowcount == 0:
+        if self.conn.execute(_SEQ_BUMP).rowcount == 0:
             self.conn.execute(insert(t.counters).values(name="seq", value=1))
             return 1
-        return self.conn.execute(
-            select(t.counters.c.value).where(t.counters.c.name == "seq")
-        ).scalar_one()
+        return self.conn.execute(_SEQ_READ).scalar_one()
 
     # ------------------------------------------------------------------ appointments
 
@@ -274,12 +288,9 @@ class Store:
         """
         a = validate(appointment)
         with self.transaction() as conn:
-            if expect_seq is not None:
-                current = conn.execute(
-                    select(t.appointments.c.seq).where(t.appointments.c.id == a.id)
-                ).scalar()
-                if (current or 0) != expect_seq:
-                    raise ConcurrentEdit(a.id)
+            current = conn.execute(_APPT_SEQ, {"b_id": a.id}).scalar()
+            if expect_seq is not None and (current or 0) != expect_seq:
+                raise ConcurrentEdit(a.id)
             seq = self._next_seq()
             row = {
                 "contents": a.contents,
@@ -301,16 +312,17 @@ class Store:
                 "account_id": a.account_id,
                 "seq": seq,
             }
-            changed = conn.execute(
-                update(t.appointments).where(t.appointments.c.id == a.id).values(**row)
-            ).rowcount
-            if not changed:
-                conn.execute(insert(t.appointments).values(id=a.id, **row))
-            conn.execute(delete(t.participants).where(t.participants.c.appointment_id == a.id))
-            conn.execute(delete(t.overrides).where(t.overrides.c.appointment_id == a.id))
+            if current is not None:
+                conn.execute(_APPT_UPDATE, {"b_id": a.id, **row})
+                conn.execute(_PEOPLE_DELETE, {"b_id": a.id})
+                conn.execute(_MOVED_DELETE, {"b_id": a.id})
+            else:
+                conn.execute(_APPT_INSERT, {"id": a.id, **row})
+                # an appointment that exists again is no longer deleted anywhere
+                conn.execute(_TOMB_DELETE, {"b_id": a.id})
             if a.participants:
                 conn.execute(
-                    insert(t.participants),
+                    _PEOPLE_INSERT,
                     [
                         {
                             "appointment_id": a.id,
@@ -324,7 +336,7 @@ class Store:
                 )
             if a.recurrence and a.recurrence.overrides:
                 conn.execute(
-                    insert(t.overrides),
+                    _MOVED_INSERT,
                     [
                         {
                             "appointment_id": a.id,
@@ -337,8 +349,6 @@ class Store:
                         for o in a.recurrence.overrides
                     ],
                 )
-            # an appointment that exists again is no longer deleted anywhere
-            conn.execute(delete(t.tombstones).where(t.tombstones.c.appointment_id == a.id))
         return seq
 
     def delete_appointment(
@@ -483,6 +493,10 @@ class Store:
         seqs = {r.id: r.seq for r in rows}
         return [(a, seqs[a.id]) for a in self._hydrate(rows)]
 
+    def seqs_since(self, seq: int) -> list[int]:
+        """Change counters of the appointments changed after ``seq`` (cheap: no rows loaded)."""
+        return list(self._read(select(_A.seq).where(_A.seq > seq).order_by(_A.seq)).scalars())
+
     def in_scope_ids(self, not_before: datetime, not_after: datetime) -> list[str]:
         """Timed appointments ending after ``not_before`` and starting before ``not_after``."""
         a = t.appointments.c
@@ -538,7 +552,6 @@ class Store:
         return StatusRow(r.local_id, r.remote_id, r.version, json.loads(r.snapshot), r.local_seq)
 
     def put_status(self, account_id: str, row: StatusRow) -> None:
-        s = t.sync_status.c
         values = {
             "remote_id": row.remote_id,
             "version": row.version,
@@ -547,15 +560,11 @@ class Store:
         }
         with self.transaction() as conn:
             done = conn.execute(
-                update(t.sync_status)
-                .where(s.account_id == account_id, s.local_id == row.local_id)
-                .values(**values)
+                _STATUS_UPDATE, {"b_account": account_id, "b_local": row.local_id, **values}
             ).rowcount
             if not done:
                 conn.execute(
-                    insert(t.sync_status).values(
-                        account_id=account_id, local_id=row.local_id, **values
-                    )
+                    _STATUS_INSERT, {"account_id": account_id, "local_id": row.local_id, **values}
                 )
 
     def drop_status(self, account_id: str, local_id: str) -> None:

@@ -191,6 +191,7 @@ class SyncEngine:
         self._failed_local_seq: int | None = None
         self._keep_remote_state = False
         self._late_skipped: list[SkippedEntry] = []
+        self._own_seqs: set[int] = set()
 
     # ------------------------------------------------------------------ find
 
@@ -248,6 +249,11 @@ class SyncEngine:
         for rid, row in store.status_for_remote(account_id, need).items():
             status[row.local_id] = row
             by_remote[rid] = row
+
+        # the echo of our own writes, and anything else already synced at this version
+        for rid in [r for r, e in events.items() if r in by_remote]:
+            if by_remote[rid].version == events[rid].version:
+                del events[rid]
 
         # linked items that need their appointment loaded
         missing_locals = [lid for lid in status if lid not in locals_ and lid not in tombstones]
@@ -451,6 +457,8 @@ class SyncEngine:
             # our own event (crash between remote write and local commit, or a
             # re-added account): link it, never create a second copy
             if local is not None and event is not None:
+                if self.scope.local_reason(local) or self.scope.remote_reason(event):
+                    return None  # out of scope: linked once it is back in scope
                 return self._link(local, seq, event)
             if tombstone and event is not None:
                 return Action(Kind.DELETE_REMOTE, local_id, None, 0, event, None, from_local=True)
@@ -483,7 +491,10 @@ class SyncEngine:
         if tombstone:
             if remote_deleted:
                 return Action(Kind.FORGET, local_id, None, 0, None, row)
-            if remote_changed:
+            # only an edit that would flow to the Sales Calendar beats its deletion
+            if remote_changed and any(
+                self._remote_fields(event)[f] != snap["remote"].get(f) for f in m.TWO_WAY
+            ):
                 # edited on one side, deleted on the other: the edit wins
                 return Action(Kind.RESTORE_LOCAL, local_id, None, 0, event, row)
             return Action(Kind.DELETE_REMOTE, local_id, None, 0, event, row, from_local=True)
@@ -642,6 +653,7 @@ class SyncEngine:
         self._failed_local_seq = None
         self._keep_remote_state = False
         self._late_skipped = []
+        self._own_seqs = set()
         send_ok = (
             bool(self.store.get_setting("sync.send_invitations")) and self.account.first_sync_done
         )
@@ -774,6 +786,7 @@ class SyncEngine:
                         now,
                     )
                     seq = store.save_appointment(appointment, expect_seq=0)
+                    self._own_seqs.add(seq)
                     store.put_status(
                         account_id,
                         StatusRow(
@@ -809,6 +822,7 @@ class SyncEngine:
                         now,
                     )
                     seq = store.save_appointment(appointment, expect_seq=0)
+                    self._own_seqs.add(seq)
                     store.put_status(
                         account_id,
                         StatusRow(
@@ -872,6 +886,7 @@ class SyncEngine:
                     if local.account_id != account_id:
                         local = local.with_changes(account_id=account_id)
                         seq = store.save_appointment(local, expect_seq=action.local_seq)
+                        self._own_seqs.add(seq)
                     store.put_status(
                         account_id,
                         StatusRow(
@@ -888,6 +903,7 @@ class SyncEngine:
                     if action.pull or target.account_id != account_id:
                         target = target.with_changes(account_id=account_id)
                         seq = store.save_appointment(target, expect_seq=action.local_seq)
+                        self._own_seqs.add(seq)
                     remote_snap = (
                         self._remote_fields(event)
                         if event is not None
@@ -919,8 +935,13 @@ class SyncEngine:
         if advance:
             if not self._keep_remote_state or not account.sync_state:
                 account.sync_state = plan.changes.state
-            # an item whose push failed stays "changed" for the next run
+            # an item whose push failed stays "changed" for the next run; the
+            # sync's own writes are not changes, edits made meanwhile are
             account.local_seq = plan.seq_at_start
+            for seq in self.store.seqs_since(plan.seq_at_start):
+                if seq not in self._own_seqs:
+                    break
+                account.local_seq = seq
             if self._failed_local_seq is not None:
                 account.local_seq = min(account.local_seq, self._failed_local_seq)
             account.first_sync_done = True

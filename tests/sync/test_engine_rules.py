@@ -652,3 +652,24 @@ def test_private_contents_never_reach_logs_skipped_or_guard(h, caplog):
     texts += [s.item + s.reason for s in h.store.skipped()]
     texts += result.guard.local_deletions
     assert result.guard and not any(secret in t or "Confidant" in t for t in texts)
+
+
+def test_a_remote_rule_change_does_not_bring_back_a_locally_deleted_series(h):
+    a = h.add_local(recurrence=Recurrence("FREQ=WEEKLY;COUNT=4"))
+    h.sync()
+    event = h.remote_for(a.id)
+    h.calendar.edit(event.remote_id, recurrence=Recurrence("FREQ=DAILY;COUNT=2"))
+    h.store.delete_appointment(a.id)
+    h.sync()
+    assert h.local(a.id) is None and h.calendar.events == {}
+
+
+def test_crash_repair_leaves_an_appointment_that_left_scope_alone(h):
+    a = h.add_local()
+    h.provider.crash_after_write = True
+    with pytest.raises(Crash):
+        h.sync()
+    h.edit_local(a.id, all_day=True)
+    before = h.local(a.id)
+    h.sync()
+    assert h.local(a.id) == before and len(h.calendar.events) == 1

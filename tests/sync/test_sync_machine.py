@@ -1,0 +1,369 @@
+"""A Hypothesis state machine that edits both sides, injects faults and crashes,
+syncs, and checks after every clean sync:
+
+- no duplicates (one remote event per appointment, one appointment per event);
+- no lost edit (the last edit of each two-way field since the last clean sync
+  is on both sides, or it lost a conflict and is in the conflict log; an edit
+  beats a deletion);
+- nothing out of scope is touched (created, changed or deleted);
+- one-way fields never flow back (remote attendee lists and rules);
+- both sides equal on the two-way fields.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    rule,
+)
+
+from calsync_desktop.model import Participant, Recurrence
+from calsync_desktop.providers.base import ProviderError
+from calsync_desktop.store import Store
+from calsync_desktop.sync.mapping import join_contents
+from calsync_desktop.sync.scope import Scope
+
+from .harness import Crash, Harness
+
+words = st.sampled_from(["Acme", "call", "demo", "lunch", "Zürich", "Q4", "pricing", "🙂", ""])
+text = st.lists(words, min_size=1, max_size=4).map(" ".join).map(str.strip).filter(bool)
+locations = st.sampled_from(["", "Room 1", "HQ", "Café Central"])
+days = st.integers(min_value=-45, max_value=40)
+hours = st.integers(min_value=7, max_value=18)
+people = st.lists(
+    st.builds(
+        Participant,
+        st.sampled_from(["Ann", "Bob", "Cy"]),
+        st.sampled_from([None, "ann@x.example", "bob@x.example", "cy@x.example"]),
+    ),
+    max_size=2,
+    unique_by=lambda p: p.email or p.name,
+)
+
+
+class Clock:
+    def __init__(self):
+        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+    def __call__(self):
+        return self.now
+
+
+class SyncMachine(RuleBasedStateMachine):
+    appointments = Bundle("appointments")
+    events = Bundle("events")
+
+    @initialize()
+    def setup(self):
+        self.dir = Path(tempfile.mkdtemp(prefix="calsync-machine-"))
+        self.clock = Clock()
+        self.store = Store.open(self.dir / "cal.sqlite3", self.clock)
+        self.h = Harness(self.store, self.clock)
+        self.pending_fault = False
+        # edits since the last clean sync: (key, field) -> {"local"/"remote": value}
+        self.edits: dict[tuple[str, str], dict[str, object]] = {}
+        self.deleted: dict[str, str] = {}  # key -> side that deleted it
+        self.remote_rules: dict[str, str] = {}  # remote id -> rule set remotely
+        # remote id -> local participant emails when the remote attendee list was edited
+        self.remote_attendee_edits: dict[str, list] = {}
+
+    def teardown(self):
+        if hasattr(self, "store"):
+            self.store.close()
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # ------------------------------------------------------------------ identity of an item
+
+    def key_of_local(self, local_id):
+        row = self.store.status_for(self.h.account.id, [local_id]).get(local_id)
+        return row.remote_id if row and row.remote_id else local_id
+
+    def in_scope_now(self, local_id=None, remote_id=None) -> bool:
+        scope = Scope(self.clock())
+        if local_id:
+            a = self.store.get_appointment(local_id)
+            if a is None or scope.local_reason(a):
+                return False
+        if remote_id:
+            e = self.h.calendar.events.get(remote_id)
+            if e is None or scope.remote_reason(e):
+                return False
+        return True
+
+    def note(self, key, field, side, value):
+        self.edits.setdefault((key, field), {})[side] = value
+
+    # ------------------------------------------------------------------ local side
+
+    @rule(
+        target=appointments,
+        contents=text,
+        day=days,
+        hour=hours,
+        location=locations,
+        private=st.booleans(),
+        all_day=st.booleans(),
+        participants=people,
+        weekly=st.booleans(),
+    )
+    def add_local(self, contents, day, hour, location, private, all_day, participants, weekly):
+        start = (self.clock() + timedelta(days=day)).replace(hour=hour)
+        a = self.h.add_local(
+            contents,
+            start=start,
+            location=location,
+            private=private,
+            all_day=all_day,
+            participants=tuple(participants),
+            recurrence=Recurrence("FREQ=WEEKLY;COUNT=3") if weekly else None,
+        )
+        return a.id
+
+    @rule(local_id=appointments, contents=text, location=locations)
+    def edit_local(self, local_id, contents, location):
+        a = self.store.get_appointment(local_id)
+        if a is None:
+            return
+        self.h.edit_local(local_id, contents=contents, location=location)
+        key = self.key_of_local(local_id)
+        self.note(key, "contents", "local", contents)
+        self.note(key, "location", "local", location)
+
+    @rule(local_id=appointments, shift=st.integers(min_value=-3, max_value=3))
+    def move_local(self, local_id, shift):
+        a = self.store.get_appointment(local_id)
+        if a is None:
+            return
+        delta = timedelta(hours=shift)
+        self.h.edit_local(local_id, start=a.start + delta, end=a.end + delta)
+        self.note(self.key_of_local(local_id), "time", "local", (a.start + delta, a.end + delta))
+
+    @rule(local_id=appointments)
+    def toggle_all_day_local(self, local_id):
+        a = self.store.get_appointment(local_id)
+        if a is not None:
+            self.h.edit_local(local_id, all_day=not a.all_day)
+
+    @rule(local_id=appointments, participants=people)
+    def set_participants_local(self, local_id, participants):
+        if self.store.get_appointment(local_id) is not None:
+            self.h.edit_local(local_id, participants=tuple(participants))
+            self.remote_attendee_edits.pop(self.key_of_local(local_id), None)
+
+    @rule(local_id=consumes(appointments))
+    def delete_local(self, local_id):
+        if self.store.get_appointment(local_id) is not None:
+            self.deleted.setdefault(self.key_of_local(local_id), "local")
+            self.store.delete_appointment(local_id)
+
+    # ------------------------------------------------------------------ remote side
+
+    @rule(
+        target=events,
+        subject=text,
+        day=days,
+        hour=hours,
+        private=st.booleans(),
+        all_day=st.booleans(),
+        attendees=people,
+    )
+    def add_remote(self, subject, day, hour, private, all_day, attendees):
+        start = (self.clock() + timedelta(days=day)).replace(hour=hour)
+        e = self.h.add_remote(
+            subject, start=start, private=private, all_day=all_day, attendees=tuple(attendees)
+        )
+        return e.remote_id
+
+    def _remote_pick(self, remote_id):
+        return self.h.calendar.events.get(remote_id)
+
+    @rule(remote_id=events, subject=text, location=locations)
+    def edit_remote(self, remote_id, subject, location):
+        if self._remote_pick(remote_id) is None:
+            return
+        self.h.calendar.edit(remote_id, subject=subject, body="", location=location)
+        self.note(remote_id, "contents", "remote", subject)
+        self.note(remote_id, "location", "remote", location)
+
+    @rule(local_id=appointments, subject=text)
+    def edit_remote_of_local(self, local_id, subject):
+        row = self.store.status_for(self.h.account.id, [local_id]).get(local_id)
+        if row and row.remote_id in self.h.calendar.events:
+            self.h.calendar.edit(row.remote_id, subject=subject, body="")
+            self.note(row.remote_id, "contents", "remote", subject)
+
+    @rule(remote_id=events, shift=st.integers(min_value=-3, max_value=3))
+    def move_remote(self, remote_id, shift):
+        e = self._remote_pick(remote_id)
+        if e is None:
+            return
+        delta = timedelta(hours=shift)
+        self.h.calendar.edit(remote_id, start=e.start + delta, end=e.end + delta)
+        self.note(remote_id, "time", "remote", (e.start + delta, e.end + delta))
+
+    @rule(remote_id=events, attendees=people)
+    def change_remote_attendees(self, remote_id, attendees):
+        if self._remote_pick(remote_id) is None:
+            return
+        self.h.calendar.edit(remote_id, attendees=tuple(attendees))
+        rows = self.store.status_for_remote(self.h.account.id, [remote_id])
+        if remote_id in rows:
+            a = self.store.get_appointment(rows[remote_id].local_id)
+            if a is not None:
+                self.remote_attendee_edits[remote_id] = sorted(
+                    p.key for p in a.participants if p.key
+                )
+
+    @rule(local_id=appointments)
+    def change_remote_rule(self, local_id):
+        row = self.store.status_for(self.h.account.id, [local_id]).get(local_id)
+        if row and row.remote_id in self.h.calendar.events:
+            self.h.calendar.edit(row.remote_id, recurrence=Recurrence("FREQ=DAILY;COUNT=2"))
+            self.remote_rules[row.remote_id] = "FREQ=DAILY;COUNT=2"
+
+    @rule(remote_id=consumes(events))
+    def delete_remote(self, remote_id):
+        if self._remote_pick(remote_id) is not None:
+            self.deleted.setdefault(remote_id, "remote")
+            self.h.calendar.remove(remote_id)
+
+    # ------------------------------------------------------------------ time, faults
+
+    @rule(n=st.integers(min_value=1, max_value=20))
+    def advance_clock(self, n):
+        self.clock.now += timedelta(days=n)
+
+    @rule(kind=st.sampled_from(["rate_limit", "server_error", "drop", "malformed"]))
+    def fail_next(self, kind):
+        self.h.calendar.fail_next(kind)
+        self.pending_fault = True
+
+    @rule()
+    def crash_in_next_sync(self):
+        self.h.provider.crash_after_write = True
+        self.pending_fault = True
+
+    # ------------------------------------------------------------------ sync
+
+    def _frozen_snapshot(self):
+        """Items out of scope now, as both sides hold them."""
+        scope = Scope(self.clock())
+        local = {a.id: a for a in self.h.all_local() if scope.local_reason(a)}
+        remote = {rid: e for rid, e in self.h.calendar.events.items() if scope.remote_reason(e)}
+        return local, remote
+
+    @rule()
+    def sync(self):
+        frozen_local, frozen_remote = self._frozen_snapshot()
+        crashed = failed = False
+        try:
+            self.h.sync()
+        except Crash:
+            crashed = True
+        except ProviderError:
+            failed = True
+        # out of scope is never created, changed or deleted, whatever happened
+        for local_id, before in frozen_local.items():
+            assert self.store.get_appointment(local_id) == before, "frozen appointment touched"
+        for remote_id, before in frozen_remote.items():
+            assert self.h.calendar.events.get(remote_id) == before, "frozen event touched"
+        if crashed or failed or self.pending_fault:
+            # a fault may have hit this run; the next clean run must complete it
+            self.pending_fault = bool(self.h.calendar._faults) or self.h.provider.crash_after_write
+            return
+        self.check_after_clean_sync()
+
+    def check_after_clean_sync(self):
+        h, account = self.h, self.h.account
+        scope = Scope(self.clock())
+        status = self.store.all_status(account.id)
+        by_remote = {r.remote_id: r for r in status.values()}
+
+        # no duplicates
+        carried = [e.local_id for e in h.calendar.events.values() if e.local_id]
+        assert len(carried) == len(set(carried)), "two remote events carry one appointment"
+        assert len(by_remote) == len(status), "one event linked twice"
+        locals_ = {a.id: a for a in h.all_local()}
+
+        for local_id, row in status.items():
+            a = locals_.get(local_id)
+            e = h.calendar.events.get(row.remote_id)
+            if a is None or e is None or scope.local_reason(a) or scope.remote_reason(e):
+                continue
+            # both sides equal on the two-way fields
+            assert a.contents == join_contents(e.subject, e.body, e.body_is_html)
+            assert a.location == e.location
+            assert (a.start, a.end) == (e.start, e.end)
+            assert a.private == e.private
+            # one-way fields never flow back
+            restored = self.deleted.get(row.remote_id) or self.deleted.get(local_id)
+            if row.remote_id in self.remote_rules and a.recurrence is not None and not restored:
+                assert a.recurrence.rrule != self.remote_rules[row.remote_id]
+            if row.remote_id in self.remote_attendee_edits:
+                local_keys = sorted(p.key for p in a.participants if p.key)
+                assert local_keys == self.remote_attendee_edits[row.remote_id]
+
+        # no lost edit
+        lost = {(c.appointment_id, c.field, c.lost_value) for c in self.store.conflicts()}
+        for (key, field), sides in self.edits.items():
+            row = by_remote.get(key) or status.get(key)
+            if row is None:
+                continue  # never linked (out of scope) or deleted on both sides
+            a = locals_.get(row.local_id)
+            e = h.calendar.events.get(row.remote_id)
+            if a is None or e is None or scope.local_reason(a) or scope.remote_reason(e):
+                continue
+            final = {
+                "contents": a.contents,
+                "location": a.location,
+                "time": (a.start, a.end),
+            }[field]
+            candidates = list(sides.values())
+            assert final in candidates or (
+                field == "contents" and any(final.startswith(str(c)) for c in candidates)
+            ), (field, final, sides)
+            for value in candidates:
+                if value != final and field != "time":
+                    assert (row.local_id, field, str(value)) in lost, (field, value, "lost")
+
+        # an edit beats a deletion; a plain deletion reaches the other side
+        for key, side in self.deleted.items():
+            row = by_remote.get(key) or status.get(key)
+            edited_other = any(
+                k == key and ("remote" if side == "local" else "local") in s
+                for (k, _f), s in self.edits.items()
+            )
+            if row is not None and not edited_other:
+                a, e = locals_.get(row.local_id), h.calendar.events.get(row.remote_id)
+                if (a and scope.local_reason(a)) or (e and scope.remote_reason(e)):
+                    continue
+                assert a is None and e is None, "deleted on one side, alive on the other"
+        self.edits.clear()
+        self.deleted.clear()
+
+    @invariant()
+    def store_is_consistent(self):
+        if not hasattr(self, "store"):
+            return
+        for row in self.store.all_status(self.h.account.id).values():
+            assert row.remote_id
+
+
+TestSyncMachine = SyncMachine.TestCase
+TestSyncMachine.settings = settings(
+    max_examples=60,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
