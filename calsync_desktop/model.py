@@ -137,7 +137,22 @@ def validate_zone(name: str) -> ZoneInfo:
         raise InvalidAppointment(f"Unknown time zone {name!r}.") from exc
 
 
+MAX_COUNT = 999
+"""Most occurrences a series may have (Outlook's own limit; Google's is similar)."""
+_FREQUENCIES = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
+
+
 def validate_rrule(rule: str, start: datetime, tz: str) -> None:
+    """A rule calendar services accept: daily to yearly, at most 999 occurrences."""
+    parts = dict(p.split("=", 1) for p in rule.upper().split(";") if "=" in p)
+    if parts.get("FREQ") not in _FREQUENCIES:
+        raise InvalidAppointment(
+            f"Invalid recurrence rule {rule!r}: it must repeat daily, weekly, monthly or yearly."
+        )
+    if parts.get("COUNT", "0").isdigit() and int(parts.get("COUNT", "0")) > MAX_COUNT:
+        raise InvalidAppointment(
+            f"Invalid recurrence rule {rule!r}: at most {MAX_COUNT} occurrences."
+        )
     try:
         rrulestr("RRULE:" + rule, dtstart=start.astimezone(ZoneInfo(tz)))
     except (ValueError, TypeError) as exc:

@@ -235,3 +235,9 @@ def test_the_newest_migration_matches_the_schema_module(tmp_path):
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     engine.dispose()
     assert diff == []
+
+
+@pytest.mark.parametrize("rule", ["FREQ=DAILY;COUNT=100000", "FREQ=SECONDLY;COUNT=5", "COUNT=3"])
+def test_rules_calendars_cannot_hold_are_refused(store, rule):
+    with pytest.raises(InvalidAppointment, match="Invalid recurrence rule"):
+        store.add_appointment(appt(recurrence=Recurrence(rule)))
