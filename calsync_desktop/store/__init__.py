@@ -638,32 +638,15 @@ class Store:
             )
         return restored
 
-    def replace_skipped(self, account_id: str, entries: list[SkippedEntry]) -> None:
-        """The skipped-items log of an account, as the last sync found it."""
-        with self.transaction() as conn:
-            conn.execute(delete(t.skipped).where(t.skipped.c.account_id == account_id))
-            if entries:
-                conn.execute(
-                    insert(t.skipped),
-                    [
-                        {
-                            "account_id": e.account_id,
-                            "side": e.side,
-                            "item_id": e.item_id,
-                            "item": e.item,
-                            "reason": e.reason,
-                            "at": e.at,
-                        }
-                        for e in entries
-                    ],
-                )
-
     def update_skipped(
-        self, account_id: str, touched: Iterable[str], entries: list[SkippedEntry]
+        self, account_id: str, touched: Iterable[str] | None, entries: list[SkippedEntry]
     ) -> None:
-        """Replace the skipped-log entries of the items a sync looked at."""
+        """Replace the skipped-log entries of the items a sync looked at
+        (``touched`` None: all of the account's entries)."""
         with self.transaction() as conn:
-            for chunk in _chunks(list(touched)):
+            if touched is None:
+                conn.execute(delete(t.skipped).where(t.skipped.c.account_id == account_id))
+            for chunk in _chunks(list(touched or ())):
                 conn.execute(
                     delete(t.skipped).where(
                         t.skipped.c.account_id == account_id, t.skipped.c.item_id.in_(chunk)

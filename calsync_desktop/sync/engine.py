@@ -776,7 +776,8 @@ class SyncEngine:
         now = self.clock()
         try:
             with store.transaction():
-                if action.kind is Kind.CREATE_LOCAL:
+                if action.kind in (Kind.CREATE_LOCAL, Kind.RESTORE_LOCAL):
+                    # a new appointment, or one deleted here whose remote edit wins
                     appointment, no_email = m.appointment_from(
                         action.event,
                         action.local_id,
@@ -797,7 +798,7 @@ class SyncEngine:
                             seq,
                         ),
                     )
-                    if no_email:
+                    if no_email and action.kind is Kind.CREATE_LOCAL:
                         names = ", ".join(
                             "an attendee" if appointment.private else (p.name or "?")
                             for p in no_email
@@ -812,27 +813,6 @@ class SyncEngine:
                             )
                         )
                         result.skipped += 1
-                elif action.kind is Kind.RESTORE_LOCAL:
-                    appointment, _ = m.appointment_from(
-                        action.event,
-                        action.local_id,
-                        account_id,
-                        self.account.email,
-                        self.account.sync_all_private,
-                        now,
-                    )
-                    seq = store.save_appointment(appointment, expect_seq=0)
-                    self._own_seqs.add(seq)
-                    store.put_status(
-                        account_id,
-                        StatusRow(
-                            action.local_id,
-                            action.event.remote_id,
-                            action.event.version,
-                            self._snapshot(appointment, action.event),
-                            seq,
-                        ),
-                    )
                 elif action.kind is Kind.DELETE_LOCAL:
                     store.delete_appointment(
                         action.local_id, tombstone=False, expect_seq=action.local_seq
