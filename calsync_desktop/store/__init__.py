@@ -63,6 +63,54 @@ _STATUS_UPDATE = update(t.sync_status).where(
 _STATUS_INSERT = insert(t.sync_status)
 
 
+def _row(a: Appointment, seq: int) -> dict:
+    return {
+        "contents": a.contents,
+        "location": a.location,
+        "start": a.start,
+        "end": a.end,
+        "timezone": a.timezone,
+        "all_day": a.all_day,
+        "private": a.private,
+        "rrule": a.recurrence.rrule if a.recurrence else None,
+        "exdates": json.dumps(
+            [x.astimezone(UTC).isoformat() for x in a.recurrence.exdates] if a.recurrence else []
+        ),
+        "last_end": a.last_end(),
+        "created": a.created,
+        "modified": a.modified,
+        "account_id": a.account_id,
+        "seq": seq,
+    }
+
+
+def _people_rows(a: Appointment) -> list[dict]:
+    return [
+        {
+            "appointment_id": a.id,
+            "position": i,
+            "name": p.name,
+            "email": p.email,
+            "status": p.status.value,
+        }
+        for i, p in enumerate(a.participants)
+    ]
+
+
+def _override_rows(a: Appointment) -> list[dict]:
+    return [
+        {
+            "appointment_id": a.id,
+            "original_start": o.original_start,
+            "contents": o.contents,
+            "location": o.location,
+            "start": o.start,
+            "end": o.end,
+        }
+        for o in (a.recurrence.overrides if a.recurrence else ())
+    ]
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -292,26 +340,7 @@ class Store:
             if expect_seq is not None and (current or 0) != expect_seq:
                 raise ConcurrentEdit(a.id)
             seq = self._next_seq()
-            row = {
-                "contents": a.contents,
-                "location": a.location,
-                "start": a.start,
-                "end": a.end,
-                "timezone": a.timezone,
-                "all_day": a.all_day,
-                "private": a.private,
-                "rrule": a.recurrence.rrule if a.recurrence else None,
-                "exdates": json.dumps(
-                    [x.astimezone(UTC).isoformat() for x in a.recurrence.exdates]
-                    if a.recurrence
-                    else []
-                ),
-                "last_end": a.last_end(),
-                "created": a.created,
-                "modified": a.modified,
-                "account_id": a.account_id,
-                "seq": seq,
-            }
+            row = _row(a, seq)
             if current is not None:
                 conn.execute(_APPT_UPDATE, {"b_id": a.id, **row})
                 conn.execute(_PEOPLE_DELETE, {"b_id": a.id})
@@ -321,35 +350,38 @@ class Store:
                 # an appointment that exists again is no longer deleted anywhere
                 conn.execute(_TOMB_DELETE, {"b_id": a.id})
             if a.participants:
-                conn.execute(
-                    _PEOPLE_INSERT,
-                    [
-                        {
-                            "appointment_id": a.id,
-                            "position": i,
-                            "name": p.name,
-                            "email": p.email,
-                            "status": p.status.value,
-                        }
-                        for i, p in enumerate(a.participants)
-                    ],
-                )
+                conn.execute(_PEOPLE_INSERT, _people_rows(a))
             if a.recurrence and a.recurrence.overrides:
-                conn.execute(
-                    _MOVED_INSERT,
-                    [
-                        {
-                            "appointment_id": a.id,
-                            "original_start": o.original_start,
-                            "contents": o.contents,
-                            "location": o.location,
-                            "start": o.start,
-                            "end": o.end,
-                        }
-                        for o in a.recurrence.overrides
-                    ],
-                )
+                conn.execute(_MOVED_INSERT, _override_rows(a))
         return seq
+
+    def insert_appointments(self, appointments: list[Appointment]) -> list[int]:
+        """Insert new appointments in one go (the sync's import); returns their
+        change counters in order. Each is validated first; none is stored if
+        one is invalid."""
+        items = [validate(a) for a in appointments]
+        if not items:
+            return []
+        with self.transaction() as conn:
+            self._next_seq()
+            conn.execute(
+                update(t.counters)
+                .where(t.counters.c.name == "seq")
+                .values(value=t.counters.c.value + len(items) - 1)
+            )
+            top = conn.execute(_SEQ_READ).scalar_one()
+            seqs = list(range(top - len(items) + 1, top + 1))
+            conn.execute(
+                _APPT_INSERT, [{"id": a.id, **_row(a, q)} for a, q in zip(items, seqs, strict=True)]
+            )
+            people = [r for a in items for r in _people_rows(a)]
+            if people:
+                conn.execute(_PEOPLE_INSERT, people)
+            moved = [r for a in items if a.recurrence for r in _override_rows(a)]
+            if moved:
+                conn.execute(_MOVED_INSERT, moved)
+            conn.execute(_TOMB_DELETE, [{"b_id": a.id} for a in items])
+        return seqs
 
     def delete_appointment(
         self, appointment_id: str, tombstone: bool = True, expect_seq: int | None = None
@@ -566,6 +598,26 @@ class Store:
                 conn.execute(
                     _STATUS_INSERT, {"account_id": account_id, "local_id": row.local_id, **values}
                 )
+
+    def add_statuses(self, account_id: str, rows: list[StatusRow]) -> None:
+        """Status rows for newly linked items, in one go."""
+        if not rows:
+            return
+        with self.transaction() as conn:
+            conn.execute(
+                _STATUS_INSERT,
+                [
+                    {
+                        "account_id": account_id,
+                        "local_id": r.local_id,
+                        "remote_id": r.remote_id,
+                        "version": r.version,
+                        "snapshot": json.dumps(r.snapshot, sort_keys=True),
+                        "local_seq": r.local_seq,
+                    }
+                    for r in rows
+                ],
+            )
 
     def drop_status(self, account_id: str, local_id: str) -> None:
         s = t.sync_status.c

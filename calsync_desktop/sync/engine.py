@@ -26,11 +26,11 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from calsync_desktop.accounts.base import Account, AccountState
-from calsync_desktop.model import Appointment
+from calsync_desktop.model import Appointment, InvalidAppointment, Recurrence, validate
 from calsync_desktop.providers.base import (
     AlreadyExists,
     CalendarProvider,
@@ -66,6 +66,9 @@ class Kind(StrEnum):
     DELETE_LOCAL = "delete locally"
     RESTORE_LOCAL = "restore locally"
     FORGET = "forget"
+
+
+LOCAL_ONLY = frozenset({Kind.CREATE_LOCAL, Kind.DELETE_LOCAL, Kind.RESTORE_LOCAL, Kind.FORGET})
 
 
 class Decision(StrEnum):
@@ -467,13 +470,7 @@ class SyncEngine:
         snap = row.snapshot
         local_out = local is not None and self.scope.local_reason(local) is not None
         remote_out = event is not None and self.scope.remote_reason(event) is not None
-        snap_time = snap.get("remote", {}).get("time")
-        snap_out = False
-        if snap_time and local is None:
-            snap_end = datetime.fromisoformat(snap_time[1])
-            snap_out = (
-                snap_end < self.scope.window.start and snap.get("remote", {}).get("rrule") is None
-            )
+        snap_out = local is None and event is None and self._snapshot_out(snap.get("remote", {}))
         if local_out or remote_out or snap_out:
             # frozen: out of scope is never changed or deleted; leaving scope keeps the link
             if tombstone or (remote_deleted and local is None):
@@ -513,6 +510,25 @@ class SyncEngine:
                 return action
             return None
         return self._merge(local_id, local, seq, event, row)
+
+    def _snapshot_out(self, fields: dict) -> bool:
+        """Whether an item known only by its last-synced fields is out of scope.
+
+        The snapshot keeps UTC times without the zone, so a series is expanded
+        in UTC; at the 30-day edge a day's margin errs towards leaving it alone.
+        """
+        if not fields.get("time"):
+            return False
+        start, end = (datetime.fromisoformat(x) for x in fields["time"])
+        if fields.get("rrule"):
+            try:
+                last = Recurrence(fields["rrule"]).last_start(start, "UTC")
+            except (ValueError, TypeError):
+                return True
+            if last is None:
+                return start > self.scope.window.end
+            end = last + (end - start)
+        return end < self.scope.window.start + timedelta(days=1) or start > self.scope.window.end
 
     def _merge(
         self,
@@ -658,33 +674,38 @@ class SyncEngine:
             bool(self.store.get_setting("sync.send_invitations")) and self.account.first_sync_done
         )
 
-        local_only = [
-            a
-            for a in plan.actions
-            if a.kind in (Kind.CREATE_LOCAL, Kind.DELETE_LOCAL, Kind.RESTORE_LOCAL, Kind.FORGET)
-        ]
-        remote = [a for a in plan.actions if a not in local_only]
+        local_only = [a for a in plan.actions if a.kind in LOCAL_ONLY]
+        remote = [a for a in plan.actions if a.kind not in LOCAL_ONLY]
         done = 0
-        for action in local_only:
-            self._apply_local(action, result)
-            done += 1
-            if done % 50 == 0 or done == total:
-                self.progress(done, total, "Updating the Sales Calendar")
+        # a group of local writes commits together: a crash rolls back the
+        # group, and the next run (its sync state not yet advanced) redoes it
+        for start in range(0, len(local_only), WRITE_CHUNK):
+            group = local_only[start : start + WRITE_CHUNK]
+            with self.store.transaction():
+                self._import([a for a in group if a.kind is Kind.CREATE_LOCAL], result)
+                for action in group:
+                    if action.kind is not Kind.CREATE_LOCAL:
+                        self._apply_local(action, result)
+            done += len(local_only[start : start + WRITE_CHUNK])
+            self.progress(done, total, "Updating the Sales Calendar")
 
         retry: list[Action] = []
         for start in range(0, len(remote), WRITE_CHUNK):
             chunk = remote[start : start + WRITE_CHUNK]
             writes = [self._write_for(a, send_ok) for a in chunk]
             pairs = [(a, w) for a, w in zip(chunk, writes, strict=True) if w is not None]
-            for action, write in zip(chunk, writes, strict=True):
-                if write is None:
-                    self._commit(action, None, result)
             results = self.provider.write([w for _, w in pairs]) if pairs else []
-            for (action, _), outcome in zip(pairs, results, strict=True):
-                if isinstance(outcome.error, ChangedMeanwhile):
-                    retry.append(action)
-                else:
-                    self._commit(action, outcome, result)
+            # the remote writes are done; their local halves commit together
+            # (a crash before this commit is repaired by re-linking on local ids)
+            with self.store.transaction():
+                for action, write in zip(chunk, writes, strict=True):
+                    if write is None:
+                        self._commit(action, None, result)
+                for (action, _), outcome in zip(pairs, results, strict=True):
+                    if isinstance(outcome.error, ChangedMeanwhile):
+                        retry.append(action)
+                    else:
+                        self._commit(action, outcome, result)
             done += len(chunk)
             self.progress(min(done, total), total, f"Writing to {self.account.name}")
 
@@ -738,7 +759,7 @@ class SyncEngine:
         )
         if fresh is None:
             return
-        if fresh.kind in (Kind.CREATE_LOCAL, Kind.DELETE_LOCAL, Kind.RESTORE_LOCAL, Kind.FORGET):
+        if fresh.kind in LOCAL_ONLY:
             self._apply_local(fresh, result)
             return
         write = self._write_for(fresh, send_ok)
@@ -771,14 +792,76 @@ class SyncEngine:
             self.store.log_conflict(self.account.id, action.local_id, name, kept, lost, side)
             result.conflicts += 1
 
+    def _unstorable(self, action: Action, error: InvalidAppointment, now: datetime) -> None:
+        """A remote event the Sales Calendar cannot hold (say, it ends before it
+        starts): listed as skipped with the reason; nothing else changes."""
+        item_id = action.event.remote_id if action.event else action.local_id
+        self._late_skipped.append(
+            self._skip("remote", item_id, action.title, f"Not stored: {error}", now)
+        )
+
+    def _import(self, actions: list[Action], result: SyncResult) -> None:
+        """New appointments for events first created remotely, stored in bulk."""
+        now = self.clock()
+        items = []
+        for action in actions:
+            appointment, no_email = m.appointment_from(
+                action.event,
+                action.local_id,
+                self.account.id,
+                self.account.email,
+                self.account.sync_all_private,
+                now,
+            )
+            try:
+                validate(appointment)
+            except InvalidAppointment as error:
+                self._unstorable(action, error, now)
+                continue
+            items.append((action, appointment))
+            if no_email:
+                names = ", ".join(
+                    "an attendee" if appointment.private else (p.name or "?") for p in no_email
+                )
+                self._late_skipped.append(
+                    self._skip(
+                        "remote",
+                        action.event.remote_id,
+                        _name(appointment),
+                        f"Attendee without an email address was not imported: {names}.",
+                        now,
+                    )
+                )
+                result.skipped += 1
+        seqs = self.store.insert_appointments([a for _, a in items])
+        self._own_seqs.update(seqs)
+        self.store.add_statuses(
+            self.account.id,
+            [
+                StatusRow(
+                    action.local_id,
+                    action.event.remote_id,
+                    action.event.version,
+                    self._snapshot(appointment, action.event),
+                    seq,
+                )
+                for (action, appointment), seq in zip(items, seqs, strict=True)
+            ],
+        )
+        for _ in items:
+            result.add(Kind.CREATE_LOCAL)
+
     def _apply_local(self, action: Action, result: SyncResult) -> None:
         store, account_id = self.store, self.account.id
         now = self.clock()
         try:
             with store.transaction():
-                if action.kind in (Kind.CREATE_LOCAL, Kind.RESTORE_LOCAL):
-                    # a new appointment, or one deleted here whose remote edit wins
-                    appointment, no_email = m.appointment_from(
+                if action.kind is Kind.CREATE_LOCAL:
+                    self._import([action], result)
+                    return
+                if action.kind is Kind.RESTORE_LOCAL:
+                    # deleted here, edited there: the edit wins, the appointment returns
+                    appointment, _ = m.appointment_from(
                         action.event,
                         action.local_id,
                         account_id,
@@ -798,21 +881,6 @@ class SyncEngine:
                             seq,
                         ),
                     )
-                    if no_email and action.kind is Kind.CREATE_LOCAL:
-                        names = ", ".join(
-                            "an attendee" if appointment.private else (p.name or "?")
-                            for p in no_email
-                        )
-                        self._late_skipped.append(
-                            self._skip(
-                                "remote",
-                                action.event.remote_id,
-                                _name(appointment),
-                                f"Attendee without an email address was not imported: {names}.",
-                                now,
-                            )
-                        )
-                        result.skipped += 1
                 elif action.kind is Kind.DELETE_LOCAL:
                     store.delete_appointment(
                         action.local_id, tombstone=False, expect_seq=action.local_seq
@@ -823,6 +891,9 @@ class SyncEngine:
                     store.drop_tombstone(account_id, action.local_id)
         except ConcurrentEdit:
             self._keep_remote_state = True  # edited meanwhile: merge it next run
+            return
+        except InvalidAppointment as error:
+            self._unstorable(action, error, now)
             return
         result.add(action.kind)
 
@@ -905,6 +976,9 @@ class SyncEngine:
             # the user edited it while we synced: the remote part is done, the
             # local part is merged again next run (status row left as it was)
             self._keep_remote_state = True
+            return
+        except InvalidAppointment as error:
+            self._unstorable(action, error, self.clock())
             return
         if action.kind is Kind.UPDATE and not (action.push or action.pull):
             return  # only a new remote version recorded

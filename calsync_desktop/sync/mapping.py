@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
@@ -81,6 +82,7 @@ _BLOCKS = {
 _DROPPED = {"script", "style", "head", "title", "meta", "noscript", "template", "xml"}
 
 
+@lru_cache(maxsize=8192)  # the same body is read for the snapshot and the appointment
 def html_to_text(html: str) -> str:
     """Plain text of an HTML body: paragraphs and line breaks kept, links as
     "text (url)", script and style dropped, entities decoded.
@@ -88,7 +90,7 @@ def html_to_text(html: str) -> str:
     Uses BeautifulSoup's tolerant parser, so broken markup still converts; the
     walk is iterative, so deeply nested markup cannot exhaust the stack.
     """
-    soup = BeautifulSoup(html, "html.parser")
+    soup = BeautifulSoup(html, "lxml")
     parts: list[str] = []
 
     def newline() -> None:

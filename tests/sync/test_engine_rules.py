@@ -673,3 +673,23 @@ def test_crash_repair_leaves_an_appointment_that_left_scope_alone(h):
     before = h.local(a.id)
     h.sync()
     assert h.local(a.id) == before and len(h.calendar.events) == 1
+
+
+def test_a_deleted_series_that_aged_out_of_the_window_is_left_alone(h):
+    start = h.clock() - timedelta(days=34)
+    a = h.add_local(start=start, recurrence=Recurrence("FREQ=WEEKLY;COUNT=3"))
+    h.sync()
+    h.clock.advance(days=11)
+    h.store.delete_appointment(a.id)
+    h.sync()
+    assert len(h.calendar.events) == 1
+
+
+def test_a_remote_event_that_cannot_be_stored_is_skipped_with_its_reason(h):
+    start = h.at(2)
+    bad = h.calendar.add(subject="Broken", start=start, end=start - timedelta(hours=1))
+    good = h.add_remote("Fine")
+    h.sync()
+    assert h.local_for(good.remote_id) is not None and h.local_for(bad.remote_id) is None
+    (entry,) = [s for s in h.store.skipped(h.account.id) if s.item_id == bad.remote_id]
+    assert "ends before it starts" in entry.reason
