@@ -1,0 +1,1453 @@
+"""A stateful local test server that speaks the Google Calendar API v3 and Google's OAuth.
+
+It answers the real client libraries (google-api-python-client over httplib2,
+google-auth-oauthlib's ``InstalledAppFlow.run_local_server``) over real HTTP on
+127.0.0.1. What it does, and where the behaviour comes from:
+
+- Resources, paths and parameters follow the discovery document shipped in
+  google-api-python-client (``googleapiclient/discovery_cache/documents/calendar.v3.json``).
+  That document's ``rootUrl`` + ``batchPath`` (``batch/calendar/v3``) is where
+  googleapiclient sends batches *even when* ``client_options.api_endpoint`` is
+  overridden (``googleapiclient/discovery.py``, ``_add_basic_methods``), so clients
+  must build ``BatchHttpRequest(batch_uri=<base>/batch/calendar/v3)`` themselves;
+  this server serves that path (and ``/batch``).
+- Incremental sync (``syncToken`` / ``nextSyncToken``, 410 ``fullSyncRequired``,
+  the parameters that may not be combined with a sync token, deleted events
+  always included) follows Google's guide "Synchronize resources efficiently"
+  (https://developers.google.com/calendar/api/guides/sync) and the
+  ``events.list`` reference (``showDeleted``: cancelled instances of recurring
+  events are listed when ``showDeleted`` and ``singleEvents`` are both false).
+- Client-chosen ids: base32hex characters (a-v, 0-9), 5 to 1024 long, else 400
+  "Invalid resource id value."; an id already used - even by a deleted event -
+  is 409 "The requested identifier already exists."
+  (googleapis/google-api-python-client#846 and #210; odoo/odoo#18180).
+  Deleting an already deleted event is 410 "Resource has been deleted"
+  (google-api-python-client#210); ``events.get`` still returns a deleted event
+  with ``status: "cancelled"``.
+- Error bodies use Google's JSON error format
+  (``{"error": {"errors": [{"domain", "reason", "message"}], "code", "message"}}``),
+  see https://developers.google.com/calendar/api/guides/errors (rateLimitExceeded
+  as 403 or 429, 410 fullSyncRequired, 412 conditionNotMet, 401 authError).
+- Batches are multipart/mixed, one ``application/http`` part per call, answered
+  with ``Content-ID: <response-ID>``; at most 50 calls per batch
+  (https://developers.google.com/calendar/api/guides/batch).
+- OAuth: an authorization endpoint that redirects to the loopback redirect URI
+  with a code, a token endpoint that checks PKCE (S256), issues and refreshes
+  tokens and answers ``invalid_grant`` ("Token has been expired or revoked.")
+  once revoked (RFC 6749 §5.2, RFC 7636).
+
+Run it by hand: ``python -m tests.fakes.google_calendar --port 0`` prints its base
+URL on the first line. In tests use :class:`GoogleCalendarServer` in-process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import copy
+import hashlib
+import itertools
+import json
+import re
+import secrets
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.parser import BytesParser
+from email.policy import compat32
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrulestr
+
+DEFAULT_PAGE = 250
+MAX_PAGE = 2500
+MAX_BATCH = 50
+MAX_EXPANSION = 3000
+ID_RE = re.compile(r"^[a-v0-9]{5,1024}$")
+SYNC_TOKEN_INCOMPATIBLE = (
+    "iCalUID",
+    "orderBy",
+    "privateExtendedProperty",
+    "q",
+    "sharedExtendedProperty",
+    "timeMin",
+    "timeMax",
+    "updatedMin",
+)
+RESPONSE_STATUSES = ("needsAction", "declined", "tentative", "accepted")
+FAULT_KINDS = (
+    "rate_limit",  # 429 rateLimitExceeded
+    "rate_limit_403",  # 403 rateLimitExceeded (Calendar's usual answer)
+    "server_busy",  # 503 backendError
+    "server_error",  # 500 backendError
+    "drop",  # connection closed without an answer
+    "slow",  # answer after ``delay`` seconds
+    "sync_expired",  # 410 fullSyncRequired
+    "expired_token",  # the access token expires now: 401 until refreshed
+    "malformed",  # 200 with a body that is not JSON
+)
+
+
+class ApiError(Exception):
+    """An answer in Google's JSON error format."""
+
+    def __init__(
+        self,
+        code: int,
+        reason: str,
+        message: str,
+        domain: str = "global",
+        headers: dict | None = None,
+        extra: dict | None = None,
+    ):
+        super().__init__(message)
+        self.code, self.reason, self.message, self.domain = code, reason, message, domain
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+    def body(self) -> dict:
+        error = {"domain": self.domain, "reason": self.reason, "message": self.message}
+        error.update(self.extra)
+        return {"error": {"errors": [error], "code": self.code, "message": self.message}}
+
+
+def _not_found() -> ApiError:
+    return ApiError(404, "notFound", "Not Found")
+
+
+# --------------------------------------------------------------------------- time helpers
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _parse_time(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError("no offset")
+    return value
+
+
+def _event_time(node: dict | None, fallback_tz: str = "UTC") -> tuple[datetime, str, bool]:
+    """(aware start, zone name, all-day) of an event's start/end object."""
+    if not node:
+        raise ApiError(400, "required", "Missing end time.")
+    tz = node.get("timeZone") or fallback_tz
+    if node.get("date"):
+        day = datetime.fromisoformat(node["date"])
+        return day.replace(tzinfo=UTC), tz, True
+    text = node.get("dateTime")
+    if not text:
+        raise ApiError(400, "required", "Missing time.")
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ApiError(400, "invalid", "Invalid start time.") from exc
+    if value.tzinfo is None:
+        # A dateTime without offset needs an explicit timeZone (events reference).
+        if not node.get("timeZone"):
+            raise ApiError(400, "timeRangeEmpty", "Missing time zone definition for start time.")
+        value = value.replace(tzinfo=ZoneInfo(node["timeZone"]))
+    return value, tz, False
+
+
+def _instance_stamp(original_start: datetime) -> str:
+    return original_start.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _parse_exdate_line(line: str, tz: str) -> list[datetime]:
+    head, _, values = line.partition(":")
+    params = dict(p.split("=", 1) for p in head.split(";")[1:] if "=" in p)
+    zone = ZoneInfo(params.get("TZID", tz))
+    out = []
+    for value in values.split(","):
+        value = value.strip()
+        if not value:
+            continue
+        if value.endswith("Z"):
+            out.append(datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC))
+        elif "T" in value:
+            out.append(datetime.strptime(value, "%Y%m%dT%H%M%S").replace(tzinfo=zone))
+        else:
+            out.append(datetime.strptime(value, "%Y%m%d").replace(tzinfo=zone))
+    return out
+
+
+# --------------------------------------------------------------------------- state
+
+
+@dataclass
+class Calendar:
+    id: str
+    summary: str
+    primary: bool = False
+    access_role: str = "owner"
+    time_zone: str = "UTC"
+    events: dict[str, dict] = field(default_factory=dict)
+    seqs: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Fault:
+    kind: str
+    retry_after: float | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class Token:
+    access: str
+    refresh: str | None
+    email: str
+    expires: float
+    revoked: bool = False
+
+
+class CalendarState:
+    """The calendars, events, sync tokens and OAuth grants of one test server.
+
+    All public methods are safe to call from the test thread while the server
+    thread answers requests.
+    """
+
+    def __init__(self, owner_email: str, clock: Callable[[], datetime]):
+        self.lock = threading.RLock()
+        self.owner_email = owner_email
+        self.clock = clock
+        self.seq = 0
+        self.etag_counter = itertools.count(1)
+        self.calendars: dict[str, Calendar] = {}
+        self.sync_tokens: dict[str, tuple[str, int, bool]] = {}
+        self.pages: dict[str, tuple[list[dict], str | None]] = {}
+        self.add_calendar(owner_email, owner_email, primary=True)
+
+    def add_calendar(
+        self, calendar_id: str, summary: str, primary: bool = False, access_role: str = "owner"
+    ) -> Calendar:
+        with self.lock:
+            cal = Calendar(calendar_id, summary, primary, access_role)
+            self.calendars[calendar_id] = cal
+            return cal
+
+    def calendar(self, calendar_id: str) -> Calendar:
+        if calendar_id == "primary":
+            calendar_id = self.owner_email
+        cal = self.calendars.get(calendar_id)
+        if cal is None:
+            raise _not_found()
+        return cal
+
+    # -- bookkeeping
+
+    def _touch(self, cal: Calendar, event: dict) -> None:
+        self.seq += 1
+        cal.seqs[event["id"]] = self.seq
+        event["etag"] = f'"{3_000_000_000_000_000 + next(self.etag_counter)}"'
+        event["updated"] = _rfc3339(self.clock())
+
+    def _store(self, cal: Calendar, event: dict) -> dict:
+        cal.events[event["id"]] = event
+        self._touch(cal, event)
+        return event
+
+    def issue_sync_token(self, cal: Calendar) -> str:
+        token = "CP" + secrets.token_urlsafe(18)
+        self.sync_tokens[token] = (cal.id, self.seq, True)
+        return token
+
+    def expire_sync_tokens(self) -> None:
+        with self.lock:
+            for token, (cal_id, seq, _ok) in list(self.sync_tokens.items()):
+                self.sync_tokens[token] = (cal_id, seq, False)
+
+    # -- recurrence
+
+    def rule_lines(self, event: dict) -> tuple[list[str], list[datetime]]:
+        rules, exdates = [], []
+        tz = event.get("start", {}).get("timeZone") or "UTC"
+        for line in event.get("recurrence") or []:
+            upper = line.upper()
+            if upper.startswith("RRULE:") or upper.startswith("RDATE"):
+                rules.append(line)
+            elif upper.startswith("EXDATE"):
+                exdates.extend(_parse_exdate_line(line, tz))
+            elif upper.startswith("EXRULE"):
+                rules.append(line)
+        return rules, exdates
+
+    def occurrences(self, master: dict, until: datetime | None = None) -> list[datetime]:
+        """Original starts (aware, in the master's zone) of a master, EXDATEs removed."""
+        start, tz, all_day = _event_time(master["start"])
+        local = start.astimezone(ZoneInfo(tz)) if not all_day else start
+        rules, exdates = self.rule_lines(master)
+        if not rules:
+            return [local]
+        rule = rrulestr("\n".join(rules), dtstart=local, forceset=True)
+        excluded = {e.astimezone(UTC) for e in exdates}
+        out = []
+        for occurrence in rule:
+            if until is not None and occurrence >= until:
+                break
+            if occurrence.astimezone(UTC) not in excluded:
+                out.append(occurrence)
+            if len(out) >= MAX_EXPANSION:
+                break
+        return out
+
+    def series_span(self, master: dict) -> tuple[datetime, datetime | None]:
+        """First start and last end of a series (None when it never ends)."""
+        start, tz, _ = _event_time(master["start"])
+        end, _, _ = _event_time(master["end"], tz)
+        rules, _ = self.rule_lines(master)
+        text = " ".join(rules).upper()
+        if rules and "COUNT=" not in text and "UNTIL=" not in text:
+            return start, None
+        occ = self.occurrences(master)
+        last = occ[-1] if occ else start
+        return start, last + (end - start)
+
+    def instance_of(self, master: dict, original: datetime) -> dict:
+        start, tz, _ = _event_time(master["start"])
+        end, _, _ = _event_time(master["end"], tz)
+        instance = {
+            k: copy.deepcopy(v)
+            for k, v in master.items()
+            if k not in ("recurrence", "id", "start", "end")
+        }
+        local = original.astimezone(ZoneInfo(tz))
+        instance["id"] = f"{master['id']}_{_instance_stamp(original)}"
+        instance["recurringEventId"] = master["id"]
+        instance["originalStartTime"] = {"dateTime": local.isoformat(), "timeZone": tz}
+        instance["start"] = {"dateTime": local.isoformat(), "timeZone": tz}
+        instance["end"] = {
+            "dateTime": (local + (end - start)).astimezone(ZoneInfo(tz)).isoformat(),
+            "timeZone": tz,
+        }
+        return instance
+
+    def split_instance_id(self, cal: Calendar, event_id: str) -> tuple[dict, datetime] | None:
+        """The master and original start named by an instance id ``<master>_<UTC stamp>``."""
+        master_id, sep, stamp = event_id.rpartition("_")
+        if not sep or master_id not in cal.events:
+            return None
+        master = cal.events[master_id]
+        if not master.get("recurrence"):
+            return None
+        try:
+            wanted = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            return None
+        for occurrence in self.occurrences(master, until=wanted + timedelta(seconds=1)):
+            if occurrence.astimezone(UTC) == wanted:
+                return master, occurrence
+        return None
+
+    def exceptions_of(self, cal: Calendar, master_id: str) -> list[dict]:
+        return [e for e in cal.events.values() if e.get("recurringEventId") == master_id]
+
+    # -- event writes (shared by the HTTP API and the "another client" helpers)
+
+    def normalise(self, cal: Calendar, body: dict, existing: dict | None = None) -> dict:
+        event = copy.deepcopy(body)
+        for key in ("kind", "etag", "updated", "created", "htmlLink", "iCalUID", "creator"):
+            event.pop(key, None)
+        start, tz, all_day = _event_time(event.get("start"))
+        end, _, end_all_day = _event_time(event.get("end"), tz)
+        if all_day != end_all_day:
+            raise ApiError(
+                400, "invalid", "Start and end times must either both be date or both be dateTime."
+            )
+        if end < start:
+            raise ApiError(400, "timeRangeEmpty", "The specified time range is empty.")
+        if event.get("visibility", "default") not in (
+            "default",
+            "public",
+            "private",
+            "confidential",
+        ):
+            raise ApiError(400, "invalid", "Invalid value for: visibility")
+        if event.get("recurrence"):
+            try:
+                self.occurrences(event, until=start + timedelta(days=1))
+            except (ValueError, TypeError) as exc:
+                raise ApiError(400, "invalid", "Invalid recurrence rule.") from exc
+        previous = {
+            (a.get("email") or "").lower(): a for a in (existing or {}).get("attendees", [])
+        }
+        attendees = []
+        for attendee in event.get("attendees") or []:
+            if not attendee.get("email"):
+                raise ApiError(400, "required", "Missing attendee email.")
+            attendee = dict(attendee)
+            key = attendee["email"].lower()
+            if key == self.owner_email.lower():
+                attendee["self"] = True
+                attendee["organizer"] = True
+                attendee.setdefault("responseStatus", "accepted")
+            # The answer belongs to the attendee: a writer that does not name a
+            # responseStatus keeps the one already given.
+            if "responseStatus" not in attendee:
+                attendee["responseStatus"] = previous.get(key, {}).get(
+                    "responseStatus", "needsAction"
+                )
+            if attendee["responseStatus"] not in RESPONSE_STATUSES:
+                raise ApiError(400, "invalid", "Invalid attendee response status.")
+            attendees.append(attendee)
+        if "attendees" in event:
+            event["attendees"] = attendees
+        event.setdefault("status", "confirmed")
+        event.setdefault("organizer", {"email": self.owner_email, "self": True})
+        return event
+
+    def insert(self, cal: Calendar, body: dict) -> dict:
+        event_id = body.get("id")
+        if event_id is not None:
+            if not ID_RE.match(event_id):
+                raise ApiError(400, "invalid", "Invalid resource id value.")
+            if event_id in cal.events:
+                raise ApiError(409, "duplicate", "The requested identifier already exists.")
+        else:
+            event_id = base64.b32hexencode(secrets.token_bytes(15)).decode().lower().rstrip("=")
+        event = self.normalise(cal, body)
+        now = _rfc3339(self.clock())
+        event.update(
+            kind="calendar#event",
+            id=event_id,
+            created=now,
+            iCalUID=body.get("iCalUID") or f"{event_id}@google.com",
+            creator={"email": self.owner_email, "self": True},
+            htmlLink=f"https://www.google.com/calendar/event?eid={event_id}",
+            sequence=0,
+        )
+        event.setdefault("visibility", "default")
+        return copy.deepcopy(self._store(cal, event))
+
+    def lookup(self, cal: Calendar, event_id: str) -> dict:
+        """The stored event, or a virtual instance of a series (not stored)."""
+        if event_id in cal.events:
+            return cal.events[event_id]
+        found = self.split_instance_id(cal, event_id)
+        if found is None:
+            raise _not_found()
+        master, original = found
+        return self.instance_of(master, original)
+
+    def _check_etag(self, event: dict, if_match: str | None) -> None:
+        if if_match and if_match != "*" and if_match != event["etag"]:
+            raise ApiError(
+                412,
+                "conditionNotMet",
+                "Precondition Failed",
+                extra={"location": "If-Match", "locationType": "header"},
+            )
+
+    def write(
+        self, cal: Calendar, event_id: str, body: dict, *, patch: bool, if_match: str | None = None
+    ) -> dict:
+        current = self.lookup(cal, event_id)
+        self._check_etag(current, if_match)
+        if patch:
+            merged = copy.deepcopy(current)
+            for key, value in body.items():
+                if key == "extendedProperties" and isinstance(value, dict):
+                    props = merged.setdefault("extendedProperties", {})
+                    for scope, values in value.items():
+                        props.setdefault(scope, {}).update(values or {})
+                else:
+                    merged[key] = copy.deepcopy(value)
+        else:
+            merged = copy.deepcopy(body)
+            for key in ("recurringEventId", "originalStartTime", "organizer"):
+                if key in current:
+                    merged.setdefault(key, current[key])
+        event = self.normalise(cal, merged, existing=current)
+        for key in (
+            "kind",
+            "id",
+            "created",
+            "iCalUID",
+            "creator",
+            "htmlLink",
+            "recurringEventId",
+            "originalStartTime",
+        ):
+            if key in current:
+                event[key] = current[key]
+        event.setdefault("visibility", "default")
+        event["sequence"] = current.get("sequence", 0) + 1
+        if current.get("recurrence") and not event.get("recurrence"):
+            # No longer a series: its exceptions go with the rule.
+            for exception in self.exceptions_of(cal, event["id"]):
+                if exception.get("status") != "cancelled":
+                    exception["status"] = "cancelled"
+                    self._touch(cal, exception)
+        return copy.deepcopy(self._store(cal, event))
+
+    def delete(self, cal: Calendar, event_id: str, if_match: str | None = None) -> None:
+        if event_id not in cal.events:
+            found = self.split_instance_id(cal, event_id)
+            if found is None:
+                raise _not_found()
+            instance = self.instance_of(*found)
+            self._check_etag(instance, if_match)
+            instance["status"] = "cancelled"
+            self._store(cal, instance)
+            return
+        event = cal.events[event_id]
+        if event.get("status") == "cancelled":
+            raise ApiError(410, "deleted", "Resource has been deleted")
+        self._check_etag(event, if_match)
+        event["status"] = "cancelled"
+        self._touch(cal, event)
+        if event.get("recurrence"):
+            for exception in self.exceptions_of(cal, event_id):
+                if exception.get("status") != "cancelled":
+                    exception["status"] = "cancelled"
+                    self._touch(cal, exception)
+
+    # -- listing
+
+    def overlaps(self, event: dict, time_min: datetime | None, time_max: datetime | None) -> bool:
+        if event.get("status") == "cancelled" and event.get("originalStartTime"):
+            start, _, _ = _event_time(event["originalStartTime"])
+            end = start
+        elif event.get("recurrence"):
+            start, end = self.series_span(event)
+        else:
+            start, tz, _ = _event_time(event["start"])
+            end, _, _ = _event_time(event["end"], tz)
+        if time_max is not None and start >= time_max:
+            return False
+        return not (time_min is not None and end is not None and end <= time_min)
+
+    def expand(self, cal: Calendar, master: dict, time_min, time_max, show_deleted) -> list[dict]:
+        exceptions = {e["id"]: e for e in self.exceptions_of(cal, master["id"])}
+        out = []
+        start, tz, _ = _event_time(master["start"])
+        end, _, _ = _event_time(master["end"], tz)
+        for original in self.occurrences(master, until=time_max):
+            iid = f"{master['id']}_{_instance_stamp(original)}"
+            if iid in exceptions:
+                continue
+            if time_min is not None and original + (end - start) <= time_min:
+                continue
+            out.append(self.instance_of(master, original))
+        for exception in exceptions.values():
+            if exception.get("status") == "cancelled" and not show_deleted:
+                continue
+            if self.overlaps(exception, time_min, time_max):
+                out.append(copy.deepcopy(exception))
+        return out
+
+    def full_listing(self, cal: Calendar, q: dict[str, list[str]]) -> list[dict]:
+        single = _flag(q, "singleEvents")
+        show_deleted = _flag(q, "showDeleted")
+        time_min = _time_param(q, "timeMin")
+        time_max = _time_param(q, "timeMax")
+        ical_uid = _one(q, "iCalUID")
+        private_props = [p.split("=", 1) for p in q.get("privateExtendedProperty", [])]
+        text = (_one(q, "q") or "").lower()
+        updated_min = _time_param(q, "updatedMin")
+        items = []
+        for event in cal.events.values():
+            cancelled = event.get("status") == "cancelled"
+            if ical_uid and event.get("iCalUID") != ical_uid:
+                continue
+            if private_props:
+                props = event.get("extendedProperties", {}).get("private", {})
+                if any(props.get(k) != v for k, v in private_props):
+                    continue
+            if text and not any(
+                text in (event.get(f) or "").lower() for f in ("summary", "description", "location")
+            ):
+                continue
+            if updated_min and _parse_time(event["updated"]) < updated_min:
+                continue
+            if single:
+                if event.get("recurringEventId"):
+                    continue  # exceptions come through expand()
+                if event.get("recurrence") and not cancelled:
+                    items.extend(self.expand(cal, event, time_min, time_max, show_deleted))
+                    continue
+            if cancelled:
+                # Cancelled instances of a live series are listed even without
+                # showDeleted when singleEvents is false (events.list reference).
+                master = cal.events.get(event.get("recurringEventId", ""))
+                live_master = master is not None and master.get("status") != "cancelled"
+                if not show_deleted and not (live_master and not single):
+                    continue
+            if not ical_uid and not self.overlaps(event, time_min, time_max):
+                continue
+            items.append(copy.deepcopy(event))
+        order = _one(q, "orderBy")
+        if order == "startTime":
+            items.sort(key=lambda e: _event_time(e.get("start") or e.get("originalStartTime"))[0])
+        elif order == "updated":
+            items.sort(key=lambda e: e["updated"])
+        return items
+
+    def incremental_listing(self, cal: Calendar, since: int) -> list[dict]:
+        changed = sorted(
+            (seq, eid) for eid, seq in cal.seqs.items() if seq > since and eid in cal.events
+        )
+        out = []
+        for _seq, eid in changed:
+            event = cal.events[eid]
+            if event.get("status") == "cancelled" and not event.get("recurringEventId"):
+                # Deleted events come back only as id + status (sync guide).
+                out.append(
+                    {
+                        "kind": "calendar#event",
+                        "etag": event["etag"],
+                        "id": eid,
+                        "status": "cancelled",
+                        "updated": event["updated"],
+                    }
+                )
+            else:
+                out.append(copy.deepcopy(event))
+        return out
+
+
+def _flag(q: dict, name: str, default: bool = False) -> bool:
+    value = _one(q, name)
+    return default if value is None else value.lower() == "true"
+
+
+def _one(q: dict, name: str) -> str | None:
+    values = q.get(name)
+    return values[0] if values else None
+
+
+def _time_param(q: dict, name: str) -> datetime | None:
+    value = _one(q, name)
+    if value is None:
+        return None
+    try:
+        return _parse_time(value)
+    except ValueError as exc:
+        raise ApiError(400, "badRequest", "Bad Request") from exc
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _HTTPServer
+
+    def log_message(self, format, *args):
+        pass
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+    def do_PUT(self):
+        self._dispatch("PUT")
+
+    def do_PATCH(self):
+        self._dispatch("PATCH")
+
+    def do_DELETE(self):
+        self._dispatch("DELETE")
+
+    def _send(
+        self, status: int, body: bytes, content_type: str, headers: dict | None = None
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _dispatch(self, method: str) -> None:
+        owner: GoogleCalendarServer = self.server.owner
+        body = self._read_body()
+        parsed = urllib.parse.urlsplit(self.path)
+        path = parsed.path
+        query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
+        owner._count(method, path)
+        if path in ("/o/oauth2/auth", "/o/oauth2/v2/auth"):
+            status, headers, payload = owner._authorize(query)
+            self._send(status, payload, "text/html; charset=UTF-8", headers)
+            return
+        if path == "/token":
+            status, payload = owner._token(body, self.headers.get("Authorization"))
+            self._send(status, json.dumps(payload).encode(), "application/json; charset=utf-8")
+            return
+        if path == "/revoke":
+            form = urllib.parse.parse_qs(body.decode() or parsed.query)
+            owner.revoke((form.get("token") or [None])[0])
+            self._send(200, b"{}", "application/json; charset=utf-8")
+            return
+        fault = owner._take_fault(path)
+        if fault is not None:
+            if fault.kind == "drop":
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                return
+            if fault.kind == "slow":
+                time.sleep(fault.delay)
+                fault = None
+        if fault is not None and fault.kind == "malformed":
+            self._send(
+                200,
+                b'{"kind": "calendar#events", "items": [{"id": ',
+                "application/json; charset=UTF-8",
+            )
+            return
+        try:
+            if fault is not None:
+                raise owner._fault_error(fault)
+            if path.startswith("/batch"):
+                owner._check_auth(self.headers.get("Authorization"))
+                status, headers, payload, ctype = owner._batch(
+                    self.headers.get("Content-Type", ""), body
+                )
+                self._send(status, payload, ctype, headers)
+                return
+            status, headers, result = owner._api(
+                method,
+                path,
+                query,
+                body,
+                self.headers.get("Authorization"),
+                self.headers.get("If-Match"),
+            )
+        except ApiError as error:
+            status, headers, result = error.code, error.headers, error.body()
+        payload = b"" if result is None else json.dumps(result).encode()
+        self._send(status, payload, "application/json; charset=UTF-8", headers)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    owner: GoogleCalendarServer
+
+    def handle_error(self, request, client_address):
+        # A client that gave up (timeout test, dropped connection) is not a server bug.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
+
+STATUS_TEXT = {
+    200: "OK",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    410: "Gone",
+    412: "Precondition Failed",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+class GoogleCalendarServer:
+    """The Google Calendar API v3 and OAuth endpoints on 127.0.0.1, in-process.
+
+    ``start()`` binds a free port (or ``port``) and answers in a thread;
+    ``stop()`` shuts it down. Helpers act on the calendar as "another client"
+    would (:meth:`insert_event`, :meth:`edit_event`, :meth:`delete_event`,
+    :meth:`set_response`), expire sync tokens and access tokens, revoke grants,
+    inject faults (:meth:`fail_next`) and count requests.
+    """
+
+    client_id = "calsync-test-client.apps.googleusercontent.com"
+    client_secret = "test-client-secret"  # a test server's fixed value, not a real secret
+
+    def __init__(
+        self,
+        owner_email: str = "sales.person@example.com",
+        *,
+        port: int = 0,
+        require_auth: bool = True,
+        require_pkce: bool = True,
+        token_lifetime: float = 3599,
+        clock: Callable[[], datetime] | None = None,
+    ):
+        self.state = CalendarState(owner_email, clock or (lambda: datetime.now(UTC)))
+        self.port = port
+        self.require_auth = require_auth
+        self.require_pkce = require_pkce
+        self.token_lifetime = token_lifetime
+        self.faults: list[Fault] = []
+        self.part_faults: list[Fault] = []
+        self.fault_path: str | None = None
+        self.requests: list[tuple[str, str]] = []
+        self.api_calls: list[tuple[str, str]] = []
+        self.notifications: list[dict] = []
+        self.authorize_requests: list[dict] = []
+        self.deny_consent = False
+        self.tokens: dict[str, Token] = {}
+        self.codes: dict[str, dict] = {}
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # -- lifecycle
+
+    def start(self) -> GoogleCalendarServer:
+        self._httpd = _HTTPServer(("127.0.0.1", self.port), _Handler)
+        self._httpd.owner = self
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> GoogleCalendarServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_endpoint(self) -> str:
+        return self.base_url + "/calendar/v3/"
+
+    @property
+    def auth_uri(self) -> str:
+        return self.base_url + "/o/oauth2/auth"
+
+    @property
+    def token_uri(self) -> str:
+        return self.base_url + "/token"
+
+    @property
+    def owner_email(self) -> str:
+        return self.state.owner_email
+
+    def client_config(self) -> dict:
+        """A client-secrets document (the "installed" kind) for this server."""
+        return {
+            "installed": {
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "auth_uri": self.auth_uri,
+                "token_uri": self.token_uri,
+                "redirect_uris": ["http://127.0.0.1", "http://localhost"],
+            }
+        }
+
+    # -- counting
+
+    def _count(self, method: str, path: str) -> None:
+        with self._lock:
+            self.requests.append((method, path))
+            if path.startswith("/calendar/") or path.startswith("/batch"):
+                self.api_calls.append((method, path))
+
+    def count_requests(self) -> int:
+        """HTTP requests to the Calendar API (a batch counts once) so far."""
+        return len(self.api_calls)
+
+    def count_all_requests(self) -> int:
+        """Every HTTP request, OAuth included."""
+        return len(self.requests)
+
+    # -- faults
+
+    def fail_next(
+        self,
+        kind: str,
+        count: int = 1,
+        *,
+        retry_after: float | None = None,
+        delay: float = 0.0,
+        path: str | None = None,
+        in_batch: bool = False,
+    ) -> None:
+        """The next ``count`` API requests fail as ``kind`` (only those under ``path``).
+
+        With ``in_batch`` the fault hits the next calls *inside* batches instead,
+        as Google answers single parts of a batch with 403/429 rateLimitExceeded.
+        """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; one of {FAULT_KINDS}")
+        if in_batch:
+            if kind in ("drop", "slow", "malformed"):
+                raise ValueError(f"{kind!r} cannot hit a single part of a batch")
+            with self._lock:
+                self.part_faults.extend(Fault(kind, retry_after, delay) for _ in range(count))
+            return
+        with self._lock:
+            self.fault_path = path
+            self.faults.extend(Fault(kind, retry_after, delay) for _ in range(count))
+
+    def clear_faults(self) -> None:
+        """Forget faults not yet used."""
+        with self._lock:
+            self.faults.clear()
+            self.part_faults.clear()
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            if not self.faults:
+                return None
+            if self.fault_path and not path.startswith(self.fault_path):
+                return None
+            fault = self.faults.pop(0)
+        if fault.kind == "expired_token":
+            self.expire_access_tokens()
+        return fault
+
+    def _fault_error(self, fault: Fault) -> ApiError:
+        headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+        if fault.kind == "rate_limit":
+            return ApiError(429, "rateLimitExceeded", "Rate Limit Exceeded", "usageLimits", headers)
+        if fault.kind == "rate_limit_403":
+            return ApiError(403, "rateLimitExceeded", "Rate Limit Exceeded", "usageLimits", headers)
+        if fault.kind == "server_busy":
+            return ApiError(503, "backendError", "Backend Error", headers=headers)
+        if fault.kind == "server_error":
+            return ApiError(500, "backendError", "Backend Error")
+        if fault.kind == "sync_expired":
+            return ApiError(
+                410, "fullSyncRequired", "Sync token is no longer valid, a full sync is required."
+            )
+        return self._auth_error()
+
+    # -- OAuth
+
+    @staticmethod
+    def _auth_error() -> ApiError:
+        return ApiError(
+            401,
+            "authError",
+            "Invalid Credentials",
+            headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'},
+            extra={"location": "Authorization", "locationType": "header"},
+        )
+
+    def issue_tokens(self, email: str | None = None, lifetime: float | None = None) -> dict:
+        """A fresh access + refresh token pair, as after a sign-in."""
+        token = Token(
+            access="ya29." + secrets.token_urlsafe(24),
+            refresh="1//" + secrets.token_urlsafe(24),
+            email=email or self.owner_email,
+            expires=time.time() + (self.token_lifetime if lifetime is None else lifetime),
+        )
+        with self._lock:
+            self.tokens[token.access] = token
+        return {
+            "access_token": token.access,
+            "refresh_token": token.refresh,
+            "expires_in": int(self.token_lifetime if lifetime is None else lifetime),
+            "token_type": "Bearer",
+            "scope": "https://www.googleapis.com/auth/calendar",
+        }
+
+    def expire_access_tokens(self) -> None:
+        """Every access token issued so far expires now (refresh tokens stay good)."""
+        with self._lock:
+            for token in self.tokens.values():
+                token.expires = 0
+
+    def revoke(self, token: str | None = None) -> None:
+        """Revoke one grant (by access or refresh token), or every grant."""
+        with self._lock:
+            for t in self.tokens.values():
+                if token is None or token in (t.access, t.refresh):
+                    t.revoked = True
+            if token is not None:
+                refreshes = {t.refresh for t in self.tokens.values() if t.revoked}
+                for t in self.tokens.values():
+                    if t.refresh in refreshes:
+                        t.revoked = True
+
+    def _check_auth(self, header: str | None) -> None:
+        if not self.require_auth:
+            return
+        if not header or not header.startswith("Bearer "):
+            raise self._auth_error()
+        token = self.tokens.get(header[7:].strip())
+        if token is None or token.revoked or token.expires < time.time():
+            raise self._auth_error()
+
+    def _authorize(self, q: dict) -> tuple[int, dict, bytes]:
+        params = {k: v[0] for k, v in q.items()}
+        self.authorize_requests.append(params)
+        redirect = params.get("redirect_uri", "")
+        split = urllib.parse.urlsplit(redirect)
+        if params.get("client_id") != self.client_id:
+            return 401, {}, b"<h1>Error 401: invalid_client</h1>"
+        # Installed apps must redirect to a loopback address (Google's
+        # "Loopback IP address options" for desktop apps).
+        if split.scheme != "http" or split.hostname not in ("127.0.0.1", "localhost", "::1"):
+            return 400, {}, b"<h1>Error 400: redirect_uri_mismatch</h1>"
+        if params.get("response_type") != "code":
+            return 400, {}, b"<h1>Error 400: unsupported_response_type</h1>"
+        challenge = params.get("code_challenge")
+        if self.require_pkce and (not challenge or params.get("code_challenge_method") != "S256"):
+            return 400, {}, b"<h1>Error 400: invalid_request (PKCE required)</h1>"
+        if self.deny_consent:
+            # The user pressed "Cancel" on the consent page (RFC 6749 §4.1.2.1).
+            answer = {"error": "access_denied"}
+            if "state" in params:
+                answer["state"] = params["state"]
+            sep = "&" if "?" in redirect else "?"
+            return 302, {"Location": redirect + sep + urllib.parse.urlencode(answer)}, b""
+        code = "4/" + secrets.token_urlsafe(24)
+        self.codes[code] = {
+            "redirect_uri": redirect,
+            "challenge": challenge,
+            "offline": params.get("access_type") == "offline",
+            "scope": params.get("scope", ""),
+        }
+        answer = {"code": code, "scope": params.get("scope", "")}
+        if "state" in params:
+            answer["state"] = params["state"]
+        location = redirect + ("&" if "?" in redirect else "?") + urllib.parse.urlencode(answer)
+        return 302, {"Location": location}, b""
+
+    def _token(self, body: bytes, authorization: str | None = None) -> tuple[int, dict]:
+        form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode()).items()}
+        # Client authentication: HTTP Basic (requests-oauthlib's default) or form fields
+        # (google-auth's refresh), both allowed by RFC 6749 §2.3.1.
+        if authorization and authorization.startswith("Basic "):
+            user, _, password = base64.b64decode(authorization[6:]).decode().partition(":")
+            form.setdefault("client_id", urllib.parse.unquote_plus(user))
+            form.setdefault("client_secret", urllib.parse.unquote_plus(password))
+
+        def refuse(error: str, description: str, status: int = 400) -> tuple[int, dict]:
+            return status, {"error": error, "error_description": description}
+
+        if (
+            form.get("client_id") != self.client_id
+            or form.get("client_secret") != self.client_secret
+        ):
+            return refuse("invalid_client", "The OAuth client was not found.", 401)
+        grant = form.get("grant_type")
+        if grant == "authorization_code":
+            grant_info = self.codes.pop(form.get("code", ""), None)
+            if grant_info is None:
+                return refuse("invalid_grant", "Malformed auth code.")
+            if form.get("redirect_uri") != grant_info["redirect_uri"]:
+                return refuse("redirect_uri_mismatch", "Bad Request")
+            if grant_info["challenge"]:
+                verifier = form.get("code_verifier")
+                if not verifier:
+                    return refuse("invalid_grant", "Missing code verifier.")
+                digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+                if digest.decode().rstrip("=") != grant_info["challenge"]:
+                    return refuse("invalid_grant", "Invalid code verifier.")
+            answer = self.issue_tokens()
+            if not grant_info["offline"]:
+                with self._lock:
+                    self.tokens[answer["access_token"]].refresh = None
+                answer.pop("refresh_token")
+            answer["scope"] = grant_info["scope"] or answer["scope"]
+            return 200, answer
+        if grant == "refresh_token":
+            refresh = form.get("refresh_token")
+            with self._lock:
+                matching = [t for t in self.tokens.values() if t.refresh and t.refresh == refresh]
+            if not matching or any(t.revoked for t in matching):
+                return refuse("invalid_grant", "Token has been expired or revoked.")
+            access = "ya29." + secrets.token_urlsafe(24)
+            with self._lock:
+                self.tokens[access] = Token(
+                    access, refresh, matching[0].email, time.time() + self.token_lifetime
+                )
+            return 200, {
+                "access_token": access,
+                "expires_in": int(self.token_lifetime),
+                "token_type": "Bearer",
+                "scope": "https://www.googleapis.com/auth/calendar",
+            }
+        return refuse("unsupported_grant_type", "Invalid grant_type: " + str(grant))
+
+    # -- the Calendar API
+
+    def _api(
+        self, method: str, path: str, q: dict, body: bytes, auth: str | None, if_match: str | None
+    ) -> tuple[int, dict, Any]:
+        self._check_auth(auth)
+        prefix = "/calendar/v3/"
+        if not path.startswith(prefix):
+            raise _not_found()
+        parts = [urllib.parse.unquote(p) for p in path[len(prefix) :].strip("/").split("/")]
+        try:
+            data = json.loads(body) if body else {}
+        except ValueError as exc:
+            raise ApiError(400, "parseError", "Parse Error") from exc
+        s = self.state
+        with s.lock:
+            if parts[:3] == ["users", "me", "calendarList"]:
+                if len(parts) == 3 and method == "GET":
+                    return 200, {}, self._calendar_list()
+                if len(parts) == 4 and method == "GET":
+                    return 200, {}, self._calendar_entry(s.calendar(parts[3]))
+                raise _not_found()
+            if parts[0] != "calendars" or len(parts) < 2:
+                raise _not_found()
+            cal = s.calendar(parts[1])
+            if len(parts) == 2 and method == "GET":
+                return (
+                    200,
+                    {},
+                    {
+                        "kind": "calendar#calendar",
+                        "etag": '"1"',
+                        "id": cal.id,
+                        "summary": cal.summary,
+                        "timeZone": cal.time_zone,
+                    },
+                )
+            if len(parts) < 3 or parts[2] != "events":
+                raise _not_found()
+            writable = cal.access_role in ("owner", "writer")
+            if len(parts) == 3:
+                if method == "GET":
+                    return 200, {}, self._list(cal, q)
+                if method == "POST":
+                    if not writable:
+                        raise ApiError(
+                            403,
+                            "requiredAccessLevel",
+                            "You need to have writer access to this calendar.",
+                        )
+                    event = s.insert(cal, data)
+                    self._notify("insert", event, q)
+                    return 200, {"ETag": event["etag"]}, event
+                raise ApiError(405, "httpMethodNotAllowed", "Method Not Allowed")
+            event_id = parts[3]
+            if len(parts) == 5 and parts[4] == "instances" and method == "GET":
+                return 200, {}, self._instances(cal, event_id, q)
+            if len(parts) != 4:
+                raise _not_found()
+            if method == "GET":
+                event = copy.deepcopy(s.lookup(cal, event_id))
+                return 200, {"ETag": event["etag"]}, event
+            if not writable:
+                raise ApiError(
+                    403, "requiredAccessLevel", "You need to have writer access to this calendar."
+                )
+            if method in ("PATCH", "PUT"):
+                event = s.write(cal, event_id, data, patch=method == "PATCH", if_match=if_match)
+                self._notify("patch" if method == "PATCH" else "update", event, q)
+                return 200, {"ETag": event["etag"]}, event
+            if method == "DELETE":
+                s.delete(cal, event_id, if_match=if_match)
+                self._notify("delete", {"id": event_id}, q)
+                return 204, {}, None
+        raise ApiError(405, "httpMethodNotAllowed", "Method Not Allowed")
+
+    def _notify(self, action: str, event: dict, q: dict) -> None:
+        send = _one(q, "sendUpdates") or ("all" if _flag(q, "sendNotifications") else "none")
+        if send not in ("all", "externalOnly", "none"):
+            raise ApiError(400, "invalid", "Invalid value for: sendUpdates")
+        self.notifications.append({"action": action, "id": event["id"], "sendUpdates": send})
+
+    def emails_sent(self) -> list[dict]:
+        """Writes for which Google would have emailed the attendees."""
+        return [n for n in self.notifications if n["sendUpdates"] != "none"]
+
+    def _calendar_entry(self, cal: Calendar) -> dict:
+        entry = {
+            "kind": "calendar#calendarListEntry",
+            "etag": '"1"',
+            "id": cal.id,
+            "summary": cal.summary,
+            "timeZone": cal.time_zone,
+            "accessRole": cal.access_role,
+        }
+        if cal.primary:
+            entry["primary"] = True
+        return entry
+
+    def _calendar_list(self) -> dict:
+        items = [self._calendar_entry(c) for c in self.state.calendars.values()]
+        return {"kind": "calendar#calendarList", "etag": '"1"', "items": items}
+
+    def _page_size(self, q: dict) -> int:
+        raw = _one(q, "maxResults")
+        if raw is None:
+            return DEFAULT_PAGE
+        try:
+            size = int(raw)
+        except ValueError as exc:
+            raise ApiError(400, "invalid", "Invalid value for: maxResults") from exc
+        if size < 1:
+            raise ApiError(
+                400,
+                "invalid",
+                f"Invalid value '{raw}'. Values must be within the range: [1, 2500]",
+            )
+        return min(size, MAX_PAGE)  # "The page size can never be larger than 2500 events."
+
+    def _page(
+        self,
+        kind: str,
+        cal: Calendar,
+        q: dict,
+        produce: Callable[[], tuple[list[dict], str | None]],
+    ) -> dict:
+        s = self.state
+        page_token = _one(q, "pageToken")
+        if page_token:
+            stored = s.pages.pop(page_token, None)
+            if stored is None:
+                raise ApiError(400, "invalid", "Invalid page token value.")
+            items, sync_token = stored
+        else:
+            items, sync_token = produce()
+        size = self._page_size(q)
+        page, rest = items[:size], items[size:]
+        answer: dict[str, Any] = {
+            "kind": kind,
+            "etag": f'"p{s.seq}"',
+            "summary": cal.summary,
+            "updated": _rfc3339(s.clock()),
+            "timeZone": cal.time_zone,
+            "accessRole": cal.access_role,
+            "defaultReminders": [],
+            "items": page,
+        }
+        if rest:
+            token = "EjY" + secrets.token_urlsafe(18)
+            s.pages[token] = (rest, sync_token)
+            answer["nextPageToken"] = token
+        elif sync_token:
+            answer["nextSyncToken"] = sync_token
+        return answer
+
+    def _list(self, cal: Calendar, q: dict) -> dict:
+        s = self.state
+        sync_token = _one(q, "syncToken")
+        if _one(q, "orderBy") == "startTime" and not _flag(q, "singleEvents"):
+            raise ApiError(
+                400,
+                "badRequest",
+                "The requested ordering is not available for the particular query.",
+            )
+        if sync_token is not None:
+            for name in SYNC_TOKEN_INCOMPATIBLE:
+                if name in q:
+                    raise ApiError(
+                        400, "invalid", f"Sync token cannot be used together with {name}."
+                    )
+            if _one(q, "showDeleted") == "false":
+                raise ApiError(400, "invalid", "Sync token cannot be used with showDeleted=false.")
+
+        def produce() -> tuple[list[dict], str | None]:
+            if sync_token is None:
+                return s.full_listing(cal, q), s.issue_sync_token(cal)
+            known = s.sync_tokens.get(sync_token)
+            if known is None or not known[2] or known[0] != cal.id:
+                raise ApiError(
+                    410,
+                    "fullSyncRequired",
+                    "Sync token is no longer valid, a full sync is required.",
+                )
+            return s.incremental_listing(cal, known[1]), s.issue_sync_token(cal)
+
+        return self._page("calendar#events", cal, q, produce)
+
+    def _instances(self, cal: Calendar, event_id: str, q: dict) -> dict:
+        s = self.state
+        master = cal.events.get(event_id)
+        if master is None:
+            raise _not_found()
+        if not master.get("recurrence"):
+            raise ApiError(400, "invalid", "The event is not a recurring event.")
+
+        def produce() -> tuple[list[dict], str | None]:
+            items = s.expand(
+                cal,
+                master,
+                _time_param(q, "timeMin"),
+                _time_param(q, "timeMax"),
+                _flag(q, "showDeleted"),
+            )
+            items.sort(key=lambda e: _event_time(e.get("originalStartTime"))[0])
+            return items, None
+
+        return self._page("calendar#events", cal, q, produce)
+
+    def _batch(self, content_type: str, body: bytes) -> tuple[int, dict, bytes, str]:
+        if "multipart/mixed" not in content_type:
+            raise ApiError(400, "badContent", "Batch requests must be multipart/mixed.")
+        message = BytesParser(policy=compat32).parsebytes(
+            b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+        )
+        parts = message.get_payload() if message.is_multipart() else []
+        if not parts:
+            raise ApiError(400, "badContent", "The batch is empty.")
+        if len(parts) > MAX_BATCH:
+            # "You're limited to 50 calls in a single batch request" (batch guide).
+            raise ApiError(400, "tooManyParts", f"A batch may hold at most {MAX_BATCH} calls.")
+        boundary = "batch_" + secrets.token_hex(12)
+        out = []
+        for part in parts:
+            content_id = part.get("Content-ID", "")
+            raw = part.get_payload(decode=False)
+            if isinstance(raw, list):
+                raise ApiError(400, "badContent", "Nested multipart is not allowed.")
+            status, headers, result = self._batch_call(raw)
+            inner_headers = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            payload = "" if result is None else json.dumps(result)
+            inner = (
+                f"HTTP/1.1 {status} {STATUS_TEXT.get(status, 'Error')}\r\n"
+                f"Content-Type: application/json; charset=UTF-8\r\n{inner_headers}"
+                f"Content-Length: {len(payload.encode())}\r\n\r\n{payload}"
+            )
+            response_id = content_id[:1] + "response-" + content_id[1:] if content_id else ""
+            out.append(
+                f"--{boundary}\r\nContent-Type: application/http\r\n"
+                f"Content-ID: {response_id}\r\n\r\n{inner}\r\n"
+            )
+        text = "".join(out) + f"--{boundary}--\r\n"
+        return 200, {}, text.encode(), f"multipart/mixed; boundary={boundary}"
+
+    def _batch_call(self, raw: str) -> tuple[int, dict, Any]:
+        head, _, data = raw.replace("\r\n", "\n").partition("\n\n")
+        lines = head.split("\n")
+        method, target, _version = lines[0].split(" ", 2)
+        headers = {}
+        for line in lines[1:]:
+            if ":" in line:
+                key, value = line.split(":", 1)
+                headers[key.strip().lower()] = value.strip()
+        parsed = urllib.parse.urlsplit(target)
+        query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
+        with self._lock:
+            fault = self.part_faults.pop(0) if self.part_faults else None
+        try:
+            if fault is not None:
+                if fault.kind == "expired_token":
+                    self.expire_access_tokens()
+                raise self._fault_error(fault)
+            return self._api(
+                method,
+                parsed.path,
+                query,
+                data.encode(),
+                headers.get("authorization"),
+                headers.get("if-match"),
+            )
+        except ApiError as error:
+            return error.code, error.headers, error.body()
+
+    # -- "another client": edits that did not come through the app
+
+    def insert_event(self, body: dict, calendar_id: str = "primary") -> dict:
+        with self.state.lock:
+            return self.state.insert(self.state.calendar(calendar_id), body)
+
+    def patch_event(self, event_id: str, patch: dict, calendar_id: str = "primary") -> dict:
+        with self.state.lock:
+            return self.state.write(self.state.calendar(calendar_id), event_id, patch, patch=True)
+
+    def delete_event(self, event_id: str, calendar_id: str = "primary") -> None:
+        with self.state.lock:
+            self.state.delete(self.state.calendar(calendar_id), event_id)
+
+    def get_event(self, event_id: str, calendar_id: str = "primary") -> dict:
+        with self.state.lock:
+            return copy.deepcopy(self.state.lookup(self.state.calendar(calendar_id), event_id))
+
+    def set_response(
+        self, event_id: str, email: str, status: str, calendar_id: str = "primary"
+    ) -> dict:
+        """An attendee answers: ``status`` is one of needsAction, accepted, tentative, declined."""
+        with self.state.lock:
+            event = self.get_event(event_id, calendar_id)
+            attendees = event.get("attendees", [])
+            for attendee in attendees:
+                if attendee["email"].lower() == email.lower():
+                    attendee["responseStatus"] = status
+                    break
+            else:
+                raise KeyError(email)
+            return self.patch_event(event_id, {"attendees": attendees}, calendar_id)
+
+    def events(self, calendar_id: str = "primary", include_cancelled: bool = False) -> list[dict]:
+        """Stored events (masters, exceptions and single events)."""
+        with self.state.lock:
+            cal = self.state.calendar(calendar_id)
+            return [
+                copy.deepcopy(e)
+                for e in cal.events.values()
+                if include_cancelled or e.get("status") != "cancelled"
+            ]
+
+    def expire_sync_tokens(self) -> None:
+        """Every sync token issued so far is answered with 410 fullSyncRequired."""
+        self.state.expire_sync_tokens()
+
+    def add_calendar(self, calendar_id: str, summary: str, access_role: str = "owner") -> None:
+        self.state.add_calendar(calendar_id, summary, access_role=access_role)
+
+
+def _main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Google Calendar API v3 test server")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--owner", default="sales.person@example.com")
+    parser.add_argument("--client-secrets", help="write a client-secrets JSON file here")
+    parser.add_argument("--events", type=int, default=0, help="seed this many events")
+    args = parser.parse_args(argv)
+    server = GoogleCalendarServer(args.owner, port=args.port).start()
+    print(server.base_url, flush=True)
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    for i in range(args.events):
+        start = now + timedelta(days=i % 60, hours=i % 8)
+        server.insert_event(
+            {
+                "summary": f"Sample event {i}",
+                "start": {"dateTime": start.isoformat(), "timeZone": "UTC"},
+                "end": {"dateTime": (start + timedelta(hours=1)).isoformat(), "timeZone": "UTC"},
+            }
+        )
+    if args.client_secrets:
+        with open(args.client_secrets, "w", encoding="utf-8") as fh:
+            json.dump(server.client_config(), fh, indent=2)
+    print(f"CALSYNC_GOOGLE_API_ENDPOINT={server.api_endpoint}", flush=True)
+    print(f"CALSYNC_GOOGLE_AUTH_URI={server.auth_uri}", flush=True)
+    print(f"CALSYNC_GOOGLE_TOKEN_URI={server.token_uri}", flush=True)
+    print(f"client id: {server.client_id} (Ctrl+C stops)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    _main()
