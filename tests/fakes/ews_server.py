@@ -1,0 +1,1935 @@
+"""A strict, stateful Exchange Web Services test server.
+
+It speaks SOAP at ``/EWS/Exchange.asmx`` for the operations exchangelib uses
+to sync one calendar: GetFolder, FindFolder, SyncFolderItems, GetItem,
+FindItem (plain, restricted and CalendarView), CreateItem, UpdateItem,
+DeleteItem, plus ConvertId (exchangelib's version probe) and ResolveNames.
+
+Strictness: the SOAP ``Body`` child of every request is validated against
+Microsoft's ``messages.xsd`` (``tests/fakes/ews_schemas``). A request that does
+not validate gets the SOAP fault Exchange sends (ErrorSchemaValidation) and is
+recorded in :attr:`EwsServer.validation_errors`; the ``ews_server`` fixture
+fails the test when that list is not empty. Every response body is validated
+too, and a response that does not validate raises: it is a bug here.
+
+How Exchange answers, and where that is documented:
+
+- SyncFolderItems returns at most ``MaxChangesReturned`` (at most 512) changes
+  per call, ``IncludesLastItemInRange`` says whether more wait, and the first
+  call (no SyncState) lists every item as a Create. Only single items and
+  recurring masters are listed; a changed exception shows as an Update of its
+  master.
+  https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/syncfolderitems-operation
+- A rejected sync state answers ResponseClass="Error" with
+  ErrorInvalidSyncStateData, an empty SyncState and IncludesLastItemInRange.
+  https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/syncfolderitemsresponsemessage
+- UpdateItem with ConflictResolution NeverOverwrite/AutoResolve and a stale
+  ChangeKey fails with ErrorIrresolvableConflict.
+  https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/updateitem
+- Throttling is a SOAP fault (HTTP 500) with ResponseCode ErrorServerBusy and
+  ``<t:Value Name="BackOffMilliseconds">`` in MessageXml (EWS throttling in
+  Exchange, https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/ews-throttling-in-exchange;
+  the exact fault body as captured in github.com/mguessan/davmail/issues/161).
+- Recurring masters carry ModifiedOccurrences (Occurrence: ItemId, Start,
+  End, OriginalStart) and DeletedOccurrences (DeletedOccurrence: Start);
+  occurrences are addressed with OccurrenceItemId (RecurringMasterId +
+  1-based InstanceIndex).
+  https://learn.microsoft.com/en-us/exchange/client-developer/exchange-web-services/how-to-access-a-recurring-series-by-using-ews
+- Each response carries ``ServerVersionInfo`` in the SOAP header; Exchange
+  2016 reports Version="V2017_07_11", which exchangelib maps back to the
+  version it asked for (``Version.from_soap_header``).
+- A wrong password is an HTTP 401 with ``WWW-Authenticate`` naming the
+  methods on offer, before any SOAP is read.
+
+Run it by hand: ``python -m tests.fakes.ews_server --port 0`` prints its EWS
+URL on the first line (user ``alice`` / password ``secret`` unless told
+otherwise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import copy
+import datetime as dt
+import ipaddress
+import itertools
+import os
+import re
+import socket
+import ssl
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from dateutil import rrule as du
+from lxml import etree
+
+SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
+M = "http://schemas.microsoft.com/exchange/services/2006/messages"
+T = "http://schemas.microsoft.com/exchange/services/2006/types"
+E = "http://schemas.microsoft.com/exchange/services/2006/errors"
+XS = "http://www.w3.org/2001/XMLSchema"
+NSMAP = {"m": M, "t": T}
+SCHEMA_DIR = Path(__file__).parent / "ews_schemas"
+UTC = dt.UTC
+
+
+def m(tag: str) -> str:
+    return f"{{{M}}}{tag}"
+
+
+def t(tag: str) -> str:
+    return f"{{{T}}}{tag}"
+
+
+# --------------------------------------------------------------------------- schema
+
+_schema_lock = threading.Lock()
+_schema: etree.XMLSchema | None = None
+_orders: dict[str, list[str]] = {}
+
+
+def schema() -> etree.XMLSchema:
+    """messages.xsd compiled once per process (it takes about a second)."""
+    global _schema
+    with _schema_lock:
+        if _schema is None:
+            _schema = etree.XMLSchema(etree.parse(str(SCHEMA_DIR / "messages.xsd")))
+        return _schema
+
+
+def element_order(type_name: str) -> list[str]:
+    """Child element names of a types.xsd complex type, in schema order
+    (base type first), so answers list properties in the order Exchange does."""
+    with _schema_lock:
+        if not _orders:
+            doc = etree.parse(str(SCHEMA_DIR / "types.xsd"))
+            for ct in doc.iter(f"{{{XS}}}complexType"):
+                if ct.get("name"):
+                    _orders[ct.get("name")] = [
+                        e.get("name") for e in ct.iter(f"{{{XS}}}element") if e.get("name")
+                    ]
+    return _orders[type_name]
+
+
+def item_order() -> list[str]:
+    return element_order("ItemType") + element_order("CalendarItemType")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def parse_time(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def fmt_time(value: dt.datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sub(parent: etree._Element, tag: str, text: str | None = None, **attrs) -> etree._Element:
+    el = etree.SubElement(parent, tag, {k: str(v) for k, v in attrs.items()})
+    if text is not None:
+        el.text = text
+    return el
+
+
+def ext_key(uri: etree._Element) -> tuple:
+    """What identifies an extended property (ExtendedFieldURI attributes)."""
+    # property set GUIDs compare case-insensitively; names and types as given
+    return tuple(
+        (k, (uri.get(k) or "").lower() if k == "PropertySetId" else (uri.get(k) or ""))
+        for k in (
+            "DistinguishedPropertySetId",
+            "PropertySetId",
+            "PropertyTag",
+            "PropertyName",
+            "PropertyId",
+            "PropertyType",
+        )
+    )
+
+
+def html_to_text(html: str) -> str:
+    text = re.sub(r"(?is)<(script|style).*?</\1>", "", html)
+    text = re.sub(r"(?i)<br\s*/?>|</p>", "\n", text)
+    text = re.sub(r"<[^>]+>", "", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+WINDOWS_ZONES: dict[str, str] = {}
+
+
+def iana_zone(ms_id: str | None) -> ZoneInfo:
+    if not WINDOWS_ZONES:
+        from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP  # data table only
+
+        WINDOWS_ZONES.update(MS_TIMEZONE_TO_IANA_MAP)
+    try:
+        return ZoneInfo(WINDOWS_ZONES.get(ms_id or "", "UTC"))
+    except Exception:
+        return ZoneInfo("UTC")
+
+
+class EwsError(Exception):
+    """An error answered inside a ResponseMessage (ResponseClass="Error")."""
+
+    def __init__(self, code: str, text: str):
+        super().__init__(text)
+        self.code = code
+        self.text = text
+
+
+class SoapFault(Exception):
+    """A SOAP-level fault (the whole request fails)."""
+
+    def __init__(self, code: str, text: str, status: int = 500, values: dict | None = None):
+        super().__init__(text)
+        self.code = code
+        self.text = text
+        self.status = status
+        self.values = values or {}
+
+
+# --------------------------------------------------------------------------- the mailbox
+
+RESPONSE_TYPES = ("Unknown", "Organizer", "Tentative", "Accept", "Decline", "NoResponseReceived")
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+INDEXES = {"First": 1, "Second": 2, "Third": 3, "Fourth": 4, "Last": -1}
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+
+@dataclass
+class Item:
+    """One calendar item. ``props`` holds the client-settable properties as
+    the XML elements the client sent (keyed by local name), so what goes in
+    comes back out byte for byte; the rest is computed."""
+
+    id: str
+    props: dict[str, etree._Element]
+    version: int = 1
+    created_seq: int = 0
+    seq: int = 0
+    created: dt.datetime = field(default_factory=lambda: dt.datetime.now(UTC))
+    modified: dt.datetime = field(default_factory=lambda: dt.datetime.now(UTC))
+    extended: dict[tuple, etree._Element] = field(default_factory=dict)
+    responses: dict[str, str] = field(default_factory=dict)
+    uid: str = field(default_factory=lambda: uuid.uuid4().hex.upper())
+    kind: str = "Single"  # Single, RecurringMaster, Exception
+    master_id: str | None = None
+    original_start: dt.datetime | None = None
+    exceptions: dict[dt.datetime, str] = field(default_factory=dict)  # original start -> item id
+    deleted_occurrences: list[dt.datetime] = field(default_factory=list)
+    organizer: tuple[str, str] | None = None  # (name, email) when someone else organises
+    cancelled: bool = False
+    folder_id: str = ""
+
+    @property
+    def changekey(self) -> str:
+        return base64.b64encode(f"DwAAABYA{self.id[-6:]}:{self.version}".encode()).decode()
+
+    def text(self, name: str, default: str = "") -> str:
+        el = self.props.get(name)
+        return el.text or "" if el is not None else default
+
+    @property
+    def start(self) -> dt.datetime:
+        return parse_time(self.text("Start"))
+
+    @property
+    def end(self) -> dt.datetime:
+        return parse_time(self.text("End"))
+
+    def zone(self) -> ZoneInfo:
+        el = self.props.get("StartTimeZone")
+        return iana_zone(el.get("Id") if el is not None else None)
+
+
+class Mailbox:
+    """The server's state: one mailbox with a root, the default calendar and
+    optionally more calendars (subfolders of the default one, as Outlook makes them)."""
+
+    def __init__(self, email: str, display_name: str = "Alice Seller", clock=None):
+        self.clock = clock or (lambda: dt.datetime.now(UTC))
+        self.email = email
+        self.display_name = display_name
+        self.items: dict[str, Item] = {}
+        # id -> (created seq, deleted seq, folder id)
+        self.tombstones: dict[str, tuple[int, int, str]] = {}
+        self.seq = 0
+        self.generation = 1
+        self.calendar_id = base64.b64encode(b"AQMkADAwATM0MDAAMS1calendar").decode()
+        self.root_id = base64.b64encode(b"AQMkADAwATM0MDAAMS1msgroot").decode()
+        self.calendars: dict[str, str] = {self.calendar_id: "Calendar"}  # id -> display name
+        self._ids = itertools.count(1)
+
+    def add_calendar(self, name: str) -> str:
+        folder_id = base64.b64encode(f"AQMkADAwATM0MDAAMS1cal-{name}".encode()).decode()
+        self.calendars[folder_id] = name
+        return folder_id
+
+    def new_id(self) -> str:
+        raw = f"AAMkAGI2TG93AAA{next(self._ids):08d}{uuid.uuid4().hex[:12]}".encode()
+        return base64.b64encode(raw).decode()
+
+    def touch(self, item: Item) -> None:
+        self.seq += 1
+        item.seq = self.seq
+        item.version += 1
+        item.modified = self.clock()
+
+    def add(self, item: Item) -> Item:
+        self.seq += 1
+        item.created_seq = item.seq = self.seq
+        item.created = item.modified = self.clock()
+        item.folder_id = item.folder_id or self.calendar_id
+        self.items[item.id] = item
+        return item
+
+    def remove(self, item_id: str) -> None:
+        item = self.items.pop(item_id)
+        for exception_id in item.exceptions.values():
+            self.items.pop(exception_id, None)
+        self.seq += 1
+        self.tombstones[item_id] = (item.created_seq, self.seq, item.folder_id)
+
+    def listed(self, folder_id: str | None = None) -> list[Item]:
+        """Items a folder listing shows: singles and masters, not exceptions."""
+        return [
+            i
+            for i in self.items.values()
+            if i.kind != "Exception" and (folder_id is None or i.folder_id == folder_id)
+        ]
+
+    # -- recurrence: expand the stored pattern (independently of the client's converter)
+
+    def occurrences(self, master: Item, limit: int = 3000) -> list[dt.datetime]:
+        """Original starts (UTC) of every occurrence the pattern generates."""
+        rec = master.props.get("Recurrence")
+        if rec is None:
+            return []
+        zone = master.zone()
+        local_start = master.start.astimezone(zone)
+        pattern, rng = rec[0], rec[1]
+        kind = etree.QName(pattern).localname
+        get = lambda name: pattern.findtext(t(name))  # noqa: E731
+        interval = int(get("Interval") or 1)
+        kwargs: dict = {"interval": interval}
+        freq = du.DAILY
+        days = (get("DaysOfWeek") or "").split()
+
+        def weekday_set(names: list[str]) -> list:
+            out = []
+            for name in names:
+                if name == "Day":
+                    out += [du.weekdays[i] for i in range(7)]
+                elif name == "Weekday":
+                    out += [du.weekdays[i] for i in range(5)]
+                elif name == "WeekendDay":
+                    out += [du.weekdays[5], du.weekdays[6]]
+                else:
+                    out.append(du.weekdays[WEEKDAYS.index(name)])
+            return out
+
+        if kind == "DailyRecurrence":
+            freq = du.DAILY
+        elif kind == "WeeklyRecurrence":
+            freq = du.WEEKLY
+            kwargs["byweekday"] = weekday_set(days)
+            first = pattern.findtext(t("FirstDayOfWeek"))
+            if first:
+                kwargs["wkst"] = WEEKDAYS.index(first)
+        elif kind == "AbsoluteMonthlyRecurrence":
+            freq = du.MONTHLY
+            kwargs["bymonthday"] = int(get("DayOfMonth"))
+        elif kind == "RelativeMonthlyRecurrence":
+            freq = du.MONTHLY
+            kwargs["byweekday"] = weekday_set(days)
+            kwargs["bysetpos"] = INDEXES[get("DayOfWeekIndex")]
+        elif kind == "AbsoluteYearlyRecurrence":
+            freq = du.YEARLY
+            kwargs.pop("interval")
+            kwargs["bymonthday"] = int(get("DayOfMonth"))
+            kwargs["bymonth"] = MONTHS.index(get("Month")) + 1
+        elif kind == "RelativeYearlyRecurrence":
+            freq = du.YEARLY
+            kwargs.pop("interval")
+            kwargs["byweekday"] = weekday_set(days)
+            kwargs["bysetpos"] = INDEXES[get("DayOfWeekIndex")]
+            kwargs["bymonth"] = MONTHS.index(get("Month")) + 1
+        else:
+            raise EwsError("ErrorCalendarInvalidRecurrence", f"Unsupported pattern {kind}.")
+        start_date = dt.date.fromisoformat(rng.findtext(t("StartDate"))[:10])
+        dtstart = dt.datetime.combine(start_date, local_start.time())
+        range_kind = etree.QName(rng).localname
+        if range_kind == "NumberedRecurrence":
+            kwargs["count"] = int(rng.findtext(t("NumberOfOccurrences")))
+        elif range_kind == "EndDateRecurrence":
+            end_date = dt.date.fromisoformat(rng.findtext(t("EndDate"))[:10])
+            kwargs["until"] = dt.datetime.combine(end_date, dt.time(23, 59, 59))
+        rule = du.rrule(freq, dtstart=dtstart, **kwargs)
+        out = []
+        for naive in rule:
+            out.append(naive.replace(tzinfo=zone).astimezone(UTC))
+            if len(out) >= limit:
+                break
+        return out
+
+
+# --------------------------------------------------------------------------- faults
+
+
+@dataclass
+class Fault:
+    kind: str
+    back_off_ms: int = 2000
+    delay: float = 0.0
+
+
+FAULT_KINDS = (
+    "rate_limit",  # ErrorServerBusy with BackOffMilliseconds (Exchange has no 429)
+    "server_busy",  # the same
+    "server_error",  # HTTP 503
+    "drop",  # the connection closes without an answer
+    "malformed",  # 200 with XML that breaks off
+    "expired_token",  # 401, as for a password changed meanwhile
+    "slow",  # answer after ``delay`` seconds
+    "not_ews",  # a 404 HTML page
+)
+
+
+# --------------------------------------------------------------------------- the server
+
+
+class EwsServer:
+    """A local EWS endpoint with an in-process API for tests.
+
+    ``start()`` binds 127.0.0.1 on a free port and returns the EWS URL. The
+    test side can edit and delete items as another client would, inject
+    faults, change the password, expire sync states and count requests.
+    """
+
+    def __init__(
+        self,
+        username: str = "alice",
+        password: str = "secret",
+        email: str = "alice@example.com",
+        *,
+        tls: bool = False,
+        validate: bool = True,
+        not_ews: bool = False,
+        auth_methods: tuple[str, ...] = ("Basic",),
+        clock=None,
+    ):
+        self.username = username
+        self.password = password
+        self.mailbox = Mailbox(email, clock=clock)
+        self.tls = tls
+        self.validate = validate
+        self.not_ews = not_ews
+        self.auth_methods = auth_methods
+        self.password_generation = 0
+        self.validation_errors: list[str] = []
+        self.server_errors: list[str] = []
+        self.busy_seconds: Counter[str] = Counter()  # time spent answering, per operation
+        self.operations: Counter[str] = Counter()
+        self.requests = 0
+        self.auth_failures = 0
+        self.faults: list[Fault] = []
+        self.log: list[str] = []
+        self.ca_path: str | None = None
+        self.max_sync_changes = 512
+        self._lock = threading.RLock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        if validate:
+            schema()
+        self.url = ""
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self, port: int = 0) -> str:
+        handler = type("Handler", (_Handler,), {"server_state": self})
+        if "NTLM" in self.auth_methods:
+            self._write_ntlm_users()
+        httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        httpd.daemon_threads = True
+        scheme = "http"
+        if self.tls:
+            self._tmp = self._tmp or tempfile.TemporaryDirectory(prefix="ews-tls-")
+            cert, key, ca = _self_signed(Path(self._tmp.name))
+            self.ca_path = str(ca)
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(cert, key)
+            httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+            scheme = "https"
+        self._httpd = httpd
+        self._thread = threading.Thread(target=httpd.serve_forever, name="ews-server", daemon=True)
+        self._thread.start()
+        self.url = f"{scheme}://127.0.0.1:{httpd.server_address[1]}/EWS/Exchange.asmx"
+        return self.url
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> EwsServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ test API
+
+    def count_requests(self) -> int:
+        return self.requests
+
+    def fail_next(self, kind: str, count: int = 1, **params) -> None:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}")
+        with self._lock:
+            self.faults.extend(Fault(kind, **params) for _ in range(count))
+
+    def set_password(self, password: str) -> None:
+        """Change the password; connections authenticated with the old one (NTLM) lose it."""
+        self.password = password
+        self.password_generation += 1
+        if "NTLM" in self.auth_methods:
+            self._write_ntlm_users()
+
+    def _write_ntlm_users(self) -> None:
+        # pyspnego's NTLM acceptor reads users from the file named by NTLM_USER_FILE
+        # (process-wide: one NTLM test server at a time).
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="ews-")
+        path = Path(self._tmp.name) / "ntlm-users"
+        path.write_text(
+            f":{self.username}:{self.password}\nEXAMPLE:{self.username}:{self.password}\n"
+        )
+        os.environ["NTLM_USER_FILE"] = str(path)
+
+    def expire_sync_state(self) -> None:
+        """Every sync state issued so far becomes ErrorInvalidSyncStateData."""
+        with self._lock:
+            self.mailbox.generation += 1
+
+    def add_event(
+        self,
+        subject: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        *,
+        body: str = "",
+        html: bool = False,
+        location: str = "",
+        timezone: str = "UTC",
+        sensitivity: str = "Normal",
+        all_day: bool = False,
+        attendees: tuple[tuple[str, str | None], ...] = (),
+        organizer: tuple[str, str] | None = None,
+        recurrence: str | None = None,
+        extended: dict[tuple, str] | None = None,
+        calendar: str | None = None,
+    ) -> str:
+        """Create an event as another client (Outlook, OWA) would. ``recurrence``
+        is the inner XML of a t:Recurrence element (pattern + range)."""
+        ms_zone = _ms_zone(timezone)
+        props = {}
+        el = lambda name, text: _t_el(name, text)  # noqa: E731
+        props["Subject"] = el("Subject", subject)
+        props["Sensitivity"] = el("Sensitivity", sensitivity)
+        body_el = el("Body", body)
+        body_el.set("BodyType", "HTML" if html else "Text")
+        props["Body"] = body_el
+        props["Start"] = el("Start", fmt_time(start))
+        props["End"] = el("End", fmt_time(end))
+        props["IsAllDayEvent"] = el("IsAllDayEvent", "true" if all_day else "false")
+        props["Location"] = el("Location", location)
+        if attendees:
+            ra = etree.Element(t("RequiredAttendees"), nsmap={"t": T})
+            for name, email in attendees:
+                att = sub(ra, t("Attendee"))
+                mb = sub(att, t("Mailbox"))
+                sub(mb, t("Name"), name)
+                if email:
+                    sub(mb, t("EmailAddress"), email)
+                    sub(mb, t("RoutingType"), "SMTP")
+            props["RequiredAttendees"] = ra
+        if recurrence:
+            props["Recurrence"] = etree.fromstring(
+                f'<t:Recurrence xmlns:t="{T}">{recurrence}</t:Recurrence>'
+            )
+        tz = etree.Element(t("StartTimeZone"), {"Id": ms_zone}, nsmap={"t": T})
+        props["StartTimeZone"] = tz
+        props["EndTimeZone"] = copy.deepcopy(tz)
+        props["EndTimeZone"].tag = t("EndTimeZone")
+        with self._lock:
+            item = Item(self.mailbox.new_id(), props, organizer=organizer)
+            item.folder_id = calendar or self.mailbox.calendar_id
+            item.kind = "RecurringMaster" if recurrence else "Single"
+            for key, value in (extended or {}).items():
+                item.extended[key] = _extended_el(key, value)
+            self.mailbox.add(item)
+            return item.id
+
+    def edit(self, item_id: str, **fields) -> None:
+        """Change an item as another client would: subject, body, html, location,
+        start, end, private (bool), sensitivity, cancelled."""
+        with self._lock:
+            item = self.mailbox.items[item_id]
+            for name, value in fields.items():
+                if name in ("subject", "location"):
+                    item.props[name.capitalize()] = _t_el(name.capitalize(), value)
+                elif name == "body":
+                    body = _t_el("Body", value)
+                    body.set("BodyType", "HTML" if fields.get("html") else "Text")
+                    item.props["Body"] = body
+                elif name in ("start", "end"):
+                    item.props[name.capitalize()] = _t_el(name.capitalize(), fmt_time(value))
+                elif name == "private":
+                    item.props["Sensitivity"] = _t_el(
+                        "Sensitivity", "Private" if value else "Normal"
+                    )
+                elif name == "sensitivity":
+                    item.props["Sensitivity"] = _t_el("Sensitivity", value)
+                elif name == "cancelled":
+                    item.cancelled = bool(value)
+                elif name == "html":
+                    pass
+                else:
+                    raise ValueError(f"cannot edit {name!r}")
+            self._touch_with_master(item)
+
+    def delete(self, item_id: str) -> None:
+        with self._lock:
+            item = self.mailbox.items[item_id]
+            if item.kind == "Exception":
+                self._delete_occurrence(self.mailbox.items[item.master_id], item.original_start)
+            else:
+                self.mailbox.remove(item_id)
+
+    def set_response(self, item_id: str, email: str, response: str) -> None:
+        """An attendee answers: Accept, Tentative, Decline, NoResponseReceived, Unknown."""
+        assert response in RESPONSE_TYPES
+        with self._lock:
+            item = self.mailbox.items[item_id]
+            item.responses[email.lower()] = response
+            self._touch_with_master(item)
+
+    def edit_occurrence(self, master_id: str, index: int, **fields) -> str:
+        """Move or edit one occurrence (1-based) as another client; returns the exception's id."""
+        with self._lock:
+            master = self.mailbox.items[master_id]
+            exc = self._exception_for(master, index)
+            self.edit(exc.id, **fields)
+            return exc.id
+
+    def delete_occurrence(self, master_id: str, index: int) -> None:
+        with self._lock:
+            master = self.mailbox.items[master_id]
+            original = self.mailbox.occurrences(master)[index - 1]
+            self._delete_occurrence(master, original)
+
+    def item(self, item_id: str) -> Item:
+        return self.mailbox.items[item_id]
+
+    def items(self) -> list[Item]:
+        return self.mailbox.listed()
+
+    # ------------------------------------------------------------------ internals
+
+    def _touch_with_master(self, item: Item) -> None:
+        self.mailbox.touch(item)
+        if item.master_id:
+            self.mailbox.touch(self.mailbox.items[item.master_id])
+
+    def _exception_for(self, master: Item, index: int) -> Item:
+        starts = self.mailbox.occurrences(master)
+        if not 1 <= index <= len(starts):
+            raise EwsError("ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange", "Out of range.")
+        original = starts[index - 1]
+        if original in master.deleted_occurrences:
+            raise EwsError("ErrorCalendarOccurrenceIsDeletedFromRecurrence", "Deleted occurrence.")
+        if original in master.exceptions:
+            return self.mailbox.items[master.exceptions[original]]
+        duration = master.end - master.start
+        props = {
+            k: copy.deepcopy(v)
+            for k, v in master.props.items()
+            if k not in ("Recurrence", "Start", "End")
+        }
+        props["Start"] = _t_el("Start", fmt_time(original))
+        props["End"] = _t_el("End", fmt_time(original + duration))
+        exc = Item(
+            self.mailbox.new_id(),
+            props,
+            kind="Exception",
+            master_id=master.id,
+            folder_id=master.folder_id,
+        )
+        exc.original_start = original
+        exc.uid = master.uid
+        exc.responses = dict(master.responses)
+        exc.extended = {k: copy.deepcopy(v) for k, v in master.extended.items()}
+        self.mailbox.add(exc)
+        master.exceptions[original] = exc.id
+        self.mailbox.touch(master)
+        return exc
+
+    def _delete_occurrence(self, master: Item, original: dt.datetime) -> None:
+        exc_id = master.exceptions.pop(original, None)
+        if exc_id:
+            self.mailbox.items.pop(exc_id, None)
+        if original not in master.deleted_occurrences:
+            master.deleted_occurrences.append(original)
+        self.mailbox.touch(master)
+
+    # ------------------------------------------------------------------ request handling
+
+    def handle_soap(self, raw: bytes) -> tuple[int, bytes]:
+        """Answer one SOAP request: (HTTP status, body)."""
+        self._t0 = time.perf_counter()
+        try:
+            envelope = etree.fromstring(raw, etree.XMLParser(resolve_entities=False))
+        except etree.XMLSyntaxError as exc:
+            self.validation_errors.append(f"request is not XML: {exc}")
+            return 500, self._fault("ErrorSchemaValidation", f"The request is not XML: {exc}")
+        body = envelope.find(f"{{{SOAP}}}Body")
+        if body is None or len(body) == 0:
+            self.validation_errors.append("request without a SOAP Body child")
+            return 500, self._fault("ErrorSchemaValidation", "The request has no SOAP Body.")
+        request = body[0]
+        op = etree.QName(request).localname
+        self.operations[op] += 1
+        self.log.append(op)
+        if self.validate:
+            sch = schema()
+            if not sch.validate(etree.ElementTree(copy.deepcopy(request))):
+                error = str(sch.error_log.last_error)
+                self.validation_errors.append(f"{op} request: {error}")
+                return 500, self._fault(
+                    "ErrorSchemaValidation",
+                    "The request failed schema validation: " + error,
+                )
+        header = envelope.find(f"{{{SOAP}}}Header")
+        version = None
+        if header is not None:
+            rsv = header.find(t("RequestServerVersion"))
+            version = rsv.get("Version") if rsv is not None else None
+        if version is None:
+            # Exchange requires the header since Exchange 2010 (it otherwise
+            # assumes Exchange2007 and rejects newer elements); exchangelib always sends it.
+            self.validation_errors.append(f"{op} request without RequestServerVersion")
+        try:
+            return self._dispatch(op, request)
+        finally:
+            self.busy_seconds[op] += time.perf_counter() - self._t0
+
+    def _dispatch(self, op: str, request) -> tuple[int, bytes]:
+        handler = getattr(self, f"op_{op}", None)
+        if handler is None:
+            return 500, self._fault("ErrorInvalidRequest", f"The operation {op} is not supported.")
+        try:
+            with self._lock:
+                response = handler(request)
+        except SoapFault as fault:
+            return fault.status, self._fault(fault.code, fault.text, fault.values)
+        if self.validate:
+            sch = schema()
+            if not sch.validate(etree.ElementTree(response)):
+                raise AssertionError(
+                    f"EWS test server bug: {op} response does not validate: "
+                    f"{sch.error_log.last_error}\n{etree.tostring(response).decode()[:3000]}"
+                )
+        return 200, self._envelope(response)
+
+    def _envelope(self, response: etree._Element) -> bytes:
+        env = etree.Element(f"{{{SOAP}}}Envelope", nsmap={"s": SOAP})
+        header = sub(env, f"{{{SOAP}}}Header")
+        etree.SubElement(
+            header,
+            t("ServerVersionInfo"),
+            {
+                "MajorVersion": "15",
+                "MinorVersion": "1",
+                "MajorBuildNumber": "2507",
+                "MinorBuildNumber": "6",
+                "Version": "V2017_07_11",
+            },
+            nsmap={"h": T},
+        )
+        body = sub(env, f"{{{SOAP}}}Body")
+        body.append(response)
+        return etree.tostring(env, xml_declaration=True, encoding="utf-8")
+
+    def _fault(self, code: str, text: str, values: dict | None = None) -> bytes:
+        # The fault layout Exchange uses (see the module docstring).
+        env = etree.Element(f"{{{SOAP}}}Envelope", nsmap={"s": SOAP})
+        body = sub(env, f"{{{SOAP}}}Body")
+        fault = sub(body, f"{{{SOAP}}}Fault")
+        fc = etree.SubElement(fault, "faultcode", nsmap={"a": T})
+        fc.text = f"a:{code}"
+        sub(fault, "faultstring", text).set("{http://www.w3.org/XML/1998/namespace}lang", "en-US")
+        detail = sub(fault, "detail")
+        etree.SubElement(detail, f"{{{E}}}ResponseCode", nsmap={"e": E}).text = code
+        etree.SubElement(detail, f"{{{E}}}Message", nsmap={"e": E}).text = text
+        if values:
+            mx = etree.SubElement(detail, t("MessageXml"), nsmap={"t": T})
+            for name, value in values.items():
+                sub(mx, t("Value"), str(value), Name=name)
+        return etree.tostring(env, xml_declaration=True, encoding="utf-8")
+
+    # -- response building
+
+    @staticmethod
+    def _response(op: str) -> tuple[etree._Element, etree._Element]:
+        resp = etree.Element(m(f"{op}Response"), nsmap=NSMAP)
+        msgs = sub(resp, m("ResponseMessages"))
+        return resp, msgs
+
+    @staticmethod
+    def _message(msgs: etree._Element, op: str, error: EwsError | None = None) -> etree._Element:
+        msg = sub(msgs, m(f"{op}ResponseMessage"), ResponseClass="Error" if error else "Success")
+        if error:
+            sub(msg, m("MessageText"), error.text)
+            sub(msg, m("ResponseCode"), error.code)
+            sub(msg, m("DescriptiveLinkKey"), "0")
+        else:
+            sub(msg, m("ResponseCode"), "NoError")
+        return msg
+
+    # -- shapes
+
+    def _shape(self, shape_el: etree._Element | None) -> dict:
+        base = "Default"
+        fields: set[str] = set()
+        extended: list[etree._Element] = []
+        body_type = "Best"
+        if shape_el is not None:
+            base = shape_el.findtext(t("BaseShape")) or "Default"
+            body_type = shape_el.findtext(t("BodyType")) or "Best"
+            props = shape_el.find(t("AdditionalProperties"))
+            if props is not None:
+                for p in props:
+                    name = etree.QName(p).localname
+                    if name == "FieldURI":
+                        fields.add(p.get("FieldURI").split(":", 1)[1])
+                    elif name == "ExtendedFieldURI":
+                        extended.append(p)
+                    elif name == "IndexedFieldURI":
+                        raise EwsError(
+                            "ErrorInvalidPropertyRequest", "Indexed fields are not supported."
+                        )
+        if base == "Default":
+            fields |= {
+                "Subject",
+                "Start",
+                "End",
+                "Location",
+                "CalendarItemType",
+                "Organizer",
+                "IsAllDayEvent",
+            }
+        elif base == "AllProperties":
+            fields |= set(item_order()) - {"MimeContent", "Attachments", "UniqueBody"}
+        return {"fields": fields, "extended": extended, "body_type": body_type}
+
+    def _item_el(self, item: Item, shape: dict, tag: str = "CalendarItem") -> etree._Element:
+        out = etree.Element(t(tag))
+        wanted = shape["fields"]
+        computed = self._computed(item, wanted, shape)
+        for name in item_order():
+            if name == "ItemId":
+                sub(out, t("ItemId"), Id=item.id, ChangeKey=item.changekey)
+                continue
+            if name == "ExtendedProperty":
+                for uri in shape["extended"]:
+                    found = item.extended.get(ext_key(uri))
+                    if found is not None:
+                        out.append(copy.deepcopy(found))
+                continue
+            if name not in wanted:
+                continue
+            if name in computed:
+                value = computed[name]
+                if value is not None:
+                    out.append(value)
+            elif name in item.props:
+                out.append(copy.deepcopy(item.props[name]))
+        return out
+
+    def _computed(self, item: Item, wanted: set[str], shape: dict) -> dict:
+        c: dict[str, etree._Element | None] = {}
+        mb = self.mailbox
+        if "ParentFolderId" in wanted:
+            c["ParentFolderId"] = _t_el(
+                "ParentFolderId", None, Id=item.folder_id or mb.calendar_id, ChangeKey="AQAAAA=="
+            )
+        if "ItemClass" in wanted:
+            c["ItemClass"] = _t_el("ItemClass", "IPM.Appointment")
+        if "Body" in wanted and "Body" in item.props:
+            body = copy.deepcopy(item.props["Body"])
+            if shape["body_type"] == "Text" and body.get("BodyType") == "HTML":
+                body.text = html_to_text(body.text or "")
+                body.set("BodyType", "Text")
+            c["Body"] = body
+        if "TextBody" in wanted and "Body" in item.props:
+            body = item.props["Body"]
+            text = body.text or ""
+            c["TextBody"] = _t_el(
+                "TextBody",
+                html_to_text(text) if body.get("BodyType") == "HTML" else text,
+                BodyType="Text",
+            )
+        if "DateTimeCreated" in wanted:
+            c["DateTimeCreated"] = _t_el("DateTimeCreated", fmt_time(item.created))
+        if "LastModifiedTime" in wanted:
+            c["LastModifiedTime"] = _t_el("LastModifiedTime", fmt_time(item.modified))
+        if "LastModifiedName" in wanted:
+            c["LastModifiedName"] = _t_el("LastModifiedName", mb.display_name)
+        if "UID" in wanted:
+            c["UID"] = _t_el("UID", item.uid)
+        for flag, value in (
+            ("IsRecurring", item.kind != "Single"),
+            ("IsMeeting", "RequiredAttendees" in item.props or item.organizer is not None),
+            ("IsCancelled", item.cancelled),
+            ("IsOrganizer", item.organizer is None),
+            ("HasAttachments", False),
+            ("IsAssociated", False),
+        ):
+            if flag in wanted:
+                c[flag] = _t_el(flag, "true" if value else "false")
+        if "OriginalStart" in wanted:
+            c["OriginalStart"] = (
+                _t_el("OriginalStart", fmt_time(item.original_start))
+                if item.original_start
+                else None
+            )
+        if "CalendarItemType" in wanted:
+            c["CalendarItemType"] = _t_el("CalendarItemType", item.kind)
+        if "MyResponseType" in wanted:
+            c["MyResponseType"] = _t_el(
+                "MyResponseType", "Organizer" if item.organizer is None else "Accept"
+            )
+        if "Organizer" in wanted:
+            name, email = item.organizer or (mb.display_name, mb.email)
+            org = _t_el("Organizer", None)
+            box = sub(org, t("Mailbox"))
+            sub(box, t("Name"), name)
+            sub(box, t("EmailAddress"), email)
+            sub(box, t("RoutingType"), "SMTP")
+            c["Organizer"] = org
+        if "RequiredAttendees" in wanted and "RequiredAttendees" in item.props:
+            ra = copy.deepcopy(item.props["RequiredAttendees"])
+            for att in ra.findall(t("Attendee")):
+                email = (att.findtext(f"{t('Mailbox')}/{t('EmailAddress')}") or "").lower()
+                for old in att.findall(t("ResponseType")):
+                    att.remove(old)
+                response = item.responses.get(email, "Unknown")
+                # ResponseType follows Mailbox in AttendeeType
+                att.insert(1, _t_el("ResponseType", response))
+            c["RequiredAttendees"] = ra
+        if item.kind == "RecurringMaster":
+            starts = mb.occurrences(item)
+            duration = item.end - item.start
+            if "ModifiedOccurrences" in wanted:
+                el = None
+                if item.exceptions:
+                    el = _t_el("ModifiedOccurrences", None)
+                    for original, exc_id in sorted(item.exceptions.items()):
+                        exc = mb.items[exc_id]
+                        occ = sub(el, t("Occurrence"))
+                        sub(occ, t("ItemId"), Id=exc.id, ChangeKey=exc.changekey)
+                        sub(occ, t("Start"), fmt_time(exc.start))
+                        sub(occ, t("End"), fmt_time(exc.end))
+                        sub(occ, t("OriginalStart"), fmt_time(original))
+                c["ModifiedOccurrences"] = el
+            if "DeletedOccurrences" in wanted:
+                el = None
+                if item.deleted_occurrences:
+                    el = _t_el("DeletedOccurrences", None)
+                    for original in sorted(item.deleted_occurrences):
+                        sub(sub(el, t("DeletedOccurrence")), t("Start"), fmt_time(original))
+                c["DeletedOccurrences"] = el
+            for name, pick in (("FirstOccurrence", 0), ("LastOccurrence", -1)):
+                if name in wanted:
+                    el = None
+                    if starts:
+                        s = starts[pick]
+                        el = _t_el(name, None)
+                        sub(
+                            el,
+                            t("ItemId"),
+                            Id=_occurrence_id(item.id, pick),
+                            ChangeKey=item.changekey,
+                        )
+                        sub(el, t("Start"), fmt_time(s))
+                        sub(el, t("End"), fmt_time(s + duration))
+                        sub(el, t("OriginalStart"), fmt_time(s))
+                    c[name] = el
+        else:
+            for name in (
+                "ModifiedOccurrences",
+                "DeletedOccurrences",
+                "FirstOccurrence",
+                "LastOccurrence",
+            ):
+                c[name] = None
+        return c
+
+    # -- id resolution
+
+    def _resolve(self, id_el: etree._Element) -> tuple[Item, dt.datetime | None]:
+        """An ItemId or OccurrenceItemId -> (item, original start of an
+        occurrence not yet an exception)."""
+        kind = etree.QName(id_el).localname
+        mb = self.mailbox
+        if kind == "ItemId":
+            item_id = id_el.get("Id")
+            occ = _parse_occurrence_id(item_id)
+            if occ:
+                item_id, index = occ
+                id_el = etree.Element(
+                    t("OccurrenceItemId"), RecurringMasterId=item_id, InstanceIndex=str(index)
+                )
+                return self._resolve(id_el)
+            item = mb.items.get(item_id)
+            if item is None:
+                if not _looks_like_id(item_id):
+                    raise EwsError("ErrorInvalidIdMalformed", "Id is malformed.")
+                raise EwsError(
+                    "ErrorItemNotFound", "The specified object was not found in the store."
+                )
+            return item, None
+        if kind == "OccurrenceItemId":
+            master = mb.items.get(id_el.get("RecurringMasterId"))
+            if master is None:
+                raise EwsError(
+                    "ErrorItemNotFound", "The specified object was not found in the store."
+                )
+            if master.kind != "RecurringMaster":
+                raise EwsError(
+                    "ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange", "Not a series."
+                )
+            index = int(id_el.get("InstanceIndex"))
+            starts = mb.occurrences(master)
+            if not 1 <= index <= len(starts):
+                raise EwsError(
+                    "ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange",
+                    "The occurrence index is out of the recurrence range.",
+                )
+            original = starts[index - 1]
+            if original in master.deleted_occurrences:
+                raise EwsError(
+                    "ErrorCalendarOccurrenceIsDeletedFromRecurrence",
+                    "Occurrence was deleted from the recurrence.",
+                )
+            if original in master.exceptions:
+                return mb.items[master.exceptions[original]], None
+            return master, original
+        raise EwsError("ErrorInvalidIdMalformed", f"{kind} is not supported here.")
+
+    # ------------------------------------------------------------------ operations
+
+    def op_ConvertId(self, req):
+        # exchangelib's version probe sends a dummy id; Exchange answers it
+        # with ErrorInvalidIdMalformed, which is enough to learn the version.
+        resp, msgs = self._response("ConvertId")
+        for _ in req.find(m("SourceIds")):
+            self._message(
+                msgs, "ConvertId", EwsError("ErrorInvalidIdMalformed", "Id is malformed.")
+            )
+        return resp
+
+    def op_ResolveNames(self, req):
+        resp, msgs = self._response("ResolveNames")
+        wanted = (req.findtext(m("UnresolvedEntry")) or "").lower()
+        mb = self.mailbox
+        if wanted and (wanted in mb.email.lower() or wanted in self.username.lower()):
+            msg = self._message(msgs, "ResolveNames")
+            rs = sub(msg, m("ResolutionSet"), TotalItemsInView="1", IncludesLastItemInRange="true")
+            box = sub(sub(rs, t("Resolution")), t("Mailbox"))
+            sub(box, t("Name"), mb.display_name)
+            sub(box, t("EmailAddress"), mb.email)
+            sub(box, t("RoutingType"), "SMTP")
+            sub(box, t("MailboxType"), "Mailbox")
+        else:
+            self._message(
+                msgs, "ResolveNames", EwsError("ErrorNameResolutionNoResults", "No results.")
+            )
+        return resp
+
+    def _folder_el(self, which: str, shape_el) -> etree._Element:
+        mb = self.mailbox
+        wanted = set()
+        base = shape_el.findtext(t("BaseShape")) if shape_el is not None else "Default"
+        props = shape_el.find(t("AdditionalProperties")) if shape_el is not None else None
+        if props is not None:
+            wanted = {p.get("FieldURI", ":").split(":", 1)[1] for p in props if p.get("FieldURI")}
+        if base in ("Default", "AllProperties"):
+            wanted |= {"DisplayName", "TotalCount", "ChildFolderCount"}
+        is_calendar = which in mb.calendars
+        if is_calendar:
+            tag, name, cls, count = (
+                "CalendarFolder",
+                mb.calendars[which],
+                "IPF.Appointment",
+                len(mb.listed(which)),
+            )
+            children = len(mb.calendars) - 1 if which == mb.calendar_id else 0
+            parent = mb.root_id if which == mb.calendar_id else mb.calendar_id
+        else:
+            tag, name, cls, count = "Folder", "Top of Information Store", "IPF.Note", 0
+            children, parent = 1, None
+        el = etree.Element(t(tag))
+        values = {
+            "ParentFolderId": parent,
+            "FolderClass": cls,
+            "DisplayName": name,
+            "TotalCount": str(count),
+            "ChildFolderCount": str(children),
+        }
+        sub(el, t("FolderId"), Id=which, ChangeKey="AQAAABYAAAA=")
+        for key in element_order("BaseFolderType"):
+            if key in wanted and values.get(key) is not None:
+                if key == "ParentFolderId":
+                    sub(el, t("ParentFolderId"), Id=parent, ChangeKey="AQAAAA==")
+                    continue
+                sub(el, t(key), values[key])
+        return el
+
+    def _which_folder(self, fid_el) -> str:
+        """The folder id a FolderId / DistinguishedFolderId names."""
+        kind = etree.QName(fid_el).localname
+        mb = self.mailbox
+        if kind == "DistinguishedFolderId":
+            box = fid_el.findtext(f"{t('Mailbox')}/{t('EmailAddress')}")
+            if box and box.lower() != mb.email.lower():
+                raise EwsError(
+                    "ErrorNonExistentMailbox",
+                    "The SMTP address has no mailbox associated with it.",
+                )
+            name = fid_el.get("Id")
+            if name == "calendar":
+                return mb.calendar_id
+            if name in ("root", "msgfolderroot"):
+                return mb.root_id
+            raise EwsError(
+                "ErrorFolderNotFound", "The specified folder could not be found in the store."
+            )
+        fid = fid_el.get("Id")
+        if fid in mb.calendars or fid == mb.root_id:
+            return fid
+        raise EwsError(
+            "ErrorFolderNotFound", "The specified folder could not be found in the store."
+        )
+
+    def op_GetFolder(self, req):
+        resp, msgs = self._response("GetFolder")
+        shape = req.find(m("FolderShape"))
+        for fid in req.find(m("FolderIds")):
+            try:
+                which = self._which_folder(fid)
+            except EwsError as err:
+                msg = self._message(msgs, "GetFolder", err)
+                sub(msg, m("Folders"))
+                continue
+            msg = self._message(msgs, "GetFolder")
+            sub(msg, m("Folders")).append(self._folder_el(which, shape))
+        return resp
+
+    def op_FindFolder(self, req):
+        resp, msgs = self._response("FindFolder")
+        shape = req.find(m("FolderShape"))
+        for fid in req.find(m("ParentFolderIds")):
+            try:
+                which = self._which_folder(fid)
+            except EwsError as err:
+                self._message(msgs, "FindFolder", err)
+                continue
+            msg = self._message(msgs, "FindFolder")
+            deep = req.get("Traversal") == "Deep"
+            if which == self.mailbox.root_id:
+                children = list(self.mailbox.calendars) if deep else [self.mailbox.calendar_id]
+            elif which == self.mailbox.calendar_id:
+                children = [c for c in self.mailbox.calendars if c != which]
+            else:
+                children = []
+            root = sub(
+                msg,
+                m("RootFolder"),
+                IndexedPagingOffset=str(len(children)),
+                TotalItemsInView=str(len(children)),
+                IncludesLastItemInRange="true",
+            )
+            folders = sub(root, t("Folders"))
+            for child in children:
+                folders.append(self._folder_el(child, shape))
+        return resp
+
+    def op_SyncFolderItems(self, req):
+        resp, msgs = self._response("SyncFolderItems")
+        mb = self.mailbox
+        try:
+            folder_id = self._which_folder(req.find(m("SyncFolderId"))[0])
+            if folder_id not in mb.calendars:
+                raise EwsError("ErrorInvalidOperation", "Only calendar folders are supported here.")
+            shape = self._shape(req.find(m("ItemShape")))
+            state = req.findtext(m("SyncState"))
+            since = 0
+            if state:
+                since = self._parse_state(state)
+        except EwsError as err:
+            msg = self._message(msgs, "SyncFolderItems", err)
+            sub(msg, m("SyncState"), "")
+            sub(msg, m("IncludesLastItemInRange"), "true")
+            return resp
+        max_changes = min(int(req.findtext(m("MaxChangesReturned"))), self.max_sync_changes)
+        ignore = {i.get("Id") for i in req.find(m("Ignore")) or ()}
+        changes: list[tuple[int, str, Item | str]] = []
+        for item in mb.listed(folder_id):
+            if item.seq > since and item.id not in ignore:
+                changes.append((item.seq, "Create" if item.created_seq > since else "Update", item))
+        for item_id, (created_seq, deleted_seq, folder) in mb.tombstones.items():
+            if deleted_seq > since and created_seq <= since and folder == folder_id:
+                changes.append((deleted_seq, "Delete", item_id))
+        changes.sort(key=lambda c: c[0])
+        page = changes[:max_changes]
+        last = len(page) == len(changes)
+        new_since = page[-1][0] if page and not last else mb.seq
+        msg = self._message(msgs, "SyncFolderItems")
+        sub(msg, m("SyncState"), self._make_state(new_since))
+        sub(msg, m("IncludesLastItemInRange"), "true" if last else "false")
+        out = sub(msg, m("Changes"))
+        for _, kind, what in page:
+            ch = sub(out, t(kind))
+            if kind == "Delete":
+                sub(ch, t("ItemId"), Id=what, ChangeKey="AQAAAA==")
+            else:
+                ch.append(self._item_el(what, shape))
+        return resp
+
+    def _make_state(self, seq: int) -> str:
+        raw = f"calsync-ews-test:{self.mailbox.generation}:{seq}:{uuid.uuid4().hex[:8]}"
+        return base64.b64encode(raw.encode()).decode()
+
+    def _parse_state(self, state: str) -> int:
+        try:
+            _, generation, seq, _ = base64.b64decode(state, validate=True).decode().split(":")
+            generation, seq = int(generation), int(seq)
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            raise EwsError(
+                "ErrorInvalidSyncStateData",
+                "Synchronization state data is corrupt or otherwise invalid.",
+            ) from None
+        if generation != self.mailbox.generation:
+            raise EwsError(
+                "ErrorInvalidSyncStateData",
+                "Synchronization state data is corrupt or otherwise invalid.",
+            )
+        return seq
+
+    def op_GetItem(self, req):
+        resp, msgs = self._response("GetItem")
+        shape_el = req.find(m("ItemShape"))
+        try:
+            shape = self._shape(shape_el)
+        except EwsError as err:
+            for _ in req.find(m("ItemIds")):
+                sub(self._message(msgs, "GetItem", err), m("Items"))
+            return resp
+        for id_el in req.find(m("ItemIds")):
+            try:
+                item, occurrence = self._resolve(id_el)
+            except EwsError as err:
+                sub(self._message(msgs, "GetItem", err), m("Items"))
+                continue
+            msg = self._message(msgs, "GetItem")
+            items = sub(msg, m("Items"))
+            if occurrence is not None:
+                items.append(self._occurrence_el(item, occurrence, shape))
+            else:
+                items.append(self._item_el(item, shape))
+        return resp
+
+    def _occurrence_el(self, master: Item, original: dt.datetime, shape: dict) -> etree._Element:
+        """An unmodified occurrence as Exchange shows it: the master's fields at its own time."""
+        index = self.mailbox.occurrences(master).index(original) + 1
+        view = copy.copy(master)
+        view.props = dict(master.props)
+        view.props.pop("Recurrence", None)
+        duration = master.end - master.start
+        view.props["Start"] = _t_el("Start", fmt_time(original))
+        view.props["End"] = _t_el("End", fmt_time(original + duration))
+        view.kind = "Occurrence"
+        view.original_start = original
+        view.id = _occurrence_id(master.id, index)
+        view.master_id = master.id
+        el = self._item_el(view, shape)
+        return el
+
+    def op_FindItem(self, req):
+        resp, msgs = self._response("FindItem")
+        mb = self.mailbox
+        shape = self._shape(req.find(m("ItemShape")))
+        restriction = req.find(m("Restriction"))
+        view = req.find(m("CalendarView"))
+        paged = req.find(m("IndexedPageItemView"))
+        for fid in req.find(m("ParentFolderIds")):
+            try:
+                folder_id = self._which_folder(fid)
+            except EwsError as err:
+                self._message(msgs, "FindItem", err)
+                continue
+            rows: list[etree._Element] = []
+            if view is not None:
+                lo, hi = parse_time(view.get("StartDate")), parse_time(view.get("EndDate"))
+                for item in sorted(mb.listed(folder_id), key=lambda i: i.start):
+                    if item.kind == "RecurringMaster":
+                        duration = item.end - item.start
+                        for s in mb.occurrences(item):
+                            if s in item.deleted_occurrences:
+                                continue
+                            if s in item.exceptions:
+                                exc = mb.items[item.exceptions[s]]
+                                if exc.start < hi and exc.end > lo:
+                                    rows.append(self._item_el(exc, shape))
+                            elif s < hi and s + duration > lo:
+                                rows.append(self._occurrence_el(item, s, shape))
+                    elif item.start < hi and item.end > lo and self._matches(item, restriction):
+                        rows.append(self._item_el(item, shape))
+                limit = view.get("MaxEntriesReturned")
+                if limit and len(rows) > int(limit):
+                    self._message(
+                        msgs,
+                        "FindItem",
+                        EwsError(
+                            "ErrorCalendarViewRangeTooBig",
+                            "The calendar view range is too big.",
+                        ),
+                    )
+                    continue
+                offset, total, last = 0, len(rows), True
+            else:
+                matching = [i for i in mb.listed(folder_id) if self._matches(i, restriction)]
+                offset = int(paged.get("Offset", "0")) if paged is not None else 0
+                limit = int(paged.get("MaxEntriesReturned", "1000")) if paged is not None else 1000
+                chosen = matching[offset : offset + limit]
+                rows = [self._item_el(i, shape) for i in chosen]
+                total, last = len(matching), offset + len(chosen) >= len(matching)
+                offset += len(chosen)
+            msg = self._message(msgs, "FindItem")
+            attrs = {
+                "TotalItemsInView": str(total),
+                "IncludesLastItemInRange": "true" if last else "false",
+            }
+            if view is None:
+                attrs = {"IndexedPagingOffset": str(offset), **attrs}
+            root = sub(msg, m("RootFolder"), **attrs)
+            items = sub(root, t("Items"))
+            for row in rows:
+                items.append(row)
+        return resp
+
+    def _matches(self, item: Item, restriction) -> bool:
+        if restriction is None:
+            return True
+        return self._compile(restriction[0])(item)
+
+    def _compile(self, expr):
+        """A predicate for a restriction. An Or of IsEqualTo on one extended
+        property (how exchangelib sends ``__in``) becomes a set lookup."""
+        cache = self.__dict__.setdefault("_compiled", {})
+        found = cache.get(id(expr))
+        if found is not None and found[0] is expr:
+            return found[1]
+        pred = None
+        if etree.QName(expr).localname == "Or" and all(
+            etree.QName(e).localname == "IsEqualTo"
+            and etree.QName(e[0]).localname == "ExtendedFieldURI"
+            for e in expr
+        ):
+            keys = {ext_key(e[0]) for e in expr}
+            if len(keys) == 1:
+                (key,) = keys
+                values = {
+                    e.find(f"{t('FieldURIOrConstant')}/{t('Constant')}").get("Value") for e in expr
+                }
+
+                def pred(item, key=key, values=values):
+                    found = item.extended.get(key)
+                    return found is not None and found.findtext(t("Value")) in values
+
+        if pred is None:
+
+            def pred(item, expr=expr):
+                return self._eval(item, expr)
+
+        cache.clear()
+        cache[id(expr)] = (expr, pred)
+        return pred
+
+    def _eval(self, item: Item, expr) -> bool:
+        kind = etree.QName(expr).localname
+        if kind == "Or":
+            return any(self._eval(item, e) for e in expr)
+        if kind == "And":
+            return all(self._eval(item, e) for e in expr)
+        if kind == "Not":
+            return not self._eval(item, expr[0])
+        if kind in ("IsEqualTo", "IsNotEqualTo"):
+            path = expr[0]
+            const = expr.find(f"{t('FieldURIOrConstant')}/{t('Constant')}")
+            if const is None:
+                raise SoapFault("ErrorUnsupportedQueryFilter", "Only constants are supported.")
+            value = const.get("Value")
+            if etree.QName(path).localname == "ExtendedFieldURI":
+                found = item.extended.get(ext_key(path))
+                actual = found.findtext(t("Value")) if found is not None else None
+            else:
+                actual = item.text(path.get("FieldURI").split(":", 1)[1], None)
+            equal = actual == value
+            return equal if kind == "IsEqualTo" else not equal
+        if kind == "Exists":
+            path = expr[0]
+            if etree.QName(path).localname == "ExtendedFieldURI":
+                return ext_key(path) in item.extended
+            return path.get("FieldURI").split(":", 1)[1] in item.props
+        raise SoapFault("ErrorUnsupportedQueryFilter", f"The restriction {kind} is not supported.")
+
+    def op_CreateItem(self, req):
+        resp, msgs = self._response("CreateItem")
+        mb = self.mailbox
+        send = req.get("SendMeetingInvitations")
+        target = req.find(m("SavedItemFolderId"))
+        for el in req.find(m("Items")):
+            try:
+                folder_id = self._which_folder(target[0]) if target is not None else mb.calendar_id
+                if folder_id not in mb.calendars:
+                    raise EwsError("ErrorInvalidRequest", "Only calendars hold calendar items.")
+                if etree.QName(el).localname != "CalendarItem":
+                    raise EwsError("ErrorInvalidRequest", "Only calendar items are supported.")
+                if send is None:
+                    # Required for calendar items (CreateItem operation reference).
+                    raise EwsError(
+                        "ErrorSendMeetingInvitationsRequired",
+                        "SendMeetingInvitations attribute is required for calendar items.",
+                    )
+                item = self._new_item(el)
+                item.folder_id = folder_id
+            except EwsError as err:
+                sub(self._message(msgs, "CreateItem", err), m("Items"))
+                continue
+            mb.add(item)
+            self.invitations_sent += len(item.responses) if send != "SendToNone" else 0
+            msg = self._message(msgs, "CreateItem")
+            out = sub(sub(msg, m("Items")), t("CalendarItem"))
+            sub(out, t("ItemId"), Id=item.id, ChangeKey=item.changekey)
+        return resp
+
+    invitations_sent = 0
+
+    def _new_item(self, el) -> Item:
+        props: dict[str, etree._Element] = {}
+        extended: dict[tuple, etree._Element] = {}
+        uid = None
+        for child in el:
+            name = etree.QName(child).localname
+            if name == "ExtendedProperty":
+                extended[ext_key(child.find(t("ExtendedFieldURI")))] = copy.deepcopy(child)
+            elif name == "UID":
+                uid = child.text
+            elif name in READ_ONLY:
+                raise EwsError("ErrorInvalidPropertySet", f"{name} is read-only.")
+            else:
+                props[name] = _normalised(child)
+        for required in ("Start", "End"):
+            if required not in props:
+                raise EwsError("ErrorInvalidRequest", f"{required} is required.")
+        item = Item(self.mailbox.new_id(), props, extended=extended)
+        if uid:
+            item.uid = uid
+        self._check_times(item)
+        item.kind = "RecurringMaster" if "Recurrence" in props else "Single"
+        if "RequiredAttendees" in props:
+            for att in props["RequiredAttendees"].findall(t("Attendee")):
+                email = att.findtext(f"{t('Mailbox')}/{t('EmailAddress')}")
+                if not email:
+                    raise EwsError("ErrorInvalidRecipients", "An attendee has no email address.")
+                item.responses[email.lower()] = "Unknown"
+        if item.kind == "RecurringMaster":
+            try:
+                if not self.mailbox.occurrences(item, limit=1):
+                    raise EwsError(
+                        "ErrorCalendarInvalidRecurrence", "The recurrence has no occurrences."
+                    )
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise EwsError(
+                    "ErrorCalendarInvalidRecurrence", f"Invalid recurrence: {exc}"
+                ) from None
+        return item
+
+    def _check_times(self, item: Item) -> None:
+        if item.end < item.start:
+            raise EwsError(
+                "ErrorCalendarEndDateIsEarlierThanStartDate", "EndDate is earlier than StartDate"
+            )
+
+    def op_UpdateItem(self, req):
+        resp, msgs = self._response("UpdateItem")
+        mb = self.mailbox
+        resolution = req.get("ConflictResolution")
+        for change in req.find(m("ItemChanges")):
+            id_el = change[0]
+            try:
+                item, occurrence = self._resolve(id_el)
+                if occurrence is not None:
+                    index = mb.occurrences(item).index(occurrence) + 1
+                    item = self._exception_for(item, index)
+                given = id_el.get("ChangeKey")
+                if (
+                    given
+                    and resolution != "AlwaysOverwrite"
+                    and etree.QName(id_el).localname == "ItemId"
+                    and given != item.changekey
+                ):
+                    raise EwsError(
+                        "ErrorIrresolvableConflict",
+                        "The send or update operation could not be performed because the "
+                        "change key passed in the request does not match the current change "
+                        "key for the item.",
+                    )
+                staged = copy.copy(item)
+                staged.props = dict(item.props)
+                staged.extended = dict(item.extended)
+                staged.responses = dict(item.responses)
+                for update in change.find(t("Updates")):
+                    self._apply_update(staged, update)
+                self._check_times(staged)
+                if "Recurrence" in staged.props and item.kind == "Single":
+                    staged.kind = "RecurringMaster"
+                if staged.kind == "RecurringMaster" and "Recurrence" not in staged.props:
+                    staged.kind = "Single"
+                if staged.kind == "RecurringMaster" and not mb.occurrences(staged, limit=1):
+                    raise EwsError(
+                        "ErrorCalendarInvalidRecurrence", "The recurrence has no occurrences."
+                    )
+            except EwsError as err:
+                msg = self._message(msgs, "UpdateItem", err)
+                sub(msg, m("Items"))
+                continue
+            if staged.props.get("Recurrence") is not item.props.get("Recurrence"):
+                # a new pattern drops the old exceptions and deletions, as Exchange does
+                for exc_id in item.exceptions.values():
+                    mb.items.pop(exc_id, None)
+                staged.exceptions = {}
+                staged.deleted_occurrences = []
+            item.props, item.extended, item.responses, item.kind = (
+                staged.props,
+                staged.extended,
+                staged.responses,
+                staged.kind,
+            )
+            item.exceptions, item.deleted_occurrences = (
+                staged.exceptions,
+                staged.deleted_occurrences,
+            )
+            self._touch_with_master(item)
+            msg = self._message(msgs, "UpdateItem")
+            out = sub(sub(msg, m("Items")), t("CalendarItem"))
+            sub(out, t("ItemId"), Id=item.id, ChangeKey=item.changekey)
+            sub(msg, m("ConflictResults")).append(_t_el("Count", "0"))
+        return resp
+
+    def _apply_update(self, item: Item, update) -> None:
+        kind = etree.QName(update).localname
+        path = update[0]
+        path_kind = etree.QName(path).localname
+        if path_kind == "ExtendedFieldURI":
+            key = ext_key(path)
+            if kind == "DeleteItemField":
+                item.extended.pop(key, None)
+            else:
+                prop = update[1].find(t("ExtendedProperty"))
+                item.extended[key] = copy.deepcopy(prop)
+            return
+        if path_kind != "FieldURI":
+            raise EwsError("ErrorInvalidPropertyRequest", f"{path_kind} updates are not supported.")
+        name = path.get("FieldURI").split(":", 1)[1]
+        if name in READ_ONLY or name == "UID":
+            raise EwsError("ErrorInvalidPropertySet", f"{name} cannot be set.")
+        if kind in ("SetItemField", "AppendToItemField"):
+            value = update[1].find(t(name))
+            if value is None:
+                raise EwsError("ErrorInvalidPropertyRequest", f"The update carries no {name}.")
+            item.props[name] = _normalised(value)
+            if name == "RequiredAttendees":
+                emails = set()
+                for att in value.findall(t("Attendee")):
+                    email = att.findtext(f"{t('Mailbox')}/{t('EmailAddress')}")
+                    if not email:
+                        raise EwsError(
+                            "ErrorInvalidRecipients", "An attendee has no email address."
+                        )
+                    emails.add(email.lower())
+                item.responses = {e: item.responses.get(e, "Unknown") for e in emails}
+        elif kind == "DeleteItemField":
+            item.props.pop(name, None)
+            if name == "RequiredAttendees":
+                item.responses = {}
+        else:
+            raise EwsError("ErrorInvalidRequest", f"{kind} is not supported.")
+
+    def op_DeleteItem(self, req):
+        resp, msgs = self._response("DeleteItem")
+        mb = self.mailbox
+        for id_el in req.find(m("ItemIds")):
+            try:
+                item, occurrence = self._resolve(id_el)
+            except EwsError as err:
+                self._message(msgs, "DeleteItem", err)
+                continue
+            # Exchange ignores the ChangeKey on DeleteItem: the client checks first.
+            if occurrence is not None:
+                self._delete_occurrence(item, occurrence)
+            elif item.kind == "Exception":
+                self._delete_occurrence(mb.items[item.master_id], item.original_start)
+            else:
+                mb.remove(item.id)
+            self._message(msgs, "DeleteItem")
+        return resp
+
+
+READ_ONLY = {
+    "ItemId",
+    "ParentFolderId",
+    "ItemClass",
+    "DateTimeCreated",
+    "LastModifiedTime",
+    "LastModifiedName",
+    "CalendarItemType",
+    "IsRecurring",
+    "IsMeeting",
+    "IsCancelled",
+    "ModifiedOccurrences",
+    "DeletedOccurrences",
+    "FirstOccurrence",
+    "LastOccurrence",
+    "Organizer",
+    "MyResponseType",
+    "OriginalStart",
+    "TextBody",
+}
+
+
+def _normalised(el: etree._Element) -> etree._Element:
+    """A copy; times as Exchange stores and returns them: UTC with "Z"."""
+    el = copy.deepcopy(el)
+    if etree.QName(el).localname in ("Start", "End") and el.text:
+        el.text = fmt_time(parse_time(el.text))
+    return el
+
+
+def _t_el(name: str, text: str | None, **attrs) -> etree._Element:
+    el = etree.Element(t(name), {k: str(v) for k, v in attrs.items()}, nsmap={"t": T})
+    if text is not None:
+        el.text = text
+    return el
+
+
+def _extended_el(key: tuple, value: str) -> etree._Element:
+    prop = _t_el("ExtendedProperty", None)
+    uri = sub(prop, t("ExtendedFieldURI"))
+    original = dict(key)
+    for name, val in original.items():
+        if val:
+            uri.set(name, val)
+    sub(prop, t("Value"), value)
+    return prop
+
+
+def _occurrence_id(master_id: str, index: int) -> str:
+    return base64.b64encode(f"OCC:{master_id}:{index}".encode()).decode()
+
+
+def _parse_occurrence_id(value: str) -> tuple[str, int] | None:
+    try:
+        raw = base64.b64decode(value, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    if not raw.startswith("OCC:"):
+        return None
+    _, master, index = raw.rsplit(":", 2)
+    return master, int(index)
+
+
+def _looks_like_id(value: str) -> bool:
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _ms_zone(iana: str) -> str:
+    from exchangelib.winzone import IANA_TO_MS_TIMEZONE_MAP  # data table only
+
+    return IANA_TO_MS_TIMEZONE_MAP.get(iana, ("UTC",))[0]
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_state: EwsServer
+
+    def log_message(self, format, *args) -> None:
+        pass
+
+    def _send(
+        self, status: int, body: bytes, content_type: str = "text/xml; charset=utf-8", headers=()
+    ):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            # the client gave up (a timeout test): nothing to answer any more
+            self.close_connection = True
+
+    def _not_ews_page(self) -> None:
+        page = (
+            b"<!DOCTYPE html><html><head><title>404 - Not Found</title></head>"
+            b"<body><h1>Not Found</h1></body></html>"
+        )
+        self._send(404, page, "text/html")
+
+    def do_GET(self) -> None:
+        # Exchange answers a browser GET of the endpoint with an HTML page, never SOAP
+        self._not_ews_page()
+
+    def do_POST(self) -> None:
+        state = self.server_state
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        with state._lock:
+            state.requests += 1
+            fault = state.faults.pop(0) if state.faults else None
+        if (
+            state.not_ews
+            or (fault and fault.kind == "not_ews")
+            or self.path.split("?")[0].lower() != "/ews/exchange.asmx"
+        ):
+            self._not_ews_page()
+            return
+        if fault and fault.kind == "drop":
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        if fault and fault.kind == "slow":
+            time.sleep(fault.delay)
+        if not (fault and fault.kind == "expired_token") and "NTLM" in state.auth_methods:
+            header = self.headers.get("Authorization", "")
+            if header.startswith("NTLM ") and self._ntlm_step(header[5:]):
+                return  # a challenge was sent; the client answers on this connection
+        if (fault and fault.kind == "expired_token") or not self._authorised():
+            if fault and fault.kind in ("rate_limit", "server_busy", "malformed"):
+                # Exchange throttles a known user: an anonymous probe gets its 401
+                # and the fault waits for the next signed-in request.
+                with state._lock:
+                    state.faults.insert(0, fault)
+            state.auth_failures += 1
+            challenge = [
+                ("WWW-Authenticate", f'{a} realm="127.0.0.1"' if a == "Basic" else a)
+                for a in state.auth_methods
+            ]
+            self._send(401, b"", "text/html", challenge)
+            return
+        if fault and fault.kind in ("rate_limit", "server_busy"):
+            body = state._fault(
+                "ErrorServerBusy",
+                "The server cannot service this request right now. Try again later.",
+                {"BackOffMilliseconds": fault.back_off_ms},
+            )
+            self._send(500, body)
+            return
+        if fault and fault.kind == "server_error":
+            self._send(503, b"<html><body>Service Unavailable</body></html>", "text/html")
+            return
+        try:
+            status, body = state.handle_soap(raw)
+        except Exception as exc:
+            state.server_errors.append(f"{type(exc).__name__}: {exc}")
+            status, body = 500, state._fault("ErrorInternalServerError", "Test server bug.")
+        if fault and fault.kind == "malformed":
+            # The answer breaks off after the envelope's start. (exchangelib parses
+            # with lxml's recovering parser, so a later cut can still "parse".)
+            body = body[:60]
+        self._send(status, body)
+
+    _ntlm_context = None
+    _ntlm_generation = None  # password generation this connection authenticated with
+
+    def _ntlm_step(self, token: str) -> bool:
+        """One NTLM handshake step (pyspnego as the acceptor). NTLM authenticates
+        the connection, not each request. True when a challenge was answered."""
+        import spnego
+        import spnego.exceptions
+
+        state = self.server_state
+        raw = base64.b64decode(token)
+        if self._ntlm_context is None or raw[8:12] == b"\x01\x00\x00\x00":  # a new NEGOTIATE
+            self._ntlm_context = spnego.server(protocol="ntlm")
+            self._ntlm_generation = None
+        try:
+            out = self._ntlm_context.step(raw)
+        except spnego.exceptions.SpnegoError:
+            self._ntlm_context = None
+            return False
+        if out:
+            self._send(
+                401,
+                b"",
+                "text/html",
+                [("WWW-Authenticate", "NTLM " + base64.b64encode(out).decode())],
+            )
+            return True
+        self._ntlm_generation = state.password_generation
+        self._ntlm_context = None
+        return False
+
+    def _authorised(self) -> bool:
+        state = self.server_state
+        if self._ntlm_generation is not None and self._ntlm_generation == state.password_generation:
+            return True
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Basic ") or "Basic" not in state.auth_methods:
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        user = user.split("\\")[-1]
+        return (
+            user.lower() in (state.username.lower(), state.mailbox.email.lower())
+            and password == state.password
+        )
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path, Path]:
+    """A CA and a server certificate for 127.0.0.1 (the CA file is what a user would select)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "calsync test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    (folder / "server.pem").write_bytes(cert.public_bytes(pem))
+    (folder / "server.key").write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    (folder / "ca.pem").write_bytes(ca.public_bytes(pem))
+    return folder / "server.pem", folder / "server.key", folder / "ca.pem"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="A local Exchange Web Services test server.")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--username", default="alice")
+    parser.add_argument("--password", default="secret")
+    parser.add_argument("--email", default="alice@example.com")
+    parser.add_argument("--tls", action="store_true", help="HTTPS with a fresh self-signed CA")
+    parser.add_argument("--ntlm", action="store_true", help="offer NTLM (and Basic)")
+    args = parser.parse_args(argv)
+    methods = ("NTLM", "Basic") if args.ntlm else ("Basic",)
+    server = EwsServer(args.username, args.password, args.email, tls=args.tls, auth_methods=methods)
+    url = server.start(args.port)
+    print(url, flush=True)
+    if server.ca_path:
+        print(f"CA bundle: {server.ca_path}", flush=True)
+    print(f"user {args.username!r}, email {args.email!r}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
