@@ -195,6 +195,7 @@ class SyncEngine:
         self._keep_remote_state = False
         self._late_skipped: list[SkippedEntry] = []
         self._own_seqs: set[int] = set()
+        self._wrote_remote = False
 
     # ------------------------------------------------------------------ find
 
@@ -670,6 +671,7 @@ class SyncEngine:
         self._keep_remote_state = False
         self._late_skipped = []
         self._own_seqs = set()
+        self._wrote_remote = False
         send_ok = (
             bool(self.store.get_setting("sync.send_invitations")) and self.account.first_sync_done
         )
@@ -695,6 +697,7 @@ class SyncEngine:
             writes = [self._write_for(a, send_ok) for a in chunk]
             pairs = [(a, w) for a, w in zip(chunk, writes, strict=True) if w is not None]
             results = self.provider.write([w for _, w in pairs]) if pairs else []
+            self._wrote_remote = self._wrote_remote or bool(pairs)
             # the remote writes are done; their local halves commit together
             # (a crash before this commit is repaired by re-linking on local ids)
             with self.store.transaction():
@@ -702,7 +705,10 @@ class SyncEngine:
                     if write is None:
                         self._commit(action, None, result)
                 for (action, _), outcome in zip(pairs, results, strict=True):
-                    if isinstance(outcome.error, ChangedMeanwhile):
+                    if isinstance(outcome.error, ChangedMeanwhile) or (
+                        isinstance(outcome.error, NotFound) and isinstance(outcome.write, Update)
+                    ):
+                        # changed or deleted meanwhile: fetch, merge, try again
                         retry.append(action)
                     else:
                         self._commit(action, outcome, result)
@@ -984,11 +990,34 @@ class SyncEngine:
             return  # only a new remote version recorded
         result.add(action.kind)
 
+    def _state_past_own_writes(self, state: str | None) -> str | None:
+        """The sync state to keep after this run's remote writes.
+
+        The state listed at the start predates them, and some services (Exchange)
+        never report deleting an item created after a state. So list once more:
+        when that listing holds only the echo of our own writes, its state is
+        kept; anything else is left for the next run to list again.
+        """
+        if not self._wrote_remote or state is None:
+            return state
+        try:
+            after = self.provider.changes(self.scope.window, state)
+        except ProviderError:
+            return state
+        linked = self.store.status_for_remote(self.account.id, [e.remote_id for e in after.events])
+        only_echo = not after.deleted and all(
+            e.remote_id in linked and linked[e.remote_id].version == e.version and not e.cancelled
+            for e in after.events
+        )
+        return after.state if only_echo else state
+
     def _finish(self, plan: Plan, result: SyncResult, advance: bool) -> None:
         account = self.store.get_account(self.account.id) or self.account
+        # what the provider learnt meanwhile (server version, sign-in method)
+        account.settings = {**account.settings, **self.account.settings}
         if advance:
             if not self._keep_remote_state or not account.sync_state:
-                account.sync_state = plan.changes.state
+                account.sync_state = self._state_past_own_writes(plan.changes.state)
             # an item whose push failed stays "changed" for the next run; the
             # sync's own writes are not changes, edits made meanwhile are
             account.local_seq = plan.seq_at_start

@@ -72,7 +72,9 @@ class SyncMachine(RuleBasedStateMachine):
         self.h = Harness(self.store, self.clock)
         self.pending_fault = False
         # edits since the last clean sync: (key, field) -> {"local"/"remote": value}
-        self.edits: dict[tuple[str, str], dict[str, object]] = {}
+        # every edit since the last clean sync, in order: [item key, field, side, value];
+        # an item's key is its local id, or its remote id while only that is known
+        self.edits: list[list] = []
         self.deleted: dict[str, str] = {}  # key -> side that deleted it
         self.remote_rules: dict[str, str] = {}  # remote id -> rule set remotely
         # remote id -> local participant emails when the remote attendee list was edited
@@ -102,7 +104,18 @@ class SyncMachine(RuleBasedStateMachine):
         return True
 
     def note(self, key, field, side, value):
-        self.edits.setdefault((key, field), {})[side] = value
+        self.edits.append([key, field, side, value])
+
+    def forget_edits(self, keys, side):
+        self.edits = [e for e in self.edits if not (e[0] in keys and e[2] == side)]
+
+    def merged_edits(self, by_remote) -> dict[tuple[str, str], dict[str, object]]:
+        """(local id or remote id, field) -> the last value each side gave it."""
+        out: dict[tuple[str, str], dict[str, object]] = {}
+        for key, field, side, value in self.edits:
+            canon = by_remote[key].local_id if key in by_remote else key
+            out.setdefault((canon, field), {})[side] = value
+        return out
 
     # ------------------------------------------------------------------ local side
 
@@ -164,7 +177,9 @@ class SyncMachine(RuleBasedStateMachine):
     @rule(local_id=consumes(appointments))
     def delete_local(self, local_id):
         if self.store.get_appointment(local_id) is not None:
-            self.deleted.setdefault(self.key_of_local(local_id), "local")
+            key = self.key_of_local(local_id)
+            self.deleted.setdefault(key, "local")
+            self.forget_edits({key, local_id}, "local")  # a deletion supersedes earlier edits
             self.store.delete_appointment(local_id)
 
     # ------------------------------------------------------------------ remote side
@@ -236,6 +251,9 @@ class SyncMachine(RuleBasedStateMachine):
     def delete_remote(self, remote_id):
         if self._remote_pick(remote_id) is not None:
             self.deleted.setdefault(remote_id, "remote")
+            rows = self.store.status_for_remote(self.h.account.id, [remote_id])
+            linked = {rows[remote_id].local_id} if remote_id in rows else set()
+            self.forget_edits({remote_id} | linked, "remote")
             self.h.calendar.remove(remote_id)
 
     # ------------------------------------------------------------------ time, faults
@@ -316,8 +334,9 @@ class SyncMachine(RuleBasedStateMachine):
 
         # no lost edit
         lost = {(c.appointment_id, c.field, c.lost_value) for c in self.store.conflicts()}
-        for (key, field), sides in self.edits.items():
-            row = by_remote.get(key) or status.get(key)
+        edits = self.merged_edits(by_remote)
+        for (key, field), sides in edits.items():
+            row = status.get(key) or by_remote.get(key)
             if row is None:
                 continue  # never linked (out of scope) or deleted on both sides
             a = locals_.get(row.local_id)
@@ -340,17 +359,27 @@ class SyncMachine(RuleBasedStateMachine):
         # an edit beats a deletion; a plain deletion reaches the other side
         for key, side in self.deleted.items():
             row = by_remote.get(key) or status.get(key)
+            canon = row.local_id if row else key
             edited_other = any(
-                k == key and ("remote" if side == "local" else "local") in s
-                for (k, _f), s in self.edits.items()
+                k == canon and ("remote" if side == "local" else "local") in s
+                for (k, _f), s in edits.items()
             )
             if row is not None and not edited_other:
                 a, e = locals_.get(row.local_id), h.calendar.events.get(row.remote_id)
                 if (a and scope.local_reason(a)) or (e and scope.remote_reason(e)):
                     continue
                 assert a is None and e is None, "deleted on one side, alive on the other"
-        self.edits.clear()
-        self.deleted.clear()
+        # edits of items that are frozen now stay pending: they are absorbed
+        # (or win against a deletion) once the item is back in scope
+        def frozen(key):
+            row = status.get(key) or by_remote.get(key)
+            if row is None:
+                return False
+            a, e = locals_.get(row.local_id), h.calendar.events.get(row.remote_id)
+            return bool((a and scope.local_reason(a)) or (e and scope.remote_reason(e)))
+
+        self.edits = [e for e in self.edits if frozen(e[0])]
+        self.deleted = {k: v for k, v in self.deleted.items() if frozen(k)}
 
     @invariant()
     def store_is_consistent(self):
