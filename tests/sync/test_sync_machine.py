@@ -369,6 +369,7 @@ class SyncMachine(RuleBasedStateMachine):
                 if (a and scope.local_reason(a)) or (e and scope.remote_reason(e)):
                     continue
                 assert a is None and e is None, "deleted on one side, alive on the other"
+
         # edits of items that are frozen now stay pending: they are absorbed
         # (or win against a deletion) once the item is back in scope
         def frozen(key):

@@ -55,8 +55,12 @@ def upgrade() -> None:
     op.create_index("ix_appointments_range", "appointments", ["start", "last_end"])
     op.create_table(
         "participants",
-        sa.Column("appointment_id", sa.String(36),
-                  sa.ForeignKey("appointments.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "appointment_id",
+            sa.String(36),
+            sa.ForeignKey("appointments.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("position", sa.Integer, primary_key=True),
         sa.Column("name", sa.Text, nullable=False),
         sa.Column("email", sa.Text),
@@ -64,8 +68,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "recurrence_overrides",
-        sa.Column("appointment_id", sa.String(36),
-                  sa.ForeignKey("appointments.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "appointment_id",
+            sa.String(36),
+            sa.ForeignKey("appointments.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("original_start", UTCDateTime, primary_key=True),
         sa.Column("contents", sa.Text, nullable=False),
         sa.Column("location", sa.Text, nullable=False, server_default=""),
@@ -74,16 +82,24 @@ def upgrade() -> None:
     )
     op.create_table(
         "tombstones",
-        sa.Column("account_id", sa.String(36), sa.ForeignKey("accounts.id", ondelete="CASCADE"),
-                  primary_key=True),
+        sa.Column(
+            "account_id",
+            sa.String(36),
+            sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("appointment_id", sa.String(36), primary_key=True),
         sa.Column("deleted_at", UTCDateTime, nullable=False),
         sa.Column("seq", sa.Integer, nullable=False),
     )
     op.create_table(
         "sync_status",
-        sa.Column("account_id", sa.String(36), sa.ForeignKey("accounts.id", ondelete="CASCADE"),
-                  primary_key=True),
+        sa.Column(
+            "account_id",
+            sa.String(36),
+            sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("local_id", sa.String(36), primary_key=True),
         sa.Column("remote_id", sa.Text),
         sa.Column("version", sa.Text, nullable=False, server_default=""),
@@ -115,6 +131,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("counters", "settings", "conflicts", "sync_status", "tombstones",
-                  "recurrence_overrides", "participants", "appointments", "accounts"):
+    for table in (
+        "counters",
+        "settings",
+        "conflicts",
+        "sync_status",
+        "tombstones",
+        "recurrence_overrides",
+        "participants",
+        "appointments",
+        "accounts",
+    ):
         op.drop_table(table)
