@@ -1,0 +1,498 @@
+"""The composition root of the desktop app.
+
+:class:`CalsyncApp` builds everything once (model, window, editor, worker,
+scheduler, tray, prompts) and passes the parts to each other through
+constructors: no singletons, no module state. :func:`main` is what
+``calsync-desktop`` runs without a command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import getpass
+import hashlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from calsync_desktop.gui.appointment_dialog import AppointmentEditor
+from calsync_desktop.gui.calendar_model import CalendarModel
+from calsync_desktop.gui.calendar_view import CalendarWindow, display_zone
+from calsync_desktop.gui.icons import app_icon
+from calsync_desktop.gui.tray import Tray, last_sync_text, tray_status
+from calsync_desktop.gui.worker import GuiPrompts, RunSummary, SyncScheduler, SyncWorker
+from calsync_desktop.sync.runner import SyncRunner
+
+log = logging.getLogger(__name__)
+
+REPEATED_FAILURES = 3
+"""Notify when an account's sync failed this many times in a row."""
+
+
+# --------------------------------------------------------------------------- one instance
+
+
+def instance_key(home: Path) -> str:
+    """The local-socket name: one instance per user and data folder."""
+    digest = hashlib.sha256(f"{getpass.getuser()}|{home.resolve()}".encode()).hexdigest()[:16]
+    return f"calsync-desktop-{digest}"
+
+
+class SingleInstance(QObject):
+    """Makes sure one app runs per user; a second launch asks the first to show
+    its window (``showRequested``) and then exits."""
+
+    showRequested = Signal()
+
+    def __init__(self, key: str, parent: QObject | None = None):
+        super().__init__(parent)
+        self.key = key
+        self.server: QLocalServer | None = None
+        self._sockets: list[QLocalSocket] = []  # owned by the server; kept until read
+
+    def ask_running_instance(self, timeout_ms: int = 500) -> bool:
+        """True when another instance answered (and was asked to show itself)."""
+        socket = QLocalSocket()
+        socket.connectToServer(self.key)
+        if not socket.waitForConnected(timeout_ms):
+            return False
+        socket.write(b"show\n")
+        socket.waitForBytesWritten(timeout_ms)
+        socket.disconnectFromServer()
+        if socket.state() != QLocalSocket.LocalSocketState.UnconnectedState:
+            socket.waitForDisconnected(timeout_ms)
+        return True
+
+    def listen(self) -> bool:
+        self.server = QLocalServer(self)
+        self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        if not self.server.listen(self.key):
+            # a server file left by a crash: nobody answered above, so remove it
+            QLocalServer.removeServer(self.key)
+            if not self.server.listen(self.key):
+                log.warning("Cannot listen for other launches: %s", self.server.errorString())
+                return False
+        self.server.newConnection.connect(self._connection)
+        return True
+
+    def _connection(self) -> None:
+        while self.server.hasPendingConnections():
+            socket = self.server.nextPendingConnection()
+            self._sockets.append(socket)
+            socket.readyRead.connect(self._read)
+
+    def _read(self) -> None:
+        for socket in list(self._sockets):
+            if socket.bytesAvailable() and bytes(socket.readAll().data()).strip() == b"show":
+                self._sockets.remove(socket)
+                socket.disconnectFromServer()
+                self.showRequested.emit()
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        self._sockets.clear()
+
+
+# --------------------------------------------------------------------------- the app
+
+
+class SalesCalendarWindow(CalendarWindow):
+    """The calendar window of the tray app: closing it hides it to the tray."""
+
+    def __init__(self, *args, hide_on_close: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.hide_on_close = hide_on_close
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.hide_on_close:
+            event.ignore()
+            self.hide()
+        else:
+            super().closeEvent(event)
+
+
+def default_runner(services, progress=None, confirm=None):
+    return SyncRunner(services, progress=progress, confirm=confirm)
+
+
+class CalsyncApp(QObject):
+    """Everything the running app is made of, wired together.
+
+    ``decide(guard)`` answers the mass-deletion guard (default: a dialog);
+    ``make_runner(services, progress, confirm)`` builds the sync runner in the
+    worker thread (default: :class:`~calsync_desktop.sync.runner.SyncRunner`).
+    """
+
+    def __init__(
+        self,
+        services,
+        tz: ZoneInfo | None = None,
+        decide: Callable[[Any], Any] | None = None,
+        make_runner: Callable[..., Any] | None = None,
+        autostart=None,
+        watch_network: bool = True,
+        edit_delay_ms: int | None = None,
+    ):
+        super().__init__()
+        from calsync_desktop.gui.autostart import Autostart, launch_command
+        from calsync_desktop.sync.engine import Decision
+
+        self.services = services
+        self.store = services.store
+        self.tz = tz or display_zone()
+        self.autostart = autostart or Autostart(launch_command(services.extra.get("home")))
+        self.failures: dict[str, int] = {}
+        self.asking = False
+        self.last_progress = ""
+        self.dialogs: dict[str, QWidget] = {}
+        self.wizard_options: dict[str, Any] = {}  # e.g. open_browser for tests
+
+        self.model = CalendarModel(self.store, self.tz, parent=self)
+        self.window = SalesCalendarWindow(self.model, services.clock)
+        self.editor = AppointmentEditor(self.store, self.tz, self.local_edit, parent=self.window)
+        self.window.activated.connect(self.editor.open)
+        self.window.newRequested.connect(self.editor.create)
+
+        self.prompts = GuiPrompts(decide or self.ask_about_deletions, Decision.STOP, parent=self)
+        self.prompts.signInNeeded.connect(self._sign_in_needed)
+        worker = SyncWorker(
+            services.for_thread, make_runner or default_runner, self.prompts, services.clock
+        )
+        kwargs = {} if edit_delay_ms is None else {"edit_delay_ms": edit_delay_ms}
+        self.scheduler = SyncScheduler(
+            worker,
+            self.store.get_setting("sync.interval_minutes", 5),
+            parent=self,
+            watch_network=watch_network,
+            **kwargs,
+        )
+        self.scheduler.syncStarted.connect(self._sync_started)
+        self.scheduler.progress.connect(self._progress)
+        self.scheduler.syncFinished.connect(self._sync_finished)
+        self.window.syncNowRequested.connect(self.sync_now)
+
+        self.tray = Tray(lambda: bool(self.store.get_setting("app.notifications", True)), self)
+        self.tray.openRequested.connect(self.show_window)
+        self.tray.syncNowRequested.connect(self.sync_now)
+        self.tray.pauseToggled.connect(self.set_paused)
+        self.tray.addAccountRequested.connect(self.open_wizard)
+        self.tray.settingsRequested.connect(self.open_settings)
+        self.tray.troubleshootingRequested.connect(self.open_troubleshooting)
+        self.tray.quitRequested.connect(self.quit)
+        self.tray.messageClicked.connect(self.show_window)
+        paused = bool(self.store.get_setting("sync.paused", False))
+        self.scheduler.paused = paused
+        self.tray.set_paused(paused)
+
+    # ------------------------------------------------------------------ life
+
+    def start(self, sync_at_start: bool = True, show_window: bool = False) -> None:
+        self.tray.show()
+        self.scheduler.start(sync_at_start=sync_at_start and not self.scheduler.paused)
+        self.refresh_status()
+        if show_window:
+            self.show_window()
+        if not self.store.list_accounts():
+            QTimer.singleShot(0, self.open_wizard)
+
+    def quit(self) -> None:
+        self.shutdown()
+        app = QApplication.instance()
+        if app is not None:
+            app.quit()
+
+    def shutdown(self) -> None:
+        """Answer open questions, let the worker finish and close the window."""
+        self.prompts.close()
+        self.model.stop_polling()
+        self.scheduler.stop()
+        self.tray.hide()
+        for dialog in list(self.dialogs.values()):
+            dialog.close()
+        self.window.hide_on_close = False
+        self.window.close()
+
+    def show_window(self) -> None:
+        self.window.show()
+        self.window.setWindowState(
+            self.window.windowState() & ~Qt.WindowState.WindowMinimized
+            | Qt.WindowState.WindowActive
+        )
+        self.window.raise_()
+        self.window.activateWindow()
+
+    # ------------------------------------------------------------------ sync
+
+    def sync_now(self) -> None:
+        self.scheduler.sync_now()
+
+    def local_edit(self) -> None:
+        self.model.refresh()
+        self.scheduler.local_edit()
+
+    def set_paused(self, paused: bool) -> None:
+        self.store.set_setting("sync.paused", paused)
+        self.tray.set_paused(paused)
+        self.scheduler.set_paused(paused)
+        self.refresh_status()
+
+    def set_interval(self, minutes: int) -> None:
+        self.store.set_setting("sync.interval_minutes", minutes)
+        self.scheduler.set_interval(minutes)
+
+    def _sync_started(self) -> None:
+        # the worker writes many rows: reload once at the end, not on every poll
+        self.model.stop_polling()
+        self.last_progress = ""
+        self.window.set_progress(0, 0)
+        self.window.set_status("Syncing…")
+        self.refresh_status()
+
+    def _progress(self, done: int, total: int, message: str) -> None:
+        self.last_progress = f"{done}/{total}" if total else ""
+        self.window.set_progress(done, total)
+        if message:
+            self.window.set_status(f"Syncing… {message}")
+
+    def _sync_finished(self, summary: RunSummary) -> None:
+        self.window.hide_progress()
+        self.model.refresh()
+        if not self.scheduler.running:
+            self.model.start_polling()
+        for outcome in summary.outcomes:
+            if not outcome.account_id:
+                continue
+            result = outcome.result
+            if outcome.state == "error":
+                count = self.failures.get(outcome.account_id, 0) + 1
+                self.failures[outcome.account_id] = count
+                if count == REPEATED_FAILURES:
+                    self.tray.notify(
+                        "Calendar sync keeps failing",
+                        f"{outcome.account_name}: {outcome.error} "
+                        "Open Troubleshooting for what to do.",
+                        critical=True,
+                    )
+            else:
+                self.failures.pop(outcome.account_id, None)
+            conflicts = getattr(result, "conflicts", 0) if result is not None else 0
+            if conflicts:
+                self.tray.notify(
+                    "Sync conflicts resolved",
+                    f"{outcome.account_name}: {conflicts} change(s) made on both sides; the "
+                    "newer one was kept. The other is in Troubleshooting › Conflicts, "
+                    "where you can restore it.",
+                )
+        self.refresh_status()
+
+    def _sign_in_needed(self, account) -> None:
+        self.tray.notify(
+            "Sign in again to keep syncing",
+            f"{account.name}: the sign-in has expired or was changed, so syncing is paused. "
+            "Nothing was deleted. Open Settings › Integrations › Edit to sign in again.",
+            critical=True,
+        )
+        self.refresh_status()
+
+    def ask_about_deletions(self, guard) -> Any:
+        """The mass-deletion guard's question as a dialog (runs in the GUI thread)."""
+        from calsync_desktop.sync.engine import Decision
+
+        self.asking = True
+        self.refresh_status()
+        count = len(guard.local_deletions) + len(guard.remote_deletions)
+        self.tray.notify(
+            "Calendar sync needs your decision",
+            f"{guard.account_name}: a sync would delete {count} appointments. "
+            "Nothing has been deleted yet.",
+            critical=True,
+        )
+        box = QMessageBox(self.window if self.window.isVisible() else None)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Delete many appointments?")
+        box.setText(
+            f"<b>{guard.account_name}</b>: the sync stopped before deleting anything, "
+            f"because {guard.reason}"
+        )
+        box.setInformativeText(
+            "Apply the deletions, restore the appointments on the side they disappeared "
+            "from, or decide later (nothing changes until then). "
+            "“Show Details” lists them."
+        )
+        lines = [f"From the Sales Calendar: {t}" for t in guard.local_deletions]
+        lines += [f"From {guard.account_name}: {t}" for t in guard.remote_deletions]
+        box.setDetailedText("\n".join(lines))
+        apply = box.addButton("Delete them", QMessageBox.ButtonRole.DestructiveRole)
+        restore = box.addButton("Restore them", QMessageBox.ButtonRole.AcceptRole)
+        later = box.addButton("Decide later", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(later)
+        self.dialogs["guard"] = box
+        box.exec()
+        self.dialogs.pop("guard", None)
+        self.asking = False
+        clicked = box.clickedButton()
+        self.refresh_status()
+        if clicked is apply:
+            return Decision.APPLY
+        if clicked is restore:
+            return Decision.RESTORE
+        return Decision.STOP
+
+    # ------------------------------------------------------------------ status
+
+    def refresh_status(self) -> None:
+        settings = self.dialogs.get("settings")
+        if settings is not None and hasattr(settings, "refresh_accounts"):
+            settings.refresh_accounts()  # states and last sync times changed
+        accounts = self.store.list_accounts()
+        status = tray_status(
+            accounts,
+            running=self.scheduler.running,
+            paused=self.scheduler.paused,
+            asking=self.asking,
+            tz=self.tz,
+            progress=self.last_progress,
+        )
+        self.tray.show_status(status)
+        if not self.scheduler.running:
+            self.window.set_status(self.status_text(accounts, status))
+
+    def status_text(self, accounts, status) -> str:
+        if status.state in ("attention", "error", "paused"):
+            return status.tooltip
+        times = [a.last_sync for a in accounts if a.last_sync]
+        if not times:
+            return "Not synced yet"
+        when = last_sync_text(max(times), self.tz, self.services.clock())
+        return f"Last sync {when} · {len(accounts)} account(s)"
+
+    # ------------------------------------------------------------------ dialogs
+
+    def _show_dialog(self, key: str, make: Callable[[], QWidget]) -> QWidget:
+        dialog = self.dialogs.get(key)
+        if dialog is None:
+            dialog = make()
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+            dialog.destroyed.connect(lambda _=None, k=key: self.dialogs.pop(k, None))
+            self.dialogs[key] = dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
+    def open_wizard(self, kind: str | None = None, edit_account=None) -> QWidget:
+        from calsync_desktop.gui.wizard import AccountWizard
+
+        def make() -> QWidget:
+            wizard = AccountWizard(
+                self.services,
+                parent=None,
+                start_kind=kind,
+                scheduler=self.scheduler,
+                edit_account=edit_account,
+                **self.wizard_options,
+            )
+            wizard.accountSaved.connect(self._account_saved)
+            return wizard
+
+        return self._show_dialog("wizard", make)
+
+    def _account_saved(self, _account) -> None:
+        self.model.refresh()
+        self.refresh_status()
+
+    def open_settings(self) -> QWidget:
+        from calsync_desktop.gui.settings_dialog import SettingsDialog
+
+        def make() -> QWidget:
+            dialog = SettingsDialog(self.services, self.autostart, parent=None)
+            dialog.syncNowRequested.connect(self.scheduler.sync_now)
+            dialog.addAccountRequested.connect(self.open_wizard)
+            dialog.editAccountRequested.connect(
+                lambda account: self.open_wizard(account.kind, edit_account=account)
+            )
+            dialog.intervalChanged.connect(self.scheduler.set_interval)
+            dialog.accountsChanged.connect(self._account_saved)
+            return dialog
+
+        return self._show_dialog("settings", make)
+
+    def open_troubleshooting(self) -> QWidget:
+        from calsync_desktop.gui.troubleshooting import TroubleshootingDialog
+
+        def make() -> QWidget:
+            dialog = TroubleshootingDialog(self.services, parent=None)
+            dialog.conflictRestored.connect(self.local_edit)
+            return dialog
+
+        return self._show_dialog("troubleshooting", make)
+
+
+# --------------------------------------------------------------------------- entry
+
+
+def tune_interpreter() -> None:
+    """Let the GUI thread get the interpreter back quickly while the sync thread
+    computes (CPython's default switch interval is 5 ms)."""
+    sys.setswitchinterval(0.001)
+
+
+def settle_memory() -> None:
+    """After start-up: move everything built so far out of the garbage collector's
+    sight. A full collection during a big sync then scans only the sync's own
+    objects instead of every imported module, which would hold the interpreter
+    lock (and freeze the window) for a fifth of a second."""
+    gc.collect()
+    gc.freeze()
+
+
+def parse_gui_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="calsync-desktop", add_help=True)
+    parser.add_argument("--home", type=Path, help="folder for the Sales Calendar and logs")
+    parser.add_argument("--show", action="store_true", help="open the calendar window at start")
+    return parser.parse_args(list(argv))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start the tray app (or bring the running one forward)."""
+    from calsync_desktop.services import Services, default_home
+
+    args = parse_gui_args(sys.argv[1:] if argv is None else argv)
+    tune_interpreter()
+    qt_app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else APP_ID])
+    qt_app.setApplicationName(APP_ID)
+    qt_app.setApplicationDisplayName("Calendar Sync")
+    qt_app.setDesktopFileName(APP_ID)
+    qt_app.setWindowIcon(app_icon())
+    qt_app.setQuitOnLastWindowClosed(False)
+
+    home = args.home or default_home()
+    single = SingleInstance(instance_key(home or Path.home() / ".calsync-desktop"))
+    if single.ask_running_instance():
+        return 0
+    single.listen()
+
+    services = Services.create(home=args.home)
+    services.extra["home"] = args.home
+    services.setup_logging()
+    app = CalsyncApp(services)
+    single.showRequested.connect(app.show_window)
+    app.start(show_window=args.show)
+    settle_memory()
+    code = qt_app.exec()
+    single.close()
+    services.store.close()
+    return code
+
+
+APP_ID = "calsync-desktop"

@@ -1,0 +1,869 @@
+"""The setup wizard (SPEC §2): choose a calendar, sign in or enter the Exchange
+details, pick the options, see what the first sync will do, then run it.
+
+Every call that talks to a server runs in the background (see
+:mod:`calsync_desktop.gui.background`) on a Store connection of the wizard's
+own; nothing is saved before the user confirms on the summary page.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
+
+from calsync_desktop.accounts.base import KINDS, Account, kind_module
+from calsync_desktop.gui.background import Task, run_in_background
+from calsync_desktop.gui.icons import app_icon
+from calsync_desktop.providers.base import (
+    BadCredentials,
+    CertificateUntrusted,
+    NotACalendarService,
+    ProviderError,
+    TimedOut,
+    Unreachable,
+)
+
+log = logging.getLogger(__name__)
+
+PAGE_CHOOSE, PAGE_SIGN_IN, PAGE_EXCHANGE, PAGE_OPTIONS, PAGE_SUMMARY, PAGE_SYNC = range(6)
+EWS_EXAMPLE = "https://outlook.office365.com/EWS/Exchange.asmx"
+OFFICE365_HOSTS = ("outlook.office365.com", "outlook.office.com")
+BAD_CREDENTIALS = (
+    "Failed to validate access to the server with your credentials, please review your details"
+)
+SAME_EMAIL_ADVICE = (
+    "Use the same email address as your Sales Calendar profile{profile}. Otherwise "
+    "participant invite statuses may not sync."
+)
+GMAIL_ADVICE = (
+    "With a free Gmail account, participant invite statuses are not guaranteed; a Google "
+    "Workspace account is recommended."
+)
+OFFICE365_SENTENCE = (
+    "Office 365 no longer accepts passwords for calendar sync, so you sign in with your "
+    "Microsoft account in the browser (calsync uses Microsoft Graph)."
+)
+GOOGLE_SENTENCE = (
+    "Your browser opens Google's sign-in page. Pick the account to sync (or add another "
+    "one), then allow access to your calendar."
+)
+KIND_CHOICES = (
+    ("google", "Google Calendar", "Google Workspace or Gmail"),
+    ("office365", "Office 365", "Microsoft 365, Outlook on the web"),
+    ("exchange", "Exchange Server", "Your company's own Exchange server"),
+    ("memory", "Local test calendar", "Try calsync without connecting a real calendar"),
+)
+SIGN_IN_LABELS = {
+    "google": "Sign in with Google",
+    "office365": "Sign in with Microsoft",
+    "memory": "Connect the test calendar",
+}
+PLAN_LINES = (
+    ("link", "{n} appointment(s) already on both sides will be linked, not copied twice"),
+    ("create locally", "{n} appointment(s) will be copied from {account} to the Sales Calendar"),
+    ("create remotely", "{n} appointment(s) will be copied from the Sales Calendar to {account}"),
+    ("update", "{n} appointment(s) will be updated"),
+)
+
+
+RESULT_WORDS = (
+    ("create locally", "{n} appointment(s) copied to the Sales Calendar"),
+    ("create remotely", "{n} appointment(s) copied to {account}"),
+    ("link", "{n} appointment(s) linked"),
+    ("update", "{n} appointment(s) updated"),
+)
+
+
+def describe_result(result, account: str) -> str:
+    """A first sync's counts in a user's words."""
+    parts = [
+        text.format(n=result.counts[key], account=account)
+        for key, text in RESULT_WORDS
+        if result.counts.get(key)
+    ]
+    if not parts:
+        parts = ["Nothing needed copying."]
+    text = "; ".join(parts) + "."
+    if result.skipped:
+        text += (
+            f" {result.skipped} item(s) were left out (all-day, older than 30 days, …): "
+            "see Troubleshooting › Skipped items."
+        )
+    return text
+
+
+def failure_message(error: BaseException) -> str:
+    """The plain sentence for a failed validation; the article's exact words for
+    bad credentials."""
+    if isinstance(error, BadCredentials):
+        return BAD_CREDENTIALS
+    if isinstance(error, CertificateUntrusted):
+        return (
+            "The server's security certificate is not trusted by this computer. If your "
+            "company uses its own certificates, choose its CA bundle file below. "
+            f"({error})"
+        )
+    if isinstance(error, TimedOut):
+        return f"The server did not answer in time. Check the address and your network. ({error})"
+    if isinstance(error, Unreachable):
+        return f"The server cannot be reached. Check the server URL and your network. ({error})"
+    if isinstance(error, NotACalendarService):
+        return (
+            "The address answers, but it is not an Exchange Web Services endpoint. "
+            f"It usually ends in /EWS/Exchange.asmx. ({error})"
+        )
+    if isinstance(error, ProviderError):
+        return str(error)
+    return f"Something went wrong: {type(error).__name__}."
+
+
+def is_office365_url(url: str) -> bool:
+    try:
+        host = (urlsplit(url.strip()).hostname or "").lower()
+    except ValueError:
+        return False
+    return host in OFFICE365_HOSTS
+
+
+def note_label(text: str = "", style: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    if style:
+        label.setStyleSheet(style)
+    return label
+
+
+ERROR_STYLE = "color: #c01c28;"
+NOTE_STYLE = "color: #5e5c64;"
+WARN_STYLE = "color: #9c6500;"
+OK_STYLE = "color: #26a269;"
+
+
+class ChoosePage(QWizardPage):
+    """Google Calendar · Office 365 · Exchange Server, with the article's advice."""
+
+    def __init__(self, wizard: AccountWizard):
+        super().__init__()
+        self.setTitle("Connect a calendar")
+        self.setSubTitle("Which calendar do you want to keep in sync with your Sales Calendar?")
+        self.group = QButtonGroup(self)
+        layout = QVBoxLayout(self)
+        for kind, label, detail in KIND_CHOICES:
+            if kind == "memory" and not wizard.show_test_kind:
+                continue
+            button = QRadioButton(f"{label}  —  {detail}")
+            button.setObjectName(f"kind-{kind}")
+            button.setProperty("kind", kind)
+            button.setAccessibleName(label)
+            self.group.addButton(button)
+            layout.addWidget(button)
+        self.group.buttonToggled.connect(lambda *_: self.completeChanged.emit())
+        layout.addSpacing(12)
+        profile = wizard.profile_email
+        self.advice = note_label(
+            SAME_EMAIL_ADVICE.format(profile=f" ({profile})" if profile else "")
+            + " Your profile is in Settings › My profile."
+        )
+        layout.addWidget(self.advice)
+        layout.addWidget(note_label(GMAIL_ADVICE, NOTE_STYLE))
+        layout.addStretch(1)
+
+    def kind(self) -> str | None:
+        button = self.group.checkedButton()
+        return button.property("kind") if button else None
+
+    def choose(self, kind: str) -> None:
+        for button in self.group.buttons():
+            if button.property("kind") == kind:
+                button.setChecked(True)
+
+    def isComplete(self) -> bool:
+        return self.kind() is not None
+
+    def nextId(self) -> int:
+        return PAGE_EXCHANGE if self.kind() == "exchange" else PAGE_SIGN_IN
+
+
+class SignInPage(QWizardPage):
+    """Google / Microsoft sign-in in the browser, run in the background."""
+
+    def __init__(self, wizard: AccountWizard):
+        super().__init__()
+        self.w = wizard
+        self.task: Task | None = None
+        self.explain = note_label()
+        self.email = QLineEdit("me@example.com")
+        self.email.setAccessibleName("Test calendar address")
+        self.email_row = QWidget()
+        row = QFormLayout(self.email_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addRow("Address", self.email)
+        self.button = QPushButton()
+        self.button.setObjectName("sign-in")
+        self.button.clicked.connect(self.sign_in)
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumHeight(8)
+        self.busy.setTextVisible(False)
+        self.busy.hide()
+        self.status = note_label()
+        self.status.setObjectName("sign-in-status")
+        self.device_code = note_label()
+        self.device_code.setObjectName("device-code")
+        self.warnings = note_label(style=WARN_STYLE)
+        self.warnings.setObjectName("sign-in-warnings")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.explain)
+        layout.addWidget(self.email_row)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.device_code)
+        layout.addWidget(self.status)
+        layout.addWidget(self.warnings)
+        layout.addStretch(1)
+        wizard.deviceCode.connect(self._device_code)
+
+    def initializePage(self) -> None:
+        kind = self.w.kind
+        self.setTitle(KINDS[kind].label)
+        self.setSubTitle("Sign in to the calendar account you want to sync.")
+        self.explain.setText(
+            {
+                "google": GOOGLE_SENTENCE,
+                "office365": OFFICE365_SENTENCE,
+                "memory": "A calendar that lives in this app only: for trying calsync out.",
+            }[kind]
+        )
+        self.email_row.setVisible(kind == "memory")
+        self.button.setText(SIGN_IN_LABELS[kind])
+        self.button.setEnabled(True)
+        if self.w.pending is None or self.w.pending.kind != kind:
+            self.w.pending = None
+            self.status.clear()
+            self.warnings.clear()
+            self.device_code.clear()
+
+    def sign_in(self) -> None:
+        kind = self.w.kind
+        module = kind_module(kind)
+        self.button.setEnabled(False)
+        self.busy.show()
+        self.status.setStyleSheet("")
+        self.status.setText(
+            "Waiting for the sign-in in your browser…" if kind != "memory" else "Connecting…"
+        )
+        services = self.w.task_services()
+        email = self.email.text().strip() or "me@example.com"
+        if kind == "memory":
+
+            def call():
+                return module.connect(services, email)
+        elif kind == "office365":
+
+            def call():
+                return module.sign_in(
+                    services, self.w.open_browser, device_code_callback=self.w.device_code_relay
+                )
+        else:
+
+            def call():
+                return module.sign_in(services, self.w.open_browser)
+
+        self.task = run_in_background(call, self._signed_in, self._failed, parent=self)
+
+    def _device_code(self, message: str) -> None:
+        self.device_code.setText(message)
+
+    def _signed_in(self, pending) -> None:
+        self.busy.hide()
+        self.button.setEnabled(True)
+        self.w.pending = pending
+        self.status.setStyleSheet(OK_STYLE)
+        self.status.setText(f"Signed in as {pending.email}")
+        self.warnings.setText("\n\n".join(pending.warnings(self.w.profile_email)))
+        self.completeChanged.emit()
+
+    def _failed(self, error: BaseException) -> None:
+        self.busy.hide()
+        self.button.setEnabled(True)
+        self.status.setStyleSheet(ERROR_STYLE)
+        self.status.setText(failure_message(error))
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        return self.w.pending is not None and self.w.pending.kind == self.w.kind
+
+    def nextId(self) -> int:
+        return PAGE_OPTIONS
+
+
+class ExchangePage(QWizardPage):
+    """Username, password, server URL, optional email; "Save Account Settings"
+    validates by really opening the calendar folder."""
+
+    def __init__(self, wizard: AccountWizard):
+        super().__init__()
+        self.w = wizard
+        self.task: Task | None = None
+        self.setTitle("Exchange Server")
+        self.setSubTitle(
+            "Enter your username and password, and the server URL. If you don't know the "
+            "URL, ask your IT contact."
+        )
+        self.username = QLineEdit()
+        self.username.setPlaceholderText("name@company.com or DOMAIN\\name")
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.server_url = QLineEdit()
+        self.server_url.setPlaceholderText(EWS_EXAMPLE)
+        self.email = QLineEdit()
+        self.email.setPlaceholderText("only if it differs from the username")
+        for field, name in (
+            (self.username, "Username"),
+            (self.password, "Password"),
+            (self.server_url, "Server URL"),
+            (self.email, "Email address"),
+        ):
+            field.setAccessibleName(name)
+            field.textChanged.connect(self._edited)
+        # Settings › Advanced › CA bundle applies to new Exchange accounts too
+        self.ca_bundle = wizard.services.store.get_setting("advanced.ca_bundle", "") or ""
+        self.save = QPushButton("Save Account Settings")
+        self.save.setObjectName("save-account-settings")
+        self.save.clicked.connect(self.validate)
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumHeight(8)
+        self.busy.setTextVisible(False)
+        self.busy.hide()
+        self.message = note_label()
+        self.message.setObjectName("exchange-message")
+        self.office365 = note_label(
+            "This is Office 365. Office 365 no longer accepts passwords for this kind of "
+            "connection: add it as Office 365 and sign in with Microsoft instead.",
+            WARN_STYLE,
+        )
+        self.switch = QPushButton("Switch to Office 365")
+        self.switch.setObjectName("switch-to-office365")
+        self.switch.clicked.connect(self.switch_to_office365)
+        self.choose_ca = QPushButton("Choose CA bundle…")
+        self.choose_ca.setObjectName("choose-ca-bundle")
+        self.choose_ca.clicked.connect(self._choose_ca)
+        self.ca_label = note_label()
+        form = QFormLayout()
+        form.addRow("Username", self.username)
+        form.addRow("Password", self.password)
+        form.addRow("Server URL", self.server_url)
+        form.addRow("", note_label(f"For example {EWS_EXAMPLE}", NOTE_STYLE))
+        form.addRow("Email (optional)", self.email)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        row = QHBoxLayout()
+        row.addWidget(self.save)
+        row.addWidget(self.switch)
+        row.addWidget(self.choose_ca)
+        row.addStretch(1)
+        layout.addLayout(row)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.office365)
+        layout.addWidget(self.message)
+        layout.addWidget(self.ca_label)
+        layout.addStretch(1)
+        self.office365.hide()
+        self.switch.hide()
+        self.choose_ca.hide()
+
+    def initializePage(self) -> None:
+        edit = self.w.edit_account
+        if edit is not None and edit.kind == "exchange" and not self.username.text():
+            self.username.setText(edit.settings.get("username", ""))
+            self.server_url.setText(edit.settings.get("server_url", ""))
+            self.email.setText(edit.email)
+            self.ca_bundle = edit.settings.get("ca_bundle", "")
+
+    def _edited(self) -> None:
+        if self.w.pending is not None and self.w.pending.kind == "exchange":
+            self.w.pending = None  # details changed: validate again before going on
+            self.completeChanged.emit()
+        self.message.clear()  # an old verdict no longer applies to new details
+        self.choose_ca.hide()
+        o365 = is_office365_url(self.server_url.text())
+        self.office365.setVisible(o365)
+        self.switch.setVisible(o365)
+
+    def validate(self) -> None:
+        module = kind_module("exchange")
+        services = self.w.task_services()
+        args = (
+            self.server_url.text().strip(),
+            self.username.text().strip(),
+            self.password.text(),
+        )
+        email = self.email.text().strip() or None
+        ca = self.ca_bundle or None
+        self.save.setEnabled(False)
+        self.busy.show()
+        self.message.setStyleSheet("")
+        self.message.setText("Connecting to the server…")
+        self.task = run_in_background(
+            lambda: module.validate(services, *args, email=email, ca_bundle=ca),
+            self._validated,
+            self._failed,
+            parent=self,
+        )
+
+    def _validated(self, pending) -> None:
+        self.busy.hide()
+        self.save.setEnabled(True)
+        self.choose_ca.hide()
+        self.w.pending = pending
+        self.message.setStyleSheet(OK_STYLE)
+        lines = [f"Connected to the calendar of {pending.email}."]
+        lines += pending.warnings(self.w.profile_email)
+        self.message.setText("\n\n".join(lines))
+        self.completeChanged.emit()
+
+    def _failed(self, error: BaseException) -> None:
+        self.busy.hide()
+        self.save.setEnabled(True)
+        self.w.pending = None
+        if type(error).__name__ == "NeedsMicrosoftSignIn":
+            self.office365.show()
+            self.switch.show()
+            self.message.setStyleSheet(WARN_STYLE)
+            self.message.setText(str(error))
+        else:
+            self.message.setStyleSheet(ERROR_STYLE)
+            self.message.setText(failure_message(error))
+        self.choose_ca.setVisible(isinstance(error, CertificateUntrusted))
+        self.completeChanged.emit()
+
+    def _choose_ca(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose the CA bundle", "", "Certificates (*.pem *.crt *.cer);;All files (*)"
+        )
+        if path:
+            self.set_ca_bundle(path)
+
+    def set_ca_bundle(self, path: str) -> None:
+        self.ca_bundle = path
+        self.ca_label.setText(f"CA bundle: {path}")
+        self.validate()
+
+    def switch_to_office365(self) -> None:
+        self.w.switch_kind("office365")
+
+    def isComplete(self) -> bool:
+        return self.w.pending is not None and self.w.pending.kind == "exchange"
+
+    def nextId(self) -> int:
+        return PAGE_OPTIONS
+
+
+class OptionsPage(QWizardPage):
+    """Which calendar, and "Sync all appointments as private"."""
+
+    def __init__(self, wizard: AccountWizard):
+        super().__init__()
+        self.w = wizard
+        self.task: Task | None = None
+        self.loaded = False
+        self.setTitle("Options")
+        self.setSubTitle("Choose what to sync.")
+        self.calendar = QComboBox()
+        self.calendar.setAccessibleName("Calendar")
+        self.calendar.setMinimumWidth(280)
+        self.private = QCheckBox("Sync all appointments as private")
+        self.private.setObjectName("sync-all-private")
+        explain = note_label(
+            "Private appointments still show in your Sales Calendar, but as a dark grey box "
+            "with an eye icon: colleagues cannot see their contents.",
+            NOTE_STYLE,
+        )
+        self.status = note_label()
+        form = QFormLayout()
+        form.addRow("Calendar", self.calendar)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.status)
+        layout.addSpacing(8)
+        layout.addWidget(self.private)
+        layout.addWidget(explain)
+        layout.addStretch(1)
+
+    def initializePage(self) -> None:
+        self.loaded = False
+        self.calendar.clear()
+        self.status.setText("Loading the calendars of the account…")
+        pending = self.w.pending
+        if self.w.edit_account is not None:
+            self.private.setChecked(self.w.edit_account.sync_all_private)
+
+        def call():
+            provider = pending.provider()
+            try:
+                return provider.list_calendars()
+            finally:
+                provider.close()
+
+        self.task = run_in_background(call, self._loaded, self._failed, parent=self)
+
+    def _loaded(self, calendars) -> None:
+        self.calendar.clear()
+        chosen = 0
+        for i, info in enumerate(calendars):
+            label = info.name + ("  (main calendar)" if info.primary else "")
+            self.calendar.addItem(label, info.id)
+            if info.primary:
+                chosen = i
+            if self.w.edit_account is not None and info.id == self.w.edit_account.calendar_id:
+                chosen = i
+        self.calendar.setCurrentIndex(chosen)
+        self.status.clear()
+        self.loaded = True
+        self.completeChanged.emit()
+
+    def _failed(self, error: BaseException) -> None:
+        self.status.setStyleSheet(ERROR_STYLE)
+        self.status.setText(f"The calendars could not be listed: {failure_message(error)}")
+
+    def calendar_id(self) -> str:
+        return self.calendar.currentData() or ""
+
+    def isComplete(self) -> bool:
+        return self.loaded and self.calendar.count() > 0
+
+
+class SummaryPage(QWizardPage):
+    """What the first sync will do, before anything is saved."""
+
+    def __init__(self, wizard: AccountWizard):
+        super().__init__()
+        self.w = wizard
+        self.task: Task | None = None
+        self.plan: dict[str, int] | None = None
+        self.setTitle("Ready to sync")
+        self.setSubTitle("This is what the first sync will do. Nothing is deleted.")
+        self.setCommitPage(True)
+        self.setButtonText(QWizard.WizardButton.CommitButton, "Save and start syncing")
+        self.summary = note_label()
+        self.summary.setObjectName("plan-summary")
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumHeight(8)
+        self.busy.setTextVisible(False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.busy)
+        layout.addWidget(
+            note_label(
+                "Appointments older than 30 days and all-day appointments are not synced.",
+                NOTE_STYLE,
+            )
+        )
+        layout.addStretch(1)
+
+    def draft_account(self) -> Account:
+        pending = self.w.pending
+        return Account(
+            id="preview",
+            kind=pending.kind,
+            name=pending.email,
+            email=pending.email,
+            calendar_id=self.w.options.calendar_id(),
+            settings=dict(pending.settings),
+            sync_all_private=self.w.options.private.isChecked(),
+        )
+
+    def initializePage(self) -> None:
+        from calsync_desktop.sync.engine import SyncEngine
+
+        self.plan = None
+        self.busy.show()
+        self.summary.setText("Looking at both calendars…")
+        pending = self.w.pending
+        account = self.draft_account()
+        services = self.w.task_services()
+
+        def call():
+            provider = pending.provider()
+            try:
+                engine = SyncEngine(services.store, account, provider, clock=services.clock)
+                return engine.plan().summary()
+            finally:
+                provider.close()
+
+        self.task = run_in_background(call, self._planned, self._failed, parent=self)
+
+    def _planned(self, summary: dict[str, int]) -> None:
+        self.busy.hide()
+        self.plan = summary
+        account = self.w.pending.email
+        lines = [
+            text.format(n=summary[key], account=account)
+            for key, text in PLAN_LINES
+            if summary.get(key)
+        ]
+        if not lines:
+            lines = ["Both calendars are empty in the synced period: nothing to copy yet."]
+        self.summary.setText("The first sync will:\n\n• " + "\n• ".join(lines))
+        self.completeChanged.emit()
+
+    def _failed(self, error: BaseException) -> None:
+        self.busy.hide()
+        self.plan = {}
+        self.summary.setStyleSheet(ERROR_STYLE)
+        self.summary.setText(
+            f"The preview could not be made: {failure_message(error)} "
+            "You can still save the account; the sync will try again."
+        )
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        return self.plan is not None
+
+    def validatePage(self) -> bool:
+        return self.w.save()
+
+
+class SyncPage(QWizardPage):
+    """The first sync, with a progress bar."""
+
+    def __init__(self, wizard: AccountWizard):
+        super().__init__()
+        self.w = wizard
+        self.done = False
+        self.task: Task | None = None
+        self.setTitle("First sync")
+        self.setSubTitle("Copying appointments between your calendars. Nothing is deleted.")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        self.message = note_label()
+        self.message.setObjectName("first-sync-message")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.message)
+        layout.addStretch(1)
+
+    def initializePage(self) -> None:
+        self.done = False
+        self.message.setText("Syncing…")
+        self.w.start_first_sync()
+
+    def on_progress(self, done: int, total: int, message: str) -> None:
+        self.progress.setRange(0, max(total, 0))
+        self.progress.setValue(min(done, total) if total else 0)
+        if message:
+            self.message.setText(message)
+
+    def on_finished(self, text: str, ok: bool) -> None:
+        self.done = True
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        self.message.setStyleSheet("" if ok else ERROR_STYLE)
+        self.message.setText(text)
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        return self.done
+
+
+class AccountWizard(QWizard):
+    """Connects a calendar account (or signs an existing one in again).
+
+    ``scheduler`` (the app's :class:`~calsync_desktop.gui.worker.SyncScheduler`)
+    runs the first sync so that one account never syncs twice at once; without
+    it (tests, the CLI) the wizard runs the first sync on a thread of its own.
+    ``open_browser(url)`` replaces the system browser for sign-in.
+    Emits ``accountSaved(Account)``.
+    """
+
+    accountSaved = Signal(object)
+    deviceCode = Signal(str)
+
+    def __init__(
+        self,
+        services,
+        parent: QWidget | None = None,
+        start_kind: str | None = None,
+        scheduler=None,
+        open_browser=None,
+        show_test_kind: bool | None = None,
+        edit_account: Account | None = None,
+    ):
+        super().__init__(parent)
+        self.services = services
+        self.scheduler = scheduler
+        self.open_browser = open_browser
+        self.edit_account = edit_account
+        if show_test_kind is None:
+            show_test_kind = services.env.get("CALSYNC_TEST_CALENDAR") == "1"
+        self.show_test_kind = show_test_kind or start_kind == "memory"
+        self.profile_email = services.store.get_setting("profile.email", "") or ""
+        self.pending = None
+        self.saved: Account | None = None
+        self._task_services = None
+        self.sync_task: Task | None = None
+        self.setWindowTitle("Add calendar account")
+        self.setWindowIcon(app_icon())
+        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
+        self.setOption(QWizard.WizardOption.NoCancelButtonOnLastPage, True)
+        self.setMinimumSize(640, 480)
+
+        self.choose = ChoosePage(self)
+        self.sign_in = SignInPage(self)
+        self.exchange = ExchangePage(self)
+        self.options = OptionsPage(self)
+        self.summary = SummaryPage(self)
+        self.first_sync = SyncPage(self)
+        self.progressFromThread.connect(self.first_sync.on_progress)
+        for page_id, page in (
+            (PAGE_CHOOSE, self.choose),
+            (PAGE_SIGN_IN, self.sign_in),
+            (PAGE_EXCHANGE, self.exchange),
+            (PAGE_OPTIONS, self.options),
+            (PAGE_SUMMARY, self.summary),
+            (PAGE_SYNC, self.first_sync),
+        ):
+            self.setPage(page_id, page)
+        if edit_account is not None:
+            self.setWindowTitle(f"Sign in again: {edit_account.name}")
+            start_kind = edit_account.kind
+        if start_kind:
+            self.choose.choose(start_kind)
+            if edit_account is not None:
+                self.setStartId(PAGE_EXCHANGE if start_kind == "exchange" else PAGE_SIGN_IN)
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def kind(self) -> str:
+        return self.choose.kind() or (self.edit_account.kind if self.edit_account else "google")
+
+    def task_services(self):
+        """The wizard's own Store connection for its background calls (one at a time)."""
+        if self._task_services is None:
+            self._task_services = self.services.for_thread()
+        return self._task_services
+
+    def device_code_relay(self, message: str, _flow: Any = None) -> None:
+        self.deviceCode.emit(message)  # from the sign-in thread to the page
+
+    def switch_kind(self, kind: str) -> None:
+        """From the Exchange page to Office 365 sign-in (outlook.office365.com)."""
+        self.pending = None
+        self.choose.choose(kind)
+        self.restart()
+        self.choose.choose(kind)
+        self.next()
+
+    # ------------------------------------------------------------------ saving
+
+    def save(self) -> bool:
+        from calsync_desktop.accounts import save_account
+
+        if self.pending is None:
+            return False
+        self.saved = save_account(
+            self.services,
+            self.pending,
+            calendar_id=self.options.calendar_id(),
+            sync_all_private=self.options.private.isChecked(),
+        )
+        log.info("Account %s saved (%s)", self.saved.id, self.saved.kind)
+        self.accountSaved.emit(self.saved)
+        return True
+
+    def start_first_sync(self) -> None:
+        account = self.saved
+        if account is None:
+            return
+        if self.scheduler is not None:
+            self.scheduler.progress.connect(self.first_sync.on_progress)
+            self.scheduler.syncFinished.connect(self._scheduler_finished)
+            self.scheduler.request("first sync", account.id, manual=True)
+            return
+        from calsync_desktop.sync.runner import SyncRunner
+
+        services = self.task_services()
+        relay = self.first_sync
+
+        def call():
+            runner = SyncRunner(services, progress=self._progress_from_thread)
+            return runner.sync_account(account.id)
+
+        self.sync_task = run_in_background(
+            call,
+            self._finished,
+            lambda e: relay.on_finished(failure_message(e), False),
+            parent=self,
+        )
+
+    progressFromThread = Signal(int, int, str)
+
+    def _progress_from_thread(self, done: int, total: int, message: str) -> None:
+        self.progressFromThread.emit(done, total, message)
+
+    def _finished(self, result) -> None:
+        ok = not result.errors
+        text = ("Done. " if ok else "The first sync had problems. ") + describe_result(
+            result, self.saved.name if self.saved else "the account"
+        )
+        if not ok:
+            text += "\n" + "\n".join(result.errors)
+        self.first_sync.on_finished(text, ok)
+
+    def _scheduler_finished(self, summary) -> None:
+        outcomes = [o for o in summary.outcomes if self.saved and o.account_id == self.saved.id]
+        if not outcomes:
+            return  # another run finished; ours is queued after it
+        self.scheduler.progress.disconnect(self.first_sync.on_progress)
+        self.scheduler.syncFinished.disconnect(self._scheduler_finished)
+        outcome = outcomes[0]
+        if outcome.result is not None and outcome.state == "ok":
+            self._finished(outcome.result)
+        else:
+            self.first_sync.on_finished(f"The first sync failed: {outcome.error}", False)
+
+    def done(self, result: int) -> None:
+        if self._task_services is not None:
+            running = [
+                t
+                for t in (
+                    self.sign_in.task,
+                    self.exchange.task,
+                    self.options.task,
+                    self.summary.task,
+                    self.sync_task,
+                )
+                if t is not None and not t.finished
+            ]
+            if not running:
+                self._task_services.store.close()
+                self._task_services = None
+        super().done(result)

@@ -1,0 +1,384 @@
+"""The sync worker (a QThread with its own store connection) and its scheduler.
+
+The worker runs :class:`~calsync_desktop.sync.runner.SyncRunner` off the GUI
+thread and reports through signals. When the sync needs the user (the
+mass-deletion guard asks; an account needs signing in again) it goes through
+an injected :class:`UserPrompts`; a question blocks the worker, never the
+window, until the user answers.
+
+The scheduler decides when to sync: at start, every N minutes, on "Sync now",
+about 10 s after a local edit, after the computer wakes and when the network
+comes back. "Sync now" during a sync queues exactly one more run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+EDIT_DELAY_MS = 10_000
+"""A local edit is synced this long after the last edit (edits in a row coalesce)."""
+WAKE_PROBE_MS = 30_000
+WAKE_GAP_S = 90.0
+"""Wall-clock time running this far ahead of the monotonic clock means the computer slept."""
+
+
+class UserPrompts(Protocol):
+    """How the worker asks the user. Called from the worker thread."""
+
+    def confirm_deletions(self, guard: Any) -> Any:
+        """The mass-deletion guard's question: returns a ``Decision``; blocks until answered."""
+
+    def sign_in_needed(self, account: Any) -> None:
+        """Tell the user an account needs signing in again (does not block)."""
+
+
+@dataclass
+class SyncRequest:
+    """One requested run: all accounts, or one; ``reason`` is for the log."""
+
+    reason: str
+    account_id: str | None = None
+
+
+@dataclass
+class AccountOutcome:
+    """How one account's run ended, in words fit for the window and the tray."""
+
+    account_id: str
+    account_name: str
+    result: Any = None
+    state: str = "ok"
+    error: str = ""
+
+
+@dataclass
+class RunSummary:
+    """What one worker run did across the accounts it synced."""
+
+    request: SyncRequest
+    outcomes: list[AccountOutcome] = field(default_factory=list)
+    thread_name: str = ""
+    finished_at: datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(o.state == "ok" for o in self.outcomes)
+
+
+RunnerFactory = Callable[..., Any]
+"""``make_runner(services, progress=..., confirm=...)`` -> an object with
+``sync_account(account_id)`` (a SyncRunner); called in the worker thread."""
+
+
+class SyncWorker(QObject):
+    """Runs syncs in its own thread, with its own Store connection.
+
+    ``open_services()`` is called once, in the worker thread, on the first run
+    (SQLite connections belong to the thread that made them); in the app it is
+    ``services.for_thread``.
+    """
+
+    started = Signal(object)  # SyncRequest
+    progress = Signal(int, int, str)  # done, total, message
+    accountStarted = Signal(str)  # account name
+    finished = Signal(object)  # RunSummary
+
+    def __init__(
+        self,
+        open_services: Callable[[], Any],
+        make_runner: RunnerFactory,
+        prompts: UserPrompts,
+        clock: Callable[[], datetime],
+    ):
+        super().__init__()
+        self.open_services = open_services
+        self.make_runner = make_runner
+        self.prompts = prompts
+        self.clock = clock
+        self.services = None
+
+    @Slot(object)
+    def run(self, request: SyncRequest) -> None:
+        summary = RunSummary(request, thread_name=threading.current_thread().name)
+        self.started.emit(request)
+        try:
+            if self.services is None:
+                self.services = self.open_services()
+            runner = self.make_runner(
+                self.services, progress=self._progress, confirm=self.prompts.confirm_deletions
+            )
+            # the runner leaves out paused accounts and those waiting for a sign-in
+            for account in runner.runnable_accounts():
+                if request.account_id and account.id != request.account_id:
+                    continue
+                self.accountStarted.emit(account.name)
+                summary.outcomes.append(self._sync_one(runner, account))
+        except Exception as exc:  # the worker must survive and report
+            log.exception("Sync run failed")
+            summary.outcomes.append(AccountOutcome("", "", state="error", error=str(exc)))
+        summary.finished_at = self.clock()
+        self.finished.emit(summary)
+
+    def _sync_one(self, runner, account) -> AccountOutcome:
+        outcome = AccountOutcome(account.id, account.name)
+        try:
+            outcome.result = runner.sync_account(account.id)
+        except Exception as exc:  # one account's failure never stops the others
+            log.warning("Sync of account %s failed: %s", account.id, type(exc).__name__)
+            outcome.error = str(exc)
+        after = self.services.store.get_account(account.id)
+        if after is not None:
+            outcome.state = str(after.state)
+            outcome.error = outcome.error or after.last_error
+            if outcome.state == "needs_sign_in" and account.state != after.state:
+                self.prompts.sign_in_needed(after)
+        elif outcome.error:
+            outcome.state = "error"
+        if outcome.error and outcome.state == "ok":
+            outcome.state = "error"
+        return outcome
+
+    def _progress(self, done: int, total: int, message: str) -> None:
+        self.progress.emit(done, total, message)
+
+    @Slot()
+    def close_store(self) -> None:
+        if self.services is not None:
+            self.services.store.close()
+            self.services = None
+
+
+class SyncScheduler(QObject):
+    """Decides when the worker runs; lives in the GUI thread.
+
+    Signals: ``syncStarted``, ``progress(done, total, message)``,
+    ``syncFinished(RunSummary)``; ``running`` tells whether a run is under way.
+    """
+
+    syncStarted = Signal()
+    progress = Signal(int, int, str)
+    syncFinished = Signal(object)
+    _requested = Signal(object)
+    _closeStore = Signal()
+
+    def __init__(
+        self,
+        worker: SyncWorker,
+        interval_minutes: int = 5,
+        parent: QObject | None = None,
+        edit_delay_ms: int = EDIT_DELAY_MS,
+        watch_network: bool = True,
+    ):
+        super().__init__(parent)
+        self.worker = worker
+        self.thread = QThread()
+        self.thread.setObjectName("calsync-sync")
+        worker.moveToThread(self.thread)
+        self._requested.connect(worker.run)
+        # blocking: stop() returns only once the worker closed its connection
+        self._closeStore.connect(worker.close_store, Qt.ConnectionType.BlockingQueuedConnection)
+        worker.finished.connect(self._on_finished)
+        worker.progress.connect(self.progress)
+        self.running = False
+        self.paused = False
+        self.pending: SyncRequest | None = None
+        self.runs_started = 0
+
+        self.interval = QTimer(self)
+        self.interval.timeout.connect(lambda: self.request("interval"))
+        self.set_interval(interval_minutes)
+        self.after_edit = QTimer(self)
+        self.after_edit.setSingleShot(True)
+        self.after_edit.setInterval(edit_delay_ms)
+        self.after_edit.timeout.connect(lambda: self.request("local edit"))
+        self.wake_probe = QTimer(self)
+        self.wake_probe.setInterval(WAKE_PROBE_MS)
+        self.wake_probe.timeout.connect(self._check_wake)
+        self._last_probe = (time.time(), time.monotonic())
+        self.network = None
+        if watch_network:
+            self._watch_network()
+
+    # ------------------------------------------------------------------ life
+
+    def start(self, sync_at_start: bool = True) -> None:
+        self.thread.start()
+        self.wake_probe.start()
+        if sync_at_start:
+            self.request("start")
+
+    def stop(self, timeout_ms: int = 30_000) -> None:
+        """Stop timers and the thread (after the current run ends; answer open
+        questions first, see :meth:`GuiPrompts.close`)."""
+        for timer in (self.interval, self.after_edit, self.wake_probe):
+            timer.stop()
+        self.pending = None
+        if self.thread.isRunning():
+            self._closeStore.emit()
+            self.thread.quit()
+            self.thread.wait(timeout_ms)
+
+    # ------------------------------------------------------------------ triggers
+
+    def set_interval(self, minutes: int) -> None:
+        self.interval.setInterval(max(1, int(minutes)) * 60_000)
+        if not self.paused:
+            self.interval.start()
+
+    def sync_now(self, account_id: str | None = None) -> None:
+        self.request("sync now", account_id, manual=True)
+
+    def local_edit(self) -> None:
+        """Call after the user changed an appointment: syncs once the edits settle."""
+        if not self.paused:
+            self.after_edit.start()
+
+    def request(self, reason: str, account_id: str | None = None, manual: bool = False) -> bool:
+        """Run now, or queue one more run if a run is under way. Returns whether
+        anything was started or queued (nothing while paused, unless manual)."""
+        if self.paused and not manual:
+            return False
+        request = SyncRequest(reason, account_id)
+        if self.running:
+            if self.pending is None:
+                self.pending = request
+            elif self.pending.account_id != account_id:
+                self.pending = SyncRequest(reason)  # two different asks: sync everything
+            return True
+        self.running = True
+        self.runs_started += 1
+        self.after_edit.stop()
+        self.syncStarted.emit()  # at once, in the GUI thread: the window shows progress now
+        self._requested.emit(request)
+        return True
+
+    def set_paused(self, paused: bool) -> None:
+        self.paused = paused
+        if paused:
+            self.interval.stop()
+            self.after_edit.stop()
+            self.pending = None
+        else:
+            self.interval.start()
+            self.request("resumed")
+
+    def _on_finished(self, summary: RunSummary) -> None:
+        self.running = False
+        self.syncFinished.emit(summary)
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            self.request(pending.reason, pending.account_id, manual=True)
+
+    # ------------------------------------------------------------------ wake, network
+
+    def _check_wake(self) -> None:
+        # CLOCK_MONOTONIC does not advance while the computer sleeps; the wall clock does.
+        wall, mono = time.time(), time.monotonic()
+        last_wall, last_mono = self._last_probe
+        self._last_probe = (wall, mono)
+        if (wall - last_wall) - (mono - last_mono) > WAKE_GAP_S:
+            log.info("The computer woke up: syncing")
+            self.request("wake")
+
+    def _watch_network(self) -> None:
+        try:
+            from PySide6.QtNetwork import QNetworkInformation
+        except ImportError:  # pragma: no cover - part of PySide6-Essentials
+            return
+        if not QNetworkInformation.loadBackendByFeatures(QNetworkInformation.Feature.Reachability):
+            return  # no backend on this system: the interval timer still syncs
+        self.network = QNetworkInformation.instance()
+        self._online = self.network.reachability() == QNetworkInformation.Reachability.Online
+        self.network.reachabilityChanged.connect(self._reachability)
+
+    def _reachability(self, reachability) -> None:
+        from PySide6.QtNetwork import QNetworkInformation
+
+        online = reachability == QNetworkInformation.Reachability.Online
+        if online and not self._online:
+            log.info("The network is back: syncing")
+            self.request("network back")
+        self._online = online
+
+
+class Question(QObject):
+    """One question from the worker thread, answered in the GUI thread."""
+
+    def __init__(self, payload: Any, default: Any):
+        super().__init__()
+        self.payload = payload
+        self.answer = default
+        self.done = threading.Event()
+
+    def reply(self, answer: Any) -> None:
+        self.answer = answer
+        self.done.set()
+
+
+class GuiPrompts(QObject):
+    """:class:`UserPrompts` for the app: questions become dialogs in the GUI thread.
+
+    ``decide(guard) -> Decision`` shows the mass-deletion question (injected so
+    tests answer it); ``notify(kind, title, message)`` shows a notification.
+    Unanswered questions are answered STOP when the app quits.
+    """
+
+    _ask = Signal(object)
+    signInNeeded = Signal(object)  # Account
+
+    def __init__(
+        self,
+        decide: Callable[[Any], Any],
+        stop_answer: Any,
+        parent: QObject | None = None,
+    ):
+        super().__init__(parent)
+        self.decide = decide
+        self.stop_answer = stop_answer
+        self._open: list[Question] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._ask.connect(self._on_ask)
+
+    def confirm_deletions(self, guard: Any) -> Any:
+        question = Question(guard, self.stop_answer)
+        with self._lock:
+            if self._closed:
+                return self.stop_answer
+            self._open.append(question)
+        self._ask.emit(question)  # queued into the GUI thread
+        question.done.wait()
+        with self._lock:
+            self._open.remove(question)
+        return question.answer
+
+    def sign_in_needed(self, account: Any) -> None:
+        self.signInNeeded.emit(account)
+
+    @Slot(object)
+    def _on_ask(self, question: Question) -> None:
+        if question.done.is_set():
+            return
+        try:
+            question.reply(self.decide(question.payload))
+        except Exception:  # never leave the worker waiting
+            log.exception("Asking the user failed")
+            question.reply(self.stop_answer)
+
+    def close(self) -> None:
+        """Answer every open question with STOP so the worker can finish."""
+        with self._lock:
+            self._closed = True
+            open_questions = list(self._open)
+        for question in open_questions:
+            question.reply(self.stop_answer)

@@ -1,0 +1,138 @@
+"""Fixtures for the GUI tests: a real SQLite Store in tmp_path, a fixed clock.
+
+The tests run on Qt's offscreen platform (set before PySide6 is imported).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from calsync_desktop.model import Appointment, new_id
+from calsync_desktop.store import Store
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+class FixedClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def gui_clock() -> FixedClock:
+    return FixedClock(datetime(2026, 3, 26, 10, 30, tzinfo=UTC))
+
+
+@pytest.fixture
+def gui_store(tmp_path, gui_clock):
+    store = Store.open(tmp_path / "calendar.sqlite", clock=gui_clock)
+    yield store
+    store.close()
+
+
+def make_appointment(
+    contents: str, start: datetime, end: datetime, tz: str = "Europe/Berlin", **fields
+) -> Appointment:
+    return Appointment(id=new_id(), contents=contents, start=start, end=end, timezone=tz, **fields)
+
+
+# The offscreen platform plugin cannot resize real windows and says so whenever a
+# shown window's minimum size changes or a tooltip is raised, and it has no
+# tray to connect to; that message is about the test platform,
+# not the app, so it alone is exempt from qt_log_level_fail.
+OFFSCREEN_NOISE = (
+    r"This plugin does not support (propagateSizeHints|raise)\(\)"
+    r"|No such signal QPlatformNativeInterface::systemTrayWindowChanged"
+)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/gui/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.qt_log_ignore(OFFSCREEN_NOISE))
+
+
+# ----------------------------------------------------------------- the app
+
+
+def add_memory_account(services, email: str = "me@example.com", name: str | None = None):
+    """Save a "memory" kind account (a local test calendar) and return (account, calendar)."""
+    from calsync_desktop.accounts import memory, save_account
+
+    pending = memory.connect(services, email)
+    account = save_account(services, pending, calendar_id="", name=name or email)
+    return account, memory.calendar_for(services, email, email)
+
+
+class Answers:
+    """Answers the mass-deletion guard for tests and records who asked, from where."""
+
+    def __init__(self, decision):
+        self.decision = decision
+        self.asked: list = []
+        self.threads: list[str] = []
+
+    def __call__(self, guard):
+        import threading
+
+        self.asked.append(guard)
+        self.threads.append(threading.current_thread().name)
+        return self.decision
+
+
+@pytest.fixture
+def answers():
+    from calsync_desktop.sync.engine import Decision
+
+    return Answers(Decision.STOP)
+
+
+@pytest.fixture
+def make_app_for(qtbot, answers, tmp_path):
+    """Build CalsyncApp on given services; shut it down after the test."""
+    from calsync_desktop.gui.app import CalsyncApp
+    from calsync_desktop.gui.autostart import Autostart
+
+    apps = []
+
+    def make(services, **kwargs):
+        kwargs.setdefault("tz", BERLIN)
+        kwargs.setdefault("decide", answers)
+        kwargs.setdefault("watch_network", False)
+        kwargs.setdefault(
+            "autostart",
+            Autostart(
+                ["calsync-desktop"],
+                platform="linux",
+                env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")},
+            ),
+        )
+        app = CalsyncApp(services, **kwargs)
+        apps.append(app)
+        qtbot.addWidget(app.window)
+        return app
+
+    yield make
+    for app in apps:
+        app.shutdown()
+        app.window.deleteLater()
+        app.deleteLater()
+    qtbot.wait(10)  # let deleteLater run before the store closes
+
+
+@pytest.fixture
+def make_app(make_app_for, services):
+    """Build CalsyncApp on the shared ``services`` fixture."""
+    return lambda **kwargs: make_app_for(services, **kwargs)

@@ -1,0 +1,255 @@
+"""Take the README screenshots of the real app (a plain script, not a test).
+
+Run under a real X server with a tray host, for example::
+
+    Xvfb :99 -screen 0 1400x900x24 & DISPLAY=:99 trayer --edge top --align right &
+    DISPLAY=:99 TZ=Europe/Berlin uv run python tests/gui/screenshots.py docs/
+
+It builds a demo Sales Calendar (two "Local test calendar" accounts, normal and
+private appointments), starts :class:`CalsyncApp` on it, and saves PNGs of the
+tray menu, the windows and the dialogs.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+from PySide6.QtCore import QPoint
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QWidget
+
+from calsync_desktop.accounts import memory, save_account
+from calsync_desktop.accounts.base import MemorySecrets
+from calsync_desktop.gui.app import CalsyncApp
+from calsync_desktop.gui.appointment_dialog import AppointmentDialog
+from calsync_desktop.gui.calendar_view import display_zone, week_start
+from calsync_desktop.model import Appointment, InviteStatus, Participant, Recurrence, new_id
+from calsync_desktop.services import Services
+
+
+def wait(ms: int = 300) -> None:
+    QTest.qWait(ms)
+
+
+def wait_for(condition, ms: int = 15_000) -> None:
+    for _ in range(ms // 50):
+        if condition():
+            return
+        wait(50)
+
+
+def save(widget: QWidget, out: Path, name: str) -> None:
+    wait(250)
+    widget.grab().save(str(out / name))
+    print("saved", name)
+
+
+def demo(services: Services) -> None:
+    store = services.store
+    tz = display_zone()
+    store.set_setting("profile.name", "Ann Seller")
+    store.set_setting("profile.email", "ann@company.example")
+    work = save_account(services, memory.connect(services, "ann@company.example"))
+    work.name = "ann@company.example"
+    store.update_account(work)
+    private = save_account(
+        services, memory.connect(services, "ann.private@example.com"), sync_all_private=True
+    )
+    private.name = "Private calendar"
+    store.update_account(private)
+    monday = week_start(datetime.now(tz).date())
+
+    def at(day: int, hour: float, minutes: int = 60) -> tuple[datetime, datetime]:
+        start = datetime.combine(monday + timedelta(days=day), time(0), tzinfo=tz)
+        start += timedelta(hours=hour)
+        return start.astimezone(UTC), (start + timedelta(minutes=minutes)).astimezone(UTC)
+
+    team = (
+        Participant("Bob Buyer", "bob@customer.example", InviteStatus.ACCEPTED),
+        Participant("Carla Chief", "carla@customer.example", InviteStatus.TENTATIVE),
+        Participant("Dan Doubt", "dan@customer.example", InviteStatus.DECLINED),
+        Participant("Eve Engineer", "eve@company.example", InviteStatus.NO_RESPONSE),
+    )
+    local = [
+        ("Discovery call: Acme Corp", 0, 9, 60, "Phone", team, None),
+        ("Pipeline review", 0, 11, 45, "Room 4", (), None),
+        ("Demo for Globex\nShow the reporting module", 1, 10, 90, "Globex HQ, Berlin", team, None),
+        ("Quote follow-up", 1, 10.5, 60, "", (), None),
+        ("Contract negotiation", 1, 14, 120, "Video call", (), None),
+        ("Lunch with Initech", 2, 12, 90, "Café Central", (), None),
+        ("Team stand-up", 0, 8.5, 15, "", (), Recurrence("FREQ=DAILY;COUNT=5")),
+        ("Proposal writing", 3, 13, 180, "", (), None),
+        ("QBR: Umbrella", 4, 10, 60, "Umbrella offices", team, None),
+        ("Pricing workshop", 2, 15, 90, "Room 2", (), None),
+        ("Travel to Hamburg", 3, 7, 90, "", (), None),
+    ]
+    for contents, day, hour, minutes, location, people, rule in local:
+        start, end = at(day, hour, minutes)
+        store.add_appointment(
+            Appointment(
+                new_id(),
+                contents,
+                start,
+                end,
+                tz.key,
+                location=location,
+                participants=people,
+                recurrence=rule,
+                account_id=work.id,
+            )
+        )
+    for day, hour, minutes in ((1, 16.5, 60), (2, 9, 90), (3, 17, 60), (4, 14, 120)):
+        start, end = at(day, hour, minutes)
+        store.add_appointment(
+            Appointment(
+                new_id(),
+                "Doctor's appointment",
+                start,
+                end,
+                tz.key,
+                location="Praxis Dr. Hidden",
+                private=True,
+                account_id=private.id,
+            )
+        )
+    start, end = at(4, 16, 30)
+    store.add_appointment(Appointment(new_id(), "Call back Hooli", start, end, tz.key))
+    start, end = at(2, 0, 24 * 60)
+    store.add_appointment(Appointment(new_id(), "Trade fair", start, end, tz.key, all_day=True))
+
+
+def main(out_dir: str) -> int:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    qt_app = QApplication(sys.argv[:1])
+    qt_app.setApplicationDisplayName("Calendar Sync")
+    qt_app.setQuitOnLastWindowClosed(False)
+    home = Path(tempfile.mkdtemp(prefix="calsync-shots-"))
+    services = Services.create(
+        home=home, secrets=MemorySecrets(), env={"CALSYNC_TEST_CALENDAR": "1"}
+    )
+    demo(services)
+    app = CalsyncApp(services, watch_network=False)
+    app.start(sync_at_start=True, show_window=True)
+    app.window.resize(1180, 780)
+    app.window.move(20, 60)
+    wait_for(lambda: app.scheduler.runs_started and not app.scheduler.running)
+    wait(300)
+
+    # the week view
+    app.window.time_grid.scroll_to_hour(8)
+    save(app.window, out, "week-view.png")
+    app.window.set_view("month")
+    save(app.window, out, "month-view.png")
+    app.window.set_view("week")
+
+    # the tray menu, on the real screen next to the tray host
+    screen = QGuiApplication.primaryScreen()
+    geometry = app.tray.icon.geometry()
+    anchor = geometry.bottomLeft() if geometry.isValid() else QPoint(screen.size().width() - 40, 24)
+    app.tray.menu.popup(anchor + QPoint(-200, 4))
+    wait(600)
+    shot = screen.grabWindow(0)
+    width = screen.size().width()
+    shot.copy(width - 460, 0, 460, 300).save(str(out / "tray-menu.png"))
+    print("saved tray-menu.png")
+    app.tray.menu.hide()
+
+    # the appointment dialog
+    rows = app.model.rows()
+    demo_row = next(r for r in rows if r.occurrence.contents.startswith("Demo for Globex"))
+    dialog = AppointmentDialog(services.store.get_appointment(demo_row.appointment.id), False)
+    dialog.show()
+    save(dialog, out, "appointment-dialog.png")
+    dialog.close()
+
+    # settings
+    settings = app.open_settings()
+    settings.resize(760, 480)
+    settings.tabs.setCurrentIndex(1)
+    save(settings, out, "settings-integrations.png")
+    settings.tabs.setCurrentIndex(2)
+    save(settings, out, "settings-sync.png")
+    settings.close()
+
+    # troubleshooting
+    trouble = app.open_troubleshooting()
+    trouble.resize(860, 620)
+    wait(1500)
+    save(trouble, out, "troubleshooting-accounts.png")
+    trouble.tabs.setCurrentIndex(1)
+    save(trouble, out, "troubleshooting-problems.png")
+    trouble.close()
+
+    # the wizard
+    wizard = app.open_wizard()
+    wizard.resize(700, 540)
+    save(wizard, out, "wizard-1-choose.png")
+    wizard.choose.choose("exchange")
+    wizard.next()
+    try:
+        from tests.fakes.ews_server import EwsServer
+    except ImportError:
+        server = None
+    else:
+        server = EwsServer()
+        server.start()
+        page = wizard.exchange
+        page.username.setText("ann")
+        page.password.setText("not-the-password")
+        page.server_url.setText(server.url)
+        page.validate()
+        for _ in range(100):
+            wait(100)
+            if page.task.finished:
+                break
+    save(wizard, out, "wizard-2-exchange-bad-credentials.png")
+    wizard.exchange.server_url.setText("https://outlook.office365.com/EWS/Exchange.asmx")
+    save(wizard, out, "wizard-3-exchange-office365.png")
+    gmail = memory.calendar_for(services, "ann.seller@gmail.com", "ann.seller@gmail.com")
+    for i in range(4):
+        start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=i + 1)
+        gmail.add(subject=f"Call {i + 1}", start=start, end=start + timedelta(hours=1))
+    wizard.restart()
+    wizard.choose.choose("memory")
+    wizard.next()
+    wizard.sign_in.email.setText("ann.seller@gmail.com")
+    wizard.sign_in.button.click()
+    wait_for(wizard.sign_in.isComplete)
+    save(wizard, out, "wizard-4-signed-in.png")
+    wizard.next()
+    wait_for(wizard.options.isComplete)
+    wizard.options.private.setChecked(True)
+    save(wizard, out, "wizard-5-options.png")
+    wizard.next()
+    wait_for(wizard.summary.isComplete)
+    save(wizard, out, "wizard-6-summary.png")
+    wizard.next()
+    wait_for(wizard.first_sync.isComplete)
+    save(wizard, out, "wizard-7-first-sync.png")
+    wizard.close()
+    if server is not None:
+        server.stop()
+
+    # a private appointment, grey with the eye, close up
+    app.window.show()
+    app.window.set_view("day")
+    app.window.go_to(monday_of(app) + timedelta(days=1))
+    app.window.time_grid.scroll_to_hour(9)
+    save(app.window, out, "day-view.png")
+    app.shutdown()
+    services.store.close()
+    qt_app.processEvents()
+    return 0
+
+
+def monday_of(app: CalsyncApp):
+    return week_start(datetime.now(app.tz).date())
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "docs"))

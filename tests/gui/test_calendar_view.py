@@ -1,0 +1,289 @@
+"""The Sales Calendar views: slots across DST changes, privacy, navigation."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QToolTip, QWidget
+
+from calsync_desktop.gui.calendar_model import PRIVATE_FILL, PRIVATE_TEXT, CalendarModel
+from calsync_desktop.gui.calendar_view import GUTTER, CalendarWindow, side_by_side
+from calsync_desktop.model import Participant, Recurrence
+
+from .conftest import BERLIN, make_appointment
+
+
+def berlin(*args) -> datetime:
+    return datetime(*args, tzinfo=BERLIN)
+
+
+@pytest.fixture
+def window(qtbot, gui_store, gui_clock):
+    model = CalendarModel(gui_store, BERLIN, poll_ms=0)
+    win = CalendarWindow(model, gui_clock)
+    qtbot.addWidget(win)
+    win.resize(1100, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+    win.deleteLater()
+
+
+def placed_for(canvas, contents: str):
+    rows = canvas.model.rows()
+    return [p for p in canvas.placed if rows[p.row_index].occurrence.contents == contents]
+
+
+def test_week_view_is_default_and_shows_the_current_week(window):
+    assert window.view == "week"
+    assert window.model.first_day == date(2026, 3, 23)  # the Monday of the clock's week
+    assert window.model.days == 7
+    assert window.period_label.text() == "23 – 29 March 2026"
+
+
+def test_appointments_keep_their_wall_clock_slot_across_the_spring_dst_change(window, gui_store):
+    # Europe/Berlin springs forward on Sunday 29 March 2026, 02:00 -> 03:00.
+    gui_store.add_appointment(
+        make_appointment("Before", berlin(2026, 3, 27, 9), berlin(2026, 3, 27, 10))
+    )
+    gui_store.add_appointment(
+        make_appointment("After", berlin(2026, 3, 29, 9), berlin(2026, 3, 29, 10))
+    )
+    gui_store.add_appointment(
+        make_appointment(
+            "Standup",
+            berlin(2026, 3, 26, 8, 30),
+            berlin(2026, 3, 26, 8, 45),
+            recurrence=Recurrence("FREQ=DAILY;COUNT=6"),
+        )
+    )
+    window.model.refresh()
+    canvas = window.time_grid.canvas
+    hour = canvas.hour_height
+    col = canvas.column_width()
+    (before,) = placed_for(canvas, "Before")
+    (after,) = placed_for(canvas, "After")
+    assert before.rect.top() == pytest.approx(9 * hour + 1)
+    assert after.rect.top() == pytest.approx(9 * hour + 1)
+    assert before.rect.height() == pytest.approx(hour - 2)
+    assert int((before.rect.left() - GUTTER) // col) == 4  # Friday
+    assert int((after.rect.left() - GUTTER) // col) == 6  # Sunday
+    standups = placed_for(canvas, "Standup")
+    assert len(standups) == 4  # Thu..Sun in this week
+    assert [p.rect.top() for p in standups] == [8.5 * hour + 1] * 4
+    window.step(1)  # the following week: the series continues at 08:30 CEST
+    assert [p.rect.top() for p in placed_for(canvas, "Standup")] == [8.5 * hour + 1] * 2
+
+
+def test_autumn_dst_change_and_a_slot_double_click_creates_at_wall_time(window, gui_store, qtbot):
+    # Europe/Berlin falls back on Sunday 25 October 2026, 03:00 -> 02:00.
+    window.go_to(date(2026, 10, 25))
+    gui_store.add_appointment(
+        make_appointment("Late", berlin(2026, 10, 25, 18), berlin(2026, 10, 25, 19))
+    )
+    window.model.refresh()
+    canvas = window.time_grid.canvas
+    (late,) = placed_for(canvas, "Late")
+    assert late.rect.top() == pytest.approx(18 * canvas.hour_height + 1)
+    x = GUTTER + 6.5 * canvas.column_width()
+    y = 14.25 * canvas.hour_height
+    with qtbot.waitSignal(window.newRequested) as blocker:
+        qtbot.mouseDClick(canvas, Qt.MouseButton.LeftButton, pos=QPoint(int(x), int(y)))
+    start = blocker.args[0]
+    assert start == berlin(2026, 10, 25, 14, 0)
+    assert start.utcoffset() == timedelta(hours=1)
+
+
+def test_overlapping_appointments_sit_side_by_side(window, gui_store):
+    gui_store.add_appointment(
+        make_appointment("A", berlin(2026, 3, 24, 9), berlin(2026, 3, 24, 11))
+    )
+    gui_store.add_appointment(
+        make_appointment("B", berlin(2026, 3, 24, 10), berlin(2026, 3, 24, 12))
+    )
+    gui_store.add_appointment(
+        make_appointment("C", berlin(2026, 3, 24, 13), berlin(2026, 3, 24, 14))
+    )
+    window.model.refresh()
+    canvas = window.time_grid.canvas
+    (a,), (b,), (c,) = (placed_for(canvas, n) for n in "ABC")
+    assert a.rect.right() <= b.rect.left() + 0.01
+    assert a.rect.width() == pytest.approx(b.rect.width())
+    assert c.rect.width() > 1.8 * a.rect.width()
+    assert side_by_side([(1, 0, 60), (2, 30, 90), (3, 60, 120)]) == {
+        1: (0, 2),
+        2: (1, 2),
+        3: (0, 2),
+    }
+
+
+SECRET = "Divorce lawyer Dr. Strangelove"
+SECRET_PLACE = "Hidden Street 7"
+SECRET_PERSON = "secret.person@example.com"
+
+
+def all_widget_texts(root: QWidget) -> list[str]:
+    texts = []
+    for widget in [root, *root.findChildren(QWidget)]:
+        texts += [
+            widget.toolTip(),
+            widget.accessibleName(),
+            widget.accessibleDescription(),
+            widget.windowTitle(),
+            widget.statusTip(),
+            widget.whatsThis(),
+        ]
+        if isinstance(widget, QLabel | QAbstractButton | QLineEdit):
+            texts.append(widget.text())
+    return texts
+
+
+@pytest.mark.parametrize("view", ["day", "week", "month"])
+def test_private_appointments_are_grey_boxes_with_an_eye_and_no_text(
+    window, gui_store, qtbot, view
+):
+    private = make_appointment(
+        f"{SECRET}\nbring papers",
+        berlin(2026, 3, 26, 14),
+        berlin(2026, 3, 26, 16),
+        location=SECRET_PLACE,
+        private=True,
+        participants=(Participant("Secret Person", SECRET_PERSON),),
+    )
+    gui_store.add_appointment(private)
+    gui_store.add_appointment(
+        make_appointment("Visible call", berlin(2026, 3, 26, 9), berlin(2026, 3, 26, 10))
+    )
+    window.set_view(view)
+    canvas = window.month if view == "month" else window.time_grid.canvas
+    window.model.refresh()
+    rows = window.model.rows()
+    (box,) = [p for p in canvas.placed if rows[p.row_index].private]
+    # every role of the model
+    index = window.model.index(box.row_index, 0)
+    for role in range(0, 40):
+        value = window.model.data(index, role)
+        if isinstance(value, str):
+            assert SECRET not in value and SECRET_PLACE not in value and "Secret" not in value
+    assert window.model.data(index, Qt.ItemDataRole.DisplayRole) == PRIVATE_TEXT
+    # the tooltip really shown over the box
+    centre = box.rect.center().toPoint()
+    assert canvas.tooltip_for(QPointF(centre)).startswith(PRIVATE_TEXT)
+    qtbot.mouseMove(canvas, centre)
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.sendEvent(
+        canvas, QHelpEvent(QEvent.Type.ToolTip, centre, canvas.mapToGlobal(centre))
+    )
+    assert QToolTip.text().startswith(PRIVATE_TEXT)
+    # drawn dark grey, with the white eye near its top-left corner
+    image: QImage = canvas.grab().toImage()
+    ratio = image.devicePixelRatio()
+    r = box.rect
+    sample = image.pixelColor(int((r.right() - 4) * ratio), int((r.bottom() - 3) * ratio))
+    assert sample == PRIVATE_FILL
+    eye_side = min(16, r.height() - 4)
+    eye_pixels = [
+        image.pixelColor(int((r.left() + 4 + dx) * ratio), int((r.top() + 3 + dy) * ratio))
+        for dx in range(int(eye_side))
+        for dy in range(int(eye_side))
+    ]
+    assert any(c.lightness() > 200 for c in eye_pixels)  # the eye's white
+    # nothing but the eye: no text pixels elsewhere in the box
+    interior = [
+        image.pixelColor(int(x * ratio), int(y * ratio))
+        for x in range(int(r.left() + 24), int(r.right() - 2), 2)
+        for y in range(int(r.top() + 2), int(r.bottom() - 2), 2)
+    ]
+    assert all(c == PRIVATE_FILL for c in interior)
+    # selecting it (the accessible description follows the selection)
+    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=centre)
+    assert canvas.accessibleDescription().startswith(PRIVATE_TEXT)
+    for text in all_widget_texts(window):
+        assert SECRET not in text and SECRET_PLACE not in text and SECRET_PERSON not in text
+
+
+def test_current_time_line_is_drawn_on_today(window, gui_clock):
+    canvas = window.time_grid.canvas
+    # clock: Thursday 26 March 2026, 10:30 UTC = 11:30 CET
+    assert canvas.now_line_y() == pytest.approx(11.5 * canvas.hour_height)
+    image = canvas.grab().toImage()
+    x = int(GUTTER + 3.5 * canvas.column_width())
+    y = int(11.5 * canvas.hour_height)
+    assert image.pixelColor(x, y).red() > 200 and image.pixelColor(x, y).green() < 80
+    window.step(1)
+    assert canvas.now_line_y() is None
+
+
+def test_navigation_and_keyboard(window, gui_store, qtbot):
+    gui_store.add_appointment(
+        make_appointment("First", berlin(2026, 3, 24, 9), berlin(2026, 3, 24, 10))
+    )
+    gui_store.add_appointment(
+        make_appointment("Second", berlin(2026, 3, 25, 9), berlin(2026, 3, 25, 10))
+    )
+    window.model.refresh()
+    canvas = window.time_grid.canvas
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_PageDown)
+    assert window.model.first_day == date(2026, 3, 30)
+    qtbot.keyClick(canvas, Qt.Key.Key_PageUp)
+    qtbot.keyClick(canvas, Qt.Key.Key_PageUp)
+    assert window.model.first_day == date(2026, 3, 16)
+    qtbot.keyClick(canvas, Qt.Key.Key_T)
+    assert window.model.first_day == date(2026, 3, 23)
+    canvas.setFocus()
+    qtbot.keyClick(canvas, Qt.Key.Key_Tab)
+    assert window.model.row(canvas.selected_row).occurrence.contents == "First"
+    qtbot.keyClick(canvas, Qt.Key.Key_Tab)
+    assert window.model.row(canvas.selected_row).occurrence.contents == "Second"
+    with qtbot.waitSignal(window.activated) as blocker:
+        qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    assert blocker.args[0].contents == "Second"
+    qtbot.keyClick(canvas, Qt.Key.Key_D)
+    assert window.view == "day" and window.model.days == 1
+    qtbot.keyClick(window.time_grid.canvas, Qt.Key.Key_M)
+    assert window.view == "month" and window.model.first_day == date(2026, 2, 23)
+    qtbot.keyClick(window.month, Qt.Key.Key_PageDown)
+    assert window.period_label.text() == "April 2026"
+    qtbot.keyClick(window.month, Qt.Key.Key_W)
+    assert window.view == "week"
+    window.date_picker.setDate(date(2026, 7, 15))
+    assert window.model.first_day == date(2026, 7, 13)
+
+
+def test_double_click_an_appointment_activates_it(window, gui_store, qtbot):
+    gui_store.add_appointment(
+        make_appointment("Client", berlin(2026, 3, 24, 9), berlin(2026, 3, 24, 10))
+    )
+    window.model.refresh()
+    canvas = window.time_grid.canvas
+    (box,) = placed_for(canvas, "Client")
+    with qtbot.waitSignal(window.activated) as blocker:
+        qtbot.mouseDClick(canvas, Qt.MouseButton.LeftButton, pos=box.rect.center().toPoint())
+    assert blocker.args[0].contents == "Client"
+
+
+def test_accounts_get_their_own_colours(window, gui_store):
+    from calsync_desktop.accounts.base import Account
+
+    gui_store.add_account(Account(id="a1", kind="memory", name="Work", email="me@work.example"))
+    gui_store.add_account(Account(id="a2", kind="memory", name="Zoo", email="me@zoo.example"))
+    gui_store.add_appointment(
+        make_appointment("W", berlin(2026, 3, 24, 9), berlin(2026, 3, 24, 10), account_id="a1")
+    )
+    gui_store.add_appointment(
+        make_appointment("Z", berlin(2026, 3, 25, 9), berlin(2026, 3, 25, 10), account_id="a2")
+    )
+    gui_store.add_appointment(
+        make_appointment("L", berlin(2026, 3, 26, 9), berlin(2026, 3, 26, 10))
+    )
+    window.model.refresh()
+    colours = {r.occurrence.contents: QColor(r.colour).name() for r in window.model.rows()}
+    assert len(set(colours.values())) == 3
