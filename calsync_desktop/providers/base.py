@@ -271,6 +271,12 @@ class CalendarProvider(ABC):
     #: "google", "exchange", "office365", "memory"
     kind: str = ""
 
+    #: Whether an incremental listing reports the deletion of an event created
+    #: after the sync state it starts from. Google's syncToken and Graph's delta
+    #: do; Exchange's SyncFolderItems does not, so after creating events the
+    #: engine moves the state past its own writes.
+    reports_deleted_new_events: bool = True
+
     @abstractmethod
     def account_email(self) -> str:
         """The signed-in account's email address (one request at most)."""

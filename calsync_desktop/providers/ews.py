@@ -559,6 +559,8 @@ class ExchangeProvider(CalendarProvider):
     """
 
     kind = "exchange"
+    # SyncFolderItems never reports deleting an item created after the state
+    reports_deleted_new_events = False
 
     def __init__(
         self,

@@ -195,7 +195,7 @@ class SyncEngine:
         self._keep_remote_state = False
         self._late_skipped: list[SkippedEntry] = []
         self._own_seqs: set[int] = set()
-        self._wrote_remote = False
+        self._created_remote = False
 
     # ------------------------------------------------------------------ find
 
@@ -671,7 +671,7 @@ class SyncEngine:
         self._keep_remote_state = False
         self._late_skipped = []
         self._own_seqs = set()
-        self._wrote_remote = False
+        self._created_remote = False
         send_ok = (
             bool(self.store.get_setting("sync.send_invitations")) and self.account.first_sync_done
         )
@@ -697,7 +697,9 @@ class SyncEngine:
             writes = [self._write_for(a, send_ok) for a in chunk]
             pairs = [(a, w) for a, w in zip(chunk, writes, strict=True) if w is not None]
             results = self.provider.write([w for _, w in pairs]) if pairs else []
-            self._wrote_remote = self._wrote_remote or bool(pairs)
+            self._created_remote = self._created_remote or any(
+                r.ok and isinstance(r.write, Create) for r in results
+            )
             # the remote writes are done; their local halves commit together
             # (a crash before this commit is repaired by re-linking on local ids)
             with self.store.transaction():
@@ -998,7 +1000,7 @@ class SyncEngine:
         when that listing holds only the echo of our own writes, its state is
         kept; anything else is left for the next run to list again.
         """
-        if not self._wrote_remote or state is None:
+        if not self._created_remote or state is None or self.provider.reports_deleted_new_events:
             return state
         try:
             after = self.provider.changes(self.scope.window, state)

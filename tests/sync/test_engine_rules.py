@@ -693,3 +693,16 @@ def test_a_remote_event_that_cannot_be_stored_is_skipped_with_its_reason(h):
     assert h.local_for(good.remote_id) is not None and h.local_for(bad.remote_id) is None
     (entry,) = [s for s in h.store.skipped(h.account.id) if s.item_id == bad.remote_id]
     assert "ends before it starts" in entry.reason
+
+
+def test_for_a_service_that_forgets_deleted_new_events_the_state_moves_past_our_creates(h):
+    h.provider.reports_deleted_new_events = False
+    a = h.add_local()
+    h.sync()
+    assert h.engine().plan().changes.events == []  # our create's echo already absorbed
+    # with a service that does report them, the echo is read once by the next sync
+    h.provider.reports_deleted_new_events = True
+    b = h.add_local("Second")
+    h.sync()
+    assert [e.local_id for e in h.engine().plan().changes.events] == [b.id]
+    assert h.local(a.id) is not None

@@ -31,6 +31,7 @@ from hypothesis.stateful import (
 from calsync_desktop.model import Participant, Recurrence
 from calsync_desktop.providers.base import ProviderError
 from calsync_desktop.store import Store
+from calsync_desktop.sync.engine import Decision
 from calsync_desktop.sync.mapping import join_contents
 from calsync_desktop.sync.scope import Scope
 
@@ -70,6 +71,8 @@ class SyncMachine(RuleBasedStateMachine):
         self.clock = Clock()
         self.store = Store.open(self.dir / "cal.sqlite3", self.clock)
         self.h = Harness(self.store, self.clock)
+        # the mass-deletion guard has its own tests; here the user always applies
+        self.h.decision = Decision.APPLY
         self.pending_fault = False
         # edits since the last clean sync: (key, field) -> {"local"/"remote": value}
         # every edit since the last clean sync, in order: [item key, field, side, value];
