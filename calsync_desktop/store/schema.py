@@ -36,7 +36,8 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime")
-        return value.astimezone(UTC).strftime(_FORMAT)
+        # isoformat is the fast path; same fixed-width text as _FORMAT
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
     def process_result_value(self, value, dialect):
         if value is None:

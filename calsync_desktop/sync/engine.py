@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 GUARD_MIN_DELETIONS = 10
 GUARD_SHARE = 0.25
 WRITE_CHUNK = 200  # remote writes per provider call: progress and commit granularity
+IMPORT_CHUNK = 1000  # local-only writes per transaction
 
 
 class Kind(StrEnum):
@@ -681,8 +682,8 @@ class SyncEngine:
         done = 0
         # a group of local writes commits together: a crash rolls back the
         # group, and the next run (its sync state not yet advanced) redoes it
-        for start in range(0, len(local_only), WRITE_CHUNK):
-            group = local_only[start : start + WRITE_CHUNK]
+        for start in range(0, len(local_only), IMPORT_CHUNK):
+            group = local_only[start : start + IMPORT_CHUNK]
             with self.store.transaction():
                 self._import([a for a in group if a.kind is Kind.CREATE_LOCAL], result)
                 for action in group:

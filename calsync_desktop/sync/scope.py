@@ -9,6 +9,7 @@ scope is never a deletion.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timedelta
 
 from calsync_desktop.model import Appointment
@@ -25,7 +26,7 @@ class Scope:
     now: datetime
     horizon_days: int = DEFAULT_HORIZON_DAYS
 
-    @property
+    @cached_property
     def window(self) -> TimeWindow:
         return TimeWindow(
             self.now - timedelta(days=PAST_DAYS), self.now + timedelta(days=self.horizon_days)
