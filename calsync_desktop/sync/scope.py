@@ -9,8 +9,8 @@ scope is never a deletion.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from calsync_desktop.model import Appointment
 from calsync_desktop.providers.base import RemoteEvent, TimeWindow
