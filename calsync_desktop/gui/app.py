@@ -154,12 +154,20 @@ class CalsyncApp(QObject):
         self.failures: dict[str, int] = {}
         self.asking = False
         self.last_progress = ""
+        self.syncing_account = ""
+        self.run_error = ""  # a run that failed as a whole (not one account)
         self.dialogs: dict[str, QWidget] = {}
         self.wizard_options: dict[str, Any] = {}  # e.g. open_browser for tests
 
         self.model = CalendarModel(self.store, self.tz, parent=self)
         self.window = SalesCalendarWindow(self.model, services.clock)
-        self.editor = AppointmentEditor(self.store, self.tz, self.local_edit, parent=self.window)
+        self.editor = AppointmentEditor(
+            self.store,
+            self.tz,
+            self.local_edit,
+            parent=self.window,
+            colour_for=self.model.account_colour,
+        )
         self.window.activated.connect(self.editor.open)
         self.window.newRequested.connect(self.editor.create)
 
@@ -178,6 +186,7 @@ class CalsyncApp(QObject):
         )
         self.scheduler.syncStarted.connect(self._sync_started)
         self.scheduler.progress.connect(self._progress)
+        self.scheduler.accountStarted.connect(self._account_started)
         self.scheduler.syncFinished.connect(self._sync_finished)
         self.window.syncNowRequested.connect(self.sync_now)
 
@@ -254,18 +263,40 @@ class CalsyncApp(QObject):
         # the worker writes many rows: reload once at the end, not on every poll
         self.model.stop_polling()
         self.last_progress = ""
+        self.syncing_account = ""
         self.window.set_progress(0, 0)
         self.window.set_status("Syncing…")
         self.refresh_status()
 
+    def _account_started(self, name: str) -> None:
+        if self.scheduler.running:
+            self.syncing_account = name
+            self.last_progress = ""
+            self.window.set_progress(0, 0)
+            self.window.set_status(self.syncing_text(0, 0))
+
     def _progress(self, done: int, total: int, message: str) -> None:
+        # a report that arrives after the run ended must not bring the bar back
+        if not self.scheduler.running:
+            return
         self.last_progress = f"{done}/{total}" if total else ""
         self.window.set_progress(done, total)
-        if message:
-            self.window.set_status(f"Syncing… {message}")
+        self.window.set_status(self.syncing_text(done, total))
+
+    def syncing_text(self, done: int, total: int) -> str:
+        """The status bar while syncing: which account, and how far."""
+        text = f"Syncing {self.syncing_account}…" if self.syncing_account else "Syncing…"
+        if total:
+            text += f" {min(done, total)} of {total}"
+        return text
 
     def _sync_finished(self, summary: RunSummary) -> None:
         self.window.hide_progress()
+        self.last_progress = ""
+        self.syncing_account = ""
+        self.run_error = next(
+            (o.error or "unknown error" for o in summary.outcomes if not o.account_id), ""
+        )
         self.model.refresh()
         if not self.scheduler.running:
             self.model.start_polling()
@@ -368,13 +399,17 @@ class CalsyncApp(QObject):
             self.window.set_status(self.status_text(accounts, status))
 
     def status_text(self, accounts, status) -> str:
-        if status.state in ("attention", "error", "paused"):
+        """The status bar between syncs: the last sync time, or the problem."""
+        if status.state == "error":
+            return f"{status.tooltip} See Troubleshooting for what to do."
+        if status.state in ("attention", "paused"):
             return status.tooltip
+        if self.run_error:
+            return f"The last sync failed: {self.run_error}"
         times = [a.last_sync for a in accounts if a.last_sync]
         if not times:
             return "Not synced yet"
-        when = last_sync_text(max(times), self.tz, self.services.clock())
-        return f"Last sync {when} · {len(accounts)} account(s)"
+        return f"Last sync {last_sync_text(max(times), self.tz, self.services.clock())}"
 
     # ------------------------------------------------------------------ dialogs
 

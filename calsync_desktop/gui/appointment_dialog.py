@@ -6,11 +6,12 @@ weekly 09:00 meeting stays at 09:00 whatever the daylight-saving season.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QDate, QDateTime, Qt, QTime
+from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -20,7 +21,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QSpinBox,
+    QStyle,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -62,6 +63,39 @@ FREQUENCIES = (
     ("YEARLY", "Yearly", "year(s)"),
 )
 SIMPLE_KEYS = {"FREQ", "INTERVAL", "BYDAY", "COUNT", "UNTIL", "WKST"}
+DEFAULT_ACCOUNT_SETTING = "app.default_account"
+"""The account new appointments go to when there is more than one (an account id)."""
+LINKED_ACCOUNT_NOTE = (
+    "An appointment stays with the calendar account it is synced with. To move it, "
+    "create it again under the other account and delete this one."
+)
+
+
+def account_label(account) -> str:
+    """How an account is named in the dialog: its name, and its address if that differs."""
+    name = account.name or account.email
+    if account.email and account.email != name:
+        return f"{name} ({account.email})"
+    return name
+
+
+def colour_swatch(colour: QColor, size: int = 12) -> QIcon:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(colour)
+    return QIcon(pixmap)
+
+
+def choose_account(
+    appointment: Appointment, accounts: Sequence, default_account_id: str | None
+) -> str | None:
+    """The account an appointment belongs to once saved: its own if it has one
+    that still exists, else the default account (when it exists), else the first."""
+    ids = [a.id for a in accounts]
+    if appointment.account_id in ids:
+        return appointment.account_id
+    if default_account_id in ids:
+        return default_account_id
+    return ids[0] if ids else None
 
 
 def parse_rule(rule: str) -> dict[str, str] | None:
@@ -102,11 +136,12 @@ def from_qdatetime(value: QDateTime, tz: ZoneInfo) -> datetime:
     return wall.astimezone(UTC).astimezone(tz)  # a time in a DST gap moves past it
 
 
-class RecurrenceEditor(QGroupBox):
+class RecurrenceEditor(QWidget):
     """None / daily / weekly / monthly / yearly, interval, weekdays and end."""
 
     def __init__(self, parent: QWidget | None = None):
-        super().__init__("Repeat", parent)
+        # a row of the dialog's form, labelled "Repeat" there
+        super().__init__(parent)
         self.kept_rule: str | None = None
         self.frequency = QComboBox()
         for freq, label, _ in FREQUENCIES:
@@ -128,6 +163,7 @@ class RecurrenceEditor(QGroupBox):
         self.count.setSuffix(" occurrences")
         self.custom = QLabel()
         self.custom.setWordWrap(True)
+        self.custom.hide()  # only for a rule this editor cannot show
         self.never.setChecked(True)
 
         top = QHBoxLayout()
@@ -154,6 +190,7 @@ class RecurrenceEditor(QGroupBox):
         end.addWidget(self.count)
         end.addStretch(1)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
         layout.addWidget(self.days_row)
         layout.addWidget(self.end_row)
@@ -224,7 +261,15 @@ class AppointmentDialog(QDialog):
     :meth:`appointment` is the edited appointment.
     """
 
-    def __init__(self, appointment: Appointment, is_new: bool, parent: QWidget | None = None):
+    def __init__(
+        self,
+        appointment: Appointment,
+        is_new: bool,
+        parent: QWidget | None = None,
+        accounts: Sequence = (),
+        default_account_id: str | None = None,
+        colour_for: Callable[[str], QColor] | None = None,
+    ):
         super().__init__(parent)
         self.original = appointment
         self.is_new = is_new
@@ -261,6 +306,7 @@ class AppointmentDialog(QDialog):
         self.all_day.toggled.connect(self._all_day_toggled)
         self.private = QCheckBox("Private: others see a grey box without any details")
         self.private.setChecked(appointment.private)
+        self._build_account_choice(accounts, default_account_id, colour_for)
 
         self.participants = QTableWidget(0, 3)
         self.participants.setHorizontalHeaderLabels(["Name", "Email", "Invite status"])
@@ -288,9 +334,8 @@ class AppointmentDialog(QDialog):
         self.series_note = QLabel(
             "This appointment repeats: changes here apply to every occurrence."
         )
-        self.series_note.setVisible(appointment.recurrence is not None and not is_new)
 
-        form = QFormLayout()
+        self.form = form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Contents", self.contents)
         form.addRow("Location", self.location)
@@ -304,6 +349,8 @@ class AppointmentDialog(QDialog):
         form.addRow("", self.all_day)
         form.addRow("", self.all_day_note)
         form.addRow("", self.private)
+        if self.account_row is not None:
+            form.addRow("Calendar account", self.account_row)
         people = QVBoxLayout()
         people.addWidget(self.participants)
         buttons_row = QHBoxLayout()
@@ -313,21 +360,92 @@ class AppointmentDialog(QDialog):
         people.addLayout(buttons_row)
         people.addWidget(note)
         form.addRow("Participants", people)
+        form.addRow("Repeat", self.recurrence)
+        form.addRow("", self.series_note)
+        # hidden rows take no room (a hidden field alone would leave its spacing)
+        form.setRowVisible(self.series_note, appointment.recurrence is not None and not is_new)
 
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
         self.buttons.accepted.connect(self._save)
         self.buttons.rejected.connect(self.reject)
+        bottom = QHBoxLayout()
+        self.delete_button: QPushButton | None = None
         if not is_new:
-            delete = self.buttons.addButton("Delete", QDialogButtonBox.ButtonRole.DestructiveRole)
-            delete.clicked.connect(self._delete)
+            # on the far left, away from Save: deleting is not the usual way out
+            self.delete_button = QPushButton(
+                self.style().standardIcon(QStyle.StandardPixmap.SP_TrashIcon), "Delete…"
+            )
+            self.delete_button.setAutoDefault(False)
+            self.delete_button.clicked.connect(self._delete)
+            bottom.addWidget(self.delete_button)
+        bottom.addStretch(1)
+        bottom.addWidget(self.buttons)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.recurrence)
-        layout.addWidget(self.series_note)
-        layout.addWidget(self.buttons)
+        layout.addSpacing(4)
+        layout.addLayout(bottom)
         self._all_day_toggled(appointment.all_day)
+
+    # ----------------------------------------------------------- account
+
+    def _build_account_choice(
+        self,
+        accounts: Sequence,
+        default_account_id: str | None,
+        colour_for: Callable[[str], QColor] | None,
+    ) -> None:
+        """Which calendar account the appointment syncs with.
+
+        One account: it is assigned without asking. More: a new (or not yet
+        assigned) appointment offers the choice; one that already belongs to an
+        account shows it, read-only, since the sync keeps it with that account.
+        """
+        self.account_id = choose_account(self.original, accounts, default_account_id)
+        self.account_choice: QComboBox | None = None
+        self.account_row: QWidget | None = None
+        if len(accounts) < 2:
+            return
+        assigned = self.original.account_id in {a.id for a in accounts}
+        if assigned:
+            account = next(a for a in accounts if a.id == self.original.account_id)
+            label = QLabel(account_label(account))
+            label.setToolTip(LINKED_ACCOUNT_NOTE)
+            label.setAccessibleName("Calendar account")
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            if colour_for is not None:
+                swatch = QLabel()
+                swatch.setPixmap(colour_swatch(colour_for(account.id)).pixmap(12, 12))
+                row = QWidget()
+                box = QHBoxLayout(row)
+                box.setContentsMargins(0, 0, 0, 0)
+                box.addWidget(swatch)
+                box.addWidget(label, 1)
+                self.account_row = row
+            else:
+                self.account_row = label
+            return
+        combo = QComboBox()
+        combo.setAccessibleName("Calendar account")
+        combo.setToolTip("The calendar this appointment is synced with")
+        for account in accounts:
+            if colour_for is not None:
+                combo.addItem(colour_swatch(colour_for(account.id)), account_label(account))
+            else:
+                combo.addItem(account_label(account))
+            combo.setItemData(combo.count() - 1, account.id)
+        combo.setCurrentIndex(max(0, combo.findData(self.account_id)))
+        combo.currentIndexChanged.connect(
+            lambda _=0: setattr(self, "account_id", combo.currentData())
+        )
+        row = QWidget()
+        box = QHBoxLayout(row)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(combo)
+        box.addStretch(1)
+        self.account_choice = combo
+        self.account_row = row
 
     # ----------------------------------------------------------- participants
 
@@ -387,7 +505,7 @@ class AppointmentDialog(QDialog):
             self.start.setTime(self._times[0])
             self.end.setTime(self._times[1])
         self.start.blockSignals(False)
-        self.all_day_note.setVisible(on)
+        self.form.setRowVisible(self.all_day_note, on)
 
     def times(self) -> tuple[datetime, datetime]:
         start = from_qdatetime(self.start.dateTime(), self.tz)
@@ -422,6 +540,7 @@ class AppointmentDialog(QDialog):
                 private=self.private.isChecked(),
                 participants=self.participant_list(),
                 recurrence=recurrence,
+                account_id=self.account_id,
             )
         )
 
@@ -460,8 +579,10 @@ class AppointmentEditor:
         parent: QWidget | None = None,
         open_dialog: Callable[[AppointmentDialog], bool] | None = None,
         confirm_private: Callable[[QWidget | None], bool] | None = None,
+        colour_for: Callable[[str], QColor] | None = None,
     ):
         self.store = store
+        self.colour_for = colour_for
         self.tz = tz
         self.changed = changed
         self.parent = parent
@@ -477,13 +598,24 @@ class AppointmentEditor:
         )
         return answer == QMessageBox.StandardButton.Yes
 
+    def dialog_for(self, appointment: Appointment, is_new: bool) -> AppointmentDialog:
+        """The dialog for ``appointment``, offering the accounts the store has."""
+        return AppointmentDialog(
+            appointment,
+            is_new=is_new,
+            parent=self.parent,
+            accounts=self.store.list_accounts(),
+            default_account_id=self.store.get_setting(DEFAULT_ACCOUNT_SETTING),
+            colour_for=self.colour_for,
+        )
+
     def open(self, occurrence) -> None:
         appointment = self.store.get_appointment(occurrence.appointment.id)
         if appointment is None:
             return
         if appointment.private and not self.confirm_private(self.parent):
             return
-        dialog = AppointmentDialog(appointment, is_new=False, parent=self.parent)
+        dialog = self.dialog_for(appointment, is_new=False)
         if not self.open_dialog(dialog):
             return
         if dialog.deleted:
@@ -501,7 +633,7 @@ class AppointmentEditor:
             end=(start + timedelta(hours=1)).astimezone(UTC),
             timezone=getattr(self.tz, "key", "UTC"),
         )
-        dialog = AppointmentDialog(draft, is_new=True, parent=self.parent)
+        dialog = self.dialog_for(draft, is_new=True)
         if not self.open_dialog(dialog):
             return None
         saved = self.store.add_appointment(dialog.appointment())

@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 
 class Task(QObject):
     """One background call. ``done(result)`` or ``failed(exception)`` arrive
-    in the thread that created the task (the GUI thread)."""
+    in the thread that created the task (the GUI thread); ``finished`` turns
+    true after the callbacks given to :func:`run_in_background` have run."""
 
     done = Signal(object)
     failed = Signal(object)
@@ -27,6 +28,10 @@ class Task(QObject):
         self.call = call
         self.finished = False
         self.thread_name = ""
+
+    def watch(self) -> None:
+        """Connect ``finished`` last: each queued slot is its own event, and
+        whoever polls ``finished`` must not see it before the result was shown."""
         self.done.connect(self._mark)
         self.failed.connect(self._mark)
 
@@ -73,6 +78,7 @@ def run_in_background(
         task.done.connect(on_done)
     if on_error is not None:
         task.failed.connect(on_error)
+    task.watch()
     (pool or QThreadPool.globalInstance()).start(_Runnable(task))
     return task
 

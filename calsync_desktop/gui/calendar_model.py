@@ -28,6 +28,22 @@ LOCAL_COLOUR = QColor("#6a5acd")
 ACCOUNT_COLOURS = tuple(
     QColor(c) for c in ("#3584e4", "#2ec27e", "#e66100", "#c061cb", "#e01b24", "#1c71d8", "#986a44")
 )
+COLOURS_SETTING = "app.account_colours"
+"""{account id: index into ACCOUNT_COLOURS}: an account keeps its colour when
+others are added, renamed or removed."""
+
+
+def assign_colours(account_ids: Sequence[str], saved: dict[str, int]) -> dict[str, int]:
+    """Colour indexes for ``account_ids``: the saved ones kept, each new account
+    the first colour no other account uses (colours repeat past the palette)."""
+    result = {a: saved[a] for a in account_ids if isinstance(saved.get(a), int)}
+    for account_id in account_ids:
+        if account_id in result:
+            continue
+        used = set(result.values())
+        free = [i for i in range(len(ACCOUNT_COLOURS)) if i not in used]
+        result[account_id] = free[0] if free else len(result) % len(ACCOUNT_COLOURS)
+    return result
 
 
 class CalendarSource(Protocol):
@@ -141,8 +157,14 @@ class CalendarModel(QAbstractListModel):
 
     def _account_colours(self) -> None:
         self._colours = {None: (LOCAL_COLOUR, "Sales Calendar")}
-        for index, account in enumerate(self.source.list_accounts()):
-            colour = ACCOUNT_COLOURS[index % len(ACCOUNT_COLOURS)]
+        accounts = self.source.list_accounts()
+        get = getattr(self.source, "get_setting", None)
+        saved = (get(COLOURS_SETTING, None) or {}) if get else {}
+        indexes = assign_colours([a.id for a in accounts], saved)
+        if get and indexes != saved:
+            self.source.set_setting(COLOURS_SETTING, indexes)
+        for account in accounts:
+            colour = ACCOUNT_COLOURS[indexes[account.id] % len(ACCOUNT_COLOURS)]
             self._colours[account.id] = (colour, account.name or account.email)
 
     def account_colour(self, account_id: str | None) -> QColor:

@@ -60,6 +60,10 @@ GUTTER = 56
 MIN_ITEM_MINUTES = 22
 """Shortest height an appointment box gets, so a 5-minute call is still clickable."""
 SLOT_MINUTES = 30
+DAY_START_HOUR = 8
+"""The day and week views open scrolled to this hour (or to an earlier appointment)."""
+EARLIEST_START_HOUR = 6
+"""...but never earlier than this: one night-time item should not hide the working day."""
 GRID_LINE = QColor("#dedede")
 HALF_LINE = QColor("#efefef")
 NOW_LINE = QColor("#e01b24")
@@ -147,6 +151,29 @@ def _elide(cache: dict, metrics: QFontMetrics, text: str, width: int, bold: bool
     return found
 
 
+def _wrap(cache: dict, metrics: QFontMetrics, text: str, width: int, lines: int) -> tuple[str, ...]:
+    """``text`` broken at spaces into at most ``lines`` lines of ``width``; the
+    last one elided if the text does not fit. Cached like :func:`_elide`."""
+    key = ("wrap", text, width, lines)
+    found = cache.get(key)
+    if found is not None:
+        return found
+    out: list[str] = []
+    rest = text.split()
+    while rest and len(out) < lines:
+        line = rest.pop(0)
+        while rest and metrics.horizontalAdvance(f"{line} {rest[0]}") <= width:
+            line = f"{line} {rest.pop(0)}"
+        out.append(line)
+    if rest:
+        out[-1] = " ".join([out[-1], *rest])
+    out = [metrics.elidedText(line, Qt.TextElideMode.ElideRight, width) for line in out]
+    if len(cache) > 5000:
+        cache.clear()
+    found = cache[key] = tuple(out) or ("",)
+    return found
+
+
 def paint_box(
     painter: QPainter,
     rect: QRectF,
@@ -165,7 +192,7 @@ def paint_box(
     if row.private:
         painter.fillRect(rect, PRIVATE_BORDER)
         painter.fillRect(rect.adjusted(1, 1, -1, -1), PRIVATE_FILL)
-        side = int(min(16, rect.height() - 4, rect.width() - 4))
+        side = int(min(18 if rect.height() >= 30 else 16, rect.height() - 4, rect.width() - 4))
         if side >= 8:
             eye = QRect(int(rect.left()) + 4, int(rect.top()) + 3, side, side)
             icon("eye").paint(painter, eye)
@@ -194,17 +221,24 @@ def paint_box(
             else:
                 y = text_rect.top() + 1 + metrics.ascent()
             title = model.row_data(row, Qt.ItemDataRole.DisplayRole)
-            painter.drawText(
-                QPointF(text_rect.left(), y), _elide(elide, metrics, title, width, True)
-            )
+            # the title takes the lines the time and location do not need, so a
+            # long title in a tall or narrow box wraps instead of being cut short
+            room = max(1, int((text_rect.height() - 1) // line_h))
+            extras = []
+            if rect.height() >= 34:
+                when = model.row_data(row, Roles.TIME_TEXT)
+                if metrics.horizontalAdvance(when) > width:
+                    when = when.split("–")[0]  # a narrow box: the start time only
+                extras.append(when)
+            if row.occurrence.location and rect.height() >= 50:
+                extras.append(row.occurrence.location)
+            title_lines = _wrap(elide, metrics, title, width, max(1, room - len(extras)))
+            for n, line in enumerate(title_lines):
+                painter.drawText(QPointF(text_rect.left(), y + n * line_h), line)
+            y += (len(title_lines) - 1) * line_h
             painter.setFont(normal)
             metrics = painter.fontMetrics()
-            lines = []
-            if rect.height() >= 34:
-                lines.append(model.row_data(row, Roles.TIME_TEXT))
-            if row.occurrence.location and rect.height() >= 50:
-                lines.append(row.occurrence.location)
-            for line in lines:
+            for line in extras:
                 y += line_h
                 if y + metrics.descent() > text_rect.bottom() + 1:
                     break
@@ -213,9 +247,18 @@ def paint_box(
                 )
             painter.setClipping(False)
     if selected:
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.setPen(QPen(SELECTED, 2))
-        painter.drawRoundedRect(rect.adjusted(1, 1, -1, -1), 3, 3)
+        draw_selection(painter, rect, row.private)
+
+
+def draw_selection(painter: QPainter, rect: QRectF, private: bool) -> None:
+    """The selection ring; on a private box's dark grey a blue ring alone would
+    hardly show, so it gets a white inner line too."""
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.setPen(QPen(SELECTED, 2))
+    painter.drawRoundedRect(rect.adjusted(1, 1, -1, -1), 3, 3)
+    if private:
+        painter.setPen(QPen(QColor("#ffffff"), 1))
+        painter.drawRoundedRect(rect.adjusted(2.5, 2.5, -2.5, -2.5), 2, 2)
 
 
 class _ItemsMixin:
@@ -408,11 +451,10 @@ class TimeGridCanvas(_ItemsMixin, QWidget):
                 self.slot_rect(self.cursor_day, self.cursor_slot).adjusted(1, 1, -1, -1)
             )
         if self.selected_row is not None:
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.setPen(QPen(SELECTED, 2))
+            rows = self.model.rows()
             for placed in self.placed:
                 if placed.row_index == self.selected_row:
-                    painter.drawRoundedRect(placed.rect.adjusted(1, 1, -1, -1), 3, 3)
+                    draw_selection(painter, placed.rect, rows[placed.row_index].private)
         y = self.now_line_y()
         if y is not None:
             w = self.column_width()
@@ -730,9 +772,39 @@ class TimeGridView(QWidget):
         layout.addWidget(self.header)
         layout.addWidget(self.scroll, 1)
         self.header.right_margin = self.scroll.verticalScrollBar().sizeHint().width()
+        self._opened = False
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._opened:
+            # once laid out (the scroll range is known only then): open at work time
+            self._opened = True
+            QTimer.singleShot(0, self.scroll_to_working_hours)
+
+    def first_hour(self) -> int:
+        """Where the day starts on screen: 08:00, or the hour of an earlier
+        appointment in view (from 06:00) so that it is not hidden above the fold."""
+        model = self.canvas.model
+        starts = [
+            r.start.hour
+            for r in model.rows()
+            if not r.all_day and r.start.date() >= model.first_day
+        ]
+        return max(EARLIEST_START_HOUR, min([DAY_START_HOUR, *starts]))
+
+    def scroll_to_working_hours(self) -> None:
+        self.scroll_to_hour(self.first_hour())
+
+    def label_room(self) -> int:
+        """Space left above an hour's line so that its label is not cut off."""
+        small = QFont(self.canvas.font())
+        small.setPointSizeF(max(7.0, small.pointSizeF() * 0.85))
+        return max(self.canvas.hour_height // 4, QFontMetrics(small).height())
 
     def scroll_to_hour(self, hour: int) -> None:
-        self.scroll.verticalScrollBar().setValue(int(self.canvas.minute_y(hour * 60)))
+        """Scroll so that ``hour``'s line and label are the first thing in view."""
+        y = int(self.canvas.minute_y(hour * 60)) - self.label_room()
+        self.scroll.verticalScrollBar().setValue(max(0, y))
 
 
 class MonthCanvas(_ItemsMixin, QWidget):
@@ -974,7 +1046,6 @@ class CalendarWindow(QMainWindow):
         self._build_toolbar()
         self._build_status_bar()
         self.set_view("week")
-        QTimer.singleShot(0, lambda: self.time_grid.scroll_to_hour(7))
 
     # ----------------------------------------------------------- chrome
 

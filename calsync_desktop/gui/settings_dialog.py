@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from calsync_desktop.accounts.base import KINDS, Account
+from calsync_desktop.gui.appointment_dialog import DEFAULT_ACCOUNT_SETTING, account_label
 from calsync_desktop.gui.icons import app_icon
 
 STATE_TEXT = {
@@ -163,6 +165,7 @@ class SettingsDialog(QDialog):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self.accounts.setAccessibleName("Calendar accounts")
+        self.accounts.setStyleSheet("QTableWidget::item { padding: 0 6px; }")  # room to breathe
         self.accounts.itemSelectionChanged.connect(self._selection_changed)
         self.sync_button = QPushButton("Sync now")
         self.edit_button = QPushButton("Edit…")
@@ -181,10 +184,23 @@ class SettingsDialog(QDialog):
             row.addWidget(button)
         row.addStretch(1)
         row.addWidget(self.add_button)
+        # with several accounts: where a new appointment goes unless the user picks another
+        self.default_account = QComboBox()
+        self.default_account.setAccessibleName("New appointments go to")
+        self.default_account.setToolTip(
+            "The calendar account the appointment dialog suggests for a new appointment"
+        )
+        self.default_account_row = QWidget()
+        default_row = QHBoxLayout(self.default_account_row)
+        default_row.setContentsMargins(0, 6, 0, 0)
+        default_row.addWidget(QLabel("New appointments go to"))
+        default_row.addWidget(self.default_account)
+        default_row.addStretch(1)
         layout = QVBoxLayout(page)
         layout.addWidget(self.accounts)
         layout.addWidget(self.account_error)
         layout.addLayout(row)
+        layout.addWidget(self.default_account_row)
         return page
 
     def _sync_tab(self) -> QWidget:
@@ -208,6 +224,8 @@ class SettingsDialog(QDialog):
             "you organise in the Sales Calendar; never for changes made in the other calendar."
         )
         invite_note.setWordWrap(True)
+        # a wrapped label gets more height than it needs: keep its text under the checkbox
+        invite_note.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         form = QFormLayout(page)
         form.addRow("Sync every", self.interval)
         form.addRow("", self.start_at_login)
@@ -270,6 +288,17 @@ class SettingsDialog(QDialog):
         if accounts and not self.accounts.selectedItems():
             self.accounts.selectRow(0)
         self._selection_changed()
+        self._fill_default_account(accounts)
+
+    def _fill_default_account(self, accounts: list[Account]) -> None:
+        chosen = self.default_account.currentData() or self.store.get_setting(
+            DEFAULT_ACCOUNT_SETTING
+        )
+        self.default_account.clear()
+        for account in accounts:
+            self.default_account.addItem(account_label(account), account.id)
+        self.default_account.setCurrentIndex(max(0, self.default_account.findData(chosen)))
+        self.default_account_row.setVisible(len(accounts) > 1)
 
     def selected_account(self) -> Account | None:
         rows = {i.row() for i in self.accounts.selectedIndexes()}
@@ -332,4 +361,6 @@ class SettingsDialog(QDialog):
                 QMessageBox.warning(self, "Start at login", f"Could not change it: {exc}")
         store.set_setting("advanced.client_secrets_file", self.client_secrets.text())
         store.set_setting("advanced.ca_bundle", self.ca_bundle.text())
+        if self.default_account.count() > 1:
+            store.set_setting(DEFAULT_ACCOUNT_SETTING, self.default_account.currentData())
         self.accept()

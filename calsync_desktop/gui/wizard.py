@@ -378,7 +378,9 @@ class ExchangePage(QWizardPage):
         form.addRow("Username", self.username)
         form.addRow("Password", self.password)
         form.addRow("Server URL", self.server_url)
-        form.addRow("", note_label(f"For example {EWS_EXAMPLE}", NOTE_STYLE))
+        example = note_label(f"For example {EWS_EXAMPLE}", NOTE_STYLE)
+        example.setWordWrap(False)  # one short line: wrapping made the form reserve two
+        form.addRow("", example)
         form.addRow("Email (optional)", self.email)
         layout = QVBoxLayout(self)
         layout.addLayout(form)

@@ -162,11 +162,13 @@ class SyncScheduler(QObject):
     """Decides when the worker runs; lives in the GUI thread.
 
     Signals: ``syncStarted``, ``progress(done, total, message)``,
-    ``syncFinished(RunSummary)``; ``running`` tells whether a run is under way.
+    ``accountStarted(name)``, ``syncFinished(RunSummary)``; ``running`` tells
+    whether a run is under way.
     """
 
     syncStarted = Signal()
     progress = Signal(int, int, str)
+    accountStarted = Signal(str)  # the account name, as each account's sync begins
     syncFinished = Signal(object)
     _requested = Signal(object)
     _closeStore = Signal()
@@ -189,6 +191,7 @@ class SyncScheduler(QObject):
         self._closeStore.connect(worker.close_store, Qt.ConnectionType.BlockingQueuedConnection)
         worker.finished.connect(self._on_finished)
         worker.progress.connect(self.progress)
+        worker.accountStarted.connect(self.accountStarted)
         self.running = False
         self.paused = False
         self.pending: SyncRequest | None = None

@@ -119,6 +119,14 @@ def explain(error: BaseException) -> Explanation:
     )
 
 
+def _fix_for(problem: str) -> str:
+    """The fix for a stored ``last_error`` (the problem text :func:`explain` gave)."""
+    for _, explanation in _EXPLANATIONS:
+        if problem.startswith(explanation.problem):
+            return explanation.fix
+    return "Try Sync now; if it keeps failing, copy the diagnostic report from Troubleshooting."
+
+
 @dataclass(frozen=True)
 class Check:
     """One line of Troubleshooting: ``ok`` None means not known."""
@@ -263,7 +271,17 @@ class SyncRunner:
             )
         elif account.kind in ("google", "office365"):
             checks.append(Check("Sign-in", True, "The sign-in token is valid."))
-        if account.last_sync is None:
+        if account.last_sync is None and account.last_error:
+            # the first sync failed: say why and what to do, not "not synced yet"
+            checks.append(
+                Check(
+                    "Last sync",
+                    False,
+                    f"The first sync failed: {account.last_error}",
+                    _fix_for(account.last_error),
+                )
+            )
+        elif account.last_sync is None:
             checks.append(Check("Last sync", None, "This account has not synced yet."))
         elif account.last_error:
             checks.append(

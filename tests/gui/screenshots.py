@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from calsync_desktop.accounts import memory, save_account
 from calsync_desktop.accounts.base import MemorySecrets
 from calsync_desktop.gui.app import CalsyncApp
-from calsync_desktop.gui.appointment_dialog import AppointmentDialog
+from calsync_desktop.gui.appointment_dialog import DEFAULT_ACCOUNT_SETTING
 from calsync_desktop.gui.calendar_view import display_zone, week_start
 from calsync_desktop.model import Appointment, InviteStatus, Participant, Recurrence, new_id
 from calsync_desktop.services import Services
@@ -48,6 +48,15 @@ def save(widget: QWidget, out: Path, name: str) -> None:
     print("saved", name)
 
 
+def save_screen(widget: QWidget, out: Path, name: str) -> None:
+    """Like :func:`save`, but from the screen, so that open popups show too."""
+    wait(250)
+    frame = widget.frameGeometry()
+    shot = QGuiApplication.primaryScreen().grabWindow(0)
+    shot.copy(frame).save(str(out / name))
+    print("saved", name)
+
+
 def demo(services: Services) -> None:
     store = services.store
     tz = display_zone()
@@ -61,6 +70,7 @@ def demo(services: Services) -> None:
     )
     private.name = "Private calendar"
     store.update_account(private)
+    store.set_setting(DEFAULT_ACCOUNT_SETTING, work.id)  # Settings › Integrations
     monday = week_start(datetime.now(tz).date())
 
     def at(day: int, hour: float, minutes: int = 60) -> tuple[datetime, datetime]:
@@ -117,7 +127,9 @@ def demo(services: Services) -> None:
             )
         )
     start, end = at(4, 16, 30)
-    store.add_appointment(Appointment(new_id(), "Call back Hooli", start, end, tz.key))
+    store.add_appointment(
+        Appointment(new_id(), "Call back Hooli", start, end, tz.key, account_id=work.id)
+    )
     start, end = at(2, 0, 24 * 60)
     store.add_appointment(Appointment(new_id(), "Trade fair", start, end, tz.key, all_day=True))
 
@@ -140,8 +152,7 @@ def main(out_dir: str) -> int:
     wait_for(lambda: app.scheduler.runs_started and not app.scheduler.running)
     wait(300)
 
-    # the week view
-    app.window.time_grid.scroll_to_hour(8)
+    # the week view, scrolled as it opens
     save(app.window, out, "week-view.png")
     app.window.set_view("month")
     save(app.window, out, "month-view.png")
@@ -162,9 +173,20 @@ def main(out_dir: str) -> int:
     # the appointment dialog
     rows = app.model.rows()
     demo_row = next(r for r in rows if r.occurrence.contents.startswith("Demo for Globex"))
-    dialog = AppointmentDialog(services.store.get_appointment(demo_row.appointment.id), False)
+    dialog = app.editor.dialog_for(services.store.get_appointment(demo_row.appointment.id), False)
     dialog.show()
     save(dialog, out, "appointment-dialog.png")
+    dialog.close()
+    start = datetime.combine(monday_of(app) + timedelta(days=3), time(10), tzinfo=app.tz)
+    end = start + timedelta(hours=1)
+    draft = Appointment(new_id(), "", start.astimezone(UTC), end.astimezone(UTC), app.tz.key)
+    dialog = app.editor.dialog_for(draft, True)
+    dialog.contents.setPlainText("Follow-up call: Globex")
+    dialog.show()
+    dialog.account_choice.showPopup()
+    wait(300)
+    save_screen(dialog, out, "appointment-new.png")
+    dialog.account_choice.hidePopup()
     dialog.close()
 
     # settings
@@ -179,7 +201,7 @@ def main(out_dir: str) -> int:
     # troubleshooting
     trouble = app.open_troubleshooting()
     trouble.resize(860, 620)
-    wait(1500)
+    wait_for(lambda: all(box.results and box.again.isEnabled() for box in trouble.account_checks))
     save(trouble, out, "troubleshooting-accounts.png")
     trouble.tabs.setCurrentIndex(1)
     save(trouble, out, "troubleshooting-problems.png")
@@ -239,7 +261,7 @@ def main(out_dir: str) -> int:
     app.window.show()
     app.window.set_view("day")
     app.window.go_to(monday_of(app) + timedelta(days=1))
-    app.window.time_grid.scroll_to_hour(9)
+    app.window.time_grid.scroll_to_working_hours()
     save(app.window, out, "day-view.png")
     app.shutdown()
     services.store.close()

@@ -325,3 +325,87 @@ def test_resolved_conflicts_are_notified_without_contents(qtbot, make_app, servi
     ((_title, message),) = [n for n in app.tray.notifications if n[0] == "Sync conflicts resolved"]
     assert "1 change(s)" in message and "Troubleshooting" in message
     assert "Room from" not in message and "Meeting 0" not in message
+
+
+# --------------------------------------------------------------------------- the status bar
+
+
+def test_status_bar_shows_progress_while_syncing_then_the_last_sync_time(
+    qtbot, make_app, services, clock
+):
+    from .conftest import BERLIN
+
+    _account, calendar = add_memory_account(services, name="Work")
+    remote_events(calendar, 12, clock() + timedelta(days=1))
+    app = make_app()
+    app.start(sync_at_start=False)
+    seen = []
+    app.scheduler.progress.connect(
+        lambda d, t, m: seen.append(
+            (app.window.last_sync_label.text(), app.window.progress.isVisibleTo(app.window))
+        )
+    )
+    with qtbot.waitSignal(app.scheduler.syncFinished, timeout=20_000):
+        app.sync_now()
+        assert app.window.progress.isVisibleTo(app.window)
+        assert app.window.last_sync_label.text().startswith("Syncing")
+    assert seen and all(text.startswith("Syncing Work…") and shown for text, shown in seen)
+    assert any(text.endswith("12 of 12") for text, _ in seen)
+    expected = f"Last sync {clock().astimezone(BERLIN):%H:%M}"
+    assert app.window.last_sync_label.text() == expected
+    assert not app.window.progress.isVisibleTo(app.window)
+    # a progress report that arrives after the run ended changes nothing
+    app.scheduler.progress.emit(12, 12, "Done")
+    assert app.window.last_sync_label.text() == expected
+    assert not app.window.progress.isVisibleTo(app.window)
+
+
+def test_status_bar_says_what_went_wrong_after_a_failed_sync(qtbot, make_app, services):
+    _account, calendar = add_memory_account(services, name="Work")
+    app = make_app()
+    app.start(sync_at_start=False)
+    calendar.fail_next("drop")
+    app.sync_now()
+    wait_for_run(qtbot, app)
+    text = app.window.last_sync_label.text()
+    assert text.startswith("Work: The server cannot be reached.")
+    assert "Troubleshooting" in text and "Syncing" not in text
+    assert not app.window.progress.isVisibleTo(app.window)
+    # the next good sync clears it
+    app.sync_now()
+    wait_for_run(qtbot, app)
+    assert app.window.last_sync_label.text().startswith("Last sync ")
+
+
+# --------------------------------------------------------------------------- new appointments
+
+
+def test_a_new_appointment_syncs_only_to_the_account_chosen_for_it(
+    qtbot, make_app, services, clock
+):
+    from calsync_desktop.gui.appointment_dialog import DEFAULT_ACCOUNT_SETTING
+
+    _first, first_calendar = add_memory_account(services, "a@example.com", name="A work")
+    second, second_calendar = add_memory_account(services, "b@example.com", name="B home")
+    services.store.set_setting(DEFAULT_ACCOUNT_SETTING, second.id)
+    app = make_app()
+    app.start(sync_at_start=False)
+    offered = []
+
+    def fill_in(dialog):
+        offered.append(
+            [dialog.account_choice.itemText(i) for i in range(dialog.account_choice.count())]
+        )
+        offered.append(dialog.account_choice.currentData())
+        dialog.contents.setPlainText("Call the client")
+        return True
+
+    app.editor.open_dialog = fill_in
+    created = app.editor.create(clock() + timedelta(days=1))
+    assert offered == [["A work (a@example.com)", "B home (b@example.com)"], second.id]
+    assert services.store.get_appointment(created.id).account_id == second.id
+    # whichever account syncs first, the appointment goes to B only
+    app.sync_now()
+    wait_for_run(qtbot, app)
+    assert [e.subject for e in second_calendar.events.values()] == ["Call the client"]
+    assert first_calendar.events == {}

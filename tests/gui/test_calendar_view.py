@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QColor, QFontMetrics, QImage
 from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QToolTip, QWidget
 
 from calsync_desktop.gui.calendar_model import PRIVATE_FILL, PRIVATE_TEXT, CalendarModel
@@ -287,3 +287,60 @@ def test_accounts_get_their_own_colours(window, gui_store):
     window.model.refresh()
     colours = {r.occurrence.contents: QColor(r.colour).name() for r in window.model.rows()}
     assert len(set(colours.values())) == 3
+
+
+def test_an_account_keeps_its_colour_when_another_is_added(window, gui_store):
+    from calsync_desktop.accounts.base import Account
+
+    gui_store.add_account(Account(id="a1", kind="memory", name="Work", email="me@work.example"))
+    gui_store.add_appointment(
+        make_appointment("W", berlin(2026, 3, 24, 9), berlin(2026, 3, 24, 10), account_id="a1")
+    )
+    window.model.refresh()
+    before = QColor(window.model.rows()[0].colour).name()
+    # "Alpha" sorts before "Work": with colours by list position, Work's would change
+    gui_store.add_account(Account(id="a0", kind="memory", name="Alpha", email="a@x.example"))
+    window.model.refresh()
+    assert QColor(window.model.rows()[0].colour).name() == before
+    assert window.model.account_colour("a0").name() != before
+
+
+def test_the_week_opens_at_working_hours_with_the_hour_label_in_view(window, qtbot):
+    view = window.time_grid
+    bar = view.scroll.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.value() > 0)
+    line = view.canvas.minute_y(8 * 60)
+    # 08:00 is near the top, and its label (drawn across the line) is not cut off
+    assert line - view.label_room() == bar.value()
+    assert view.label_room() >= QFontMetrics(view.canvas.font()).ascent()
+    assert bar.value() < line < bar.value() + view.scroll.viewport().height() / 4
+
+
+def test_the_week_opens_at_an_earlier_appointment(qtbot, gui_store, gui_clock):
+    gui_store.add_appointment(
+        make_appointment("Flight", berlin(2026, 3, 25, 6, 15), berlin(2026, 3, 25, 7))
+    )
+    model = CalendarModel(gui_store, BERLIN, poll_ms=0)
+    win = CalendarWindow(model, gui_clock)
+    qtbot.addWidget(win)
+    win.resize(1100, 800)
+    win.show()
+    bar = win.time_grid.scroll.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.value() > 0)
+    assert bar.value() == win.time_grid.canvas.minute_y(6 * 60) - win.time_grid.label_room()
+    win.close()
+
+
+def test_a_night_time_appointment_does_not_hide_the_working_day(qtbot, gui_store, gui_clock):
+    from calsync_desktop.gui.calendar_view import EARLIEST_START_HOUR
+
+    gui_store.add_appointment(
+        make_appointment("Red-eye", berlin(2026, 3, 25, 0, 30), berlin(2026, 3, 25, 1, 30))
+    )
+    model = CalendarModel(gui_store, BERLIN, poll_ms=0)
+    win = CalendarWindow(model, gui_clock)
+    qtbot.addWidget(win)
+    win.resize(1100, 800)
+    win.show()
+    assert win.time_grid.first_hour() == EARLIEST_START_HOUR
+    win.close()

@@ -519,3 +519,137 @@ def test_entry_point_sends_commands_to_the_cli():
     assert not wants_gui(["sync"])
     assert not wants_gui(["--home", "/tmp/x", "status"])
     assert not wants_gui(["--help-me"])
+
+
+def _editor_with(services, answers):
+    """An editor whose dialog records what it offered and accepts."""
+    seen = []
+
+    def run_dialog(dialog):
+        choice = dialog.account_choice
+        seen.append(
+            {
+                "choices": None
+                if choice is None
+                else [choice.itemData(i) for i in range(choice.count())],
+                "current": None if choice is None else choice.currentData(),
+                "row": dialog.account_row,
+                "shown": ""
+                if dialog.account_row is None
+                else "\n".join(
+                    label.text()
+                    for label in [dialog.account_row, *dialog.account_row.findChildren(QLabel)]
+                    if isinstance(label, QLabel)
+                ),
+            }
+        )
+        dialog.contents.setPlainText(dialog.contents.toPlainText() or "New pitch")
+        for step in answers:
+            step(dialog)
+        return True
+
+    editor = AppointmentEditor(services.store, BERLIN, lambda: None, open_dialog=run_dialog)
+    return editor, seen
+
+
+def test_with_one_account_a_new_appointment_is_assigned_to_it_without_asking(qtbot, services):
+    account, _calendar = add_memory_account(services)
+    editor, seen = _editor_with(services, [])
+    created = editor.create(datetime(2026, 4, 2, 10, tzinfo=BERLIN))
+    assert seen == [{"choices": None, "current": None, "row": None, "shown": ""}]
+    assert created.account_id == account.id
+
+
+def test_without_accounts_a_new_appointment_stays_unassigned(qtbot, services):
+    editor, seen = _editor_with(services, [])
+    created = editor.create(datetime(2026, 4, 2, 10, tzinfo=BERLIN))
+    assert seen[0]["row"] is None and created.account_id is None
+
+
+def test_with_several_accounts_the_dialog_offers_calendar_account(qtbot, services):
+    from calsync_desktop.gui.appointment_dialog import DEFAULT_ACCOUNT_SETTING
+
+    work, _ = add_memory_account(services, "work@example.com", name="Work")
+    home, _ = add_memory_account(services, "home@example.com", name="Home")
+    listed = [a.id for a in services.store.list_accounts()]
+
+    # no default set: the first account
+    editor, seen = _editor_with(services, [])
+    created = editor.create(datetime(2026, 4, 2, 10, tzinfo=BERLIN))
+    assert seen[-1]["choices"] == listed and seen[-1]["current"] == listed[0]
+    assert created.account_id == listed[0]
+
+    # the default account setting wins; the user can still pick another
+    services.store.set_setting(DEFAULT_ACCOUNT_SETTING, work.id)
+    created = editor.create(datetime(2026, 4, 2, 11, tzinfo=BERLIN))
+    assert seen[-1]["current"] == work.id and created.account_id == work.id
+
+    def pick_home(dialog):
+        dialog.account_choice.setCurrentIndex(dialog.account_choice.findData(home.id))
+
+    picker, seen = _editor_with(services, [pick_home])
+    created = picker.create(datetime(2026, 4, 2, 12, tzinfo=BERLIN))
+    assert seen[-1]["current"] == work.id and created.account_id == home.id
+
+    # a default that names a removed account falls back to the first
+    services.store.set_setting(DEFAULT_ACCOUNT_SETTING, "gone")
+    created = editor.create(datetime(2026, 4, 2, 13, tzinfo=BERLIN))
+    assert created.account_id == listed[0]
+
+
+def test_an_appointment_keeps_the_account_it_belongs_to(qtbot, services):
+    from calsync_desktop.model import Occurrence
+
+    work, _ = add_memory_account(services, "work@example.com", name="Work")
+    add_memory_account(services, "home@example.com", name="Home")
+    start = datetime(2026, 4, 2, 10, tzinfo=BERLIN)
+    appt = services.store.add_appointment(
+        Appointment(
+            new_id(),
+            "Pitch",
+            start,
+            start + timedelta(hours=1),
+            "Europe/Berlin",
+            account_id=work.id,
+        )
+    )
+    editor, seen = _editor_with(services, [lambda d: d.location.setText("Room 9")])
+    editor.open(Occurrence(appt, appt.start, appt.end, appt.contents, appt.location))
+    # shown, not offered: the sync keeps an appointment with its account
+    assert seen[-1]["choices"] is None and seen[-1]["row"] is not None
+    assert seen[-1]["shown"] == "Work (work@example.com)"
+    saved = services.store.get_appointment(appt.id)
+    assert saved.location == "Room 9" and saved.account_id == work.id
+
+
+def test_settings_choose_where_new_appointments_go(qtbot, services, autostart):
+    from calsync_desktop.gui.appointment_dialog import DEFAULT_ACCOUNT_SETTING
+
+    add_memory_account(services, "work@example.com", name="Work")
+    dialog = SettingsDialog(services, autostart)
+    qtbot.addWidget(dialog)
+    assert dialog.default_account_row.isHidden()  # one account: nothing to choose
+    home, _ = add_memory_account(services, "home@example.com", name="Home")
+    dialog.refresh_accounts()
+    assert not dialog.default_account_row.isHidden()
+    dialog.default_account.setCurrentIndex(dialog.default_account.findData(home.id))
+    dialog.save()
+    assert services.store.get_setting(DEFAULT_ACCOUNT_SETTING) == home.id
+    editor, _seen = _editor_with(services, [])
+    assert editor.create(datetime(2026, 4, 2, 10, tzinfo=BERLIN)).account_id == home.id
+
+
+def test_troubleshooting_explains_a_failed_first_sync(qtbot, services):
+    from calsync_desktop.sync.runner import SyncRunner
+
+    account, calendar = add_memory_account(services, name="Work")
+    calendar.fail_next("drop")
+    SyncRunner(services).sync_account(account.id)
+    assert services.store.get_account(account.id).last_sync is None
+    dialog = TroubleshootingDialog(services)
+    qtbot.addWidget(dialog)
+    box = checks_of(qtbot, dialog, "Work")
+    shown = texts(box)
+    assert "The first sync failed: The server cannot be reached." in shown
+    assert "What to do: Check your network connection" in shown
+    assert "not synced yet" not in shown
