@@ -28,7 +28,7 @@ from types import ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from calsync_desktop.accounts import remove_account, save_account
+from calsync_desktop.accounts import default_account_id, remove_account, save_account
 from calsync_desktop.accounts.base import KINDS, Account, AccountState, kind_module
 from calsync_desktop.model import (
     Appointment,
@@ -494,6 +494,7 @@ def cmd_appointments_add(args: argparse.Namespace, services: Services) -> int:
         private=args.private,
         participants=_participants(args.participant or ()),
         recurrence=recurrence,
+        account_id=default_account_id(services.store),
     )
     saved = services.store.add_appointment(validate(appointment))
     return _report_saved(saved, args, services, "Added")

@@ -1031,3 +1031,35 @@ def test_console_script_runs_for_real(tmp_path):
     bad = calsync("--home", str(home), "appointments", "show", "nope")
     assert bad.returncode == 2
     assert bad.stderr.strip() == "calsync: error: No appointment with id 'nope'."
+
+
+def test_appointments_added_on_the_command_line_go_to_the_default_account(tmp_path, capsys):
+    from calsync_desktop.accounts.base import Account, MemorySecrets
+    from calsync_desktop.services import Services
+
+    services = Services.create(home=tmp_path, secrets=MemorySecrets(), env={"TZ": "UTC"})
+    first = services.store.add_account(Account(id="a1", kind="memory", name="A", email="a@x"))
+    second = services.store.add_account(Account(id="a2", kind="memory", name="B", email="b@x"))
+    add = [
+        "appointments",
+        "add",
+        "--contents",
+        "Visit",
+        "--start",
+        "2026-11-24T09:00Z",
+        "--end",
+        "2026-11-24T10:00Z",
+        "--json",
+    ]
+    assert main(add, services=services) == 0
+    services.store.set_setting("app.default_account", second.id)
+    assert main(add, services=services) == 0
+    capsys.readouterr()
+    owners = sorted(
+        a.account_id
+        for a in services.store.appointments_between(
+            datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+        )
+    )
+    assert owners == sorted([first.id, second.id])
+    services.store.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from calsync_desktop.accounts.base import Account, PendingAccount
+from calsync_desktop.accounts.base import Account, AccountState, PendingAccount
 
 if TYPE_CHECKING:
     from calsync_desktop.services import Services
@@ -23,35 +23,43 @@ def save_account(
     Adding the same account and calendar again updates the existing one instead
     of creating a second, so nothing syncs twice.
     """
-    for existing in services.store.list_accounts():
-        if (existing.kind, existing.email.lower(), existing.calendar_id) == (
-            pending.kind,
-            pending.email.lower(),
-            calendar_id,
-        ):
-            account = existing
-            account.settings = dict(pending.settings)
-            account.sync_all_private = sync_all_private
-            break
-    else:
-        account = Account(
-            id=str(uuid.uuid4()),
-            kind=pending.kind,
-            name=name or pending.email,
-            email=pending.email,
-            calendar_id=calendar_id,
-            settings=dict(pending.settings),
-            sync_all_private=sync_all_private,
-        )
-        services.store.add_account(account)
+    existing = next(
+        (
+            a
+            for a in services.store.list_accounts()
+            if (a.kind, a.email.lower(), a.calendar_id)
+            == (pending.kind, pending.email.lower(), calendar_id)
+        ),
+        None,
+    )
+    account = existing or Account(
+        id=str(uuid.uuid4()),
+        kind=pending.kind,
+        name=name or pending.email,
+        email=pending.email,
+        calendar_id=calendar_id,
+    )
+    # secrets first: without a keyring nothing is saved at all
     for key, value in pending.secrets.items():
         services.secrets.set(account.id, key, value)
-    from calsync_desktop.accounts.base import AccountState
-
+    account.settings = dict(pending.settings)
+    account.sync_all_private = sync_all_private
     account.state = AccountState.OK
     account.paused = False
-    services.store.update_account(account)
+    if existing is None:
+        services.store.add_account(account)
+    else:
+        services.store.update_account(account)
     return account
+
+
+def default_account_id(store) -> str | None:
+    """The account new appointments go to: Settings' choice, else the first one."""
+    accounts = store.list_accounts()
+    chosen = store.get_setting("app.default_account")
+    if chosen and any(a.id == chosen for a in accounts):
+        return chosen
+    return accounts[0].id if accounts else None
 
 
 def remove_account(services: Services, account_id: str, keep_appointments: bool = True) -> None:

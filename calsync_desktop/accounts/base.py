@@ -29,6 +29,8 @@ from enum import StrEnum
 from types import ModuleType
 from typing import TYPE_CHECKING, Protocol
 
+from calsync_desktop.providers.base import ProviderError
+
 if TYPE_CHECKING:
     from calsync_desktop.providers.base import CalendarProvider
 
@@ -107,6 +109,18 @@ class SecretStore(Protocol):
 SECRET_NAMES = ("password", "token", "token_cache")
 
 
+class KeyringUnavailable(ProviderError):
+    """No usable OS keyring: calsync-desktop keeps secrets nowhere else."""
+
+    def __init__(self, detail: str = ""):
+        super().__init__(
+            "No OS keyring is available to keep this account's password or sign-in, and "
+            "calsync-desktop stores secrets nowhere else. On Linux, install and unlock a "
+            "Secret Service keyring (GNOME Keyring or KWallet)."
+            + (f" ({detail})" if detail else "")
+        )
+
+
 class KeyringSecrets:
     """Secrets in the OS keyring (Secret Service, Keychain, Credential Locker)."""
 
@@ -116,10 +130,20 @@ class KeyringSecrets:
         self._keyring = backend or keyring.get_keyring()
 
     def get(self, account_id: str, name: str) -> str | None:
-        return self._keyring.get_password(SERVICE_NAME, f"{account_id}/{name}")
+        import keyring.errors
+
+        try:
+            return self._keyring.get_password(SERVICE_NAME, f"{account_id}/{name}")
+        except keyring.errors.KeyringError as exc:
+            raise KeyringUnavailable(type(exc).__name__) from exc
 
     def set(self, account_id: str, name: str, value: str) -> None:
-        self._keyring.set_password(SERVICE_NAME, f"{account_id}/{name}", value)
+        import keyring.errors
+
+        try:
+            self._keyring.set_password(SERVICE_NAME, f"{account_id}/{name}", value)
+        except keyring.errors.KeyringError as exc:
+            raise KeyringUnavailable(type(exc).__name__) from exc
 
     def delete(self, account_id: str, name: str) -> None:
         import keyring.errors
@@ -128,6 +152,8 @@ class KeyringSecrets:
             self._keyring.delete_password(SERVICE_NAME, f"{account_id}/{name}")
         except keyring.errors.PasswordDeleteError:
             pass
+        except keyring.errors.KeyringError as exc:
+            raise KeyringUnavailable(type(exc).__name__) from exc
 
     def delete_all(self, account_id: str) -> None:
         for name in SECRET_NAMES:

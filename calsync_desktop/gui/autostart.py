@@ -27,7 +27,9 @@ RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
 def launch_command(home: Path | None = None) -> list[str]:
     """How to start this app again: the installed script, or ``python -m``."""
     script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
-    if script is not None and script.name.startswith(APP_ID) and script.exists():
+    if getattr(sys, "frozen", False):  # a PyInstaller build: the executable is the app
+        command = [sys.executable]
+    elif script is not None and script.name.startswith(APP_ID) and script.exists():
         command = [str(script.resolve())]
     else:
         command = [sys.executable, "-m", "calsync_desktop"]

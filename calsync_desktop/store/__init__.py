@@ -179,6 +179,7 @@ SETTING_DEFAULTS = {
     "app.notifications": True,
     "advanced.client_secrets_file": "",
     "advanced.ca_bundle": "",
+    "app.default_account": "",
 }
 
 

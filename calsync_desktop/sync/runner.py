@@ -127,6 +127,11 @@ def _fix_for(problem: str) -> str:
     return "Try Sync now; if it keeps failing, copy the diagnostic report from Troubleshooting."
 
 
+def _local(moment) -> str:
+    """A time as this computer shows it (the status bar does the same)."""
+    return f"{moment.astimezone():%Y-%m-%d %H:%M}"
+
+
 @dataclass(frozen=True)
 class Check:
     """One line of Troubleshooting: ``ok`` None means not known."""
@@ -288,7 +293,8 @@ class SyncRunner:
                 Check(
                     "Last sync",
                     False,
-                    f"Last sync at {account.last_sync:%Y-%m-%d %H:%M} UTC: {account.last_error}",
+                    f"The latest sync had a problem: {account.last_error} (last completed "
+                    f"sync: {_local(account.last_sync)}).",
                 )
             )
         else:
@@ -296,7 +302,7 @@ class SyncRunner:
                 Check(
                     "Last sync",
                     True,
-                    f"Last sync at {account.last_sync:%Y-%m-%d %H:%M} UTC succeeded.",
+                    f"Last sync at {_local(account.last_sync)} succeeded.",
                 )
             )
         return checks

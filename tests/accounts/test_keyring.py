@@ -65,3 +65,20 @@ def test_saving_an_account_puts_its_secret_in_the_keyring_not_the_database(tmp_p
     remove_account(services, account.id)
     assert secrets.get(account.id, "password") is None
     services.store.close()
+
+
+def test_without_a_keyring_saving_says_so_plainly_and_stores_nothing(tmp_path):
+    from keyring.backends import fail
+
+    from calsync_desktop.accounts import save_account
+    from calsync_desktop.accounts.base import KeyringUnavailable
+    from calsync_desktop.accounts.memory import PendingMemoryAccount
+    from calsync_desktop.services import Services
+
+    services = Services.create(home=tmp_path, secrets=KeyringSecrets(fail.Keyring()), env={})
+    pending = PendingMemoryAccount(services, "me@example.com")
+    pending.secrets = {"password": "not-to-be-lost-silently"}
+    with pytest.raises(KeyringUnavailable, match="No OS keyring is available"):
+        save_account(services, pending, "primary")
+    assert services.store.list_accounts() == []
+    services.store.close()
