@@ -109,6 +109,11 @@ class MemoryCalendar:
             raise ValueError(kind)
         self._faults.extend([kind] * count)
 
+    @property
+    def pending_faults(self) -> int:
+        """How many injected faults are still waiting for a request."""
+        return len(self._faults)
+
     def expire_sync_state(self) -> None:
         with self._lock:
             self._expired_before = self._seq + 1

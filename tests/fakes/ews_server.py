@@ -648,6 +648,21 @@ class EwsServer:
             item.responses[email.lower()] = response
             self._touch_with_master(item)
 
+    def add_attendee(self, item_id: str, email: str) -> None:
+        """Another client (Outlook) invites one more required attendee."""
+        with self._lock:
+            item = self.mailbox.items[item_id]
+            attendees = item.props.get("RequiredAttendees")
+            if attendees is None:
+                attendees = etree.Element(f"{{{T}}}RequiredAttendees", nsmap={"t": T})
+                item.props["RequiredAttendees"] = attendees
+            mailbox = etree.SubElement(
+                etree.SubElement(attendees, f"{{{T}}}Attendee"), f"{{{T}}}Mailbox"
+            )
+            etree.SubElement(mailbox, f"{{{T}}}EmailAddress").text = email
+            etree.SubElement(mailbox, f"{{{T}}}RoutingType").text = "SMTP"
+            self._touch_with_master(item)
+
     def edit_occurrence(self, master_id: str, index: int, **fields) -> str:
         """Move or edit one occurrence (1-based) as another client; returns the exception's id."""
         with self._lock:

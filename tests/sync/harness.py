@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from calsync_desktop.accounts.base import Account
 from calsync_desktop.model import Appointment, new_id
-from calsync_desktop.providers.base import Backoff
+from calsync_desktop.providers.base import Backoff, CalendarProvider
 from calsync_desktop.providers.memory import MemoryCalendar, MemoryProvider
-from calsync_desktop.sync.engine import Decision, SyncEngine
+from calsync_desktop.store import Store
+from calsync_desktop.sync.engine import Decision, SyncEngine, SyncResult
 
 
 class Crash(BaseException):
     """The process dies here (not an Exception: nothing may catch it)."""
 
 
-class CrashingProvider(MemoryProvider):
-    """Writes reach the service, then the process dies before the answer is used."""
+class CrashAfterWrite:
+    """Mix into a provider: when ``crash_after_write`` is set, the next write reaches
+    the service and then the process dies before the answer is used."""
 
     crash_after_write = False
 
@@ -29,18 +32,29 @@ class CrashingProvider(MemoryProvider):
         return results
 
 
-class Harness:
-    def __init__(self, store, clock, email="me@example.com", sync_all_private=False):
-        self.store = store
-        self.clock = clock
-        self.calendar = MemoryCalendar(email, clock=clock)
-        self.backoff = Backoff(sleep=lambda _s: None)
-        self.provider = CrashingProvider(self.calendar, self.backoff)
-        self.account = store.add_account(
+class CrashingProvider(CrashAfterWrite, MemoryProvider):
+    """Writes reach the service, then the process dies before the answer is used."""
+
+
+class EngineHarness:
+    """The Sales Calendar side of a sync test: one account in a real store, the
+    engine over ``self.provider`` and the local helpers every test uses.
+
+    A subclass sets ``store``, ``clock`` and ``provider`` and calls
+    :meth:`add_test_account`; it adds the remote side.
+    """
+
+    store: Store
+    clock: Callable[[], datetime]
+    provider: CalendarProvider
+    account: Account
+
+    def add_test_account(self, kind: str, name: str, email: str, sync_all_private: bool) -> None:
+        self.account = self.store.add_account(
             Account(
                 id=str(uuid.uuid4()),
-                kind="memory",
-                name="Work calendar",
+                kind=kind,
+                name=name,
                 email=email,
                 sync_all_private=sync_all_private,
             )
@@ -65,7 +79,7 @@ class Harness:
             confirm=confirm,
         )
 
-    def sync(self):
+    def sync(self) -> SyncResult:
         return self.engine().run()
 
     # -- local side
@@ -93,6 +107,25 @@ class Harness:
         far = timedelta(days=3650)
         return self.store.appointments_between(self.clock() - far, self.clock() + far)
 
+    def local_for(self, remote_id) -> Appointment | None:
+        rows = self.store.status_for_remote(self.account.id, [remote_id])
+        return self.local(rows[remote_id].local_id) if remote_id in rows else None
+
+    def at(self, days: float, hour: int = 10) -> datetime:
+        return (self.clock() + timedelta(days=days)).replace(hour=hour, minute=0)
+
+
+class Harness(EngineHarness):
+    """A Sales Calendar (real SQLite) and a memory calendar service, linked by one account."""
+
+    def __init__(self, store, clock, email="me@example.com", sync_all_private=False):
+        self.store = store
+        self.clock = clock
+        self.calendar = MemoryCalendar(email, clock=clock)
+        self.backoff = Backoff(sleep=lambda _s: None)
+        self.provider = CrashingProvider(self.calendar, self.backoff)
+        self.add_test_account("memory", "Work calendar", email, sync_all_private)
+
     # -- remote side
     def add_remote(self, subject="Call with Globex", start=None, hours=1, **kw):
         start = start or self.clock() + timedelta(days=2)
@@ -112,10 +145,3 @@ class Harness:
         if row is not None:
             return self.calendar.events.get(row.remote_id)
         return None
-
-    def local_for(self, remote_id) -> Appointment | None:
-        rows = self.store.status_for_remote(self.account.id, [remote_id])
-        return self.local(rows[remote_id].local_id) if remote_id in rows else None
-
-    def at(self, days: float, hour: int = 10) -> datetime:
-        return (self.clock() + timedelta(days=days)).replace(hour=hour, minute=0)

@@ -301,7 +301,9 @@ class SyncMachine(RuleBasedStateMachine):
             assert self.h.calendar.events.get(remote_id) == before, "frozen event touched"
         if crashed or failed or self.pending_fault:
             # a fault may have hit this run; the next clean run must complete it
-            self.pending_fault = bool(self.h.calendar._faults) or self.h.provider.crash_after_write
+            self.pending_fault = (
+                bool(self.h.calendar.pending_faults) or self.h.provider.crash_after_write
+            )
             return
         self.check_after_clean_sync()
 

@@ -1,0 +1,611 @@
+"""The sync rules (SPEC §4 and §5) every calendar service keeps, end to end.
+
+Subclass :class:`EndToEndContract` in a test module that has a ``server`` fixture
+(the running test server) and ``make_harness, h = e2e_fixtures(MyE2E)``, where
+``MyE2E`` subclasses :class:`E2EHarness`: ``make_harness(sync_all_private=False)``
+links a fresh Sales Calendar (real SQLite) to the server through
+:class:`SyncEngine` and the real client library, and closes what it made at
+teardown. The same rule tests then run for Google, Office 365 and Exchange; each
+module keeps only what is particular to its service. A subclass may
+
+- extend a contract test by overriding it and calling ``super()`` first (its extra
+  assertions then see the final state);
+- switch a test off for its service by setting it to ``None``, with a comment saying
+  why and which test covers the service's own behaviour instead;
+- name its server's retryable faults in ``retry_cases``.
+
+``h`` is ``make_harness()``. The harness's remote side, in the service's own terms
+translated to neutral ones:
+
+- ``remote_ids()``: ids of the live single events and series masters on the server;
+- ``remote(remote_id)`` / ``remote_for(local_id)`` / ``remote_id_for(local_id)``:
+  an event as :class:`RemoteEvent` (``None`` if gone), read from the server's state;
+- ``add_remote(subject, start, hours, *, html_body, location, sensitivity, attendees,
+  organizer)``: another client creates an event (through the harness's
+  ``create_remote(subject, start, end, ...)``); returns its id. ``sensitivity`` is
+  one of ``SENSITIVITIES``; ``attendees`` are ``(name, email)`` pairs; with
+  ``organizer`` (an address) the event is someone else's meeting;
+- ``add_remote_all_day(subject, day)``;
+- ``edit_remotely(remote_id, *, subject, location, start, end)``,
+  ``add_remote_attendee(remote_id, email)``, ``delete_remotely(remote_id)``,
+  ``cancel_remotely(remote_id)`` (the organiser cancels the meeting);
+- ``occurrence_starts(master_id)``: starts (UTC) of the live occurrences the server
+  shows; ``delete_occurrence_remotely(master_id, original)`` and
+  ``move_occurrence_remotely(master_id, original, subject, location, start, end)``;
+- ``set_response(remote_id, email, InviteStatus)`` (the server's words in
+  ``responses``), ``remote_sensitivity(remote_id)``
+  (one of ``SENSITIVITIES``), ``invitations_sent()`` (mails the service sent);
+- ``expire_sync_state()``, ``count_requests()``, ``fail_next(kind, count, **params)``,
+  ``fail_next_write(kind, count, retry_after)`` (aimed at ``write_path``),
+  ``clear_faults()``,
+  ``revoke_sign_in()``, ``warm_up()`` (first contact done, so faults hit sync calls);
+- ``new_provider(timeout)``, ``runner(timeout)``, ``waits`` (the backoff's sleeps),
+  ``slow_faults`` (how many slow answers make one run give up).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from calsync_desktop.accounts import remove_account
+from calsync_desktop.accounts.base import AccountState
+from calsync_desktop.model import (
+    Appointment,
+    InviteStatus,
+    OccurrenceOverride,
+    Participant,
+    Recurrence,
+    new_id,
+)
+from calsync_desktop.providers.base import Backoff, CalendarProvider, RemoteEvent
+from calsync_desktop.services import Services
+from calsync_desktop.sync.engine import Decision, SyncResult
+from calsync_desktop.sync.runner import SyncRunner
+
+from .harness import Crash, EngineHarness
+
+SENSITIVITIES = ("normal", "private", "confidential", "personal")
+
+
+class E2EHarness(EngineHarness):
+    """A Sales Calendar and one service's test server, linked by one account.
+
+    Subclasses set ``kind``, ``name`` and ``owner`` (the signed-in address), and
+    implement :meth:`connect`, :meth:`new_provider` and the remote side listed in
+    this module's docstring.
+    """
+
+    kind: str
+    name: str
+    owner: str
+    slow_faults = 3
+    responses: dict[InviteStatus, str]  # the server's word for each answer
+    write_path: str  # the part of the URL that only writes use (a batch endpoint)
+
+    def __init__(self, services: Services, server, sync_all_private: bool = False):
+        self.services = services
+        self.store = services.store
+        self.clock = services.clock
+        self.server = server
+        self.waits: list[float] = []
+        self.backoff = Backoff(sleep=self.waits.append)
+        self.connect()
+        self.provider = self.new_provider()
+        self.add_test_account(self.kind, self.name, self.owner, sync_all_private)
+
+    def connect(self) -> None:
+        """Sign in to the test server (whatever the provider needs before it starts)."""
+
+    def new_provider(self, timeout: float = 5) -> CalendarProvider:
+        raise NotImplementedError
+
+    def runner(self, timeout: float = 5) -> SyncRunner:
+        return SyncRunner(self.services, open_provider=lambda account: self.new_provider(timeout))
+
+    def close(self) -> None:
+        self.provider.close()
+
+    def warm_up(self) -> None:
+        """Nothing to do unless the provider's first contact sends requests of its own."""
+
+    def remote_id_for(self, local_id) -> str | None:
+        row = self.store.status_for(self.account.id, [local_id]).get(local_id)
+        return row.remote_id if row is not None else None
+
+    def remote_for(self, local_id) -> RemoteEvent | None:
+        remote_id = self.remote_id_for(local_id)
+        return self.remote(remote_id) if remote_id else None
+
+    def remote(self, remote_id) -> RemoteEvent | None:
+        raise NotImplementedError
+
+    def add_remote(self, subject="Call with Globex", start=None, hours=1, **fields) -> str:
+        """Another client creates an event (two days ahead unless told); returns its id."""
+        start = start or self.clock() + timedelta(days=2)
+        return self.create_remote(subject, start, start + timedelta(hours=hours), **fields)
+
+    def create_remote(self, subject: str, start: datetime, end: datetime, **fields) -> str:
+        raise NotImplementedError
+
+    # -- the test servers agree on these; a harness translates where its server differs
+    def count_requests(self) -> int:
+        return self.server.count_requests()
+
+    def fail_next(self, kind: str, count: int = 1, **params) -> None:
+        self.server.fail_next(kind, count, **params)
+
+    def clear_faults(self) -> None:
+        self.server.clear_faults()
+
+    def fail_next_write(self, kind: str, count: int, retry_after: float) -> None:
+        self.server.fail_next(kind, count, retry_after=retry_after, path=self.write_path)
+
+    def set_response(self, remote_id, email: str, status: InviteStatus) -> None:
+        self.server.set_response(remote_id, email, self.responses[status])
+
+
+def e2e_fixtures(harness_class: type[E2EHarness]):
+    """The ``make_harness`` and ``h`` fixtures of a module whose test server is the
+    fixture ``server``: ``make_harness, h = e2e_fixtures(GoogleE2E)``."""
+
+    @pytest.fixture
+    def make_harness(services, server):
+        made: list[E2EHarness] = []
+
+        def make(sync_all_private: bool = False) -> E2EHarness:
+            made.append(harness_class(services, server, sync_all_private))
+            return made[-1]
+
+        yield make
+        for harness in made:
+            harness.close()
+
+    @pytest.fixture
+    def h(make_harness) -> E2EHarness:
+        return make_harness()
+
+    return make_harness, h
+
+
+def add_tomorrow(services: Services, contents: str = "Through the runner") -> Appointment:
+    """An hour tomorrow in a store without a harness (the runner's own path)."""
+    start = services.clock() + timedelta(days=1)
+    return services.store.add_appointment(
+        Appointment(id=new_id(), contents=contents, start=start, end=start + timedelta(hours=1))
+    )
+
+
+def _many(h: E2EHarness, n: int):
+    items = [h.add_local(f"Visit {i}", start=h.at(1 + i % 20, 8 + i % 9)) for i in range(n)]
+    h.sync()
+    return items
+
+
+class EndToEndContract:
+    """The sync rules as a user sees them, whatever the service.
+
+    ``retry_cases``: the faults a service answers with a "wait, then retry", as
+    ``(kind, retry_after, expected_wait)``; ``expected_wait`` None when the server
+    names no wait.
+    """
+
+    retry_cases: tuple[tuple[str, float | None, float | None], ...] = ()
+
+    def pytest_generate_tests(self, metafunc):
+        # per service: each subclass names the faults its server can inject
+        if "retry_after" in metafunc.fixturenames:
+            metafunc.parametrize(("kind", "retry_after", "expected_wait"), self.retry_cases)
+
+    # ----------------------------------------------------------------------- mapping
+
+    def test_contents_round_trip_is_stable_and_nothing_changed_costs_one_request(self, h):
+        a = h.add_local("Quarterly review\nLine one\n\nLine three")
+        h.sync()
+        h.sync()
+        assert h.local(a.id).contents == "Quarterly review\nLine one\n\nLine three"
+        before = h.count_requests()
+        assert h.sync().counts == {}
+        assert h.count_requests() - before == 1
+
+    def test_html_body_is_imported_as_plain_text(self, h):
+        made = h.add_remote(
+            "Lunch with Bob",
+            html_body='<p>At <b>Luigi&#39;s</b></p><p><a href="https://luigi.example">menu</a></p>'
+            "<script>alert(1)</script>",
+            location="Luigi's",
+        )
+        h.sync()
+        a = h.local_for(made)
+        assert a.contents == "Lunch with Bob\nAt Luigi's\nmenu (https://luigi.example)"
+        assert a.location == "Luigi's"
+
+    def test_long_first_line_is_cut_to_255_for_the_subject(self, h):
+        a = h.add_local("x" * 300 + "\nbody")
+        h.sync()
+        assert len(h.remote_for(a.id).subject) == 255
+        h.sync()
+        assert h.local(a.id).contents.startswith("x" * 300)
+
+    def test_a_field_changed_on_one_side_goes_to_the_other(self, h):
+        a = h.add_local("Visit")
+        h.sync()
+        h.edit_local(a.id, location="Building 7")
+        event = h.remote_for(a.id)
+        later = event.start + timedelta(hours=2)
+        h.clock.advance(minutes=1)
+        h.edit_remotely(event.remote_id, start=later, end=later + timedelta(hours=1))
+        h.sync()
+        assert h.remote_for(a.id).location == "Building 7"
+        assert h.local(a.id).start == later == h.remote_for(a.id).start
+
+    def test_dst_wall_time_is_kept_for_a_series(self, h):
+        # weekly at 09:00 Berlin across the last Sunday of March (CET → CEST)
+        start = h.clock().replace(year=2027, month=3, day=15, hour=8)  # 09:00 CET
+        h.clock.now = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+        a = h.add_local(start=start, recurrence=Recurrence("FREQ=WEEKLY;COUNT=4"))
+        h.sync()
+        starts = h.occurrence_starts(h.remote_id_for(a.id))
+        berlin = ZoneInfo("Europe/Berlin")
+        assert [s.astimezone(berlin).hour for s in starts] == [9, 9, 9, 9]
+        assert [s.astimezone(UTC).hour for s in starts] == [8, 8, 7, 7]
+
+    # ------------------------------------------------------- participants and invitations
+
+    def test_participants_are_pushed_one_way_and_statuses_come_back(self, h):
+        a = h.add_local(
+            participants=(
+                Participant("Ann", "Ann@Acme.example"),
+                Participant("Bo", "bo@acme.example"),
+                Participant("No Mail"),
+            )
+        )
+        h.sync()
+        assert any("No Mail" in s.reason for s in h.store.skipped(h.account.id))
+        event = h.remote_for(a.id)
+        assert sorted(p.email for p in event.attendees) == ["Ann@Acme.example", "bo@acme.example"]
+        h.clock.advance(minutes=1)
+        h.set_response(event.remote_id, "ann@acme.example", InviteStatus.ACCEPTED)
+        h.set_response(event.remote_id, "BO@acme.example", InviteStatus.TENTATIVE)
+        h.add_remote_attendee(event.remote_id, "eve@elsewhere.example")
+        h.sync()
+        statuses = {p.key: p.status for p in h.local(a.id).participants if p.key}
+        assert statuses == {
+            "ann@acme.example": InviteStatus.ACCEPTED,
+            "bo@acme.example": InviteStatus.TENTATIVE,
+        }
+        assert len(h.local(a.id).participants) == 3  # eve is not applied back; No Mail stays
+
+    def test_remote_attendees_are_imported_once_and_own_address_is_not_a_participant(self, h):
+        made = h.add_remote(
+            "Kick-off", attendees=(("Me", h.owner), ("Carl", "carl@customer.example"))
+        )
+        h.sync()
+        a = h.local_for(made)
+        assert [p.email for p in a.participants] == ["carl@customer.example"]
+        h.clock.advance(minutes=1)
+        h.add_remote_attendee(made, "dora@customer.example")
+        h.sync()
+        assert [p.email for p in h.local(a.id).participants] == ["carl@customer.example"]
+
+    def test_no_invitations_with_the_setting_off(self, h):
+        h.add_local("first")
+        h.sync()
+        h.add_local(participants=(Participant("Ann", "ann@acme.example"),))
+        h.sync()
+        assert h.invitations_sent() == 0
+
+    # ------------------------------------------------------------------- recurrence
+
+    def test_deleted_occurrence_becomes_an_exdate_both_ways(self, h):
+        a = h.add_local(recurrence=Recurrence("FREQ=DAILY;COUNT=5"))
+        h.sync()
+        second = a.start + timedelta(days=1)
+        h.edit_local(a.id, recurrence=Recurrence("FREQ=DAILY;COUNT=5", exdates=(second,)))
+        h.sync()
+        master = h.remote_id_for(a.id)
+        assert h.remote(master).recurrence.exdates == (second,)
+        assert len(h.occurrence_starts(master)) == 4
+        third = a.start + timedelta(days=2)
+        h.clock.advance(minutes=1)
+        h.delete_occurrence_remotely(master, third)
+        h.sync()
+        assert set(h.local(a.id).recurrence.exdates) == {second, third}
+
+    def test_moved_occurrence_becomes_an_override_both_ways(self, h):
+        a = h.add_local(recurrence=Recurrence("FREQ=DAILY;COUNT=5"))
+        h.sync()
+        master = h.remote_id_for(a.id)
+        original = a.start + timedelta(days=3)
+        h.clock.advance(minutes=1)
+        h.move_occurrence_remotely(
+            master,
+            original,
+            subject="Meeting with Acme (moved)",
+            location="Cafe",
+            start=original + timedelta(hours=3),
+            end=original + timedelta(hours=4),
+        )
+        h.sync()
+        moved = OccurrenceOverride(
+            original,
+            "Meeting with Acme (moved)",
+            "Cafe",
+            original + timedelta(hours=3),
+            original + timedelta(hours=4),
+        )
+        assert h.local(a.id).recurrence.overrides == (moved,)
+        other = a.start + timedelta(days=1)
+        local_move = OccurrenceOverride(
+            other, "Shortened", "", other, other + timedelta(minutes=30)
+        )
+        h.edit_local(
+            a.id, recurrence=Recurrence("FREQ=DAILY;COUNT=5", overrides=(local_move, moved))
+        )
+        h.sync()
+        assert set(h.remote(master).recurrence.overrides) == {moved, local_move}
+
+    # ------------------------------------------------------------------------ scope
+
+    def test_all_day_events_are_not_synced_in_either_direction(self, h):
+        a = h.add_local(all_day=True)
+        made = h.add_remote_all_day("Holiday", (h.clock() + timedelta(days=3)).date())
+        h.sync()
+        assert h.remote_for(a.id) is None and h.local_for(made) is None
+        assert len(h.remote_ids()) == 1
+
+    def test_older_than_30_days_and_beyond_the_horizon_are_out_of_scope(self, h):
+        old_local = h.add_local(start=h.clock() - timedelta(days=31))
+        old_remote = h.add_remote(start=h.clock() - timedelta(days=31))
+        far = h.add_local(start=h.clock() + timedelta(days=800))
+        recent = h.add_local(start=h.clock() - timedelta(days=29))
+        h.sync()
+        assert h.remote_for(old_local.id) is None and h.local_for(old_remote) is None
+        assert h.remote_for(far.id) is None and h.remote_for(recent.id) is not None
+
+    def test_leaving_scope_by_age_is_never_a_deletion(self, h):
+        a = h.add_local()
+        h.sync()
+        h.clock.advance(days=40)
+        h.delete_remotely(h.remote_id_for(a.id))
+        h.sync()
+        assert h.local(a.id) is not None
+
+    # --------------------------------------------------------------------- identity
+
+    def test_crash_between_remote_write_and_local_commit_never_duplicates(self, h):
+        a = h.add_local()
+        h.provider.crash_after_write = True
+        with pytest.raises(Crash):
+            h.sync()
+        assert len(h.remote_ids()) == 1
+        h.sync()
+        assert len(h.remote_ids()) == 1 and len(h.all_local()) == 1
+        (remote_id,) = h.remote_ids()
+        assert h.store.status_for(h.account.id, [a.id])[a.id].remote_id == remote_id
+        assert h.remote_for(a.id).local_id == a.id
+
+    def test_first_sync_links_the_same_events_instead_of_duplicating(self, h):
+        start = h.at(3)
+        a = h.add_local("Board meeting\nnotes", start=start)
+        made = h.add_remote("Board meeting", start=start)
+        h.sync()
+        assert len(h.remote_ids()) == 1 and len(h.all_local()) == 1
+        assert h.local_for(made).id == a.id
+
+    def test_removing_and_readding_the_account_duplicates_nothing(self, h):
+        h.add_local("One")
+        h.add_remote("Two")
+        h.sync()
+        remove_account(h.services, h.account.id, keep_appointments=True)
+        h.account = h.store.add_account(
+            replace(h.account, sync_state=None, local_seq=0, first_sync_done=False)
+        )
+        h.sync()
+        assert len(h.remote_ids()) == 2 and len(h.all_local()) == 2
+
+    # -------------------------------------------------------------------- conflicts
+
+    def test_same_field_changed_on_both_sides_newer_wins_and_loser_is_logged(self, h):
+        a = h.add_local("Pitch")
+        h.sync()
+        h.clock.advance(minutes=5)
+        h.edit_local(a.id, location="Local room")
+        h.clock.advance(minutes=5)
+        h.edit_remotely(h.remote_id_for(a.id), location="Remote room")
+        h.sync()
+        assert h.local(a.id).location == "Remote room" == h.remote_for(a.id).location
+        (conflict,) = h.store.conflicts(h.account.id)
+        assert (conflict.field, conflict.lost_value, conflict.lost_side) == (
+            "location",
+            "Local room",
+            "local",
+        )
+
+    def test_412_means_fetch_merge_and_retry_never_overwrite(self, h):
+        a = h.add_local("Pitch")
+        h.sync()
+        h.edit_local(a.id, location="Local room")
+        engine = h.engine()
+        plan = engine.plan()
+        h.edit_remotely(h.remote_id_for(a.id), subject="Renamed elsewhere")
+        engine.apply(plan, SyncResult())
+        event = h.remote_for(a.id)
+        assert event.subject == "Renamed elsewhere" and event.location == "Local room"
+        h.sync()
+        assert h.local(a.id).contents == "Renamed elsewhere"
+
+    # -------------------------------------------------------------------- deletions
+
+    def test_deleting_locally_deletes_remotely(self, h):
+        a = h.add_local()
+        h.sync()
+        h.store.delete_appointment(a.id)
+        h.sync()
+        assert h.remote_ids() == [] and h.store.tombstones(h.account.id) == []
+
+    def test_deleting_remotely_deletes_locally(self, h):
+        # right after our own create: the next listing must still report the deletion
+        a = h.add_local("Pushed, then deleted elsewhere")
+        h.sync()
+        h.delete_remotely(h.remote_id_for(a.id))
+        h.sync()
+        assert h.local(a.id) is None
+
+    def test_deleting_on_either_side_deletes_on_the_other(self, h):
+        a = h.add_local("Local one")
+        made = h.add_remote("Remote one")
+        h.sync()
+        h.store.delete_appointment(a.id)
+        h.clock.advance(minutes=1)
+        h.delete_remotely(made)
+        h.sync()
+        assert h.remote_ids() == [] and h.all_local() == []
+
+    @pytest.mark.parametrize("settled", [False, True], ids=["right-after-create", "settled"])
+    def test_edited_locally_and_deleted_remotely_the_edit_wins(self, h, settled):
+        a = h.add_local()
+        h.sync()
+        if settled:
+            # a second run moves the sync state past our own create (in Exchange an
+            # item created and deleted after a state is not reported at all)
+            h.sync()
+        h.delete_remotely(h.remote_id_for(a.id))
+        h.edit_local(a.id, contents="Still on")
+        h.sync()
+        assert h.local(a.id) is not None
+        assert h.remote_for(a.id).subject == "Still on" and len(h.remote_ids()) == 1
+
+    def test_edited_remotely_and_deleted_locally_the_edit_wins(self, h):
+        a = h.add_local()
+        h.sync()
+        h.edit_remotely(h.remote_id_for(a.id), subject="Still on")
+        h.store.delete_appointment(a.id)
+        h.sync()
+        assert h.local(a.id).contents == "Still on"
+
+    def test_meeting_cancelled_by_its_organiser_is_deleted_locally(self, h):
+        made = h.add_remote("Their meeting", organizer="boss@other.example")
+        h.sync()
+        local = h.local_for(made)
+        assert local is not None
+        h.clock.advance(minutes=1)
+        h.cancel_remotely(made)
+        h.sync()
+        assert h.local(local.id) is None and h.all_local() == []
+
+    def test_mass_deletion_guard_stops_then_restore_brings_them_back(self, h):
+        items = _many(h, 40)
+        for a in items[:15]:
+            h.delete_remotely(h.remote_id_for(a.id))
+        result = h.sync()
+        assert result.stopped and len(h.guards[0].local_deletions) == 15
+        assert len(h.all_local()) == 40
+        h.decision = Decision.RESTORE
+        h.sync()
+        assert len(h.remote_ids()) == 40 and len(h.all_local()) == 40
+
+    def test_mass_deletion_guard_stops_before_deleting(self, h):
+        for i in range(12):
+            h.add_local(f"Visit {i}")
+        h.sync()
+        h.sync()
+        for remote_id in h.remote_ids():
+            h.delete_remotely(remote_id)
+        result = h.sync()
+        assert result.stopped and len(h.all_local()) == 12
+
+    # ---------------------------------------------------------------------- privacy
+
+    def test_private_both_ways(self, h):
+        made = h.add_remote("Doctor", sensitivity="private")
+        confidential = h.add_remote("Lawyer", sensitivity="confidential")
+        a = h.add_local("Dentist", private=True)
+        h.sync()
+        assert h.local_for(made).private and h.local_for(confidential).private
+        assert h.remote_sensitivity(h.remote_id_for(a.id)) == "private"
+        h.edit_local(a.id, private=False)
+        h.sync()
+        assert h.remote_sensitivity(h.remote_id_for(a.id)) == "normal"
+
+    def test_sync_all_as_private(self, make_harness):
+        h = make_harness(sync_all_private=True)
+        made = h.add_remote("Team lunch")
+        h.sync()
+        assert h.local_for(made).private
+        assert h.remote_sensitivity(made) == "normal"
+
+    # ----------------------------------------------------------- incremental and faults
+
+    def test_expired_sync_state_resyncs_without_duplicates(self, h):
+        h.add_local("One")
+        h.add_remote("Two")
+        h.sync()
+        h.expire_sync_state()
+        h.add_remote("Three")
+        result = h.sync()
+        assert result.full_listing
+        assert len(h.remote_ids()) == 3 and len(h.all_local()) == 3
+
+    def test_rate_limits_and_server_errors_are_retried(self, h, kind, retry_after, expected_wait):
+        h.add_local()
+        h.warm_up()
+        h.fail_next(kind, 2, retry_after=retry_after)
+        h.sync()
+        assert len(h.remote_ids()) == 1
+        assert len(h.waits) == 2
+        if expected_wait is not None:
+            assert min(h.waits) >= expected_wait
+
+    def test_rate_limited_writes_are_retried(self, h):
+        h.add_local()
+        h.sync()
+        for _ in range(3):
+            h.add_local()
+        h.fail_next_write("rate_limit", 1, retry_after=4)
+        h.sync()
+        assert len(h.remote_ids()) == 4 and h.waits == [4.0]
+
+    @pytest.mark.parametrize("kind", ["drop", "malformed"])
+    def test_a_broken_answer_ends_the_run_and_the_next_run_picks_up(self, h, kind):
+        h.add_local()
+        runner = h.runner()
+        h.warm_up()
+        h.fail_next(kind, 3)
+        result = runner.sync_account(h.account.id)
+        assert result.errors and h.store.get_account(h.account.id).state is AccountState.ERROR
+        h.clear_faults()
+        runner.sync_account(h.account.id)
+        assert len(h.remote_ids()) == 1
+        assert h.store.get_account(h.account.id).state is AccountState.OK
+
+    def test_slow_answer_times_out_and_the_next_run_picks_up(self, h):
+        h.add_local()
+        h.warm_up()
+        runner = h.runner(timeout=0.3)
+        h.fail_next("slow", h.slow_faults, delay=0.6)
+        result = runner.sync_account(h.account.id)
+        assert result.errors and "in time" in result.errors[0]
+        h.clear_faults()
+        runner.sync_account(h.account.id)
+        assert len(h.remote_ids()) == 1
+
+    def test_expired_access_token_is_refreshed_mid_sync(self, h):
+        _many(h, 3)
+        h.add_local("after expiry")
+        h.fail_next("expired_token")
+        result = h.sync()
+        assert not result.errors and len(h.remote_ids()) == 4
+
+    def test_revoked_sign_in_pauses_the_account_and_deletes_nothing(self, h):
+        _many(h, 3)
+        h.revoke_sign_in()
+        runner = h.runner()
+        result = runner.sync_account(h.account.id)
+        account = h.store.get_account(h.account.id)
+        assert account.state is AccountState.NEEDS_SIGN_IN and "sign" in result.errors[0].lower()
+        assert runner.runnable_accounts() == []
+        assert len(h.all_local()) == 3 and len(h.remote_ids()) == 3
