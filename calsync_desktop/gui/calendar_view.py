@@ -174,6 +174,32 @@ def _wrap(cache: dict, metrics: QFontMetrics, text: str, width: int, lines: int)
     return found
 
 
+class AppointmentTooltips:
+    """Shows ``tooltip_for(point)`` as the tooltip of a calendar widget
+    (a mixin for QWidget subclasses that define ``tooltip_for``)."""
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip:
+            text = self.tooltip_for(QPointF(event.pos()))
+            if text:
+                QToolTip.showText(event.globalPos(), text, self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().event(event)
+
+
+def paint_placed(painter: QPainter, font: QFont, placed, model, elided) -> None:
+    """Draw every laid-out appointment box of a view."""
+    normal = QFont(font)
+    bold = QFont(normal)
+    bold.setBold(True)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+    rows = model.rows()
+    for item in placed:
+        paint_box(painter, item.rect, model, rows[item.row_index], False, (normal, bold), elided)
+
+
 def paint_box(
     painter: QPainter,
     rect: QRectF,
@@ -505,21 +531,7 @@ class TimeGridCanvas(_ItemsMixin, QWidget):
         for d in range(self.days + 1):
             x = GUTTER + d * w
             painter.drawLine(QPointF(x + 0.5, 0), QPointF(x + 0.5, self.height()))
-        normal = QFont(self.font())
-        bold = QFont(normal)
-        bold.setBold(True)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        rows = self.model.rows()
-        for placed in self.placed:
-            paint_box(
-                painter,
-                placed.rect,
-                self.model,
-                rows[placed.row_index],
-                False,
-                (normal, bold),
-                self._elided,
-            )
+        paint_placed(painter, self.font(), self.placed, self.model, self._elided)
 
     def now_line_y(self) -> float | None:
         """Where the current-time line is drawn (None when today is not shown)."""
@@ -631,7 +643,7 @@ class TimeGridCanvas(_ItemsMixin, QWidget):
         self.update()
 
 
-class DayHeader(_ItemsMixin, QWidget):
+class DayHeader(AppointmentTooltips, _ItemsMixin, QWidget):
     """Day names above the time grid, with the all-day appointments of each day."""
 
     activated = Signal(object)
@@ -720,32 +732,8 @@ class DayHeader(_ItemsMixin, QWidget):
         painter.drawLine(
             QPointF(0, self.height() - 0.5), QPointF(self.width(), self.height() - 0.5)
         )
-        normal = QFont(self.font())
-        bold = QFont(normal)
-        bold.setBold(True)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        rows = self.model.rows()
-        for placed in self.placed:
-            paint_box(
-                painter,
-                placed.rect,
-                self.model,
-                rows[placed.row_index],
-                False,
-                (normal, bold),
-                self._elided,
-            )
+        paint_placed(painter, self.font(), self.placed, self.model, self._elided)
         painter.end()
-
-    def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ToolTip:
-            text = self.tooltip_for(QPointF(event.pos()))
-            if text:
-                QToolTip.showText(event.globalPos(), text, self)
-            else:
-                QToolTip.hideText()
-            return True
-        return super().event(event)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         index = self.item_at(event.position())
@@ -807,7 +795,7 @@ class TimeGridView(QWidget):
         self.scroll.verticalScrollBar().setValue(max(0, y))
 
 
-class MonthCanvas(_ItemsMixin, QWidget):
+class MonthCanvas(AppointmentTooltips, _ItemsMixin, QWidget):
     """Six weeks of day cells listing each day's appointments."""
 
     activated = Signal(object)
@@ -940,16 +928,6 @@ class MonthCanvas(_ItemsMixin, QWidget):
                 painter.setPen(QPen(SELECTED, 1.5))
                 painter.drawRoundedRect(placed.rect, 3, 3)
         painter.end()
-
-    def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ToolTip:
-            text = self.tooltip_for(QPointF(event.pos()))
-            if text:
-                QToolTip.showText(event.globalPos(), text, self)
-            else:
-                QToolTip.hideText()
-            return True
-        return super().event(event)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.setFocus(Qt.FocusReason.MouseFocusReason)
