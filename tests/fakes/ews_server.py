@@ -73,6 +73,8 @@ from zoneinfo import ZoneInfo
 from dateutil import rrule as du
 from lxml import etree
 
+from tests.fakes.serving import BackgroundServer
+
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 M = "http://schemas.microsoft.com/exchange/services/2006/messages"
 T = "http://schemas.microsoft.com/exchange/services/2006/types"
@@ -426,7 +428,7 @@ FAULT_KINDS = (
 # --------------------------------------------------------------------------- the server
 
 
-class EwsServer:
+class EwsServer(BackgroundServer):
     """A local EWS endpoint with an in-process API for tests.
 
     ``start()`` binds 127.0.0.1 on a free port and returns the EWS URL. The
@@ -489,27 +491,14 @@ class EwsServer:
             ctx.load_cert_chain(cert, key)
             httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
             scheme = "https"
-        self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, name="ews-server", daemon=True)
-        self._thread.start()
+        self._serve(httpd, "ews-server")
         self.url = f"{scheme}://127.0.0.1:{httpd.server_address[1]}/EWS/Exchange.asmx"
         return self.url
 
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
+    def _cleanup(self) -> None:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
-
-    def __enter__(self) -> EwsServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     # ------------------------------------------------------------------ test API
 

@@ -66,6 +66,8 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
+from tests.fakes.serving import BackgroundServer
+
 DEFAULT_PAGE = 250
 MAX_PAGE = 2500
 MAX_BATCH = 50
@@ -768,7 +770,7 @@ STATUS_TEXT = {
 }
 
 
-class GoogleCalendarServer:
+class GoogleCalendarServer(BackgroundServer):
     """The Google Calendar API v3 and OAuth endpoints on 127.0.0.1, in-process.
 
     ``start()`` binds a free port (or ``port``) and answers in a thread;
@@ -816,21 +818,8 @@ class GoogleCalendarServer:
         self._httpd = _HTTPServer(("127.0.0.1", self.port), _Handler)
         self._httpd.owner = self
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
-        self._thread.start()
+        self._serve(self._httpd, "google-calendar-server")
         return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> GoogleCalendarServer:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:

@@ -84,6 +84,8 @@ from zoneinfo import ZoneInfo
 import requests
 from dateutil import rrule as du
 
+from tests.fakes.serving import BackgroundServer
+
 GRAPH_PREFIX = "/v1.0"
 DEFAULT_CLIENT_ID = "00000000-0000-0000-0000-00000000ca15"
 TENANT_ID = "72f988bf-0000-4000-8000-00000000cafe"
@@ -453,7 +455,7 @@ class GraphState:
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
-class GraphServer:
+class GraphServer(BackgroundServer):
     """A stateful Graph + identity platform server on 127.0.0.1 over HTTPS.
 
     In-process API for tests: :meth:`start` / :meth:`stop`, :meth:`fail_next`,
@@ -517,22 +519,8 @@ class GraphServer:
         handler = type("Handler", (_Handler,), {"server_state": self})
         httpd = _TLSServer(("127.0.0.1", self._port), handler)
         httpd.ssl_context = context
-        self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-        self._thread.start()
+        self._serve(httpd, "graph-server")
         return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> GraphServer:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     # ------------------------------------------------------------------ test API
 
