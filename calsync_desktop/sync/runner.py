@@ -293,8 +293,8 @@ class SyncRunner:
                 Check(
                     "Last sync",
                     False,
-                    f"The latest sync had a problem: {account.last_error} (last completed "
-                    f"sync: {_local(account.last_sync)}).",
+                    f"Had a problem: {account.last_error} (last completed sync "
+                    f"{_local(account.last_sync)}).",
                 )
             )
         else:
@@ -302,7 +302,7 @@ class SyncRunner:
                 Check(
                     "Last sync",
                     True,
-                    f"Last sync at {_local(account.last_sync)} succeeded.",
+                    f"Succeeded at {_local(account.last_sync)}.",
                 )
             )
         return checks
