@@ -23,12 +23,11 @@ from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 
 from calsync_desktop.accounts.base import Account
-from calsync_desktop.model import Appointment, new_id
 from calsync_desktop.providers.base import Backoff
 from calsync_desktop.providers.google import PAGE_SIZE, SCOPES, GoogleProvider
 from calsync_desktop.store import Store
-from calsync_desktop.sync.engine import SyncEngine
 from calsync_desktop.sync.scope import Scope
+from tests.bench.common import add_local_appointments, measured_sync
 from tests.fakes.google_calendar import GoogleCalendarServer
 
 OWNER = "bench@example.com"
@@ -129,58 +128,36 @@ def run(events: int, push: int, repeat: int) -> dict:
             Account(id=str(uuid.uuid4()), kind="google", name="Google", email=OWNER)
         )
         p = provider(server)
-        before = server.count_requests()
-        started = time.perf_counter()
-        result = SyncEngine(store, account, p).run()
-        initial_time = time.perf_counter() - started
-        requests_initial = server.count_requests() - before
-        assert result.counts.get("create locally") == events, result.counts
+        initial = measured_sync(store, account.id, p, server.count_requests)
+        assert initial.result.counts.get("create locally") == events, initial.result.counts
 
-        for i in range(push):
-            start = now + timedelta(days=1 + i % 300, hours=7 + i % 10)
-            store.add_appointment(
-                Appointment(
-                    id=new_id(),
-                    contents=f"New appointment {i}\nfrom the Sales Calendar",
-                    start=start,
-                    end=start + timedelta(minutes=45),
-                    timezone="Europe/Berlin",
-                )
-            )
-        account = store.get_account(account.id)
-        before = server.count_requests()
-        batches_before = sum(1 for _, path in server.api_calls if path.startswith("/batch"))
-        started = time.perf_counter()
-        result = SyncEngine(store, account, p).run()
-        push_time = time.perf_counter() - started
-        push_requests = server.count_requests() - before
-        push_batches = (
-            sum(1 for _, path in server.api_calls if path.startswith("/batch")) - batches_before
-        )
-        assert result.counts.get("create remotely") == push, result.counts
+        def batches() -> int:
+            return sum(1 for _, path in server.api_calls if path.startswith("/batch"))
+
+        add_local_appointments(store, now, push)
+        batches_before = batches()
+        pushed = measured_sync(store, account.id, p, server.count_requests)
+        push_batches = batches() - batches_before
+        assert pushed.result.counts.get("create remotely") == push, pushed.result.counts
 
         # the next run lists our own writes back once; after it nothing has changed
-        SyncEngine(store, store.get_account(account.id), p).run()
-        before = server.count_requests()
-        started = time.perf_counter()
-        result = SyncEngine(store, store.get_account(account.id), p).run()
-        idle_time = time.perf_counter() - started
-        idle_requests = server.count_requests() - before
-        assert result.counts == {}, result.counts
+        measured_sync(store, account.id, p, server.count_requests)
+        idle = measured_sync(store, account.id, p, server.count_requests)
+        assert idle.result.counts == {}, idle.result.counts
         p.close()
         store.close()
 
     figures.update(
         bare_listing_s=min(bare),
         provider_listing_s=min(listing),
-        initial_sync_s=initial_time,
-        initial_requests=requests_initial,
+        initial_sync_s=initial.seconds,
+        initial_requests=initial.requests,
         minimum_pages=math.ceil(events / PAGE_SIZE),
-        push_s=push_time,
-        push_requests=push_requests,
+        push_s=pushed.seconds,
+        push_requests=pushed.requests,
         push_batches=push_batches,
-        idle_s=idle_time,
-        idle_requests=idle_requests,
+        idle_s=idle.seconds,
+        idle_requests=idle.requests,
     )
     figures["ratio_initial_sync"] = figures["initial_sync_s"] / figures["bare_listing_s"]
     figures["ratio_provider_listing"] = figures["provider_listing_s"] / figures["bare_listing_s"]

@@ -24,12 +24,11 @@ import requests
 
 from calsync_desktop.accounts.base import Account
 from calsync_desktop.accounts.office365 import MsalSession
-from calsync_desktop.model import Appointment, new_id
 from calsync_desktop.providers.base import Backoff
 from calsync_desktop.providers.graph import BATCH_SIZE, PAGE_SIZE, GraphProvider
 from calsync_desktop.store import Store
-from calsync_desktop.sync.engine import SyncEngine
 from calsync_desktop.sync.scope import Scope
+from tests.bench.common import add_local_appointments, measured_sync
 from tests.fakes.graph_server import GraphServer
 from tests.providers.test_graph_provider import device_code_sign_in, session_config
 
@@ -108,50 +107,24 @@ def run(events: int, push: int, repeat: int) -> dict:
                 Account(id=str(uuid.uuid4()), kind="office365", name="Office 365", email=OWNER)
             )
             p = provider()
-            before = server.count_requests()
-            started = time.perf_counter()
-            result = SyncEngine(store, account, p).run()
-            initial_time = time.perf_counter() - started
-            initial_requests = server.count_requests() - before
-            assert result.counts.get("create locally") == events, result.counts
-
-            for i in range(push):
-                start = now + timedelta(days=1 + i % 300, hours=7 + i % 10)
-                store.add_appointment(
-                    Appointment(
-                        id=new_id(),
-                        contents=f"New appointment {i}\nfrom the Sales Calendar",
-                        start=start,
-                        end=start + timedelta(minutes=45),
-                        timezone="Europe/Berlin",
-                    )
-                )
+            initial = measured_sync(store, account.id, p, server.count_requests)
+            assert initial.result.counts.get("create locally") == events, initial.result.counts
 
             def batches() -> int:
                 return sum(1 for _, path in server.requests if path.endswith("/$batch"))
 
-            before, batches_before = server.count_requests(), batches()
-            started = time.perf_counter()
-            result = SyncEngine(store, store.get_account(account.id), p).run()
-            push_time = time.perf_counter() - started
-            push_requests = server.count_requests() - before
+            add_local_appointments(store, now, push)
+            batches_before = batches()
+            pushed = measured_sync(store, account.id, p, server.count_requests)
             push_batches = batches() - batches_before
-            assert result.counts.get("create remotely") == push, result.counts
+            assert pushed.result.counts.get("create remotely") == push, pushed.result.counts
             assert push_batches <= math.ceil(push / BATCH_SIZE), push_batches
 
             # the next run reads our own writes back once; after it nothing has changed
-            before = server.count_requests()
-            started = time.perf_counter()
-            SyncEngine(store, store.get_account(account.id), p).run()
-            echo_time = time.perf_counter() - started
-            echo_requests = server.count_requests() - before
-            before = server.count_requests()
-            started = time.perf_counter()
-            result = SyncEngine(store, store.get_account(account.id), p).run()
-            idle_time = time.perf_counter() - started
-            idle_requests = server.count_requests() - before
-            assert result.counts == {}, result.counts
-            assert idle_requests == 1, idle_requests
+            echo = measured_sync(store, account.id, p, server.count_requests)
+            idle = measured_sync(store, account.id, p, server.count_requests)
+            assert idle.result.counts == {}, idle.result.counts
+            assert idle.requests == 1, idle.requests
             p.close()
             store.close()
     finally:
@@ -160,16 +133,16 @@ def run(events: int, push: int, repeat: int) -> dict:
     figures.update(
         bare_listing_s=min(bare),
         provider_listing_s=min(listing),
-        initial_sync_s=initial_time,
-        initial_requests=initial_requests,
+        initial_sync_s=initial.seconds,
+        initial_requests=initial.requests,
         minimum_pages=math.ceil(events / PAGE_SIZE),
-        push_s=push_time,
-        push_requests=push_requests,
+        push_s=pushed.seconds,
+        push_requests=pushed.requests,
         push_batches=push_batches,
-        echo_s=echo_time,
-        echo_requests=echo_requests,
-        idle_s=idle_time,
-        idle_requests=idle_requests,
+        echo_s=echo.seconds,
+        echo_requests=echo.requests,
+        idle_s=idle.seconds,
+        idle_requests=idle.requests,
     )
     figures["ratio_provider_listing"] = figures["provider_listing_s"] / figures["bare_listing_s"]
     return figures
