@@ -259,6 +259,7 @@ class Store:
     def open_url(cls, url: str, clock: Clock | None = None) -> Store:
         """Open a store on another SQLAlchemy engine (PostgreSQL for a shared calendar)."""
         engine = create_engine(url)
+        event.listen(engine, "connect", _on_connect)  # SQLite pragmas; other engines untouched
         migrate(engine, None)
         return cls(engine, clock)
 
@@ -460,7 +461,8 @@ class Store:
                 people.setdefault(p.appointment_id, []).append(
                     Participant(p.name, p.email, InviteStatus(p.status))
                 )
-            recurring = [r.id for r in rows if r.rrule and r.id in set(chunk)]
+            in_chunk = set(chunk)
+            recurring = [r.id for r in rows if r.rrule and r.id in in_chunk]
             if recurring:
                 for o in self._read(
                     select(t.overrides)

@@ -277,7 +277,7 @@ class SyncEngine:
                     and row.remote_id not in remote_gone
                 ):
                     remote_gone.add(row.remote_id)  # verified below, after the guard's first look
-            self._suspects = {r for r in remote_gone if r not in set(changes.deleted)}
+            self._suspects = remote_gone - set(changes.deleted)
         else:
             self._suspects = set()
 

@@ -241,3 +241,14 @@ def test_the_newest_migration_matches_the_schema_module(tmp_path):
 def test_rules_calendars_cannot_hold_are_refused(store, rule):
     with pytest.raises(InvalidAppointment, match="Invalid recurrence rule"):
         store.add_appointment(appt(recurrence=Recurrence(rule)))
+
+
+def test_a_store_can_be_opened_from_an_engine_url(tmp_path):
+    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    store = Store.open_url(url)
+    a = store.add_appointment(appt(participants=(Participant("Ann", "ann@x.example"),)))
+    store.close()
+    again = Store.open_url(url)
+    assert again.get_appointment(a.id) == a
+    assert again.conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    again.close()
