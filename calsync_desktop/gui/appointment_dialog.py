@@ -37,13 +37,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from calsync_desktop.editing import edit_recurrence
 from calsync_desktop.gui.icons import INVITE_LABELS, invite_icon
 from calsync_desktop.model import (
     Appointment,
     InvalidAppointment,
     InviteStatus,
     Participant,
-    Recurrence,
     new_id,
     validate,
 )
@@ -126,6 +126,27 @@ def build_rule(
     return ";".join(parts)
 
 
+def same_repeat(rule: str, other: str) -> bool:
+    """Whether two rules this editor can show repeat alike as the editor shows
+    them: INTERVAL=1 is the default, weekdays in any order, an end date by day."""
+
+    def shown(text: str) -> dict[str, str] | None:
+        parts = parse_rule(text)
+        if parts is None:
+            return None
+        parts = dict(parts)
+        if parts.get("INTERVAL") == "1":
+            del parts["INTERVAL"]
+        if "BYDAY" in parts:
+            parts["BYDAY"] = ",".join(sorted(parts["BYDAY"].split(",")))
+        if "UNTIL" in parts:
+            parts["UNTIL"] = parts["UNTIL"][:8]
+        return parts
+
+    mine = shown(rule)
+    return mine is not None and mine == shown(other)
+
+
 def to_qdatetime(value: datetime) -> QDateTime:
     return QDateTime(QDate(value.year, value.month, value.day), QTime(value.hour, value.minute))
 
@@ -143,6 +164,7 @@ class RecurrenceEditor(QWidget):
         # a row of the dialog's form, labelled "Repeat" there
         super().__init__(parent)
         self.kept_rule: str | None = None
+        self.initial_rule: str | None = None
         self.frequency = QComboBox()
         for freq, label, _ in FREQUENCIES:
             self.frequency.addItem(label, freq)
@@ -210,6 +232,7 @@ class RecurrenceEditor(QWidget):
         self.unit.setText(dict((f, u) for f, _, u in FREQUENCIES)[freq])
 
     def set_rule(self, rule: str | None, start: datetime) -> None:
+        self.initial_rule = rule
         self.until.setDate(QDate(start.year, start.month, start.day).addMonths(3))
         if not rule:
             self.frequency.setCurrentIndex(0)
@@ -250,7 +273,13 @@ class RecurrenceEditor(QWidget):
                 date(d.year(), d.month(), d.day()), time(23, 59, 59), tzinfo=tz
             )
         count = self.count.value() if self.after.isChecked() else None
-        return build_rule(freq, self.interval.value(), weekdays, count, until)
+        rule = build_rule(freq, self.interval.value(), weekdays, count, until)
+        # the rule as it came, when the controls still show it: rebuilding it
+        # (an end time at 23:59:59, INTERVAL=1 left out) would make it another
+        # rule, and a new rule drops the series' deleted and changed occurrences
+        if self.initial_rule and same_repeat(rule, self.initial_rule):
+            return self.initial_rule
+        return rule
 
 
 class AppointmentDialog(QDialog):
@@ -522,14 +551,11 @@ class AppointmentDialog(QDialog):
     def appointment(self) -> Appointment:
         """The appointment as edited (validated)."""
         start, end = self.times()
-        rule = self.recurrence.rule(start, self.tz)
-        old = self.original.recurrence
-        if rule is None:
-            recurrence = None
-        elif old is not None and old.rrule == rule:
-            recurrence = old
-        else:
-            recurrence = Recurrence(rule)  # a new rule: the old exceptions no longer apply
+        # the same rule keeps the series' deleted and changed occurrences, moved
+        # along when the series moves; a new rule starts afresh
+        recurrence = edit_recurrence(
+            self.original, self.recurrence.rule(start, self.tz), start, self.tz
+        )
         return validate(
             self.original.with_changes(
                 contents=self.contents.toPlainText().strip(),
