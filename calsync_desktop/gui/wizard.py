@@ -42,6 +42,12 @@ from calsync_desktop.providers.base import (
     TimedOut,
     Unreachable,
 )
+from calsync_desktop.sync.preview import (
+    Preview,
+    describe_first_sync,
+    draft_account,
+    preview_first_sync,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,38 +84,6 @@ SIGN_IN_LABELS = {
     "office365": "Sign in with Microsoft",
     "memory": "Connect the test calendar",
 }
-PLAN_LINES = (
-    ("link", "{n} appointment(s) already on both sides will be linked, not copied twice"),
-    ("create locally", "{n} appointment(s) will be copied from {account} to the Sales Calendar"),
-    ("create remotely", "{n} appointment(s) will be copied from the Sales Calendar to {account}"),
-    ("update", "{n} appointment(s) will be updated"),
-)
-
-
-RESULT_WORDS = (
-    ("create locally", "{n} appointment(s) copied to the Sales Calendar"),
-    ("create remotely", "{n} appointment(s) copied to {account}"),
-    ("link", "{n} appointment(s) linked"),
-    ("update", "{n} appointment(s) updated"),
-)
-
-
-def describe_result(result, account: str) -> str:
-    """A first sync's counts in a user's words."""
-    parts = [
-        text.format(n=result.counts[key], account=account)
-        for key, text in RESULT_WORDS
-        if result.counts.get(key)
-    ]
-    if not parts:
-        parts = ["Nothing needed copying."]
-    text = "; ".join(parts) + "."
-    if result.skipped:
-        text += (
-            f" {result.skipped} item(s) were left out (all-day, older than 30 days, …): "
-            "see Troubleshooting › Skipped items."
-        )
-    return text
 
 
 def failure_message(error: BaseException) -> str:
@@ -589,58 +563,42 @@ class SummaryPage(QWizardPage):
         )
         layout.addStretch(1)
 
-    def draft_account(self) -> Account:
-        pending = self.w.pending
-        return Account(
-            id="preview",
-            kind=pending.kind,
-            name=pending.email,
-            email=pending.email,
-            calendar_id=self.w.options.calendar_id(),
-            settings=dict(pending.settings),
-            sync_all_private=self.w.options.private.isChecked(),
-        )
-
     def initializePage(self) -> None:
-        from calsync_desktop.sync.engine import SyncEngine
-
         self.plan = None
         self.busy.show()
+        self.summary.setStyleSheet("")
         self.summary.setText("Looking at both calendars…")
         pending = self.w.pending
-        account = self.draft_account()
+        account = draft_account(
+            pending, self.w.options.calendar_id(), self.w.options.private.isChecked()
+        )
         services = self.w.task_services()
+        self.task = run_in_background(
+            lambda: preview_first_sync(services.store, account, pending.provider, services.clock),
+            self._planned,
+            self._failed,
+            parent=self,
+        )
 
-        def call():
-            provider = pending.provider()
-            try:
-                engine = SyncEngine(services.store, account, provider, clock=services.clock)
-                return engine.plan().summary()
-            finally:
-                provider.close()
-
-        self.task = run_in_background(call, self._planned, self._failed, parent=self)
-
-    def _planned(self, summary: dict[str, int]) -> None:
+    def _planned(self, preview: Preview) -> None:
+        if preview.error is not None:
+            self._failed(preview.error)
+            return
         self.busy.hide()
-        self.plan = summary
-        account = self.w.pending.email
-        lines = [
-            text.format(n=summary[key], account=account)
-            for key, text in PLAN_LINES
-            if summary.get(key)
-        ]
-        if not lines:
-            lines = ["Both calendars are empty in the synced period: nothing to copy yet."]
+        self.plan = preview.summary
+        lines = preview.sentences(self.w.pending.email)
         self.summary.setText("The first sync will:\n\n• " + "\n• ".join(lines))
         self.completeChanged.emit()
 
     def _failed(self, error: BaseException) -> None:
+        self._show_problem(failure_message(error))
+
+    def _show_problem(self, problem: str) -> None:
         self.busy.hide()
         self.plan = {}
         self.summary.setStyleSheet(ERROR_STYLE)
         self.summary.setText(
-            f"The preview could not be made: {failure_message(error)} "
+            f"The preview could not be made: {problem} "
             "You can still save the account; the sync will try again."
         )
         self.completeChanged.emit()
@@ -833,7 +791,7 @@ class AccountWizard(QWizard):
 
     def _finished(self, result) -> None:
         ok = not result.errors
-        text = ("Done. " if ok else "The first sync had problems. ") + describe_result(
+        text = ("Done. " if ok else "The first sync had problems. ") + describe_first_sync(
             result, self.saved.name if self.saved else "the account"
         )
         if not ok:
