@@ -1,0 +1,83 @@
+"""``calsync settings [KEY [VALUE]]``: show or set a setting, type-checked."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from calsync_desktop.cli.common import EMAIL, EXIT_OK, Commands, UsageError, print_json
+from calsync_desktop.services import Services
+from calsync_desktop.store import SETTING_DEFAULTS
+
+EXTRA_SETTINGS: dict[str, Any] = {"sync.paused": False}
+"""Settings the app reads that :data:`SETTING_DEFAULTS` does not list."""
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def known_settings() -> dict[str, Any]:
+    return {**SETTING_DEFAULTS, **EXTRA_SETTINGS}
+
+
+def _value(key: str, text: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        lowered = text.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise UsageError(f"{key} is true or false, not {text!r}.")
+    if isinstance(default, int):
+        try:
+            value = int(text)
+        except ValueError:
+            raise UsageError(f"{key} is a whole number, not {text!r}.") from None
+        if value < 1:
+            raise UsageError(f"{key} must be at least 1.")
+        return value
+    value = text.strip()
+    if key.startswith("advanced.") and value:
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise UsageError(f"{key}: no such file {value!r}.")
+        value = str(path.resolve())
+    if key == "profile.email" and value and not EMAIL.match(value):
+        raise UsageError(f"{key}: {value!r} is not an email address.")
+    return value
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if value != "" else "(not set)"
+
+
+def cmd_settings(args: argparse.Namespace, services: Services) -> int:
+    store = services.store
+    known = known_settings()
+    if args.key is not None and args.key not in known:
+        raise UsageError(f"Unknown setting {args.key!r}. Settings: {', '.join(known)}.")
+    if args.key is not None and args.value is not None:
+        store.set_setting(args.key, _value(args.key, args.value, known[args.key]))
+    keys = [args.key] if args.key is not None else list(known)
+    values = {k: store.get_setting(k, known[k]) for k in keys}
+    if args.json:
+        print_json(values)
+    else:
+        width = max(len(k) for k in keys)
+        for key, value in values.items():
+            print(f"{key:<{width}}  {_text(value)}")
+    return EXIT_OK
+
+
+def register(commands: Commands) -> None:
+    settings = commands.add(
+        "settings",
+        help="show or set settings",
+        description="Settings: " + ", ".join(known_settings()),
+    )
+    settings.add_argument("key", nargs="?", metavar="KEY", help="one setting")
+    settings.add_argument("value", nargs="?", metavar="VALUE", help="its new value")
+    settings.set_defaults(func=cmd_settings)

@@ -1,0 +1,44 @@
+"""``calsync status``: the Sales Calendar's counts and each account's state."""
+
+from __future__ import annotations
+
+import argparse
+
+from calsync_desktop.cli.accounts import account_view, print_accounts
+from calsync_desktop.cli.common import EXIT_OK, Commands, print_json
+from calsync_desktop.services import Services
+
+
+def cmd_status(args: argparse.Namespace, services: Services) -> int:
+    store = services.store
+    conflicts = store.conflicts()
+    status = {
+        "sales_calendar": str(services.db_path),
+        "appointments": store.count_appointments(),
+        "conflicts": len(conflicts),
+        "conflicts_not_restored": sum(1 for c in conflicts if not c.restored),
+        "skipped": len(store.skipped()),
+        "sync_paused": bool(store.get_setting("sync.paused", False)),
+        "profile": {
+            "name": store.get_setting("profile.name") or "",
+            "email": store.get_setting("profile.email") or "",
+        },
+        "accounts": [account_view(a, services) for a in store.list_accounts()],
+    }
+    if args.json:
+        print_json(status)
+        return EXIT_OK
+    print(f"Sales Calendar: {status['appointments']} appointment(s) in {status['sales_calendar']}")
+    print(
+        f"Conflicts logged: {status['conflicts']} ({status['conflicts_not_restored']} not restored)"
+        f" · Skipped items: {status['skipped']}"
+    )
+    if status["sync_paused"]:
+        print("Sync is paused.")
+    print_accounts(status["accounts"], services)
+    return EXIT_OK
+
+
+def register(commands: Commands) -> None:
+    status = commands.add("status", help="accounts, their state, and counts")
+    status.set_defaults(func=cmd_status)

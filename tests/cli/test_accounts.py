@@ -1,0 +1,128 @@
+"""``calsync accounts add | list | remove``."""
+
+from __future__ import annotations
+
+import io
+import sys
+from datetime import UTC, datetime
+
+import pytest
+
+from calsync_desktop.accounts.memory import calendar_for
+from tests.cli.helpers import (
+    _add_memory_account,
+    _assert_usage_error,
+)
+
+
+def test_accounts_add_previews_the_first_sync(cli):
+    cli.add("--contents", "Local one", "--start", "2026-11-24T09:00", "--end", "2026-11-24T10:00")
+    cli.add("--contents", "Too old", "--start", "2026-09-01T09:00", "--end", "2026-09-01T10:00")
+    remote = calendar_for(cli.services, "me@example.com")
+    remote.add(
+        subject="Remote one",
+        start=datetime(2026, 11, 26, 9, tzinfo=UTC),
+        end=datetime(2026, 11, 26, 10, tzinfo=UTC),
+    )
+    remote.add(
+        subject="Local one",  # the same appointment on both sides: linked, not copied
+        start=datetime(2026, 11, 24, 8, tzinfo=UTC),
+        end=datetime(2026, 11, 24, 9, tzinfo=UTC),
+    )
+    added = _add_memory_account(cli, "--name", "Test calendar")
+    assert added["first_sync"] == {"create locally": 1, "link": 1}
+    assert added["account"]["name"] == "Test calendar"
+    assert added["account"]["calendar"] == "primary"
+    assert added["account"]["kind"] == "memory"
+    assert len(remote.events) == 2  # previewing changed nothing
+    assert cli.store.count_appointments() == 2
+
+
+def test_accounts_add_text_warns_about_another_profile_email(cli):
+    cli.ok("profile", "--email", "sales@example.com")
+    code, out, err = cli("accounts", "add", "memory", "--email", "me@example.com", "--all-private")
+    assert code == 0
+    assert "Saved me@example.com" in out and "stored as private" in out
+    assert "The first sync will: nothing" in out
+    assert "Warning:" in err and "sales@example.com" in err
+    assert cli.store.list_accounts()[0].sync_all_private
+
+
+def test_accounts_add_calendar_choice(cli):
+    out = cli.ok("accounts", "add", "memory", "--list-calendars")
+    assert "primary  Calendar (primary)" in out
+    assert cli.store.list_accounts() == []
+    _assert_usage_error(
+        cli("accounts", "add", "memory", "--calendar", "work"), "no calendar 'work'"
+    )
+    assert cli.store.list_accounts() == []
+    _add_memory_account(cli, "--calendar", "primary")
+    assert cli.store.list_accounts()[0].calendar_id == "primary"
+
+
+@pytest.mark.parametrize(
+    ("server", "password", "message"),
+    [
+        (
+            "https://127.0.0.1:9/EWS/Exchange.asmx",
+            "",
+            "Failed to validate access to the server with your credentials, "
+            "please review your details",
+        ),
+        (
+            "https://outlook.office365.com/EWS/Exchange.asmx",
+            "pw-very-secret-123",
+            "Sign in with Microsoft",
+        ),
+    ],
+)
+def test_accounts_add_failure_is_plain_and_saves_nothing(
+    cli, monkeypatch, server, password, message
+):
+    pytest.importorskip("calsync_desktop.accounts.exchange")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(password + "\n"))
+    code, out, err = cli(
+        "accounts",
+        "add",
+        "exchange",
+        "--server-url",
+        server,
+        "--username",
+        "sam@example.com",
+        "--password-stdin",
+    )
+    assert code == 1, (out, err)
+    assert message in err and "Traceback" not in err
+    assert "pw-very-secret" not in out + err
+    assert cli.store.list_accounts() == []
+    assert cli.services.secrets.values == {}
+
+
+def test_accounts_add_when_the_preview_fails_still_saves(cli):
+    calendar_for(cli.services, "me@example.com").fail_next("drop")
+    code, out, _ = cli("accounts", "add", "memory", "--email", "me@example.com")
+    assert code == 0
+    assert "Could not preview the first sync: The server cannot be reached." in out
+    assert len(cli.store.list_accounts()) == 1
+
+
+def test_adding_the_same_account_twice_keeps_one(cli):
+    _add_memory_account(cli)
+    _add_memory_account(cli)
+    assert len(cli.json("accounts", "list")) == 1
+
+
+def test_accounts_remove_keeps_or_deletes_the_synced_appointments(cli):
+    cli.add("--contents", "Synced", "--start", "2026-11-24T09:00", "--end", "2026-11-24T10:00")
+    _add_memory_account(cli)
+    cli.ok("sync")
+    out = cli.ok("accounts", "remove", "me@example.com")
+    assert "1 synced appointment(s) stay in the Sales Calendar" in out
+    assert cli.store.list_accounts() == [] and cli.store.count_appointments() == 1
+
+    _add_memory_account(cli)
+    cli.ok("sync")  # links the same appointment again
+    report = cli.json("accounts", "remove", "me@example.com", "--delete-appointments")
+    assert report["appointments_deleted"] and report["synced_appointments"] == 1
+    assert cli.store.count_appointments() == 0
+    _assert_usage_error(cli("accounts", "remove", "me@example.com"), "No account")
