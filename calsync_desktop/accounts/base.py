@@ -4,29 +4,18 @@ An :class:`Account` holds no secret. Passwords, refresh tokens and token
 caches go to a :class:`SecretStore` (the OS keyring in the app) under the
 service name ``calsync-desktop``.
 
-Each account kind (google, exchange, office365) has a module in this package
-with the same small surface, so the CLI, the wizard and the sync worker treat
-them alike:
-
-``open_provider(account, services) -> CalendarProvider``
-    the provider for a saved account, its secrets read from ``services.secrets``.
-``configure_cli(parser)`` / ``add_from_cli(args, services) -> PendingAccount``
-    ``calsync-desktop accounts add KIND`` arguments and the flow behind them.
-
-plus its own way to connect: ``sign_in(services, open_browser, ...)`` for
-Google and Office 365, ``validate(services, server_url, username, password,
-email=None)`` for Exchange. Both return a :class:`PendingAccount`; the
-account is saved only after the user confirmed the options.
+The account kinds (google, office365, exchange, …) and the surface every kind's
+module has are in :mod:`calsync_desktop.accounts.kinds`. Connecting returns a
+:class:`PendingAccount`; the account is saved only after the person confirmed
+the options.
 """
 
 from __future__ import annotations
 
-import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from types import ModuleType
 from typing import TYPE_CHECKING, Protocol
 
 from calsync_desktop.providers.base import ProviderError
@@ -43,32 +32,6 @@ class AccountState(StrEnum):
     NEEDS_SIGN_IN = "needs_sign_in"
     ERROR = "error"
     PAUSED = "paused"
-
-
-@dataclass(frozen=True)
-class AccountKind:
-    kind: str
-    label: str
-    module: str
-
-
-KINDS: dict[str, AccountKind] = {
-    k.kind: k
-    for k in (
-        AccountKind("google", "Google Calendar", "calsync_desktop.accounts.google"),
-        AccountKind("office365", "Office 365", "calsync_desktop.accounts.office365"),
-        AccountKind("exchange", "Exchange Server", "calsync_desktop.accounts.exchange"),
-        AccountKind("memory", "Local test calendar", "calsync_desktop.accounts.memory"),
-    )
-}
-
-
-def kind_module(kind: str) -> ModuleType:
-    """The module that connects accounts of ``kind``."""
-    try:
-        return importlib.import_module(KINDS[kind].module)
-    except KeyError as exc:
-        raise ValueError(f"Unknown account kind {kind!r}.") from exc
 
 
 @dataclass
@@ -107,6 +70,20 @@ class SecretStore(Protocol):
 
 
 SECRET_NAMES = ("password", "token", "token_cache")
+
+
+class InvalidDetails(ProviderError):
+    """Details a person entered that cannot be right as they stand (an address
+    that is not one, a file that is not what it should be): bad input, said
+    before anything is sent to a server."""
+
+
+class BelongsToAnotherKind(ProviderError):
+    """The details belong to another account kind, ``kind``: connect it as that."""
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
 
 
 class KeyringUnavailable(ProviderError):

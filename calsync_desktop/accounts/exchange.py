@@ -5,25 +5,32 @@ and turns every failure into one plain sentence: bad credentials show exactly
 :data:`BAD_CREDENTIALS`; an unreachable server, an address that is not EWS, an
 untrusted TLS certificate (suggesting a CA bundle) and a timeout each have
 their own. Office 365 (``outlook.office365.com``) no longer takes passwords for
-EWS, so that host is explained instead of failing with a bare 401.
+EWS, so that host is explained instead of failing with a bare 401. A plain
+``http://`` address is refused before anything is sent, except on this
+computer (a loopback address): the password would cross the network unencrypted.
 
 The password lives only in the secret store, under the name ``password``.
 """
 
 from __future__ import annotations
 
-import argparse
-import getpass
-import sys
+import ipaddress
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from calsync_desktop.accounts.base import Account, PendingAccount
+from calsync_desktop.accounts.base import (
+    Account,
+    BelongsToAnotherKind,
+    InvalidDetails,
+    PendingAccount,
+)
+from calsync_desktop.accounts.kinds import Interaction, Suggestion
 from calsync_desktop.providers.base import (
     BadCredentials,
     NeedsSignIn,
     NotACalendarService,
-    ProviderError,
 )
 from calsync_desktop.providers.ews import ConnectionSettings, ExchangeProvider
 
@@ -40,8 +47,19 @@ CA_BUNDLE_ENV = "CALSYNC_EWS_CA_BUNDLE"
 TIMEOUT_ENV = "CALSYNC_EWS_TIMEOUT"
 
 
-class NeedsMicrosoftSignIn(ProviderError):
+OFFICE365_KIND = "office365"
+OFFICE365_SUGGESTION = (
+    "This is Office 365. Office 365 no longer accepts passwords for this kind of "
+    "connection: add it as Office 365 and sign in with Microsoft instead."
+)
+FULL_ADDRESS = "Enter the full EWS address, for example https://mail.example.com/EWS/Exchange.asmx."
+
+
+class NeedsMicrosoftSignIn(BelongsToAnotherKind):
     """The address is Office 365, which connects through "Sign in with Microsoft"."""
+
+    def __init__(self, message: str):
+        super().__init__(message, OFFICE365_KIND)
 
 
 class MissingPassword(NeedsSignIn):
@@ -85,15 +103,38 @@ def _provider(settings: dict, email: str, password: str, calendar_id: str = "") 
     return ExchangeProvider(connection, calendar_id=calendar_id, settings=settings)
 
 
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def check_url(server_url: str) -> str:
-    """The URL as given, checked for shape; Office 365 is explained."""
+    """The URL as given, checked for shape before anything is sent: https (plain
+    http only to this computer); Office 365 is explained."""
     url = server_url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise NotACalendarService(
-            "Enter the full EWS address, for example https://mail.example.com/EWS/Exchange.asmx."
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError:
+        raise InvalidDetails(f"{url!r} is not a web address. {FULL_ADDRESS}") from None
+    if not parts.scheme or not host:
+        raise InvalidDetails(f"{url!r} is not a full web address. {FULL_ADDRESS}")
+    if parts.scheme.lower() not in ("http", "https"):
+        raise InvalidDetails(
+            f"An Exchange server is reached over https://, not {parts.scheme}://. {FULL_ADDRESS}"
         )
-    if parts.hostname.lower() in OFFICE365_HOSTS:
+    if parts.scheme.lower() == "http" and not _loopback(host):
+        raise InvalidDetails(
+            "The server address starts with http://, which would send your password "
+            "unencrypted over the network. Use its https:// address (ask IT if unsure); "
+            "plain http:// is only for a server on this computer."
+        )
+    if host.lower() in OFFICE365_HOSTS:
         raise NeedsMicrosoftSignIn(
             "Office 365 no longer accepts passwords for Exchange Web Services. "
             'Add this calendar as "Office 365" and use "Sign in with Microsoft" instead.'
@@ -119,6 +160,8 @@ def validate(
         raise BadCredentials(BAD_CREDENTIALS)
     env = getattr(services, "env", None) or {}
     ca_bundle = ca_bundle or env.get(CA_BUNDLE_ENV) or None
+    if ca_bundle and not Path(ca_bundle).expanduser().is_file():
+        raise InvalidDetails(f"The CA bundle {ca_bundle!r} is not a file.")
     settings: dict = {
         "server_url": url,
         "username": username,
@@ -177,28 +220,24 @@ def open_provider(account: Account, services: Services) -> ExchangeProvider:
     return _provider(account.settings, account.email, password, account.calendar_id)
 
 
-def configure_cli(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--server-url", required=True, help="the EWS address, …/EWS/Exchange.asmx")
-    parser.add_argument("--username", required=True, help="user name (DOMAIN\\user or email)")
-    parser.add_argument("--email", default=None, help="email address, if not the user name")
-    parser.add_argument("--ca-bundle", default=None, help="CA bundle file to trust the server with")
-    parser.add_argument(
-        "--password-stdin",
-        action="store_true",
-        help="read the password from standard input (otherwise it is asked for)",
-    )
-
-
-def add_from_cli(args: argparse.Namespace, services: Services) -> PendingExchangeAccount:
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = getpass.getpass("Exchange password: ")
+def connect_account(
+    services: Services, values: Mapping[str, Any], interaction: Interaction | None = None
+) -> PendingExchangeAccount:
+    """The kind's connect step (see :mod:`calsync_desktop.accounts.kinds`): validate."""
     return validate(
         services,
-        args.server_url,
-        args.username,
-        password,
-        email=args.email,
-        ca_bundle=args.ca_bundle,
+        values.get("server_url") or "",
+        values.get("username") or "",
+        values.get("password") or "",
+        email=values.get("email"),
+        ca_bundle=values.get("ca_bundle"),
     )
+
+
+def suggest_kind(values: Mapping[str, Any]) -> Suggestion | None:
+    """An Office 365 address entered as an Exchange server: Office 365 instead."""
+    try:
+        host = (urlsplit(str(values.get("server_url") or "").strip()).hostname or "").lower()
+    except ValueError:
+        return None
+    return Suggestion(OFFICE365_KIND, OFFICE365_SUGGESTION) if host in OFFICE365_HOSTS else None

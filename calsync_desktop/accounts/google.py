@@ -16,7 +16,6 @@ pointed elsewhere (a test server, a trial) through the account's settings
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import itertools
 import json
@@ -32,8 +31,9 @@ from google.oauth2.credentials import Credentials
 from google_auth_oauthlib.flow import InstalledAppFlow, WSGITimeoutError
 from oauthlib.oauth2.rfc6749.errors import AccessDeniedError
 
-from calsync_desktop.accounts.base import Account, PendingAccount
-from calsync_desktop.providers.base import Backoff, NeedsSignIn, ProviderError
+from calsync_desktop.accounts.base import Account, InvalidDetails, PendingAccount
+from calsync_desktop.accounts.kinds import Interaction, system_browser_available
+from calsync_desktop.providers.base import Backoff, NeedsSignIn
 from calsync_desktop.providers.google import SCOPES, GoogleProvider
 
 if TYPE_CHECKING:
@@ -57,8 +57,9 @@ SUCCESS_PAGE = "Signed in. You can close this window and return to calsync-deskt
 OpenBrowser = Callable[[str], Any]
 
 
-class NoClientSecrets(ProviderError):
-    """No OAuth client is configured for Google sign-in."""
+class NoClientSecrets(InvalidDetails):
+    """No usable OAuth client is configured for Google sign-in: none at all, or a
+    client-secrets file that is missing, unreadable or not one."""
 
 
 # --------------------------------------------------------------------------- configuration
@@ -92,11 +93,27 @@ def client_secrets_path(services: Services, explicit: str | os.PathLike | None =
 
 
 def load_client_config(path: Path) -> dict:
+    """The OAuth client of a client-secrets file, checked for the parts sign-in needs."""
+    if path.is_dir():
+        raise NoClientSecrets(f"The Google client-secrets file {path} is a folder, not a file.")
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise NoClientSecrets(f"The Google client-secrets file {path} cannot be read.") from exc
-    if "installed" not in config and "web" not in config:
+    except FileNotFoundError:
+        raise NoClientSecrets(f"The Google client-secrets file {path} does not exist.") from None
+    except OSError as exc:
+        raise NoClientSecrets(
+            f"The Google client-secrets file {path} cannot be read ({exc.strerror or exc})."
+        ) from None
+    except ValueError:  # not UTF-8, or not JSON
+        raise NoClientSecrets(
+            f"The Google client-secrets file {path} is not JSON: download it again from the "
+            "Google Cloud console (APIs & Services › Credentials)."
+        ) from None
+    section = next(
+        (config[k] for k in ("installed", "web") if isinstance(config, dict) and k in config),
+        None,
+    )
+    if not isinstance(section, dict) or not isinstance(section.get("client_id"), str):
         raise NoClientSecrets(f"{path} is not a Google client-secrets file for a desktop app.")
     return config
 
@@ -239,6 +256,8 @@ def sign_in(
     for key in ("auth_uri", "token_uri"):
         if key in overrides:
             config[section][key] = overrides[key]
+        elif not isinstance(config[section].get(key), str):
+            raise NoClientSecrets(f"{path} has no {key}: it is not a complete client-secrets file.")
     flow = InstalledAppFlow.from_client_config(config, SCOPES, autogenerate_code_verifier=True)
     browser_name = None
     if open_browser is not None and not no_browser:
@@ -312,40 +331,34 @@ def open_provider(account: Account, services: Services) -> GoogleProvider:
     return _provider(credentials, account.calendar_id, account.settings, services, keep)
 
 
-# --------------------------------------------------------------------------- command line
+# --------------------------------------------------------------------------- connecting
 
 
-def configure_cli(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--client-secrets",
-        metavar="FILE",
-        help="Google OAuth client-secrets file (default: Settings › Advanced, or the bundled one)",
+def connect_account(
+    services: Services, values: Mapping[str, Any], interaction: Interaction | None = None
+) -> PendingGoogleAccount:
+    """The kind's connect step (see :mod:`calsync_desktop.accounts.kinds`): sign in.
+
+    Without a browser to hand the consent page to (``no_browser``, or none on
+    this machine), a console prints the address to open by hand.
+    """
+    interaction = interaction or Interaction()
+    open_browser = interaction.open_browser
+    # a window without a browser says so (webbrowser.Error); a console prints the address
+    no_browser = bool(values.get("no_browser")) or (
+        interaction.console and open_browser is None and not system_browser_available()
     )
-    parser.add_argument(
-        "--no-browser",
-        action="store_true",
-        help="do not open a browser; print the sign-in address to open by hand",
-    )
-
-
-def _has_browser() -> bool:
-    try:
-        webbrowser.get()
-    except webbrowser.Error:
-        return False
-    return True
-
-
-def add_from_cli(args: argparse.Namespace, services: Services) -> PendingGoogleAccount:
-    """``calsync-desktop accounts add google``: opens the browser, or prints the address."""
-    no_browser = bool(getattr(args, "no_browser", False)) or not _has_browser()
-    return sign_in(
-        services,
-        client_secrets=getattr(args, "client_secrets", None),
-        no_browser=no_browser,
-        prompt_message=(
+    prompt = None
+    if interaction.console and open_browser is None:
+        prompt = (
             "Open this address in a browser to sign in with Google:\n{url}"
             if no_browser
             else "Your browser was opened to sign in with Google. If it was not, open:\n{url}"
-        ),
+        )
+    return sign_in(
+        services,
+        open_browser,
+        client_secrets=values.get("client_secrets"),
+        no_browser=no_browser,
+        prompt_message=prompt,
     )

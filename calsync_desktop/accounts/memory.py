@@ -7,10 +7,11 @@ Its calendar lives as long as the process (shared by every thread through
 
 from __future__ import annotations
 
-import argparse
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from calsync_desktop.accounts.base import Account, PendingAccount
+from calsync_desktop.accounts.kinds import KINDS, Interaction
 from calsync_desktop.providers.memory import MemoryCalendar, MemoryProvider
 
 if TYPE_CHECKING:
@@ -46,9 +47,16 @@ def open_provider(account: Account, services: Services) -> MemoryProvider:
     return MemoryProvider(calendar_for(services, key, account.email))
 
 
-def configure_cli(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--email", default="me@example.com", help="the test calendar's address")
+def connect_account(
+    services: Services, values: Mapping[str, Any], interaction: Interaction | None = None
+) -> PendingMemoryAccount:
+    """The kind's connect step (see :mod:`calsync_desktop.accounts.kinds`)."""
+    default = next(f.default for f in KINDS["memory"].fields if f.name == "email")
+    return connect(services, (values.get("email") or "").strip() or default)
 
 
-def add_from_cli(args: argparse.Namespace, services: Services) -> PendingMemoryAccount:
-    return connect(services, args.email)
+def calendar_exists(account: Account, services: Services) -> bool:
+    """Whether this process holds the account's test calendar (it lives only in
+    the process that made it)."""
+    key = account.settings.get("calendar_key", account.email)
+    return key in services.extra.get("memory_calendars", {})

@@ -21,7 +21,6 @@ switched off and the endpoints come from the authority's own
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import threading
 import time
@@ -35,6 +34,7 @@ import msal
 import requests
 
 from calsync_desktop.accounts.base import Account, PendingAccount
+from calsync_desktop.accounts.kinds import Interaction, system_browser_available
 from calsync_desktop.providers.base import (
     Backoff,
     BadCredentials,
@@ -358,11 +358,7 @@ def _browser(open_browser: OpenBrowser | None) -> Iterator[None]:
 
 def has_browser() -> bool:
     """Whether a system browser can be opened here (else: device code)."""
-    try:
-        webbrowser.get()
-    except webbrowser.Error:
-        return False
-    return True
+    return system_browser_available()
 
 
 def sign_in(
@@ -451,20 +447,23 @@ def sign_in_again(
     return account
 
 
-# --------------------------------------------------------------------------- command line
+# --------------------------------------------------------------------------- connecting
 
 
-def configure_cli(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--device-code",
-        action="store_true",
-        help="sign in on another device with a code (for machines without a browser)",
+def connect_account(
+    services: Services, values: Mapping[str, Any], interaction: Interaction | None = None
+) -> PendingOffice365Account:
+    """The kind's connect step (see :mod:`calsync_desktop.accounts.kinds`): sign in,
+    with a device code when asked (``device_code``) or when there is no browser."""
+    interaction = interaction or Interaction()
+    device = True if values.get("device_code") else None
+    if interaction.console and not device and interaction.open_browser is None and has_browser():
+        interaction.tell("Your browser was opened to sign in with Microsoft.")
+    return sign_in(
+        services,
+        interaction.open_browser,
+        device_code_callback=(
+            (lambda message, _flow: interaction.tell(message)) if interaction.show else None
+        ),
+        use_device_code=device,
     )
-
-
-def add_from_cli(args: argparse.Namespace, services: Services) -> PendingOffice365Account:
-    """``calsync-desktop accounts add office365 [--device-code]``."""
-    device = bool(getattr(args, "device_code", False)) or not has_browser()
-    if not device:
-        print("Your browser was opened to sign in with Microsoft.", flush=True)
-    return sign_in(services, use_device_code=device)

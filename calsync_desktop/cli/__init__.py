@@ -28,6 +28,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from calsync_desktop.accounts.base import InvalidDetails
 from calsync_desktop.cli import (
     accounts,
     appointments,
@@ -101,6 +102,15 @@ def main(argv: Sequence[str] | None = None, services: Services | None = None) ->
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     prog = _prog()
+    for arg in argv:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            # bytes that are not UTF-8 reach Python as lone surrogates: they can
+            # be neither stored nor printed
+            shown = ascii(arg)
+            print(f"{prog}: error: the argument {shown} is not UTF-8 text.", file=sys.stderr)
+            return EXIT_USAGE
     parser = build_parser(prog, kinds=wanted_kinds(argv))
     try:
         args = parser.parse_args(argv)
@@ -117,7 +127,7 @@ def main(argv: Sequence[str] | None = None, services: Services | None = None) ->
                 return EXIT_FAILED
             services.setup_logging()
         return args.func(args, services)
-    except (UsageError, InvalidAppointment) as error:
+    except (UsageError, InvalidAppointment, InvalidDetails) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except ProviderError as error:

@@ -10,7 +10,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from calsync_desktop.accounts import remove_account, save_account
-from calsync_desktop.accounts.base import KINDS, Account, kind_module
+from calsync_desktop.accounts.base import Account
+from calsync_desktop.accounts.kinds import KINDS, Interaction, kind_label
 from calsync_desktop.cli.common import (
     EXIT_OK,
     Commands,
@@ -22,7 +23,7 @@ from calsync_desktop.cli.common import (
     when,
     zone,
 )
-from calsync_desktop.cli.kinds import add_hint, installed_module
+from calsync_desktop.cli.kinds import add_field_options, add_hint, field_values, installed_module
 from calsync_desktop.services import Services
 from calsync_desktop.sync.preview import preview_first_sync
 
@@ -34,7 +35,7 @@ def account_view(account: Account, services: Services) -> dict[str, Any]:
         "id": account.id,
         "name": account.name,
         "kind": account.kind,
-        "kind_label": KINDS[account.kind].label if account.kind in KINDS else account.kind,
+        "kind_label": kind_label(account.kind),
         "email": account.email,
         "calendar": account.calendar_id,
         "state": account.state.value,
@@ -114,9 +115,22 @@ def _choose_calendar(calendars: list, wanted: str | None) -> str:
     return primary[0].id if primary else ""
 
 
+def _console(message: str) -> None:
+    print(message, flush=True)
+
+
+def connect(args: argparse.Namespace, services: Services):
+    """Sign in to, or check the details of, the account ``accounts add KIND``
+    describes; nothing is saved."""
+    entry = KINDS[args.kind]
+    module = installed_module(args.kind)
+    interaction = Interaction(show=_console, console=True)
+    return module.connect_account(services, field_values(args, entry), interaction)
+
+
 def cmd_add(args: argparse.Namespace, services: Services) -> int:
-    module = kind_module(args.kind)
-    pending = module.add_from_cli(args, services)
+    module = installed_module(args.kind)
+    pending = connect(args, services)
     provider = pending.provider()
     try:
         calendars = provider.list_calendars()
@@ -164,7 +178,7 @@ def cmd_add(args: argparse.Namespace, services: Services) -> int:
     for warning in warnings:
         print(f"Warning: {warning}", file=sys.stderr)
     print(
-        f"Saved {account.name} ({KINDS[account.kind].label}, calendar {calendar_id or 'default'})."
+        f"Saved {account.name} ({kind_label(account.kind)}, calendar {calendar_id or 'default'})."
     )
     if args.all_private:
         print("  Everything this account brings in is stored as private.")
@@ -195,7 +209,7 @@ def register(commands: Commands) -> None:
     remove.set_defaults(func=cmd_remove)
     add = acts.add(
         "add",
-        help="connect a calendar: " + ", ".join(KINDS),
+        help="connect a calendar: " + ", ".join(k for k, e in KINDS.items() if e.offered),
         description="Use the same email address as your Sales Calendar profile (calsync "
         "profile); otherwise participant invite statuses may not sync.",
     )
@@ -204,8 +218,10 @@ def register(commands: Commands) -> None:
         module = installed_module(kind)
         if module is None:
             continue
-        sub = kind_parsers.add(kind, help=KINDS[kind].label)
-        module.configure_cli(sub)
+        entry = KINDS[kind]
+        # a test kind is accepted but not listed
+        sub = kind_parsers.add(kind, **({"help": entry.label} if entry.offered else {}))
+        add_field_options(sub, entry)
         sub.add_argument("--calendar", metavar="ID", help="which calendar (default: the primary)")
         sub.add_argument(
             "--all-private",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +28,7 @@ from calsync_desktop.cli.common import (
     local_zone_name,
     parse_time,
     print_json,
+    read_stdin,
     short,
     title,
     when,
@@ -207,7 +207,7 @@ def _print_appointment(
 
 def _read_contents(value: str) -> str:
     if value == "-":
-        value = sys.stdin.read()
+        value = read_stdin("--contents -")
     return value.strip()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -70,6 +71,24 @@ class Commands:
 
 
 # --------------------------------------------------------------------------- output
+
+
+def read_stdin(option: str, first_line: bool = False) -> str:
+    """Standard input as text (only its first line, for a password): UTF-8, or a
+    usage error saying so."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # already text (a caller's own stream)
+        text = sys.stdin.readline() if first_line else sys.stdin.read()
+    else:
+        data = stream.readline() if first_line else stream.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise UsageError(
+                f"{option}: standard input is not UTF-8 text (byte {error.start + 1} is not); "
+                "save it as UTF-8 and try again."
+            ) from None
+    return text.rstrip("\r\n") if first_line else text
 
 
 def print_json(value: Any) -> None:

@@ -1,12 +1,17 @@
 """Account kinds as the command line sees them: which ones this installation
-has, and which ones a command line needs loaded."""
+has, which ones a command line needs loaded, and ``accounts add KIND``'s
+options, all read from the registry (:mod:`calsync_desktop.accounts.kinds`)."""
 
 from __future__ import annotations
 
+import argparse
+import getpass
 from collections.abc import Sequence
 from types import ModuleType
+from typing import Any
 
-from calsync_desktop.accounts.base import KINDS, kind_module
+from calsync_desktop.accounts.kinds import KINDS, AccountKind, kind_module, offered_kinds
+from calsync_desktop.cli.common import UsageError, read_stdin
 
 
 def installed_module(kind: str) -> ModuleType | None:
@@ -22,8 +27,8 @@ def installed_module(kind: str) -> ModuleType | None:
 
 
 def add_hint() -> str:
-    # the memory kind is a test calendar: offered, but not advertised
-    return "|".join(k for k in KINDS if k != "memory")
+    """The kinds to suggest: test kinds are accepted, but not advertised."""
+    return "|".join(offered_kinds())
 
 
 def wanted_kinds(argv: Sequence[str]) -> list[str]:
@@ -42,3 +47,48 @@ def wanted_kinds(argv: Sequence[str]) -> list[str]:
     after = rest[rest.index("add") + 1 :]
     named = next((a for a in after if not a.startswith("-")), None)
     return [named] if named in KINDS else list(KINDS)
+
+
+def add_field_options(parser: argparse.ArgumentParser, entry: AccountKind) -> None:
+    """The options of ``accounts add KIND``, one per field of the kind. A secret
+    is never an option's value: ``--NAME-stdin`` reads it, else it is asked for."""
+    for field in entry.fields:
+        if field.secret:
+            parser.add_argument(
+                field.option + "-stdin",
+                dest=field.name + "_stdin",
+                action="store_true",
+                help=field.help,
+            )
+        elif field.flag:
+            parser.add_argument(field.option, dest=field.name, action="store_true", help=field.help)
+        else:
+            parser.add_argument(
+                field.option,
+                dest=field.name,
+                required=field.required,
+                default=field.default,
+                metavar=field.metavar,
+                help=field.help,
+            )
+
+
+def field_values(args: argparse.Namespace, entry: AccountKind) -> dict[str, Any]:
+    """The kind's values from the parsed options, secrets read or asked for."""
+    values: dict[str, Any] = {}
+    for field in entry.fields:
+        if field.secret:
+            if getattr(args, field.name + "_stdin", False):
+                value = read_stdin(field.option + "-stdin", first_line=True)
+            else:
+                try:
+                    value = getpass.getpass(f"{entry.label} {field.label.lower()}: ")
+                except EOFError:
+                    raise UsageError(
+                        f"No {field.label.lower()} given: type it when asked, "
+                        f"or pipe it in with {field.option}-stdin."
+                    ) from None
+            values[field.name] = value
+        else:
+            values[field.name] = getattr(args, field.name, None)
+    return values

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from calsync_desktop.accounts.base import Account, AccountState
+from calsync_desktop.accounts.kinds import KINDS
 from calsync_desktop.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -24,13 +25,10 @@ from calsync_desktop.sync.preview import plan_clauses, plan_sync
 from calsync_desktop.sync.runner import Explanation, SyncRunner, explain
 
 
-def _memory_calendar_missing(account: Account, services: Services) -> bool:
-    # A local test calendar lives only in the process that made it; syncing a
-    # fresh, empty one would look like everything was deleted remotely.
-    if account.kind != "memory":
-        return False
-    key = account.settings.get("calendar_key", account.email)
-    return key not in services.extra.get("memory_calendars", {})
+def _calendar_elsewhere(account: Account, module, services: Services) -> bool:
+    # A calendar that lives only in the process that made it (the test kind):
+    # syncing a fresh, empty one would look like everything was deleted remotely.
+    return KINDS[account.kind].process_local and not module.calendar_exists(account, services)
 
 
 def _guard_view(guard: MassDeletionGuard) -> dict[str, Any]:
@@ -165,7 +163,7 @@ def cmd_sync(args: argparse.Namespace, services: Services) -> int:
         module = installed_module(account.kind)
         if module is None:
             run.note = f"this installation cannot sync {account.kind} accounts"
-        elif _memory_calendar_missing(account, services):
+        elif _calendar_elsewhere(account, module, services):
             run.note = "a local test calendar exists only inside the app that made it; not synced"
         elif args.dry_run:
             try:

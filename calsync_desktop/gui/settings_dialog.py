@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from calsync_desktop.accounts.base import KINDS, Account
+from calsync_desktop.accounts.base import Account
+from calsync_desktop.accounts.kinds import kind_label
 from calsync_desktop.gui.appointment_dialog import DEFAULT_ACCOUNT_SETTING, account_label
 from calsync_desktop.gui.icons import app_icon
 
@@ -274,7 +275,7 @@ class SettingsDialog(QDialog):
             state = "paused" if account.paused else str(account.state)
             cells = (
                 account.name,
-                KINDS[account.kind].label if account.kind in KINDS else account.kind,
+                kind_label(account.kind),
                 STATE_TEXT.get(state, state),
                 last,
                 account.email,

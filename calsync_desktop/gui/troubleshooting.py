@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from calsync_desktop.accounts.base import KINDS
+from calsync_desktop.accounts.kinds import kind_label
 from calsync_desktop.gui.background import Task, run_in_background, with_own_store
 from calsync_desktop.gui.calendar_model import PRIVATE_TEXT
 from calsync_desktop.gui.icons import app_icon
@@ -115,7 +115,7 @@ def diagnostic_report(services, now: datetime | None = None) -> str:
     accounts = store.list_accounts()
     lines += ["", f"Accounts ({len(accounts)})"]
     for n, account in enumerate(accounts, 1):
-        kind = KINDS[account.kind].label if account.kind in KINDS else account.kind
+        kind = kind_label(account.kind)
         last = f"{account.last_sync:%Y-%m-%d %H:%M} UTC" if account.last_sync else "never"
         state = "paused" if account.paused else str(account.state)
         lines.append(
@@ -161,7 +161,7 @@ class AccountChecks(QGroupBox):
     """The live checks of one account, run in the background."""
 
     def __init__(self, account, check: Callable[[str], list], parent: QWidget | None = None):
-        kind = KINDS[account.kind].label if account.kind in KINDS else account.kind
+        kind = kind_label(account.kind)
         super().__init__(f"{account.name}  ({kind})", parent)
         self.account = account
         self.check = check

@@ -1,4 +1,4 @@
-"""The setup wizard (SPEC §2): choose a calendar, sign in or enter the Exchange
+"""The setup wizard (SPEC §2): choose a calendar, sign in or enter the account's
 details, pick the options, see what the first sync will do, then run it.
 
 Every call that talks to a server runs in the background (see
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -31,7 +30,15 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from calsync_desktop.accounts.base import KINDS, Account, kind_module
+from calsync_desktop.accounts.base import Account, BelongsToAnotherKind
+from calsync_desktop.accounts.kinds import (
+    KINDS,
+    Connect,
+    Field,
+    Interaction,
+    Suggestion,
+    kind_module,
+)
 from calsync_desktop.gui.background import Task, run_in_background
 from calsync_desktop.gui.icons import app_icon
 from calsync_desktop.providers.base import (
@@ -51,9 +58,9 @@ from calsync_desktop.sync.preview import (
 
 log = logging.getLogger(__name__)
 
-PAGE_CHOOSE, PAGE_SIGN_IN, PAGE_EXCHANGE, PAGE_OPTIONS, PAGE_SUMMARY, PAGE_SYNC = range(6)
-EWS_EXAMPLE = "https://outlook.office365.com/EWS/Exchange.asmx"
-OFFICE365_HOSTS = ("outlook.office365.com", "outlook.office.com")
+PAGE_CHOOSE, PAGE_SIGN_IN, PAGE_DETAILS, PAGE_OPTIONS, PAGE_SUMMARY, PAGE_SYNC = range(6)
+PAGE_FOR = {Connect.SIGN_IN: PAGE_SIGN_IN, Connect.DETAILS: PAGE_DETAILS}
+"""The page that connects each way of connecting (the registry says which a kind uses)."""
 BAD_CREDENTIALS = (
     "Failed to validate access to the server with your credentials, please review your details"
 )
@@ -65,28 +72,9 @@ GMAIL_ADVICE = (
     "With a free Gmail account, participant invite statuses are not guaranteed; a Google "
     "Workspace account is recommended."
 )
-OFFICE365_SENTENCE = (
-    "Office 365 no longer accepts passwords for calendar sync, so you sign in with your "
-    "Microsoft account in the browser (calsync uses Microsoft Graph)."
-)
-GOOGLE_SENTENCE = (
-    "Your browser opens Google's sign-in page. Pick the account to sync (or add another "
-    "one), then allow access to your calendar."
-)
-KIND_CHOICES = (
-    ("google", "Google Calendar", "Google Workspace or Gmail"),
-    ("office365", "Office 365", "Microsoft 365, Outlook on the web"),
-    ("exchange", "Exchange Server", "Your company's own Exchange server"),
-    ("memory", "Local test calendar", "Try calsync without connecting a real calendar"),
-)
-SIGN_IN_LABELS = {
-    "google": "Sign in with Google",
-    "office365": "Sign in with Microsoft",
-    "memory": "Connect the test calendar",
-}
 
 
-def failure_message(error: BaseException) -> str:
+def failure_message(error: BaseException, kind: str | None = None) -> str:
     """The plain sentence for a failed validation; the article's exact words for
     bad credentials."""
     if isinstance(error, BadCredentials):
@@ -102,21 +90,12 @@ def failure_message(error: BaseException) -> str:
     if isinstance(error, Unreachable):
         return f"The server cannot be reached. Check the server URL and your network. ({error})"
     if isinstance(error, NotACalendarService):
-        return (
-            "The address answers, but it is not an Exchange Web Services endpoint. "
-            f"It usually ends in /EWS/Exchange.asmx. ({error})"
-        )
+        entry = KINDS.get(kind or "")
+        first = entry.not_the_service if entry else "The address answers, but it is not a "
+        return f"{first} ({error})" if entry else f"{first}calendar service. ({error})"
     if isinstance(error, ProviderError):
         return str(error)
     return f"Something went wrong: {type(error).__name__}."
-
-
-def is_office365_url(url: str) -> bool:
-    try:
-        host = (urlsplit(url.strip()).hostname or "").lower()
-    except ValueError:
-        return False
-    return host in OFFICE365_HOSTS
 
 
 def note_label(text: str = "", style: str = "") -> QLabel:
@@ -135,7 +114,8 @@ OK_STYLE = "color: #26a269;"
 
 
 class ChoosePage(QWizardPage):
-    """Google Calendar · Office 365 · Exchange Server, with the article's advice."""
+    """The account kinds of the registry (Google Calendar · Office 365 · Exchange
+    Server · …), with the article's advice."""
 
     def __init__(self, wizard: AccountWizard):
         super().__init__()
@@ -143,13 +123,13 @@ class ChoosePage(QWizardPage):
         self.setSubTitle("Which calendar do you want to keep in sync with your Sales Calendar?")
         self.group = QButtonGroup(self)
         layout = QVBoxLayout(self)
-        for kind, label, detail in KIND_CHOICES:
-            if kind == "memory" and not wizard.show_test_kind:
+        for kind, entry in KINDS.items():
+            if not entry.offered and not wizard.show_test_kind:
                 continue
-            button = QRadioButton(f"{label}  —  {detail}")
+            button = QRadioButton(f"{entry.label}  —  {entry.detail}")
             button.setObjectName(f"kind-{kind}")
             button.setProperty("kind", kind)
-            button.setAccessibleName(label)
+            button.setAccessibleName(entry.label)
             self.group.addButton(button)
             layout.addWidget(button)
         self.group.buttonToggled.connect(lambda *_: self.completeChanged.emit())
@@ -176,23 +156,53 @@ class ChoosePage(QWizardPage):
         return self.kind() is not None
 
     def nextId(self) -> int:
-        return PAGE_EXCHANGE if self.kind() == "exchange" else PAGE_SIGN_IN
+        kind = self.kind()
+        return PAGE_FOR[KINDS[kind].connect] if kind else PAGE_SIGN_IN
+
+
+class FieldsForm(QWidget):
+    """The form rows of an account kind's fields (the registry's :class:`Field` s
+    with ``on_form``): ``edits`` by field name, ``values()`` what was entered."""
+
+    def __init__(self, fields: tuple[Field, ...], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.edits: dict[str, QLineEdit] = {}
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        for field in fields:
+            edit = QLineEdit(field.default or "")
+            edit.setPlaceholderText(field.placeholder)
+            edit.setAccessibleName(field.accessible or field.label)
+            if field.secret:
+                edit.setEchoMode(QLineEdit.EchoMode.Password)
+            self.edits[field.name] = edit
+            form.addRow(field.label, edit)
+            if field.example:
+                example = note_label(field.example, NOTE_STYLE)
+                example.setWordWrap(False)  # one short line: wrapping made the form reserve two
+                form.addRow("", example)
+
+    def values(self) -> dict[str, str]:
+        # a password is taken as typed; other details without stray spaces
+        return {
+            name: edit.text()
+            if edit.echoMode() == QLineEdit.EchoMode.Password
+            else edit.text().strip()
+            for name, edit in self.edits.items()
+        }
 
 
 class SignInPage(QWizardPage):
-    """Google / Microsoft sign-in in the browser, run in the background."""
+    """Sign-in in the browser (Google, Microsoft), or a kind that connects without
+    one (the test calendar), run in the background."""
 
     def __init__(self, wizard: AccountWizard):
         super().__init__()
         self.w = wizard
         self.task: Task | None = None
         self.explain = note_label()
-        self.email = QLineEdit("me@example.com")
-        self.email.setAccessibleName("Test calendar address")
-        self.email_row = QWidget()
-        row = QFormLayout(self.email_row)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addRow("Address", self.email)
+        self.form = FieldsForm(())
+        self.form_kind: str | None = None
         self.button = QPushButton()
         self.button.setObjectName("sign-in")
         self.button.clicked.connect(self.sign_in)
@@ -209,7 +219,9 @@ class SignInPage(QWizardPage):
         self.warnings.setObjectName("sign-in-warnings")
         layout = QVBoxLayout(self)
         layout.addWidget(self.explain)
-        layout.addWidget(self.email_row)
+        self.form_slot = QVBoxLayout()
+        self.form_slot.addWidget(self.form)
+        layout.addLayout(self.form_slot)
         buttons = QHBoxLayout()
         buttons.addWidget(self.button)
         buttons.addStretch(1)
@@ -223,17 +235,15 @@ class SignInPage(QWizardPage):
 
     def initializePage(self) -> None:
         kind = self.w.kind
-        self.setTitle(KINDS[kind].label)
+        entry = KINDS[kind]
+        self.setTitle(entry.label)
         self.setSubTitle("Sign in to the calendar account you want to sync.")
-        self.explain.setText(
-            {
-                "google": GOOGLE_SENTENCE,
-                "office365": OFFICE365_SENTENCE,
-                "memory": "A calendar that lives in this app only: for trying calsync out.",
-            }[kind]
-        )
-        self.email_row.setVisible(kind == "memory")
-        self.button.setText(SIGN_IN_LABELS[kind])
+        self.explain.setText(entry.explanation)
+        if self.form_kind != kind:
+            self.form = replace_form(self.form_slot, self.form, FieldsForm(entry.form_fields()))
+            self.form_kind = kind
+        self.form.setVisible(bool(self.form.edits))
+        self.button.setText(entry.connect_label)
         self.button.setEnabled(True)
         if self.w.pending is None or self.w.pending.kind != kind:
             self.w.pending = None
@@ -247,27 +257,16 @@ class SignInPage(QWizardPage):
         self.button.setEnabled(False)
         self.busy.show()
         self.status.setStyleSheet("")
-        self.status.setText(
-            "Waiting for the sign-in in your browser…" if kind != "memory" else "Connecting…"
-        )
+        self.status.setText(KINDS[kind].waiting)
         services = self.w.task_services()
-        email = self.email.text().strip() or "me@example.com"
-        if kind == "memory":
-
-            def call():
-                return module.connect(services, email)
-        elif kind == "office365":
-
-            def call():
-                return module.sign_in(
-                    services, self.w.open_browser, device_code_callback=self.w.device_code_relay
-                )
-        else:
-
-            def call():
-                return module.sign_in(services, self.w.open_browser)
-
-        self.task = run_in_background(call, self._signed_in, self._failed, parent=self)
+        values = self.form.values()
+        interaction = self.w.interaction()
+        self.task = run_in_background(
+            lambda: module.connect_account(services, values, interaction),
+            self._signed_in,
+            self._failed,
+            parent=self,
+        )
 
     def _device_code(self, message: str) -> None:
         self.device_code.setText(message)
@@ -285,7 +284,7 @@ class SignInPage(QWizardPage):
         self.busy.hide()
         self.button.setEnabled(True)
         self.status.setStyleSheet(ERROR_STYLE)
-        self.status.setText(failure_message(error))
+        self.status.setText(failure_message(error, self.w.kind))
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:
@@ -295,38 +294,27 @@ class SignInPage(QWizardPage):
         return PAGE_OPTIONS
 
 
-class ExchangePage(QWizardPage):
-    """Username, password, server URL, optional email; "Save Account Settings"
-    validates by really opening the calendar folder."""
+def replace_form(slot: QVBoxLayout, old: FieldsForm, new: FieldsForm) -> FieldsForm:
+    slot.replaceWidget(old, new)
+    old.deleteLater()
+    return new
+
+
+class DetailsPage(QWizardPage):
+    """The details a kind connects with (Exchange: username, password, server
+    URL, optional email), built from its fields in the registry. The connect
+    button ("Save Account Settings") validates by really opening the calendar."""
 
     def __init__(self, wizard: AccountWizard):
         super().__init__()
         self.w = wizard
         self.task: Task | None = None
-        self.setTitle("Exchange Server")
-        self.setSubTitle(
-            "Enter your username and password, and the server URL. If you don't know the "
-            "URL, ask your IT contact."
-        )
-        self.username = QLineEdit()
-        self.username.setPlaceholderText("name@company.com or DOMAIN\\name")
-        self.password = QLineEdit()
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.server_url = QLineEdit()
-        self.server_url.setPlaceholderText(EWS_EXAMPLE)
-        self.email = QLineEdit()
-        self.email.setPlaceholderText("only if it differs from the username")
-        for field, name in (
-            (self.username, "Username"),
-            (self.password, "Password"),
-            (self.server_url, "Server URL"),
-            (self.email, "Email address"),
-        ):
-            field.setAccessibleName(name)
-            field.textChanged.connect(self._edited)
-        # Settings › Advanced › CA bundle applies to new Exchange accounts too
+        self.form = FieldsForm(())
+        self.form_kind: str | None = None
+        self.fields = self.form.edits
+        # Settings › Advanced › CA bundle applies to new accounts too
         self.ca_bundle = wizard.services.store.get_setting("advanced.ca_bundle", "") or ""
-        self.save = QPushButton("Save Account Settings")
+        self.save = QPushButton()
         self.save.setObjectName("save-account-settings")
         self.save.clicked.connect(self.validate)
         self.busy = QProgressBar()
@@ -336,28 +324,19 @@ class ExchangePage(QWizardPage):
         self.busy.hide()
         self.message = note_label()
         self.message.setObjectName("exchange-message")
-        self.office365 = note_label(
-            "This is Office 365. Office 365 no longer accepts passwords for this kind of "
-            "connection: add it as Office 365 and sign in with Microsoft instead.",
-            WARN_STYLE,
-        )
-        self.switch = QPushButton("Switch to Office 365")
-        self.switch.setObjectName("switch-to-office365")
-        self.switch.clicked.connect(self.switch_to_office365)
+        self.suggestion = note_label(style=WARN_STYLE)
+        self.suggested_kind: str | None = None
+        self.switch = QPushButton()
+        self.switch.setObjectName("switch-kind")
+        self.switch.clicked.connect(self.switch_kind)
         self.choose_ca = QPushButton("Choose CA bundle…")
         self.choose_ca.setObjectName("choose-ca-bundle")
         self.choose_ca.clicked.connect(self._choose_ca)
         self.ca_label = note_label()
-        form = QFormLayout()
-        form.addRow("Username", self.username)
-        form.addRow("Password", self.password)
-        form.addRow("Server URL", self.server_url)
-        example = note_label(f"For example {EWS_EXAMPLE}", NOTE_STYLE)
-        example.setWordWrap(False)  # one short line: wrapping made the form reserve two
-        form.addRow("", example)
-        form.addRow("Email (optional)", self.email)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        self.form_slot = QVBoxLayout()
+        self.form_slot.addWidget(self.form)
+        layout.addLayout(self.form_slot)
         row = QHBoxLayout()
         row.addWidget(self.save)
         row.addWidget(self.switch)
@@ -365,48 +344,73 @@ class ExchangePage(QWizardPage):
         row.addStretch(1)
         layout.addLayout(row)
         layout.addWidget(self.busy)
-        layout.addWidget(self.office365)
+        layout.addWidget(self.suggestion)
         layout.addWidget(self.message)
         layout.addWidget(self.ca_label)
         layout.addStretch(1)
-        self.office365.hide()
-        self.switch.hide()
+        self._suggest(None)
         self.choose_ca.hide()
 
     def initializePage(self) -> None:
+        kind = self.w.kind
+        entry = KINDS[kind]
+        self.setTitle(entry.label)
+        self.setSubTitle(entry.explanation)
+        self.save.setText(entry.connect_label)
+        if self.form_kind != kind:
+            self.form = replace_form(self.form_slot, self.form, FieldsForm(entry.form_fields()))
+            self.form_kind = kind
+            self.fields = self.form.edits
+            for edit in self.fields.values():
+                edit.textChanged.connect(self._edited)
         edit = self.w.edit_account
-        if edit is not None and edit.kind == "exchange" and not self.username.text():
-            self.username.setText(edit.settings.get("username", ""))
-            self.server_url.setText(edit.settings.get("server_url", ""))
-            self.email.setText(edit.email)
+        if (
+            edit is not None
+            and edit.kind == kind
+            and not any(f.text() for f in self.fields.values())
+        ):
+            # signing in again: what is known already, never the password
+            for field in entry.form_fields():
+                if not field.secret:
+                    known = edit.settings.get(field.name, getattr(edit, field.name, ""))
+                    self.fields[field.name].setText(str(known or ""))
             self.ca_bundle = edit.settings.get("ca_bundle", "")
 
+    def values(self) -> dict[str, str]:
+        values = self.form.values()
+        if "ca_bundle" in {f.name for f in KINDS[self.w.kind].fields}:
+            values["ca_bundle"] = self.ca_bundle or None
+        return values
+
+    def _suggest(self, suggestion) -> None:
+        """Show (or hide, with None) that the details belong to another kind."""
+        self.suggested_kind = suggestion.kind if suggestion else None
+        if suggestion is not None:
+            self.suggestion.setText(suggestion.message)
+            self.switch.setText(f"Switch to {KINDS[suggestion.kind].label}")
+        self.suggestion.setVisible(suggestion is not None)
+        self.switch.setVisible(suggestion is not None)
+
     def _edited(self) -> None:
-        if self.w.pending is not None and self.w.pending.kind == "exchange":
+        if self.w.pending is not None and self.w.pending.kind == self.w.kind:
             self.w.pending = None  # details changed: validate again before going on
             self.completeChanged.emit()
         self.message.clear()  # an old verdict no longer applies to new details
         self.choose_ca.hide()
-        o365 = is_office365_url(self.server_url.text())
-        self.office365.setVisible(o365)
-        self.switch.setVisible(o365)
+        suggest = getattr(kind_module(self.w.kind), "suggest_kind", None)
+        self._suggest(suggest(self.form.values()) if suggest else None)
 
     def validate(self) -> None:
-        module = kind_module("exchange")
+        module = kind_module(self.w.kind)
         services = self.w.task_services()
-        args = (
-            self.server_url.text().strip(),
-            self.username.text().strip(),
-            self.password.text(),
-        )
-        email = self.email.text().strip() or None
-        ca = self.ca_bundle or None
+        values = self.values()
+        interaction = self.w.interaction()
         self.save.setEnabled(False)
         self.busy.show()
         self.message.setStyleSheet("")
-        self.message.setText("Connecting to the server…")
+        self.message.setText(KINDS[self.w.kind].waiting)
         self.task = run_in_background(
-            lambda: module.validate(services, *args, email=email, ca_bundle=ca),
+            lambda: module.connect_account(services, values, interaction),
             self._validated,
             self._failed,
             parent=self,
@@ -427,15 +431,15 @@ class ExchangePage(QWizardPage):
         self.busy.hide()
         self.save.setEnabled(True)
         self.w.pending = None
-        if type(error).__name__ == "NeedsMicrosoftSignIn":
-            self.office365.show()
-            self.switch.show()
+        if isinstance(error, BelongsToAnotherKind) and error.kind in KINDS:
+            self._suggest(Suggestion(error.kind, self.suggestion.text() or str(error)))
             self.message.setStyleSheet(WARN_STYLE)
             self.message.setText(str(error))
         else:
             self.message.setStyleSheet(ERROR_STYLE)
-            self.message.setText(failure_message(error))
-        self.choose_ca.setVisible(isinstance(error, CertificateUntrusted))
+            self.message.setText(failure_message(error, self.w.kind))
+        has_ca = "ca_bundle" in {f.name for f in KINDS[self.w.kind].fields}
+        self.choose_ca.setVisible(has_ca and isinstance(error, CertificateUntrusted))
         self.completeChanged.emit()
 
     def _choose_ca(self) -> None:
@@ -450,11 +454,12 @@ class ExchangePage(QWizardPage):
         self.ca_label.setText(f"CA bundle: {path}")
         self.validate()
 
-    def switch_to_office365(self) -> None:
-        self.w.switch_kind("office365")
+    def switch_kind(self) -> None:
+        if self.suggested_kind:
+            self.w.switch_kind(self.suggested_kind)
 
     def isComplete(self) -> bool:
-        return self.w.pending is not None and self.w.pending.kind == "exchange"
+        return self.w.pending is not None and self.w.pending.kind == self.w.kind
 
     def nextId(self) -> int:
         return PAGE_OPTIONS
@@ -682,7 +687,9 @@ class AccountWizard(QWizard):
         self.edit_account = edit_account
         if show_test_kind is None:
             show_test_kind = services.env.get("CALSYNC_TEST_CALENDAR") == "1"
-        self.show_test_kind = show_test_kind or start_kind == "memory"
+        self.show_test_kind = show_test_kind or (
+            start_kind in KINDS and not KINDS[start_kind].offered
+        )
         self.profile_email = services.store.get_setting("profile.email", "") or ""
         self.pending = None
         self.saved: Account | None = None
@@ -697,7 +704,7 @@ class AccountWizard(QWizard):
 
         self.choose = ChoosePage(self)
         self.sign_in = SignInPage(self)
-        self.exchange = ExchangePage(self)
+        self.details = DetailsPage(self)
         self.options = OptionsPage(self)
         self.summary = SummaryPage(self)
         self.first_sync = SyncPage(self)
@@ -705,7 +712,7 @@ class AccountWizard(QWizard):
         for page_id, page in (
             (PAGE_CHOOSE, self.choose),
             (PAGE_SIGN_IN, self.sign_in),
-            (PAGE_EXCHANGE, self.exchange),
+            (PAGE_DETAILS, self.details),
             (PAGE_OPTIONS, self.options),
             (PAGE_SUMMARY, self.summary),
             (PAGE_SYNC, self.first_sync),
@@ -717,13 +724,14 @@ class AccountWizard(QWizard):
         if start_kind:
             self.choose.choose(start_kind)
             if edit_account is not None:
-                self.setStartId(PAGE_EXCHANGE if start_kind == "exchange" else PAGE_SIGN_IN)
+                self.setStartId(PAGE_FOR[KINDS[start_kind].connect])
 
     # ------------------------------------------------------------------ state
 
     @property
     def kind(self) -> str:
-        return self.choose.kind() or (self.edit_account.kind if self.edit_account else "google")
+        chosen = self.choose.kind() or (self.edit_account.kind if self.edit_account else None)
+        return chosen or next(iter(KINDS))
 
     def task_services(self):
         """The wizard's own Store connection for its background calls (one at a time)."""
@@ -734,8 +742,14 @@ class AccountWizard(QWizard):
     def device_code_relay(self, message: str, _flow: Any = None) -> None:
         self.deviceCode.emit(message)  # from the sign-in thread to the page
 
+    def interaction(self) -> Interaction:
+        """How a sign-in reaches the person: the browser given (or the system's),
+        and messages (a device code) shown on the sign-in page."""
+        return Interaction(open_browser=self.open_browser, show=self.device_code_relay)
+
     def switch_kind(self, kind: str) -> None:
-        """From the Exchange page to Office 365 sign-in (outlook.office365.com)."""
+        """From the details page to another kind the details belong to (an Office
+        365 address entered as an Exchange server)."""
         self.pending = None
         self.choose.choose(kind)
         self.restart()
@@ -816,7 +830,7 @@ class AccountWizard(QWizard):
                 t
                 for t in (
                     self.sign_in.task,
-                    self.exchange.task,
+                    self.details.task,
                     self.options.task,
                     self.summary.task,
                     self.sync_task,

@@ -8,7 +8,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from calsync_desktop.accounts.base import Account, AccountState, kind_module
+from calsync_desktop.accounts.base import Account, AccountState
+from calsync_desktop.accounts.kinds import KINDS, kind_module
 from calsync_desktop.providers.base import (
     BadCredentials,
     CalendarProvider,
@@ -274,7 +275,7 @@ class SyncRunner:
                     "Settings › Integrations › Edit.",
                 )
             )
-        elif account.kind in ("google", "office365"):
+        elif account.kind in KINDS and KINDS[account.kind].signs_in_with_token:
             checks.append(Check("Sign-in", True, "The sign-in token is valid."))
         if account.last_sync is None and account.last_error:
             # the first sync failed: say why and what to do, not "not synced yet"

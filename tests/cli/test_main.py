@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from calsync_desktop.accounts.base import KINDS
+from calsync_desktop.accounts.kinds import KINDS
 from calsync_desktop.cli import main, wanted_kinds
 from tests.cli.helpers import (
     REPO,

@@ -220,17 +220,17 @@ def main(out_dir: str) -> int:
     else:
         server = EwsServer()
         server.start()
-        page = wizard.exchange
-        page.username.setText("ann")
-        page.password.setText("not-the-password")
-        page.server_url.setText(server.url)
+        page = wizard.details
+        page.fields["username"].setText("ann")
+        page.fields["password"].setText("not-the-password")
+        page.fields["server_url"].setText(server.url)
         page.validate()
         for _ in range(100):
             wait(100)
             if page.task.finished:
                 break
     save(wizard, out, "wizard-2-exchange-bad-credentials.png")
-    wizard.exchange.server_url.setText("https://outlook.office365.com/EWS/Exchange.asmx")
+    wizard.details.fields["server_url"].setText("https://outlook.office365.com/EWS/Exchange.asmx")
     save(wizard, out, "wizard-3-exchange-office365.png")
     gmail = memory.calendar_for(services, "ann.seller@gmail.com", "ann.seller@gmail.com")
     for i in range(4):
@@ -239,7 +239,7 @@ def main(out_dir: str) -> int:
     wizard.restart()
     wizard.choose.choose("memory")
     wizard.next()
-    wizard.sign_in.email.setText("ann.seller@gmail.com")
+    wizard.sign_in.form.edits["email"].setText("ann.seller@gmail.com")
     wizard.sign_in.button.click()
     wait_for(wizard.sign_in.isComplete)
     save(wizard, out, "wizard-4-signed-in.png")

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from calsync_desktop.accounts.base import MemorySecrets
 from calsync_desktop.gui.wizard import (
     BAD_CREDENTIALS,
-    PAGE_EXCHANGE,
+    PAGE_DETAILS,
     PAGE_OPTIONS,
     PAGE_SIGN_IN,
     PAGE_SUMMARY,
@@ -127,11 +127,11 @@ def ews_server(ews):
 
 
 def fill_exchange(wizard, url, username="alice", password="secret", email=""):
-    page = wizard.exchange
-    page.username.setText(username)
-    page.password.setText(password)
-    page.server_url.setText(url)
-    page.email.setText(email)
+    page = wizard.details
+    page.fields["username"].setText(username)
+    page.fields["password"].setText(password)
+    page.fields["server_url"].setText(url)
+    page.fields["email"].setText(email)
 
 
 def test_exchange_bad_credentials_show_the_exact_message_and_save_nothing(
@@ -139,9 +139,12 @@ def test_exchange_bad_credentials_show_the_exact_message_and_save_nothing(
 ):
     wizard = make_wizard(qtbot, services)
     choose(wizard, "exchange")
-    assert wizard.currentId() == PAGE_EXCHANGE
-    page = wizard.exchange
-    assert page.server_url.placeholderText() == "https://outlook.office365.com/EWS/Exchange.asmx"
+    assert wizard.currentId() == PAGE_DETAILS
+    page = wizard.details
+    assert (
+        page.fields["server_url"].placeholderText()
+        == "https://outlook.office365.com/EWS/Exchange.asmx"
+    )
     fill_exchange(wizard, ews_server.url, password="wrong")
     qtbot.mouseClick(page.save, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.save.isEnabled() and page.task.finished, timeout=20_000)
@@ -157,9 +160,9 @@ def test_exchange_good_credentials_validate_and_sync(qtbot, services, ews_server
     wizard = make_wizard(qtbot, services)
     choose(wizard, "exchange")
     fill_exchange(wizard, ews_server.url, email="alice@example.com")
-    qtbot.mouseClick(wizard.exchange.save, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(wizard.exchange.isComplete, timeout=20_000)
-    assert "Connected to the calendar of alice@example.com" in wizard.exchange.message.text()
+    qtbot.mouseClick(wizard.details.save, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(wizard.details.isComplete, timeout=20_000)
+    assert "Connected to the calendar of alice@example.com" in wizard.details.message.text()
     wizard.next()
     finish_through_options(qtbot, wizard)
     (account,) = services.store.list_accounts()
@@ -177,7 +180,7 @@ def test_exchange_server_down_and_not_ews_get_their_own_messages(qtbot, services
     closed.bind(("127.0.0.1", 0))
     wizard = make_wizard(qtbot, services)
     choose(wizard, "exchange")
-    page = wizard.exchange
+    page = wizard.details
     fill_exchange(wizard, f"http://127.0.0.1:{closed.getsockname()[1]}/EWS/Exchange.asmx")
     qtbot.mouseClick(page.save, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.task.finished, timeout=30_000)
@@ -198,9 +201,9 @@ def test_exchange_server_down_and_not_ews_get_their_own_messages(qtbot, services
 def test_office365_url_on_the_exchange_page_offers_to_switch(qtbot, services):
     wizard = make_wizard(qtbot, services)
     choose(wizard, "exchange")
-    page = wizard.exchange
+    page = wizard.details
     fill_exchange(wizard, "https://outlook.office365.com/EWS/Exchange.asmx", "me@contoso.com")
-    assert page.office365.isVisible() and page.switch.isVisible()
+    assert page.suggestion.isVisible() and page.switch.isVisible()
     qtbot.mouseClick(page.save, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.task.finished, timeout=10_000)
     assert "Sign in with Microsoft" in page.message.text()
@@ -220,7 +223,7 @@ def test_untrusted_certificate_offers_a_ca_bundle(qtbot, services):
     try:
         wizard = make_wizard(qtbot, services)
         choose(wizard, "exchange")
-        page = wizard.exchange
+        page = wizard.details
         fill_exchange(wizard, server.url)
         qtbot.mouseClick(page.save, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: page.task.finished, timeout=20_000)

@@ -631,8 +631,13 @@ def test_saved_account_stores_password_only_in_secrets(ews_server):
 def test_cli_add(ews_server, monkeypatch):
     import argparse
 
+    from calsync_desktop.accounts.kinds import KINDS
+    from calsync_desktop.cli.accounts import connect
+    from calsync_desktop.cli.kinds import add_field_options
+
     parser = argparse.ArgumentParser()
-    exchange_account.configure_cli(parser)
+    add_field_options(parser, KINDS["exchange"])
+    parser.set_defaults(kind="exchange")
     args = parser.parse_args(
         [
             "--server-url",
@@ -645,14 +650,14 @@ def test_cli_add(ews_server, monkeypatch):
         ]
     )
     monkeypatch.setattr("sys.stdin", io.StringIO("secret\n"))
-    pending = exchange_account.add_from_cli(args, services())
+    pending = connect(args, services())
     assert pending.email == "alice@example.com"
     args = parser.parse_args(
         ["--server-url", ews_server.url, "--username", "alice", "--password-stdin"]
     )
     monkeypatch.setattr("sys.stdin", io.StringIO("wrong\n"))
     with pytest.raises(BadCredentials):
-        exchange_account.add_from_cli(args, services())
+        connect(args, services())
 
 
 # --------------------------------------------------------------------------- NTLM

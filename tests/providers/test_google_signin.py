@@ -263,12 +263,17 @@ def test_missing_client_secrets_is_explained(tmp_path, clock, monkeypatch):
 def test_cli_without_browser_prints_the_address(server, google_services):
     """``accounts add google --no-browser``: the user opens the printed address by hand."""
     browser = ScriptedBrowser()
+    from calsync_desktop.accounts.kinds import KINDS
+    from calsync_desktop.cli.accounts import connect
+    from calsync_desktop.cli.kinds import add_field_options
+
     parser = argparse.ArgumentParser()
-    google_account.configure_cli(parser)
+    add_field_options(parser, KINDS["google"])
+    parser.set_defaults(kind="google")
     args = parser.parse_args(["--no-browser"])
     out = _watching_stdout(server, browser)
     with contextlib.redirect_stdout(out):
-        pending = google_account.add_from_cli(args, google_services)
+        pending = connect(args, google_services)
     assert "Open this address in a browser" in out.getvalue()
     assert browser.done.wait(5) and not browser.errors
     assert pending.email == "ann.seller@example.com"

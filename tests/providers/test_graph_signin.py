@@ -96,8 +96,13 @@ def test_device_code_sign_in(services, graph_server):
 
 
 def test_cli_device_code(services, graph_server, capsys):
+    from calsync_desktop.accounts.kinds import KINDS
+    from calsync_desktop.cli.accounts import connect
+    from calsync_desktop.cli.kinds import add_field_options
+
     parser = argparse.ArgumentParser()
-    office365.configure_cli(parser)
+    add_field_options(parser, KINDS["office365"])
+    parser.set_defaults(kind="office365")
     args = parser.parse_args(["--device-code"])
     before = set(graph_server.device_codes)
 
@@ -111,7 +116,7 @@ def test_cli_device_code(services, graph_server, capsys):
             time.sleep(0.05)
 
     threading.Thread(target=user, daemon=True).start()
-    pending = office365.add_from_cli(args, services)
+    pending = connect(args, services)
     assert pending.email == "sam@contoso.example"
     assert "enter the code" in capsys.readouterr().out
 
