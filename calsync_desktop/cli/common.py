@@ -30,6 +30,10 @@ PRIVATE_TITLE = "Private appointment"
 FAR_PAST = datetime(1000, 1, 1, tzinfo=UTC)
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
+FIRST_YEAR, LAST_YEAR = FAR_PAST.year + 1, FAR_FUTURE.year - 2
+"""The years a time given on the command line may fall in: inside the bounds,
+with room for a series or an all-day end to go on past it."""
+
 TIME_HELP = (
     "Times are ISO 8601 with an offset or Z (2026-11-24T09:00+01:00, 2026-11-24T08:00Z). "
     "A time without an offset (2026-11-24T09:00 or '2026-11-24 09:00') is read in --zone, "
@@ -184,6 +188,8 @@ def parse_time(text: str, zone: ZoneInfo, option: str) -> tuple[datetime, bool]:
         ) from None
     if not exists:
         raise UsageError(f"{option}: {text} does not exist in {zone.key} (the clocks change then).")
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise UsageError(f"{option}: {text} is out of range (years {FIRST_YEAR} to {LAST_YEAR}).")
     return value, date_only
 
 

@@ -11,7 +11,10 @@ from PySide6.QtWidgets import QLineEdit, QRadioButton
 
 from calsync_desktop.accounts.kinds import KINDS
 from calsync_desktop.gui.wizard import PAGE_DETAILS, PAGE_OPTIONS, PAGE_SIGN_IN, AccountWizard
+from tests import listener
 from tests.accounts import trial_kind
+
+plain_http_listener = listener.plain_http_listener
 
 
 @pytest.fixture
@@ -106,3 +109,22 @@ def test_signing_in_again_fills_in_what_is_known_but_never_the_password(qtbot, s
     fields = wizard.details.fields
     assert fields["server_url"].text() == "trial://cal" and fields["username"].text() == "sam"
     assert fields["password"].text() == ""
+
+
+@pytest.mark.usefixtures("trial")
+def test_the_exchange_page_refuses_plain_http_to_another_computer(
+    qtbot, services, plain_http_listener
+):
+    httpd, url = plain_http_listener
+    wizard = make_wizard(qtbot, services)
+    wizard.choose.choose("exchange")
+    wizard.next()
+    page = wizard.details
+    page.fields["username"].setText("alice")
+    page.fields["password"].setText("pw-very-secret-123")
+    page.fields["server_url"].setText(url)
+    connect(qtbot, page)
+    assert "unencrypted" in page.message.text() and "https://" in page.message.text()
+    assert "pw-very-secret" not in page.message.text()
+    assert not page.isComplete() and httpd.seen == []
+    assert services.store.list_accounts() == []
