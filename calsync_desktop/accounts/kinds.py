@@ -161,7 +161,7 @@ KINDS: dict[str, AccountKind] = {
             Connect.SIGN_IN,
             detail="Microsoft 365, Outlook on the web",
             explanation="Office 365 no longer accepts passwords for calendar sync, so you sign "
-            "in with your Microsoft account in the browser (calsync uses Microsoft Graph).",
+            "in with your Microsoft account in the browser.",
             connect_label="Sign in with Microsoft",
             signs_in_with_token=True,
             fields=(
@@ -229,8 +229,8 @@ KINDS: dict[str, AccountKind] = {
             "Local test calendar",
             "calsync_desktop.accounts.memory",
             Connect.SIGN_IN,
-            detail="Try calsync without connecting a real calendar",
-            explanation="A calendar that lives in this app only: for trying calsync out.",
+            detail="Try Calendar Sync without connecting a real calendar",
+            explanation="A calendar that lives in this app only: for trying Calendar Sync out.",
             connect_label="Connect the test calendar",
             waiting="Connecting…",
             offered=False,

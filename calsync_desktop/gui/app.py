@@ -24,18 +24,25 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
+from calsync_desktop.accounts.kinds import kind_label
+from calsync_desktop.gui import style
 from calsync_desktop.gui.appointment_dialog import AppointmentEditor
+from calsync_desktop.gui.calendar_list import AccountsSection, CalendarList
 from calsync_desktop.gui.calendar_model import CalendarModel
 from calsync_desktop.gui.calendar_view import CalendarWindow, display_zone
 from calsync_desktop.gui.icons import app_icon
+from calsync_desktop.gui.settings_dialog import working_hours
 from calsync_desktop.gui.tray import Tray, last_sync_text, tray_status
 from calsync_desktop.gui.worker import GuiPrompts, RunSummary, SyncScheduler, SyncWorker
 from calsync_desktop.sync.runner import SyncRunner
+from calsync_desktop.words import PRODUCT_NAME, count
 
 log = logging.getLogger(__name__)
 
 REPEATED_FAILURES = 3
 """Notify when an account's sync failed this many times in a row."""
+WINDOW_STATE_SETTING = "window.state"
+"""Where the window was, how large, the calendar list shown or not, the view."""
 
 
 # --------------------------------------------------------------------------- one instance
@@ -107,11 +114,19 @@ class SingleInstance(QObject):
 
 
 class SalesCalendarWindow(CalendarWindow):
-    """The calendar window of the tray app: closing it hides it to the tray."""
+    """The calendar window of the tray app: closing it hides it to the tray.
+    ``hidden`` is emitted whenever it goes (to remember where it was)."""
+
+    hidden = Signal()
 
     def __init__(self, *args, hide_on_close: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.hide_on_close = hide_on_close
+
+    def hideEvent(self, event) -> None:
+        if not event.spontaneous():
+            self.hidden.emit()
+        super().hideEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.hide_on_close:
@@ -156,11 +171,19 @@ class CalsyncApp(QObject):
         self.last_progress = ""
         self.syncing_account = ""
         self.run_error = ""  # a run that failed as a whole (not one account)
+        self._shut_down = False
         self.dialogs: dict[str, QWidget] = {}
+        self._markers: dict[str, object] = {}
         self.wizard_options: dict[str, Any] = {}  # e.g. open_browser for tests
 
-        self.model = CalendarModel(self.store, self.tz, parent=self)
+        self.calendars = CalendarList(
+            self.store, [AccountsSection(self.store, kind_label)], parent=self
+        )
+        self.model = CalendarModel(self.store, self.tz, parent=self, calendars=self.calendars)
         self.window = SalesCalendarWindow(self.model, services.clock)
+        self.window.set_working_hours(*working_hours(self.store))
+        self.window.restore_window_state(self.store.get_setting(WINDOW_STATE_SETTING, None))
+        self.window.hidden.connect(self.save_window_state)
         self.editor = AppointmentEditor(
             self.store,
             self.tz,
@@ -189,6 +212,12 @@ class CalsyncApp(QObject):
         self.scheduler.accountStarted.connect(self._account_started)
         self.scheduler.syncFinished.connect(self._sync_finished)
         self.window.syncNowRequested.connect(self.sync_now)
+        self.window.pauseRequested.connect(self.set_paused)
+        self.window.signInRequested.connect(self.sign_in_again)
+        self.window.addAccountRequested.connect(self.open_wizard)
+        self.window.settingsRequested.connect(self.open_settings)
+        self.window.troubleshootingRequested.connect(self.open_troubleshooting)
+        self.window.quitRequested.connect(self.quit)
 
         self.tray = Tray(lambda: bool(self.store.get_setting("app.notifications", True)), self)
         self.tray.openRequested.connect(self.show_window)
@@ -199,9 +228,11 @@ class CalsyncApp(QObject):
         self.tray.troubleshootingRequested.connect(self.open_troubleshooting)
         self.tray.quitRequested.connect(self.quit)
         self.tray.messageClicked.connect(self.show_window)
+        self.tray.signInRequested.connect(self.sign_in_again)
         paused = bool(self.store.get_setting("sync.paused", False))
         self.scheduler.paused = paused
         self.tray.set_paused(paused)
+        self.window.set_paused(paused)
 
     # ------------------------------------------------------------------ life
 
@@ -212,7 +243,7 @@ class CalsyncApp(QObject):
         if show_window:
             self.show_window()
         if not self.store.list_accounts():
-            QTimer.singleShot(0, self.open_wizard)
+            QTimer.singleShot(0, self, self.open_wizard)
 
     def quit(self) -> None:
         self.shutdown()
@@ -221,15 +252,27 @@ class CalsyncApp(QObject):
             app.quit()
 
     def shutdown(self) -> None:
-        """Answer open questions, let the worker finish and close the window."""
+        """Answer open questions, let the worker finish and close the window (once)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
         self.prompts.close()
         self.model.stop_polling()
         self.scheduler.stop()
         self.tray.hide()
         for dialog in list(self.dialogs.values()):
             dialog.close()
+        self.save_window_state()
+        self.window.hidden.disconnect(self.save_window_state)
         self.window.hide_on_close = False
         self.window.close()
+
+    def save_window_state(self) -> None:
+        """Remember where the window is and how it is laid out."""
+        try:
+            self.store.set_setting(WINDOW_STATE_SETTING, self.window.window_state())
+        except Exception:  # a closed store at exit must not stop the app from quitting
+            log.warning("Could not remember the window's place", exc_info=True)
 
     def show_window(self) -> None:
         self.window.show()
@@ -252,6 +295,7 @@ class CalsyncApp(QObject):
     def set_paused(self, paused: bool) -> None:
         self.store.set_setting("sync.paused", paused)
         self.tray.set_paused(paused)
+        self.window.set_paused(paused)
         self.scheduler.set_paused(paused)
         self.refresh_status()
 
@@ -305,24 +349,25 @@ class CalsyncApp(QObject):
                 continue
             result = outcome.result
             if outcome.state == "error":
-                count = self.failures.get(outcome.account_id, 0) + 1
-                self.failures[outcome.account_id] = count
-                if count == REPEATED_FAILURES:
+                failures = self.failures.get(outcome.account_id, 0) + 1
+                self.failures[outcome.account_id] = failures
+                if failures == REPEATED_FAILURES:
                     self.tray.notify(
-                        "Calendar sync keeps failing",
-                        f"{outcome.account_name}: {outcome.error} "
-                        "Open Troubleshooting for what to do.",
+                        f"{outcome.account_name} keeps failing to sync",
+                        f"{outcome.error} Click here for what to do.",
                         critical=True,
+                        on_click=self.open_troubleshooting,
                     )
             else:
                 self.failures.pop(outcome.account_id, None)
             conflicts = getattr(result, "conflicts", 0) if result is not None else 0
             if conflicts:
+                changes = count(conflicts, "appointment")
                 self.tray.notify(
                     "Sync conflicts resolved",
-                    f"{outcome.account_name}: {conflicts} change(s) made on both sides; the "
-                    "newer one was kept. The other is in Troubleshooting › Conflicts, "
-                    "where you can restore it.",
+                    f"{outcome.account_name}: {changes} changed on both sides; the newer "
+                    "change was kept. Click here to see both versions and choose.",
+                    on_click=self.open_conflicts,
                 )
         self.refresh_status()
 
@@ -330,10 +375,18 @@ class CalsyncApp(QObject):
         self.tray.notify(
             "Sign in again to keep syncing",
             f"{account.name}: the sign-in has expired or was changed, so syncing is paused. "
-            "Nothing was deleted. Open Settings › Integrations › Edit to sign in again.",
+            "Nothing was deleted. Click here to sign in again.",
             critical=True,
+            on_click=lambda a=account.id: self.sign_in_again(a),
         )
         self.refresh_status()
+
+    def sign_in_again(self, account_id: str) -> QWidget | None:
+        """Open the account's sign-in (the wizard at its sign-in page)."""
+        account = self.store.get_account(account_id)
+        if account is None:
+            return None
+        return self.open_wizard(account.kind, edit_account=account)
 
     def ask_about_deletions(self, guard) -> Any:
         """The mass-deletion guard's question as a dialog (runs in the GUI thread)."""
@@ -341,12 +394,13 @@ class CalsyncApp(QObject):
 
         self.asking = True
         self.refresh_status()
-        count = len(guard.local_deletions) + len(guard.remote_deletions)
+        total = len(guard.local_deletions) + len(guard.remote_deletions)
         self.tray.notify(
-            "Calendar sync needs your decision",
-            f"{guard.account_name}: a sync would delete {count} appointments. "
+            f"{PRODUCT_NAME} needs your decision",
+            f"{guard.account_name}: a sync would delete {count(total, 'appointment')}. "
             "Nothing has been deleted yet.",
             critical=True,
+            on_click=self.show_window,
         )
         box = QMessageBox(self.window if self.window.isVisible() else None)
         box.setIcon(QMessageBox.Icon.Warning)
@@ -386,6 +440,9 @@ class CalsyncApp(QObject):
         if settings is not None and hasattr(settings, "refresh_accounts"):
             settings.refresh_accounts()  # states and last sync times changed
         accounts = self.store.list_accounts()
+        needs = [(a.id, a.name) for a in accounts if str(a.state) == "needs_sign_in"]
+        self.tray.set_sign_in_needed(needs)
+        self.window.set_sign_in_needed(needs)
         status = tray_status(
             accounts,
             running=self.scheduler.running,
@@ -402,7 +459,9 @@ class CalsyncApp(QObject):
         """The status bar between syncs: the last sync time, or the problem."""
         if status.state == "error":
             return f"{status.tooltip} See Troubleshooting for what to do."
-        if status.state in ("attention", "paused"):
+        if status.state == "paused":
+            return "Sync is paused: nothing is synced until you resume."
+        if status.state == "attention":
             return status.tooltip
         if self.run_error:
             return f"The last sync failed: {self.run_error}"
@@ -418,15 +477,25 @@ class CalsyncApp(QObject):
         if dialog is None:
             dialog = make()
             dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
-            dialog.destroyed.connect(lambda _=None, k=key: self.dialogs.pop(k, None))
+            marker = object()
+            self._markers[key] = marker
+            # a replaced dialog's late "destroyed" must not forget its successor
+            dialog.destroyed.connect(lambda _=None, k=key, m=marker: self._forget(k, m))
             self.dialogs[key] = dialog
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()
         return dialog
 
+    def _forget(self, key: str, marker: object) -> None:
+        if self._markers.get(key) is marker:
+            self._markers.pop(key, None)
+            self.dialogs.pop(key, None)
+
     def open_wizard(self, kind: str | None = None, edit_account=None) -> QWidget:
         from calsync_desktop.gui.wizard import AccountWizard
+
+        errand = f"sign-in:{edit_account.id}" if edit_account is not None else "add"
 
         def make() -> QWidget:
             wizard = AccountWizard(
@@ -437,20 +506,34 @@ class CalsyncApp(QObject):
                 edit_account=edit_account,
                 **self.wizard_options,
             )
+            wizard.key_for_app = errand
             wizard.accountSaved.connect(self._account_saved)
+            # setup ends in the Sales Calendar, where the first sync goes on
+            wizard.finished.connect(
+                lambda _result, w=wizard: self.show_window() if w.saved is not None else None
+            )
             return wizard
 
-        return self._show_dialog("wizard", make)
+        existing = self.dialogs.get("wizard")
+        if existing is not None and getattr(existing, "key_for_app", errand) != errand:
+            # another errand (adding vs. signing in again): start afresh
+            existing.close()
+            self.dialogs.pop("wizard", None)
+        wizard = self._show_dialog("wizard", make)
+        wizard.key_for_app = errand
+        return wizard
 
     def _account_saved(self, _account) -> None:
-        self.model.refresh()
+        self.calendars.refresh()
         self.refresh_status()
 
     def open_settings(self) -> QWidget:
         from calsync_desktop.gui.settings_dialog import SettingsDialog
 
         def make() -> QWidget:
-            dialog = SettingsDialog(self.services, self.autostart, parent=None)
+            dialog = SettingsDialog(
+                self.services, self.autostart, parent=None, colour_for=self.model.account_colour
+            )
             dialog.syncNowRequested.connect(self.scheduler.sync_now)
             dialog.addAccountRequested.connect(self.open_wizard)
             dialog.editAccountRequested.connect(
@@ -458,6 +541,8 @@ class CalsyncApp(QObject):
             )
             dialog.intervalChanged.connect(self.scheduler.set_interval)
             dialog.accountsChanged.connect(self._account_saved)
+            dialog.signInRequested.connect(self.sign_in_again)
+            dialog.workingHoursChanged.connect(self.window.set_working_hours)
             return dialog
 
         return self._show_dialog("settings", make)
@@ -468,9 +553,15 @@ class CalsyncApp(QObject):
         def make() -> QWidget:
             dialog = TroubleshootingDialog(self.services, parent=None)
             dialog.conflictRestored.connect(self.local_edit)
+            dialog.signInRequested.connect(self.sign_in_again)
             return dialog
 
         return self._show_dialog("troubleshooting", make)
+
+    def open_conflicts(self) -> QWidget:
+        dialog = self.open_troubleshooting()
+        dialog.show_conflicts()
+        return dialog
 
 
 # --------------------------------------------------------------------------- entry
@@ -506,7 +597,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     tune_interpreter()
     qt_app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else APP_ID])
     qt_app.setApplicationName(APP_ID)
-    qt_app.setApplicationDisplayName("Calendar Sync")
+    qt_app.setApplicationDisplayName(PRODUCT_NAME)
+    style.install(qt_app)
     qt_app.setDesktopFileName(APP_ID)
     qt_app.setWindowIcon(app_icon())
     qt_app.setQuitOnLastWindowClosed(False)

@@ -19,31 +19,19 @@ from zoneinfo import ZoneInfo
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 
+from calsync_desktop.gui import formats
+from calsync_desktop.gui.calendar_list import (
+    AccountsSection,
+    CalendarList,
+    account_key,
+)
+
 PRIVATE_TEXT = "Private appointment"
 PRIVATE_FILL = QColor("#4d4d4d")
 """The dark grey of a private appointment box (the article's "darker grey box")."""
 PRIVATE_BORDER = QColor("#2e2e2e")
-LOCAL_COLOUR = QColor("#6a5acd")
-"""Appointments not linked to any account."""
-ACCOUNT_COLOURS = tuple(
-    QColor(c) for c in ("#3584e4", "#2ec27e", "#e66100", "#c061cb", "#e01b24", "#1c71d8", "#986a44")
-)
-COLOURS_SETTING = "app.account_colours"
-"""{account id: index into ACCOUNT_COLOURS}: an account keeps its colour when
-others are added, renamed or removed."""
-
-
-def assign_colours(account_ids: Sequence[str], saved: dict[str, int]) -> dict[str, int]:
-    """Colour indexes for ``account_ids``: the saved ones kept, each new account
-    the first colour no other account uses (colours repeat past the palette)."""
-    result = {a: saved[a] for a in account_ids if isinstance(saved.get(a), int)}
-    for account_id in account_ids:
-        if account_id in result:
-            continue
-        used = set(result.values())
-        free = [i for i in range(len(ACCOUNT_COLOURS)) if i not in used]
-        result[account_id] = free[0] if free else len(result) % len(ACCOUNT_COLOURS)
-    return result
+PRIVATE_TEXT_COLOUR = QColor("#f6f5f4")
+"""The time on a private box: light on the dark grey."""
 
 
 class CalendarSource(Protocol):
@@ -67,6 +55,9 @@ class Roles(IntEnum):
     ALL_DAY = Qt.ItemDataRole.UserRole + 6
     TIME_TEXT = Qt.ItemDataRole.UserRole + 7
     ACCOUNT_NAME = Qt.ItemDataRole.UserRole + 8
+    EDGE = Qt.ItemDataRole.UserRole + 9
+    """The calendar's own colour, also for a private box (its edge)."""
+    CALENDAR_KEY = Qt.ItemDataRole.UserRole + 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +71,8 @@ class Row:
     all_day: bool
     colour: QColor
     account_name: str
+    key: str = ""
+    """The calendar list entry it belongs to (see :mod:`calendar_list`)."""
 
     @property
     def appointment(self):
@@ -87,11 +80,10 @@ class Row:
 
 
 def time_range_text(start: datetime, end: datetime, all_day: bool) -> str:
+    """ "09:00–10:30" in the locale's clock; "All day"; dates when it spans days."""
     if all_day:
         return "All day"
-    if start.date() == end.date() or end - start <= timedelta(0):
-        return f"{start:%H:%M}–{end:%H:%M}"
-    return f"{start:%a %d %b %H:%M} – {end:%a %d %b %H:%M}"
+    return formats.time_range_text(start, end)
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -105,6 +97,10 @@ class CalendarModel(QAbstractListModel):
     ``refresh()`` reloads from the source; the model also polls the source's
     change counter (cheap) so edits made by the sync worker show up on their
     own. Emits ``rangeChanged`` after :meth:`set_range`.
+
+    ``calendars`` (the calendar list) names each occurrence's calendar, gives
+    its colour and says whether it is shown; without one the model makes
+    its own with the user's accounts.
     """
 
     rangeChanged = Signal()
@@ -115,6 +111,7 @@ class CalendarModel(QAbstractListModel):
         tz: ZoneInfo,
         parent: QObject | None = None,
         poll_ms: int = 2000,
+        calendars: CalendarList | None = None,
     ):
         super().__init__(parent)
         self.source = source
@@ -123,7 +120,9 @@ class CalendarModel(QAbstractListModel):
         self.days = 7
         self._rows: list[Row] = []
         self._seq: int | None = None
-        self._colours: dict[str | None, tuple[QColor, str]] = {}
+        self.calendars = calendars or CalendarList(source, [AccountsSection(source)], parent=self)
+        self.calendars.visibilityChanged.connect(self.refresh)
+        self.calendars.entriesChanged.connect(self.refresh)
         self._poll = QTimer(self)
         self._poll.setInterval(max(poll_ms, 0))
         self._poll.timeout.connect(self.refresh_if_changed)
@@ -155,30 +154,23 @@ class CalendarModel(QAbstractListModel):
 
     # ---------------------------------------------------------------- loading
 
-    def _account_colours(self) -> None:
-        self._colours = {None: (LOCAL_COLOUR, "Sales Calendar")}
-        accounts = self.source.list_accounts()
-        get = getattr(self.source, "get_setting", None)
-        saved = (get(COLOURS_SETTING, None) or {}) if get else {}
-        indexes = assign_colours([a.id for a in accounts], saved)
-        if get and indexes != saved:
-            self.source.set_setting(COLOURS_SETTING, indexes)
-        for account in accounts:
-            colour = ACCOUNT_COLOURS[indexes[account.id] % len(ACCOUNT_COLOURS)]
-            self._colours[account.id] = (colour, account.name or account.email)
-
     def account_colour(self, account_id: str | None) -> QColor:
-        return self._colours.get(account_id, (LOCAL_COLOUR, ""))[0]
+        """The colour of an account's appointments (the calendar list's)."""
+        return self.calendars.colour(account_key(account_id) if account_id else "local")
 
     def refresh(self) -> None:
         """Reload the visible range from the source."""
         self._seq = self.source.change_seq()
-        self._account_colours()
+        if self.calendars.refresh_if_changed():
+            return  # the list's entriesChanged has reloaded the rows with the new colours
         occurrences = self.source.occurrences_between(self.range_start, self.range_end)
+        calendars = self.calendars
         rows = []
         for occ in occurrences:
             appt = occ.appointment
-            colour, account_name = self._colours.get(appt.account_id, (LOCAL_COLOUR, ""))
+            key = calendars.key_for(appt)
+            if not calendars.is_visible(key):
+                continue
             rows.append(
                 Row(
                     occurrence=occ,
@@ -186,8 +178,9 @@ class CalendarModel(QAbstractListModel):
                     end=occ.end.astimezone(self.tz),
                     private=appt.private,
                     all_day=appt.all_day,
-                    colour=colour,
-                    account_name=account_name,
+                    colour=calendars.colour(key),
+                    account_name=calendars.name(key),
+                    key=key,
                 )
             )
         self.beginResetModel()
@@ -230,7 +223,9 @@ class CalendarModel(QAbstractListModel):
             return PRIVATE_TEXT if row.private else (occ.contents.split("\n", 1)[0] or "(no title)")
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
             if row.private:
-                return f"{PRIVATE_TEXT}, {when}"
+                # the time and whose calendar it is; never what it is about
+                parts = [PRIVATE_TEXT, when] + ([row.account_name] if row.account_name else [])
+                return "\n".join(parts) if role == Qt.ItemDataRole.ToolTipRole else ", ".join(parts)
             parts = [occ.contents.split("\n", 1)[0] or "(no title)", when]
             if occ.location:
                 parts.append(occ.location)
@@ -253,6 +248,10 @@ class CalendarModel(QAbstractListModel):
             return when
         if role == Roles.ACCOUNT_NAME:
             return row.account_name
+        if role == Roles.EDGE:
+            return row.colour
+        if role == Roles.CALENDAR_KEY:
+            return row.key
         return None
 
     def index_of_row(self, row: Row) -> QModelIndex:

@@ -1,10 +1,17 @@
-"""Settings: My profile, Integrations, sync, and Advanced (SPEC §6)."""
+"""Settings: My profile, Integrations, Sync, Calendar and Advanced (SPEC §6).
+
+Integrations lists each calendar account once: its name (double-click or F2
+to rename it, e.g. "Work") with its address, its kind, its state and its
+last sync. An account that must sign in again says so and offers "Sign in
+again…" right there.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -29,8 +36,19 @@ from PySide6.QtWidgets import (
 
 from calsync_desktop.accounts.base import Account
 from calsync_desktop.accounts.kinds import kind_label
-from calsync_desktop.gui.appointment_dialog import DEFAULT_ACCOUNT_SETTING, account_label
-from calsync_desktop.gui.icons import app_icon
+from calsync_desktop.gui import formats
+from calsync_desktop.gui.appointment_dialog import (
+    DEFAULT_ACCOUNT_SETTING,
+    account_label,
+    colour_swatch,
+)
+from calsync_desktop.gui.icons import app_icon, icon
+from calsync_desktop.gui.style import NOTE_STYLE, WARN_STYLE
+from calsync_desktop.words import PRODUCT_NAME
+
+WORKING_DAY_SETTING = "calendar.working_hours"
+"""[first hour, last hour] of the working day (default 8 to 17)."""
+NAME_COLUMN, KIND_COLUMN, STATE_COLUMN, LAST_SYNC_COLUMN = range(4)
 
 STATE_TEXT = {
     "ok": "Working",
@@ -41,12 +59,22 @@ STATE_TEXT = {
 }
 
 
+def working_hours(store) -> tuple[int, int]:
+    """The working day from Settings, sanitised: (8, 17) unless set otherwise."""
+    value = store.get_setting(WORKING_DAY_SETTING, None)
+    try:
+        first, last = int(value[0]), int(value[1])
+    except (TypeError, ValueError, IndexError):
+        return 8, 17
+    return (first, last) if 0 <= first < last <= 24 else (8, 17)
+
+
 def ask_keep_appointments(parent: QWidget | None, account: Account) -> bool | None:
     """Remove an account: keep its synced appointments? None = cancel."""
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Question)
     box.setWindowTitle("Remove account")
-    box.setText(f"Remove {account.name} from calsync?")
+    box.setText(f"Remove {account.name} from {PRODUCT_NAME}?")
     box.setInformativeText(
         "Nothing changes in the account's own calendar. Do you want to keep the "
         "appointments that were synced from it in your Sales Calendar?"
@@ -90,18 +118,47 @@ class PathField(QWidget):
         return self.edit.text().strip()
 
 
+class AccountNameItem(QTableWidgetItem):
+    """The Account cell: shows "Work (ann@company.example)", edits just "Work".
+    An empty name falls back to the address."""
+
+    def __init__(self, account: Account, rename: Callable[[Account, str], Account | None]):
+        super().__init__()
+        self.account = account
+        self.rename = rename
+
+    def data(self, role: int):
+        if role == Qt.ItemDataRole.EditRole:
+            named = self.account.name and self.account.name != self.account.email
+            return self.account.name if named else ""
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return account_label(self.account)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return "Double-click (or F2) to give this account a name, such as “Work”"
+        return super().data(role)
+
+    def setData(self, role: int, value) -> None:
+        if role == Qt.ItemDataRole.EditRole:
+            self.account = self.rename(self.account, str(value or "")) or self.account
+            return
+        super().setData(role, value)
+
+
 class SettingsDialog(QDialog):
     """The app's settings. Account buttons act at once; the rest is saved on Save.
 
     Signals: ``syncNowRequested(account_id)``, ``addAccountRequested``,
-    ``editAccountRequested(Account)``, ``intervalChanged(minutes)``,
-    ``accountsChanged``.
+    ``editAccountRequested(Account)``, ``signInRequested(account_id)``,
+    ``intervalChanged(minutes)``, ``workingHoursChanged(first, last)``,
+    ``accountsChanged`` (added, removed or renamed).
     """
 
     syncNowRequested = Signal(str)
     addAccountRequested = Signal()
     editAccountRequested = Signal(object)
+    signInRequested = Signal(str)
     intervalChanged = Signal(int)
+    workingHoursChanged = Signal(int, int)
     accountsChanged = Signal()
 
     def __init__(
@@ -110,19 +167,22 @@ class SettingsDialog(QDialog):
         autostart,
         parent: QWidget | None = None,
         ask_keep: Callable[[QWidget | None, Account], bool | None] = ask_keep_appointments,
+        colour_for: Callable[[str], QColor] | None = None,
     ):
         super().__init__(parent)
         self.services = services
         self.store = services.store
         self.autostart = autostart
         self.ask_keep = ask_keep
+        self.colour_for = colour_for
         self.setWindowTitle("Settings")
         self.setWindowIcon(app_icon())
-        self.setMinimumSize(720, 460)
+        self.resize(760, 480)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._profile_tab(), "My profile")
         self.tabs.addTab(self._integrations_tab(), "Integrations")
         self.tabs.addTab(self._sync_tab(), "Sync")
+        self.tabs.addTab(self._calendar_tab(), "Calendar")
         self.tabs.addTab(self._advanced_tab(), "Advanced")
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -151,37 +211,71 @@ class SettingsDialog(QDialog):
             "participant invite statuses may not sync."
         )
         note.setWordWrap(True)
+        note.setStyleSheet(NOTE_STYLE)
         form.addRow("", note)
+        self.email_warning = QLabel()
+        self.email_warning.setObjectName("profile-email-warning")
+        self.email_warning.setWordWrap(True)
+        self.email_warning.setStyleSheet(WARN_STYLE)
+        form.addRow("", self.email_warning)
+        self.email.textChanged.connect(self._check_profile_email)
         return page
+
+    def _check_profile_email(self) -> None:
+        """Warn (amber, never blocking) when the profile email matches no account."""
+        email = self.email.text().strip().lower()
+        accounts = self.store.list_accounts()
+        others = [a for a in accounts if a.email and a.email.lower() != email]
+        if email and others and len(others) == len(accounts):
+            names = ", ".join(account_label(a) for a in others)
+            text = (
+                f"None of your calendar accounts uses this address ({names}): participant "
+                "invite statuses may not sync."
+            )
+        else:
+            text = ""
+        self.email_warning.setText(text)
+        self.email_warning.setVisible(bool(text))
 
     def _integrations_tab(self) -> QWidget:
         page = QWidget()
-        self.accounts = QTableWidget(0, 5)
-        self.accounts.setHorizontalHeaderLabels(["Account", "Kind", "State", "Last sync", "Email"])
+        self.accounts = QTableWidget(0, 4)
+        self.accounts.setHorizontalHeaderLabels(["Account", "Kind", "State", "Last sync"])
         self.accounts.verticalHeader().hide()
-        self.accounts.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.accounts.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+        )
         self.accounts.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.accounts.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.accounts.setWordWrap(False)  # an address on one line, never broken
+        self.accounts.setTextElideMode(Qt.TextElideMode.ElideNone)
         header = self.accounts.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(NAME_COLUMN, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(80)
         self.accounts.setAccessibleName("Calendar accounts")
         self.accounts.setStyleSheet("QTableWidget::item { padding: 0 6px; }")  # room to breathe
         self.accounts.itemSelectionChanged.connect(self._selection_changed)
         self.sync_button = QPushButton("Sync now")
         self.edit_button = QPushButton("Edit…")
-        self.edit_button.setToolTip("Sign in again or change the account's details")
+        self.edit_button.setToolTip("Sign in again, or choose another calendar of the account")
+        self.rename_button = QPushButton("Rename…")
+        self.rename_button.setToolTip("Give the account a name, such as “Work”")
         self.remove_button = QPushButton("Remove…")
         self.add_button = QPushButton("Add…")
+        self.add_button.setAccessibleName("Add calendar account")
         self.sync_button.clicked.connect(self._sync_now)
         self.edit_button.clicked.connect(self._edit)
+        self.rename_button.clicked.connect(self._start_rename)
         self.remove_button.clicked.connect(self._remove)
         self.add_button.clicked.connect(self.addAccountRequested)
         self.account_error = QLabel()
+        self.account_error.setObjectName("account-problem")
         self.account_error.setWordWrap(True)
         self.account_error.setStyleSheet("color: #c01c28;")
         row = QHBoxLayout()
-        for button in (self.sync_button, self.edit_button, self.remove_button):
+        for button in (self.sync_button, self.edit_button, self.rename_button, self.remove_button):
             row.addWidget(button)
         row.addStretch(1)
         row.addWidget(self.add_button)
@@ -212,7 +306,7 @@ class SettingsDialog(QDialog):
         self.interval.setValue(int(self.store.get_setting("sync.interval_minutes", 5)))
         self.interval.setAccessibleName("Sync every")
         self.interval.setMaximumWidth(160)
-        self.start_at_login = QCheckBox("Start calsync when I log in")
+        self.start_at_login = QCheckBox(f"Start {PRODUCT_NAME} when I log in")
         self.start_at_login.setChecked(self.autostart.is_enabled())
         self.notifications = QCheckBox("Show notifications (sign-in needed, failures, conflicts)")
         self.notifications.setChecked(bool(self.store.get_setting("app.notifications", True)))
@@ -235,6 +329,38 @@ class SettingsDialog(QDialog):
         form.addRow("", invite_note)
         return page
 
+    def _calendar_tab(self) -> QWidget:
+        page = QWidget()
+        first, last = self.working_hours()
+        self.day_start = QComboBox()
+        self.day_end = QComboBox()
+        for hour in range(24):
+            self.day_start.addItem(formats.hour_text(hour), hour)
+            self.day_end.addItem(formats.hour_text(hour + 1 if hour < 23 else 0), hour + 1)
+        self.day_start.setCurrentIndex(first)
+        self.day_end.setCurrentIndex(last - 1)
+        self.day_start.setAccessibleName("Working day starts at")
+        self.day_end.setAccessibleName("Working day ends at")
+        hours = QHBoxLayout()
+        hours.setContentsMargins(0, 0, 0, 0)
+        hours.addWidget(self.day_start)
+        hours.addWidget(QLabel("to"))
+        hours.addWidget(self.day_end)
+        hours.addStretch(1)
+        note = QLabel(
+            "The day and week views open at the start of your working day, or at an "
+            "earlier appointment of the week; the hours outside it are shaded."
+        )
+        note.setWordWrap(True)
+        note.setStyleSheet(NOTE_STYLE)
+        form = QFormLayout(page)
+        form.addRow("Working day", hours)
+        form.addRow("", note)
+        return page
+
+    def working_hours(self) -> tuple[int, int]:
+        return working_hours(self.store)
+
     def _advanced_tab(self) -> QWidget:
         page = QWidget()
         self.client_secrets = PathField(
@@ -251,7 +377,7 @@ class SettingsDialog(QDialog):
         form.addRow("Google client-secrets file", self.client_secrets)
         note = QLabel(
             "The OAuth client for “Sign in with Google”. Leave empty to use the one that "
-            "comes with calsync."
+            f"comes with {PRODUCT_NAME}."
         )
         note.setWordWrap(True)
         form.addRow("", note)
@@ -267,29 +393,68 @@ class SettingsDialog(QDialog):
     # ------------------------------------------------------------------ accounts
 
     def refresh_accounts(self) -> None:
+        if self.accounts.state() == QAbstractItemView.State.EditingState:
+            return  # the user is renaming: the sync's news can wait for the next refresh
+        selected = self.selected_account()
         accounts = self.store.list_accounts()
         self._accounts = accounts
+        self.accounts.blockSignals(True)
         self.accounts.setRowCount(len(accounts))
+        now = self.services.clock().astimezone()
         for row, account in enumerate(accounts):
-            last = f"{account.last_sync.astimezone():%d %b %H:%M}" if account.last_sync else "never"
-            state = "paused" if account.paused else str(account.state)
-            cells = (
-                account.name,
-                kind_label(account.kind),
-                STATE_TEXT.get(state, state),
-                last,
-                account.email,
+            last = (
+                formats.moment_text(account.last_sync.astimezone(), now)
+                if account.last_sync
+                else "Never"
             )
-            for column, text in enumerate(cells):
+            state = "paused" if account.paused else str(account.state)
+            name = AccountNameItem(account, self.rename_account)
+            if self.colour_for is not None:
+                name.setIcon(colour_swatch(self.colour_for(account.id)))
+            self.accounts.setItem(row, NAME_COLUMN, name)
+            cells = {
+                KIND_COLUMN: kind_label(account.kind),
+                STATE_COLUMN: STATE_TEXT.get(state, state),
+                LAST_SYNC_COLUMN: last,
+            }
+            for column, text in cells.items():
                 item = QTableWidgetItem(text)
-                if column == 2 and state in ("needs_sign_in", "error"):
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                if column == STATE_COLUMN and state in ("needs_sign_in", "error"):
                     item.setForeground(Qt.GlobalColor.darkRed)
+                    item.setIcon(icon("warning"))
                     item.setToolTip(account.last_error)
                 self.accounts.setItem(row, column, item)
+        self.accounts.blockSignals(False)
+        if selected is not None:
+            self.select_account(selected.id)
         if accounts and not self.accounts.selectedItems():
             self.accounts.selectRow(0)
         self._selection_changed()
         self._fill_default_account(accounts)
+        self._check_profile_email()
+
+    def rename_account(self, account: Account, name: str) -> Account | None:
+        """Give an account a name ("Work"); an empty name means its address.
+        Returns the account as saved."""
+        fresh = self.store.get_account(account.id)  # the sync may have changed its state
+        if fresh is None:
+            return None
+        wanted = name.strip() or fresh.email
+        if wanted != fresh.name:
+            fresh.name = wanted
+            self.store.update_account(fresh)
+            self.accountsChanged.emit()
+        # the editor is still closing: refresh the list right after
+        QTimer.singleShot(0, self, self.refresh_accounts)
+        return fresh
+
+    def _start_rename(self) -> None:
+        rows = {i.row() for i in self.accounts.selectedIndexes()}
+        if rows:
+            item = self.accounts.item(min(rows), NAME_COLUMN)
+            self.accounts.setCurrentItem(item)
+            self.accounts.editItem(item)
 
     def _fill_default_account(self, accounts: list[Account]) -> None:
         chosen = self.default_account.currentData() or self.store.get_setting(
@@ -309,9 +474,14 @@ class SettingsDialog(QDialog):
 
     def _selection_changed(self) -> None:
         account = self.selected_account()
-        for button in (self.sync_button, self.edit_button, self.remove_button):
+        for button in (self.sync_button, self.edit_button, self.rename_button, self.remove_button):
             button.setEnabled(account is not None)
+        needs = account is not None and str(account.state) == "needs_sign_in"
+        # one problem, one action: an account that must sign in again offers just that
+        self.edit_button.setText("Sign in again…" if needs else "Edit…")
+        self.edit_button.setDefault(needs)
         self.account_error.setText(account.last_error if account and account.last_error else "")
+        self.account_error.setVisible(bool(self.account_error.text()))
 
     def select_account(self, account_id: str) -> None:
         for row, account in enumerate(self._accounts):
@@ -325,7 +495,11 @@ class SettingsDialog(QDialog):
 
     def _edit(self) -> None:
         account = self.selected_account()
-        if account is not None:
+        if account is None:
+            return
+        if str(account.state) == "needs_sign_in":
+            self.signInRequested.emit(account.id)
+        else:
             self.editAccountRequested.emit(account)
 
     def _remove(self) -> None:
@@ -360,6 +534,12 @@ class SettingsDialog(QDialog):
                 self.autostart.set_enabled(wanted)
             except OSError as exc:
                 QMessageBox.warning(self, "Start at login", f"Could not change it: {exc}")
+        hours = [self.day_start.currentData(), self.day_end.currentData()]
+        if hours[1] <= hours[0]:
+            hours[1] = min(24, hours[0] + 1)
+        if tuple(hours) != self.working_hours():
+            store.set_setting(WORKING_DAY_SETTING, hours)
+            self.workingHoursChanged.emit(*hours)
         store.set_setting("advanced.client_secrets_file", self.client_secrets.text())
         store.set_setting("advanced.ca_bundle", self.ca_bundle.text())
         if self.default_account.count() > 1:

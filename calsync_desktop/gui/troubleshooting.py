@@ -1,8 +1,11 @@
 """The troubleshooting dialog (SPEC §6) and the diagnostic report.
 
-Live checks run in the background on a Store connection of their own. The
-report never holds a secret (it never reads the secret store) nor private
-contents (private appointments are named "Private appointment").
+Live checks run in the background on a Store connection of their own; one
+cause is one problem with one action ("Sign in again…"). The conflict log is
+a list of conflicts beside the one selected, with both versions in plain
+words ("Your version", "Google's version") and "Use this one" always in
+view. The report never holds a secret (it never reads the secret store) nor
+private contents (private appointments are named "Private appointment").
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import platform
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -19,23 +22,31 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
     QScrollArea,
+    QSplitter,
+    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from calsync_desktop.accounts.kinds import kind_label
+from calsync_desktop.gui import formats
 from calsync_desktop.gui.background import Task, run_in_background, with_own_store
 from calsync_desktop.gui.calendar_model import PRIVATE_TEXT
 from calsync_desktop.gui.icons import app_icon
+from calsync_desktop.gui.style import NOTE_STYLE
+from calsync_desktop.words import PRODUCT_NAME, count, sentence
 
 GOOGLE_HELP_TITLE = "Change or turn off Google Calendar notifications"
 GOOGLE_HELP_URL = "https://support.google.com/calendar/answer/37242"
@@ -52,7 +63,8 @@ ARTICLE_PROBLEMS = (
     (
         "My sync was working before, but now it has just stopped. Why?",
         "Your calendar credentials may have expired or been changed. Check your username "
-        "and password (or sign in again: Settings › Integrations › Edit) and try again.",
+        "and password and try again: on the Accounts tab, the account that stopped says "
+        "so and offers “Sign in again…”.",
     ),
     (
         "Google Calendar sends me reminders and notifications about meetings in the Sales "
@@ -65,7 +77,7 @@ ARTICLE_PROBLEMS = (
     ),
 )
 
-CHECK_MARKS = {True: "✔", False: "✘", None: "?"}
+CHECK_MARKS = {True: "✔", False: "✘", None: "•"}
 CHECK_COLOURS = {True: "#26a269", False: "#c01c28", None: "#9a9996"}
 
 
@@ -88,21 +100,33 @@ def recent_log_errors(log_dir: Path, limit: int = 20) -> list[str]:
     return wanted[-limit:]
 
 
+def _utc(moment: datetime | None) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if moment else "never"
+
+
+def _section(title: str, rows: list[tuple[str, str]]) -> list[str]:
+    """A report section: its title, then "  key   value" lines aligned."""
+    width = max((len(k) for k, _ in rows), default=0)
+    return ["", title] + [f"  {k.ljust(width)}  {v}".rstrip() for k, v in rows]
+
+
 def diagnostic_report(services, now: datetime | None = None) -> str:
     """Versions, account kinds and states, counts and recent errors, as plain text.
 
-    Reads the store and the log only; never the secret store.
+    Reads the store and the log only; never the secret store. Times are UTC
+    (ISO 8601), so the report reads the same wherever IT opens it.
     """
     store = services.store
     now = now or services.clock()
-    lines = [
-        "calsync-desktop diagnostic report",
-        f"Created: {now:%Y-%m-%d %H:%M} UTC",
-        "",
-        "Versions",
-        f"  calsync-desktop {package_version('calsync-desktop')}",
-        f"  Python {platform.python_version()} on {platform.system()} {platform.release()}"
-        f" ({sys.platform})",
+    title = f"{PRODUCT_NAME} diagnostic report"
+    lines = [title, "=" * len(title), f"Created {_utc(now)}"]
+    versions = [
+        ("calsync-desktop", package_version("calsync-desktop")),
+        (
+            "Python",
+            f"{platform.python_version()} on {platform.system()} {platform.release()} "
+            f"({sys.platform})",
+        ),
     ]
     for name in (
         "PySide6-Essentials",
@@ -111,36 +135,41 @@ def diagnostic_report(services, now: datetime | None = None) -> str:
         "msal",
         "SQLAlchemy",
     ):
-        lines.append(f"  {name} {package_version(name)}")
+        versions.append((name, package_version(name)))
+    lines += _section("Versions", versions)
     accounts = store.list_accounts()
     lines += ["", f"Accounts ({len(accounts)})"]
     for n, account in enumerate(accounts, 1):
         kind = kind_label(account.kind)
-        last = f"{account.last_sync:%Y-%m-%d %H:%M} UTC" if account.last_sync else "never"
         state = "paused" if account.paused else str(account.state)
-        lines.append(
-            f"  {n}. {kind}: state {state}, last sync {last}, "
-            f"private-all {'on' if account.sync_all_private else 'off'}"
-        )
+        lines.append(f"  {n}. {kind}")
+        rows = [
+            ("state", state),
+            ("last sync", _utc(account.last_sync)),
+            ("all private", "on" if account.sync_all_private else "off"),
+        ]
         if account.last_error:
-            lines.append(f"     last error: {account.last_error}")
+            rows.append(("last error", account.last_error))
+        width = max(len(k) for k, _ in rows)
+        lines += [f"     {k.ljust(width)}  {v}" for k, v in rows]
     conflicts = store.conflicts()
     restored = sum(1 for c in conflicts if c.restored)
     skipped = store.skipped()
-    lines += [
-        "",
-        "Counts",
-        f"  appointments: {store.count_appointments()}",
-        f"  conflicts logged: {len(conflicts)} ({restored} restored)",
-        f"  skipped items: {len(skipped)}",
-        f"  sync paused: {'yes' if store.get_setting('sync.paused', False) else 'no'}",
-        f"  sync interval: {store.get_setting('sync.interval_minutes', 5)} minutes",
-    ]
     reasons: dict[str, int] = {}
     for entry in skipped:
         reasons[entry.reason] = reasons.get(entry.reason, 0) + 1
-    for reason, count in sorted(reasons.items()):
-        lines.append(f"    skipped, {reason}: {count}")
+    lines += _section(
+        "Counts",
+        [
+            ("appointments", str(store.count_appointments())),
+            ("conflicts logged", f"{len(conflicts)} ({restored} restored)"),
+            ("skipped items", str(len(skipped))),
+            ("sync paused", "yes" if store.get_setting("sync.paused", False) else "no"),
+            ("sync interval", count(int(store.get_setting("sync.interval_minutes", 5)), "minute")),
+        ],
+    )
+    if reasons:
+        lines += _section("Skipped, by reason", [(r, str(n)) for r, n in sorted(reasons.items())])
     errors = recent_log_errors(Path(services.log_dir))
     lines += ["", "Recent errors"]
     lines += [f"  {line}" for line in errors] or ["  none"]
@@ -151,28 +180,47 @@ def default_checks(services) -> Callable[[str], list]:
     """``check(account_id)`` on a Store connection of its own (runs in a pool thread)."""
     from calsync_desktop.sync.runner import SyncRunner
 
+    def when(moment: datetime) -> str:
+        return formats.moment_text(moment.astimezone(), services.clock().astimezone())
+
     def check(account_id: str) -> list:
-        return with_own_store(services, lambda own: SyncRunner(own).check_account(account_id))()
+        return with_own_store(
+            services, lambda own: SyncRunner(own).check_account(account_id, when=when)
+        )()
 
     return check
 
 
+SIGN_IN_FIX = "Click “Sign in again…” (for Exchange, enter the new password)."
+
+
 class AccountChecks(QGroupBox):
-    """The live checks of one account, run in the background."""
+    """The live checks of one account, run in the background. A problem that
+    signing in again fixes comes with "Sign in again…" (``signInRequested``)."""
+
+    signInRequested = Signal(str)
 
     def __init__(self, account, check: Callable[[str], list], parent: QWidget | None = None):
         kind = kind_label(account.kind)
         super().__init__(f"{account.name}  ({kind})", parent)
+        self.setAccessibleName(f"{account.name} ({kind})")
         self.account = account
         self.check = check
         self.task: Task | None = None
         self.results: list = []
         self.rows = QVBoxLayout()
         self.status = QLabel("Checking…")
+        self.status.setWordWrap(True)
+        self.sign_in = QPushButton("Sign in again…")
+        self.sign_in.setAccessibleName(f"Sign in again to {account.name}")
+        self.sign_in.clicked.connect(lambda: self.signInRequested.emit(self.account.id))
+        self.sign_in.setVisible(str(account.state) == "needs_sign_in")
         self.again = QPushButton("Check again")
+        self.again.setAccessibleName(f"Check {account.name} again")
         self.again.clicked.connect(self.run)
         top = QHBoxLayout()
         top.addWidget(self.status, 1)
+        top.addWidget(self.sign_in)
         top.addWidget(self.again)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -196,17 +244,21 @@ class AccountChecks(QGroupBox):
         self.results = checks
         self.again.setEnabled(True)
         bad = [c for c in checks if c.ok is False]
+        sign_in = any(getattr(c, "action", "") == "sign_in" for c in bad)
+        self.sign_in.setVisible(sign_in)
+        self.sign_in.setDefault(sign_in)
         self.status.setText(
-            "Everything looks fine." if not bad else f"{len(bad)} problem(s) found."
+            "Everything looks fine." if not bad else f"{count(len(bad), 'problem')} found."
         )
         for check in checks:
+            fix = SIGN_IN_FIX if getattr(check, "action", "") == "sign_in" else check.fix
             text = (
                 f"<span style='color:{CHECK_COLOURS[check.ok]}; font-weight:bold'>"
                 f"{CHECK_MARKS[check.ok]}</span>&nbsp; <b>{_html(check.name)}</b>: "
                 f"{_html(check.explanation)}"
             )
-            if check.fix:
-                text += f"<br><span style='color:#5e5c64'>What to do: {_html(check.fix)}</span>"
+            if fix:
+                text += f"<br><span style='color:#5e5c64'>What to do: {_html(fix)}</span>"
             label = QLabel(text)
             label.setWordWrap(True)
             label.setTextFormat(Qt.TextFormat.RichText)
@@ -223,15 +275,278 @@ def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# --------------------------------------------------------------------------- conflicts
+
+FIELD_WORDS = {
+    "contents": "Title and notes",
+    "location": "Location",
+    "time": "Time",
+    "private": "Private",
+    "participants": "Participants",
+    "statuses": "Invite statuses",
+    "rrule": "Repeat",
+    "exdates": "Deleted occurrences",
+    "overrides": "Changed occurrences",
+}
+REMOTE_VERSION = {
+    "google": "Google's version",
+    "office365": "Outlook's version",
+    "exchange": "Outlook's version",
+}
+
+
+def remote_version_title(kind: str | None) -> str:
+    return REMOTE_VERSION.get(kind or "", "The calendar's version")
+
+
+def value_text(field_name: str, text: str) -> str:
+    """A logged value as a person reads it: times in the locale's format."""
+    if field_name == "time" and " – " in text:
+        try:
+            start, end = (datetime.fromisoformat(p).astimezone() for p in text.split(" – ", 1))
+        except ValueError:
+            return text
+        today = datetime.now().astimezone().date()
+        if start.date() == end.date():
+            day = formats.date_text(start.date(), today, weekday=True)
+            return f"{day}, {formats.time_range_text(start, end)}"
+        return formats.time_range_text(start, end, today)
+    if field_name == "private":
+        return "Private" if text == "private" else "Not private"
+    return text if text.strip() else "(empty)"
+
+
+class VersionCard(QFrame):
+    """One side of a conflict: whose version, its value, and "Use this one"
+    (or "In use")."""
+
+    def __init__(self, title: str, where: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setObjectName("version-card")
+        self.title = QLabel(f"<b>{_html(title)}</b>")
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.where = QLabel(where)
+        self.where.setStyleSheet(NOTE_STYLE)
+        self.value = QLabel()
+        self.value.setWordWrap(True)
+        self.value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.value.setTextFormat(Qt.TextFormat.PlainText)
+        self.value.setObjectName("version-value")
+        self.use = QPushButton("Use this one")
+        self.use.setAccessibleName(f"Use {title.lower()}")
+        self.in_use = QLabel("✔ In use")
+        self.in_use.setStyleSheet("color: #26a269; font-weight: bold;")
+        heading = QHBoxLayout()
+        heading.addWidget(self.title)
+        heading.addWidget(self.where)
+        heading.addStretch(1)
+        action = QHBoxLayout()
+        action.addStretch(1)
+        action.addWidget(self.in_use)
+        action.addWidget(self.use)
+        layout = QVBoxLayout(self)
+        layout.addLayout(heading)
+        layout.addWidget(self.value)
+        layout.addLayout(action)
+
+    def show_version(self, value: str, in_use: bool, can_use: bool, note: str = "") -> None:
+        self.value.setText(value)
+        self.in_use.setText(f"✔ In use{note}")
+        self.in_use.setVisible(in_use)
+        self.use.setVisible(not in_use)
+        self.use.setEnabled(can_use)
+
+
+class ConflictLog(QWidget):
+    """The conflict log: the list of conflicts beside the selected one's two versions.
+
+    Emits ``restoreRequested(conflict id)`` when the user picks the version
+    that lost; the dialog restores it and calls :meth:`refresh`.
+    """
+
+    restoreRequested = Signal(int)
+
+    def __init__(self, store, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.store = store
+        self.entries: list = []
+        self.appointments: dict = {}
+        self.intro = QLabel(
+            "When the same detail of an appointment changed in both calendars, the newer "
+            "change was kept. Choose the other version here if it was the right one: the "
+            "next sync sends it on."
+        )
+        self.intro.setWordWrap(True)
+        self.list = QTreeWidget()
+        self.list.setObjectName("conflict-list")
+        self.list.setAccessibleName("Conflicts")
+        self.list.setHeaderLabels(["Appointment", "Changed", "When"])
+        self.list.setRootIsDecorated(False)
+        self.list.setUniformRowHeights(True)
+        self.list.setAllColumnsShowFocus(True)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        header = self.list.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.list.currentItemChanged.connect(lambda *_: self._show_selected())
+        self.heading = QLabel()
+        self.heading.setObjectName("conflict-heading")
+        self.heading.setWordWrap(True)
+        self.heading.setTextFormat(Qt.TextFormat.RichText)
+        self.explain = QLabel()
+        self.explain.setWordWrap(True)
+        self.explain.setStyleSheet(NOTE_STYLE)
+        self.yours = VersionCard("Your version", "in the Sales Calendar")
+        self.theirs = VersionCard("The calendar's version", "")
+        self.yours.use.clicked.connect(lambda: self._use("local"))
+        self.theirs.use.clicked.connect(lambda: self._use("remote"))
+        detail = QWidget()
+        detail_layout = QVBoxLayout(detail)
+        detail_layout.setContentsMargins(8, 0, 0, 0)
+        detail_layout.addWidget(self.heading)
+        detail_layout.addWidget(self.explain)
+        detail_layout.addWidget(self.yours)
+        detail_layout.addWidget(self.theirs)
+        detail_layout.addStretch(1)
+        self.detail = QScrollArea()
+        self.detail.setWidgetResizable(True)
+        self.detail.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.detail.setWidget(detail)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.list)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        self.empty = QLabel(
+            "No conflicts. If the same detail of an appointment is changed in both "
+            "calendars before they sync, both versions are listed here."
+        )
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setStyleSheet(NOTE_STYLE)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.empty)
+        self.pages.addWidget(self.splitter)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.intro)
+        layout.addWidget(self.pages, 1)
+        self.refresh()
+
+    def _names(self) -> dict:
+        return {a.id: a for a in self.store.list_accounts()}
+
+    def refresh(self, keep: int | None = None) -> None:
+        current = keep if keep is not None else self.current_id()
+        self.accounts = self._names()
+        self.entries = self.store.conflicts()
+        self.appointments = self.store.get_appointments({c.appointment_id for c in self.entries})
+        self.list.blockSignals(True)
+        self.list.clear()
+        today = datetime.now().astimezone()
+        chosen = None
+        for entry in self.entries:
+            item = QTreeWidgetItem(
+                [
+                    self.title_of(entry),
+                    FIELD_WORDS.get(entry.field, entry.field),
+                    formats.moment_text(entry.at.astimezone(), today),
+                ]
+            )
+            item.setData(0, Qt.ItemDataRole.UserRole, entry.id)
+            if entry.restored:
+                item.setToolTip(0, "You chose the other version")
+            self.list.addTopLevelItem(item)
+            if entry.id == current:
+                chosen = item
+        self.list.blockSignals(False)
+        self.pages.setCurrentWidget(self.splitter if self.entries else self.empty)
+        if self.entries:
+            self.list.setCurrentItem(chosen or self.list.topLevelItem(0))
+        self._show_selected()
+
+    def title_of(self, entry) -> str:
+        appointment = self.appointments.get(entry.appointment_id)
+        if appointment is None:
+            return "(deleted appointment)"
+        if appointment.private:
+            return PRIVATE_TEXT
+        return appointment.title or "(no title)"
+
+    def current_id(self) -> int | None:
+        item = self.list.currentItem()
+        return item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+
+    def current(self):
+        wanted = self.current_id()
+        return next((e for e in self.entries if e.id == wanted), None)
+
+    def _show_selected(self) -> None:
+        entry = self.current()
+        if entry is None:
+            return
+        appointment = self.appointments.get(entry.appointment_id)
+        account = self.accounts.get(entry.account_id)
+        private = appointment is not None and appointment.private
+        field = FIELD_WORDS.get(entry.field, entry.field).lower()
+        self.heading.setText(f"<b>{_html(self.title_of(entry))}</b>")
+        where = account.name if account else "the calendar"
+        when = formats.moment_text(entry.at.astimezone(), datetime.now().astimezone())
+        self.explain.setText(
+            f"The {field} changed both in the Sales Calendar and in {where} before they "
+            f"synced ({when}). The newer change was kept."
+        )
+        self.theirs.title.setText(
+            f"<b>{_html(remote_version_title(account.kind if account else None))}</b>"
+        )
+        self.theirs.use.setAccessibleName(
+            f"Use {remote_version_title(account.kind if account else None).lower()}"
+        )
+        self.theirs.where.setText(f"in {account.name}" if account else "")
+        local_lost = entry.lost_side == "local"
+        if private:
+            hidden = "Hidden: the appointment is private."
+            yours = theirs = hidden
+        else:
+            mine, other = (
+                (entry.lost_value, entry.kept_value)
+                if local_lost
+                else (entry.kept_value, entry.lost_value)
+            )
+            yours, theirs = value_text(entry.field, mine), value_text(entry.field, other)
+        # which version is in the appointment now: the kept one, or the lost one once chosen
+        local_in_use = local_lost == entry.restored
+        can_use = appointment is not None and not entry.restored
+        note = " (you chose it)" if entry.restored else ""
+        self.yours.show_version(
+            yours, local_in_use, can_use and local_lost, note if local_lost else ""
+        )
+        self.theirs.show_version(
+            theirs, not local_in_use, can_use and not local_lost, "" if local_lost else note
+        )
+        if appointment is None:
+            self.explain.setText(self.explain.text() + " The appointment has since been deleted.")
+
+    def _use(self, side: str) -> None:
+        entry = self.current()
+        if entry is not None and entry.lost_side == side and not entry.restored:
+            self.restoreRequested.emit(entry.id)
+
+
 class TroubleshootingDialog(QDialog):
     """Checks per account, the common problems, skipped items and the conflict log.
 
     ``check(account_id) -> list[Check]`` runs in a pool thread (default: the
     real :meth:`SyncRunner.check_account` on its own Store connection).
-    Emits ``conflictRestored`` after a restore (the app schedules a sync).
+    Emits ``conflictRestored`` after a restore (the app schedules a sync) and
+    ``signInRequested(account id)`` for "Sign in again…".
     """
 
     conflictRestored = Signal()
+    signInRequested = Signal(str)
 
     def __init__(
         self,
@@ -248,12 +563,14 @@ class TroubleshootingDialog(QDialog):
         self.open_url = open_url
         self.setWindowTitle("Troubleshooting")
         self.setWindowIcon(app_icon())
-        self.setMinimumSize(780, 540)
+        self.resize(860, 600)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._checks_tab(), "Accounts")
         self.tabs.addTab(self._problems_tab(), "Common problems")
         self.tabs.addTab(self._skipped_tab(), "Skipped items")
-        self.tabs.addTab(self._conflicts_tab(), "Conflicts")
+        self.conflict_log = ConflictLog(self.store)
+        self.conflict_log.restoreRequested.connect(self.restore)
+        self.tabs.addTab(self.conflict_log, "Conflicts")
         copy = QPushButton("Copy diagnostic report")
         copy.clicked.connect(self.copy_report)
         logs = QPushButton("Open log folder")
@@ -261,6 +578,7 @@ class TroubleshootingDialog(QDialog):
         close = QPushButton("Close")
         close.clicked.connect(self.accept)
         self.copied = QLabel()
+        self.copied.setWordWrap(True)
         row = QHBoxLayout()
         row.addWidget(copy)
         row.addWidget(logs)
@@ -290,6 +608,7 @@ class TroubleshootingDialog(QDialog):
             layout.addWidget(QLabel("No calendar account is connected yet."))
         for account in accounts:
             box = AccountChecks(account, self.check)
+            box.signInRequested.connect(self.signInRequested)
             self.account_checks.append(box)
             layout.addWidget(box)
         layout.addStretch(1)
@@ -354,9 +673,10 @@ class TroubleshootingDialog(QDialog):
 
     def _skipped_tab(self) -> QWidget:
         page = QWidget()
-        self.skipped_table = self._table(["Account", "Side", "Item", "Reason", "When"])
+        self.skipped_table = self._table(["Item", "In", "Why", "When"])
+        self.skipped_table.setAccessibleName("Skipped items")
         layout = QVBoxLayout(page)
-        layout.addWidget(QLabel("Items the last sync of each account left alone, and why:"))
+        layout.addWidget(QLabel("What the last sync of each account left alone, and why:"))
         layout.addWidget(self.skipped_table)
         self.refresh_skipped()
         return page
@@ -364,71 +684,28 @@ class TroubleshootingDialog(QDialog):
     def refresh_skipped(self) -> None:
         names = self._account_names()
         entries = self.store.skipped()
+        now = datetime.now().astimezone()
         self.skipped_table.setRowCount(len(entries))
         for row, entry in enumerate(entries):
-            side = "Sales Calendar" if entry.side == "local" else names.get(entry.account_id, "")
+            account = names.get(entry.account_id, "")
+            # where the item is: a Sales Calendar appointment not sent, or an event not brought in
+            where = f"Sales Calendar (not sent to {account})" if entry.side == "local" else account
             cells = (
-                names.get(entry.account_id, ""),
-                side,
                 entry.item,
-                entry.reason,
-                f"{entry.at.astimezone():%d %b %H:%M}",
+                where,
+                sentence(entry.reason[:1].upper() + entry.reason[1:]),
+                formats.moment_text(entry.at.astimezone(), now),
             )
             for column, text in enumerate(cells):
                 self.skipped_table.setItem(row, column, QTableWidgetItem(text))
 
-    def _conflicts_tab(self) -> QWidget:
-        page = QWidget()
-        self.conflicts_table = self._table(
-            ["When", "Account", "Appointment", "Field", "Kept", "Lost", "Restore"]
-        )
-        layout = QVBoxLayout(page)
-        layout.addWidget(
-            QLabel(
-                "When the same field changed on both sides, the newer change was kept. "
-                "Restore brings the other value back (the next sync sends it on)."
-            )
-        )
-        layout.addWidget(self.conflicts_table)
-        self.refresh_conflicts()
-        return page
-
-    def refresh_conflicts(self) -> None:
-        names = self._account_names()
-        entries = self.store.conflicts()
-        appointments = self.store.get_appointments({c.appointment_id for c in entries})
-        self.conflicts_table.setRowCount(len(entries))
-        self.restore_buttons: dict[int, QPushButton] = {}
-        for row, entry in enumerate(entries):
-            appointment = appointments.get(entry.appointment_id)
-            private = appointment is not None and appointment.private
-            title = (
-                PRIVATE_TEXT
-                if private
-                else (appointment.title if appointment else "(deleted appointment)")
-            )
-            kept = "(private)" if private else entry.kept_value
-            lost = "(private)" if private else entry.lost_value
-            lost_where = "Sales Calendar" if entry.lost_side == "local" else "remote"
-            cells = (
-                f"{entry.at.astimezone():%d %b %H:%M}",
-                names.get(entry.account_id, ""),
-                title,
-                entry.field,
-                kept,
-                f"{lost} ({lost_where})",
-            )
-            for column, text in enumerate(cells):
-                self.conflicts_table.setItem(row, column, QTableWidgetItem(text))
-            button = QPushButton("Restored" if entry.restored else "Restore")
-            button.setEnabled(not entry.restored and appointment is not None)
-            button.clicked.connect(lambda _=False, cid=entry.id: self.restore(cid))
-            self.conflicts_table.setCellWidget(row, 6, button)
-            self.restore_buttons[entry.id] = button
+    def show_conflicts(self) -> None:
+        self.conflict_log.refresh()
+        self.tabs.setCurrentWidget(self.conflict_log)
 
     def restore(self, conflict_id: int) -> None:
         self.store.restore_conflict(conflict_id)
-        self.refresh_conflicts()
+        self.conflict_log.refresh(keep=conflict_id)
         self.conflictRestored.emit()
 
     # ------------------------------------------------------------------ actions

@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from calsync_desktop.accounts.base import Account, AccountState
 from calsync_desktop.accounts.kinds import KINDS, kind_module
@@ -107,11 +108,15 @@ _EXPLANATIONS: list[tuple[type[ProviderError], Explanation]] = [
 ]
 
 
+_SIGN_IN_EXPLANATION = next(e for cls, e in _EXPLANATIONS if cls is NeedsSignIn)
+
+
 def explain(error: BaseException) -> Explanation:
     """What went wrong and what to do, in a user's words."""
     for cls, explanation in _EXPLANATIONS:
         if isinstance(error, cls):
-            if cls in (NeedsSignIn, BadCredentials) or not str(error):
+            # an unreachable server's own message only says the same again
+            if cls in (NeedsSignIn, BadCredentials, Unreachable, TimedOut) or not str(error):
                 return explanation
             return Explanation(f"{explanation.problem} ({error})", explanation.fix)
     return Explanation(
@@ -128,19 +133,33 @@ def _fix_for(problem: str) -> str:
     return "Try Sync now; if it keeps failing, copy the diagnostic report from Troubleshooting."
 
 
-def _local(moment) -> str:
-    """A time as this computer shows it (the status bar does the same)."""
-    return f"{moment.astimezone():%Y-%m-%d %H:%M}"
+def _cause(problem: str) -> str:
+    """The general problem of an explanation, without its details in brackets."""
+    for _, explanation in _EXPLANATIONS:
+        if problem.startswith(explanation.problem):
+            return explanation.problem
+    return problem
+
+
+def _local(moment: datetime) -> str:
+    """A time as this computer's clock shows it (a window passes its own format)."""
+    return f"on {moment.astimezone():%Y-%m-%d} at {moment.astimezone():%H:%M}"
+
+
+SIGN_IN = "sign_in"
+"""The action of a check that is fixed by signing in again."""
 
 
 @dataclass(frozen=True)
 class Check:
-    """One line of Troubleshooting: ``ok`` None means not known."""
+    """One line of Troubleshooting: ``ok`` None means not known. ``action``
+    names what fixes it when a window can do it in one click (``sign_in``)."""
 
     name: str
     ok: bool | None
     explanation: str
     fix: str = ""
+    action: str = ""
 
 
 OpenProvider = Callable[[Account], CalendarProvider]
@@ -224,8 +243,15 @@ class SyncRunner:
         log.warning("Sync of %s failed: %s", account.name, explanation.problem)
         return SyncResult(errors=[explanation.problem])
 
-    def check_account(self, account_id: str) -> list[Check]:
-        """Live checks for Troubleshooting: credentials, server, sign-in state, last sync."""
+    def check_account(
+        self, account_id: str, when: Callable[[datetime], str] = _local
+    ) -> list[Check]:
+        """Live checks for Troubleshooting: credentials, server, sign-in state, last sync.
+
+        One cause is one failing check: an expired sign-in is reported once,
+        with the sign-in as its action, not again as the state and the last
+        sync. ``when(moment)`` writes a time the way the caller shows times.
+        """
         account = self.services.store.get_account(account_id)
         checks: list[Check] = []
         try:
@@ -238,7 +264,7 @@ class SyncRunner:
         except NeedsSignIn as error:
             e = explain(error)
             checks.append(Check("Server reachable", True, "The server answered."))
-            checks.append(Check("Credentials valid", False, e.problem, e.fix))
+            checks.append(Check("Credentials valid", False, e.problem, e.fix, SIGN_IN))
         except ProviderError as error:
             e = explain(error)
             checks.append(Check("Server reachable", False, e.problem, e.fix))
@@ -266,18 +292,34 @@ class SyncRunner:
                         "Edit the account and choose another calendar.",
                     )
                 )
-        if account.state is AccountState.NEEDS_SIGN_IN:
+        sign_in_reported = any(c.action == SIGN_IN for c in checks)
+        if account.state is AccountState.NEEDS_SIGN_IN and not sign_in_reported:
             checks.append(
                 Check(
                     "Sign-in",
                     False,
-                    "Syncing is paused until you sign in again.",
-                    "Settings › Integrations › Edit.",
+                    _SIGN_IN_EXPLANATION.problem,
+                    _SIGN_IN_EXPLANATION.fix,
+                    SIGN_IN,
                 )
             )
-        elif account.kind in KINDS and KINDS[account.kind].signs_in_with_token:
+            sign_in_reported = True
+        elif (
+            account.kind in KINDS
+            and KINDS[account.kind].signs_in_with_token
+            and not sign_in_reported
+        ):
             checks.append(Check("Sign-in", True, "The sign-in token is valid."))
-        if account.last_sync is None and account.last_error:
+        reported = {_cause(c.explanation) for c in checks if c.ok is False}
+        if sign_in_reported:
+            reported.add(_SIGN_IN_EXPLANATION.problem)
+        if (
+            account.last_sync is None
+            and account.last_error
+            and _cause(account.last_error) in reported
+        ):
+            checks.append(Check("Last sync", None, "This account has not synced yet."))
+        elif account.last_sync is None and account.last_error:
             # the first sync failed: say why and what to do, not "not synced yet"
             checks.append(
                 Check(
@@ -289,21 +331,22 @@ class SyncRunner:
             )
         elif account.last_sync is None:
             checks.append(Check("Last sync", None, "This account has not synced yet."))
+        elif account.last_error and _cause(account.last_error) in reported:
+            # the cause is already above: say only how far the sync got
+            checks.append(
+                Check(
+                    "Last sync", None, f"The last sync that worked was {when(account.last_sync)}."
+                )
+            )
         elif account.last_error:
             checks.append(
                 Check(
                     "Last sync",
                     False,
-                    f"Had a problem: {account.last_error} (last completed sync "
-                    f"{_local(account.last_sync)}).",
+                    f"Had a problem: {account.last_error} The last sync that worked was "
+                    f"{when(account.last_sync)}.",
                 )
             )
         else:
-            checks.append(
-                Check(
-                    "Last sync",
-                    True,
-                    f"Succeeded at {_local(account.last_sync)}.",
-                )
-            )
+            checks.append(Check("Last sync", True, f"Succeeded {when(account.last_sync)}."))
         return checks

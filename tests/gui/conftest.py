@@ -58,6 +58,19 @@ OFFSCREEN_NOISE = (
 )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def gui_look(qapp):
+    """What a user sees: the app's style, and British English dates whatever the
+    machine's LANG (tests of other locales set theirs and put this one back)."""
+    from PySide6.QtCore import QLocale
+
+    from calsync_desktop.gui import style
+
+    QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedKingdom))
+    style.install(qapp)
+    yield
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/gui/" in str(item.fspath).replace("\\", "/"):
@@ -72,7 +85,9 @@ def add_memory_account(services, email: str = "me@example.com", name: str | None
     from calsync_desktop.accounts import memory, save_account
 
     pending = memory.connect(services, email)
-    account = save_account(services, pending, calendar_id="", name=name or email)
+    # "primary", as the wizard's options page picks it: signing in again then
+    # updates this account instead of adding another
+    account = save_account(services, pending, calendar_id="primary", name=name or email)
     return account, memory.calendar_for(services, email, email)
 
 

@@ -139,6 +139,9 @@ def main(out_dir: str) -> int:
     out.mkdir(parents=True, exist_ok=True)
     qt_app = QApplication(sys.argv[:1])
     qt_app.setApplicationDisplayName("Calendar Sync")
+    from calsync_desktop.gui import style
+
+    style.install(qt_app)
     qt_app.setQuitOnLastWindowClosed(False)
     home = Path(tempfile.mkdtemp(prefix="calsync-shots-"))
     services = Services.create(

@@ -148,7 +148,7 @@ def test_expired_sign_in_pauses_the_account_notifies_and_shows_attention(
     summary = wait_for_run(qtbot, app)
     assert summary.outcomes[0].state == "needs_sign_in"
     qtbot.waitUntil(lambda: app.tray.status.state == "attention")
-    assert "sign in again" in app.tray.status.tooltip
+    assert "again to resume syncing" in app.tray.status.tooltip
     assert any("Sign in again" in title for title, _ in app.tray.notifications)
     # the account stays paused: the next run leaves it alone, nothing is deleted
     app.sync_now()
@@ -164,7 +164,7 @@ def test_repeated_failures_notify_once(qtbot, make_app, services):
     for _ in range(4):
         app.sync_now()
         wait_for_run(qtbot, app)
-    keeps = [n for n in app.tray.notifications if n[0] == "Calendar sync keeps failing"]
+    keeps = [n for n in app.tray.notifications if n[0] == "me@example.com keeps failing to sync"]
     assert len(keeps) == 1
     assert app.tray.status.state == "error"
 
@@ -323,7 +323,11 @@ def test_resolved_conflicts_are_notified_without_contents(qtbot, make_app, servi
     summary = wait_for_run(qtbot, app)
     assert summary.outcomes[0].result.conflicts == 1
     ((_title, message),) = [n for n in app.tray.notifications if n[0] == "Sync conflicts resolved"]
-    assert "1 change(s)" in message and "Troubleshooting" in message
+    assert "1 appointment changed on both sides" in message
+    assert app.tray.on_click is not None  # clicking it opens the conflict log
+    app.tray._message_clicked()
+    trouble = app.dialogs["troubleshooting"]
+    assert trouble.tabs.currentWidget() is trouble.conflict_log
     assert "Room from" not in message and "Meeting 0" not in message
 
 

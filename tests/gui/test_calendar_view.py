@@ -9,7 +9,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QImage
 from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit, QToolTip, QWidget
 
-from calsync_desktop.gui.calendar_model import PRIVATE_FILL, PRIVATE_TEXT, CalendarModel
+from calsync_desktop.gui.calendar_model import PRIVATE_FILL, PRIVATE_TEXT, CalendarModel, Roles
 from calsync_desktop.gui.calendar_view import GUTTER, CalendarWindow, side_by_side
 from calsync_desktop.model import Participant, Recurrence
 
@@ -42,7 +42,8 @@ def test_week_view_is_default_and_shows_the_current_week(window):
     assert window.view == "week"
     assert window.model.first_day == date(2026, 3, 23)  # the Monday of the clock's week
     assert window.model.days == 7
-    assert window.period_label.text() == "23 – 29 March 2026"
+    assert window.period_label.text() == "March 2026"  # the header names each day
+    assert window.period_label.accessibleName() == "23 Mar 2026 to 29 Mar 2026"
 
 
 def test_appointments_keep_their_wall_clock_slot_across_the_spring_dst_change(window, gui_store):
@@ -182,24 +183,40 @@ def test_private_appointments_are_grey_boxes_with_an_eye_and_no_text(
         canvas, QHelpEvent(QEvent.Type.ToolTip, centre, canvas.mapToGlobal(centre))
     )
     assert QToolTip.text().startswith(PRIVATE_TEXT)
-    # drawn dark grey, with the white eye near its top-left corner
+    # drawn dark grey, its calendar's colour as the edge, the white eye at its
+    # top left, then its time and nothing else
     image: QImage = canvas.grab().toImage()
     ratio = image.devicePixelRatio()
     r = box.rect
     sample = image.pixelColor(int((r.right() - 4) * ratio), int((r.bottom() - 3) * ratio))
     assert sample == PRIVATE_FILL
+    edge = image.pixelColor(int((r.left() + 1) * ratio), int(r.center().y() * ratio))
+    assert edge == rows[box.row_index].colour
     eye_side = min(16, r.height() - 4)
     eye_pixels = [
-        image.pixelColor(int((r.left() + 4 + dx) * ratio), int((r.top() + 3 + dy) * ratio))
+        image.pixelColor(int((r.left() + 6 + dx) * ratio), int((r.top() + 2 + dy) * ratio))
         for dx in range(int(eye_side))
         for dy in range(int(eye_side))
     ]
     assert any(c.lightness() > 200 for c in eye_pixels)  # the eye's white
-    # nothing but the eye: no text pixels elsewhere in the box
+    when = window.model.data(index, Roles.TIME_TEXT)
+    assert when == "14:00–16:00"
+    text_end = r.left() + 6 + eye_side + 5 + QFontMetrics(canvas.font()).horizontalAdvance(when)
+    beside = [
+        image.pixelColor(int(x * ratio), int(y * ratio))
+        for x in range(int(r.left() + 6 + eye_side + 5), int(min(text_end, r.right() - 3)))
+        for y in range(int(r.top() + 2), int(r.top() + 2 + eye_side))
+    ]
+    assert any(c.lightness() > 180 for c in beside)  # the time, light on the grey
+    # nothing past the time: no title, no location
     interior = [
         image.pixelColor(int(x * ratio), int(y * ratio))
-        for x in range(int(r.left() + 24), int(r.right() - 2), 2)
+        for x in range(int(text_end + 3), int(r.right() - 2), 2)
         for y in range(int(r.top() + 2), int(r.bottom() - 2), 2)
+    ] + [
+        image.pixelColor(int(x * ratio), int(y * ratio))
+        for x in range(int(r.left() + 4), int(r.right() - 2), 2)
+        for y in range(int(r.top() + eye_side + 6), int(r.bottom() - 2), 2)
     ]
     assert all(c == PRIVATE_FILL for c in interior)
     # selecting it (the accessible description follows the selection)
@@ -331,9 +348,7 @@ def test_the_week_opens_at_an_earlier_appointment(qtbot, gui_store, gui_clock):
     win.close()
 
 
-def test_a_night_time_appointment_does_not_hide_the_working_day(qtbot, gui_store, gui_clock):
-    from calsync_desktop.gui.calendar_view import EARLIEST_START_HOUR
-
+def test_the_week_opens_at_its_first_appointment_even_at_night(qtbot, gui_store, gui_clock):
     gui_store.add_appointment(
         make_appointment("Red-eye", berlin(2026, 3, 25, 0, 30), berlin(2026, 3, 25, 1, 30))
     )
@@ -342,5 +357,8 @@ def test_a_night_time_appointment_does_not_hide_the_working_day(qtbot, gui_store
     qtbot.addWidget(win)
     win.resize(1100, 800)
     win.show()
-    assert win.time_grid.first_hour() == EARLIEST_START_HOUR
+    # the earlier of the week's first appointment and the working day's start
+    assert win.time_grid.first_hour() == 0
+    win.step(1)  # a week without it opens at the working day again
+    assert win.time_grid.first_hour() == 8
     win.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import plistlib
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -133,7 +134,7 @@ def test_troubleshooting_shows_each_failure_kind_with_its_explanation(qtbot, ser
         box = checks_of(qtbot, dialog, name)
         shown = texts(box)
         assert problem in shown, (name, shown)
-        assert "problem(s) found" in box.status.text()
+        assert box.status.text() == "1 problem found."  # one cause, one problem
         if name in ("Expired", "Wrong password", "Server down", "Not EWS"):
             assert "What to do:" in shown
     closed_socket.close()
@@ -174,10 +175,14 @@ def test_common_problems_google_tip_skipped_items_and_log_folder(qtbot, services
     assert GOOGLE_HELP_TITLE in tip.text()
     tip.linkActivated.emit("https://support.google.com/calendar/answer/37242")
     table = dialog.skipped_table
-    rows = [[table.item(r, c).text() for c in range(4)] for r in range(table.rowCount())]
-    assert ["Work", "Sales Calendar", "Team offsite", "all-day appointments are not synced"] in rows
-    assert ["Work", "Work", "Old call", "older than 30 days"] in rows
-    assert any("no email address" in r[3] for r in rows)
+    rows = [[table.item(r, c).text() for c in range(3)] for r in range(table.rowCount())]
+    assert [
+        "Team offsite",
+        "Sales Calendar (not sent to Work)",
+        "All-day appointments are not synced.",
+    ] in rows
+    assert ["Old call", "Work", "Older than 30 days."] in rows
+    assert any("no email address" in r[2] for r in rows)
     dialog.open_log_folder()
     assert opened[-1] == QUrl.fromLocalFile(str(services.log_dir))
 
@@ -214,20 +219,83 @@ def test_conflict_log_restore_and_privacy(qtbot, services, clock):
     )
     dialog = TroubleshootingDialog(services, run_checks=False)
     qtbot.addWidget(dialog)
-    table = dialog.conflicts_table
-    cells = {
-        table.item(r, 2).text(): [table.item(r, c).text() for c in range(6)]
-        for r in range(table.rowCount())
+    dialog.resize(780, 540)
+    dialog.show()
+    dialog.show_conflicts()
+    log = dialog.conflict_log
+    listed = {
+        log.list.topLevelItem(i).text(0): log.list.topLevelItem(i).text(1)
+        for i in range(log.list.topLevelItemCount())
     }
-    assert cells["Pitch"][3:] == ["location", "Room A", "Room B (remote)"]
-    assert cells["Private appointment"][4:] == ["(private)", "(private) (Sales Calendar)"]
-    assert "Therapy" not in str(cells) and "Hidden lane" not in str(cells)
+    assert listed == {"Pitch": "Location", "Private appointment": "Location"}
+    assert "Therapy" not in str(listed)
+
+    def select(title):
+        for i in range(log.list.topLevelItemCount()):
+            if log.list.topLevelItem(i).text(0) == title:
+                log.list.setCurrentItem(log.list.topLevelItem(i))
+
+    select("Pitch")
+    # the remote side lost: your version (Room A) is in use, Google's is offered
+    assert log.yours.title.text() == "<b>Your version</b>"
+    assert log.theirs.title.text() == "<b>The calendar's version</b>"  # a test calendar
+    assert log.yours.value.text() == "Room A" and log.yours.in_use.isVisibleTo(log)
+    assert log.theirs.value.text() == "Room B" and log.theirs.use.isVisibleTo(log)
+    assert log.theirs.use.text() == "Use this one" and not log.yours.use.isVisibleTo(log)
+    assert "The location changed both in the Sales Calendar and in Work" in log.explain.text()
+    # the action and both values are on screen, not cut off at the default size
+    for widget in (log.theirs.use, log.theirs.value, log.yours.value):
+        top_left = widget.mapTo(dialog, widget.rect().topLeft())
+        bottom_right = widget.mapTo(dialog, widget.rect().bottomRight())
+        assert dialog.rect().contains(top_left) and dialog.rect().contains(bottom_right)
     conflict_id = next(c.id for c in services.store.conflicts() if c.appointment_id == normal.id)
     with qtbot.waitSignal(dialog.conflictRestored):
-        dialog.restore_buttons[conflict_id].click()
+        log.theirs.use.click()
     assert services.store.get_appointment(normal.id).location == "Room B"
-    assert dialog.restore_buttons[conflict_id].text() == "Restored"
-    assert not dialog.restore_buttons[conflict_id].isEnabled()
+    assert log.current_id() == conflict_id  # still showing the same conflict
+    assert log.theirs.in_use.isVisibleTo(log) and "you chose it" in log.theirs.in_use.text()
+    assert not log.yours.use.isVisibleTo(log) or not log.yours.use.isEnabled()
+
+    select("Private appointment")
+    shown = " ".join(
+        w.text() for w in (log.heading, log.explain, log.yours.value, log.theirs.value)
+    )
+    assert "Hidden" in log.yours.value.text()
+    for secret_text in ("Therapy", "Dr. Who street", "Hidden lane"):
+        assert secret_text not in shown
+
+
+def test_the_conflict_log_names_the_service_and_shows_times_in_the_locale(qtbot, services):
+    from calsync_desktop.accounts.base import Account
+
+    account = Account(id=new_id(), kind="google", name="Work", email="ann@example.com")
+    services.store.add_account(account)
+    start = datetime(2026, 11, 24, 9, tzinfo=UTC)
+    appt = services.store.add_appointment(
+        Appointment(
+            new_id(), "Pitch", start, start + timedelta(hours=1), "UTC", account_id=account.id
+        )
+    )
+    kept = [start.isoformat(), (start + timedelta(hours=1)).isoformat()]
+    lost = [(start + timedelta(hours=2)).isoformat(), (start + timedelta(hours=3)).isoformat()]
+    services.store.log_conflict(account.id, appt.id, "time", kept, lost, "local")
+    dialog = TroubleshootingDialog(services, run_checks=False)
+    qtbot.addWidget(dialog)
+    log = dialog.conflict_log
+    assert log.theirs.title.text() == "<b>Google's version</b>"
+    assert log.list.topLevelItem(0).text(1) == "Time"
+    # the Sales Calendar lost: Google's (kept) is in use, yours can be chosen
+    assert log.yours.use.isVisibleTo(log) and not log.theirs.use.isVisibleTo(log)
+    local = (start + timedelta(hours=2)).astimezone()
+    shown = log.yours.value.text()
+    assert f"{local:%H:%M}" in shown and "2026-11-24T" not in shown  # not ISO
+
+
+def test_an_empty_conflict_log_says_what_it_is_for(qtbot, services):
+    dialog = TroubleshootingDialog(services, run_checks=False)
+    qtbot.addWidget(dialog)
+    assert dialog.conflict_log.pages.currentWidget() is dialog.conflict_log.empty
+    assert "No conflicts" in dialog.conflict_log.empty.text()
 
 
 def test_diagnostic_report_has_versions_kinds_counts_and_no_secrets_or_private_text(
@@ -262,9 +330,17 @@ def test_diagnostic_report_has_versions_kinds_counts_and_no_secrets_or_private_t
         "2026-11-23 09:00:01 INFO calsync_desktop.sync.runner: Synced Work: nothing to do\n"
     )
     report = diagnostic_report(services)
+    assert report.startswith("Calendar Sync diagnostic report\n")
     assert "calsync-desktop" in report and "PySide6-Essentials" in report and "Python " in report
-    assert "Local test calendar: state error" in report
-    assert "appointments: 1" in report and "conflicts logged: 1" in report
+    assert "  1. Local test calendar\n" in report
+    assert re.search(r"^     state +error$", report, re.M)
+    assert re.search(r"^  appointments +1$", report, re.M)
+    assert re.search(r"^  conflicts logged +1 \(0 restored\)$", report, re.M)
+    # tidy: every line of a section is indented alike, values line up
+    versions = report.split("Versions\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert len({len(v) - len(v.lstrip()) for v in versions}) == 1
+    starts = {re.search(r"\S+(?:-\S+)* {2,}(\S)", v).start(1) for v in versions}
+    assert len(starts) == 1
     assert "Sync of Work failed" in report and "nothing to do" not in report
     for secret in ("hunter2-very-secret", "Divorce lawyer", "Hidden lane", "Secret alley"):
         assert secret not in report
@@ -290,10 +366,11 @@ def autostart(tmp_path):
 def test_settings_save_profile_sync_options_and_advanced(qtbot, services, autostart, tmp_path):
     dialog = SettingsDialog(services, autostart)
     qtbot.addWidget(dialog)
-    assert [dialog.tabs.tabText(i) for i in range(4)] == [
+    assert [dialog.tabs.tabText(i) for i in range(5)] == [
         "My profile",
         "Integrations",
         "Sync",
+        "Calendar",
         "Advanced",
     ]
     dialog.name.setText("Ann Seller")
@@ -346,7 +423,10 @@ def test_integrations_list_sync_now_edit_and_remove(qtbot, services, clock):
     qtbot.addWidget(dialog)
     table = dialog.accounts
     rows = {table.item(r, 0).text(): table.item(r, 2).text() for r in range(table.rowCount())}
-    assert rows == {"Home": "Sign in again", "Work": "Working"}
+    assert rows == {
+        "Home (home@example.com)": "Sign in again",
+        "Work (work@example.com)": "Working",
+    }
     dialog.select_account(work.id)
     with qtbot.waitSignal(dialog.syncNowRequested) as blocker:
         dialog.sync_button.click()
@@ -653,3 +733,58 @@ def test_troubleshooting_explains_a_failed_first_sync(qtbot, services):
     assert "The first sync failed: The server cannot be reached." in shown
     assert "What to do: Check your network connection" in shown
     assert "not synced yet" not in shown
+
+
+def test_an_account_can_be_named_and_its_address_is_shown_once(qtbot, services, autostart):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QLineEdit
+
+    work, _ = add_memory_account(services, "ann.longname@company.example")
+    dialog = SettingsDialog(services, autostart)
+    qtbot.addWidget(dialog)
+    dialog.resize(760, 480)
+    dialog.show()
+    dialog.tabs.setCurrentIndex(1)
+    table = dialog.accounts
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert headers == ["Account", "Kind", "State", "Last sync"]  # no second Email column
+    assert table.item(0, 0).text() == "ann.longname@company.example"
+    assert not table.wordWrap()
+    # the address is on one line and not cut off
+    width = table.fontMetrics().horizontalAdvance(table.item(0, 0).text())
+    assert table.columnWidth(0) > width
+    # name it "Work" the way people do: select, F2, type, Enter
+    changed = []
+    dialog.accountsChanged.connect(lambda: changed.append(1))
+    table.setFocus()
+    table.setCurrentCell(0, 0)
+    qtbot.keyClick(table, Qt.Key.Key_F2)
+    editor = table.findChild(QLineEdit)
+    assert editor is not None and editor.text() == ""  # an unnamed account: empty name
+    editor.setText("Work")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: services.store.get_account(work.id).name == "Work")
+    assert table.item(0, 0).text() == "Work (ann.longname@company.example)"
+    assert changed == [1]
+    # the Rename… button edits the same cell; an empty name means the address again
+    dialog.rename_button.click()
+    editor = table.findChild(QLineEdit)
+    assert editor.text() == "Work"
+    editor.setText("  ")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(
+        lambda: services.store.get_account(work.id).name == "ann.longname@company.example"
+    )
+
+
+def test_the_profile_email_warns_in_amber_when_no_account_uses_it(qtbot, services, autostart):
+    add_memory_account(services, "ann@company.example", "Work")
+    dialog = SettingsDialog(services, autostart)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.email.setText("ann@company.example")
+    assert not dialog.email_warning.isVisibleTo(dialog)
+    dialog.email.setText("ann@gmail.com")
+    assert dialog.email_warning.isVisibleTo(dialog)
+    assert "Work (ann@company.example)" in dialog.email_warning.text()
+    assert "#9c6500" in dialog.email_warning.styleSheet()  # amber, not green

@@ -349,7 +349,8 @@ def test_office365_sign_in_through_the_browser(qtbot, tmp_path, graph, clock):
     try:
         wizard = make_wizard(qtbot, services, open_browser=ScriptedBrowser(graph.ca_bundle))
         choose(wizard, "office365")
-        assert "Microsoft Graph" in wizard.sign_in.explain.text()
+        assert "no longer accepts passwords" in wizard.sign_in.explain.text()
+        assert "Graph" not in wizard.sign_in.explain.text()  # no jargon
         qtbot.mouseClick(wizard.sign_in.button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: wizard.sign_in.task.finished, timeout=30_000)
         assert wizard.sign_in.status.text() == "Signed in as sam@contoso.example"
