@@ -32,9 +32,11 @@ from calsync_desktop.accounts.base import InvalidDetails
 from calsync_desktop.cli import (
     accounts,
     appointments,
+    conflicts,
     export,
     profile,
     settings,
+    skipped,
     status,
     sync,
 )
@@ -54,7 +56,17 @@ from calsync_desktop.providers.base import ProviderError
 from calsync_desktop.services import Services
 from calsync_desktop.sync.runner import explain
 
-COMMAND_GROUPS = (appointments, export, status, sync, accounts, profile, settings)
+COMMAND_GROUPS = (
+    appointments,
+    export,
+    status,
+    sync,
+    skipped,
+    conflicts,
+    accounts,
+    profile,
+    settings,
+)
 """The command groups, in the order ``calsync --help`` lists them."""
 
 

@@ -67,10 +67,15 @@ class Commands:
         return self.subparsers.add_parser(name, parents=[self.common], **kwargs)
 
     def actions(
-        self, group: argparse.ArgumentParser, dest: str = "action", metavar: str = "ACTION"
+        self,
+        group: argparse.ArgumentParser,
+        dest: str = "action",
+        metavar: str = "ACTION",
+        required: bool = True,
     ) -> Commands:
-        """Where the actions of the group ``group`` go (``calsync accounts list``)."""
-        subparsers = group.add_subparsers(dest=dest, metavar=metavar, required=True)
+        """Where the actions of the group ``group`` go (``calsync accounts list``).
+        Not ``required``: the group's own ``func`` runs without an action."""
+        subparsers = group.add_subparsers(dest=dest, metavar=metavar, required=required)
         return Commands(subparsers, self.common, self.kinds)
 
 

@@ -1,0 +1,92 @@
+"""``calsync conflicts [--account NAME]`` and ``calsync conflicts restore ID``:
+the conflict log, and bringing a lost value back."""
+
+from __future__ import annotations
+
+import argparse
+
+from calsync_desktop.cli.common import (
+    EXIT_OK,
+    Commands,
+    UsageError,
+    find_account,
+    iso,
+    local_zone_name,
+    print_json,
+    when,
+    zone,
+)
+from calsync_desktop.services import Services
+from calsync_desktop.sync.review import CannotRestore, Conflict, conflicts, restore
+
+
+def _view(c: Conflict) -> dict:
+    return {
+        "id": c.id,
+        "at": iso(c.at),
+        "account": c.account,
+        "account_id": c.account_id,
+        "appointment_id": c.appointment_id,
+        "appointment": c.title,
+        "field": c.field,
+        "kept": c.kept,
+        "lost": c.lost,
+        "lost_side": c.lost_side,
+        "restored": c.restored,
+        "restorable": c.restorable,
+        "private": c.private,
+    }
+
+
+def cmd_conflicts(args: argparse.Namespace, services: Services) -> int:
+    account = find_account(services, args.account).id if args.account else None
+    found = conflicts(services.store, account)
+    if args.json:
+        print_json([_view(c) for c in found])
+        return EXIT_OK
+    if not found:
+        print("No conflicts logged.")
+        return EXIT_OK
+    tz = zone(local_zone_name(services.env))
+    print(f"{len(found)} conflict(s), newest first (the newer change was kept):")
+    for c in found:
+        state = "restored" if c.restored else "deleted since" if not c.exists else ""
+        print(
+            f"  {c.id:>4}  {when(c.at, tz)}  {c.account}: {c.title}"
+            + (f" ({state})" if state else "")
+        )
+        print(f"        {c.field}: kept {c.kept}; lost {c.lost} (from {c.lost_side})")
+    restorable = [c.id for c in found if c.restorable]
+    if restorable:
+        print(f"To bring a lost value back: calsync conflicts restore ID (e.g. {restorable[0]})")
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace, services: Services) -> int:
+    try:
+        restored = restore(services.store, args.id)
+    except CannotRestore as error:
+        raise UsageError(str(error)) from None
+    if args.json:
+        print_json(_view(restored))
+        return EXIT_OK
+    print(f"Restored {restored.field} of {restored.title!r}: {restored.lost}.")
+    print(f"  The next sync sends it to {restored.account or 'the calendar account'}.")
+    return EXIT_OK
+
+
+def register(commands: Commands) -> None:
+    group = commands.add(
+        "conflicts",
+        help="the conflict log (the same field changed on both sides); restore a lost value",
+        description="Without an action, lists the conflicts. Private appointments' values "
+        "show as (private).",
+    )
+    group.add_argument("--account", metavar="NAME", help="only this account (name, email or id)")
+    group.set_defaults(func=cmd_conflicts)
+    actions = commands.actions(group, required=False)
+    restore_one = actions.add(
+        "restore", help="bring the lost value of one conflict back (the next sync sends it on)"
+    )
+    restore_one.add_argument("id", type=int, metavar="ID", help="the conflict's number")
+    restore_one.set_defaults(func=cmd_restore)
