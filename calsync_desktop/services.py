@@ -6,7 +6,6 @@ No singletons: every part gets what it needs through its constructor.
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +15,8 @@ from pathlib import Path
 import platformdirs
 
 from calsync_desktop.accounts.base import KeyringSecrets, SecretStore
+from calsync_desktop.files import make_private, private_file, private_folder
+from calsync_desktop.logs import LOG_NAME, log_file_handler, quiet_libraries
 from calsync_desktop.store import Store
 
 APP_NAME = "calsync-desktop"
@@ -61,8 +62,7 @@ class Services:
         else:
             data_dir = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
             log_dir = Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
-        data_dir.mkdir(parents=True, exist_ok=True)
-        log_dir.mkdir(parents=True, exist_ok=True)
+        secure_folders(data_dir, log_dir)
         clock = clock or (lambda: datetime.now(UTC))
         store = Store.open(data_dir / DB_NAME, clock)
         return cls(store, secrets or KeyringSecrets(), clock, env, data_dir, log_dir)
@@ -80,14 +80,24 @@ class Services:
         )
 
     def setup_logging(self, level: int = logging.INFO) -> Path:
-        """Rotating log file in the log folder; returns its path."""
-        path = self.log_dir / "calsync-desktop.log"
-        handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=1_000_000, backupCount=5, encoding="utf-8"
-        )
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        """The rotating, private log file in the log folder (see
+        :mod:`calsync_desktop.logs`: no secret reaches it); returns its path."""
+        path = self.log_dir / LOG_NAME
         root = logging.getLogger()
         if not any(getattr(h, "baseFilename", None) == str(path) for h in root.handlers):
-            root.addHandler(handler)
+            root.addHandler(log_file_handler(self.log_dir))
         root.setLevel(level)
+        quiet_libraries()
         return path
+
+
+def secure_folders(data_dir: Path, log_dir: Path) -> None:
+    """The data and log folders 0700 and what calsync keeps in them 0600
+    (the Sales Calendar with its -wal/-shm, migration backups), created so or
+    corrected: a folder an older version made 0755 is fixed at start."""
+    private_folder(data_dir)
+    private_folder(log_dir)
+    if log_dir.parent.name == APP_NAME:  # the platform's …/calsync-desktop/log
+        private_folder(log_dir.parent)
+    private_file(data_dir / DB_NAME)
+    make_private(data_dir.glob(DB_NAME + "*"))  # -wal, -shm, .before-REV-TIME.bak

@@ -15,6 +15,7 @@ The password lives only in the secret store, under the name ``password``.
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,8 @@ from calsync_desktop.providers.ews import ConnectionSettings, ExchangeProvider
 
 if TYPE_CHECKING:
     from calsync_desktop.services import Services
+
+log = logging.getLogger(__name__)
 
 KIND = "exchange"
 BAD_CREDENTIALS = (
@@ -180,6 +183,7 @@ def validate(
             provider.close()
     except NeedsSignIn:
         raise BadCredentials(BAD_CREDENTIALS) from None
+    log.info("Connected to Exchange Server as %s", address)
     return PendingExchangeAccount(address, settings, password)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import logging
 import os
 import threading
 import urllib.parse
@@ -38,6 +39,8 @@ from calsync_desktop.providers.google import SCOPES, GoogleProvider
 
 if TYPE_CHECKING:
     from calsync_desktop.services import Services
+
+log = logging.getLogger(__name__)
 
 BUNDLED_CLIENT_SECRETS = Path(__file__).resolve().parent.parent / "google_client_secrets.json"
 SETTING_CLIENT_SECRETS = "advanced.client_secrets_file"
@@ -299,6 +302,7 @@ def sign_in(
         pending.email = provider.account_email()
     finally:
         provider.close()
+    log.info("Signed in to Google Calendar as %s", pending.email)
     return pending
 
 

@@ -22,6 +22,7 @@ switched off and the endpoints come from the authority's own
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 import webbrowser
@@ -49,6 +50,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from calsync_desktop.services import Services
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CLIENT_ID = "00000000-0000-0000-0000-000000000000"
 """Placeholder application (client) id, not a secret: public clients have none.
@@ -424,6 +427,7 @@ def sign_in(
             pending.email = provider.account_email()
         finally:
             provider.close()
+    log.info("Signed in to Office 365 as %s", pending.email)
     return pending
 
 

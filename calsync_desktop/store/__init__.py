@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, create_engine, delete, event, func, insert, or
 from sqlalchemy.engine import Connection, Engine
 
 from calsync_desktop.accounts.base import Account, AccountState
+from calsync_desktop.files import private_file
 from calsync_desktop.model import (
     Appointment,
     InviteStatus,
@@ -217,6 +218,7 @@ def migrate(engine: Engine, path: Path | None, revision: str = "head") -> str | 
     if current is not None and path is not None and path.exists():
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         backup = str(path.with_name(f"{path.name}.before-{target}-{stamp}.bak"))
+        private_file(Path(backup))  # it holds every private appointment: 0600 from the start
         source = sqlite3.connect(path)
         try:
             target_db = sqlite3.connect(backup)
