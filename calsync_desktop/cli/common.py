@@ -270,5 +270,15 @@ def find_account(services: Services, text: str) -> Account:
     return found
 
 
+def add_account_option(parser: argparse.ArgumentParser) -> None:
+    """``--account NAME``: one account only, by name, email or id."""
+    parser.add_argument("--account", metavar="NAME", help="only this account (name, email or id)")
+
+
+def chosen_account_id(args: argparse.Namespace, services: Services) -> str | None:
+    """The id of the account ``--account`` names, None without it."""
+    return find_account(services, args.account).id if args.account else None
+
+
 def account_names(services: Services) -> dict[str, str]:
     return {a.id: a.name for a in services.store.list_accounts()}

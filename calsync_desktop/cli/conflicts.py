@@ -9,7 +9,8 @@ from calsync_desktop.cli.common import (
     EXIT_OK,
     Commands,
     UsageError,
-    find_account,
+    add_account_option,
+    chosen_account_id,
     iso,
     local_zone_name,
     print_json,
@@ -39,7 +40,7 @@ def _view(c: Conflict) -> dict:
 
 
 def cmd_conflicts(args: argparse.Namespace, services: Services) -> int:
-    account = find_account(services, args.account).id if args.account else None
+    account = chosen_account_id(args, services)
     found = conflicts(services.store, account)
     if args.json:
         print_json([_view(c) for c in found])
@@ -82,7 +83,7 @@ def register(commands: Commands) -> None:
         description="Without an action, lists the conflicts. Private appointments' values "
         "show as (private).",
     )
-    group.add_argument("--account", metavar="NAME", help="only this account (name, email or id)")
+    add_account_option(group)
     group.set_defaults(func=cmd_conflicts)
     actions = commands.actions(group, required=False)
     restore_one = actions.add(

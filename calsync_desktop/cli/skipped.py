@@ -7,7 +7,8 @@ import argparse
 from calsync_desktop.cli.common import (
     EXIT_OK,
     Commands,
-    find_account,
+    add_account_option,
+    chosen_account_id,
     iso,
     local_zone_name,
     print_json,
@@ -19,7 +20,7 @@ from calsync_desktop.sync.review import skipped_items
 
 
 def cmd_skipped(args: argparse.Namespace, services: Services) -> int:
-    account = find_account(services, args.account).id if args.account else None
+    account = chosen_account_id(args, services)
     items = skipped_items(services.store, account)
     if args.json:
         print_json(
@@ -55,5 +56,5 @@ def register(commands: Commands) -> None:
         help="the items the syncs left alone (all-day, out of the window, …) and why",
         description="Private appointments are named 'Private appointment'.",
     )
-    skipped.add_argument("--account", metavar="NAME", help="only this account (name, email or id)")
+    add_account_option(skipped)
     skipped.set_defaults(func=cmd_skipped)

@@ -13,6 +13,7 @@ from calsync_desktop.cli.common import (
     EXIT_OK,
     EXIT_STOPPED,
     Commands,
+    add_account_option,
     find_account,
     print_json,
     quote,
@@ -204,7 +205,7 @@ def register(commands: Commands) -> None:
         description="Syncs every account that is not paused and does not need a sign-in, "
         "or the one named (which syncs even when paused).",
     )
-    sync.add_argument("--account", metavar="NAME", help="only this account (name, email or id)")
+    add_account_option(sync)
     sync.add_argument(
         "--dry-run", action="store_true", help="print what the sync would do; change nothing"
     )
