@@ -206,7 +206,9 @@ KINDS: dict[str, AccountKind] = {
                     "the EWS address, …/EWS/Exchange.asmx",
                     required=True,
                     placeholder=EWS_EXAMPLE,
-                    example=f"For example {EWS_EXAMPLE}",
+                    example=f"For example {EWS_EXAMPLE}. That one is Office 365's address, "
+                    "which needs “Sign in with Microsoft”: for it, choose Office 365 instead. For "
+                    "your company's own server, ask IT for the address.",
                 ),
                 Field(
                     "email",

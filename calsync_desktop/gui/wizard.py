@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -41,6 +41,7 @@ from calsync_desktop.accounts.kinds import (
 )
 from calsync_desktop.gui.background import Task, run_in_background
 from calsync_desktop.gui.icons import app_icon
+from calsync_desktop.gui.style import ERROR_STYLE, NOTE_STYLE, OK_STYLE, WARN_STYLE
 from calsync_desktop.providers.base import (
     BadCredentials,
     CertificateUntrusted,
@@ -68,6 +69,11 @@ SAME_EMAIL_ADVICE = (
     "Use the same email address as your Sales Calendar profile{profile}. Otherwise "
     "participant invite statuses may not sync."
 )
+NO_PROFILE_ADVICE = (
+    "You have no profile email yet: once you are connected, the wizard offers the "
+    "account's address for it."
+)
+PROFILE_SETTING = "profile.email"
 GMAIL_ADVICE = (
     "With a free Gmail account, participant invite statuses are not guaranteed; a Google "
     "Workspace account is recommended."
@@ -85,10 +91,11 @@ def failure_message(error: BaseException, kind: str | None = None) -> str:
             "company uses its own certificates, choose its CA bundle file below. "
             f"({error})"
         )
+    # a timeout's or an unreachable server's own message says the same again: not repeated
     if isinstance(error, TimedOut):
-        return f"The server did not answer in time. Check the address and your network. ({error})"
+        return "The server did not answer in time. Check the address and your network."
     if isinstance(error, Unreachable):
-        return f"The server cannot be reached. Check the server URL and your network. ({error})"
+        return "The server cannot be reached. Check the server URL and your network."
     if isinstance(error, NotACalendarService):
         entry = KINDS.get(kind or "")
         first = entry.not_the_service if entry else "The address answers, but it is not a "
@@ -107,10 +114,43 @@ def note_label(text: str = "", style: str = "") -> QLabel:
     return label
 
 
-ERROR_STYLE = "color: #c01c28;"
-NOTE_STYLE = "color: #5e5c64;"
-WARN_STYLE = "color: #9c6500;"
-OK_STYLE = "color: #26a269;"
+class ProfileOffer(QCheckBox):
+    """ "Use ADDRESS as my Sales Calendar profile email": offered (ticked) when
+    no profile email is set yet, so that the article's same-address advice can
+    work from the first account on. Saved with the account."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("use-as-profile-email")
+        self.offered = False
+        self.hide()
+
+    def withdraw(self) -> None:
+        self.offered = False
+        self.hide()
+
+    def accepted(self) -> bool:
+        return self.offered and self.isChecked()
+
+    def offer(self, email: str, profile_email: str) -> None:
+        wanted = bool(email) and not profile_email
+        self.offered = wanted
+        self.setText(f"Use {email} as my Sales Calendar profile email (Settings › My profile)")
+        self.setAccessibleName(f"Use {email} as my profile email")
+        self.setChecked(wanted)
+        self.setVisible(wanted)
+
+
+def warning_label() -> QLabel:
+    """Warnings: amber, with a warning sign, never in the green of success."""
+    label = note_label(style=WARN_STYLE)
+    label.setObjectName("sign-in-warnings")
+    return label
+
+
+def show_warnings(label: QLabel, warnings: list[str]) -> None:
+    label.setText("\n\n".join(f"⚠ {w}" for w in warnings))
+    label.setVisible(bool(warnings))
 
 
 class ChoosePage(QWizardPage):
@@ -137,7 +177,7 @@ class ChoosePage(QWizardPage):
         profile = wizard.profile_email
         self.advice = note_label(
             SAME_EMAIL_ADVICE.format(profile=f" ({profile})" if profile else "")
-            + " Your profile is in Settings › My profile."
+            + (" Your profile is in Settings › My profile." if profile else f" {NO_PROFILE_ADVICE}")
         )
         layout.addWidget(self.advice)
         layout.addWidget(note_label(GMAIL_ADVICE, NOTE_STYLE))
@@ -179,7 +219,7 @@ class FieldsForm(QWidget):
             form.addRow(field.label, edit)
             if field.example:
                 example = note_label(field.example, NOTE_STYLE)
-                example.setWordWrap(False)  # one short line: wrapping made the form reserve two
+                example.setObjectName(f"example-{field.name}")
                 form.addRow("", example)
 
     def values(self) -> dict[str, str]:
@@ -215,8 +255,8 @@ class SignInPage(QWizardPage):
         self.status.setObjectName("sign-in-status")
         self.device_code = note_label()
         self.device_code.setObjectName("device-code")
-        self.warnings = note_label(style=WARN_STYLE)
-        self.warnings.setObjectName("sign-in-warnings")
+        self.warnings = warning_label()
+        self.profile_offer = ProfileOffer()
         layout = QVBoxLayout(self)
         layout.addWidget(self.explain)
         self.form_slot = QVBoxLayout()
@@ -230,6 +270,7 @@ class SignInPage(QWizardPage):
         layout.addWidget(self.device_code)
         layout.addWidget(self.status)
         layout.addWidget(self.warnings)
+        layout.addWidget(self.profile_offer)
         layout.addStretch(1)
         wizard.deviceCode.connect(self._device_code)
 
@@ -242,14 +283,19 @@ class SignInPage(QWizardPage):
         if self.form_kind != kind:
             self.form = replace_form(self.form_slot, self.form, FieldsForm(entry.form_fields()))
             self.form_kind = kind
+            for edit in self.form.edits.values():
+                edit.returnPressed.connect(self.sign_in)  # Enter in a field signs in
         self.form.setVisible(bool(self.form.edits))
         self.button.setText(entry.connect_label)
         self.button.setEnabled(True)
         if self.w.pending is None or self.w.pending.kind != kind:
             self.w.pending = None
             self.status.clear()
-            self.warnings.clear()
+            show_warnings(self.warnings, [])
+            self.profile_offer.withdraw()
             self.device_code.clear()
+        # Enter signs in: the page's one action has the focus
+        QTimer.singleShot(0, self.button, self.button.setFocus)
 
     def sign_in(self) -> None:
         kind = self.w.kind
@@ -277,8 +323,10 @@ class SignInPage(QWizardPage):
         self.w.pending = pending
         self.status.setStyleSheet(OK_STYLE)
         self.status.setText(f"Signed in as {pending.email}")
-        self.warnings.setText("\n\n".join(pending.warnings(self.w.profile_email)))
+        show_warnings(self.warnings, pending.warnings(self.w.profile_email))
+        self.profile_offer.offer(pending.email, self.w.profile_email)
         self.completeChanged.emit()
+        self.w.button(QWizard.WizardButton.NextButton).setFocus()
 
     def _failed(self, error: BaseException) -> None:
         self.busy.hide()
@@ -324,6 +372,8 @@ class DetailsPage(QWizardPage):
         self.busy.hide()
         self.message = note_label()
         self.message.setObjectName("exchange-message")
+        self.warnings = warning_label()
+        self.profile_offer = ProfileOffer()
         self.suggestion = note_label(style=WARN_STYLE)
         self.suggested_kind: str | None = None
         self.switch = QPushButton()
@@ -346,6 +396,8 @@ class DetailsPage(QWizardPage):
         layout.addWidget(self.busy)
         layout.addWidget(self.suggestion)
         layout.addWidget(self.message)
+        layout.addWidget(self.warnings)
+        layout.addWidget(self.profile_offer)
         layout.addWidget(self.ca_label)
         layout.addStretch(1)
         self._suggest(None)
@@ -363,6 +415,8 @@ class DetailsPage(QWizardPage):
             self.fields = self.form.edits
             for edit in self.fields.values():
                 edit.textChanged.connect(self._edited)
+                # Enter in any field (the password, typically) saves the settings
+                edit.returnPressed.connect(self._enter)
         edit = self.w.edit_account
         if (
             edit is not None
@@ -375,6 +429,12 @@ class DetailsPage(QWizardPage):
                     known = edit.settings.get(field.name, getattr(edit, field.name, ""))
                     self.fields[field.name].setText(str(known or ""))
             self.ca_bundle = edit.settings.get("ca_bundle", "")
+
+    def _enter(self) -> None:
+        if self.isComplete():
+            self.w.next()  # checked already: Enter goes on, as Next would
+        elif self.save.isEnabled():
+            self.validate()
 
     def values(self) -> dict[str, str]:
         values = self.form.values()
@@ -396,6 +456,8 @@ class DetailsPage(QWizardPage):
             self.w.pending = None  # details changed: validate again before going on
             self.completeChanged.emit()
         self.message.clear()  # an old verdict no longer applies to new details
+        show_warnings(self.warnings, [])
+        self.profile_offer.withdraw()
         self.choose_ca.hide()
         suggest = getattr(kind_module(self.w.kind), "suggest_kind", None)
         self._suggest(suggest(self.form.values()) if suggest else None)
@@ -422,10 +484,11 @@ class DetailsPage(QWizardPage):
         self.choose_ca.hide()
         self.w.pending = pending
         self.message.setStyleSheet(OK_STYLE)
-        lines = [f"Connected to the calendar of {pending.email}."]
-        lines += pending.warnings(self.w.profile_email)
-        self.message.setText("\n\n".join(lines))
+        self.message.setText(f"Connected to the calendar of {pending.email}.")
+        show_warnings(self.warnings, pending.warnings(self.w.profile_email))
+        self.profile_offer.offer(pending.email, self.w.profile_email)
         self.completeChanged.emit()
+        self.w.button(QWizard.WizardButton.NextButton).setFocus()
 
     def _failed(self, error: BaseException) -> None:
         self.busy.hide()
@@ -636,7 +699,14 @@ class SyncPage(QWizardPage):
 
     def initializePage(self) -> None:
         self.done = False
-        self.message.setText("Syncing…")
+        self.message.setStyleSheet("")
+        if self.w.scheduler is not None:
+            self.message.setText(
+                "Syncing… You can click Finish at any time: the sync goes on, and your "
+                "Sales Calendar opens with its progress."
+            )
+        else:
+            self.message.setText("Syncing…")
         self.w.start_first_sync()
 
     def on_progress(self, done: int, total: int, message: str) -> None:
@@ -654,7 +724,8 @@ class SyncPage(QWizardPage):
         self.completeChanged.emit()
 
     def isComplete(self) -> bool:
-        return self.done
+        # in the app the sync goes on in the Sales Calendar window: no need to wait
+        return self.done or self.w.scheduler is not None
 
 
 class AccountWizard(QWizard):
@@ -695,6 +766,7 @@ class AccountWizard(QWizard):
         self.saved: Account | None = None
         self._task_services = None
         self.sync_task: Task | None = None
+        self._watching = False
         self.setWindowTitle("Add calendar account")
         self.setWindowIcon(app_icon())
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
@@ -733,6 +805,10 @@ class AccountWizard(QWizard):
         chosen = self.choose.kind() or (self.edit_account.kind if self.edit_account else None)
         return chosen or next(iter(KINDS))
 
+    def kind_page(self) -> QWizardPage:
+        """The page that connects the chosen kind (sign-in or details)."""
+        return self.sign_in if KINDS[self.kind].connect is Connect.SIGN_IN else self.details
+
     def task_services(self):
         """The wizard's own Store connection for its background calls (one at a time)."""
         if self._task_services is None:
@@ -763,6 +839,9 @@ class AccountWizard(QWizard):
 
         if self.pending is None:
             return False
+        if self.kind_page().profile_offer.accepted():
+            self.services.store.set_setting(PROFILE_SETTING, self.pending.email)
+            self.profile_email = self.pending.email
         self.saved = save_account(
             self.services,
             self.pending,
@@ -780,6 +859,7 @@ class AccountWizard(QWizard):
         if self.scheduler is not None:
             self.scheduler.progress.connect(self.first_sync.on_progress)
             self.scheduler.syncFinished.connect(self._scheduler_finished)
+            self._watching = True
             self.scheduler.request("first sync", account.id, manual=True)
             return
         from calsync_desktop.sync.runner import SyncRunner
@@ -816,15 +896,22 @@ class AccountWizard(QWizard):
         outcomes = [o for o in summary.outcomes if self.saved and o.account_id == self.saved.id]
         if not outcomes:
             return  # another run finished; ours is queued after it
-        self.scheduler.progress.disconnect(self.first_sync.on_progress)
-        self.scheduler.syncFinished.disconnect(self._scheduler_finished)
+        self._stop_watching()
         outcome = outcomes[0]
         if outcome.result is not None and outcome.state == "ok":
             self._finished(outcome.result)
         else:
             self.first_sync.on_finished(f"The first sync failed: {outcome.error}", False)
 
+    def _stop_watching(self) -> None:
+        if self._watching:
+            self._watching = False
+            self.scheduler.progress.disconnect(self.first_sync.on_progress)
+            self.scheduler.syncFinished.disconnect(self._scheduler_finished)
+
     def done(self, result: int) -> None:
+        # finished early: the first sync goes on, shown in the Sales Calendar window
+        self._stop_watching()
         if self._task_services is not None:
             running = [
                 t

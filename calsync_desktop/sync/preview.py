@@ -23,11 +23,14 @@ from calsync_desktop.providers.base import CalendarProvider, ProviderError
 from calsync_desktop.store import Store
 from calsync_desktop.sync.engine import Plan, SyncEngine, SyncResult
 from calsync_desktop.sync.runner import Explanation, explain
+from calsync_desktop.words import count, noun, sentence
 
 
 @dataclass(frozen=True)
 class Wording:
-    """How one kind of action reads; ``{n}`` is the count, ``{account}`` the account."""
+    """How one kind of action reads: ``{n}`` is the count, ``{appointments}`` and
+    ``{links}`` the count with its noun ("1 appointment", "3 links"),
+    ``{account}`` the account."""
 
     clause: str
     will: str
@@ -37,49 +40,54 @@ class Wording:
 WORDING: dict[str, Wording] = {
     "link": Wording(
         "link {n} that exist on both sides",
-        "{n} appointment(s) already on both sides will be linked, not copied twice",
-        "{n} appointment(s) linked",
+        "{appointments} already on both sides will be linked, not copied twice",
+        "{appointments} linked",
     ),
     "create locally": Wording(
         "create {n} in the Sales Calendar",
-        "{n} appointment(s) will be copied from {account} to the Sales Calendar",
-        "{n} appointment(s) copied to the Sales Calendar",
+        "{appointments} will be copied from {account} to the Sales Calendar",
+        "{appointments} copied to the Sales Calendar",
     ),
     "create remotely": Wording(
         "create {n} in {account}",
-        "{n} appointment(s) will be copied from the Sales Calendar to {account}",
-        "{n} appointment(s) copied to {account}",
+        "{appointments} will be copied from the Sales Calendar to {account}",
+        "{appointments} copied to {account}",
     ),
     "update": Wording(
         "update {n}",
-        "{n} appointment(s) will be updated",
-        "{n} appointment(s) updated",
+        "{appointments} will be updated",
+        "{appointments} updated",
     ),
     "delete remotely": Wording(
         "delete {n} from {account}",
-        "{n} appointment(s) will be deleted from {account}",
-        "{n} appointment(s) deleted from {account}",
+        "{appointments} will be deleted from {account}",
+        "{appointments} deleted from {account}",
     ),
     "delete locally": Wording(
         "delete {n} from the Sales Calendar",
-        "{n} appointment(s) will be deleted from the Sales Calendar",
-        "{n} appointment(s) deleted from the Sales Calendar",
+        "{appointments} will be deleted from the Sales Calendar",
+        "{appointments} deleted from the Sales Calendar",
     ),
     "restore locally": Wording(
         "restore {n} in the Sales Calendar",
-        "{n} appointment(s) will be restored in the Sales Calendar",
-        "{n} appointment(s) restored in the Sales Calendar",
+        "{appointments} will be restored in the Sales Calendar",
+        "{appointments} restored in the Sales Calendar",
     ),
     "forget": Wording(
-        "forget {n} link(s)",
-        "{n} link(s) to appointments gone from both sides will be forgotten",
-        "{n} link(s) forgotten",
+        "forget {links}",
+        "{links} to appointments gone from both sides will be forgotten",
+        "{links} forgotten",
     ),
 }
 """The words for each action kind, in the order a person reads them."""
 
 NOTHING_CLAUSE = "nothing (both sides agree)"
-NOTHING_WILL = "Both calendars are empty in the synced period: nothing to copy yet."
+NOTHING_WILL = (
+    "Nothing to copy: {account} has no appointments in the synced period (the last 30 days "
+    "and the next two years), and the Sales Calendar has none that belong to it."
+)
+"""True also when the Sales Calendar holds appointments of other accounts: they
+stay with those accounts."""
 NOTHING_DID = "Nothing needed copying."
 
 
@@ -87,7 +95,15 @@ def _worded(counts: Mapping[str, int], account: str, form: str) -> list[str]:
     out = []
     for kind, wording in WORDING.items():
         if counts.get(kind):
-            out.append(getattr(wording, form).format(n=counts[kind], account=account))
+            n = counts[kind]
+            out.append(
+                getattr(wording, form).format(
+                    n=n,
+                    appointments=count(n, "appointment"),
+                    links=count(n, "link"),
+                    account=account,
+                )
+            )
     # a kind this table does not know yet still shows, in the engine's own words
     out += [f"{kind} {n}" for kind, n in counts.items() if n and kind not in WORDING]
     return out
@@ -100,16 +116,16 @@ def plan_clauses(summary: Mapping[str, int], account: str) -> str:
 
 def plan_sentences(summary: Mapping[str, int], account: str) -> list[str]:
     """A plan as sentences, one per kind of action."""
-    return _worded(summary, account, "will") or [NOTHING_WILL]
+    return _worded(summary, account, "will") or [NOTHING_WILL.format(account=account)]
 
 
 def describe_first_sync(result: SyncResult, account: str) -> str:
     """What a first sync did, in a user's words, with the items it left out."""
-    text = "; ".join(_worded(result.counts, account, "did") or [NOTHING_DID.rstrip(".")]) + "."
+    text = sentence("; ".join(_worded(result.counts, account, "did") or [NOTHING_DID]))
     if result.skipped:
         text += (
-            f" {result.skipped} item(s) were left out (all-day, older than 30 days, …): "
-            "see Troubleshooting › Skipped items."
+            f" {count(result.skipped, 'item')} {noun(result.skipped, 'was')} left out "
+            "(all-day, older than 30 days, …): see Troubleshooting › Skipped items."
         )
     return text
 

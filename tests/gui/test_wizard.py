@@ -45,7 +45,7 @@ def finish_through_options(qtbot, wizard: AccountWizard, private: bool = False) 
     qtbot.waitUntil(wizard.summary.isComplete, timeout=20_000)
     wizard.next()  # the commit page: saves, then runs the first sync
     assert wizard.currentId() == PAGE_SYNC
-    qtbot.waitUntil(wizard.first_sync.isComplete, timeout=30_000)
+    qtbot.waitUntil(lambda: wizard.first_sync.done, timeout=30_000)
 
 
 def test_memory_account_all_the_way_with_summary_and_first_sync(qtbot, services, clock):
@@ -72,13 +72,13 @@ def test_memory_account_all_the_way_with_summary_and_first_sync(qtbot, services,
     assert services.store.list_accounts() == []  # nothing saved before the summary
     wizard.next()
     qtbot.waitUntil(wizard.summary.isComplete, timeout=5000)
-    assert "3 appointment(s) will be copied from me@example.com to the Sales Calendar" in (
+    assert "3 appointments will be copied from me@example.com to the Sales Calendar" in (
         wizard.summary.summary.text()
     )
     wizard.next()
     qtbot.waitUntil(wizard.first_sync.isComplete, timeout=10_000)
     assert wizard.first_sync.message.text().startswith(
-        "Done. 3 appointment(s) copied to the Sales Calendar."
+        "Done. 3 appointments copied to the Sales Calendar."
     )
     (account,) = services.store.list_accounts()
     assert saved and saved[0].id == account.id
@@ -367,3 +367,147 @@ def test_office365_sign_in_through_the_browser(qtbot, tmp_path, graph, clock):
 def test_memory_helper_is_shared(services):
     _account, calendar = add_memory_account(services, "x@example.com")
     assert calendar.email == "x@example.com"
+
+
+# --------------------------------------------------------------------------- issue 13
+
+
+def test_the_first_account_offers_its_address_as_the_profile_email(qtbot, services):
+    wizard = make_wizard(qtbot, services, show_test_kind=True)
+    assert "no profile email yet" in wizard.choose.advice.text()
+    choose(wizard, "memory")
+    wizard.sign_in.form.edits["email"].setText("ann@company.example")
+    qtbot.mouseClick(wizard.sign_in.button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(wizard.sign_in.isComplete, timeout=5000)
+    offer = wizard.sign_in.profile_offer
+    assert offer.isVisibleTo(wizard) and offer.isChecked()
+    assert "ann@company.example" in offer.text()
+    assert not wizard.sign_in.warnings.isVisibleTo(wizard)  # nothing to warn about yet
+    wizard.next()
+    finish_through_options(qtbot, wizard)
+    assert services.store.get_setting("profile.email") == "ann@company.example"
+
+    # the next account with another address: the article's advice, in amber
+    second = make_wizard(qtbot, services, show_test_kind=True)
+    assert "(ann@company.example)" in second.choose.advice.text()
+    choose(second, "memory")
+    second.sign_in.form.edits["email"].setText("ann.private@example.com")
+    qtbot.mouseClick(second.sign_in.button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(second.sign_in.isComplete, timeout=5000)
+    warnings = second.sign_in.warnings
+    assert warnings.isVisibleTo(second)
+    assert "your Sales Calendar profile uses ann@company.example" in warnings.text()
+    assert warnings.text().startswith("⚠")
+    assert "#9c6500" in warnings.styleSheet() and "#26a269" not in warnings.styleSheet()
+    assert not second.sign_in.profile_offer.isVisibleTo(second)  # a profile exists: no offer
+    second.next()
+    finish_through_options(qtbot, second)
+    assert services.store.get_setting("profile.email") == "ann@company.example"
+
+
+def test_declining_the_offer_leaves_the_profile_empty(qtbot, services):
+    wizard = make_wizard(qtbot, services, show_test_kind=True)
+    choose(wizard, "memory")
+    qtbot.mouseClick(wizard.sign_in.button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(wizard.sign_in.isComplete, timeout=5000)
+    wizard.sign_in.profile_offer.setChecked(False)
+    wizard.next()
+    finish_through_options(qtbot, wizard)
+    assert services.store.get_setting("profile.email") == ""
+
+
+def test_exchange_warnings_are_amber_below_the_green_connected_line(qtbot, services, ews_server):
+    services.store.set_setting("profile.email", "ann@company.example")
+    wizard = make_wizard(qtbot, services)
+    choose(wizard, "exchange")
+    fill_exchange(wizard, ews_server.url, email="alice@example.com")
+    qtbot.mouseClick(wizard.details.save, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(wizard.details.isComplete, timeout=20_000)
+    page = wizard.details
+    assert page.message.text() == "Connected to the calendar of alice@example.com."
+    assert "#26a269" in page.message.styleSheet()
+    assert "ann@company.example" not in page.message.text()
+    assert "your Sales Calendar profile uses ann@company.example" in page.warnings.text()
+    assert "#9c6500" in page.warnings.styleSheet()
+
+
+def test_exchange_enter_in_the_password_saves_the_settings_and_then_goes_on(
+    qtbot, services, ews_server
+):
+    wizard = make_wizard(qtbot, services)
+    choose(wizard, "exchange")
+    page = wizard.details
+    fill_exchange(wizard, ews_server.url)
+    password = page.fields["password"]
+    password.setFocus()
+    qtbot.keyClick(password, Qt.Key.Key_Return)
+    assert page.task is not None  # Enter validated, as "Save Account Settings" does
+    qtbot.waitUntil(page.isComplete, timeout=20_000)
+    assert wizard.currentId() == PAGE_DETAILS
+    qtbot.keyClick(password, Qt.Key.Key_Return)
+    assert wizard.currentId() == PAGE_OPTIONS  # checked already: Enter goes on
+
+
+def test_exchange_keeps_the_articles_example_and_says_it_needs_microsoft_sign_in(qtbot, services):
+    from PySide6.QtWidgets import QLabel
+
+    wizard = make_wizard(qtbot, services)
+    choose(wizard, "exchange")
+    example = wizard.details.findChild(QLabel, "example-server_url")
+    assert example.isVisibleTo(wizard)  # at once, before anything is typed
+    text = example.text()
+    assert "https://outlook.office365.com/EWS/Exchange.asmx" in text
+    assert "needs “Sign in with Microsoft”" in text and "choose Office 365" in text
+
+
+def test_setup_ends_in_the_sales_calendar_with_the_first_syncs_progress(
+    qtbot, make_app, services, clock
+):
+    import threading
+
+    from calsync_desktop.accounts import memory
+
+    calendar = memory.calendar_for(services, "me@example.com", "me@example.com")
+    for i in range(5):
+        start = clock() + timedelta(days=1, hours=i)
+        calendar.add(subject=f"Remote {i}", start=start, end=start + timedelta(hours=1))
+    release = threading.Event()
+
+    def slow_runner(thread_services, progress=None, confirm=None):
+        from calsync_desktop.sync.runner import SyncRunner
+
+        def held(done, total, message):
+            if progress:
+                progress(done, total, message)
+            release.wait(10)  # the first sync is under way when Finish is clicked
+
+        return SyncRunner(thread_services, progress=held, confirm=confirm)
+
+    app = make_app(make_runner=slow_runner)
+    app.wizard_options["show_test_kind"] = True
+    app.start(sync_at_start=False)
+    qtbot.waitUntil(lambda: "wizard" in app.dialogs)  # first launch: the wizard
+    wizard = app.dialogs["wizard"]
+    assert not app.window.isVisible()
+    choose(wizard, "memory")
+    qtbot.mouseClick(wizard.sign_in.button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(wizard.sign_in.isComplete, timeout=5000)
+    wizard.next()
+    qtbot.waitUntil(wizard.options.isComplete, timeout=5000)
+    wizard.next()
+    qtbot.waitUntil(wizard.summary.isComplete, timeout=5000)
+    wizard.next()
+    assert wizard.currentId() == PAGE_SYNC
+    qtbot.waitUntil(lambda: app.scheduler.running and app.window.progress.isVisibleTo(app.window))
+    assert wizard.first_sync.isComplete()  # Finish need not wait for the sync
+    try:
+        wizard.button(wizard.WizardButton.FinishButton).click()
+        qtbot.waitUntil(lambda: app.window.isVisible())
+        label = app.window.last_sync_label
+        qtbot.waitUntil(lambda: label.text().startswith("Syncing me@example.com"))
+        assert app.window.progress.isVisibleTo(app.window)
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: not app.scheduler.running, timeout=20_000)
+    assert app.window.last_sync_label.text().startswith("Last sync")
+    assert services.store.count_appointments() == 5

@@ -76,9 +76,7 @@ def test_a_new_kind_gets_its_choice_and_a_form_of_its_fields(qtbot, services, cl
     qtbot.waitUntil(wizard.options.isComplete, timeout=5000)
     wizard.next()
     qtbot.waitUntil(wizard.summary.isComplete, timeout=5000)
-    assert "1 appointment(s) will be copied from sam@trial.example" in (
-        wizard.summary.summary.text()
-    )
+    assert "1 appointment will be copied from sam@trial.example" in (wizard.summary.summary.text())
     wizard.next()
     qtbot.waitUntil(wizard.first_sync.isComplete, timeout=10_000)
     assert wizard.first_sync.message.text().startswith("Done.")

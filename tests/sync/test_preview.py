@@ -25,8 +25,9 @@ def test_every_kind_of_action_is_worded_in_every_form():
     assert set(WORDING) == {k.value for k in Kind}
     for kind, wording in WORDING.items():
         for form in (wording.clause, wording.will, wording.did):
-            text = form.format(n=3, account="Work")
+            text = form.format(n=3, appointments="3 appointments", links="3 links", account="Work")
             assert "3" in text and "{" not in text, (kind, form)
+            assert "(s)" not in text, (kind, form)  # counts read as English
 
 
 @pytest.mark.parametrize(
@@ -35,20 +36,23 @@ def test_every_kind_of_action_is_worded_in_every_form():
         (
             {},
             NOTHING_CLAUSE,
-            ["Both calendars are empty in the synced period: nothing to copy yet."],
+            [
+                "Nothing to copy: Work has no appointments in the synced period (the last 30 "
+                "days and the next two years), and the Sales Calendar has none that belong to it."
+            ],
         ),
         (
             {"create locally": 2, "link": 1},
             "link 1 that exist on both sides, create 2 in the Sales Calendar",
             [
-                "1 appointment(s) already on both sides will be linked, not copied twice",
-                "2 appointment(s) will be copied from Work to the Sales Calendar",
+                "1 appointment already on both sides will be linked, not copied twice",
+                "2 appointments will be copied from Work to the Sales Calendar",
             ],
         ),
         (
             {"delete remotely": 4, "update": 0},
             "delete 4 from Work",
-            ["4 appointment(s) will be deleted from Work"],
+            ["4 appointments will be deleted from Work"],
         ),
         ({"something new": 2}, "something new 2", ["something new 2"]),
     ],
@@ -60,10 +64,12 @@ def test_a_plan_reads_the_same_on_one_line_and_as_sentences(summary, clauses, se
 
 def test_a_finished_first_sync_says_what_it_did_and_what_it_left_out():
     assert describe_first_sync(SyncResult(), "Work") == "Nothing needed copying."
+    one = describe_first_sync(SyncResult(counts={"create locally": 1}, skipped=1), "Work")
+    assert one.startswith("1 appointment copied to the Sales Calendar. 1 item was left out")
     result = SyncResult(counts={"create remotely": 2, "link": 1}, skipped=3)
     text = describe_first_sync(result, "Work")
-    assert text.startswith("1 appointment(s) linked; 2 appointment(s) copied to Work.")
-    assert "3 item(s) were left out" in text
+    assert text.startswith("1 appointment linked; 2 appointments copied to Work.")
+    assert "3 items were left out" in text
 
 
 def test_the_first_sync_preview_of_an_unsaved_account_writes_nothing(services, clock):
