@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from calsync_desktop.accounts.base import Account, AccountState, PendingAccount
+from calsync_desktop.accounts.base import SECRET_NAMES, Account, AccountState, PendingAccount
+from calsync_desktop.accounts.kinds import KINDS
 
 if TYPE_CHECKING:
     from calsync_desktop.services import Services
@@ -63,7 +64,12 @@ def default_account_id(store) -> str | None:
 
 
 def remove_account(services: Services, account_id: str, keep_appointments: bool = True) -> None:
-    """Forget an account and its secrets; remote calendars are left as they are."""
+    """Forget an account and its secrets (the usual ones, and every secret field
+    its kind declares); remote calendars are left as they are."""
+    account = services.store.get_account(account_id)
+    names = set(SECRET_NAMES)
+    if account is not None and account.kind in KINDS:
+        names |= {f.name for f in KINDS[account.kind].fields if f.secret}
     services.store.remove_account(account_id, keep_appointments)
-    for name in ("password", "token", "token_cache"):
+    for name in sorted(names):
         services.secrets.delete(account_id, name)

@@ -149,3 +149,22 @@ def test_registry_module_is_cheap_to_import():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     importlib.import_module("calsync_desktop.accounts.kinds")
+
+
+def test_removing_an_account_deletes_every_secret_its_kind_declares(services, monkeypatch):
+    import dataclasses
+
+    from calsync_desktop.accounts import remove_account
+    from calsync_desktop.accounts.base import Account
+    from calsync_desktop.accounts.kinds import Field
+
+    entry = dataclasses.replace(
+        trial_kind.ENTRY,
+        fields=(Field("app_password", "App password", "the app password", secret=True),),
+    )
+    monkeypatch.setitem(KINDS, "trial", entry)
+    account = services.store.add_account(Account(id="t1", kind="trial", name="T", email="t@x"))
+    services.secrets.set(account.id, "app_password", "s3cret")
+    services.secrets.set(account.id, "token", "t0ken")
+    remove_account(services, account.id)
+    assert services.secrets.values == {}
