@@ -704,7 +704,9 @@ class TroubleshootingDialog(QDialog):
         self.tabs.setCurrentWidget(self.conflict_log)
 
     def restore(self, conflict_id: int) -> None:
-        self.store.restore_conflict(conflict_id)
+        from calsync_desktop.sync.conflicts import restore_conflict
+
+        restore_conflict(self.store, conflict_id)
         self.conflict_log.refresh(keep=conflict_id)
         self.conflictRestored.emit()
 

@@ -36,7 +36,6 @@ from calsync_desktop.model import (
     validate,
 )
 from calsync_desktop.store import schema as t
-from calsync_desktop.sync.mapping import apply_fields, field_text
 
 Clock = Callable[[], datetime]
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -119,6 +118,17 @@ def _utcnow() -> datetime:
 def _chunks(items: list, size: int = _CHUNK) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def field_text(name: str, value) -> str:
+    """A merge field's value as a person reads it (the conflict log's words)."""
+    if name == "time":
+        return f"{value[0]} – {value[1]}"
+    if name == "private":
+        return "private" if value else "not private"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True)
 
 
 class ConcurrentEdit(Exception):
@@ -643,7 +653,8 @@ class Store:
     def log_conflict(
         self, account_id: str, appointment_id: str, field_name: str, kept, lost, lost_side: str
     ) -> None:
-        """Record the value that lost a conflict (merge-field form), so it can be restored."""
+        """Record the value that lost a conflict (merge-field form), so it can be
+        restored; both values are also kept as a person reads them."""
         with self.transaction() as conn:
             conn.execute(
                 insert(t.conflicts).values(
@@ -677,23 +688,19 @@ class Store:
             for r in self._read(query)
         ]
 
-    def restore_conflict(self, conflict_id: int) -> Appointment:
-        """Write the losing value of a conflict back into the appointment.
+    def conflict_lost_value(self, conflict_id: int) -> tuple[str, str, object]:
+        """The appointment, field and losing value (as logged) of a conflict;
+        KeyError when there is no such conflict."""
+        row = self._read(select(t.conflicts).where(t.conflicts.c.id == conflict_id)).first()
+        if row is None:
+            raise KeyError(conflict_id)
+        return row.appointment_id, row.field, json.loads(row.lost_raw)
 
-        The restore is a local edit like any other: the next sync pushes it.
-        """
+    def mark_conflict_restored(self, conflict_id: int) -> None:
         with self.transaction() as conn:
-            row = conn.execute(select(t.conflicts).where(t.conflicts.c.id == conflict_id)).one()
-            appointment = self.get_appointment(row.appointment_id)
-            if appointment is None:
-                raise KeyError(row.appointment_id)
-            value = json.loads(row.lost_raw)
-            restored = apply_fields(appointment, {row.field: value}, [row.field])
-            restored = self.update_appointment(restored)
             conn.execute(
                 update(t.conflicts).where(t.conflicts.c.id == conflict_id).values(restored=True)
             )
-        return restored
 
     def update_skipped(
         self, account_id: str, touched: Iterable[str] | None, entries: list[SkippedEntry]

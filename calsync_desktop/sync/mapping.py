@@ -1,27 +1,12 @@
 """Mapping between appointments and remote events (SPEC §4, §5).
 
-Both sides are reduced to the same *fields*, in the Sales Calendar's form, so
-the merge compares like with like:
-
-==============  =============================================  ===============
-field           value                                          direction
-==============  =============================================  ===============
-contents        text                                           both ways
-location        text                                           both ways
-time            [start UTC ISO, end UTC ISO]                   both ways
-private         bool                                           both ways (§5)
-participants    [[name, email], ...] (with an email only)      local → remote
-statuses        {email: status}                                remote → local
-rrule           RRULE text or None                             local → remote
-exdates         [UTC ISO, ...] deleted occurrences             both ways
-overrides       {original UTC ISO: [contents, location,        both ways
-                start, end]}
-==============  =============================================  ===============
+Both sides are reduced to the same merge fields
+(:class:`~calsync_desktop.sync.snapshot.Fields`, whose docstring lists them), so
+the merge compares like with like.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -35,12 +20,9 @@ from calsync_desktop.model import (
     Recurrence,
 )
 from calsync_desktop.providers.base import EventDraft, RemoteEvent
+from calsync_desktop.sync.snapshot import Fields
 
 SUBJECT_MAX = 255
-TWO_WAY = ("contents", "location", "time", "private", "exdates", "overrides")
-LOCAL_TO_REMOTE = ("participants", "rrule")
-REMOTE_TO_LOCAL = ("statuses",)
-ALL_FIELDS = TWO_WAY + LOCAL_TO_REMOTE + REMOTE_TO_LOCAL
 
 # which provider fields an Update must carry when a merge field changes
 PROVIDER_FIELDS = {
@@ -174,57 +156,57 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
-def _participants(people) -> list[list[str]]:
-    return sorted([[p.name, p.key] for p in people if p.key])
+def _participants(people) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((p.name, p.key) for p in people if p.key))
 
 
 def _recurrence_fields(recurrence: Recurrence | None) -> dict:
     if recurrence is None:
-        return {"rrule": None, "exdates": [], "overrides": {}}
+        return {"rrule": None, "exdates": (), "overrides": {}}
     return {
         "rrule": recurrence.rrule,
-        "exdates": sorted({iso(x) for x in recurrence.exdates}),
+        "exdates": tuple(sorted({iso(x) for x in recurrence.exdates})),
         "overrides": {
-            iso(o.original_start): [o.contents, o.location, iso(o.start), iso(o.end)]
+            iso(o.original_start): (o.contents, o.location, iso(o.start), iso(o.end))
             for o in recurrence.overrides
         },
     }
 
 
-def local_fields(a: Appointment) -> dict:
+def local_fields(a: Appointment) -> Fields:
     """The merge fields of an appointment."""
-    return {
-        "contents": a.contents,
-        "location": a.location,
-        "time": [iso(a.start), iso(a.end)],
-        "private": a.private,
-        "participants": _participants(a.participants),
-        "statuses": {p.key: p.status.value for p in a.participants if p.key},
+    return Fields(
+        contents=a.contents,
+        location=a.location,
+        time=(iso(a.start), iso(a.end)),
+        private=a.private,
+        participants=_participants(a.participants),
+        statuses={p.key: p.status.value for p in a.participants if p.key},
         **_recurrence_fields(a.recurrence),
-    }
+    )
 
 
-def remote_fields(e: RemoteEvent, own_email: str = "", all_private: bool = False) -> dict:
+def remote_fields(e: RemoteEvent, own_email: str = "", all_private: bool = False) -> Fields:
     """The merge fields of a remote event, in the Sales Calendar's form."""
     own = own_email.strip().lower()
     people = [p for p in e.attendees if p.key and p.key != own]
-    return {
-        "contents": join_contents(e.subject, e.body, e.body_is_html),
-        "location": e.location or "",
-        "time": [iso(e.start), iso(e.end)],
-        "private": True if all_private else e.private,
-        "participants": _participants(people),
-        "statuses": {p.key: p.status.value for p in people},
+    return Fields(
+        contents=join_contents(e.subject, e.body, e.body_is_html),
+        location=e.location or "",
+        time=(iso(e.start), iso(e.end)),
+        private=True if all_private else e.private,
+        participants=_participants(people),
+        statuses={p.key: p.status.value for p in people},
         **_recurrence_fields(e.recurrence),
-    }
+    )
 
 
-def apply_fields(a: Appointment, fields: dict, names) -> Appointment:
+def apply_fields(a: Appointment, fields: Fields, names) -> Appointment:
     """``a`` with the named merge fields set from ``fields``."""
     changes: dict = {}
     recurrence = a.recurrence
     for name in names:
-        value = fields[name]
+        value = fields.get(name)
         if name == "contents":
             changes["contents"] = value
         elif name == "location":
@@ -323,14 +305,3 @@ def appointment_from(
         account_id=account_id,
     )
     return appointment, skipped
-
-
-def field_text(name: str, value) -> str:
-    """A merge field's value as a person reads it (the conflict log)."""
-    if name == "time":
-        return f"{value[0]} – {value[1]}"
-    if name == "private":
-        return "private" if value else "not private"
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, sort_keys=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from calsync_desktop.store import Store
+from calsync_desktop.sync.conflicts import restore_conflict
 
 PRIVATE_TITLE = "Private appointment"
 PRIVATE_VALUE = "(private)"
@@ -151,5 +152,5 @@ def restore(store: Store, conflict_id: int) -> Conflict:
         raise CannotRestore(
             f"Conflict {conflict_id} cannot be restored: its appointment was deleted."
         )
-    store.restore_conflict(conflict_id)
+    restore_conflict(store, conflict_id)
     return next(c for c in conflicts(store) if c.id == conflict_id)

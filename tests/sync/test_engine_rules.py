@@ -11,6 +11,7 @@ import pytest
 
 from calsync_desktop.model import InviteStatus, OccurrenceOverride, Participant, Recurrence
 from calsync_desktop.providers.base import Create, Update
+from calsync_desktop.sync.conflicts import restore_conflict
 from calsync_desktop.sync.engine import Decision, SyncResult
 from calsync_desktop.sync.mapping import html_to_text, join_contents, split_contents
 
@@ -434,7 +435,7 @@ def test_a_lost_conflict_value_can_be_restored(h):
     h.sync()
     (conflict,) = h.store.conflicts(h.account.id)
     assert conflict.lost_side == "remote" and h.local(a.id).location == "Local room"
-    h.store.restore_conflict(conflict.id)
+    restore_conflict(h.store, conflict.id)
     h.sync()
     assert h.local(a.id).location == "Remote room" == h.remote_for(a.id).location
     assert h.store.conflicts(h.account.id)[0].restored

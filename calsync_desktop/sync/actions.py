@@ -1,0 +1,480 @@
+"""What one item of a plan needs, one class per kind (SPEC §4).
+
+Each action owns its work: :meth:`Action.write` is its remote half (None when
+it writes nothing remotely), :meth:`Action.commit` its local half with its
+status row, run in one transaction right after the remote result, and what it
+does when the remote write failed (:meth:`Action.write_failed`). A failed
+action rolls back only its own local half; the rest of the run goes on and the
+item is tried again next run.
+
+=================  ===========================================================
+kind               what happens
+=================  ===========================================================
+create remotely    a new appointment becomes an event carrying its local id
+create locally     a new event becomes an appointment (imported in bulk)
+link               an appointment and an event that are the same are linked;
+                   the Sales Calendar's values are pushed where they differ
+update             the merged fields go to whichever side lacks them
+delete remotely    an appointment deleted here is deleted there
+delete locally     an event deleted there is deleted here
+restore locally    deleted here, edited there: the edit wins, it comes back
+forget             gone on both sides, or left scope: the link is dropped
+=================  ===========================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import ClassVar
+
+from calsync_desktop.model import Appointment, InvalidAppointment, validate
+from calsync_desktop.providers.base import (
+    AlreadyExists,
+    ChangedMeanwhile,
+    Create,
+    Delete,
+    NotFound,
+    ProviderError,
+    RemoteEvent,
+    Update,
+    Write,
+    WriteResult,
+)
+from calsync_desktop.store import ConcurrentEdit
+from calsync_desktop.sync import mapping as m
+from calsync_desktop.sync.merge import Merged, merge
+from calsync_desktop.sync.run import SyncRun
+from calsync_desktop.sync.snapshot import LinkStatus, Snapshot
+
+
+class Kind(StrEnum):
+    """The kinds of action, by the name plans and results count them under."""
+
+    CREATE_REMOTE = "create remotely"
+    CREATE_LOCAL = "create locally"
+    LINK = "link"
+    UPDATE = "update"
+    DELETE_REMOTE = "delete remotely"
+    DELETE_LOCAL = "delete locally"
+    RESTORE_LOCAL = "restore locally"
+    FORGET = "forget"
+
+
+@dataclass
+class Action:
+    """One item's part of a plan.
+
+    ``local`` and ``local_seq`` are the appointment as planned (with its change
+    counter), ``event`` the remote event as listed, ``link`` the item's status
+    row. ``from_local`` marks a change that started in the Sales Calendar
+    (only those may send invitations).
+    """
+
+    local_id: str
+    local: Appointment | None = None
+    local_seq: int = 0
+    event: RemoteEvent | None = None
+    link: LinkStatus | None = None
+    from_local: bool = False
+
+    #: the kind's name in plan summaries and results
+    kind: ClassVar[Kind]
+    #: whether the action writes nothing remotely
+    local_only: ClassVar[bool] = False
+    #: a first link of an existing event: never sends invitations
+    first_link: ClassVar[bool] = False
+
+    @property
+    def title(self) -> str:
+        """How the item is named in logs, reports and the guard: never private contents."""
+        private = (self.local and self.local.private) or (self.event and self.event.private)
+        if private:
+            return "Private appointment"
+        if self.local is not None:
+            return self.local.title or "(no title)"
+        if self.event is not None:
+            return self.event.subject or "(no title)"
+        return "(deleted appointment)"
+
+    @property
+    def remote_id(self) -> str | None:
+        if self.event is not None:
+            return self.event.remote_id
+        return self.link.remote_id if self.link is not None else None
+
+    @property
+    def remote_version(self) -> str:
+        if self.event is not None:
+            return self.event.version
+        return self.link.version if self.link is not None else ""
+
+    # ------------------------------------------------------------------ the remote half
+
+    def write(self, run: SyncRun) -> Write | None:
+        """The remote write, or None when there is nothing to write remotely."""
+        return None
+
+    def must_retry(self, outcome: WriteResult) -> bool:
+        """Whether the write met a change made meanwhile: fetch, merge, try again."""
+        return isinstance(outcome.error, ChangedMeanwhile) or (
+            isinstance(outcome.error, NotFound) and isinstance(outcome.write, Update)
+        )
+
+    def write_failed(self, run: SyncRun, error: ProviderError) -> bool:
+        """Handle a failed remote write; True when the local half still commits."""
+        run.failed(self, error)
+        return False
+
+    def instead_of_deleting(self, run: SyncRun) -> Action:
+        """What the action becomes when the user answers the guard with "restore"."""
+        return self
+
+    # ------------------------------------------------------------------ the local half
+
+    def commit(self, run: SyncRun, outcome: WriteResult | None = None) -> None:
+        """The local half with its status row, in one transaction, after the remote
+        result (``outcome``; None when nothing was written remotely)."""
+        event = self.event
+        if outcome is not None:
+            if outcome.error is not None:
+                if not self.write_failed(run, outcome.error):
+                    return
+            else:
+                event = outcome.event
+        try:
+            with run.store.transaction():
+                self.commit_local(run, event)
+        except ConcurrentEdit:
+            # the user edited it while we synced: the remote part is done, the
+            # local part is merged again next run (status row left as it was)
+            run.edited_meanwhile()
+            return
+        except InvalidAppointment as error:
+            unstorable(run, self, error)
+            return
+        if self.counted:
+            run.result.add(self.kind)
+
+    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> None:
+        """The store writes of the local half (inside the caller's transaction)."""
+
+    @property
+    def counted(self) -> bool:
+        """Whether the result counts this action as done."""
+        return True
+
+
+def unstorable(run: SyncRun, action: Action, error: InvalidAppointment) -> None:
+    """A remote event the Sales Calendar cannot hold (say, it ends before it
+    starts): listed as skipped with the reason; nothing else changes."""
+    item_id = action.event.remote_id if action.event else action.local_id
+    run.skip_late("remote", item_id, action.title, f"Not stored: {error}")
+
+
+def _has_guests(appointment: Appointment) -> bool:
+    return any(p.key for p in appointment.participants)
+
+
+def name_of(appointment: Appointment) -> str:
+    """An appointment as the skipped log names it: never private contents."""
+    return "Private appointment" if appointment.private else (appointment.title or "(no title)")
+
+
+def name_of_event(event: RemoteEvent) -> str:
+    return "Private appointment" if event.private else (event.subject or "(no title)")
+
+
+# --------------------------------------------------------------------------- kinds
+
+
+@dataclass
+class CreateRemotely(Action):
+    """A new appointment becomes an event that carries its local id."""
+
+    kind: ClassVar[Kind] = Kind.CREATE_REMOTE
+
+    def write(self, run: SyncRun) -> Write:
+        invite = run.send_invitations and self.from_local
+        return Create(m.draft_from(self.local), send_invitations=invite and _has_guests(self.local))
+
+    def write_failed(self, run: SyncRun, error: ProviderError) -> bool:
+        if not isinstance(error, AlreadyExists):
+            return super().write_failed(run, error)
+        try:  # our event exists already (an earlier run crashed): link it
+            event = (
+                run.provider.get(error.remote_id)
+                if error.remote_id
+                else run.provider.find_by_local_id(self.local_id)
+            )
+        except ProviderError as exc:
+            run.failed(self, exc)
+            return False
+        if event is None:
+            run.failed(self, error)
+            return False
+        link = LinkExisting.between(run, self.local, self.local_seq, event)
+        write = link.write(run, invite=False)
+        link.commit(run, run.provider.write([write])[0] if write else None)
+        return False
+
+    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> None:
+        local, seq = self.local, self.local_seq
+        if local.account_id != run.account.id:
+            seq = run.save(local.with_changes(account_id=run.account.id), self.local_seq)
+        run.put_link(
+            LinkStatus(
+                self.local_id, event.remote_id, event.version, run.snapshot(self.local, event), seq
+            )
+        )
+
+
+@dataclass
+class CreateLocally(Action):
+    """A new event becomes an appointment; imported in bulk (:meth:`import_all`)."""
+
+    kind: ClassVar[Kind] = Kind.CREATE_LOCAL
+    local_only: ClassVar[bool] = True
+
+    def commit(self, run: SyncRun, outcome: WriteResult | None = None) -> None:
+        with run.store.transaction():
+            self.import_all(run, [self])
+
+    @staticmethod
+    def import_all(run: SyncRun, actions: list[CreateLocally]) -> None:
+        """New appointments for events first created remotely, stored in one go
+        (inside the caller's transaction)."""
+        account, now = run.account, run.clock()
+        items = []
+        for action in actions:
+            appointment, no_email = m.appointment_from(
+                action.event,
+                action.local_id,
+                account.id,
+                account.email,
+                account.sync_all_private,
+                now,
+            )
+            try:
+                validate(appointment)
+            except InvalidAppointment as error:
+                unstorable(run, action, error)
+                continue
+            items.append((action, appointment))
+            if no_email:
+                names = ", ".join(
+                    "an attendee" if appointment.private else (p.name or "?") for p in no_email
+                )
+                run.skip_late(
+                    "remote",
+                    action.event.remote_id,
+                    name_of(appointment),
+                    f"Attendee without an email address was not imported: {names}.",
+                )
+                run.result.skipped += 1
+        seqs = run.store.insert_appointments([a for _, a in items])
+        run.own_seqs.update(seqs)
+        run.store.add_statuses(
+            account.id,
+            [
+                LinkStatus(
+                    action.local_id,
+                    action.event.remote_id,
+                    action.event.version,
+                    run.snapshot(appointment, action.event),
+                    seq,
+                ).to_row()
+                for (action, appointment), seq in zip(items, seqs, strict=True)
+            ],
+        )
+        for _ in items:
+            run.result.add(CreateLocally.kind)
+
+
+@dataclass
+class UpdateBothSides(Action):
+    """The merged fields go to whichever side lacks them (``merged`` says which)."""
+
+    merged: Merged | None = None
+
+    kind: ClassVar[Kind] = Kind.UPDATE
+
+    @classmethod
+    def merging(
+        cls,
+        run: SyncRun,
+        local: Appointment,
+        seq: int,
+        event: RemoteEvent | None,
+        link: LinkStatus,
+    ) -> UpdateBothSides:
+        """The three-way merge of an item's two sides against its snapshot."""
+        cur_l = m.local_fields(local)
+        cur_r = run.remote_fields(event) if event is not None else link.snapshot.remote
+        local_newer = (
+            event is None or event.last_modified is None or (local.modified >= event.last_modified)
+        )
+        merged = merge(link.snapshot, cur_l, cur_r, local_newer)
+        return cls(local.id, local, seq, event, link, bool(merged.push), merged)
+
+    @property
+    def push(self) -> frozenset[str]:
+        return self.merged.push
+
+    @property
+    def pull(self) -> frozenset[str]:
+        return self.merged.pull
+
+    def target(self) -> Appointment:
+        """The appointment as it is once the merged fields are in."""
+        return m.apply_fields(self.local, self.merged.fields, self.merged.pull)
+
+    def write(self, run: SyncRun, invite: bool | None = None) -> Write | None:
+        if not self.push:
+            return None
+        if invite is None:
+            invite = run.send_invitations and self.from_local and not self.first_link
+        target = self.target()
+        fields = frozenset(set().union(*(m.PROVIDER_FIELDS[f] for f in self.push)))
+        organiser = self.event is None or self.event.organizer_is_self
+        return Update(
+            self.link.remote_id,
+            self.remote_version,
+            m.draft_from(target),
+            fields,
+            send_invitations=invite and organiser and _has_guests(target),
+        )
+
+    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> None:
+        target = self.target()
+        seq = self.local_seq
+        if self.pull or target.account_id != run.account.id:
+            target = target.with_changes(account_id=run.account.id)
+            seq = run.save(target, self.local_seq)
+        remote = run.remote_fields(event) if event is not None else self.link.snapshot.remote
+        version = event.version if event is not None else self.link.version
+        run.put_link(
+            LinkStatus(
+                self.local_id,
+                self.link.remote_id,
+                version,
+                Snapshot(m.local_fields(target), remote),
+                seq,
+            )
+        )
+        run.log_conflicts(self.local_id, self.merged.conflicts)
+
+    @property
+    def counted(self) -> bool:
+        # a new remote version with nothing we map changed is only recorded
+        return bool(self.push or self.pull)
+
+
+@dataclass
+class LinkExisting(UpdateBothSides):
+    """An appointment and an event that are the same are linked: the Sales
+    Calendar's values are pushed where they differ; invite statuses come back."""
+
+    kind: ClassVar[Kind] = Kind.LINK
+    first_link: ClassVar[bool] = True
+
+    @classmethod
+    def between(
+        cls, run: SyncRun, local: Appointment, seq: int, event: RemoteEvent
+    ) -> LinkExisting:
+        cur_r = run.remote_fields(event)
+        base = replace(cur_r, statuses=m.local_fields(local).statuses)
+        link = LinkStatus(local.id, event.remote_id, event.version, Snapshot.agreed(base), -1)
+        return cls.merging(run, local, seq, event, link)
+
+    @property
+    def counted(self) -> bool:
+        return True
+
+
+@dataclass
+class DeleteRemotely(Action):
+    """An appointment deleted in the Sales Calendar is deleted from the service."""
+
+    kind: ClassVar[Kind] = Kind.DELETE_REMOTE
+
+    def write(self, run: SyncRun) -> Write:
+        return Delete(self.remote_id, self.remote_version, send_invitations=run.send_invitations)
+
+    def write_failed(self, run: SyncRun, error: ProviderError) -> bool:
+        if isinstance(error, NotFound):
+            return True  # already gone: the deletion is done
+        return super().write_failed(run, error)
+
+    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> None:
+        run.store.drop_status(run.account.id, self.local_id)
+        run.store.drop_tombstone(run.account.id, self.local_id)
+
+    def instead_of_deleting(self, run: SyncRun) -> Action:
+        if self.link is None:
+            return self
+        event = self.event
+        if event is None:
+            try:
+                event = run.provider.get(self.link.remote_id)
+            except NotFound:
+                return ForgetLink(self.local_id, link=self.link)
+        return RestoreLocally(self.local_id, event=event, link=self.link)
+
+
+@dataclass
+class DeleteLocally(Action):
+    """An event deleted on the service is deleted from the Sales Calendar."""
+
+    kind: ClassVar[Kind] = Kind.DELETE_LOCAL
+    local_only: ClassVar[bool] = True
+
+    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> None:
+        run.store.delete_appointment(self.local_id, tombstone=False, expect_seq=self.local_seq)
+        run.store.drop_status(run.account.id, self.local_id)
+
+    def instead_of_deleting(self, run: SyncRun) -> Action:
+        return CreateRemotely(self.local_id, self.local, self.local_seq, None, self.link)
+
+
+@dataclass
+class RestoreLocally(Action):
+    """Deleted in the Sales Calendar, edited on the service: the edit wins and
+    the appointment comes back."""
+
+    kind: ClassVar[Kind] = Kind.RESTORE_LOCAL
+    local_only: ClassVar[bool] = True
+
+    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> None:
+        account = run.account
+        appointment, _ = m.appointment_from(
+            event,
+            self.local_id,
+            account.id,
+            account.email,
+            account.sync_all_private,
+            run.clock(),
+        )
+        seq = run.save(appointment, 0)
+        run.put_link(
+            LinkStatus(
+                self.local_id,
+                event.remote_id,
+                event.version,
+                run.snapshot(appointment, event),
+                seq,
+            )
+        )
+
+
+@dataclass
+class ForgetLink(Action):
+    """Gone on both sides (or deleted on one side while out of scope): the link
+    and any tombstone are dropped; nothing else changes."""
+
+    kind: ClassVar[Kind] = Kind.FORGET
+    local_only: ClassVar[bool] = True
+
+    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> None:
+        run.store.drop_status(run.account.id, self.local_id)
+        run.store.drop_tombstone(run.account.id, self.local_id)

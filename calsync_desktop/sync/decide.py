@@ -1,0 +1,118 @@
+"""What one linked (or self-identifying) item needs (SPEC §4).
+
+:func:`decide` looks at an item's appointment, its remote event and its link
+and picks the action: nothing, a merge, a deletion on one side, the edit that
+beats a deletion, or forgetting the link. Out of scope is frozen: never
+changed or deleted, and leaving scope is never a deletion.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from calsync_desktop.model import Appointment, Recurrence
+from calsync_desktop.providers.base import RemoteEvent
+from calsync_desktop.sync import mapping as m
+from calsync_desktop.sync.actions import (
+    Action,
+    CreateRemotely,
+    DeleteLocally,
+    DeleteRemotely,
+    ForgetLink,
+    LinkExisting,
+    RestoreLocally,
+    UpdateBothSides,
+)
+from calsync_desktop.sync.run import SyncRun
+from calsync_desktop.sync.scope import Scope
+from calsync_desktop.sync.snapshot import TWO_WAY, Fields, LinkStatus
+
+
+def decide(
+    run: SyncRun,
+    local_id: str,
+    local: Appointment | None,
+    seq: int,
+    event: RemoteEvent | None,
+    link: LinkStatus | None,
+    tombstone: bool,
+    remote_deleted: bool,
+) -> Action | None:
+    """The action one item needs, or None when it needs nothing.
+
+    ``local`` is the appointment (None when deleted; ``tombstone`` tells whether
+    that deletion still has to reach the service), ``seq`` its change counter,
+    ``event`` its remote event as listed (None when not listed this run;
+    ``remote_deleted`` tells whether the service deleted it).
+    """
+    scope = run.scope
+    if link is None:
+        # our own event (crash between remote write and local commit, or a
+        # re-added account): link it, never create a second copy
+        if local is not None and event is not None:
+            if scope.local_reason(local) or scope.remote_reason(event):
+                return None  # out of scope: linked once it is back in scope
+            return LinkExisting.between(run, local, seq, event)
+        if tombstone and event is not None:
+            return DeleteRemotely(local_id, event=event, from_local=True)
+        return None
+
+    snap = link.snapshot
+    local_out = local is not None and scope.local_reason(local) is not None
+    remote_out = event is not None and scope.remote_reason(event) is not None
+    snap_out = local is None and event is None and snapshot_out(scope, snap.remote)
+    if local_out or remote_out or snap_out:
+        # frozen: out of scope is never changed or deleted; leaving scope keeps the link
+        if tombstone or (remote_deleted and local is None):
+            return ForgetLink(local_id, local, seq, event, link)
+        return None
+
+    local_changed = (
+        local is not None and seq != link.local_seq and m.local_fields(local) != snap.local
+    )
+    remote_fields = run.remote_fields(event) if event is not None else None
+    remote_changed = (
+        event is not None and event.version != link.version and remote_fields != snap.remote
+    )
+    if tombstone:
+        if remote_deleted:
+            return ForgetLink(local_id, link=link)
+        # only an edit that would flow to the Sales Calendar beats its deletion
+        if remote_changed and any(remote_fields.get(f) != snap.remote.get(f) for f in TWO_WAY):
+            # edited on one side, deleted on the other: the edit wins
+            return RestoreLocally(local_id, event=event, link=link)
+        return DeleteRemotely(local_id, event=event, link=link, from_local=True)
+    if remote_deleted:
+        if local is None:
+            return ForgetLink(local_id, link=link)
+        if local_changed:
+            return CreateRemotely(local_id, local, seq, None, link, from_local=True)
+        return DeleteLocally(local_id, local, seq, None, link)
+    if local is None:
+        return ForgetLink(local_id, event=event, link=link)
+    if not local_changed and not remote_changed:
+        if event is not None and event.version != link.version:
+            # a new version with nothing we map changed: remember it
+            return UpdateBothSides.merging(run, local, seq, event, link)
+        return None
+    return UpdateBothSides.merging(run, local, seq, event, link)
+
+
+def snapshot_out(scope: Scope, fields: Fields) -> bool:
+    """Whether an item known only by its last-synced fields is out of scope.
+
+    The snapshot keeps UTC times without the zone, so a series is expanded
+    in UTC; at the 30-day edge a day's margin errs towards leaving it alone.
+    """
+    if not fields.time:
+        return False
+    start, end = (datetime.fromisoformat(x) for x in fields.time)
+    if fields.rrule:
+        try:
+            last = Recurrence(fields.rrule).last_start(start, "UTC")
+        except (ValueError, TypeError):
+            return True
+        if last is None:
+            return start > scope.window.end
+        end = last + (end - start)
+    return end < scope.window.start + timedelta(days=1) or start > scope.window.end

@@ -1,0 +1,127 @@
+"""The three-way merge of one item, field by field (SPEC §4, Changes and conflicts).
+
+Each side's current fields are compared with the snapshot both sides agreed on
+last time. A field changed on one side goes to the other; the same field
+changed on both sides to different values is a conflict that the newer side
+wins, and the losing value is kept for the conflict log. One-way fields only
+ever flow their own way. Pure functions: no store, no service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from calsync_desktop.sync.snapshot import (
+    ALL_FIELDS,
+    LOCAL_TO_REMOTE,
+    REMOTE_TO_LOCAL,
+    Fields,
+    Snapshot,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A field both sides changed: the value kept, the value lost, and whose it was."""
+
+    field: str
+    kept: object
+    lost: object
+    lost_side: str  # "local" or "remote"
+
+
+@dataclass(frozen=True, slots=True)
+class Merged:
+    """What both sides end with: ``fields``; which fields go to the service
+    (``push``) and which to the Sales Calendar (``pull``); the conflicts."""
+
+    fields: Fields
+    push: frozenset[str] = frozenset()
+    pull: frozenset[str] = frozenset()
+    conflicts: tuple[Conflict, ...] = field(default=())
+
+
+def merge(base: Snapshot, local: Fields, remote: Fields, local_newer: bool) -> Merged:
+    """Merge the current ``local`` and ``remote`` fields against ``base``.
+
+    ``local_newer`` decides conflicts: the side changed last wins.
+    """
+    base_l, base_r = base.local, base.remote
+    values: dict[str, object] = {}
+    push: set[str] = set()
+    pull: set[str] = set()
+    conflicts: list[Conflict] = []
+
+    for name in ALL_FIELDS:
+        cur_l, cur_r = local.get(name), remote.get(name)
+        lc = cur_l != base_l.get(name)
+        rc = cur_r != base_r.get(name)
+        if name in LOCAL_TO_REMOTE:
+            if lc and cur_l != cur_r:
+                push.add(name)
+            continue
+        if name in REMOTE_TO_LOCAL:
+            if rc and cur_r != cur_l:
+                values[name] = cur_r
+                pull.add(name)
+            continue
+        if name == "exdates":
+            value = _merge_set(base_l.exdates, cur_l, base_r.exdates, cur_r)
+        elif name == "overrides":
+            value = _merge_map(
+                base_l.overrides,
+                cur_l,
+                base_r.overrides,
+                cur_r,
+                local_newer,
+                lambda key, kept, lost, side: conflicts.append(
+                    Conflict("overrides", {key: kept}, {key: lost}, side)
+                ),
+            )
+        elif lc and rc and cur_l != cur_r:
+            value = cur_l if local_newer else cur_r
+            lost, side = (cur_r, "remote") if local_newer else (cur_l, "local")
+            conflicts.append(Conflict(name, value, lost, side))
+        elif rc:
+            value = cur_r
+        else:
+            value = cur_l
+        values[name] = value
+        if value != cur_l:
+            pull.add(name)
+        if value != cur_r:
+            push.add(name)
+    return Merged(local.with_values(values), frozenset(push), frozenset(pull), tuple(conflicts))
+
+
+def _merge_set(base_l, cur_l, base_r, cur_r) -> tuple[str, ...]:
+    """Deleted occurrences: added on either side stays added, removed on either side goes."""
+    added = (set(cur_l) - set(base_l)) | (set(cur_r) - set(base_r))
+    removed = (set(base_l) - set(cur_l)) | (set(base_r) - set(cur_r))
+    return tuple(sorted((set(cur_l) | set(cur_r) | added) - (removed - added)))
+
+
+def _merge_map(
+    base_l: dict,
+    cur_l: dict,
+    base_r: dict,
+    cur_r: dict,
+    local_newer: bool,
+    on_conflict: Callable[[str, object, object, str], None],
+) -> dict:
+    """Occurrence overrides, merged per occurrence like fields are."""
+    out = {}
+    for key in set(cur_l) | set(cur_r) | set(base_l) | set(base_r):
+        bl, l_, br, r_ = base_l.get(key), cur_l.get(key), base_r.get(key), cur_r.get(key)
+        lc, rc = l_ != bl, r_ != br
+        if lc and rc and l_ != r_:
+            value = l_ if local_newer else r_
+            on_conflict(key, value, r_ if local_newer else l_, "remote" if local_newer else "local")
+        elif rc:
+            value = r_
+        else:
+            value = l_
+        if value is not None:
+            out[key] = value
+    return out

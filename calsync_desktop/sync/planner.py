@@ -1,0 +1,275 @@
+"""Find what changed on both sides and decide what each item needs (SPEC §4).
+
+:class:`Planner` lists the remote changes since the saved sync state (or
+everything in the window on a first sync and after the state expired) and
+the appointments changed since the account's change counter, pairs each item
+with its link, and turns it into an :class:`~calsync_desktop.sync.actions.Action`
+(through :func:`~calsync_desktop.sync.decide.decide`). On a full listing it
+links what is the same on both sides (:mod:`~calsync_desktop.sync.linking`),
+asks for linked events the listing lacks, and the plan ends with the
+mass-deletion guard's look.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from calsync_desktop.model import Appointment
+from calsync_desktop.providers.base import ChangeSet, NotFound, RemoteEvent, SyncStateExpired
+from calsync_desktop.store import SkippedEntry
+from calsync_desktop.sync.actions import (
+    Action,
+    CreateLocally,
+    CreateRemotely,
+    DeleteLocally,
+    DeleteRemotely,
+    ForgetLink,
+    LinkExisting,
+    name_of,
+    name_of_event,
+)
+from calsync_desktop.sync.decide import decide
+from calsync_desktop.sync.linking import match
+from calsync_desktop.sync.plan import GUARD_MIN_DELETIONS, GUARD_SHARE, MassDeletionGuard, Plan
+from calsync_desktop.sync.run import SyncRun
+from calsync_desktop.sync.snapshot import LinkStatus
+
+log = logging.getLogger(__name__)
+
+
+class Planner:
+    """Makes the plan of one run; ``suspects`` are linked events a full listing
+    lacked (deleted, or moved out of the window: asked for by id)."""
+
+    def __init__(self, run: SyncRun):
+        self.run = run
+        self.suspects: set[str] = set()
+
+    def _list_remote(self) -> ChangeSet:
+        run = self.run
+        if run.account.sync_state:
+            try:
+                return run.provider.changes(run.scope.window, run.account.sync_state)
+            except SyncStateExpired:
+                log.info("Sync state of %s expired; listing everything again", run.account.name)
+        return run.provider.changes(run.scope.window, None)
+
+    def _mine(self, appointment: Appointment) -> bool:
+        return appointment.account_id in (None, self.run.account.id)
+
+    def plan(self) -> Plan:
+        """Find the changes on both sides and decide what each item needs."""
+        run = self.run
+        store, account, account_id = run.store, run.account, run.account.id
+        seq_at_start = store.change_seq()
+        changes = self._list_remote()
+        full = changes.complete
+        skipped: list[SkippedEntry] = []
+
+        events = {e.remote_id: e for e in changes.events if not e.cancelled}
+        remote_gone = set(changes.deleted) | {e.remote_id for e in changes.events if e.cancelled}
+        remote_gone -= set(events)
+
+        # local side
+        if full or not account.first_sync_done:
+            rows = store.all_status(account_id)
+            candidate_ids = (
+                set(store.in_scope_ids(run.scope.window.start, run.scope.window.end))
+                | set(rows)
+                | {a.id for a, _ in store.changed_since(account.local_seq)}
+            )
+            locals_ = store.get_appointments(candidate_ids)
+            seqs = store.appointment_seqs(locals_)
+        else:
+            changed = store.changed_since(account.local_seq)
+            locals_ = {a.id: a for a, _ in changed}
+            seqs = {a.id: s for a, s in changed}
+            rows = {}
+        tombstones = {t.local_id: t for t in store.tombstones(account_id)}
+        locals_ = {k: a for k, a in locals_.items() if self._mine(a) or k in rows}
+
+        # links of everything touched
+        rows.update(store.status_for(account_id, set(locals_) | set(tombstones)))
+        links = {lid: LinkStatus.from_row(r) for lid, r in rows.items()}
+        by_remote = {s.remote_id: s for s in links.values() if s.remote_id}
+        need = (set(events) | remote_gone) - set(by_remote)
+        for rid, row in store.status_for_remote(account_id, need).items():
+            links[row.local_id] = by_remote[rid] = LinkStatus.from_row(row)
+
+        # the echo of our own writes, and anything else already synced at this version
+        for rid in [r for r, e in events.items() if r in by_remote]:
+            if by_remote[rid].version == events[rid].version:
+                del events[rid]
+
+        # linked items that need their appointment loaded
+        missing_locals = [lid for lid in links if lid not in locals_ and lid not in tombstones]
+        if missing_locals:
+            loaded = store.get_appointments(missing_locals)
+            locals_.update(loaded)
+            seqs.update(store.appointment_seqs(loaded))
+
+        # a full listing that lacks a linked event: deleted, or moved out of the window?
+        if full:
+            listed = set(events)
+            for link in links.values():
+                if (
+                    link.remote_id
+                    and link.remote_id not in listed
+                    and link.remote_id not in remote_gone
+                ):
+                    remote_gone.add(link.remote_id)  # verified below, after the guard's first look
+            self.suspects = remote_gone - set(changes.deleted)
+        else:
+            self.suspects = set()
+
+        actions: list[Action] = []
+        touched: set[str] = set()
+        claimed_remote: set[str] = set()
+
+        # remote events: linked, carrying our local id, or new
+        unlinked_events: list[RemoteEvent] = []
+        for rid, event in events.items():
+            link = by_remote.get(rid)
+            if link is None and event.local_id and event.local_id in links:
+                link = links[event.local_id]  # our event under a new remote id
+            if link is not None:
+                continue  # decided with its local item below
+            if event.local_id and (event.local_id in locals_ or event.local_id in tombstones):
+                continue  # crash repair / re-added account: linked below by local id
+            unlinked_events.append(event)
+
+        remote_by_local = {
+            e.local_id: e for e in events.values() if e.local_id and e.remote_id not in by_remote
+        }
+
+        item_ids = set(links) | set(tombstones) | set(locals_)
+        unlinked_locals: list[Appointment] = []
+        for local_id in item_ids:
+            local = locals_.get(local_id)
+            link = links.get(local_id)
+            event = None
+            if link is not None and link.remote_id in events:
+                event = events[link.remote_id]
+            elif local_id in remote_by_local:
+                event = remote_by_local[local_id]
+            if link is None and event is None:
+                if local is not None:
+                    unlinked_locals.append(local)
+                continue
+            if event is not None:
+                claimed_remote.add(event.remote_id)
+            action = decide(
+                run,
+                local_id,
+                local,
+                seqs.get(local_id, 0),
+                event,
+                link,
+                tombstone=local_id in tombstones,
+                remote_deleted=bool(link and link.remote_id in remote_gone and event is None),
+            )
+            touched.add(local_id)
+            if action is not None:
+                actions.append(action)
+
+        # first sync: match unlinked events and appointments that are the same
+        matches = match(unlinked_locals, unlinked_events) if full else {}
+        for local in unlinked_locals:
+            touched.add(local.id)
+            event = matches.get(local.id)
+            if event is not None:
+                claimed_remote.add(event.remote_id)
+                actions.append(LinkExisting.between(run, local, seqs.get(local.id, 0), event))
+                continue
+            reason = run.scope.local_reason(local)
+            if reason:
+                if local.all_day or seqs.get(local.id, 0) > account.local_seq:
+                    skipped.append(run.skip("local", local.id, name_of(local), reason))
+                continue
+            actions.append(CreateRemotely(local.id, local, seqs.get(local.id, 0), from_local=True))
+            self._skip_participants(local, skipped)
+
+        for event in unlinked_events:
+            if event.remote_id in claimed_remote:
+                continue
+            touched.add(event.remote_id)
+            reason = run.scope.remote_reason(event)
+            if reason:
+                skipped.append(run.skip("remote", event.remote_id, name_of_event(event), reason))
+                continue
+            actions.append(CreateLocally(str(uuid.uuid4()), event=event))
+
+        plan = Plan(actions, changes, full, seq_at_start, skipped, touched, run=run)
+        self._verify_suspects(plan)
+        plan.guard = self._guard(plan)
+        return plan
+
+    def _verify_suspects(self, plan: Plan) -> None:
+        """A linked event missing from a full listing is asked for by id: gone
+        means deleted, found means it moved out of the window (frozen)."""
+        run = self.run
+        suspects = [
+            a
+            for a in plan.actions
+            if isinstance(a, DeleteLocally | CreateRemotely | ForgetLink)
+            and a.link
+            and a.link.remote_id in self.suspects
+        ]
+        if not suspects:
+            return
+        # when everything vanished at once the guard asks before any further request
+        linked = run.store.linked_count(run.account.id)
+        if len(plan.changes.events) == 0 and linked and len(suspects) >= linked:
+            return
+        for action in suspects:
+            try:
+                event = run.provider.get(action.link.remote_id)
+            except NotFound:
+                continue
+            replacement = decide(
+                run,
+                action.local_id,
+                action.local,
+                action.local_seq,
+                event,
+                action.link,
+                tombstone=False,
+                remote_deleted=False,
+            )
+            plan.actions.remove(action)
+            if replacement is not None:
+                plan.actions.append(replacement)
+
+    def _skip_participants(self, local: Appointment, skipped: list[SkippedEntry]) -> None:
+        for p in local.participants:
+            if not p.key:
+                who = "a participant" if local.private else p.name
+                skipped.append(
+                    self.run.skip(
+                        "local",
+                        local.id,
+                        name_of(local),
+                        f"Participant without an email address cannot be invited: {who}.",
+                    )
+                )
+
+    def _guard(self, plan: Plan) -> MassDeletionGuard | None:
+        run = self.run
+        local_del = [a.title for a in plan.actions if isinstance(a, DeleteLocally)]
+        remote_del = [a.title for a in plan.actions if isinstance(a, DeleteRemotely)]
+        in_scope = max(run.store.linked_count(run.account.id), 1)
+        reason = None
+        for side, deletions in (
+            ("the Sales Calendar", local_del),
+            (run.account.name, remote_del),
+        ):
+            if len(deletions) > GUARD_MIN_DELETIONS and len(deletions) > GUARD_SHARE * in_scope:
+                reason = (
+                    f"this sync would delete {len(deletions)} of {in_scope} appointments in {side}."
+                )
+        if plan.full and not plan.changes.events and local_del:
+            reason = f"{run.account.name} suddenly lists no appointments at all."
+        if reason is None:
+            return None
+        return MassDeletionGuard(run.account.name, local_del, remote_del, in_scope, reason)

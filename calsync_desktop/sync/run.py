@@ -1,0 +1,113 @@
+"""One sync run of one account: what it works on and what it has learnt so far.
+
+A :class:`SyncRun` is made when a run starts planning and is passed to every
+step after it (the planner, each action, the applier); nothing of one run is
+kept on the engine, so two runs never share state by accident.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from calsync_desktop.accounts.base import Account
+from calsync_desktop.model import Appointment
+from calsync_desktop.providers.base import CalendarProvider, RemoteEvent
+from calsync_desktop.store import SkippedEntry, Store
+from calsync_desktop.sync import mapping as m
+from calsync_desktop.sync.plan import Progress, SyncResult
+from calsync_desktop.sync.scope import Scope
+from calsync_desktop.sync.snapshot import Fields, LinkStatus, Snapshot
+
+if TYPE_CHECKING:
+    from calsync_desktop.sync.actions import Action
+    from calsync_desktop.sync.merge import Conflict
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncRun:
+    """The context and the bookkeeping of one run.
+
+    Bookkeeping that decides how the run ends:
+
+    - ``failed_local_seq``: the lowest change counter of an appointment whose
+      push failed; the account's counter is not moved past it, so the next run
+      tries again;
+    - ``keep_remote_state``: something remote was not fully taken in (a failed
+      item, an edit made meanwhile); the sync state read at the start is kept
+      so the next run lists it again;
+    - ``own_seqs``: change counters the run itself wrote (not user edits);
+    - ``created_remote``: the run created events (some services then need the
+      state moved past those creates);
+    - ``late_skipped``: items skipped while applying (not storable, attendees
+      without an email).
+    """
+
+    store: Store
+    account: Account
+    provider: CalendarProvider
+    scope: Scope
+    clock: Callable[[], datetime]
+    progress: Progress = lambda done, total, message: None
+    result: SyncResult = field(default_factory=SyncResult)
+    send_invitations: bool = False
+    failed_local_seq: int | None = None
+    keep_remote_state: bool = False
+    own_seqs: set[int] = field(default_factory=set)
+    created_remote: bool = False
+    late_skipped: list[SkippedEntry] = field(default_factory=list)
+
+    # ------------------------------------------------------------------ reading
+
+    def remote_fields(self, event: RemoteEvent) -> Fields:
+        """An event's merge fields as this account reads them."""
+        return m.remote_fields(event, self.account.email, self.account.sync_all_private)
+
+    def snapshot(self, local: Appointment, event: RemoteEvent) -> Snapshot:
+        """The snapshot of an item both sides hold now."""
+        return Snapshot(m.local_fields(local), self.remote_fields(event))
+
+    # ------------------------------------------------------------------ writing locally
+
+    def save(self, appointment: Appointment, expect_seq: int) -> int:
+        """Store an appointment the sync changed; its new counter is the sync's own."""
+        seq = self.store.save_appointment(appointment, expect_seq=expect_seq)
+        self.own_seqs.add(seq)
+        return seq
+
+    def put_link(self, link: LinkStatus) -> None:
+        self.store.put_status(self.account.id, link.to_row())
+
+    def log_conflicts(self, local_id: str, conflicts: tuple[Conflict, ...]) -> None:
+        for c in conflicts:
+            self.store.log_conflict(self.account.id, local_id, c.field, c.kept, c.lost, c.lost_side)
+            self.result.conflicts += 1
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def skip(self, side: str, item_id: str, item: str, reason: str) -> SkippedEntry:
+        """A skipped-log entry of this account, dated now."""
+        return SkippedEntry(self.account.id, side, item_id, item, reason, self.clock())
+
+    def skip_late(self, side: str, item_id: str, item: str, reason: str) -> None:
+        self.late_skipped.append(self.skip(side, item_id, item, reason))
+
+    def failed(self, action: Action, error: Exception) -> None:
+        """One item failed: it is tried again next run; the rest goes on."""
+        self.result.errors.append(f"{action.title}: {error}")
+        log.warning("Sync of one item failed: %s", error)
+        if action.local_seq:
+            low = action.local_seq - 1
+            self.failed_local_seq = (
+                low if self.failed_local_seq is None else min(self.failed_local_seq, low)
+            )
+        self.keep_remote_state = True
+
+    def edited_meanwhile(self) -> None:
+        """The user edited an item while the run wrote it: merged again next run."""
+        self.keep_remote_state = True

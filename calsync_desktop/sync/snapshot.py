@@ -1,0 +1,160 @@
+"""The merge fields of one side, and the snapshot both sides agreed on (SPEC §4).
+
+Both sides of a link are reduced to the same :class:`Fields`, in the Sales
+Calendar's form, so the three-way merge compares like with like:
+
+==============  ==============================================  ===============
+field           value                                           direction
+==============  ==============================================  ===============
+contents        text                                            both ways
+location        text                                            both ways
+time            (start UTC ISO, end UTC ISO)                    both ways
+private         bool                                            both ways (§5)
+participants    ((name, email), ...) (with an email only)       local → remote
+statuses        {email: status}                                 remote → local
+rrule           RRULE text or None                              local → remote
+exdates         (UTC ISO, ...) deleted occurrences              both ways
+overrides       {original UTC ISO: (contents, location,         both ways
+                start, end)}
+==============  ==============================================  ===============
+
+A :class:`Snapshot` holds both sides' fields as they were when the item last
+synced; a :class:`LinkStatus` is one item's status row with its snapshot typed. The
+snapshot is stored as JSON, ``{"local": {field: value}, "remote": {...}}``:
+the shape status rows have always had, so rows written before these types
+existed read unchanged (lists become tuples on reading).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from calsync_desktop.store import StatusRow
+
+TWO_WAY = ("contents", "location", "time", "private", "exdates", "overrides")
+LOCAL_TO_REMOTE = ("participants", "rrule")
+REMOTE_TO_LOCAL = ("statuses",)
+ALL_FIELDS = TWO_WAY + LOCAL_TO_REMOTE + REMOTE_TO_LOCAL
+
+Override = tuple[str, str, str, str]
+"""An edited occurrence: contents, location, start and end (UTC ISO)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fields:
+    """One side's merge fields, in the Sales Calendar's form (values compare
+    equal exactly when a person would call them the same)."""
+
+    contents: str = ""
+    location: str = ""
+    time: tuple[str, str] | None = None
+    private: bool = False
+    participants: tuple[tuple[str, str], ...] = ()
+    statuses: Mapping[str, str] = field(default_factory=dict)
+    rrule: str | None = None
+    exdates: tuple[str, ...] = ()
+    overrides: Mapping[str, Override] = field(default_factory=dict)
+
+    def get(self, name: str) -> Any:
+        """The value of the field called ``name``."""
+        return getattr(self, name)
+
+    def with_values(self, values: Mapping[str, Any]) -> Fields:
+        """These fields with some replaced (values in any JSON-like form)."""
+        return replace(self, **{k: _normalised(k, v) for k, v in values.items()})
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "time":
+                value = list(value) if value is not None else None
+            elif f.name == "participants":
+                value = [list(p) for p in value]
+            elif f.name == "exdates":
+                value = list(value)
+            elif f.name == "overrides":
+                value = {k: list(v) for k, v in value.items()}
+            elif f.name == "statuses":
+                value = dict(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Fields:
+        """Fields from their stored form; unknown keys are ignored, missing ones
+        take their empty value."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: _normalised(k, v) for k, v in data.items() if k in known})
+
+
+def _normalised(name: str, value: Any) -> Any:
+    """A field's value in the one form :class:`Fields` compares (JSON gives lists)."""
+    if name == "time":
+        return tuple(value) if value is not None else None
+    if name == "participants":
+        return tuple(tuple(p) for p in value or ())
+    if name == "exdates":
+        return tuple(value or ())
+    if name == "overrides":
+        return {k: tuple(v) for k, v in (value or {}).items()}
+    if name == "statuses":
+        return dict(value or {})
+    if name == "private":
+        return bool(value)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Both sides' fields as they were when the item last synced."""
+
+    local: Fields
+    remote: Fields
+
+    @classmethod
+    def agreed(cls, fields_: Fields) -> Snapshot:
+        """A snapshot in which both sides hold ``fields_``."""
+        return cls(fields_, fields_)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"local": self.local.to_json(), "remote": self.remote.to_json()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Snapshot:
+        return cls(
+            Fields.from_json(data.get("local") or {}), Fields.from_json(data.get("remote") or {})
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStatus:
+    """An appointment linked to its remote event for one account, as last synced.
+
+    ``version`` is the event's version then; ``local_seq`` the appointment's
+    change counter right after that sync wrote it (a different counter now
+    means the appointment was edited since).
+    """
+
+    local_id: str
+    remote_id: str
+    version: str
+    snapshot: Snapshot
+    local_seq: int
+
+    @classmethod
+    def from_row(cls, row: StatusRow) -> LinkStatus:
+        return cls(
+            row.local_id,
+            row.remote_id or "",
+            row.version,
+            Snapshot.from_json(row.snapshot),
+            row.local_seq,
+        )
+
+    def to_row(self) -> StatusRow:
+        return StatusRow(
+            self.local_id, self.remote_id, self.version, self.snapshot.to_json(), self.local_seq
+        )
