@@ -78,6 +78,9 @@ class SyncMachine(RuleBasedStateMachine):
         # every edit since the last clean sync, in order: [item key, field, side, value];
         # an item's key is its local id, or its remote id while only that is known
         self.edits: list[list] = []
+        # syncs that ran to their end; an edit made after one of them follows the
+        # edits made before it instead of competing with them
+        self.epoch = 0
         self.deleted: dict[str, str] = {}  # key -> side that deleted it
         self.remote_rules: dict[str, str] = {}  # remote id -> rule set remotely
         # remote id -> local participant emails when the remote attendee list was edited
@@ -107,17 +110,25 @@ class SyncMachine(RuleBasedStateMachine):
         return True
 
     def note(self, key, field, side, value):
-        self.edits.append([key, field, side, value])
+        self.edits.append([key, field, side, value, self.epoch])
 
     def forget_edits(self, keys, side):
         self.edits = [e for e in self.edits if not (e[0] in keys and e[2] == side)]
 
     def merged_edits(self, by_remote) -> dict[tuple[str, str], dict[str, object]]:
-        """(local id or remote id, field) -> the last value each side gave it."""
+        """(local id or remote id, field) -> the last value each side gave it since
+        the last sync that ran to its end before them (earlier values were synced)."""
+        canon = [
+            (by_remote[key].local_id if key in by_remote else key, field, side, value, epoch)
+            for key, field, side, value, epoch in self.edits
+        ]
+        latest: dict[tuple[str, str], int] = {}
+        for key, field, _side, _value, epoch in canon:
+            latest[(key, field)] = max(latest.get((key, field), epoch), epoch)
         out: dict[tuple[str, str], dict[str, object]] = {}
-        for key, field, side, value in self.edits:
-            canon = by_remote[key].local_id if key in by_remote else key
-            out.setdefault((canon, field), {})[side] = value
+        for key, field, side, value, epoch in canon:
+            if epoch == latest[(key, field)]:
+                out.setdefault((key, field), {})[side] = value
         return out
 
     # ------------------------------------------------------------------ local side
@@ -299,6 +310,8 @@ class SyncMachine(RuleBasedStateMachine):
             assert self.store.get_appointment(local_id) == before, "frozen appointment touched"
         for remote_id, before in frozen_remote.items():
             assert self.h.calendar.events.get(remote_id) == before, "frozen event touched"
+        if not (crashed or failed):
+            self.epoch += 1
         if crashed or failed or self.pending_fault:
             # a fault may have hit this run; the next clean run must complete it
             self.pending_fault = (
