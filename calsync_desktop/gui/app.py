@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from calsync_desktop.accounts.kinds import kind_label
 from calsync_desktop.gui import style
-from calsync_desktop.gui.appointment_dialog import AppointmentEditor
+from calsync_desktop.gui.appointment_editor import AppointmentEditor
 from calsync_desktop.gui.calendar_list import AccountsSection, CalendarList
 from calsync_desktop.gui.calendar_model import CalendarModel
 from calsync_desktop.gui.calendar_view import CalendarWindow, display_zone

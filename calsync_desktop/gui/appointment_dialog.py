@@ -1,74 +1,98 @@
-"""The appointment dialog, and the small editor that opens it and saves the result.
+"""The appointment dialog (opened and saved by
+:class:`~calsync_desktop.gui.appointment_editor.AppointmentEditor`).
 
-Times are edited as wall-clock times in the appointment's own zone, so a
-weekly 09:00 meeting stays at 09:00 whatever the daylight-saving season.
+Title and notes are separate fields; the Sales Calendar keeps them as one
+text, the title, a newline and the notes (SPEC §4). Times are edited as
+wall-clock times in the appointment's own zone, so a weekly 09:00 meeting
+stays at 09:00 whatever the daylight-saving season.
+
+An occurrence of a series opens as itself (its own day, time and text). When
+it is saved or deleted the dialog asks, as Outlook and Google Calendar do,
+"This appointment" or "All in the series"; one occurrence alone becomes an
+override or an EXDATE (the rules are in :mod:`calsync_desktop.editing`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QDate, QDateTime, Qt, QTime
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtCore import QDate, QDateTime, QSize, Qt, QTime
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QDateEdit,
     QDateTimeEdit,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
-    QRadioButton,
-    QSpinBox,
-    QStyle,
-    QTableWidget,
-    QTableWidgetItem,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
-from calsync_desktop.editing import edit_recurrence
-from calsync_desktop.gui.icons import INVITE_LABELS, invite_icon
+from calsync_desktop.editing import (
+    Edit,
+    apply_edit,
+    change_occurrence,
+    change_series_from,
+    contents_of,
+    delete_occurrence,
+    series_only_changes,
+    title_and_notes,
+)
+from calsync_desktop.gui import formats
+from calsync_desktop.gui.icons import icon
+from calsync_desktop.gui.participants import NO_EMAIL_NOTE, ParticipantsTable
+from calsync_desktop.gui.recurrence_editor import (  # re-exported for the dialog's users
+    FREQUENCIES,
+    WEEKDAYS,
+    RecurrenceEditor,
+    build_rule,
+    parse_rule,
+    same_repeat,
+)
+from calsync_desktop.gui.style import NOTE_STYLE, WARN_STYLE
 from calsync_desktop.model import (
     Appointment,
     InvalidAppointment,
-    InviteStatus,
+    Occurrence,
     Participant,
-    new_id,
     validate,
 )
+from calsync_desktop.words import join_words
+
+__all__ = [
+    "FREQUENCIES",
+    "WEEKDAYS",
+    "AppointmentDialog",
+    "RecurrenceEditor",
+    "build_rule",
+    "parse_rule",
+    "same_repeat",
+]
 
 ALL_DAY_NOTE = (
     "All-day appointments stay in the Sales Calendar: they are not synced with "
     "your calendar account."
 )
-NO_EMAIL_NOTE = "Participants without an email address cannot be invited and are not synced."
-WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-FREQUENCIES = (
-    ("", "Does not repeat", ""),
-    ("DAILY", "Daily", "day(s)"),
-    ("WEEKLY", "Weekly", "week(s)"),
-    ("MONTHLY", "Monthly", "month(s)"),
-    ("YEARLY", "Yearly", "year(s)"),
-)
-SIMPLE_KEYS = {"FREQ", "INTERVAL", "BYDAY", "COUNT", "UNTIL", "WKST"}
 DEFAULT_ACCOUNT_SETTING = "app.default_account"
-"""The account new appointments go to when there is more than one (an account id)."""
+"""The account new appointments go to when there is more than one (an account id):
+the one last chosen for a new appointment, or Settings' choice."""
 LINKED_ACCOUNT_NOTE = (
     "An appointment stays with the calendar account it is synced with. To move it, "
     "create it again under the other account and delete this one."
 )
+THIS_ONE, ALL_IN_SERIES = "this", "all"
+PREFERRED_SIZE = QSize(720, 720)
 
 
 def account_label(account) -> str:
@@ -98,55 +122,6 @@ def choose_account(
     return ids[0] if ids else None
 
 
-def parse_rule(rule: str) -> dict[str, str] | None:
-    """The parts of an RRULE this editor can show, or None for a rule it cannot
-    represent (which is then kept exactly as it is)."""
-    parts = dict(p.split("=", 1) for p in rule.split(";") if "=" in p)
-    if not set(parts) <= SIMPLE_KEYS or parts.get("FREQ") not in {f for f, _, _ in FREQUENCIES[1:]}:
-        return None
-    if "BYDAY" in parts:
-        days = parts["BYDAY"].split(",")
-        if parts["FREQ"] != "WEEKLY" or not set(days) <= set(WEEKDAYS):
-            return None
-    return parts
-
-
-def build_rule(
-    freq: str, interval: int, weekdays: list[str], count: int | None, until: datetime | None
-) -> str:
-    parts = [f"FREQ={freq}"]
-    if interval > 1:
-        parts.append(f"INTERVAL={interval}")
-    if freq == "WEEKLY" and weekdays:
-        parts.append("BYDAY=" + ",".join(weekdays))
-    if count:
-        parts.append(f"COUNT={count}")
-    elif until is not None:
-        parts.append("UNTIL=" + until.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"))
-    return ";".join(parts)
-
-
-def same_repeat(rule: str, other: str) -> bool:
-    """Whether two rules this editor can show repeat alike as the editor shows
-    them: INTERVAL=1 is the default, weekdays in any order, an end date by day."""
-
-    def shown(text: str) -> dict[str, str] | None:
-        parts = parse_rule(text)
-        if parts is None:
-            return None
-        parts = dict(parts)
-        if parts.get("INTERVAL") == "1":
-            del parts["INTERVAL"]
-        if "BYDAY" in parts:
-            parts["BYDAY"] = ",".join(sorted(parts["BYDAY"].split(",")))
-        if "UNTIL" in parts:
-            parts["UNTIL"] = parts["UNTIL"][:8]
-        return parts
-
-    mine = shown(rule)
-    return mine is not None and mine == shown(other)
-
-
 def to_qdatetime(value: datetime) -> QDateTime:
     return QDateTime(QDate(value.year, value.month, value.day), QTime(value.hour, value.minute))
 
@@ -157,137 +132,63 @@ def from_qdatetime(value: QDateTime, tz: ZoneInfo) -> datetime:
     return wall.astimezone(UTC).astimezone(tz)  # a time in a DST gap moves past it
 
 
-class RecurrenceEditor(QWidget):
-    """None / daily / weekly / monthly / yearly, interval, weekdays and end."""
+def zone_words(zone: ZoneInfo, moment: datetime) -> str:
+    """ "New York time (UTC−05:00)": a zone as people say it, not its database name."""
+    key = getattr(zone, "key", "UTC")
+    offset = moment.astimezone(zone).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "−" if minutes < 0 else "+"
+    hours, rest = divmod(abs(minutes), 60)
+    utc = f"UTC{sign}{hours:02d}:{rest:02d}" if minutes else "UTC"
+    if key in ("UTC", "Etc/UTC", "Etc/GMT", "GMT") or "/" not in key:
+        return utc
+    city = key.rsplit("/", 1)[-1].replace("_", " ")
+    return f"{city} time ({utc})"
 
-    def __init__(self, parent: QWidget | None = None):
-        # a row of the dialog's form, labelled "Repeat" there
-        super().__init__(parent)
-        self.kept_rule: str | None = None
-        self.initial_rule: str | None = None
-        self.frequency = QComboBox()
-        for freq, label, _ in FREQUENCIES:
-            self.frequency.addItem(label, freq)
-        self.frequency.setAccessibleName("Repeat")
-        self.interval = QSpinBox()
-        self.interval.setRange(1, 99)
-        self.interval.setAccessibleName("Repeat every")
-        self.unit = QLabel()
-        self.weekdays = [QCheckBox(label) for label in WEEKDAY_LABELS]
-        self.never = QRadioButton("Never ends")
-        self.on_date = QRadioButton("Ends on")
-        self.after = QRadioButton("Ends after")
-        self.until = QDateEdit()
-        self.until.setCalendarPopup(True)
-        self.until.setDisplayFormat("dd MMM yyyy")
-        self.count = QSpinBox()
-        self.count.setRange(1, 999)
-        self.count.setSuffix(" occurrences")
-        self.custom = QLabel()
-        self.custom.setWordWrap(True)
-        self.custom.hide()  # only for a rule this editor cannot show
-        self.never.setChecked(True)
 
-        top = QHBoxLayout()
-        top.addWidget(self.frequency)
-        self.every_label = QLabel("every")
-        top.addWidget(self.every_label)
-        top.addWidget(self.interval)
-        top.addWidget(self.unit)
-        top.addStretch(1)
-        self.days_row = QWidget()
-        days = QHBoxLayout(self.days_row)
-        days.setContentsMargins(0, 0, 0, 0)
-        days.addWidget(QLabel("On"))
-        for box in self.weekdays:
-            days.addWidget(box)
-        days.addStretch(1)
-        self.end_row = QWidget()
-        end = QHBoxLayout(self.end_row)
-        end.setContentsMargins(0, 0, 0, 0)
-        end.addWidget(self.never)
-        end.addWidget(self.on_date)
-        end.addWidget(self.until)
-        end.addWidget(self.after)
-        end.addWidget(self.count)
-        end.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(top)
-        layout.addWidget(self.days_row)
-        layout.addWidget(self.end_row)
-        layout.addWidget(self.custom)
-        self.frequency.currentIndexChanged.connect(self._update)
-        self._update()
-
-    def _update(self) -> None:
-        freq = self.frequency.currentData()
-        repeating = bool(freq)
-        if freq:
-            self.kept_rule = None
-            self.custom.hide()
-        for widget in (self.every_label, self.interval, self.unit, self.end_row):
-            widget.setVisible(repeating)
-        self.days_row.setVisible(freq == "WEEKLY")
-        self.unit.setText(dict((f, u) for f, _, u in FREQUENCIES)[freq])
-
-    def set_rule(self, rule: str | None, start: datetime) -> None:
-        self.initial_rule = rule
-        self.until.setDate(QDate(start.year, start.month, start.day).addMonths(3))
-        if not rule:
-            self.frequency.setCurrentIndex(0)
-            return
-        parts = parse_rule(rule)
-        if parts is None:
-            self.frequency.setCurrentIndex(0)
-            self.kept_rule = rule
-            self.custom.setText(
-                f"Repeats by a custom rule ({rule}); it is kept as it is unless you choose "
-                "another repeat above."
-            )
-            self.custom.show()
-            return
-        self.frequency.setCurrentIndex([f for f, _, _ in FREQUENCIES].index(parts["FREQ"]))
-        self.interval.setValue(int(parts.get("INTERVAL", 1)))
-        days = parts.get("BYDAY", "").split(",")
-        for code, box in zip(WEEKDAYS, self.weekdays, strict=True):
-            box.setChecked(code in days)
-        if "COUNT" in parts:
-            self.after.setChecked(True)
-            self.count.setValue(int(parts["COUNT"]))
-        elif "UNTIL" in parts:
-            self.on_date.setChecked(True)
-            value = parts["UNTIL"][:8]
-            self.until.setDate(QDate(int(value[:4]), int(value[4:6]), int(value[6:8])))
-
-    def rule(self, start: datetime, tz: ZoneInfo) -> str | None:
-        """The RRULE for the editor's state (None: does not repeat)."""
-        freq = self.frequency.currentData()
-        if not freq:
-            return self.kept_rule
-        weekdays = [c for c, b in zip(WEEKDAYS, self.weekdays, strict=True) if b.isChecked()]
-        until = None
-        if self.on_date.isChecked():
-            d = self.until.date()
-            until = datetime.combine(
-                date(d.year(), d.month(), d.day()), time(23, 59, 59), tzinfo=tz
-            )
-        count = self.count.value() if self.after.isChecked() else None
-        rule = build_rule(freq, self.interval.value(), weekdays, count, until)
-        # the rule as it came, when the controls still show it: rebuilding it
-        # (an end time at 23:59:59, INTERVAL=1 left out) would make it another
-        # rule, and a new rule drops the series' deleted and changed occurrences
-        if self.initial_rule and same_repeat(rule, self.initial_rule):
-            return self.initial_rule
-        return rule
+def ask_scope(parent: QWidget | None, action: str, series_only: Sequence[str]) -> str | None:
+    """Outlook's and Google's question for an occurrence of a series:
+    "This appointment" or "All in the series" (None: cancel). With changes only
+    a whole series can take, "This appointment" is not offered, and why is said."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    if action == "delete":
+        box.setWindowTitle("Delete a repeating appointment")
+        box.setText("Delete only this appointment, or all appointments in the series?")
+    else:
+        box.setWindowTitle("Change a repeating appointment")
+        box.setText("Change only this appointment, or all appointments in the series?")
+    this = box.addButton("This appointment", QMessageBox.ButtonRole.AcceptRole)
+    every = box.addButton("All in the series", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    if series_only:
+        this.setEnabled(False)
+        box.setInformativeText(
+            f"{join_words(list(series_only)).capitalize()} belong to the whole series: "
+            "they cannot be changed for one appointment alone."
+        )
+        box.setDefaultButton(every)
+    else:
+        box.setDefaultButton(this)
+    box.exec()
+    clicked = box.clickedButton()
+    if clicked is this:
+        return THIS_ONE
+    if clicked is every:
+        return ALL_IN_SERIES
+    return None
 
 
 class AppointmentDialog(QDialog):
-    """Read and edit one appointment: contents, location, start, end, all-day,
-    private, participants (with invite statuses) and recurrence.
+    """Read and edit one appointment: title, notes, location, start, end,
+    all-day, private, participants (with invite statuses), repeat and calendar
+    account.
 
-    After ``exec()``: ``deleted`` tells whether the user deleted it, otherwise
-    :meth:`appointment` is the edited appointment.
+    ``occurrence`` (an occurrence of ``appointment``'s series) opens that one
+    occurrence; Save and Delete then ask this appointment or all in the series
+    (``ask_scope(parent, "change" | "delete", series_only) -> "this" | "all" |
+    None``, replaceable for tests). After ``exec()``: ``deleted`` and
+    ``scope`` tell what was chosen; :meth:`appointment` is what to store.
     """
 
     def __init__(
@@ -298,76 +199,102 @@ class AppointmentDialog(QDialog):
         accounts: Sequence = (),
         default_account_id: str | None = None,
         colour_for: Callable[[str], QColor] | None = None,
+        occurrence: Occurrence | None = None,
+        display_tz: ZoneInfo | None = None,
+        ask: Callable[[QWidget | None, str, Sequence[str]], str | None] = ask_scope,
     ):
         super().__init__(parent)
         self.original = appointment
         self.is_new = is_new
         self.deleted = False
+        self.scope: str | None = None
+        self.ask = ask
+        series = appointment.recurrence is not None and not is_new
+        self.occurrence = occurrence if series and occurrence is not None else None
+        if self.occurrence is not None and self.occurrence.original_start is None:
+            self.occurrence = None
         self.tz = ZoneInfo(appointment.timezone)
         self.setWindowTitle("New appointment" if is_new else "Appointment")
-        self.setMinimumWidth(620)
-
-        self.contents = QPlainTextEdit(appointment.contents)
-        self.contents.setPlaceholderText("What is it about? The first line is the title.")
-        self.contents.setAccessibleName("Contents")
-        self.contents.setTabChangesFocus(True)
-        self.contents.setFixedHeight(90)
-        self.location = QLineEdit(appointment.location)
+        shown = self.occurrence or Occurrence(
+            appointment,
+            appointment.start,
+            appointment.end,
+            appointment.contents,
+            appointment.location,
+        )
+        title, notes = title_and_notes(shown.contents)
+        self.title = QLineEdit(title)
+        self.title.setPlaceholderText("Title")
+        self.title.setAccessibleName("Title")
+        self.notes = QPlainTextEdit(notes)
+        self.notes.setPlaceholderText("Notes: agenda, dial-in, anything the others should know")
+        self.notes.setAccessibleName("Notes")
+        self.notes.setTabChangesFocus(True)
+        self.notes.setMinimumHeight(70)
+        self.location = QLineEdit(shown.location)
         self.location.setPlaceholderText("Address, room or video link")
         self.location.setAccessibleName("Location")
-        local_start = appointment.start.astimezone(self.tz)
-        local_end = appointment.end.astimezone(self.tz)
+        local_start = shown.start.astimezone(self.tz)
+        local_end = shown.end.astimezone(self.tz)
+        self._shown_start = shown.start
         self.start = QDateTimeEdit(to_qdatetime(local_start))
         self.end = QDateTimeEdit(to_qdatetime(local_end))
         for edit, name in ((self.start, "Start"), (self.end, "End")):
             edit.setCalendarPopup(True)
-            edit.setDisplayFormat("ddd dd MMM yyyy  HH:mm")
+            edit.setDisplayFormat(formats.date_time_edit_format())
+            edit.calendarWidget().setFirstDayOfWeek(Qt.DayOfWeek(formats.first_weekday() + 1))
             edit.setAccessibleName(name)
         self.start.dateTimeChanged.connect(self._start_moved)
-        self._duration = appointment.end - appointment.start
-        self.zone_label = QLabel(f"Time zone: {appointment.timezone}")
-        self.zone_label.setStyleSheet("color: #5e5c64;")
+        self._duration = shown.end - shown.start
+        self.zone_label = QLabel(f"Times are in {zone_words(self.tz, shown.start)}.")
+        self.zone_label.setStyleSheet(NOTE_STYLE)
         self.all_day = QCheckBox("All day")
         self.all_day.setChecked(appointment.all_day)
         self.all_day_note = QLabel(ALL_DAY_NOTE)
         self.all_day_note.setWordWrap(True)
-        self.all_day_note.setStyleSheet("color: #9c6500;")
+        self.all_day_note.setStyleSheet(WARN_STYLE)
         self.all_day.toggled.connect(self._all_day_toggled)
         self.private = QCheckBox("Private: others see a grey box without any details")
         self.private.setChecked(appointment.private)
         self._build_account_choice(accounts, default_account_id, colour_for)
 
-        self.participants = QTableWidget(0, 3)
-        self.participants.setHorizontalHeaderLabels(["Name", "Email", "Invite status"])
-        self.participants.verticalHeader().hide()
-        header = self.participants.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        self.participants.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.participants.setAccessibleName("Participants")
-        self.participants.setMinimumHeight(120)
+        self.participants = ParticipantsTable()
         for participant in appointment.participants:
-            self._add_participant_row(participant)
+            self.participants.add(participant)
         add = QPushButton("Add participant")
-        add.clicked.connect(self._add_empty_participant)
+        add.setAutoDefault(False)
+        add.clicked.connect(self.participants.add_empty)
         remove = QPushButton("Remove")
-        remove.clicked.connect(self._remove_participant)
+        remove.setAccessibleName("Remove participant")
+        remove.setAutoDefault(False)
+        remove.clicked.connect(self.participants.remove_selected)
         note = QLabel(NO_EMAIL_NOTE)
         note.setWordWrap(True)
-        note.setStyleSheet("color: #5e5c64;")
+        note.setStyleSheet(NOTE_STYLE)
 
-        self.recurrence = RecurrenceEditor()
+        self.recurrence = RecurrenceEditor(first_weekday=formats.first_weekday())
         rule = appointment.recurrence.rrule if appointment.recurrence else None
-        self.recurrence.set_rule(rule, local_start)
-        self.series_note = QLabel(
-            "This appointment repeats: changes here apply to every occurrence."
-        )
+        self.recurrence.set_rule(rule, appointment.start.astimezone(self.tz))
+        self.recurrence.start_moved(local_start.date())
+        # one occurrence cannot take a repeat of its own: its ticks stay the series'
+        self.recurrence.follow_start = self.occurrence is None
+        self.series_note = QLabel()
+        self.series_note.setObjectName("series-note")
+        self.series_note.setWordWrap(True)
+        self.series_note.setStyleSheet(NOTE_STYLE)
+        if self.occurrence is not None:
+            self.series_note.setText(
+                "This is one appointment of a series. When you save or delete it, you "
+                "choose: this appointment, or all in the series."
+            )
+        elif series:
+            self.series_note.setText("This appointment repeats: changes apply to the series.")
 
         self.form = form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("Contents", self.contents)
-        form.addRow("Location", self.location)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        form.addRow("", self.series_note)
+        form.addRow("Title", self.title)
         times = QHBoxLayout()
         times.addWidget(self.start)
         times.addWidget(QLabel("to"))
@@ -377,9 +304,11 @@ class AppointmentDialog(QDialog):
         form.addRow("", self.zone_label)
         form.addRow("", self.all_day)
         form.addRow("", self.all_day_note)
-        form.addRow("", self.private)
+        form.addRow("Repeat", self.recurrence)
+        form.addRow("Location", self.location)
         if self.account_row is not None:
             form.addRow("Calendar account", self.account_row)
+        form.addRow("", self.private)
         people = QVBoxLayout()
         people.addWidget(self.participants)
         buttons_row = QHBoxLayout()
@@ -389,33 +318,50 @@ class AppointmentDialog(QDialog):
         people.addLayout(buttons_row)
         people.addWidget(note)
         form.addRow("Participants", people)
-        form.addRow("Repeat", self.recurrence)
-        form.addRow("", self.series_note)
+        form.addRow("Notes", self.notes)
         # hidden rows take no room (a hidden field alone would leave its spacing)
-        form.setRowVisible(self.series_note, appointment.recurrence is not None and not is_new)
+        form.setRowVisible(self.series_note, bool(self.series_note.text()))
+        form.setRowVisible(self.zone_label, display_tz is None or display_tz.key != self.tz.key)
 
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
+        for button in self.buttons.buttons():
+            button.setIcon(QIcon())  # words, no floppy disk nor red cross
         self.buttons.accepted.connect(self._save)
         self.buttons.rejected.connect(self.reject)
         bottom = QHBoxLayout()
         self.delete_button: QPushButton | None = None
         if not is_new:
             # on the far left, away from Save: deleting is not the usual way out
-            self.delete_button = QPushButton(
-                self.style().standardIcon(QStyle.StandardPixmap.SP_TrashIcon), "Delete…"
-            )
+            self.delete_button = QPushButton(icon("delete"), "Delete…")
             self.delete_button.setAutoDefault(False)
             self.delete_button.clicked.connect(self._delete)
             bottom.addWidget(self.delete_button)
         bottom.addStretch(1)
         bottom.addWidget(self.buttons)
+        inner = QWidget()
+        inner.setLayout(form)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(inner)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addSpacing(4)
+        layout.addWidget(self.scroll, 1)
         layout.addLayout(bottom)
         self._all_day_toggled(appointment.all_day)
+        self._fit(inner)
+        self.title.setFocus()
+
+    def _fit(self, inner: QWidget) -> None:
+        """As large as the form wants, within the screen (it scrolls beyond)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        area = screen.availableGeometry()
+        wanted = inner.sizeHint() + QSize(40, 70)
+        width = min(max(wanted.width(), 640), PREFERRED_SIZE.width(), area.width() - 24)
+        height = min(wanted.height(), PREFERRED_SIZE.height(), area.height() - 48)
+        self.resize(max(320, width), max(240, height))
 
     # ----------------------------------------------------------- account
 
@@ -478,42 +424,8 @@ class AppointmentDialog(QDialog):
 
     # ----------------------------------------------------------- participants
 
-    def _add_participant_row(self, participant: Participant) -> None:
-        row = self.participants.rowCount()
-        self.participants.insertRow(row)
-        self.participants.setItem(row, 0, QTableWidgetItem(participant.name))
-        self.participants.setItem(row, 1, QTableWidgetItem(participant.email or ""))
-        status = QTableWidgetItem(
-            invite_icon(participant.status), INVITE_LABELS[participant.status]
-        )
-        status.setData(Qt.ItemDataRole.UserRole, participant.status.value)
-        status.setFlags(status.flags() & ~Qt.ItemFlag.ItemIsEditable)
-        status.setToolTip("Invite statuses come from the participants' answers.")
-        self.participants.setItem(row, 2, status)
-
-    def _add_empty_participant(self) -> None:
-        self._add_participant_row(Participant(""))
-        row = self.participants.rowCount() - 1
-        self.participants.setCurrentCell(row, 0)
-        self.participants.editItem(self.participants.item(row, 0))
-
-    def _remove_participant(self) -> None:
-        rows = sorted({i.row() for i in self.participants.selectedIndexes()}, reverse=True)
-        for row in rows:
-            self.participants.removeRow(row)
-
     def participant_list(self) -> tuple[Participant, ...]:
-        known = {p.key: p.status for p in self.original.participants if p.key}
-        out = []
-        for row in range(self.participants.rowCount()):
-            name = self.participants.item(row, 0).text().strip()
-            email = self.participants.item(row, 1).text().strip() or None
-            if not name and not email:
-                continue
-            key = email.lower() if email else None
-            status = known.get(key, InviteStatus.NO_RESPONSE) if key else InviteStatus.NO_RESPONSE
-            out.append(Participant(name or email or "", email, status))
-        return tuple(out)
+        return self.participants.participants(self.original.participants)
 
     # ----------------------------------------------------------- times
 
@@ -521,12 +433,17 @@ class AppointmentDialog(QDialog):
         # moving the start keeps the duration, as calendars do
         start = from_qdatetime(value, self.tz)
         self.end.setDateTime(to_qdatetime((start + self._duration).astimezone(self.tz)))
+        self.recurrence.start_moved(start.date())
 
     def _all_day_toggled(self, on: bool) -> None:
         # a date-only format drops the time: remember it to bring it back
         if on:
             self._times = (self.start.time(), self.end.time())
-        fmt = "ddd dd MMM yyyy" if on else "ddd dd MMM yyyy  HH:mm"
+        fmt = (
+            formats.medium_date_format(with_weekday=True)
+            if on
+            else (formats.date_time_edit_format())
+        )
         self.start.blockSignals(True)
         self.start.setDisplayFormat(fmt)
         self.end.setDisplayFormat(fmt)
@@ -548,29 +465,60 @@ class AppointmentDialog(QDialog):
 
     # ----------------------------------------------------------- result
 
-    def appointment(self) -> Appointment:
-        """The appointment as edited (validated)."""
+    def contents(self) -> str:
+        """Title, a newline and the notes: the Sales Calendar's contents."""
+        return contents_of(self.title.text(), self.notes.toPlainText())
+
+    def edit(self) -> Edit:
+        """What the form says, before it is applied to the appointment or series."""
         start, end = self.times()
-        # the same rule keeps the series' deleted and changed occurrences, moved
-        # along when the series moves; a new rule starts afresh
-        recurrence = edit_recurrence(
-            self.original, self.recurrence.rule(start, self.tz), start, self.tz
-        )
-        return validate(
-            self.original.with_changes(
-                contents=self.contents.toPlainText().strip(),
-                location=self.location.text().strip(),
-                start=start,
-                end=end,
-                all_day=self.all_day.isChecked(),
-                private=self.private.isChecked(),
-                participants=self.participant_list(),
-                recurrence=recurrence,
-                account_id=self.account_id,
-            )
+        return Edit(
+            contents=self.contents(),
+            location=self.location.text().strip(),
+            start=start,
+            end=end,
+            all_day=self.all_day.isChecked(),
+            private=self.private.isChecked(),
+            participants=self.participant_list(),
+            rule=self.recurrence.rule(start, self.tz),
+            account_id=self.account_id,
         )
 
+    def unchanged(self) -> bool:
+        """Nothing an occurrence shows was changed (saving it needs no question)."""
+        occ, edit = self.occurrence, self.edit()
+        return (
+            occ is not None
+            and edit.contents == occ.contents
+            and edit.location == occ.location
+            and edit.start == occ.start
+            and edit.end == occ.end
+            and not series_only_changes(self.original, edit)
+        )
+
+    def appointment(self) -> Appointment:
+        """The appointment to store, as edited (validated): the appointment, or
+        the series with this occurrence changed or left out, or the whole series."""
+        edit = self.edit()
+        series, occ = self.original, self.occurrence
+        if occ is None:
+            result = apply_edit(series, edit)
+        elif self.deleted:
+            result = delete_occurrence(series, occ.original_start)
+        elif self.scope == THIS_ONE:
+            result = change_occurrence(series, occ.original_start, edit)
+        elif self.scope == ALL_IN_SERIES:
+            result = change_series_from(series, occ.original_start, occ.start, edit)
+        else:
+            result = series  # an occurrence seen and left as it was
+        return validate(result)
+
     def _save(self) -> None:
+        if self.occurrence is not None and not self.unchanged():
+            scope = self.ask(self, "change", series_only_changes(self.original, self.edit()))
+            if scope is None:
+                return
+            self.scope = scope
         try:
             self.appointment()
         except InvalidAppointment as exc:
@@ -579,89 +527,18 @@ class AppointmentDialog(QDialog):
         self.accept()
 
     def _delete(self) -> None:
-        answer = QMessageBox.question(
-            self,
-            "Delete appointment",
-            "Delete this appointment? It is also deleted from the synced calendar.",
-        )
-        if answer == QMessageBox.StandardButton.Yes:
-            self.deleted = True
-            self.accept()
-
-
-class AppointmentEditor:
-    """Opens the appointment dialog for the window and writes the outcome to the store.
-
-    ``changed()`` is called after every saved change (the app refreshes the
-    model and schedules the sync ~10 s later). ``open_dialog`` runs a dialog
-    and returns whether it was accepted (tests replace it).
-    """
-
-    def __init__(
-        self,
-        store,
-        tz: ZoneInfo,
-        changed: Callable[[], None],
-        parent: QWidget | None = None,
-        open_dialog: Callable[[AppointmentDialog], bool] | None = None,
-        confirm_private: Callable[[QWidget | None], bool] | None = None,
-        colour_for: Callable[[str], QColor] | None = None,
-    ):
-        self.store = store
-        self.colour_for = colour_for
-        self.tz = tz
-        self.changed = changed
-        self.parent = parent
-        self.open_dialog = open_dialog or (lambda d: d.exec() == QDialog.DialogCode.Accepted)
-        self.confirm_private = confirm_private or self._confirm_private
-
-    @staticmethod
-    def _confirm_private(parent: QWidget | None) -> bool:
-        answer = QMessageBox.question(
-            parent,
-            "Private appointment",
-            "This appointment is private. Show its details?",
-        )
-        return answer == QMessageBox.StandardButton.Yes
-
-    def dialog_for(self, appointment: Appointment, is_new: bool) -> AppointmentDialog:
-        """The dialog for ``appointment``, offering the accounts the store has."""
-        return AppointmentDialog(
-            appointment,
-            is_new=is_new,
-            parent=self.parent,
-            accounts=self.store.list_accounts(),
-            default_account_id=self.store.get_setting(DEFAULT_ACCOUNT_SETTING),
-            colour_for=self.colour_for,
-        )
-
-    def open(self, occurrence) -> None:
-        appointment = self.store.get_appointment(occurrence.appointment.id)
-        if appointment is None:
-            return
-        if appointment.private and not self.confirm_private(self.parent):
-            return
-        dialog = self.dialog_for(appointment, is_new=False)
-        if not self.open_dialog(dialog):
-            return
-        if dialog.deleted:
-            self.store.delete_appointment(appointment.id)
+        if self.occurrence is not None:
+            scope = self.ask(self, "delete", ())
+            if scope is None:
+                return
+            self.scope = scope
         else:
-            self.store.update_appointment(dialog.appointment())
-        self.changed()
-
-    def create(self, start: datetime) -> Appointment | None:
-        start = start.astimezone(self.tz)
-        draft = Appointment(
-            id=new_id(),
-            contents="",
-            start=start.astimezone(UTC),
-            end=(start + timedelta(hours=1)).astimezone(UTC),
-            timezone=getattr(self.tz, "key", "UTC"),
-        )
-        dialog = self.dialog_for(draft, is_new=True)
-        if not self.open_dialog(dialog):
-            return None
-        saved = self.store.add_appointment(dialog.appointment())
-        self.changed()
-        return saved
+            answer = QMessageBox.question(
+                self,
+                "Delete appointment",
+                "Delete this appointment? It is also deleted from the synced calendar.",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.deleted = True
+        self.accept()

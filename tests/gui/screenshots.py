@@ -184,7 +184,7 @@ def main(out_dir: str) -> int:
     end = start + timedelta(hours=1)
     draft = Appointment(new_id(), "", start.astimezone(UTC), end.astimezone(UTC), app.tz.key)
     dialog = app.editor.dialog_for(draft, True)
-    dialog.contents.setPlainText("Follow-up call: Globex")
+    dialog.title.setText("Follow-up call: Globex")
     dialog.show()
     dialog.account_choice.showPopup()
     wait(300)

@@ -401,7 +401,7 @@ def test_a_new_appointment_syncs_only_to_the_account_chosen_for_it(
             [dialog.account_choice.itemText(i) for i in range(dialog.account_choice.count())]
         )
         offered.append(dialog.account_choice.currentData())
-        dialog.contents.setPlainText("Call the client")
+        dialog.title.setText("Call the client")
         return True
 
     app.editor.open_dialog = fill_in

@@ -15,10 +15,10 @@ from calsync_desktop.__main__ import wants_gui
 from calsync_desktop.gui.appointment_dialog import (
     ALL_DAY_NOTE,
     AppointmentDialog,
-    AppointmentEditor,
     build_rule,
     parse_rule,
 )
+from calsync_desktop.gui.appointment_editor import AppointmentEditor
 from calsync_desktop.gui.autostart import RUN_KEY, Autostart, desktop_exec
 from calsync_desktop.gui.settings_dialog import SettingsDialog
 from calsync_desktop.gui.troubleshooting import (
@@ -503,7 +503,7 @@ def test_editor_creates_at_the_slot_and_opens_private_only_on_purpose(qtbot, ser
 
     def run_dialog(dialog):
         accepted.append(dialog)
-        dialog.contents.setPlainText("New pitch")
+        dialog.title.setText("New pitch")
         return True
 
     confirm = []
@@ -623,7 +623,7 @@ def _editor_with(services, answers):
                 ),
             }
         )
-        dialog.contents.setPlainText(dialog.contents.toPlainText() or "New pitch")
+        dialog.title.setText(dialog.title.text() or "New pitch")
         for step in answers:
             step(dialog)
         return True

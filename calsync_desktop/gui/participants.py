@@ -1,0 +1,110 @@
+"""The participants of an appointment: name, email and invite status.
+
+A participant without an email address cannot be invited and is not synced:
+the table marks the empty email cell and says so in the status column,
+instead of leaving a blank the user has to guess about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QIcon
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
+
+from calsync_desktop.editing import keep_answers
+from calsync_desktop.gui.icons import INVITE_LABELS, icon, invite_icon
+from calsync_desktop.gui.style import WARNING_COLOUR
+from calsync_desktop.model import InviteStatus, Participant
+
+NO_EMAIL_NOTE = "Participants without an email address cannot be invited and are not synced."
+NO_EMAIL_STATUS = "Not invited: no email address"
+
+
+class ParticipantsTable(QTableWidget):
+    """Name, email and invite status of each participant. A participant without
+    an email address is marked in the email cell, and the status says why they
+    are not invited. Emails are shown whole."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(0, 3, parent)
+        self.setHorizontalHeaderLabels(["Name", "Email", "Invite status"])
+        self.verticalHeader().hide()
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setMinimumSectionSize(90)
+        self.setWordWrap(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setAccessibleName("Participants")
+        self.setMinimumHeight(110)
+        self.statuses: list[InviteStatus] = []
+        self.itemChanged.connect(self._changed)
+
+    def add(self, participant: Participant) -> int:
+        row = self.rowCount()
+        self.blockSignals(True)
+        self.insertRow(row)
+        self.setItem(row, 0, QTableWidgetItem(participant.name))
+        self.setItem(row, 1, QTableWidgetItem(participant.email or ""))
+        status = QTableWidgetItem()
+        status.setFlags(status.flags() & ~Qt.ItemFlag.ItemIsEditable)
+        status.setData(Qt.ItemDataRole.UserRole, participant.status.value)
+        self.setItem(row, 2, status)
+        self.blockSignals(False)
+        self._mark(row)
+        return row
+
+    def _changed(self, item: QTableWidgetItem) -> None:
+        if item.column() == 1:
+            self._mark(item.row())
+
+    def _mark(self, row: int) -> None:
+        """The email cell and the status of one row, with or without an address."""
+        email_item, status_item = self.item(row, 1), self.item(row, 2)
+        self.blockSignals(True)
+        if email_item.text().strip():
+            email_item.setIcon(QIcon())
+            email_item.setToolTip(email_item.text())
+            state = InviteStatus(status_item.data(Qt.ItemDataRole.UserRole))
+            status_item.setIcon(invite_icon(state))
+            status_item.setText(INVITE_LABELS[state])
+            status_item.setForeground(self.palette().text())
+            status_item.setToolTip("Invite statuses come from the participants' answers.")
+        else:
+            email_item.setIcon(icon("no-email"))
+            email_item.setToolTip(f"No email address. {NO_EMAIL_NOTE}")
+            status_item.setIcon(icon("warning"))
+            status_item.setText(NO_EMAIL_STATUS)
+            status_item.setForeground(QColor(WARNING_COLOUR))
+            status_item.setToolTip(NO_EMAIL_NOTE)
+        status_item.setData(Qt.ItemDataRole.AccessibleTextRole, status_item.text())
+        self.blockSignals(False)
+
+    def add_empty(self) -> None:
+        row = self.add(Participant(""))
+        self.setCurrentCell(row, 0)
+        self.editItem(self.item(row, 0))
+
+    def remove_selected(self) -> None:
+        for row in sorted({i.row() for i in self.selectedIndexes()}, reverse=True):
+            self.removeRow(row)
+
+    def participants(self, old: Sequence[Participant] = ()) -> tuple[Participant, ...]:
+        """Who is listed, with the answers the same people already gave."""
+        out = []
+        for row in range(self.rowCount()):
+            name = self.item(row, 0).text().strip()
+            email = self.item(row, 1).text().strip() or None
+            if name or email:
+                out.append(Participant(name or email or "", email))
+        return keep_answers(out, old)
