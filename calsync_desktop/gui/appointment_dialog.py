@@ -23,7 +23,6 @@ from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDateTimeEdit,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -60,7 +59,7 @@ from calsync_desktop.gui.recurrence_editor import (  # re-exported for the dialo
     parse_rule,
     same_repeat,
 )
-from calsync_desktop.gui.style import NOTE_STYLE, WARN_STYLE
+from calsync_desktop.gui.style import NOTE_STYLE, WARN_STYLE, DateTimeField
 from calsync_desktop.model import (
     Appointment,
     InvalidAppointment,
@@ -92,7 +91,7 @@ LINKED_ACCOUNT_NOTE = (
     "create it again under the other account and delete this one."
 )
 THIS_ONE, ALL_IN_SERIES = "this", "all"
-PREFERRED_SIZE = QSize(720, 720)
+PREFERRED_SIZE = QSize(760, 760)
 
 
 def account_label(account) -> str:
@@ -144,6 +143,13 @@ def zone_words(zone: ZoneInfo, moment: datetime) -> str:
         return utc
     city = key.rsplit("/", 1)[-1].replace("_", " ")
     return f"{city} time ({utc})"
+
+
+def heading(text: str, buddy: QWidget) -> QLabel:
+    """A section's title above a full-width field (and its buddy for Alt+key)."""
+    label = QLabel(text)
+    label.setBuddy(buddy)
+    return label
 
 
 def ask_scope(parent: QWidget | None, action: str, series_only: Sequence[str]) -> str | None:
@@ -237,8 +243,8 @@ class AppointmentDialog(QDialog):
         local_start = shown.start.astimezone(self.tz)
         local_end = shown.end.astimezone(self.tz)
         self._shown_start = shown.start
-        self.start = QDateTimeEdit(to_qdatetime(local_start))
-        self.end = QDateTimeEdit(to_qdatetime(local_end))
+        self.start = DateTimeField(to_qdatetime(local_start))
+        self.end = DateTimeField(to_qdatetime(local_end))
         for edit, name in ((self.start, "Start"), (self.end, "End")):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat(formats.date_time_edit_format())
@@ -309,7 +315,10 @@ class AppointmentDialog(QDialog):
         if self.account_row is not None:
             form.addRow("Calendar account", self.account_row)
         form.addRow("", self.private)
+        # participants and notes take the dialog's whole width: emails stay whole
         people = QVBoxLayout()
+        people.setContentsMargins(0, 6, 0, 0)
+        people.addWidget(heading("Participants", self.participants))
         people.addWidget(self.participants)
         buttons_row = QHBoxLayout()
         buttons_row.addWidget(add)
@@ -317,8 +326,12 @@ class AppointmentDialog(QDialog):
         buttons_row.addStretch(1)
         people.addLayout(buttons_row)
         people.addWidget(note)
-        form.addRow("Participants", people)
-        form.addRow("Notes", self.notes)
+        form.addRow(people)
+        notes = QVBoxLayout()
+        notes.setContentsMargins(0, 6, 0, 0)
+        notes.addWidget(heading("Notes", self.notes))
+        notes.addWidget(self.notes)
+        form.addRow(notes)
         # hidden rows take no room (a hidden field alone would leave its spacing)
         form.setRowVisible(self.series_note, bool(self.series_note.text()))
         form.setRowVisible(self.zone_label, display_tz is None or display_tz.key != self.tz.key)
@@ -347,6 +360,7 @@ class AppointmentDialog(QDialog):
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll.setWidget(inner)
+        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes field to field; it follows
         layout = QVBoxLayout(self)
         layout.addWidget(self.scroll, 1)
         layout.addLayout(bottom)

@@ -21,10 +21,9 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QByteArray, QDate, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence, QTextCharFormat
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QTextCharFormat
 from PySide6.QtWidgets import (
     QCalendarWidget,
-    QDateEdit,
     QLabel,
     QMainWindow,
     QMenu,
@@ -50,6 +49,8 @@ from calsync_desktop.gui.calendar_list import CalendarListView
 from calsync_desktop.gui.calendar_model import CalendarModel, local_midnight
 from calsync_desktop.gui.icons import app_icon, icon
 from calsync_desktop.gui.month_view import MonthCanvas
+from calsync_desktop.gui.screen_fit import available_area, fit_rect
+from calsync_desktop.gui.style import DateField
 from calsync_desktop.gui.time_grid import DayHeader, TimeGridCanvas, TimeGridView
 from calsync_desktop.words import count
 
@@ -63,15 +64,16 @@ __all__ = [
     "TimeGridView",
     "day_segments",
     "display_zone",
+    "fit_rect",
     "side_by_side",
     "week_start",
 ]
 
 PREFERRED_SIZE = QSize(1180, 780)
 """The window's size on first start, when the screen has room for it."""
-SCREEN_MARGIN = 24
-"""Room left free around a window that would otherwise fill the whole screen."""
 SIDEBAR_WIDTH = 210
+SIDEBAR_FITS = 900
+"""Narrower windows leave the side panel out, so that a week's days keep room."""
 MINI_MONTH_STYLE = """
 QCalendarWidget QWidget#qt_calendar_navigationbar { background: transparent; }
 QCalendarWidget QToolButton { color: palette(text); font-weight: bold; padding: 2px; }
@@ -84,27 +86,6 @@ QCalendarWidget QAbstractItemView { selection-background-color: #1a5fb4;
 def week_start(day: date, first_weekday: int = 0) -> date:
     """The first day of ``day``'s week (``first_weekday`` 0 = Monday)."""
     return day - timedelta(days=(day.weekday() - first_weekday) % 7)
-
-
-def fit_rect(wanted: QRect, area: QRect, margin: int = SCREEN_MARGIN) -> QRect:
-    """``wanted`` moved and shrunk until it lies inside ``area`` (with ``margin``
-    when it had to shrink)."""
-    width = min(
-        wanted.width(), max(1, area.width() - (margin if wanted.width() >= area.width() else 0))
-    )
-    height = min(
-        wanted.height(), max(1, area.height() - (margin if wanted.height() >= area.height() else 0))
-    )
-    rect = QRect(wanted.topLeft(), QSize(width, height))
-    if rect.right() > area.right():
-        rect.moveRight(area.right())
-    if rect.bottom() > area.bottom():
-        rect.moveBottom(area.bottom())
-    if rect.left() < area.left():
-        rect.moveLeft(area.left())
-    if rect.top() < area.top():
-        rect.moveTop(area.top())
-    return rect
 
 
 class Sidebar(QWidget):
@@ -177,6 +158,7 @@ class CalendarWindow(QMainWindow):
         self.paused = False
         self.sign_in_accounts: list[tuple[str, str]] = []
         self._placed = False
+        self._sidebar_forced = False
         self.anchor = now().astimezone(model.tz).date()
         self.setWindowTitle("Sales Calendar")
         self.setWindowIcon(app_icon())
@@ -238,9 +220,27 @@ class CalendarWindow(QMainWindow):
         self.addAction(self.quit_action)
 
     def _show_sidebar(self, shown: bool) -> None:
+        self._sidebar_forced = shown and not self._sidebar_fits()
+        self._place_sidebar()
+
+    def _sidebar_fits(self) -> bool:
+        return self.width() >= SIDEBAR_FITS
+
+    def _place_sidebar(self) -> None:
+        """The side panel shows when chosen and when the window is wide enough
+        for it and a readable week (or when asked for anyway, with F9)."""
+        shown = self.sidebar_action.isChecked() and (self._sidebar_fits() or self._sidebar_forced)
         self.sidebar.setVisible(shown)
         # the side panel has its month to pick a day from; without it, the toolbar's
         self.date_picker_action.setVisible(not shown)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        fits = self._sidebar_fits()
+        if fits != getattr(self, "_fitted", None):
+            self._fitted = fits
+            self._sidebar_forced = False
+            self._place_sidebar()
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Navigation", self)
@@ -276,7 +276,7 @@ class CalendarWindow(QMainWindow):
         self.period_label.setFont(font)
         self.period_label.setContentsMargins(8, 0, 8, 0)
         bar.addWidget(self.period_label)
-        self.date_picker = QDateEdit(self)
+        self.date_picker = DateField(self)
         self.date_picker.setCalendarPopup(True)
         self.date_picker.setDisplayFormat(formats.date_edit_format())
         self.date_picker.calendarWidget().setFirstDayOfWeek(Qt.DayOfWeek(self.first_weekday + 1))
@@ -304,9 +304,11 @@ class CalendarWindow(QMainWindow):
             bar.widgetForAction(action).setMinimumWidth(52)
         bar.addSeparator()
         self.new_action = QAction("New appointment", self, shortcut=QKeySequence.StandardKey.New)
+        self.new_action.setIconText("New")  # short in the toolbar, so it fits small screens
         self.new_action.setToolTip("New appointment (Ctrl+N)")
         self.new_action.triggered.connect(self._new_at_cursor)
         bar.addAction(self.new_action)
+        bar.widgetForAction(self.new_action).setAccessibleName("New appointment")
         self.menu = QMenu(self)
         self.menu.setObjectName("main-menu")
         self.menu.addAction(self.sync_action)
@@ -327,6 +329,9 @@ class CalendarWindow(QMainWindow):
         self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.menu_button.setMenu(self.menu)
         bar.addWidget(self.menu_button)
+        extension = bar.findChild(QToolButton, "qt_toolbar_ext_button")
+        if extension is not None:  # Qt's » for what does not fit
+            extension.setAccessibleName("More tools")
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -334,9 +339,11 @@ class CalendarWindow(QMainWindow):
         self.last_sync_label = QLabel("Not synced yet")
         self.last_sync_label.setObjectName("sync-status")
         self.last_sync_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        # a long problem wraps onto a second line rather than widening the window
-        self.last_sync_label.setWordWrap(True)
+        # a long problem must not widen the window beyond the screen: the label may
+        # get narrower than its text (the whole text is its tooltip, and in
+        # Troubleshooting)
         self.last_sync_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.last_sync_label.setMinimumWidth(120)
         self.sign_in_button = QPushButton("Sign in again…")
         self.sign_in_button.setObjectName("status-sign-in")
         self.sign_in_button.clicked.connect(self._sign_in_clicked)
@@ -426,8 +433,7 @@ class CalendarWindow(QMainWindow):
             self.keep_on_screen()
 
     def available_area(self) -> QRect:
-        screen = self.screen() or QGuiApplication.primaryScreen()
-        return screen.availableGeometry()
+        return available_area(self)
 
     def fit_to_screen(self) -> None:
         """The preferred size, or as much of the screen as there is, centred."""
@@ -529,8 +535,8 @@ class CalendarWindow(QMainWindow):
     def _apply_range(self) -> None:
         if self.view == "day":
             first, days = self.anchor, 1
-            label = formats.long_date_text(self.anchor)
-            spoken = label
+            label = formats.date_text(self.anchor, weekday=True)
+            spoken = formats.long_date_text(self.anchor)
         elif self.view == "week":
             first, days = week_start(self.anchor, self.first_weekday), 7
             last = first + timedelta(days=6)

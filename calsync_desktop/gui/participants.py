@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QIcon
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QWidget,
@@ -25,7 +27,43 @@ from calsync_desktop.gui.style import WARNING_COLOUR
 from calsync_desktop.model import InviteStatus, Participant
 
 NO_EMAIL_NOTE = "Participants without an email address cannot be invited and are not synced."
-NO_EMAIL_STATUS = "Not invited: no email address"
+NO_EMAIL_STATUS = "Not invited"
+NO_EMAIL_HINT = "no email address"
+"""What the empty email cell says, in amber beside the marker."""
+
+
+class EmailDelegate(QStyledItemDelegate):
+    """Draws an empty email cell as the marker and "no email address" in amber
+    (the cell stays empty to edit: typing an address replaces the hint)."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
+        super().paint(painter, option, index)
+        if str(index.data() or "").strip():
+            return
+        painter.save()
+        rect = option.rect.adjusted(4, 0, -4, 0)
+        side = min(16, rect.height() - 4)
+        icon("no-email").paint(
+            painter, QRect(rect.left(), rect.center().y() - side // 2, side, side)
+        )
+        font = QFont(option.font)
+        font.setItalic(True)
+        painter.setFont(font)
+        painter.setPen(QColor(WARNING_COLOUR))
+        text_rect = rect.adjusted(side + 6, 0, 0, 0)
+        painter.drawText(
+            text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, NO_EMAIL_HINT
+        )
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:
+        hint = super().sizeHint(option, index)
+        if str(index.data() or "").strip():
+            return hint
+        font = QFont(option.font)
+        font.setItalic(True)
+        width = QFontMetrics(font).horizontalAdvance(NO_EMAIL_HINT) + 16 + 18
+        return QSize(max(hint.width(), width), hint.height())
 
 
 class ParticipantsTable(QTableWidget):
@@ -43,11 +81,12 @@ class ParticipantsTable(QTableWidget):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         header.setMinimumSectionSize(90)
         self.setWordWrap(False)
+        self.setTabKeyNavigation(False)  # Tab goes on to the next control; arrows move in it
         self.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setAccessibleName("Participants")
         self.setMinimumHeight(110)
-        self.statuses: list[InviteStatus] = []
+        self.setItemDelegateForColumn(1, EmailDelegate(self))
         self.itemChanged.connect(self._changed)
 
     def add(self, participant: Participant) -> int:
@@ -81,7 +120,7 @@ class ParticipantsTable(QTableWidget):
             status_item.setForeground(self.palette().text())
             status_item.setToolTip("Invite statuses come from the participants' answers.")
         else:
-            email_item.setIcon(icon("no-email"))
+            email_item.setIcon(QIcon())  # the delegate draws the marker and the hint
             email_item.setToolTip(f"No email address. {NO_EMAIL_NOTE}")
             status_item.setIcon(icon("warning"))
             status_item.setText(NO_EMAIL_STATUS)

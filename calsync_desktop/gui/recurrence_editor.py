@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
-    QDateEdit,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from calsync_desktop.gui import formats
+from calsync_desktop.gui.style import DateField
 from calsync_desktop.words import noun
 
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -131,7 +131,7 @@ class RecurrenceEditor(QWidget):
         self.ends = QButtonGroup(self)
         for button in (self.never, self.on_date, self.after):
             self.ends.addButton(button)
-        self.until = QDateEdit()
+        self.until = DateField()
         self.until.setCalendarPopup(True)
         self.until.setDisplayFormat(formats.date_edit_format())
         self.until.setAccessibleName("Last day")

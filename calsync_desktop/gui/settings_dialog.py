@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -43,6 +43,7 @@ from calsync_desktop.gui.appointment_dialog import (
     colour_swatch,
 )
 from calsync_desktop.gui.icons import app_icon, icon
+from calsync_desktop.gui.screen_fit import resize_within_screen
 from calsync_desktop.gui.style import NOTE_STYLE, WARN_STYLE
 from calsync_desktop.words import PRODUCT_NAME
 
@@ -177,7 +178,7 @@ class SettingsDialog(QDialog):
         self.colour_for = colour_for
         self.setWindowTitle("Settings")
         self.setWindowIcon(app_icon())
-        self.resize(760, 480)
+        resize_within_screen(self, QSize(760, 480))
         self.tabs = QTabWidget()
         self.tabs.addTab(self._profile_tab(), "My profile")
         self.tabs.addTab(self._integrations_tab(), "Integrations")
@@ -248,6 +249,7 @@ class SettingsDialog(QDialog):
         )
         self.accounts.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.accounts.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.accounts.setTabKeyNavigation(False)
         self.accounts.setWordWrap(False)  # an address on one line, never broken
         self.accounts.setTextElideMode(Qt.TextElideMode.ElideNone)
         header = self.accounts.horizontalHeader()

@@ -8,7 +8,16 @@ words only. :func:`install` sets it once for the whole application.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleHintReturn, QStyleOption
+from PySide6.QtWidgets import (
+    QApplication,
+    QDateEdit,
+    QDateTimeEdit,
+    QProxyStyle,
+    QStyle,
+    QStyleHintReturn,
+    QStyleOption,
+    QWidget,
+)
 
 ERROR_COLOUR = "#c01c28"
 WARNING_COLOUR = "#9c6500"
@@ -41,3 +50,19 @@ def install(app: QApplication) -> None:
     """Use :class:`PlainButtonsStyle` for ``app`` (once; the app owns the style)."""
     if not isinstance(app.style(), PlainButtonsStyle):
         app.setStyle(PlainButtonsStyle(app.style().name()))
+
+
+class DateTimeField(QDateTimeEdit):
+    """A date (and time) field Tab leaves at once, as in every calendar app:
+    Left and Right move between day, month, year, hour and minute (Qt's own
+    field makes Tab visit each of them first)."""
+
+    def focusNextPrevChild(self, forward: bool) -> bool:
+        return QWidget.focusNextPrevChild(self, forward)
+
+
+class DateField(QDateEdit):
+    """:class:`DateTimeField` for a date alone."""
+
+    def focusNextPrevChild(self, forward: bool) -> bool:
+        return QWidget.focusNextPrevChild(self, forward)

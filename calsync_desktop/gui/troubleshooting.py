@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -45,6 +45,7 @@ from calsync_desktop.gui import formats
 from calsync_desktop.gui.background import Task, run_in_background, with_own_store
 from calsync_desktop.gui.calendar_model import PRIVATE_TEXT
 from calsync_desktop.gui.icons import app_icon
+from calsync_desktop.gui.screen_fit import resize_within_screen
 from calsync_desktop.gui.style import NOTE_STYLE
 from calsync_desktop.words import PRODUCT_NAME, count, sentence
 
@@ -563,7 +564,7 @@ class TroubleshootingDialog(QDialog):
         self.open_url = open_url
         self.setWindowTitle("Troubleshooting")
         self.setWindowIcon(app_icon())
-        self.resize(860, 600)
+        resize_within_screen(self, QSize(860, 600))
         self.tabs = QTabWidget()
         self.tabs.addTab(self._checks_tab(), "Accounts")
         self.tabs.addTab(self._problems_tab(), "Common problems")
@@ -656,6 +657,7 @@ class TroubleshootingDialog(QDialog):
 
     def _table(self, headers: list[str]) -> QTableWidget:
         table = QTableWidget(0, len(headers))
+        table.setTabKeyNavigation(False)
         table.setHorizontalHeaderLabels(headers)
         table.verticalHeader().hide()
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -675,6 +677,11 @@ class TroubleshootingDialog(QDialog):
         page = QWidget()
         self.skipped_table = self._table(["Item", "In", "Why", "When"])
         self.skipped_table.setAccessibleName("Skipped items")
+        # the reason wraps in the room left: the table never scrolls sideways
+        header = self.skipped_table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.sectionResized.connect(lambda *_: self.skipped_table.resizeRowsToContents())
         layout = QVBoxLayout(page)
         layout.addWidget(QLabel("What the last sync of each account left alone, and why:"))
         layout.addWidget(self.skipped_table)
@@ -698,6 +705,7 @@ class TroubleshootingDialog(QDialog):
             )
             for column, text in enumerate(cells):
                 self.skipped_table.setItem(row, column, QTableWidgetItem(text))
+        self.skipped_table.resizeRowsToContents()
 
     def show_conflicts(self) -> None:
         self.conflict_log.refresh()

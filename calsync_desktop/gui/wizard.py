@@ -114,6 +114,23 @@ def note_label(text: str = "", style: str = "") -> QLabel:
     return label
 
 
+class FittedNote(QLabel):
+    """A wrapped note in a form row that takes the height its text needs at its
+    width (a form would reserve what the narrowest width would need)."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.setWordWrap(True)
+        self.setStyleSheet(NOTE_STYLE)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        height = self.heightForWidth(self.width())
+        if height > 0 and height != self.height():
+            self.setFixedHeight(height)
+
+
 class ProfileOffer(QCheckBox):
     """ "Use ADDRESS as my Sales Calendar profile email": offered (ticked) when
     no profile email is set yet, so that the article's same-address advice can
@@ -218,7 +235,7 @@ class FieldsForm(QWidget):
             self.edits[field.name] = edit
             form.addRow(field.label, edit)
             if field.example:
-                example = note_label(field.example, NOTE_STYLE)
+                example = FittedNote(field.example)
                 example.setObjectName(f"example-{field.name}")
                 form.addRow("", example)
 
