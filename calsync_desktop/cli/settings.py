@@ -39,7 +39,10 @@ def _value(key: str, text: str, default: Any) -> Any:
         return value
     value = text.strip()
     if key.startswith("advanced.") and value:
-        path = Path(value).expanduser()
+        try:
+            path = Path(value).expanduser()
+        except RuntimeError:  # "~name" of a user this computer does not know
+            raise UsageError(f"{key}: no such file {value!r}.") from None
         if not path.is_file():
             raise UsageError(f"{key}: no such file {value!r}.")
         value = str(path.resolve())
