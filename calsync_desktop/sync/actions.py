@@ -314,7 +314,16 @@ class UpdateBothSides(Action):
         local_newer = (
             event is None or event.last_modified is None or (local.modified >= event.last_modified)
         )
-        merged = merge(link.snapshot, cur_l, cur_r, local_newer)
+        account = run.account
+        merged = merge(
+            link.snapshot,
+            cur_l,
+            cur_r,
+            local_newer,
+            stored=lambda f: m.stored_form(f, account.email),
+            remote_private=event.private if event is not None else None,
+            private_one_way=account.sync_all_private,
+        )
         return cls(local.id, local, seq, event, link, bool(merged.push), merged)
 
     @property

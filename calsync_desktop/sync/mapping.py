@@ -2,11 +2,17 @@
 
 Both sides are reduced to the same merge fields
 (:class:`~calsync_desktop.sync.snapshot.Fields`, whose docstring lists them), so
-the merge compares like with like.
+the merge compares like with like. :func:`stored_form` says what values
+become once the service has stored them and they are read back: the merge
+pushes a field only when that differs from what the service holds, so a
+mapping that cannot carry a value exactly (a first line longer than a
+subject may be, a body's trailing blank lines, fractions of a second) never
+causes a write-back of what is already there.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -199,6 +205,36 @@ def remote_fields(e: RemoteEvent, own_email: str = "", all_private: bool = False
         statuses={p.key: p.status.value for p in people},
         **_recurrence_fields(e.recurrence),
     )
+
+
+def stored_form(fields: Fields, own_email: str = "") -> Fields:
+    """``fields`` as a service holds them after a push, read back in the Sales
+    Calendar's form: the contents (and each edited occurrence's) split into
+    subject and body and joined again; times to the whole second (what every
+    service keeps); the account's own address not a participant.
+
+    Two values that agree in this form need no push between them.
+    """
+    own = own_email.strip().lower()
+    return replace(
+        fields,
+        contents=_stored_contents(fields.contents),
+        time=None if fields.time is None else (_second(fields.time[0]), _second(fields.time[1])),
+        participants=tuple(p for p in fields.participants if p[1] != own),
+        exdates=tuple(sorted({_second(x) for x in fields.exdates})),
+        overrides={
+            _second(k): (_stored_contents(v[0]), v[1], _second(v[2]), _second(v[3]))
+            for k, v in fields.overrides.items()
+        },
+    )
+
+
+def _stored_contents(contents: str) -> str:
+    return join_contents(*split_contents(contents))
+
+
+def _second(value: str) -> str:
+    return datetime.fromisoformat(value).replace(microsecond=0).isoformat()
 
 
 def apply_fields(a: Appointment, fields: Fields, names) -> Appointment:

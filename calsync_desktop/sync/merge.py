@@ -16,6 +16,7 @@ from calsync_desktop.sync.snapshot import (
     ALL_FIELDS,
     LOCAL_TO_REMOTE,
     REMOTE_TO_LOCAL,
+    TWO_WAY,
     Fields,
     Snapshot,
 )
@@ -42,12 +43,30 @@ class Merged:
     conflicts: tuple[Conflict, ...] = field(default=())
 
 
-def merge(base: Snapshot, local: Fields, remote: Fields, local_newer: bool) -> Merged:
+def merge(
+    base: Snapshot,
+    local: Fields,
+    remote: Fields,
+    local_newer: bool,
+    stored: Callable[[Fields], Fields] = lambda f: f,
+    remote_private: bool | None = None,
+    private_one_way: bool = False,
+) -> Merged:
     """Merge the current ``local`` and ``remote`` fields against ``base``.
 
-    ``local_newer`` decides conflicts: the side changed last wins.
+    ``local_newer`` decides conflicts: the side changed last wins. ``stored``
+    maps fields to what the service holds once they are pushed (see
+    :func:`~calsync_desktop.sync.mapping.stored_form`): a field is pushed only
+    when the merged value, so mapped, differs from the remote one, and two
+    changes that the service would hold alike are no conflict.
+
+    With ``private_one_way`` (the account stores everything it brings in as
+    private, so the remote's own visibility is not read) "private" flows only
+    from the Sales Calendar: pushed when it changed there and differs from
+    ``remote_private``, the service's own value (None: not known).
     """
     base_l, base_r = base.local, base.remote
+    stored_l, stored_r = stored(local), stored(remote)
     values: dict[str, object] = {}
     push: set[str] = set()
     pull: set[str] = set()
@@ -57,8 +76,13 @@ def merge(base: Snapshot, local: Fields, remote: Fields, local_newer: bool) -> M
         cur_l, cur_r = local.get(name), remote.get(name)
         lc = cur_l != base_l.get(name)
         rc = cur_r != base_r.get(name)
+        differ = stored_l.get(name) != stored_r.get(name)
+        if name == "private" and private_one_way:
+            if lc and (remote_private is None or cur_l != remote_private):
+                push.add(name)
+            continue
         if name in LOCAL_TO_REMOTE:
-            if lc and cur_l != cur_r:
+            if lc and differ:
                 push.add(name)
             continue
         if name in REMOTE_TO_LOCAL:
@@ -79,20 +103,23 @@ def merge(base: Snapshot, local: Fields, remote: Fields, local_newer: bool) -> M
                     Conflict("overrides", {key: kept}, {key: lost}, side)
                 ),
             )
-        elif lc and rc and cur_l != cur_r:
+        elif lc and rc and differ:
             value = cur_l if local_newer else cur_r
             lost, side = (cur_r, "remote") if local_newer else (cur_l, "local")
             conflicts.append(Conflict(name, value, lost, side))
-        elif rc:
+        elif rc and not lc:
             value = cur_r
         else:
-            value = cur_l
+            value = cur_l  # unchanged remotely, or changed on both sides alike
         values[name] = value
         if value != cur_l:
             pull.add(name)
-        if value != cur_r:
+    merged = local.with_values(values)
+    stored_m = stored(merged)
+    for name in TWO_WAY:
+        if name in values and stored_m.get(name) != stored_r.get(name):
             push.add(name)
-    return Merged(local.with_values(values), frozenset(push), frozenset(pull), tuple(conflicts))
+    return Merged(merged, frozenset(push), frozenset(pull), tuple(conflicts))
 
 
 def _merge_set(base_l, cur_l, base_r, cur_r) -> tuple[str, ...]:

@@ -8,9 +8,19 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from calsync_desktop.model import InviteStatus, OccurrenceOverride, Participant, Recurrence
+from calsync_desktop.model import (
+    Appointment,
+    InviteStatus,
+    OccurrenceOverride,
+    Participant,
+    Recurrence,
+    new_id,
+)
 from calsync_desktop.providers.base import Create, Update
+from calsync_desktop.sync import mapping as m
 from calsync_desktop.sync.conflicts import restore_conflict
 from calsync_desktop.sync.engine import Decision, SyncResult
 from calsync_desktop.sync.mapping import html_to_text, join_contents, split_contents
@@ -707,3 +717,112 @@ def test_for_a_service_that_forgets_deleted_new_events_the_state_moves_past_our_
     h.sync()
     assert [e.local_id for e in h.engine().plan().changes.events] == [b.id]
     assert h.local(a.id) is not None
+
+
+# --------------------------------------------------------------------------- lossy mappings
+
+# contents the service cannot hold as they are: subject + body read back differently
+LOSSY_CONTENTS = {
+    "first line over 255 characters": "x" * 300 + "\nbody",
+    "first line of exactly 255 characters, then more": "y" * 255 + "\nmore",
+    "body ending in blank lines": "Title\nBody\n\n",
+    "body starting with spaces": "Title\n   indented",
+    "only a first line and a newline": "Title\n",
+}
+
+
+@pytest.mark.parametrize("contents", LOSSY_CONTENTS.values(), ids=LOSSY_CONTENTS)
+def test_a_lossy_mapping_never_causes_a_needless_write_back(h, contents):
+    a = h.add_local(contents)
+    h.sync()
+    seen = writes_seen(h)
+    event = h.remote_for(a.id)
+    h.clock.advance(minutes=1)
+    h.calendar.edit(event.remote_id, location="Room 7")
+    h.sync()
+    assert h.local(a.id).location == "Room 7"
+    assert seen == []  # the location came in; nothing went back out
+    h.edit_local(a.id, location="Room 8")
+    h.sync()
+    assert [w.fields for w in seen] == [frozenset({"location"})]  # only what changed
+    before = h.calendar.requests
+    assert h.sync().counts == {}
+    assert h.calendar.requests - before == 1
+
+
+def test_an_unchanged_event_with_a_new_version_is_only_recorded(h):
+    a = h.add_local("z" * 400)
+    h.sync()
+    event = h.remote_for(a.id)
+    h.calendar.store(event)  # another client saved it unchanged: a new version, same values
+    seen = writes_seen(h)
+    assert h.sync().counts == {}
+    assert seen == []
+    before = h.calendar.requests
+    h.sync()
+    assert h.calendar.requests - before == 1
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    contents=st.text(
+        st.sampled_from(["a", "B", " ", "\n", "\t", "é", "🙂"]), min_size=1, max_size=600
+    ).filter(lambda c: c.strip()),
+    microsecond=st.integers(0, 999_999),
+)
+def test_the_stored_form_is_what_the_service_holds_after_a_push(h, contents, microsecond):
+    start = h.at(3).replace(microsecond=microsecond)
+    a = Appointment(
+        new_id(),
+        contents,
+        start,
+        start + timedelta(hours=1),
+        participants=(Participant("Me", "ME@example.com"), Participant("Ann", "ann@x.example")),
+    )
+    (written,) = h.provider.write([Create(m.draft_from(a))])
+    mine, theirs = (
+        replace(m.stored_form(f, "me@example.com"), statuses={})
+        for f in (m.local_fields(a), m.remote_fields(written.event, "me@example.com"))
+    )
+    assert mine == theirs
+
+
+# --------------------------------------------------------------------------- sync all as private
+
+
+def test_with_sync_all_as_private_nothing_is_made_private_remotely_by_itself(store, clock):
+    h = Harness(store, clock, sync_all_private=True)
+    e = h.add_remote("Team lunch")
+    h.sync()
+    seen = writes_seen(h)
+    h.clock.advance(minutes=1)
+    h.calendar.edit(e.remote_id, location="Canteen")
+    h.sync()
+    assert h.local_for(e.remote_id).private and h.local_for(e.remote_id).location == "Canteen"
+    assert seen == [] and not h.calendar.events[e.remote_id].private
+
+
+def test_with_sync_all_as_private_a_local_change_of_private_is_pushed_once(store, clock):
+    h = Harness(store, clock, sync_all_private=True)
+    a = h.add_local("Pitch", private=False)
+    h.sync()
+    remote_id = h.remote_for(a.id).remote_id
+    seen = writes_seen(h)
+    h.clock.advance(minutes=1)
+    h.calendar.edit(remote_id, location="Room 7")
+    h.sync()
+    assert seen == []  # the event's own visibility is not written back
+    h.edit_local(a.id, private=True)
+    h.sync()
+    assert [w.fields for w in seen] == [frozenset({"private"})]
+    assert h.calendar.events[remote_id].private  # a private appointment is pushed as private
+    h.edit_local(a.id, private=False)
+    h.sync()
+    assert not h.calendar.events[remote_id].private
+    before = len(seen)
+    h.clock.advance(minutes=1)
+    h.calendar.edit(remote_id, location="Room 8")
+    h.sync()
+    assert len(seen) == before
