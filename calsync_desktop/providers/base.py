@@ -277,6 +277,11 @@ class CalendarProvider(ABC):
     #: engine moves the state past its own writes.
     reports_deleted_new_events: bool = True
 
+    #: How many writes the service takes in one request. The engine hands
+    #: :meth:`write` at most this many at a time and commits their links right
+    #: after, so a crash loses at most one batch's links (SPEC §4, Faults).
+    write_batch_size: int = 100
+
     @abstractmethod
     def account_email(self) -> str:
         """The signed-in account's email address (one request at most)."""

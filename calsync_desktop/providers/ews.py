@@ -561,6 +561,7 @@ class ExchangeProvider(CalendarProvider):
     kind = "exchange"
     # SyncFolderItems never reports deleting an item created after the state
     reports_deleted_new_events = False
+    write_batch_size = BATCH
 
     def __init__(
         self,

@@ -399,6 +399,7 @@ class GoogleProvider(CalendarProvider):
     """
 
     kind = "google"
+    write_batch_size = BATCH_SIZE
 
     def __init__(
         self,

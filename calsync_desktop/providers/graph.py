@@ -556,6 +556,7 @@ class GraphProvider(CalendarProvider):
     """
 
     kind = "office365"
+    write_batch_size = BATCH_SIZE
 
     def __init__(
         self,

@@ -227,6 +227,10 @@ class MemoryProvider(CalendarProvider):
 
     kind = "memory"
 
+    @property
+    def write_batch_size(self) -> int:
+        return self.calendar.batch_size
+
     def __init__(self, calendar: MemoryCalendar, backoff: Backoff | None = None):
         self.calendar = calendar
         self.backoff = backoff or Backoff()

@@ -1,5 +1,6 @@
-"""Apply a plan: local-only actions in groups, remote writes in batches, each
-batch's local halves committed together right after its remote results, then
+"""Apply a plan: local-only actions in groups, remote writes in batches of what
+the service takes in one request, each batch's local halves and links
+committed together right after its remote results, then
 the retries of what changed meanwhile, then the account's new sync state
 (SPEC §4, Writes and Faults).
 
@@ -18,7 +19,6 @@ from calsync_desktop.sync.decide import decide
 from calsync_desktop.sync.plan import Plan
 from calsync_desktop.sync.run import SyncRun
 
-WRITE_CHUNK = 200  # remote writes per provider call: progress and commit granularity
 IMPORT_CHUNK = 1000  # local-only writes per transaction
 
 
@@ -46,9 +46,12 @@ def apply(run: SyncRun, plan: Plan) -> None:
         done += len(group)
         run.progress(done, total, "Updating the Sales Calendar")
 
+    # one request's writes at a time, their links committed right after it, so
+    # a kill loses at most the links of the batch in flight (re-linked next run)
+    batch = max(1, run.provider.write_batch_size)
     retry: list[Action] = []
-    for start in range(0, len(remote), WRITE_CHUNK):
-        chunk = remote[start : start + WRITE_CHUNK]
+    for start in range(0, len(remote), batch):
+        chunk = remote[start : start + batch]
         writes = [a.write(run) for a in chunk]
         pairs = [(a, w) for a, w in zip(chunk, writes, strict=True) if w is not None]
         results = run.provider.write([w for _, w in pairs]) if pairs else []

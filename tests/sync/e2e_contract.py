@@ -70,6 +70,9 @@ from .harness import Crash, EngineHarness
 
 SENSITIVITIES = ("normal", "private", "confidential", "personal")
 
+# what each service takes in one write request (SPEC §4, Writes)
+WRITE_BATCHES = {"google": 50, "office365": 20, "exchange": 100}
+
 
 class E2EHarness(EngineHarness):
     """A Sales Calendar and one service's test server, linked by one account.
@@ -405,6 +408,23 @@ class EndToEndContract:
         (remote_id,) = h.remote_ids()
         assert h.store.status_for(h.account.id, [a.id])[a.id].remote_id == remote_id
         assert h.remote_for(a.id).local_id == a.id
+
+    def test_links_are_recorded_with_each_write_batch(self, h):
+        # killed once one of the service's write batches and one more event are
+        # written: the links of the batch answered before are all recorded
+        batch = WRITE_BATCHES[h.kind]
+        n = batch + 5
+        for i in range(n):
+            h.add_local(f"Visit {i}", start=h.at(1 + i % 20, 8 + i % 9))
+        h.provider.crash_after_written = batch + 1
+        with pytest.raises(Crash):
+            h.sync()
+        written = len(h.remote_ids())
+        assert written > batch and h.provider.last_call <= batch
+        assert h.store.linked_count(h.account.id) >= written - h.provider.last_call
+        h.sync()
+        assert len(h.remote_ids()) == n and len(h.all_local()) == n
+        assert h.store.linked_count(h.account.id) == n
 
     def test_first_sync_links_the_same_events_instead_of_duplicating(self, h):
         start = h.at(3)

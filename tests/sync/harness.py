@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from calsync_desktop.accounts.base import Account
 from calsync_desktop.model import Appointment, new_id
-from calsync_desktop.providers.base import Backoff, CalendarProvider
+from calsync_desktop.providers.base import Backoff, CalendarProvider, Create
 from calsync_desktop.providers.memory import MemoryCalendar, MemoryProvider
 from calsync_desktop.store import Store
 from calsync_desktop.sync.engine import Decision, SyncEngine, SyncResult
@@ -20,12 +20,23 @@ class Crash(BaseException):
 
 class CrashAfterWrite:
     """Mix into a provider: when ``crash_after_write`` is set, the next write reaches
-    the service and then the process dies before the answer is used."""
+    the service and then the process dies before the answer is used. With
+    ``crash_after_written`` set to N, the process dies right after the call
+    with which N writes in all have reached the service (``writes_sent``
+    counts them; ``last_call`` is how many the fatal call carried)."""
 
     crash_after_write = False
+    crash_after_written: int | None = None
+    writes_sent = 0
+    last_call = 0
 
     def write(self, writes):
         results = super().write(writes)
+        self.writes_sent += len(writes)
+        self.last_call = len(writes)
+        if self.crash_after_written is not None and self.writes_sent >= self.crash_after_written:
+            self.crash_after_written = None
+            raise Crash()
         if self.crash_after_write:
             self.crash_after_write = False
             raise Crash()
@@ -124,9 +135,48 @@ class Harness(EngineHarness):
         self.calendar = MemoryCalendar(email, clock=clock)
         self.backoff = Backoff(sleep=lambda _s: None)
         self.provider = CrashingProvider(self.calendar, self.backoff)
+        self._record_batches()
         self.add_test_account("memory", "Work calendar", email, sync_all_private)
 
     # -- remote side
+    def _record_batches(self) -> None:
+        """Every write request the service answers goes into ``batches`` (its
+        writes and results); a kill set with :meth:`kill_after_events` or
+        :meth:`kill_after_writes` happens at the end of the request that
+        reaches the number, after the service has applied it."""
+        original = self.calendar.write_batch
+        self.batches: list[tuple[list, list]] = []
+        self._kill: tuple[str, int] | None = None
+
+        def write_batch(writes):
+            results = original(writes)
+            self.batches.append((list(writes), results))
+            if self._kill is not None:
+                what, left = self._kill
+                if what == "events":
+                    left -= sum(1 for r in results if r.ok and isinstance(r.write, Create))
+                else:
+                    left -= len(writes)
+                self._kill = (what, left)
+                if left <= 0:
+                    self._kill = None
+                    raise Crash()
+            return results
+
+        self.calendar.write_batch = write_batch
+
+    def kill_after_events(self, n: int) -> None:
+        """The process dies as soon as the service has stored ``n`` new events."""
+        self._kill = ("events", n)
+
+    def kill_after_writes(self, n: int) -> None:
+        """The process dies as soon as ``n`` more writes have reached the service."""
+        self._kill = ("writes", n)
+
+    @property
+    def kill_pending(self) -> bool:
+        return self._kill is not None
+
     def add_remote(self, subject="Call with Globex", start=None, hours=1, **kw):
         start = start or self.clock() + timedelta(days=2)
         return self.calendar.add(

@@ -362,6 +362,44 @@ def test_crash_between_remote_write_and_local_commit_never_duplicates(h):
     assert len(h.all_local()) == 1
 
 
+# what each service takes in one write request (SPEC §4, Writes)
+SERVICE_BATCHES = {"Google": 50, "Graph": 20, "Exchange": 100}
+
+
+@pytest.mark.parametrize("batch", SERVICE_BATCHES.values(), ids=SERVICE_BATCHES)
+@pytest.mark.parametrize("killed_after", ["one batch", "two batches and one more event"])
+def test_links_are_recorded_with_each_write_batch(h, batch, killed_after):
+    h.calendar.batch_size = batch
+    n = 2 * batch + 5
+    for i in range(n):
+        h.add_local(f"Visit {i}", start=h.at(1 + i % 20, 8 + i % 9))
+    kill_at = batch if killed_after == "one batch" else 2 * batch + 1
+    h.provider.crash_after_written = kill_at
+    with pytest.raises(Crash):
+        h.sync()
+    written = len(h.calendar.events)
+    linked = h.store.linked_count(h.account.id)
+    # a kill loses at most the links of the batch in flight, never an earlier one
+    assert written >= kill_at and h.provider.last_call <= batch
+    assert linked == written - h.provider.last_call
+    h.sync()
+    assert len(h.calendar.events) == n and len(h.all_local()) == n
+    assert h.store.linked_count(h.account.id) == n
+
+
+def test_a_kill_in_the_service_after_n_events_loses_no_earlier_link(h):
+    h.calendar.batch_size = 50
+    for i in range(230):
+        h.add_local(f"Visit {i}", start=h.at(1 + i % 20, 8 + i % 9))
+    h.kill_after_events(200)  # the service has stored 200 events when the process dies
+    with pytest.raises(Crash):
+        h.sync()
+    assert len(h.calendar.events) == 200
+    assert h.store.linked_count(h.account.id) >= 150
+    h.sync()
+    assert len(h.calendar.events) == 230 == h.store.linked_count(h.account.id)
+
+
 def test_crash_repair_still_pushes_a_later_local_edit(h):
     a = h.add_local()
     h.provider.crash_after_write = True

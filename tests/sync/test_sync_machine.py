@@ -25,11 +25,12 @@ from hypothesis.stateful import (
     consumes,
     initialize,
     invariant,
+    multiple,
     rule,
 )
 
 from calsync_desktop.model import Participant, Recurrence
-from calsync_desktop.providers.base import ProviderError
+from calsync_desktop.providers.base import Create, ProviderError
 from calsync_desktop.store import Store
 from calsync_desktop.sync.engine import Decision
 from calsync_desktop.sync.mapping import join_contents
@@ -73,6 +74,8 @@ class SyncMachine(RuleBasedStateMachine):
         self.h = Harness(self.store, self.clock)
         # the mass-deletion guard has its own tests; here the user always applies
         self.h.decision = Decision.APPLY
+        # small write batches, so that a push takes several and a kill can fall between
+        self.h.calendar.batch_size = 3
         self.pending_fault = False
         # edits since the last clean sync: (key, field) -> {"local"/"remote": value}
         # every edit since the last clean sync, in order: [item key, field, side, value];
@@ -156,6 +159,14 @@ class SyncMachine(RuleBasedStateMachine):
             recurrence=Recurrence("FREQ=WEEKLY;COUNT=3") if weekly else None,
         )
         return a.id
+
+    @rule(target=appointments, n=st.integers(min_value=2, max_value=8), day=days, hour=hours)
+    def add_several_local(self, n, day, hour):
+        """Several appointments at once (an import): a push of several write batches."""
+        start = (self.clock() + timedelta(days=day)).replace(hour=hour)
+        return multiple(
+            *(self.h.add_local(f"Visit {i}", start=start + timedelta(hours=i)).id for i in range(n))
+        )
 
     @rule(local_id=appointments, contents=text, location=locations)
     def edit_local(self, local_id, contents, location):
@@ -286,6 +297,30 @@ class SyncMachine(RuleBasedStateMachine):
         self.h.provider.crash_after_write = True
         self.pending_fault = True
 
+    @rule(n=st.integers(min_value=1, max_value=8))
+    def kill_after_writes(self, n):
+        """The process dies once ``n`` more writes have reached the service."""
+        self.h.kill_after_writes(n)
+        self.pending_fault = True
+
+    def check_links_of_answered_batches(self, first_batch: int) -> None:
+        """After a kill, every event created by a write request answered before
+        the fatal one is linked: only the batch in flight may lack its links."""
+        batches = self.h.batches[first_batch:]
+        answered = batches[:-1]
+        if batches and len(batches[-1][0]) == 1 and answered:
+            # a lone write may be one made while a batch commits (an event found
+            # to exist already is linked with a write of its own)
+            answered = answered[:-1]
+        status = self.store.all_status(self.h.account.id)
+        for writes, results in answered:
+            for write, result in zip(writes, results, strict=True):
+                if isinstance(write, Create) and result.ok:
+                    row = status.get(write.draft.local_id)
+                    assert row is not None and row.remote_id == result.event.remote_id, (
+                        "a link of an answered batch was lost"
+                    )
+
     # ------------------------------------------------------------------ sync
 
     def _frozen_snapshot(self):
@@ -299,10 +334,12 @@ class SyncMachine(RuleBasedStateMachine):
     def sync(self):
         frozen_local, frozen_remote = self._frozen_snapshot()
         crashed = failed = False
+        first_batch = len(self.h.batches)
         try:
             self.h.sync()
         except Crash:
             crashed = True
+            self.check_links_of_answered_batches(first_batch)
         except ProviderError:
             failed = True
         # out of scope is never created, changed or deleted, whatever happened
@@ -315,7 +352,9 @@ class SyncMachine(RuleBasedStateMachine):
         if crashed or failed or self.pending_fault:
             # a fault may have hit this run; the next clean run must complete it
             self.pending_fault = (
-                bool(self.h.calendar.pending_faults) or self.h.provider.crash_after_write
+                bool(self.h.calendar.pending_faults)
+                or self.h.provider.crash_after_write
+                or self.h.kill_pending
             )
             return
         self.check_after_clean_sync()
