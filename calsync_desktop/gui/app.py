@@ -323,7 +323,7 @@ class CalsyncApp(QObject):
         # a report that arrives after the run ended must not bring the bar back
         if not self.scheduler.running:
             return
-        self.last_progress = f"{done}/{total}" if total else ""
+        self.last_progress = f"{min(done, total)} of {total}" if total else ""
         self.window.set_progress(done, total)
         self.window.set_status(self.syncing_text(done, total))
 

@@ -299,7 +299,7 @@ class AppointmentDialog(QDialog):
         self.form = form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-        form.addRow("", self.series_note)
+        form.addRow(self.series_note)  # across the whole dialog, above everything
         form.addRow("Title", self.title)
         times = QHBoxLayout()
         times.addWidget(self.start)

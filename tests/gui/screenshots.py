@@ -57,14 +57,12 @@ def save_screen(widget: QWidget, out: Path, name: str) -> None:
     print("saved", name)
 
 
-def demo(services: Services) -> None:
+def demo(services: Services) -> dict:
     store = services.store
     tz = display_zone()
     store.set_setting("profile.name", "Ann Seller")
     store.set_setting("profile.email", "ann@company.example")
-    work = save_account(services, memory.connect(services, "ann@company.example"))
-    work.name = "ann@company.example"
-    store.update_account(work)
+    work = save_account(services, memory.connect(services, "ann@company.example"), name="Work")
     private = save_account(
         services, memory.connect(services, "ann.private@example.com"), sync_all_private=True
     )
@@ -97,9 +95,10 @@ def demo(services: Services) -> None:
         ("Pricing workshop", 2, 15, 90, "Room 2", (), None),
         ("Travel to Hamburg", 3, 7, 90, "", (), None),
     ]
+    made = {}
     for contents, day, hour, minutes, location, people, rule in local:
         start, end = at(day, hour, minutes)
-        store.add_appointment(
+        made[contents.split("\n")[0]] = store.add_appointment(
             Appointment(
                 new_id(),
                 contents,
@@ -132,6 +131,16 @@ def demo(services: Services) -> None:
     )
     start, end = at(2, 0, 24 * 60)
     store.add_appointment(Appointment(new_id(), "Trade fair", start, end, tz.key, all_day=True))
+    # the same detail changed on both sides: the conflict log's example
+    store.log_conflict(
+        work.id,
+        made["Demo for Globex"].id,
+        "location",
+        "Globex HQ, Berlin",
+        "Globex HQ, Berlin – Room 4.12 (ask at the front desk)",
+        "remote",
+    )
+    return made
 
 
 def main(out_dir: str) -> int:
@@ -147,10 +156,10 @@ def main(out_dir: str) -> int:
     services = Services.create(
         home=home, secrets=MemorySecrets(), env={"CALSYNC_TEST_CALENDAR": "1"}
     )
-    demo(services)
+    made = demo(services)
     app = CalsyncApp(services, watch_network=False)
     app.start(sync_at_start=True, show_window=True)
-    app.window.resize(1180, 780)
+    app.window.resize(1240, 780)
     app.window.move(20, 60)
     wait_for(lambda: app.scheduler.runs_started and not app.scheduler.running)
     wait(300)
@@ -192,6 +201,34 @@ def main(out_dir: str) -> int:
     dialog.account_choice.hidePopup()
     dialog.close()
 
+    # one occurrence of a series: "This appointment" or "All in the series"
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMessageBox
+
+    from calsync_desktop.gui.appointment_dialog import ask_scope
+    from calsync_desktop.model import occurrences
+
+    series = services.store.get_appointment(made["Team stand-up"].id)
+    later = series.start + timedelta(days=2)
+    (occurrence, *_) = occurrences(series, later, later + timedelta(days=1))
+    dialog = app.editor.dialog_for(series, False, occurrence=occurrence)
+    dialog.show()
+    dialog.location.setText("Room 2")
+    save(dialog, out, "appointment-occurrence.png")
+
+    def shoot_question() -> None:
+        box = next(
+            w
+            for w in QApplication.topLevelWidgets()
+            if isinstance(w, QMessageBox) and w.isVisible()
+        )
+        save_screen(box, out, "appointment-this-or-all.png")
+        box.reject()
+
+    QTimer.singleShot(700, shoot_question)
+    ask_scope(dialog, "change", [])
+    dialog.close()
+
     # settings
     settings = app.open_settings()
     settings.resize(760, 480)
@@ -208,7 +245,33 @@ def main(out_dir: str) -> int:
     save(trouble, out, "troubleshooting-accounts.png")
     trouble.tabs.setCurrentIndex(1)
     save(trouble, out, "troubleshooting-problems.png")
+    trouble.show_conflicts()
+    save(trouble, out, "troubleshooting-conflicts.png")
     trouble.close()
+
+    # an account whose sign-in expired: one problem, one action, wherever it shows
+    from calsync_desktop.accounts.base import AccountState
+
+    expired = next(a for a in services.store.list_accounts() if a.name == "Private calendar")
+    expired.state = AccountState.NEEDS_SIGN_IN
+    expired.last_error = (
+        "Your sign-in for this calendar has expired or was changed, so syncing is paused. "
+        "Nothing was deleted."
+    )
+    services.store.update_account(expired)
+    app.refresh_status()
+    wait(300)  # the closed dialog is gone before it opens again
+    trouble = app.open_troubleshooting()
+    trouble.resize(860, 620)
+    wait_for(lambda: all(box.results and box.again.isEnabled() for box in trouble.account_checks))
+    save(trouble, out, "troubleshooting-sign-in-again.png")
+    trouble.close()
+    app.show_window()
+    save(app.window, out, "window-sign-in-again.png")
+    expired.state = AccountState.OK
+    expired.last_error = ""
+    services.store.update_account(expired)
+    app.refresh_status()
 
     # the wizard
     wizard = app.open_wizard()
