@@ -86,7 +86,13 @@ class Recurrence:
 
 @dataclass(frozen=True, slots=True)
 class Appointment:
-    """One entry of the Sales Calendar."""
+    """One entry of the Sales Calendar.
+
+    ``ical_uid`` is the iCalendar UID of the event the appointment was first
+    synced with (imported from or exported to a calendar): identity, not
+    contents. It stays when the account goes, so that the appointment is
+    recognised when that calendar is connected again.
+    """
 
     id: str
     contents: str
@@ -101,6 +107,7 @@ class Appointment:
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
     modified: datetime = field(default_factory=lambda: datetime.now(UTC))
     account_id: str | None = None
+    ical_uid: str | None = None
 
     @property
     def title(self) -> str:

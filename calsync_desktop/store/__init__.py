@@ -81,6 +81,7 @@ def _row(a: Appointment, seq: int) -> dict:
         "modified": a.modified,
         "account_id": a.account_id,
         "seq": seq,
+        "ical_uid": a.ical_uid,
     }
 
 
@@ -356,6 +357,8 @@ class Store:
             seq = self._next_seq()
             row = _row(a, seq)
             if current is not None:
+                if a.ical_uid is None:
+                    del row["ical_uid"]  # an appointment built afresh keeps the UID it had
                 conn.execute(_APPT_UPDATE, {"b_id": a.id, **row})
                 conn.execute(_PEOPLE_DELETE, {"b_id": a.id})
                 conn.execute(_MOVED_DELETE, {"b_id": a.id})
@@ -437,6 +440,19 @@ class Store:
                 self._next_seq()
             conn.execute(delete(t.appointments).where(t.appointments.c.id == appointment_id))
 
+    def remember_ical_uids(self, uids: dict[str, str]) -> None:
+        """Record the iCalUID of appointments (id → UID) that have none yet; not
+        an edit (the change counter stays)."""
+        if not uids:
+            return
+        with self.transaction() as conn:
+            conn.execute(
+                update(t.appointments)
+                .where(_A.id == bindparam("b_id"), _A.ical_uid.is_(None))
+                .values(ical_uid=bindparam("b_uid")),
+                [{"b_id": k, "b_uid": v} for k, v in uids.items()],
+            )
+
     def appointment_seqs(self, ids: Iterable[str]) -> dict[str, int]:
         """The change counter of each existing appointment among ``ids``."""
         out = {}
@@ -508,6 +524,7 @@ class Store:
                     created=r.created,
                     modified=r.modified,
                     account_id=r.account_id,
+                    ical_uid=r.ical_uid,
                 )
             )
         return out

@@ -85,6 +85,8 @@ appointments = Table(
     Column("modified", UTCDateTime, nullable=False),
     Column("account_id", String(36), ForeignKey("accounts.id", ondelete="SET NULL")),
     Column("seq", Integer, nullable=False),
+    # the iCalendar UID of the event it was first synced with (first-sync linking)
+    Column("ical_uid", Text),
     Index("ix_appointments_seq", "seq"),
     Index("ix_appointments_range", "start", "last_end"),
 )

@@ -225,7 +225,8 @@ class CreateRemotely(Action):
         run.put_link(
             LinkStatus(
                 self.local_id, event.remote_id, event.version, run.snapshot(self.local, event), seq
-            )
+            ),
+            event,
         )
 
 
@@ -369,7 +370,8 @@ class UpdateBothSides(Action):
                 version,
                 Snapshot(m.local_fields(target), remote),
                 seq,
-            )
+            ),
+            event,
         )
         run.log_conflicts(self.local_id, self.merged.conflicts)
 

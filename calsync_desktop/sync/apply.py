@@ -152,6 +152,7 @@ def finish(run: SyncRun, plan: Plan, advance: bool) -> None:
         account.last_sync = run.clock()
         account.state = AccountState.OK if not run.result.errors else AccountState.ERROR
         account.last_error = "; ".join(run.result.errors[:3])
+    store.remember_ical_uids(run.learnt_uids)
     store.update_skipped(account.id, plan.touched, plan.skipped + run.late_skipped)
     store.update_account(account)
     run.account = account

@@ -218,18 +218,19 @@ def stored_form(fields: Fields, own_email: str = "") -> Fields:
     own = own_email.strip().lower()
     return replace(
         fields,
-        contents=_stored_contents(fields.contents),
+        contents=stored_contents(fields.contents),
         time=None if fields.time is None else (_second(fields.time[0]), _second(fields.time[1])),
         participants=tuple(p for p in fields.participants if p[1] != own),
         exdates=tuple(sorted({_second(x) for x in fields.exdates})),
         overrides={
-            _second(k): (_stored_contents(v[0]), v[1], _second(v[2]), _second(v[3]))
+            _second(k): (stored_contents(v[0]), v[1], _second(v[2]), _second(v[3]))
             for k, v in fields.overrides.items()
         },
     )
 
 
-def _stored_contents(contents: str) -> str:
+def stored_contents(contents: str) -> str:
+    """Contents as a service holds them: split into subject and body, joined again."""
     return join_contents(*split_contents(contents))
 
 
@@ -339,5 +340,6 @@ def appointment_from(
         created=now,
         modified=now,
         account_id=account_id,
+        ical_uid=e.ical_uid,
     )
     return appointment, skipped

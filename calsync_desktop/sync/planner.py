@@ -99,6 +99,7 @@ class Planner:
 
         # the echo of our own writes, and anything else already synced at this version
         for rid in [r for r, e in events.items() if r in by_remote]:
+            run.learn_uid(by_remote[rid].local_id, events[rid])
             if by_remote[rid].version == events[rid].version:
                 del events[rid]
 
@@ -173,16 +174,21 @@ class Planner:
             if action is not None:
                 actions.append(action)
 
-        # first sync: match unlinked events and appointments that are the same
-        matches = match(unlinked_locals, unlinked_events) if full else {}
+        # first sync: link unlinked events and appointments that are the same
+        matches = match(unlinked_locals, unlinked_events, run.scope, seqs) if full else {}
         for local in unlinked_locals:
             touched.add(local.id)
             event = matches.get(local.id)
+            reason = run.scope.local_reason(local)
             if event is not None:
                 claimed_remote.add(event.remote_id)
-                actions.append(LinkExisting.between(run, local, seqs.get(local.id, 0), event))
+                reason = reason or run.scope.remote_reason(event)
+                if reason is None:
+                    actions.append(LinkExisting.between(run, local, seqs.get(local.id, 0), event))
+                else:
+                    # the same item, out of scope on one side: neither linked nor copied
+                    skipped.append(run.skip("local", local.id, name_of(local), reason))
                 continue
-            reason = run.scope.local_reason(local)
             if reason:
                 if local.all_day or seqs.get(local.id, 0) > account.local_seq:
                     skipped.append(run.skip("local", local.id, name_of(local), reason))

@@ -61,6 +61,8 @@ class SyncRun:
     own_seqs: set[int] = field(default_factory=set)
     created_remote: bool = False
     late_skipped: list[SkippedEntry] = field(default_factory=list)
+    #: iCalUIDs of linked appointments learnt while planning (stored at the end)
+    learnt_uids: dict[str, str] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ reading
 
@@ -80,8 +82,16 @@ class SyncRun:
         self.own_seqs.add(seq)
         return seq
 
-    def put_link(self, link: LinkStatus) -> None:
+    def put_link(self, link: LinkStatus, event: RemoteEvent | None = None) -> None:
+        """Record a link; with the event, the appointment learns its iCalUID."""
         self.store.put_status(self.account.id, link.to_row())
+        if event is not None and event.ical_uid:
+            self.store.remember_ical_uids({link.local_id: event.ical_uid})
+
+    def learn_uid(self, local_id: str, event: RemoteEvent) -> None:
+        """A linked event was listed: its appointment remembers its iCalUID."""
+        if event.ical_uid:
+            self.learnt_uids[local_id] = event.ical_uid
 
     def log_conflicts(self, local_id: str, conflicts: tuple[Conflict, ...]) -> None:
         for c in conflicts:

@@ -429,7 +429,8 @@ class EndToEndContract:
     def test_first_sync_links_the_same_events_instead_of_duplicating(self, h):
         start = h.at(3)
         a = h.add_local("Board meeting\nnotes", start=start)
-        made = h.add_remote("Board meeting", start=start)
+        # the whole contents are the evidence, not the first line
+        made = h.add_remote("Board meeting", start=start, html_body="<p>notes</p>")
         h.sync()
         assert len(h.remote_ids()) == 1 and len(h.all_local()) == 1
         assert h.local_for(made).id == a.id
@@ -444,6 +445,21 @@ class EndToEndContract:
         )
         h.sync()
         assert len(h.remote_ids()) == 2 and len(h.all_local()) == 2
+
+    def test_readding_the_account_after_a_title_changed_links_by_ical_uid(self, h):
+        made = h.add_remote("Kick-off with Initech")  # made elsewhere: no local id on it
+        h.sync()
+        a = h.local_for(made)
+        assert a.ical_uid and a.ical_uid == h.remote(made).ical_uid
+        remove_account(h.services, h.account.id, keep_appointments=True)
+        h.clock.advance(minutes=1)
+        h.edit_remotely(made, subject="Kick-off with Initech (new room)")
+        h.account = h.store.add_account(
+            replace(h.account, sync_state=None, local_seq=0, first_sync_done=False)
+        )
+        h.sync()
+        assert h.remote_ids() == [made] and [x.id for x in h.all_local()] == [a.id]
+        assert h.remote_id_for(a.id) == made
 
     # -------------------------------------------------------------------- conflicts
 

@@ -179,6 +179,7 @@ class Harness(EngineHarness):
 
     def add_remote(self, subject="Call with Globex", start=None, hours=1, **kw):
         start = start or self.clock() + timedelta(days=2)
+        kw.setdefault("ical_uid", f"{uuid.uuid4()}@other-client.example")  # as every service gives
         return self.calendar.add(
             subject=subject,
             start=start,

@@ -419,6 +419,7 @@ def test_first_sync_links_the_same_events_instead_of_duplicating(h):
     e = h.add_remote(
         "Board meeting",
         start=start,
+        body="notes",  # the whole contents are the evidence, not the first line
         attendees=(Participant("Ann", "ann@acme.example", InviteStatus.ACCEPTED),),
     )
     seen = writes_seen(h)
@@ -427,6 +428,134 @@ def test_first_sync_links_the_same_events_instead_of_duplicating(h):
     assert h.local_for(e.remote_id).id == a.id
     assert h.local(a.id).participants[0].status is InviteStatus.ACCEPTED
     assert not any(isinstance(w, Create) for w in seen)
+
+
+def link_pairs(h) -> dict[str, str]:
+    """local id -> remote id of every link of the account."""
+    return {r.local_id: r.remote_id for r in h.store.all_status(h.account.id).values()}
+
+
+def readd_account(h, services) -> None:
+    from calsync_desktop.accounts import remove_account
+
+    remove_account(services, h.account.id, keep_appointments=True)
+    h.account = h.store.add_account(
+        replace(h.account, sync_state=None, local_seq=0, first_sync_done=False)
+    )
+
+
+def test_first_sync_links_the_same_ical_uid_whatever_the_title(h):
+    start = h.at(2)
+    locals_ = [
+        h.add_local(f"Sales call {i}", start=start + timedelta(hours=i), ical_uid=f"uid-{i}@crm")
+        for i in range(20)
+    ]
+    events = [
+        h.add_remote(
+            f"Call, renamed elsewhere {i}",
+            start=start + timedelta(hours=i, minutes=30),
+            ical_uid=f"uid-{i}@crm",
+        )
+        for i in range(20)
+    ]
+    h.sync()
+    assert len(h.calendar.events) == 20 and len(h.all_local()) == 20
+    assert link_pairs(h) == {a.id: e.remote_id for a, e in zip(locals_, events, strict=True)}
+
+
+def test_the_sales_calendar_remembers_the_ical_uid_of_what_it_imports_and_exports(h, services):
+    e = h.add_remote("Imported")
+    a = h.add_local("Exported")
+    h.sync()
+    assert h.local_for(e.remote_id).ical_uid == e.ical_uid
+    assert h.local(a.id).ical_uid == h.remote_for(a.id).ical_uid is not None
+    readd_account(h, services)  # kept when the account is removed
+    assert h.local_for(e.remote_id) is None
+    assert {x.ical_uid for x in h.all_local()} == {e.ical_uid, h.remote_for(a.id).ical_uid}
+
+
+@pytest.mark.parametrize("side", ["remotely", "locally"])
+def test_removing_and_readding_the_account_after_a_title_changed_duplicates_nothing(
+    h, services, side
+):
+    imported = h.add_remote("Kick-off with Initech")
+    h.sync()
+    a = h.local_for(imported.remote_id)
+    readd_account(h, services)
+    if side == "remotely":
+        h.calendar.edit(imported.remote_id, subject="Kick-off with Initech (moved room)")
+    else:
+        h.edit_local(a.id, contents="Kick-off with Initech, renamed here")
+    h.sync()
+    assert len(h.calendar.events) == 1 and len(h.all_local()) == 1
+    assert link_pairs(h) == {a.id: imported.remote_id}
+
+
+# the order of evidence (SPEC §4): local id, then iCalUID, then the whole contents + start + end
+EVIDENCE_CASES = {
+    "the iCalUID beats the same contents and time": (
+        [("A", "Pitch", 0, "uid-1"), ("B", "Demo", 0, None)],
+        [("E", "Demo", 0, "uid-1", None)],
+        {"A": "E"},
+    ),
+    "the local id beats the iCalUID": (
+        [("A", "Pitch", 0, None), ("B", "Demo", 1, "uid-1")],
+        [("E", "Other", 2, "uid-1", "A")],
+        {"A": "E"},
+    ),
+    "one event, two appointments with its iCalUID: one link": (
+        [("A", "Pitch", 0, "uid-1"), ("B", "Pitch copy", 1, "uid-1")],
+        [("E", "Pitch", 0, "uid-1", None)],
+        {"A": "E"},
+    ),
+    "one event, two appointments with its contents and time: one link": (
+        [("A", "Call Bob", 0, None), ("B", "Call Bob", 0, None)],
+        [("E", "Call Bob", 0, "uid-9", None)],
+        {"A": "E"},
+    ),
+    "the whole contents, not only the first line": (
+        [("A", "Board meeting\nagenda attached", 0, None)],
+        [("E", "Board meeting", 0, "uid-2", None)],
+        {},
+    ),
+    "the same whole contents and time link": (
+        [("A", "Board meeting\nagenda attached", 0, None)],
+        [("E", "Board meeting\nagenda attached", 0, "uid-2", None)],
+        {"A": "E"},
+    ),
+    "the same contents at another time do not link": (
+        [("A", "Call Bob", 0, None)],
+        [("E", "Call Bob", 1, "uid-3", None)],
+        {},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", EVIDENCE_CASES.values(), ids=EVIDENCE_CASES)
+def test_first_sync_links_by_the_order_of_evidence(h, case):
+    appointments, events, expected = case
+    start = h.at(3)
+    made = {}
+    for name, contents, hour, uid in appointments:
+        made[name] = h.add_local(contents, start=start + timedelta(hours=hour), ical_uid=uid).id
+    for name, contents, hour, uid, carries in events:
+        subject, _, body = contents.partition("\n")
+        made[name] = h.add_remote(
+            subject,
+            start=start + timedelta(hours=hour),
+            body=body,
+            ical_uid=uid,
+            local_id=made.get(carries),
+        ).remote_id
+    h.sync()
+    pairs = link_pairs(h)
+    mine = {made[a[0]] for a in appointments}
+    theirs = {made[e[0]] for e in events}
+    assert {k: v for k, v in pairs.items() if k in mine and v in theirs} == {
+        made[a]: made[e] for a, e in expected.items()
+    }
+    # nothing linked twice; whatever did not link was copied, once
+    assert len(set(pairs.values())) == len(pairs) == len(h.calendar.events) == len(h.all_local())
 
 
 def test_removing_and_readding_the_account_duplicates_nothing(h, services):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -321,6 +322,40 @@ class SyncMachine(RuleBasedStateMachine):
                         "a link of an answered batch was lost"
                     )
 
+    @rule(settled=st.booleans(), renamed=st.booleans())
+    def readd_account(self, settled, renamed):
+        """Remove the account (keeping the appointments) and add it again: its
+        first sync links every event to its appointment (by local id, iCalUID
+        or the same contents and time) and copies nothing twice.
+
+        ``settled``: a clean sync first, so that both sides agree and the
+        counts must stay; otherwise edits (titles among them) and deletions
+        made since the last sync are pending when the account goes. Removing
+        an account forgets its pending deletions, and a first link lets the
+        Sales Calendar's values win, so those are no longer tracked.
+        ``renamed``: meanwhile another client renames every event (the title
+        is then no evidence; the local id and the iCalUID are)."""
+        if settled:
+            if self.pending_fault:
+                return
+            self.sync()
+            before = (len(self.h.all_local()), len(self.h.calendar.events))
+        account = self.h.account
+        self.store.remove_account(account.id, keep_appointments=True)
+        if renamed:
+            for remote_id, event in list(self.h.calendar.events.items()):
+                self.h.calendar.edit(remote_id, subject=f"{event.subject} (renamed)")
+        self.h.account = self.store.add_account(
+            replace(account, sync_state=None, local_seq=0, first_sync_done=False)
+        )
+        self.edits, self.deleted = [], {}
+        self.remote_rules.clear()
+        self.remote_attendee_edits.clear()
+        if settled:
+            self.sync()
+            after = (len(self.h.all_local()), len(self.h.calendar.events))
+            assert after == before, "duplicated when the account was added again"
+
     # ------------------------------------------------------------------ sync
 
     def _frozen_snapshot(self):
@@ -369,6 +404,8 @@ class SyncMachine(RuleBasedStateMachine):
         carried = [e.local_id for e in h.calendar.events.values() if e.local_id]
         assert len(carried) == len(set(carried)), "two remote events carry one appointment"
         assert len(by_remote) == len(status), "one event linked twice"
+        uids = [a.ical_uid for a in h.all_local() if a.ical_uid]
+        assert len(uids) == len(set(uids)), "two appointments of one event (iCalUID)"
         locals_ = {a.id: a for a in h.all_local()}
 
         for local_id, row in status.items():
