@@ -153,6 +153,19 @@ class StatusRow:
 
 
 @dataclass(frozen=True)
+class OutsideRow:
+    """A linked appointment outside a window, as :meth:`Store.linked_outside` lists it."""
+
+    id: str
+    contents: str
+    private: bool
+    all_day: bool
+    start: datetime
+    last_end: datetime | None
+    recurring: bool
+
+
+@dataclass(frozen=True)
 class Tombstone:
     local_id: str
     deleted_at: datetime
@@ -174,12 +187,16 @@ class ConflictEntry:
 
 @dataclass(frozen=True)
 class SkippedEntry:
+    """An item a sync left alone, and why. ``frozen``: a linked item that left
+    scope (kept as it is on both sides until it is back in scope)."""
+
     account_id: str | None
     side: str
     item_id: str
     item: str
     reason: str
     at: datetime
+    frozen: bool = False
 
 
 SETTING_DEFAULTS = {
@@ -574,6 +591,33 @@ class Store:
             ).scalars()
         )
 
+    def linked_outside(
+        self, account_id: str, not_before: datetime, not_after: datetime
+    ) -> list[OutsideRow]:
+        """The appointments linked to an account that are all-day, ended before
+        ``not_before`` or start after ``not_after`` (light rows, no participants)."""
+        a, s = t.appointments.c, t.sync_status.c
+        rows = self._read(
+            select(a.id, a.contents, a.private, a.all_day, a.start, a.last_end, a.rrule)
+            .join(t.sync_status, s.local_id == a.id)
+            .where(
+                s.account_id == account_id,
+                or_(a.all_day.is_(True), a.last_end < not_before, a.start > not_after),
+            )
+        )
+        return [
+            OutsideRow(
+                r.id,
+                r.contents,
+                bool(r.private),
+                bool(r.all_day),
+                r.start,
+                r.last_end,
+                bool(r.rrule),
+            )
+            for r in rows
+        ]
+
     def tombstones(self, account_id: str) -> list[Tombstone]:
         rows = self._read(select(t.tombstones).where(t.tombstones.c.account_id == account_id))
         return [Tombstone(r.appointment_id, r.deleted_at, r.seq) for r in rows]
@@ -744,6 +788,7 @@ class Store:
                             "item": e.item,
                             "reason": e.reason,
                             "at": e.at,
+                            "frozen": e.frozen,
                         }
                         for e in entries
                     ],
@@ -754,7 +799,7 @@ class Store:
         if account_id:
             query = query.where(t.skipped.c.account_id == account_id)
         return [
-            SkippedEntry(r.account_id, r.side, r.item_id, r.item, r.reason, r.at)
+            SkippedEntry(r.account_id, r.side, r.item_id, r.item, r.reason, r.at, bool(r.frozen))
             for r in self._read(query)
         ]
 
@@ -870,6 +915,7 @@ class Store:
 __all__ = [
     "ConcurrentEdit",
     "ConflictEntry",
+    "OutsideRow",
     "SkippedEntry",
     "StatusRow",
     "Store",

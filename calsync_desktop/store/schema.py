@@ -172,6 +172,8 @@ skipped = Table(
     Column("item", Text, nullable=False),
     Column("reason", Text, nullable=False),
     Column("at", UTCDateTime, nullable=False),
+    # a linked item out of scope: kept as it is until it is back in scope
+    Column("frozen", Boolean, nullable=False, server_default="0"),
 )
 
 settings = Table(

@@ -44,7 +44,7 @@ from calsync_desktop.providers.base import (
 from calsync_desktop.store import ConcurrentEdit
 from calsync_desktop.sync import mapping as m
 from calsync_desktop.sync.merge import Merged, merge
-from calsync_desktop.sync.run import SyncRun
+from calsync_desktop.sync.run import SyncRun, name_of
 from calsync_desktop.sync.snapshot import LinkStatus, Snapshot
 
 
@@ -174,15 +174,6 @@ def unstorable(run: SyncRun, action: Action, error: InvalidAppointment) -> None:
 
 def _has_guests(appointment: Appointment) -> bool:
     return any(p.key for p in appointment.participants)
-
-
-def name_of(appointment: Appointment) -> str:
-    """An appointment as the skipped log names it: never private contents."""
-    return "Private appointment" if appointment.private else (appointment.title or "(no title)")
-
-
-def name_of_event(event: RemoteEvent) -> str:
-    return "Private appointment" if event.private else (event.subject or "(no title)")
 
 
 # --------------------------------------------------------------------------- kinds

@@ -129,6 +129,32 @@ def _state_past_own_writes(run: SyncRun, state: str | None) -> str | None:
     return after.state if only_echo else state
 
 
+def _update_skipped(run: SyncRun, plan: Plan) -> None:
+    """Replace the skipped-log entries of the items the run looked at; an item
+    whose entries are the same as before keeps them as they were (and their
+    date: when it was first skipped)."""
+    entries, seen = [], set()
+    for e in [*plan.skipped, *run.frozen.values(), *run.late_skipped]:
+        key = (e.item_id, e.side, e.reason)
+        if key not in seen:
+            seen.add(key)
+            entries.append(e)
+    touched = set(plan.touched) | {e.item_id for e in entries}
+
+    def grouped(items) -> dict[str, list]:
+        out: dict[str, list] = {}
+        for e in items:
+            if e.item_id in touched:
+                out.setdefault(e.item_id, []).append((e.side, e.item, e.reason, e.frozen))
+        return {k: sorted(v) for k, v in out.items()}
+
+    new, old = grouped(entries), grouped(run.skipped_before)
+    same = {i for i in touched if new.get(i) == old.get(i)}
+    run.store.update_skipped(
+        run.account.id, touched - same, [e for e in entries if e.item_id not in same]
+    )
+
+
 def finish(run: SyncRun, plan: Plan, advance: bool) -> None:
     """End the run: the account's new sync state, change counter and state,
     and the skipped log of the items the run looked at."""
@@ -153,6 +179,6 @@ def finish(run: SyncRun, plan: Plan, advance: bool) -> None:
         account.state = AccountState.OK if not run.result.errors else AccountState.ERROR
         account.last_error = "; ".join(run.result.errors[:3])
     store.remember_ical_uids(run.learnt_uids)
-    store.update_skipped(account.id, plan.touched, plan.skipped + run.late_skipped)
+    _update_skipped(run, plan)
     store.update_account(account)
     run.account = account

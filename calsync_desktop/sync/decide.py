@@ -51,6 +51,7 @@ def decide(
         # re-added account): link it, never create a second copy
         if local is not None and event is not None:
             if scope.local_reason(local) or scope.remote_reason(event):
+                run.freeze(local_id, local, event, linked=False)
                 return None  # out of scope: linked once it is back in scope
             return LinkExisting.between(run, local, seq, event)
         if tombstone and event is not None:
@@ -65,6 +66,7 @@ def decide(
         # frozen: out of scope is never changed or deleted; leaving scope keeps the link
         if tombstone or (remote_deleted and local is None):
             return ForgetLink(local_id, local, seq, event, link)
+        run.freeze(local_id, local, event)
         return None
 
     local_changed = (

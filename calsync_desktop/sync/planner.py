@@ -17,7 +17,7 @@ import uuid
 
 from calsync_desktop.model import Appointment
 from calsync_desktop.providers.base import ChangeSet, NotFound, RemoteEvent, SyncStateExpired
-from calsync_desktop.store import SkippedEntry
+from calsync_desktop.store import OutsideRow, SkippedEntry
 from calsync_desktop.sync.actions import (
     Action,
     CreateLocally,
@@ -26,13 +26,11 @@ from calsync_desktop.sync.actions import (
     DeleteRemotely,
     ForgetLink,
     LinkExisting,
-    name_of,
-    name_of_event,
 )
 from calsync_desktop.sync.decide import decide
 from calsync_desktop.sync.linking import match
 from calsync_desktop.sync.plan import GUARD_MIN_DELETIONS, GUARD_SHARE, MassDeletionGuard, Plan
-from calsync_desktop.sync.run import SyncRun
+from calsync_desktop.sync.run import SyncRun, name_of, name_of_event
 from calsync_desktop.sync.snapshot import LinkStatus
 
 log = logging.getLogger(__name__)
@@ -208,8 +206,72 @@ class Planner:
 
         plan = Plan(actions, changes, full, seq_at_start, skipped, touched, run=run)
         self._verify_suspects(plan)
+        self._frozen(plan)
         plan.guard = self._guard(plan)
         return plan
+
+    def _frozen(self, plan: Plan) -> None:
+        """Linked items out of scope are listed as skipped, however they left
+        (time passing changes nothing either side lists); an item whose entry
+        says it left scope here but that is back in scope (time brought it
+        within the horizon) is decided again, with what changed meanwhile."""
+        run = self.run
+        store, account_id, window = run.store, run.account.id, run.scope.window
+        run.skipped_before = store.skipped(account_id)
+        outside = {r.id: r for r in store.linked_outside(account_id, window.start, window.end)}
+        for local_id, row in outside.items():
+            if local_id not in plan.touched:
+                run.frozen[local_id] = self._frozen_entry(row)
+                plan.touched.add(local_id)
+        back = [
+            e.item_id
+            for e in run.skipped_before
+            if e.frozen and e.side == "local" and e.item_id not in outside.keys() | plan.touched
+        ]
+        if back:
+            self._decide_again(plan, back)
+        # a change of the way an item is out of scope is news; the same entry is not
+        before = {e.item_id: e.reason for e in run.skipped_before if e.frozen}
+        plan.skipped.extend(e for e in run.frozen.values() if before.get(e.item_id) != e.reason)
+
+    def _frozen_entry(self, row: OutsideRow) -> SkippedEntry:
+        run = self.run
+        how = run.scope.out_by(row.start, row.last_end, row.all_day)
+        title = row.contents.split("\n", 1)[0]
+        name = "Private appointment" if row.private else (title or "(no title)")
+        reason = run.scope.frozen_reason(how, row.recurring)
+        return SkippedEntry(run.account.id, "local", row.id, name, reason, run.clock(), True)
+
+    def _decide_again(self, plan: Plan, local_ids: list[str]) -> None:
+        """Items back in scope with nothing listed for them: read both sides and decide."""
+        run = self.run
+        store = run.store
+        rows = store.status_for(run.account.id, local_ids)
+        locals_ = store.get_appointments(local_ids)
+        seqs = store.appointment_seqs(locals_)
+        for local_id in local_ids:
+            plan.touched.add(local_id)  # its old entry goes, whatever follows
+            row = rows.get(local_id)
+            local = locals_.get(local_id)
+            if row is None or local is None:
+                continue  # unlinked or deleted meanwhile: decided elsewhere, if at all
+            link = LinkStatus.from_row(row)
+            try:
+                event = run.provider.get(link.remote_id)
+            except NotFound:
+                event = None
+            action = decide(
+                run,
+                local_id,
+                local,
+                seqs.get(local_id, 0),
+                event,
+                link,
+                tombstone=False,
+                remote_deleted=event is None,
+            )
+            if action is not None:
+                plan.actions.append(action)
 
     def _verify_suspects(self, plan: Plan) -> None:
         """A linked event missing from a full listing is asked for by id: gone

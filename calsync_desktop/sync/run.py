@@ -29,6 +29,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def name_of(appointment: Appointment) -> str:
+    """An appointment as the skipped log names it: never private contents."""
+    return "Private appointment" if appointment.private else (appointment.title or "(no title)")
+
+
+def name_of_event(event: RemoteEvent) -> str:
+    return "Private appointment" if event.private else (event.subject or "(no title)")
+
+
 @dataclass
 class SyncRun:
     """The context and the bookkeeping of one run.
@@ -45,7 +54,9 @@ class SyncRun:
     - ``created_remote``: the run created events (some services then need the
       state moved past those creates);
     - ``late_skipped``: items skipped while applying (not storable, attendees
-      without an email).
+      without an email);
+    - ``frozen``: the skipped-log entry of each linked item out of scope, by
+      local id; ``skipped_before`` the account's skipped log as the run found it.
     """
 
     store: Store
@@ -63,6 +74,8 @@ class SyncRun:
     late_skipped: list[SkippedEntry] = field(default_factory=list)
     #: iCalUIDs of linked appointments learnt while planning (stored at the end)
     learnt_uids: dict[str, str] = field(default_factory=dict)
+    frozen: dict[str, SkippedEntry] = field(default_factory=dict)
+    skipped_before: list[SkippedEntry] = field(default_factory=list)
 
     # ------------------------------------------------------------------ reading
 
@@ -103,6 +116,27 @@ class SyncRun:
     def skip(self, side: str, item_id: str, item: str, reason: str) -> SkippedEntry:
         """A skipped-log entry of this account, dated now."""
         return SkippedEntry(self.account.id, side, item_id, item, reason, self.clock())
+
+    def freeze(
+        self,
+        local_id: str,
+        local: Appointment | None,
+        event: RemoteEvent | None,
+        linked: bool = True,
+    ) -> None:
+        """An item out of scope is left as it is: say so in the skipped log,
+        with the way it left scope (the Sales Calendar's side first)."""
+        scope = self.scope
+        if local is not None and (how := scope.local_out_by(local)):
+            side, reason = "local", scope.frozen_reason(how, local.recurrence is not None)
+        elif event is not None and (how := scope.remote_out_by(event)):
+            side = "remote"
+            reason = scope.frozen_reason(how, event.recurrence is not None, self.account.name)
+        else:
+            return
+        name = name_of(local) if local is not None else name_of_event(event)
+        entry = SkippedEntry(self.account.id, side, local_id, name, reason, self.clock(), linked)
+        self.frozen[local_id] = entry
 
     def skip_late(self, side: str, item_id: str, item: str, reason: str) -> None:
         self.late_skipped.append(self.skip(side, item_id, item, reason))

@@ -395,6 +395,19 @@ class EndToEndContract:
         h.sync()
         assert h.local(a.id) is not None
 
+    def test_leaving_scope_by_age_is_listed_as_skipped_and_costs_nothing_more(self, h):
+        a = h.add_local("Visit at Initech")
+        h.sync()
+        h.sync()
+        h.clock.advance(days=40)
+        h.sync()
+        (entry,) = [s for s in h.store.skipped(h.account.id) if s.item_id == a.id]
+        assert entry.frozen and entry.reason.startswith("Ended more than 30 days ago")
+        before = h.count_requests()
+        assert h.sync().counts == {}
+        assert h.count_requests() - before == 1
+        assert h.store.skipped(h.account.id) == [entry]
+
     # --------------------------------------------------------------------- identity
 
     def test_crash_between_remote_write_and_local_commit_never_duplicates(self, h):

@@ -347,6 +347,126 @@ def test_beyond_the_horizon_is_out_of_scope(h):
     assert h.remote_for(far.id) is None
 
 
+# --------------------------------------------------------------------------- leaving scope, said
+
+
+def frozen_entries(h) -> dict[str, str]:
+    """item id -> reason of the account's skipped items that are linked and frozen."""
+    return {s.item_id: s.reason for s in h.store.skipped(h.account.id) if s.frozen}
+
+
+def _made_all_day_locally(h, a, event):
+    h.edit_local(a.id, all_day=True)
+
+
+def _made_all_day_remotely(h, a, event):
+    h.calendar.edit(event.remote_id, all_day=True)
+
+
+def _aged_past_30_days(h, a, event):
+    h.clock.advance(days=40)
+
+
+def _moved_beyond_the_horizon_locally(h, a, event):
+    far = timedelta(days=800)
+    h.edit_local(a.id, start=a.start + far, end=a.end + far)
+
+
+def _moved_beyond_the_horizon_remotely(h, a, event):
+    far = timedelta(days=800)
+    h.calendar.edit(event.remote_id, start=event.start + far, end=event.end + far)
+
+
+LEAVING_SCOPE = {
+    "made all-day locally": (_made_all_day_locally, "local", "Made all-day"),
+    "made all-day remotely": (_made_all_day_remotely, "remote", "Made all-day in Work calendar"),
+    "aged past 30 days": (_aged_past_30_days, "local", "Ended more than 30 days ago"),
+    "moved beyond the horizon locally": (
+        _moved_beyond_the_horizon_locally,
+        "local",
+        "Starts beyond the sync horizon",
+    ),
+    "moved beyond the horizon remotely": (
+        _moved_beyond_the_horizon_remotely,
+        "remote",
+        "Moved in Work calendar beyond the sync horizon",
+    ),
+}
+
+
+@pytest.mark.parametrize("leave", LEAVING_SCOPE.values(), ids=LEAVING_SCOPE)
+def test_every_way_of_leaving_scope_is_listed_as_skipped_with_its_reason(h, leave):
+    how, side, words = leave
+    a = h.add_local("Quarterly review")
+    h.sync()
+    event = h.remote_for(a.id)
+    h.clock.advance(minutes=1)
+    how(h, a, event)
+    h.sync()
+    (entry,) = [s for s in h.store.skipped(h.account.id) if s.item_id == a.id]
+    assert entry.frozen and entry.side == side and entry.item == "Quarterly review"
+    assert entry.reason.startswith(words) and "kept as it is" in entry.reason
+    assert h.store.status_for(h.account.id, [a.id])  # still linked: frozen, not deleted
+    # later syncs keep the entry as it was, and cost what they always did
+    before = h.calendar.requests
+    assert h.sync().counts == {}
+    assert h.calendar.requests - before == 1
+    assert [s for s in h.store.skipped(h.account.id) if s.item_id == a.id] == [entry]
+
+
+def test_a_series_that_ages_out_is_listed_as_skipped(h):
+    a = h.add_local(
+        start=h.clock() - timedelta(days=20), recurrence=Recurrence("FREQ=DAILY;COUNT=3")
+    )
+    h.sync()
+    h.clock.advance(days=20)
+    h.sync()
+    assert frozen_entries(h)[a.id].startswith("Its last occurrence ended more than 30 days ago")
+
+
+def test_a_private_appointment_leaving_scope_is_listed_without_its_contents(h):
+    a = h.add_local("Divorce lawyer", private=True)
+    h.sync()
+    h.edit_local(a.id, all_day=True)
+    h.sync()
+    (entry,) = [s for s in h.store.skipped(h.account.id) if s.item_id == a.id]
+    assert entry.item == "Private appointment" and "lawyer" not in entry.reason
+
+
+@pytest.mark.parametrize("side", ["locally", "remotely"])
+def test_the_entry_goes_when_the_appointment_is_back_in_scope(h, side):
+    a = h.add_local()
+    h.sync()
+    event = h.remote_for(a.id)
+    if side == "locally":
+        h.edit_local(a.id, all_day=True)
+        h.sync()
+        h.edit_local(a.id, all_day=False, location="Back in scope")
+    else:
+        h.calendar.edit(event.remote_id, all_day=True)
+        h.sync()
+        h.calendar.edit(event.remote_id, all_day=False, location="Back in scope")
+    assert a.id in frozen_entries(h)
+    h.sync()
+    assert a.id not in frozen_entries(h)
+    assert h.local(a.id).location == h.remote_for(a.id).location == "Back in scope"
+
+
+def test_beyond_the_horizon_comes_back_in_scope_with_time_and_syncs_what_changed_meanwhile(h):
+    a = h.add_local(start=h.at(20))
+    h.sync()
+    far = timedelta(days=715)  # 735 days ahead: beyond two years
+    h.edit_local(a.id, start=a.start + far, end=a.end + far, location="Far ahead")
+    h.sync()
+    assert frozen_entries(h)[a.id].startswith("Starts beyond the sync horizon")
+    assert h.remote_for(a.id).start == a.start  # frozen: the service still has the old time
+    h.clock.advance(days=10)  # now within two years
+    h.sync()
+    assert a.id not in frozen_entries(h)
+    event = h.remote_for(a.id)
+    assert event.start == a.start + far and event.location == "Far ahead"
+
+
 # --------------------------------------------------------------------------- identity
 
 
