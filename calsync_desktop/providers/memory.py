@@ -109,6 +109,10 @@ class MemoryCalendar:
             raise ValueError(kind)
         self._faults.extend([kind] * count)
 
+    def clear_faults(self) -> None:
+        """Forget the faults not used yet."""
+        self._faults.clear()
+
     @property
     def pending_faults(self) -> int:
         """How many injected faults are still waiting for a request."""

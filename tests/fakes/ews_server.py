@@ -53,12 +53,10 @@ import base64
 import binascii
 import copy
 import datetime as dt
-import ipaddress
 import itertools
 import os
 import re
-import socket
-import ssl
+import secrets
 import sys
 import tempfile
 import threading
@@ -66,14 +64,24 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dateutil import rrule as du
 from lxml import etree
 
-from tests.fakes.serving import BackgroundServer
+from tests.fakes.kit import (
+    FAULT_KINDS,
+    BackgroundServer,
+    FaultQueue,
+    NewEvent,
+    RemoteCalendar,
+    delay,
+    drop_connection,
+    neutral_changes,
+    response_word,
+)
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 M = "http://schemas.microsoft.com/exchange/services/2006/messages"
@@ -406,35 +414,44 @@ class Mailbox:
 # --------------------------------------------------------------------------- faults
 
 
-@dataclass
-class Fault:
-    kind: str
-    back_off_ms: int = 2000
-    delay: float = 0.0
-
-
-FAULT_KINDS = (
-    "rate_limit",  # ErrorServerBusy with BackOffMilliseconds (Exchange has no 429)
-    "server_busy",  # the same
-    "server_error",  # HTTP 503
-    "drop",  # the connection closes without an answer
-    "malformed",  # 200 with XML that breaks off
-    "expired_token",  # 401, as for a password changed meanwhile
-    "slow",  # answer after ``delay`` seconds
-    "not_ews",  # a 404 HTML page
-)
+# The shared kinds (tests/fakes/kit) as Exchange answers them: Exchange has no
+# 429, so "rate_limit" and "server_busy" are both the ErrorServerBusy SOAP fault
+# with BackOffMilliseconds (default 2 s); "server_error" is an HTTP 503 page;
+# "malformed" is 200 with XML that breaks off; "expired_token" is a 401, as for a
+# password changed meanwhile. And one of its own:
+EWS_FAULT_KINDS = (*FAULT_KINDS, "not_ews")  # a 404 HTML page
+WRITE_OPERATIONS = ("CreateItem", "UpdateItem", "DeleteItem")
+_OPERATION = re.compile(rb"<(?:\w+:)?Body\b[^>]*>\s*<(?:\w+:)?(\w+)")
+RESPONSE_WORDS = {
+    "no_response": "NoResponseReceived",
+    "accepted": "Accept",
+    "tentative": "Tentative",
+    "declined": "Decline",
+}
+SENSITIVITY_WORDS = {
+    "normal": "Normal",
+    "private": "Private",
+    "confidential": "Confidential",
+    "personal": "Personal",
+}
 
 
 # --------------------------------------------------------------------------- the server
 
 
-class EwsServer(BackgroundServer):
+class EwsServer(BackgroundServer, RemoteCalendar):
     """A local EWS endpoint with an in-process API for tests.
 
-    ``start()`` binds 127.0.0.1 on a free port and returns the EWS URL. The
-    test side can edit and delete items as another client would, inject
-    faults, change the password, expire sync states and count requests.
+    ``start()`` binds 127.0.0.1 on a free port and returns the EWS URL (HTTPS
+    with ``tls``, trusted through ``ca_bundle``). It is a :class:`RemoteCalendar`
+    (another client's acts on the default calendar, expiring sync states,
+    revoking the sign-in by changing the password, faults); Exchange's own
+    helpers (:meth:`add_event`, :meth:`edit`, :meth:`edit_occurrence_at` with
+    1-based occurrence indexes, :meth:`set_password`, :meth:`item`) serve the
+    tests of this one service.
     """
+
+    fault_kinds = EWS_FAULT_KINDS
 
     def __init__(
         self,
@@ -449,7 +466,7 @@ class EwsServer(BackgroundServer):
         clock=None,
     ):
         self.username = username
-        self.password = password
+        self.password = self._signed_in_password = password
         self.mailbox = Mailbox(email, clock=clock)
         self.tls = tls
         self.validate = validate
@@ -462,13 +479,11 @@ class EwsServer(BackgroundServer):
         self.operations: Counter[str] = Counter()
         self.requests = 0
         self.auth_failures = 0
-        self.faults: list[Fault] = []
+        self.mails_sent = 0
+        self.faults = FaultQueue()
         self.log: list[str] = []
-        self.ca_path: str | None = None
         self.max_sync_changes = 512
         self._lock = threading.RLock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._tmp: tempfile.TemporaryDirectory | None = None
         if validate:
             schema()
@@ -480,19 +495,8 @@ class EwsServer(BackgroundServer):
         handler = type("Handler", (_Handler,), {"server_state": self})
         if "NTLM" in self.auth_methods:
             self._write_ntlm_users()
-        httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        httpd.daemon_threads = True
-        scheme = "http"
-        if self.tls:
-            self._tmp = self._tmp or tempfile.TemporaryDirectory(prefix="ews-tls-")
-            cert, key, ca = _self_signed(Path(self._tmp.name))
-            self.ca_path = str(ca)
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(cert, key)
-            httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-            scheme = "https"
-        self._serve(httpd, "ews-server")
-        self.url = f"{scheme}://127.0.0.1:{httpd.server_address[1]}/EWS/Exchange.asmx"
+        self._serve(handler, "ews-server", port=port, tls=self.tls)
+        self.url = f"{self.scheme}://127.0.0.1:{self.port}/EWS/Exchange.asmx"
         return self.url
 
     def _cleanup(self) -> None:
@@ -500,16 +504,25 @@ class EwsServer(BackgroundServer):
             self._tmp.cleanup()
             self._tmp = None
 
+    def reset(self, clock=None) -> None:
+        """An empty calendar, the first password, no faults: a fresh server for
+        the next test of a module that shares one."""
+        with self._lock:
+            self.mailbox.__init__(self.mailbox.email, clock=clock or self.mailbox.clock)
+            self.faults.clear()
+            self.mails_sent = 0
+            self.not_ews = False
+            if self.password != self._signed_in_password:
+                self.set_password(self._signed_in_password)
+
     # ------------------------------------------------------------------ test API
+
+    @property
+    def owner(self) -> str:
+        return self.mailbox.email
 
     def count_requests(self) -> int:
         return self.requests
-
-    def fail_next(self, kind: str, count: int = 1, **params) -> None:
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {kind!r}")
-        with self._lock:
-            self.faults.extend(Fault(kind, **params) for _ in range(count))
 
     def set_password(self, password: str) -> None:
         """Change the password; connections authenticated with the old one (NTLM) lose it."""
@@ -629,15 +642,27 @@ class EwsServer(BackgroundServer):
             else:
                 self.mailbox.remove(item_id)
 
-    def set_response(self, item_id: str, email: str, response: str) -> None:
-        """An attendee answers: Accept, Tentative, Decline, NoResponseReceived, Unknown."""
+    def set_response_word(self, item_id: str, email: str, response: str) -> None:
+        """An attendee answers in Exchange's words: Accept, Tentative, Decline,
+        NoResponseReceived, Unknown."""
         assert response in RESPONSE_TYPES
         with self._lock:
             item = self.mailbox.items[item_id]
+            if email.lower() not in self._attendee_addresses(item):
+                raise KeyError(email)
             item.responses[email.lower()] = response
             self._touch_with_master(item)
 
-    def add_attendee(self, item_id: str, email: str) -> None:
+    @staticmethod
+    def _attendee_addresses(item: Item) -> set[str]:
+        found = set()
+        for group in ("RequiredAttendees", "OptionalAttendees", "Resources"):
+            el = item.props.get(group)
+            if el is not None:
+                found |= {(a.text or "").lower() for a in el.iter(t("EmailAddress"))}
+        return found
+
+    def add_attendee(self, item_id: str, email: str, name: str | None = None) -> None:
         """Another client (Outlook) invites one more required attendee."""
         with self._lock:
             item = self.mailbox.items[item_id]
@@ -648,11 +673,13 @@ class EwsServer(BackgroundServer):
             mailbox = etree.SubElement(
                 etree.SubElement(attendees, f"{{{T}}}Attendee"), f"{{{T}}}Mailbox"
             )
+            if name:
+                etree.SubElement(mailbox, f"{{{T}}}Name").text = name
             etree.SubElement(mailbox, f"{{{T}}}EmailAddress").text = email
             etree.SubElement(mailbox, f"{{{T}}}RoutingType").text = "SMTP"
             self._touch_with_master(item)
 
-    def edit_occurrence(self, master_id: str, index: int, **fields) -> str:
+    def edit_occurrence_at(self, master_id: str, index: int, **fields) -> str:
         """Move or edit one occurrence (1-based) as another client; returns the exception's id."""
         with self._lock:
             master = self.mailbox.items[master_id]
@@ -660,7 +687,7 @@ class EwsServer(BackgroundServer):
             self.edit(exc.id, **fields)
             return exc.id
 
-    def delete_occurrence(self, master_id: str, index: int) -> None:
+    def delete_occurrence_at(self, master_id: str, index: int) -> None:
         with self._lock:
             master = self.mailbox.items[master_id]
             original = self.mailbox.occurrences(master)[index - 1]
@@ -671,6 +698,87 @@ class EwsServer(BackgroundServer):
 
     def items(self) -> list[Item]:
         return self.mailbox.listed()
+
+    # ------------------------------------------------------------------ the shared vocabulary
+
+    def _create_event(self, new: NewEvent) -> str:
+        if new.organizer and "@" in new.organizer:
+            organizer_mailbox = (new.organizer.split("@")[0].title(), new.organizer)
+        else:
+            organizer_mailbox = None
+        return self.add_event(
+            new.subject,
+            new.start,
+            new.end,
+            body=new.body,
+            html=new.html,
+            location=new.location,
+            timezone=new.timezone,
+            sensitivity=SENSITIVITY_WORDS[new.sensitivity],
+            attendees=tuple((name or email, email) for name, email in new.attendees),
+            organizer=organizer_mailbox,
+        )
+
+    def create_all_day_event(self, subject: str, day: dt.date, days: int = 1) -> str:
+        midnight = dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return self.add_event(subject, midnight, midnight + dt.timedelta(days=days), all_day=True)
+
+    def edit_event(self, remote_id: str, **changes) -> None:
+        changes = neutral_changes(changes)
+        if "sensitivity" in changes:
+            changes["sensitivity"] = SENSITIVITY_WORDS[changes["sensitivity"]]
+        self.edit(remote_id, **changes)
+
+    def delete_event(self, remote_id: str) -> None:
+        self.delete(remote_id)
+
+    def cancel_event(self, remote_id: str) -> None:
+        self.edit(remote_id, cancelled=True)
+
+    def set_response(self, remote_id: str, email: str, response: str) -> None:
+        self.set_response_word(remote_id, email, response_word(response, RESPONSE_WORDS))
+
+    def _index(self, master_id: str, original_start: dt.datetime) -> int:
+        """1-based, as EWS's OccurrenceItemId counts."""
+        starts = self.mailbox.occurrences(self.item(master_id))
+        return starts.index(original_start.astimezone(UTC)) + 1
+
+    def occurrence_starts(self, master_id: str) -> list[dt.datetime]:
+        with self._lock:
+            master = self.item(master_id)
+            starts = []
+            for original in self.mailbox.occurrences(master):
+                if original in master.deleted_occurrences:
+                    continue
+                moved = master.exceptions.get(original)
+                starts.append(self.item(moved).start if moved else original)
+            return sorted(starts)
+
+    def delete_occurrence(self, master_id: str, original_start: dt.datetime) -> None:
+        self.delete_occurrence_at(master_id, self._index(master_id, original_start))
+
+    def edit_occurrence(self, master_id: str, original_start: dt.datetime, **changes) -> None:
+        index = self._index(master_id, original_start)
+        with self._lock:
+            exception = self._exception_for(self.item(master_id), index)
+        self.edit_event(exception.id, **changes)
+
+    def event_ids(self) -> list[str]:
+        return [i.id for i in self.items()]
+
+    def sensitivity(self, remote_id: str) -> str:
+        raw = self.item(remote_id).text("Sensitivity") or "Normal"
+        return {v: k for k, v in SENSITIVITY_WORDS.items()}[raw]
+
+    def invitations_sent(self) -> int:
+        return self.mails_sent
+
+    def revoke_sign_in(self) -> None:
+        """The password changes on the server (basic and NTLM alike answer 401)."""
+        self.set_password(secrets.token_urlsafe(12))
+
+    def restore_sign_in(self) -> None:
+        self.set_password(self._signed_in_password)
 
     # ------------------------------------------------------------------ internals
 
@@ -1457,13 +1565,11 @@ class EwsServer(BackgroundServer):
                 sub(self._message(msgs, "CreateItem", err), m("Items"))
                 continue
             mb.add(item)
-            self.invitations_sent += len(item.responses) if send != "SendToNone" else 0
+            self.mails_sent += len(item.responses) if send != "SendToNone" else 0
             msg = self._message(msgs, "CreateItem")
             out = sub(sub(msg, m("Items")), t("CalendarItem"))
             sub(out, t("ItemId"), Id=item.id, ChangeKey=item.changekey)
         return resp
-
-    invitations_sent = 0
 
     def _new_item(self, el) -> Item:
         props: dict[str, etree._Element] = {}
@@ -1753,9 +1859,12 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server_state
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
-        with state._lock:
-            state.requests += 1
-            fault = state.faults.pop(0) if state.faults else None
+        if not state.is_looking:  # a test's look is not the product talking
+            with state._lock:
+                state.requests += 1
+        operation = _OPERATION.search(raw[:4096])
+        write = operation is not None and operation.group(1).decode() in WRITE_OPERATIONS
+        fault = state.faults.take(self.path, write=write)
         if (
             state.not_ews
             or (fault and fault.kind == "not_ews")
@@ -1764,14 +1873,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._not_ews_page()
             return
         if fault and fault.kind == "drop":
-            self.close_connection = True
-            try:
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            drop_connection(self)
             return
         if fault and fault.kind == "slow":
-            time.sleep(fault.delay)
+            delay(fault)
         if not (fault and fault.kind == "expired_token") and "NTLM" in state.auth_methods:
             header = self.headers.get("Authorization", "")
             if header.startswith("NTLM ") and self._ntlm_step(header[5:]):
@@ -1780,8 +1885,7 @@ class _Handler(BaseHTTPRequestHandler):
             if fault and fault.kind in ("rate_limit", "server_busy", "malformed"):
                 # Exchange throttles a known user: an anonymous probe gets its 401
                 # and the fault waits for the next signed-in request.
-                with state._lock:
-                    state.faults.insert(0, fault)
+                state.faults.put_back(fault)
             state.auth_failures += 1
             challenge = [
                 ("WWW-Authenticate", f'{a} realm="127.0.0.1"' if a == "Basic" else a)
@@ -1793,7 +1897,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = state._fault(
                 "ErrorServerBusy",
                 "The server cannot service this request right now. Try again later.",
-                {"BackOffMilliseconds": fault.back_off_ms},
+                {"BackOffMilliseconds": int(fault.retry_after_or(2.0) * 1000)},
             )
             self._send(500, body)
             return
@@ -1860,55 +1964,6 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
 
-def _self_signed(folder: Path) -> tuple[Path, Path, Path]:
-    """A CA and a server certificate for 127.0.0.1 (the CA file is what a user would select)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = dt.datetime.now(UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "calsync test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    (folder / "server.pem").write_bytes(cert.public_bytes(pem))
-    (folder / "server.key").write_bytes(
-        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    (folder / "ca.pem").write_bytes(ca.public_bytes(pem))
-    return folder / "server.pem", folder / "server.key", folder / "ca.pem"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="A local Exchange Web Services test server.")
     parser.add_argument("--port", type=int, default=0)
@@ -1922,8 +1977,8 @@ def main(argv: list[str] | None = None) -> int:
     server = EwsServer(args.username, args.password, args.email, tls=args.tls, auth_methods=methods)
     url = server.start(args.port)
     print(url, flush=True)
-    if server.ca_path:
-        print(f"CA bundle: {server.ca_path}", flush=True)
+    if server.ca_bundle:
+        print(f"CA bundle: {server.ca_bundle}", flush=True)
     print(f"user {args.username!r}, email {args.email!r}", flush=True)
     try:
         while True:

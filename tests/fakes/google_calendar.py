@@ -50,23 +50,33 @@ import itertools
 import json
 import re
 import secrets
-import socket
 import sys
 import threading
 import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.parser import BytesParser
 from email.policy import compat32
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
-from tests.fakes.serving import BackgroundServer
+from tests.fakes.kit import (
+    FAULT_KINDS,
+    BackgroundServer,
+    Fault,
+    FaultQueue,
+    NewEvent,
+    RemoteCalendar,
+    delay,
+    drop_connection,
+    neutral_changes,
+    response_word,
+)
 
 DEFAULT_PAGE = 250
 MAX_PAGE = 2500
@@ -84,16 +94,27 @@ SYNC_TOKEN_INCOMPATIBLE = (
     "updatedMin",
 )
 RESPONSE_STATUSES = ("needsAction", "declined", "tentative", "accepted")
-FAULT_KINDS = (
-    "rate_limit",  # 429 rateLimitExceeded
+RESPONSE_WORDS = {
+    "no_response": "needsAction",
+    "accepted": "accepted",
+    "tentative": "tentative",
+    "declined": "declined",
+}
+# Calendar has no "personal"; "public" reads as normal (events reference, visibility).
+VISIBILITY_WORDS = {"normal": "default", "private": "private", "confidential": "confidential"}
+SENSITIVITY_OF = {
+    "default": "normal",
+    "public": "normal",
+    "private": "private",
+    "confidential": "confidential",
+}
+# The shared kinds (tests/fakes/kit) are answered as: rate_limit 429 and
+# server_busy 503 (with Retry-After when given), server_error 500 backendError,
+# expired_token 401 authError; and two of Google's own:
+GOOGLE_FAULT_KINDS = (
+    *FAULT_KINDS,
     "rate_limit_403",  # 403 rateLimitExceeded (Calendar's usual answer)
-    "server_busy",  # 503 backendError
-    "server_error",  # 500 backendError
-    "drop",  # connection closed without an answer
-    "slow",  # answer after ``delay`` seconds
     "sync_expired",  # 410 fullSyncRequired
-    "expired_token",  # the access token expires now: 401 until refreshed
-    "malformed",  # 200 with a body that is not JSON
 )
 
 
@@ -198,13 +219,6 @@ class Calendar:
 
 
 @dataclass
-class Fault:
-    kind: str
-    retry_after: float | None = None
-    delay: float = 0.0
-
-
-@dataclass
 class Token:
     access: str
     refresh: str | None
@@ -265,7 +279,7 @@ class CalendarState:
         self.sync_tokens[token] = (cal.id, self.seq, True)
         return token
 
-    def expire_sync_tokens(self) -> None:
+    def expire_sync_state(self) -> None:
         with self.lock:
             for token, (cal_id, seq, _ok) in list(self.sync_tokens.items()):
                 self.sync_tokens[token] = (cal_id, seq, False)
@@ -644,7 +658,7 @@ def _time_param(q: dict, name: str) -> datetime | None:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _HTTPServer
+    owner: GoogleCalendarServer
 
     def log_message(self, format, *args):
         pass
@@ -680,7 +694,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _dispatch(self, method: str) -> None:
-        owner: GoogleCalendarServer = self.server.owner
+        owner = self.owner
         body = self._read_body()
         parsed = urllib.parse.urlsplit(self.path)
         path = parsed.path
@@ -699,18 +713,13 @@ class _Handler(BaseHTTPRequestHandler):
             owner.revoke((form.get("token") or [None])[0])
             self._send(200, b"{}", "application/json; charset=utf-8")
             return
-        fault = owner._take_fault(path)
-        if fault is not None:
-            if fault.kind == "drop":
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                return
-            if fault.kind == "slow":
-                time.sleep(fault.delay)
-                fault = None
+        fault = owner._take_fault(method, path)
+        if fault is not None and fault.kind == "drop":
+            drop_connection(self)
+            return
+        if fault is not None and fault.kind == "slow":
+            delay(fault)
+            fault = None
         if fault is not None and fault.kind == "malformed":
             self._send(
                 200,
@@ -742,18 +751,6 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, payload, "application/json; charset=UTF-8", headers)
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    owner: GoogleCalendarServer
-
-    def handle_error(self, request, client_address):
-        # A client that gave up (timeout test, dropped connection) is not a server bug.
-        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            return
-        super().handle_error(request, client_address)
-
-
 STATUS_TEXT = {
     200: "OK",
     204: "No Content",
@@ -770,37 +767,40 @@ STATUS_TEXT = {
 }
 
 
-class GoogleCalendarServer(BackgroundServer):
+class GoogleCalendarServer(BackgroundServer, RemoteCalendar):
     """The Google Calendar API v3 and OAuth endpoints on 127.0.0.1, in-process.
 
     ``start()`` binds a free port (or ``port``) and answers in a thread;
-    ``stop()`` shuts it down. Helpers act on the calendar as "another client"
-    would (:meth:`insert_event`, :meth:`edit_event`, :meth:`delete_event`,
-    :meth:`set_response`), expire sync tokens and access tokens, revoke grants,
-    inject faults (:meth:`fail_next`) and count requests.
+    ``stop()`` shuts it down. It is a :class:`RemoteCalendar` (another client's
+    acts, expiring sync tokens, revoking the sign-in, faults); Google's own
+    wire-level helpers (:meth:`insert_event`, :meth:`patch_event`,
+    :meth:`get_event`, :meth:`events`, :meth:`revoke` of one token,
+    :meth:`expire_access_tokens`) serve the tests of this one service.
+    ``tls=True`` serves HTTPS with a certificate of its own CA (``ca_bundle``).
     """
 
     client_id = "calsync-test-client.apps.googleusercontent.com"
     client_secret = "test-client-secret"  # a test server's fixed value, not a real secret
+    fault_kinds = GOOGLE_FAULT_KINDS
 
     def __init__(
         self,
         owner_email: str = "sales.person@example.com",
         *,
         port: int = 0,
+        tls: bool = False,
         require_auth: bool = True,
         require_pkce: bool = True,
         token_lifetime: float = 3599,
         clock: Callable[[], datetime] | None = None,
     ):
         self.state = CalendarState(owner_email, clock or (lambda: datetime.now(UTC)))
-        self.port = port
+        self._requested_port = port
+        self._tls = tls
         self.require_auth = require_auth
         self.require_pkce = require_pkce
         self.token_lifetime = token_lifetime
-        self.faults: list[Fault] = []
-        self.part_faults: list[Fault] = []
-        self.fault_path: str | None = None
+        self.faults = FaultQueue()
         self.requests: list[tuple[str, str]] = []
         self.api_calls: list[tuple[str, str]] = []
         self.notifications: list[dict] = []
@@ -808,22 +808,18 @@ class GoogleCalendarServer(BackgroundServer):
         self.deny_consent = False
         self.tokens: dict[str, Token] = {}
         self.codes: dict[str, dict] = {}
-        self._httpd: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     # -- lifecycle
 
     def start(self) -> GoogleCalendarServer:
-        self._httpd = _HTTPServer(("127.0.0.1", self.port), _Handler)
-        self._httpd.owner = self
-        self.port = self._httpd.server_address[1]
-        self._serve(self._httpd, "google-calendar-server")
+        handler = type("Handler", (_Handler,), {"owner": self})
+        self._serve(handler, "google-calendar-server", port=self._requested_port, tls=self._tls)
         return self
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def api_endpoint(self) -> str:
@@ -841,6 +837,8 @@ class GoogleCalendarServer(BackgroundServer):
     def owner_email(self) -> str:
         return self.state.owner_email
 
+    owner = owner_email
+
     def client_config(self) -> dict:
         """A client-secrets document (the "installed" kind) for this server."""
         return {
@@ -856,6 +854,8 @@ class GoogleCalendarServer(BackgroundServer):
     # -- counting
 
     def _count(self, method: str, path: str) -> None:
+        if self.is_looking:  # a test's look is not the product talking
+            return
         with self._lock:
             self.requests.append((method, path))
             if path.startswith("/calendar/") or path.startswith("/batch"):
@@ -871,47 +871,18 @@ class GoogleCalendarServer(BackgroundServer):
 
     # -- faults
 
-    def fail_next(
-        self,
-        kind: str,
-        count: int = 1,
-        *,
-        retry_after: float | None = None,
-        delay: float = 0.0,
-        path: str | None = None,
-        in_batch: bool = False,
-    ) -> None:
-        """The next ``count`` API requests fail as ``kind`` (only those under ``path``).
+    def fail_next(self, kind: str, count: int = 1, **options) -> None:
+        """The kit's :meth:`RemoteCalendar.fail_next`; ``on="batch_part"`` hits
+        single calls inside batches, as Google answers single parts of a batch
+        with 403/429 rateLimitExceeded (batch guide)."""
+        if options.get("on") == "batch_part" and kind in ("drop", "slow", "malformed"):
+            raise ValueError(f"{kind!r} cannot hit a single part of a batch")
+        super().fail_next(kind, count, **options)
 
-        With ``in_batch`` the fault hits the next calls *inside* batches instead,
-        as Google answers single parts of a batch with 403/429 rateLimitExceeded.
-        """
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {kind!r}; one of {FAULT_KINDS}")
-        if in_batch:
-            if kind in ("drop", "slow", "malformed"):
-                raise ValueError(f"{kind!r} cannot hit a single part of a batch")
-            with self._lock:
-                self.part_faults.extend(Fault(kind, retry_after, delay) for _ in range(count))
-            return
-        with self._lock:
-            self.fault_path = path
-            self.faults.extend(Fault(kind, retry_after, delay) for _ in range(count))
-
-    def clear_faults(self) -> None:
-        """Forget faults not yet used."""
-        with self._lock:
-            self.faults.clear()
-            self.part_faults.clear()
-
-    def _take_fault(self, path: str) -> Fault | None:
-        with self._lock:
-            if not self.faults:
-                return None
-            if self.fault_path and not path.startswith(self.fault_path):
-                return None
-            fault = self.faults.pop(0)
-        if fault.kind == "expired_token":
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        write = path.startswith("/batch") or method in ("POST", "PUT", "PATCH", "DELETE")
+        fault = self.faults.take(path, write=write)
+        if fault is not None and fault.kind == "expired_token":
             self.expire_access_tokens()
         return fault
 
@@ -1335,8 +1306,7 @@ class GoogleCalendarServer(BackgroundServer):
                 headers[key.strip().lower()] = value.strip()
         parsed = urllib.parse.urlsplit(target)
         query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
-        with self._lock:
-            fault = self.part_faults.pop(0) if self.part_faults else None
+        fault = self.faults.take(parsed.path, write=method != "GET", part=True)
         try:
             if fault is not None:
                 if fault.kind == "expired_token":
@@ -1353,38 +1323,21 @@ class GoogleCalendarServer(BackgroundServer):
         except ApiError as error:
             return error.code, error.headers, error.body()
 
-    # -- "another client": edits that did not come through the app
+    # -- Google's own helpers: the raw resources, for the tests of this service
 
     def insert_event(self, body: dict, calendar_id: str = "primary") -> dict:
+        """Another client inserts the event resource ``body``; returns what is stored."""
         with self.state.lock:
             return self.state.insert(self.state.calendar(calendar_id), body)
 
     def patch_event(self, event_id: str, patch: dict, calendar_id: str = "primary") -> dict:
+        """Another client patches an event (or one instance of a series) with ``patch``."""
         with self.state.lock:
             return self.state.write(self.state.calendar(calendar_id), event_id, patch, patch=True)
-
-    def delete_event(self, event_id: str, calendar_id: str = "primary") -> None:
-        with self.state.lock:
-            self.state.delete(self.state.calendar(calendar_id), event_id)
 
     def get_event(self, event_id: str, calendar_id: str = "primary") -> dict:
         with self.state.lock:
             return copy.deepcopy(self.state.lookup(self.state.calendar(calendar_id), event_id))
-
-    def set_response(
-        self, event_id: str, email: str, status: str, calendar_id: str = "primary"
-    ) -> dict:
-        """An attendee answers: ``status`` is one of needsAction, accepted, tentative, declined."""
-        with self.state.lock:
-            event = self.get_event(event_id, calendar_id)
-            attendees = event.get("attendees", [])
-            for attendee in attendees:
-                if attendee["email"].lower() == email.lower():
-                    attendee["responseStatus"] = status
-                    break
-            else:
-                raise KeyError(email)
-            return self.patch_event(event_id, {"attendees": attendees}, calendar_id)
 
     def events(self, calendar_id: str = "primary", include_cancelled: bool = False) -> list[dict]:
         """Stored events (masters, exceptions and single events)."""
@@ -1396,12 +1349,126 @@ class GoogleCalendarServer(BackgroundServer):
                 if include_cancelled or e.get("status") != "cancelled"
             ]
 
-    def expire_sync_tokens(self) -> None:
-        """Every sync token issued so far is answered with 410 fullSyncRequired."""
-        self.state.expire_sync_tokens()
-
     def add_calendar(self, calendar_id: str, summary: str, access_role: str = "owner") -> None:
         self.state.add_calendar(calendar_id, summary, access_role=access_role)
+
+    # -- the shared vocabulary (tests/fakes/kit/remote.py), on the primary calendar
+
+    def _create_event(self, new: NewEvent) -> str:
+        # Google keeps HTML in the description as it is (events reference).
+        event: dict[str, Any] = {
+            "summary": new.subject,
+            "start": {"dateTime": new.start.isoformat(), "timeZone": new.timezone},
+            "end": {"dateTime": new.end.isoformat(), "timeZone": new.timezone},
+        }
+        if new.body:
+            event["description"] = new.body
+        if new.location:
+            event["location"] = new.location
+        if new.sensitivity != "normal":
+            event["visibility"] = _visibility(new.sensitivity)
+        people = [
+            {"email": email, "displayName": name} if name else {"email": email}
+            for name, email in new.attendees
+        ]
+        if people:
+            event["attendees"] = people
+        if new.organizer:
+            event["organizer"] = {"email": new.organizer, "self": False}
+        return self.insert_event(event)["id"]
+
+    def create_all_day_event(self, subject: str, day: date, days: int = 1) -> str:
+        return self.insert_event(
+            {
+                "summary": subject,
+                "start": {"date": day.isoformat()},
+                "end": {"date": (day + timedelta(days=days)).isoformat()},
+            }
+        )["id"]
+
+    def _patch_for(self, event_id: str, changes: dict) -> dict:
+        changes = neutral_changes(changes)
+        changes.pop("html", None)  # the description holds either
+        tz = self.get_event(event_id).get("start", {}).get("timeZone", "UTC")
+        patch: dict[str, Any] = {}
+        for name, value in changes.items():
+            if name in ("start", "end"):
+                patch[name] = {"dateTime": value.isoformat(), "timeZone": tz}
+            elif name == "sensitivity":
+                patch["visibility"] = _visibility(value)
+            else:
+                patch[{"subject": "summary", "body": "description"}.get(name, name)] = value
+        return patch
+
+    def edit_event(self, remote_id: str, **changes) -> None:
+        self.patch_event(remote_id, self._patch_for(remote_id, changes))
+
+    def delete_event(self, event_id: str, calendar_id: str = "primary") -> None:
+        with self.state.lock:
+            self.state.delete(self.state.calendar(calendar_id), event_id)
+
+    def cancel_event(self, remote_id: str) -> None:
+        # The organiser's delete reaches the attendee's calendar as a cancelled event.
+        self.delete_event(remote_id)
+
+    def add_attendee(self, remote_id: str, email: str, name: str | None = None) -> None:
+        attendee = {"email": email, "displayName": name} if name else {"email": email}
+        attendees = [*self.get_event(remote_id).get("attendees", []), attendee]
+        self.patch_event(remote_id, {"attendees": attendees})
+
+    def set_response(self, remote_id: str, email: str, response: str) -> None:
+        word = response_word(response, RESPONSE_WORDS)
+        with self.state.lock:
+            attendees = self.get_event(remote_id).get("attendees", [])
+            for attendee in attendees:
+                if attendee["email"].lower() == email.lower():
+                    attendee["responseStatus"] = word
+                    break
+            else:
+                raise KeyError(email)
+            self.patch_event(remote_id, {"attendees": attendees})
+
+    def occurrence_starts(self, master_id: str) -> list[datetime]:
+        with self.state.lock:
+            cal = self.state.calendar("primary")
+            master = self.state.lookup(cal, master_id)
+            shown = self.state.expand(cal, master, None, None, show_deleted=False)
+        starts = [_event_time(i["start"])[0] for i in shown if i.get("status") != "cancelled"]
+        return sorted(s.astimezone(UTC) for s in starts)
+
+    def delete_occurrence(self, master_id: str, original_start: datetime) -> None:
+        self.delete_event(f"{master_id}_{_instance_stamp(original_start)}")
+
+    def edit_occurrence(self, master_id: str, original_start: datetime, **changes) -> None:
+        self.edit_event(f"{master_id}_{_instance_stamp(original_start)}", **changes)
+
+    def event_ids(self) -> list[str]:
+        return [e["id"] for e in self.events() if not e.get("recurringEventId")]
+
+    def sensitivity(self, remote_id: str) -> str:
+        return SENSITIVITY_OF[self.get_event(remote_id).get("visibility", "default")]
+
+    def invitations_sent(self) -> int:
+        return len(self.emails_sent())
+
+    def expire_sync_state(self) -> None:
+        """Every sync token issued so far is answered with 410 fullSyncRequired."""
+        self.state.expire_sync_state()
+
+    def revoke_sign_in(self) -> None:
+        """Every grant is revoked (refresh: invalid_grant) and access tokens expire now."""
+        self.revoke()
+        self.expire_access_tokens()
+
+    def restore_sign_in(self) -> None:
+        """Nothing to undo: a revoked Google grant stays revoked, and the next
+        sign-in gets a fresh one (:meth:`issue_tokens`)."""
+
+
+def _visibility(sensitivity: str) -> str:
+    if sensitivity not in VISIBILITY_WORDS:
+        raise ValueError(f"Google Calendar has no {sensitivity!r} visibility")
+    return VISIBILITY_WORDS[sensitivity]
 
 
 def _main(argv: list[str] | None = None) -> None:

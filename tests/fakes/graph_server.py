@@ -60,14 +60,10 @@ import copy
 import datetime as dt
 import hashlib
 import html
-import ipaddress
 import json
 import re
 import secrets
-import socket
-import ssl
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -76,15 +72,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 import requests
 from dateutil import rrule as du
 
-from tests.fakes.serving import BackgroundServer
+from tests.fakes.kit import (
+    CLIENT_GONE,
+    BackgroundServer,
+    Fault,
+    FaultQueue,
+    NewEvent,
+    RemoteCalendar,
+    TestCA,
+    delay,
+    drop_connection,
+    neutral_changes,
+    response_word,
+)
 
 GRAPH_PREFIX = "/v1.0"
 DEFAULT_CLIENT_ID = "00000000-0000-0000-0000-00000000ca15"
@@ -110,15 +117,12 @@ WINDOWS_ZONES = {
     "AUS Eastern Standard Time": "Australia/Sydney",
 }
 
-FAULT_KINDS = (
-    "rate_limit",
-    "server_busy",
-    "server_error",
-    "drop",
-    "malformed",
-    "expired_token",
-    "slow",
-)
+RESPONSE_WORDS = {
+    "no_response": "none",
+    "accepted": "accepted",
+    "tentative": "tentativelyAccepted",
+    "declined": "declined",
+}
 
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _INDEX = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
@@ -145,88 +149,6 @@ class OAuthError(Exception):
         self.description = description
         self.status = status
         self.extra = extra
-
-
-# --------------------------------------------------------------------------- TLS
-
-
-def make_certificates(directory: Path) -> tuple[Path, Path, Path]:
-    """A CA and a server certificate for 127.0.0.1 / localhost. Returns (ca, cert, key)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    now = datetime.now(UTC) - timedelta(minutes=5)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "calsync test Graph CA")])
-    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(ca_ski, critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.DNSName("localhost"),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                ]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    directory.mkdir(parents=True, exist_ok=True)
-    ca_path = directory / "ca.pem"
-    cert_path = directory / "server.pem"
-    key_path = directory / "server.key"
-    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return ca_path, cert_path, key_path
 
 
 # --------------------------------------------------------------------------- helpers
@@ -423,16 +345,6 @@ class _DeviceCode:
 
 
 @dataclass
-class Fault:
-    kind: str
-    count: int
-    retry_after: float = 1.0
-    delay: float = 0.5
-    path: str | None = None  # only requests whose path contains this
-    after: int = 0  # let this many matching requests through first
-
-
-@dataclass
 class User:
     id: str = "f1c2b3a4-0000-4000-8000-000000000001"
     display_name: str = "Sam Seller"
@@ -455,15 +367,17 @@ class GraphState:
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
-class GraphServer(BackgroundServer):
+class GraphServer(BackgroundServer, RemoteCalendar):
     """A stateful Graph + identity platform server on 127.0.0.1 over HTTPS.
 
-    In-process API for tests: :meth:`start` / :meth:`stop`, :meth:`fail_next`,
-    edits and deletes as another client (:meth:`edit_event`,
-    :meth:`delete_event`, :meth:`add_event`, :meth:`set_response`,
-    :meth:`cancel_meeting`), :meth:`expire_delta_tokens`,
-    :meth:`expire_access_tokens`, :meth:`revoke_consent`,
-    :meth:`count_requests`. ``clock`` gives the server's notion of now.
+    In-process API for tests: :meth:`start` / :meth:`stop`; the shared
+    :class:`RemoteCalendar` vocabulary (another client's acts on the default
+    calendar, :meth:`expire_sync_state`, :meth:`revoke_sign_in`,
+    :meth:`fail_next`); and Graph's own wire-level helpers for the tests of this
+    service (:meth:`add_event` and :meth:`patch_event` with Graph JSON,
+    :meth:`event`, :meth:`events`, :meth:`cancel_meeting`,
+    :meth:`expire_access_tokens`, :meth:`revoke_consent`). ``clock`` gives the
+    server's notion of now. ``ca_bundle`` is the CA file clients trust it through.
     """
 
     def __init__(
@@ -471,17 +385,15 @@ class GraphServer(BackgroundServer):
         port: int = 0,
         client_id: str = DEFAULT_CLIENT_ID,
         clock: Callable[[], datetime] | None = None,
-        workdir: Path | None = None,
     ):
         self.client_id = client_id
         self.clock = clock or (lambda: datetime.now(UTC))
         self.state = GraphState()
         self._port = port
-        self._dir = workdir or Path(tempfile.mkdtemp(prefix="calsync-graph-"))
-        self.ca_bundle, self._cert, self._key = make_certificates(self._dir)
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self.faults: list[Fault] = []
+        # made now, so that a client can be configured before the server starts
+        self._ca = TestCA("calsync test Graph CA")
+        self.ca_bundle = self._ca.ca_bundle
+        self.faults = FaultQueue()
         self.requests: list[tuple[str, str]] = []  # (method, path)
         self.mails: list[dict] = []  # invitations / updates / cancellations "sent"
         self.access_tokens: dict[str, float] = {}
@@ -502,8 +414,7 @@ class GraphServer(BackgroundServer):
 
     @property
     def base_url(self) -> str:
-        assert self._httpd is not None, "server not started"
-        return f"https://127.0.0.1:{self._httpd.server_address[1]}"
+        return f"https://127.0.0.1:{self.port}"
 
     @property
     def graph_url(self) -> str:
@@ -513,48 +424,24 @@ class GraphServer(BackgroundServer):
     def authority(self) -> str:
         return self.base_url + "/organizations"
 
+    @property
+    def owner(self) -> str:
+        return self.state.user.mail
+
     def start(self) -> GraphServer:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self._cert, self._key)
         handler = type("Handler", (_Handler,), {"server_state": self})
-        httpd = _TLSServer(("127.0.0.1", self._port), handler)
-        httpd.ssl_context = context
-        self._serve(httpd, "graph-server")
+        self._serve(handler, "graph-server", port=self._port, tls=True)
         return self
 
-    # ------------------------------------------------------------------ test API
+    # ------------------------------------------------------------------ Graph's own test API
 
-    def fail_next(
-        self,
-        kind: str,
-        count: int = 1,
-        retry_after: float = 1.0,
-        delay: float = 0.5,
-        path: str | None = None,
-        after: int = 0,
-    ) -> None:
-        """Make the next ``count`` Graph requests fail with ``kind`` (see FAULT_KINDS),
-        only those whose path contains ``path``, after letting ``after`` through."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {kind!r}")
-        with self._counter_lock:
-            self.faults.append(Fault(kind, count, retry_after, delay, path, after))
-
-    def clear_faults(self) -> None:
-        with self._counter_lock:
-            self.faults.clear()
-
-    def count_requests(self, which: str = "all") -> int:
-        """HTTP requests received so far: "all", "graph" or "identity"."""
+    def count_requests(self, which: str = "graph") -> int:
+        """HTTP requests received so far: "graph" (the calendar API), "identity" or "all"."""
         with self._counter_lock:
             if which == "all":
                 return len(self.requests)
             graph = sum(1 for _, p in self.requests if p.startswith(GRAPH_PREFIX))
             return graph if which == "graph" else len(self.requests) - graph
-
-    def expire_delta_tokens(self) -> None:
-        with self.state.lock:
-            self.state.deltas.clear()
 
     def expire_access_tokens(self) -> None:
         with self._counter_lock:
@@ -588,7 +475,7 @@ class GraphServer(BackgroundServer):
     def add_event(
         self, calendar_id: str | None = None, organizer: str | None = None, **body
     ) -> str:
-        """Create an event as another client (Outlook, a colleague's invitation)."""
+        """Create an event from Graph JSON as another client (Outlook, a colleague's invitation)."""
         with self.state.lock:
             event = self._create(calendar_id or self.default_calendar_id, body, organizer=organizer)
             return event["id"]
@@ -608,27 +495,10 @@ class GraphServer(BackgroundServer):
                 if e["_calendar"] == cid and e["type"] in ("singleInstance", "seriesMaster")
             ]
 
-    def edit_event(self, event_id: str, **fields) -> dict:
+    def patch_event(self, event_id: str, **fields) -> dict:
         """PATCH as another client (fields in Graph JSON shape)."""
         with self.state.lock:
             return self._render(self._patch(event_id, fields, None), select=None)
-
-    def delete_event(self, event_id: str) -> None:
-        with self.state.lock:
-            self._delete(event_id, None)
-
-    def set_response(self, event_id: str, email: str, response: str) -> None:
-        """An attendee answers: response in none/accepted/tentativelyAccepted/declined."""
-        with self.state.lock:
-            event = self._find(event_id)
-            target = self._stored_target(event)
-            for attendee in target.get("attendees", []):
-                if attendee["emailAddress"]["address"].lower() == email.lower():
-                    attendee["status"] = {"response": response, "time": _iso(self.clock())}
-                    break
-            else:
-                raise KeyError(email)
-            self._touch(target)
 
     def cancel_meeting(self, event_id: str) -> None:
         """The organiser (someone else) cancelled the meeting."""
@@ -638,20 +508,142 @@ class GraphServer(BackgroundServer):
             event["subject"] = "Canceled: " + event.get("subject", "")
             self._touch(event)
 
+    def occurrences(self, master_id: str) -> list[dict]:
+        """Every occurrence and exception of a series, by original start."""
+        with self.state.lock:
+            master = self._find(master_id)
+            items = self._instances(
+                master, datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+            )
+            rendered = [self._render(i, select=None) for i in items]
+        return sorted(rendered, key=lambda i: i["originalStart"])
+
+    def occurrence_id(self, master_id: str, original_start: datetime) -> str:
+        for item in self.occurrences(master_id):
+            original = datetime.fromisoformat(item["originalStart"].replace("Z", "+00:00"))
+            if original == original_start:
+                return item["id"]
+        raise KeyError(original_start)
+
+    # ------------------------------------------------------------------ the shared vocabulary
+
+    def _create_event(self, new: NewEvent) -> str:
+        fields: dict = {
+            "subject": new.subject,
+            "start": _fmt_local(new.start, new.timezone),
+            "end": _fmt_local(new.end, new.timezone),
+            "sensitivity": new.sensitivity,
+        }
+        if new.body:
+            # as Outlook sends HTML: a whole document
+            fields["body"] = (
+                {"contentType": "html", "content": f"<html><body>{new.body}</body></html>"}
+                if new.html
+                else {"contentType": "text", "content": new.body}
+            )
+        if new.location:
+            fields["location"] = {"displayName": new.location}
+        people = [
+            {"emailAddress": {"address": email, "name": name} if name else {"address": email}}
+            for name, email in new.attendees
+        ]
+        if people:
+            fields["attendees"] = people
+        return self.add_event(organizer=new.organizer, **fields)
+
+    def create_all_day_event(self, subject: str, day: dt.date, days: int = 1) -> str:
+        return self.add_event(
+            subject=subject,
+            isAllDay=True,
+            start={"dateTime": f"{day}T00:00:00", "timeZone": "UTC"},
+            end={"dateTime": f"{day + timedelta(days=days)}T00:00:00", "timeZone": "UTC"},
+        )
+
+    def _patch_for(self, changes: dict) -> dict:
+        changes = neutral_changes(changes)
+        html_body = changes.pop("html", False)
+        patch: dict = {}
+        for name, value in changes.items():
+            if name in ("start", "end"):
+                patch[name] = _fmt_local(value, "UTC")
+            elif name == "location":
+                patch[name] = {"displayName": value}
+            elif name == "body":
+                patch[name] = {"contentType": "html" if html_body else "text", "content": value}
+            else:
+                patch[name] = value
+        return patch
+
+    def edit_event(self, remote_id: str, **changes) -> None:
+        self.patch_event(remote_id, **self._patch_for(changes))
+
+    def delete_event(self, remote_id: str) -> None:
+        with self.state.lock:
+            self._delete(remote_id, None)
+
+    def cancel_event(self, remote_id: str) -> None:
+        self.cancel_meeting(remote_id)
+
+    def add_attendee(self, remote_id: str, email: str, name: str | None = None) -> None:
+        address = {"address": email, "name": name} if name else {"address": email}
+        attendees = [*self.event(remote_id)["attendees"], {"emailAddress": address}]
+        self.patch_event(remote_id, attendees=attendees)
+
+    def set_response(self, remote_id: str, email: str, response: str) -> None:
+        word = response_word(response, RESPONSE_WORDS)
+        with self.state.lock:
+            event = self._find(remote_id)
+            target = self._stored_target(event)
+            for attendee in target.get("attendees", []):
+                if attendee["emailAddress"]["address"].lower() == email.lower():
+                    attendee["status"] = {"response": word, "time": _iso(self.clock())}
+                    break
+            else:
+                raise KeyError(email)
+            self._touch(target)
+
+    def occurrence_starts(self, master_id: str) -> list[datetime]:
+        return sorted(_parse_local(i["start"]) for i in self.occurrences(master_id))
+
+    def delete_occurrence(self, master_id: str, original_start: datetime) -> None:
+        self.delete_event(self.occurrence_id(master_id, original_start))
+
+    def edit_occurrence(self, master_id: str, original_start: datetime, **changes) -> None:
+        self.edit_event(self.occurrence_id(master_id, original_start), **changes)
+
+    def event_ids(self) -> list[str]:
+        return [item["id"] for item in self.events()]
+
+    def sensitivity(self, remote_id: str) -> str:
+        return self.event(remote_id)["sensitivity"]  # Graph's words are the neutral ones
+
+    def invitations_sent(self) -> int:
+        return len(self.mails)
+
+    def expire_sync_state(self) -> None:
+        """Every delta link handed out so far answers 410 syncStateNotFound."""
+        with self.state.lock:
+            self.state.deltas.clear()
+
+    def revoke_sign_in(self) -> None:
+        self.revoke_consent()
+
+    def restore_sign_in(self) -> None:
+        self.grant_consent()
+
     # ------------------------------------------------------------------ faults / auth
 
-    def _take_fault(self, path: str) -> Fault | None:
-        with self._counter_lock:
-            for fault in self.faults:
-                if fault.path is None or fault.path in path:
-                    if fault.after > 0:
-                        fault.after -= 1
-                        return None
-                    fault.count -= 1
-                    if fault.count <= 0:
-                        self.faults.remove(fault)
-                    return fault
-        return None
+    def fail_next(self, kind: str, count: int = 1, **options) -> None:
+        """The kit's :meth:`RemoteCalendar.fail_next`; ``on="batch_part"`` throttles
+        single requests inside a ``$batch`` (each answered 429 in the batch's
+        responses, https://learn.microsoft.com/graph/json-batching)."""
+        if options.get("on") == "batch_part" and kind in ("drop", "slow", "malformed"):
+            raise ValueError(f"{kind!r} cannot hit a single request of a batch")
+        super().fail_next(kind, count, **options)
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        write = method in ("POST", "PATCH", "DELETE")  # $batch is a POST, and carries writes
+        return self.faults.take(path, write=write)
 
     def _check_token(self, header: str | None) -> None:
         if not header or not header.startswith("Bearer "):
@@ -1359,9 +1351,10 @@ class GraphServer(BackgroundServer):
             url = request.get("url", "")
             if not url.startswith("/"):
                 url = "/" + url
-            fault = self._take_fault("$batch/item")
+            method = request.get("method", "GET").upper()
+            fault = self.faults.take(url, write=method != "GET", part=True)
             try:
-                if fault is not None and fault.kind in ("rate_limit", "server_busy"):
+                if fault is not None:
                     raise _fault_error(fault)
                 status, resp_headers, resp_body = self.graph(
                     request.get("method", "GET").upper(), url, sub_headers, request.get("body")
@@ -1650,7 +1643,7 @@ def _error_body(err: GraphError) -> dict:
 
 
 def _fault_error(fault: Fault) -> GraphError:
-    retry = {"Retry-After": f"{fault.retry_after:g}"}
+    retry = {"Retry-After": f"{fault.retry_after_or(1.0):g}"}
     if fault.kind == "rate_limit":
         return GraphError(
             429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.", retry
@@ -1670,28 +1663,6 @@ def _fault_error(fault: Fault) -> GraphError:
 
 
 # --------------------------------------------------------------------------- HTTP plumbing
-
-
-class _TLSServer(ThreadingHTTPServer):
-    daemon_threads = True
-    ssl_context: ssl.SSLContext
-    request_queue_size = 64
-
-    def get_request(self):
-        sock, addr = super().get_request()
-        sock.settimeout(30)
-        return sock, addr
-
-    def finish_request(self, request, client_address):
-        try:
-            tls = self.ssl_context.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError):
-            request.close()
-            return
-        self.RequestHandlerClass(tls, client_address, self)
-
-    def handle_error(self, request, client_address):
-        pass  # clients that go away mid-answer are part of the tests
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -1735,27 +1706,27 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         srv = self.server_state
         parts = urlsplit(self.path)
-        with srv._counter_lock:
-            srv.requests.append((method, parts.path))
+        if not srv.is_looking:  # a test's look is not the product talking
+            with srv._counter_lock:
+                srv.requests.append((method, parts.path))
         raw = self._read_body()
         try:
             if parts.path.startswith(GRAPH_PREFIX):
                 self._graph(method, raw)
             else:
                 self._identity(method, parts, raw)
-        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+        except CLIENT_GONE:
             self.close_connection = True
 
     def _graph(self, method: str, raw: bytes) -> None:
         srv = self.server_state
         headers = {k.lower(): v for k, v in self.headers.items()}
-        fault = srv._take_fault(self.path)
+        fault = srv._take_fault(method, self.path)
         if fault is not None:
             if fault.kind == "slow":
-                time.sleep(fault.delay)
+                delay(fault)
             elif fault.kind == "drop":
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
+                drop_connection(self)
                 return
             elif fault.kind == "malformed":
                 self._send(200, {}, b'{"value": [{"id": "AAMk', "application/json")

@@ -229,9 +229,9 @@ def test_untrusted_certificate_offers_a_ca_bundle(qtbot, services):
         qtbot.waitUntil(lambda: page.task.finished, timeout=20_000)
         assert "certificate is not trusted" in page.message.text()
         assert page.choose_ca.isVisible()
-        page.set_ca_bundle(server.ca_path)  # what the file chooser hands back
+        page.set_ca_bundle(server.ca_bundle)  # what the file chooser hands back
         qtbot.waitUntil(page.isComplete, timeout=20_000)
-        assert wizard.pending.settings["ca_bundle"] == server.ca_path
+        assert wizard.pending.settings["ca_bundle"] == server.ca_bundle
     finally:
         server.stop()
 

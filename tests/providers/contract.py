@@ -4,14 +4,9 @@ Subclass :class:`ProviderContract` in a test module and give it a ``harness``
 fixture: an object with
 
 - ``provider``: a provider on a fresh, empty calendar;
-- ``expire_sync_state()``: make the service refuse every sync state issued so far;
-- ``edit_remotely(remote_id, **fields)``: change an event as another client would
-  (fields among subject, body, location, start, end, private);
-- ``delete_remotely(remote_id)``: delete an event as another client would;
-- ``set_response(remote_id, email, status)``: an attendee answers the invitation;
-- ``count_requests()``: HTTP requests the service has received so far;
-- ``fail_next(kind, count=1)``: the next answers fail (rate_limit, server_busy,
-  server_error, drop, malformed).
+- ``server``: that calendar's service as a :class:`~tests.fakes.kit.RemoteCalendar`,
+  the one vocabulary in which every test drives a service (another client's
+  edits, expiring the sync state, faults, counting requests).
 
 The same tests then run against the memory provider and each protocol test server.
 """
@@ -109,7 +104,7 @@ class ProviderContract:
 
     def test_private_edited_remotely_comes_back(self, harness):
         event = create(harness.provider, draft())
-        harness.edit_remotely(event.remote_id, private=True)
+        harness.server.edit_event(event.remote_id, private=True)
         assert harness.provider.get(event.remote_id).private is True
 
     def test_full_listing_holds_events_in_the_window(self, harness):
@@ -123,7 +118,7 @@ class ProviderContract:
 
     def test_get_unknown_is_not_found(self, harness):
         event = create(harness.provider, draft())
-        harness.delete_remotely(event.remote_id)
+        harness.server.delete_event(event.remote_id)
         with pytest.raises(NotFound):
             harness.provider.get(event.remote_id)
 
@@ -132,15 +127,15 @@ class ProviderContract:
     def test_nothing_changed_costs_one_request(self, harness):
         create(harness.provider, draft())
         state = harness.provider.changes(WINDOW, None).state
-        before = harness.count_requests()
+        before = harness.server.count_requests()
         listing = harness.provider.changes(WINDOW, state)
         assert listing.events == [] and listing.deleted == []
-        assert harness.count_requests() - before == 1
+        assert harness.server.count_requests() - before == 1
 
     def test_remote_edit_shows_in_incremental_listing(self, harness):
         event = create(harness.provider, draft())
         state = harness.provider.changes(WINDOW, None).state
-        harness.edit_remotely(event.remote_id, subject="Moved call", location="Room 9")
+        harness.server.edit_event(event.remote_id, subject="Moved call", location="Room 9")
         listing = harness.provider.changes(WINDOW, state)
         (changed,) = [e for e in listing.events if e.remote_id == event.remote_id]
         assert changed.subject == "Moved call" and changed.location == "Room 9"
@@ -150,7 +145,7 @@ class ProviderContract:
     def test_remote_delete_shows_in_incremental_listing(self, harness):
         event = create(harness.provider, draft())
         state = harness.provider.changes(WINDOW, None).state
-        harness.delete_remotely(event.remote_id)
+        harness.server.delete_event(event.remote_id)
         listing = harness.provider.changes(WINDOW, state)
         live = [e for e in listing.events if e.remote_id == event.remote_id and not e.cancelled]
         assert event.remote_id in listing.deleted or (
@@ -160,7 +155,7 @@ class ProviderContract:
     def test_expired_sync_state_is_reported(self, harness):
         create(harness.provider, draft())
         state = harness.provider.changes(WINDOW, None).state
-        harness.expire_sync_state()
+        harness.server.expire_sync_state()
         with pytest.raises(SyncStateExpired):
             harness.provider.changes(WINDOW, state)
 
@@ -182,7 +177,7 @@ class ProviderContract:
     def test_stale_version_is_changed_meanwhile(self, harness):
         d = draft()
         event = create(harness.provider, d)
-        harness.edit_remotely(event.remote_id, subject="Edited elsewhere")
+        harness.server.edit_event(event.remote_id, subject="Edited elsewhere")
         (result,) = harness.provider.write(
             [Update(event.remote_id, event.version, d, frozenset({"location"}))]
         )
@@ -220,7 +215,7 @@ class ProviderContract:
 
     def test_one_failed_write_does_not_fail_the_others(self, harness):
         gone = create(harness.provider, draft())
-        harness.delete_remotely(gone.remote_id)
+        harness.server.delete_event(gone.remote_id)
         fresh = draft()
         results = harness.provider.write([Delete(gone.remote_id, gone.version), Create(fresh)])
         assert isinstance(results[0].error, NotFound)
@@ -234,7 +229,7 @@ class ProviderContract:
             Participant("Bob Boss", "bob@customer.example"),
         )
         event = create(harness.provider, draft(attendees=people))
-        harness.set_response(event.remote_id, "ANN@customer.example", InviteStatus.ACCEPTED)
+        harness.server.set_response(event.remote_id, "ANN@customer.example", InviteStatus.ACCEPTED)
         fetched = harness.provider.get(event.remote_id)
         statuses = {p.key: p.status for p in fetched.attendees}
         assert statuses["ann@customer.example"] is InviteStatus.ACCEPTED
@@ -255,11 +250,11 @@ class ProviderContract:
     # -- faults
 
     def test_rate_limit_is_retried(self, harness):
-        harness.fail_next("rate_limit")
+        harness.server.fail_next("rate_limit")
         listing = harness.provider.changes(WINDOW, None)
         assert listing.complete
 
     def test_server_error_is_retried(self, harness):
-        harness.fail_next("server_error")
+        harness.server.fail_next("server_error")
         event = create(harness.provider, draft())
         assert event.remote_id

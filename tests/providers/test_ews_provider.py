@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from calsync_desktop.accounts import exchange as exchange_account
 from calsync_desktop.accounts.base import Account, MemorySecrets
-from calsync_desktop.model import InviteStatus, OccurrenceOverride, Participant, Recurrence
+from calsync_desktop.model import OccurrenceOverride, Participant, Recurrence
 from calsync_desktop.providers.base import (
     Backoff,
     BadCredentials,
@@ -58,13 +58,6 @@ from tests.fakes.ews_server import EwsServer
 
 from .contract import NOW, WINDOW, ProviderContract, create, draft
 
-RESPONSES = {
-    InviteStatus.ACCEPTED: "Accept",
-    InviteStatus.TENTATIVE: "Tentative",
-    InviteStatus.DECLINED: "Decline",
-    InviteStatus.NO_RESPONSE: "NoResponseReceived",
-}
-
 
 @pytest.fixture(scope="module")
 def ews_server_module():
@@ -79,10 +72,7 @@ def ews_server(ews_server_module):
     """A started server with an empty calendar; fails the test on any request
     that did not validate against the EWS schema."""
     server = ews_server_module
-    server.mailbox.__init__(server.mailbox.email, clock=server.mailbox.clock)
-    server.faults.clear()
-    server.password = "secret"
-    server.not_ews = False
+    server.reset()
     yield server
     errors = list(server.validation_errors)
     bugs = list(server.server_errors)
@@ -119,24 +109,6 @@ class EwsHarness:
         # contract's injected faults hit real EWS calls and exercise the retries.
         self.provider.list_calendars()
 
-    def expire_sync_state(self):
-        self.server.expire_sync_state()
-
-    def edit_remotely(self, remote_id, **fields):
-        self.server.edit(remote_id, **fields)
-
-    def delete_remotely(self, remote_id):
-        self.server.delete(remote_id)
-
-    def set_response(self, remote_id, email, status):
-        self.server.set_response(remote_id, email, RESPONSES[status])
-
-    def count_requests(self):
-        return self.server.count_requests()
-
-    def fail_next(self, kind, count=1):
-        self.server.fail_next(kind, count, back_off_ms=1500)
-
 
 @pytest.fixture
 def harness(ews_server):
@@ -167,7 +139,7 @@ def test_first_contact_stores_auth_type_and_version_so_later_runs_skip_guessing(
 
 
 def test_server_busy_honours_back_off_milliseconds(harness):
-    harness.server.fail_next("server_busy", back_off_ms=4000)
+    harness.server.fail_next("server_busy", retry_after=4)
     listing = harness.provider.changes(WINDOW, None)
     assert listing.complete
     assert harness.sleeps and harness.sleeps[0] >= 4.0
@@ -177,7 +149,7 @@ def test_persistent_busy_gives_up_with_rate_limited(ews_server):
     waits: list[float] = []
     provider = make_provider(ews_server, waits)
     provider.backoff.max_attempts = 3
-    ews_server.fail_next("server_busy", 5, back_off_ms=1000)
+    ews_server.fail_next("server_busy", 5, retry_after=1)
     with pytest.raises(RateLimited):
         provider.changes(WINDOW, None)
     assert len(waits) == 2
@@ -290,9 +262,9 @@ def test_attendees_with_only_a_name_come_back_without_email(harness):
 def test_invitations_only_when_asked(harness):
     people = (Participant("Ann", "ann@x.example"),)
     harness.provider.write([Create(draft(attendees=people))])
-    assert harness.server.invitations_sent == 0
+    assert harness.server.invitations_sent() == 0
     harness.provider.write([Create(draft(attendees=people), send_invitations=True)])
-    assert harness.server.invitations_sent == 1
+    assert harness.server.invitations_sent() == 1
 
 
 def test_stale_delete_is_changed_meanwhile(harness):
@@ -342,14 +314,14 @@ def test_remote_occurrence_edit_and_delete_show_on_the_series(harness):
         harness.provider, draft(start=start, recurrence=Recurrence("FREQ=DAILY;COUNT=4"))
     )
     state = harness.provider.changes(WINDOW, None).state
-    harness.server.edit_occurrence(
+    harness.server.edit_occurrence_at(
         event.remote_id,
         2,
         subject="Only this one",
         start=start + timedelta(days=1, hours=1),
         end=start + timedelta(days=1, hours=2),
     )
-    harness.server.delete_occurrence(event.remote_id, 3)
+    harness.server.delete_occurrence_at(event.remote_id, 3)
     listing = harness.provider.changes(WINDOW, state)
     (series,) = listing.events
     assert series.recurrence.exdates == (start + timedelta(days=2),)
@@ -400,7 +372,7 @@ def test_self_signed_certificate_is_untrusted(tls_server):
 
 
 def test_ca_bundle_makes_it_trusted(tls_server):
-    provider = make_provider(tls_server, ca_bundle=tls_server.ca_path)
+    provider = make_provider(tls_server, ca_bundle=tls_server.ca_bundle)
     assert provider.changes(WINDOW, None).complete
 
 
@@ -411,7 +383,7 @@ def test_ca_bundle_wins_over_requests_env(tls_server, monkeypatch, tmp_path):
 
     other.write_text(Path(certifi.where()).read_text())
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(other))
-    provider = make_provider(tls_server, ca_bundle=tls_server.ca_path)
+    provider = make_provider(tls_server, ca_bundle=tls_server.ca_bundle)
     assert provider.changes(WINDOW, None).complete
 
 
@@ -587,9 +559,9 @@ def test_validate_tls_untrusted_suggests_a_ca_bundle(tls_server):
         "alice",
         "secret",
         email="alice@example.com",
-        ca_bundle=tls_server.ca_path,
+        ca_bundle=tls_server.ca_bundle,
     )
-    assert pending.settings["ca_bundle"] == tls_server.ca_path
+    assert pending.settings["ca_bundle"] == tls_server.ca_bundle
 
 
 def test_validate_timeout(ews_server):
@@ -727,7 +699,7 @@ def test_server_answers_calendar_view_with_occurrences(ews_server):
     provider = make_provider(ews_server)
     start = NOW + timedelta(days=3)
     series = create(provider, draft(start=start, recurrence=Recurrence("FREQ=DAILY;COUNT=3")))
-    ews_server.delete_occurrence(series.remote_id, 2)
+    ews_server.delete_occurrence_at(series.remote_id, 2)
     create(provider, draft(start=start + timedelta(hours=5)))
     _, folder = provider._ready()
     utc = EWSTimeZone("UTC")
@@ -860,6 +832,6 @@ def test_exchange_expands_a_pushed_rule_like_the_rrule(ews_server, rule, day_off
 def test_busy_server_at_first_contact_is_retried_not_mistaken_for_a_non_ews_server(ews_server):
     waits: list[float] = []
     provider = make_provider(ews_server, waits)
-    ews_server.fail_next("server_busy", back_off_ms=2500)
+    ews_server.fail_next("server_busy", retry_after=2.5)
     assert provider.list_calendars()[0].primary
     assert waits == [2.5]

@@ -39,13 +39,6 @@ from tests.fakes.google_calendar import GoogleCalendarServer
 
 from .contract import NOW, WINDOW, ProviderContract, create, draft
 
-GOOGLE_STATUS = {
-    InviteStatus.ACCEPTED: "accepted",
-    InviteStatus.TENTATIVE: "tentative",
-    InviteStatus.DECLINED: "declined",
-    InviteStatus.NO_RESPONSE: "needsAction",
-}
-
 
 def credentials_for(server: GoogleCalendarServer, tokens: dict | None = None) -> Credentials:
     tokens = tokens or server.issue_tokens()
@@ -60,7 +53,7 @@ def credentials_for(server: GoogleCalendarServer, tokens: dict | None = None) ->
 
 
 class GoogleHarness:
-    """The contract's view of the test server, plus the server itself."""
+    """A Google provider on the test server's primary calendar (the contract's harness)."""
 
     def __init__(self, server: GoogleCalendarServer, **provider_options):
         self.server = server
@@ -76,40 +69,6 @@ class GoogleHarness:
             on_credentials_changed=lambda c: self.saved.append(c.to_json()),
             **provider_options,
         )
-
-    def expire_sync_state(self):
-        self.server.expire_sync_tokens()
-
-    def edit_remotely(self, remote_id, **fields):
-        patch = {}
-        current = self.server.get_event(remote_id)
-        tz = current["start"].get("timeZone", "UTC")
-        for name, value in fields.items():
-            if name == "subject":
-                patch["summary"] = value
-            elif name == "body":
-                patch["description"] = value
-            elif name == "location":
-                patch["location"] = value
-            elif name in ("start", "end"):
-                patch[name] = {"dateTime": value.isoformat(), "timeZone": tz}
-            elif name == "private":
-                patch["visibility"] = "private" if value else "default"
-            else:
-                raise ValueError(name)
-        self.server.patch_event(remote_id, patch)
-
-    def delete_remotely(self, remote_id):
-        self.server.delete_event(remote_id)
-
-    def set_response(self, remote_id, email, status):
-        self.server.set_response(remote_id, email, GOOGLE_STATUS[status])
-
-    def count_requests(self):
-        return self.server.count_requests()
-
-    def fail_next(self, kind, count=1):
-        self.server.fail_next(kind, count)
 
 
 @pytest.fixture
@@ -159,10 +118,10 @@ def test_created_event_carries_local_id_and_client_id(harness):
 
 
 def test_writes_go_in_batches_of_50(harness):
-    before = harness.count_requests()
+    before = harness.server.count_requests()
     results = harness.provider.write([Create(draft(subject=f"n{i}")) for i in range(120)])
     assert all(r.ok for r in results)
-    assert harness.count_requests() - before == 3  # 50 + 50 + 20
+    assert harness.server.count_requests() - before == 3  # 50 + 50 + 20
     assert len(harness.server.events()) == 120
 
 
@@ -176,10 +135,10 @@ def test_full_listing_uses_pages_of_2500(harness):
                 "end": {"dateTime": (start + timedelta(minutes=30)).isoformat()},
             }
         )
-    before = harness.count_requests()
+    before = harness.server.count_requests()
     listing = harness.provider.changes(WINDOW, None)
     assert len(listing.events) == 2600
-    assert harness.count_requests() - before == 2
+    assert harness.server.count_requests() - before == 2
 
 
 def test_send_updates_follows_the_write(harness):
@@ -194,7 +153,7 @@ def test_send_updates_follows_the_write(harness):
 def test_update_sends_if_match_and_412_is_changed_meanwhile(harness):
     d = draft()
     event = create(harness.provider, d)
-    harness.edit_remotely(event.remote_id, location="Other room")
+    harness.server.edit_event(event.remote_id, location="Other room")
     (result,) = harness.provider.write(
         [Update(event.remote_id, event.version, d, frozenset({"subject"}))]
     )
@@ -220,7 +179,7 @@ def _fields(d):
 def test_deleted_then_recreated_comes_back_with_the_same_id(harness):
     d = draft()
     event = create(harness.provider, d)
-    harness.delete_remotely(event.remote_id)
+    harness.server.delete_event(event.remote_id)
     (result,) = harness.provider.write([Create(d)])
     assert result.ok, result.error
     assert result.event.remote_id == event.remote_id
@@ -247,7 +206,7 @@ def test_pushing_attendees_again_keeps_their_answers(harness):
     people = (Participant("Ann", "ann@customer.example"),)
     d = draft(attendees=people)
     event = create(harness.provider, d)
-    harness.set_response(event.remote_id, "ann@customer.example", InviteStatus.DECLINED)
+    harness.server.set_response(event.remote_id, "ann@customer.example", InviteStatus.DECLINED)
     current = harness.provider.get(event.remote_id)
     more = (*people, Participant("Bob", "bob@customer.example"))
     d2 = d.__class__(**{**_fields(d), "attendees": more})
@@ -361,10 +320,10 @@ def test_all_day_events_are_flagged(harness):
 @pytest.mark.parametrize("kind", ["rate_limit", "rate_limit_403", "server_busy", "server_error"])
 def test_transient_faults_are_retried_against_the_server(harness, kind):
     harness.server.fail_next(kind, 2, retry_after=7)
-    before = harness.count_requests()
+    before = harness.server.count_requests()
     listing = harness.provider.changes(WINDOW, None)
     assert listing.complete
-    assert harness.count_requests() - before == 3  # two refused, the third answered
+    assert harness.server.count_requests() - before == 3  # two refused, the third answered
     assert len(harness.waits) == 2
 
 
@@ -498,11 +457,12 @@ def test_bare_client_against_the_server(server):
 
 
 def test_rate_limited_parts_of_a_batch_are_retried_alone(harness):
-    harness.server.fail_next("rate_limit_403", 2, retry_after=6, in_batch=True)
-    before = harness.count_requests()
+    harness.server.fail_next("rate_limit_403", 2, retry_after=6, on="batch_part")
+    before = harness.server.count_requests()
     results = harness.provider.write([Create(draft(subject=f"p{i}")) for i in range(5)])
     assert all(r.ok for r in results), [r.error for r in results]
-    assert harness.count_requests() - before == 2  # the batch, then one batch of the 2 refused
+    # the batch, then one batch of the 2 refused
+    assert harness.server.count_requests() - before == 2
     assert harness.waits == [6.0]
     assert sorted(e["summary"] for e in harness.server.events()) == [f"p{i}" for i in range(5)]
 
@@ -623,7 +583,7 @@ def test_server_incremental_list_reports_deletions_as_cancelled(server):
             "updated": changes["items"][0]["updated"],
         }
     ]
-    server.expire_sync_tokens()
+    server.expire_sync_state()
     with pytest.raises(HttpError) as info:
         events.list(calendarId="primary", syncToken=changes["nextSyncToken"]).execute()
     assert info.value.resp.status == 410
@@ -648,7 +608,7 @@ def test_server_requires_a_valid_access_token(server):
 def test_access_token_expiring_during_writes_is_refreshed(harness, in_batch):
     old = harness.credentials.token
     if in_batch:
-        harness.server.fail_next("expired_token", in_batch=True)
+        harness.server.fail_next("expired_token", on="batch_part")
     else:
         harness.server.fail_next("expired_token", path="/batch")
     results = harness.provider.write([Create(draft()) for _ in range(3)])
@@ -668,8 +628,8 @@ def test_many_changed_series_are_read_back_in_one_batch(harness):
     for event in made:
         second = f"{event.remote_id}_{(start + timedelta(days=1)).astimezone(UTC):%Y%m%dT%H%M%SZ}"
         harness.server.patch_event(second, {"summary": "changed"})
-    before = harness.count_requests()
+    before = harness.server.count_requests()
     listing = harness.provider.changes(WINDOW, state)
-    assert harness.count_requests() - before == 2  # the incremental page + one batch
+    assert harness.server.count_requests() - before == 2  # the incremental page + one batch
     assert sorted(e.remote_id for e in listing.events) == sorted(e.remote_id for e in made)
     assert all(len(e.recurrence.overrides) == 1 for e in listing.events)

@@ -1,12 +1,15 @@
 """The sync rules (SPEC §4 and §5) every calendar service keeps, end to end.
 
 Subclass :class:`EndToEndContract` in a test module that has a ``server`` fixture
-(the running test server) and ``make_harness, h = e2e_fixtures(MyE2E)``, where
-``MyE2E`` subclasses :class:`E2EHarness`: ``make_harness(sync_all_private=False)``
-links a fresh Sales Calendar (real SQLite) to the server through
-:class:`SyncEngine` and the real client library, and closes what it made at
-teardown. The same rule tests then run for Google, Office 365 and Exchange; each
-module keeps only what is particular to its service. A subclass may
+(the running test server, a :class:`~tests.fakes.kit.RemoteCalendar`) and
+``make_harness, h = e2e_fixtures(MyE2E)``, where ``MyE2E`` subclasses
+:class:`E2EHarness` with the product side only: ``kind``, ``name``, ``owner``,
+:meth:`~E2EHarness.connect` (sign in) and :meth:`~E2EHarness.new_provider`.
+``make_harness(sync_all_private=False)`` links a fresh Sales Calendar (real
+SQLite) to the server through :class:`SyncEngine` and the real client library,
+and closes what it made at teardown. The same rule tests then run for Google,
+Office 365 and Exchange; each module keeps only what is particular to its
+service. A subclass may
 
 - extend a contract test by overriding it and calling ``super()`` first (its extra
   assertions then see the final state);
@@ -14,33 +17,18 @@ module keeps only what is particular to its service. A subclass may
   why and which test covers the service's own behaviour instead;
 - name its server's retryable faults in ``retry_cases``.
 
-``h`` is ``make_harness()``. The harness's remote side, in the service's own terms
-translated to neutral ones:
+``h`` is ``make_harness()``. The tests drive the service through ``h.server`` in
+the shared vocabulary (``tests/fakes/kit/remote.py``: another client's acts,
+expiring the sync state, revoking the sign-in, faults, counting requests), and
+read what it holds through the product's own provider:
 
-- ``remote_ids()``: ids of the live single events and series masters on the server;
 - ``remote(remote_id)`` / ``remote_for(local_id)`` / ``remote_id_for(local_id)``:
-  an event as :class:`RemoteEvent` (``None`` if gone), read from the server's state;
-- ``add_remote(subject, start, hours, *, html_body, location, sensitivity, attendees,
-  organizer)``: another client creates an event (through the harness's
-  ``create_remote(subject, start, end, ...)``); returns its id. ``sensitivity`` is
-  one of ``SENSITIVITIES``; ``attendees`` are ``(name, email)`` pairs; with
-  ``organizer`` (an address) the event is someone else's meeting;
-- ``add_remote_all_day(subject, day)``;
-- ``edit_remotely(remote_id, *, subject, location, start, end)``,
-  ``add_remote_attendee(remote_id, email)``, ``delete_remotely(remote_id)``,
-  ``cancel_remotely(remote_id)`` (the organiser cancels the meeting);
-- ``occurrence_starts(master_id)``: starts (UTC) of the live occurrences the server
-  shows; ``delete_occurrence_remotely(master_id, original)`` and
-  ``move_occurrence_remotely(master_id, original, subject, location, start, end)``;
-- ``set_response(remote_id, email, InviteStatus)`` (the server's words in
-  ``responses``), ``remote_sensitivity(remote_id)``
-  (one of ``SENSITIVITIES``), ``invitations_sent()`` (mails the service sent);
-- ``expire_sync_state()``, ``count_requests()``, ``fail_next(kind, count, **params)``,
-  ``fail_next_write(kind, count, retry_after)`` (aimed at ``write_path``),
-  ``clear_faults()``,
-  ``revoke_sign_in()``, ``warm_up()`` (first contact done, so faults hit sync calls);
+  an event as :class:`RemoteEvent` (``None`` if gone);
+- ``add_remote(subject, start, hours, **fields)``: ``server.create_event`` with
+  defaults (two days ahead, one hour);
 - ``new_provider(timeout)``, ``runner(timeout)``, ``waits`` (the backoff's sleeps),
-  ``slow_faults`` (how many slow answers make one run give up).
+  ``slow_faults`` (how many slow answers make one run give up), ``warm_up()``
+  (first contact done, so faults hit sync calls).
 """
 
 from __future__ import annotations
@@ -61,10 +49,11 @@ from calsync_desktop.model import (
     Recurrence,
     new_id,
 )
-from calsync_desktop.providers.base import Backoff, CalendarProvider, RemoteEvent
+from calsync_desktop.providers.base import Backoff, CalendarProvider, NotFound, RemoteEvent
 from calsync_desktop.services import Services
 from calsync_desktop.sync.engine import Decision, SyncResult
 from calsync_desktop.sync.runner import SyncRunner
+from tests.fakes.kit import RemoteCalendar
 
 from .harness import Crash, EngineHarness
 
@@ -77,25 +66,23 @@ WRITE_BATCHES = {"google": 50, "office365": 20, "exchange": 100}
 class E2EHarness(EngineHarness):
     """A Sales Calendar and one service's test server, linked by one account.
 
-    Subclasses set ``kind``, ``name`` and ``owner`` (the signed-in address), and
-    implement :meth:`connect`, :meth:`new_provider` and the remote side listed in
-    this module's docstring.
+    Subclasses set ``kind`` and ``name``, and implement :meth:`connect` and
+    :meth:`new_provider`: the product side. The service side is ``server``.
     """
 
     kind: str
     name: str
-    owner: str
     slow_faults = 3
-    responses: dict[InviteStatus, str]  # the server's word for each answer
-    write_path: str  # the part of the URL that only writes use (a batch endpoint)
 
-    def __init__(self, services: Services, server, sync_all_private: bool = False):
+    def __init__(self, services: Services, server: RemoteCalendar, sync_all_private=False):
         self.services = services
         self.store = services.store
         self.clock = services.clock
         self.server = server
+        self.owner = server.owner
         self.waits: list[float] = []
         self.backoff = Backoff(sleep=self.waits.append)
+        self._reader: CalendarProvider | None = None
         self.connect()
         self.provider = self.new_provider()
         self.add_test_account(self.kind, self.name, self.owner, sync_all_private)
@@ -103,7 +90,8 @@ class E2EHarness(EngineHarness):
     def connect(self) -> None:
         """Sign in to the test server (whatever the provider needs before it starts)."""
 
-    def new_provider(self, timeout: float = 5) -> CalendarProvider:
+    def new_provider(self, timeout: float = 5, backoff: Backoff | None = None) -> CalendarProvider:
+        """A provider on the test server (with ``self.backoff`` unless told)."""
         raise NotImplementedError
 
     def runner(self, timeout: float = 5) -> SyncRunner:
@@ -111,44 +99,42 @@ class E2EHarness(EngineHarness):
 
     def close(self) -> None:
         self.provider.close()
+        if self._reader is not None:
+            self._reader.close()
 
     def warm_up(self) -> None:
         """Nothing to do unless the provider's first contact sends requests of its own."""
 
+    @property
+    def reader(self) -> CalendarProvider:
+        """A provider of its own for reading the service, apart from the one that syncs."""
+        if self._reader is None:  # its retries are not the sync's: a backoff of its own
+            self._reader = self.new_provider(backoff=Backoff(sleep=lambda _s: None))
+        return self._reader
+
     def remote_id_for(self, local_id) -> str | None:
         row = self.store.status_for(self.account.id, [local_id]).get(local_id)
-        return row.remote_id if row is not None else None
+        if row is not None:
+            return row.remote_id
+        with self.server.looking():
+            found = self.reader.find_by_local_id(local_id)
+        return found.remote_id if found is not None else None
 
     def remote_for(self, local_id) -> RemoteEvent | None:
         remote_id = self.remote_id_for(local_id)
         return self.remote(remote_id) if remote_id else None
 
     def remote(self, remote_id) -> RemoteEvent | None:
-        raise NotImplementedError
+        try:
+            with self.server.looking():
+                return self.reader.get(remote_id)
+        except NotFound:
+            return None
 
     def add_remote(self, subject="Call with Globex", start=None, hours=1, **fields) -> str:
         """Another client creates an event (two days ahead unless told); returns its id."""
         start = start or self.clock() + timedelta(days=2)
-        return self.create_remote(subject, start, start + timedelta(hours=hours), **fields)
-
-    def create_remote(self, subject: str, start: datetime, end: datetime, **fields) -> str:
-        raise NotImplementedError
-
-    # -- the test servers agree on these; a harness translates where its server differs
-    def count_requests(self) -> int:
-        return self.server.count_requests()
-
-    def fail_next(self, kind: str, count: int = 1, **params) -> None:
-        self.server.fail_next(kind, count, **params)
-
-    def clear_faults(self) -> None:
-        self.server.clear_faults()
-
-    def fail_next_write(self, kind: str, count: int, retry_after: float) -> None:
-        self.server.fail_next(kind, count, retry_after=retry_after, path=self.write_path)
-
-    def set_response(self, remote_id, email: str, status: InviteStatus) -> None:
-        self.server.set_response(remote_id, email, self.responses[status])
+        return self.server.create_event(subject, start, start + timedelta(hours=hours), **fields)
 
 
 def e2e_fixtures(harness_class: type[E2EHarness]):
@@ -210,15 +196,16 @@ class EndToEndContract:
         h.sync()
         h.sync()
         assert h.local(a.id).contents == "Quarterly review\nLine one\n\nLine three"
-        before = h.count_requests()
+        before = h.server.count_requests()
         assert h.sync().counts == {}
-        assert h.count_requests() - before == 1
+        assert h.server.count_requests() - before == 1
 
     def test_html_body_is_imported_as_plain_text(self, h):
         made = h.add_remote(
             "Lunch with Bob",
-            html_body='<p>At <b>Luigi&#39;s</b></p><p><a href="https://luigi.example">menu</a></p>'
+            body='<p>At <b>Luigi&#39;s</b></p><p><a href="https://luigi.example">menu</a></p>'
             "<script>alert(1)</script>",
+            html=True,
             location="Luigi's",
         )
         h.sync()
@@ -242,14 +229,14 @@ class EndToEndContract:
         h.sync()
         remote_id = h.remote_id_for(a.id)
         h.clock.advance(minutes=1)
-        h.edit_remotely(remote_id, location="Room 7")
+        h.server.edit_event(remote_id, location="Room 7")
         edited = h.remote(remote_id)
         h.sync()
         assert h.local(a.id).location == "Room 7"
         assert h.remote(remote_id).version == edited.version  # nothing was written back
-        before = h.count_requests()
+        before = h.server.count_requests()
         assert h.sync().counts == {}
-        assert h.count_requests() - before == 1
+        assert h.server.count_requests() - before == 1
 
     def test_a_field_changed_on_one_side_goes_to_the_other(self, h):
         a = h.add_local("Visit")
@@ -258,7 +245,7 @@ class EndToEndContract:
         event = h.remote_for(a.id)
         later = event.start + timedelta(hours=2)
         h.clock.advance(minutes=1)
-        h.edit_remotely(event.remote_id, start=later, end=later + timedelta(hours=1))
+        h.server.edit_event(event.remote_id, start=later, end=later + timedelta(hours=1))
         h.sync()
         assert h.remote_for(a.id).location == "Building 7"
         assert h.local(a.id).start == later == h.remote_for(a.id).start
@@ -269,7 +256,7 @@ class EndToEndContract:
         h.clock.now = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
         a = h.add_local(start=start, recurrence=Recurrence("FREQ=WEEKLY;COUNT=4"))
         h.sync()
-        starts = h.occurrence_starts(h.remote_id_for(a.id))
+        starts = h.server.occurrence_starts(h.remote_id_for(a.id))
         berlin = ZoneInfo("Europe/Berlin")
         assert [s.astimezone(berlin).hour for s in starts] == [9, 9, 9, 9]
         assert [s.astimezone(UTC).hour for s in starts] == [8, 8, 7, 7]
@@ -289,9 +276,9 @@ class EndToEndContract:
         event = h.remote_for(a.id)
         assert sorted(p.email for p in event.attendees) == ["Ann@Acme.example", "bo@acme.example"]
         h.clock.advance(minutes=1)
-        h.set_response(event.remote_id, "ann@acme.example", InviteStatus.ACCEPTED)
-        h.set_response(event.remote_id, "BO@acme.example", InviteStatus.TENTATIVE)
-        h.add_remote_attendee(event.remote_id, "eve@elsewhere.example")
+        h.server.set_response(event.remote_id, "ann@acme.example", InviteStatus.ACCEPTED)
+        h.server.set_response(event.remote_id, "BO@acme.example", InviteStatus.TENTATIVE)
+        h.server.add_attendee(event.remote_id, "eve@elsewhere.example")
         h.sync()
         statuses = {p.key: p.status for p in h.local(a.id).participants if p.key}
         assert statuses == {
@@ -308,7 +295,7 @@ class EndToEndContract:
         a = h.local_for(made)
         assert [p.email for p in a.participants] == ["carl@customer.example"]
         h.clock.advance(minutes=1)
-        h.add_remote_attendee(made, "dora@customer.example")
+        h.server.add_attendee(made, "dora@customer.example")
         h.sync()
         assert [p.email for p in h.local(a.id).participants] == ["carl@customer.example"]
 
@@ -317,7 +304,7 @@ class EndToEndContract:
         h.sync()
         h.add_local(participants=(Participant("Ann", "ann@acme.example"),))
         h.sync()
-        assert h.invitations_sent() == 0
+        assert h.server.invitations_sent() == 0
 
     # ------------------------------------------------------------------- recurrence
 
@@ -329,10 +316,10 @@ class EndToEndContract:
         h.sync()
         master = h.remote_id_for(a.id)
         assert h.remote(master).recurrence.exdates == (second,)
-        assert len(h.occurrence_starts(master)) == 4
+        assert len(h.server.occurrence_starts(master)) == 4
         third = a.start + timedelta(days=2)
         h.clock.advance(minutes=1)
-        h.delete_occurrence_remotely(master, third)
+        h.server.delete_occurrence(master, third)
         h.sync()
         assert set(h.local(a.id).recurrence.exdates) == {second, third}
 
@@ -342,7 +329,7 @@ class EndToEndContract:
         master = h.remote_id_for(a.id)
         original = a.start + timedelta(days=3)
         h.clock.advance(minutes=1)
-        h.move_occurrence_remotely(
+        h.server.edit_occurrence(
             master,
             original,
             subject="Meeting with Acme (moved)",
@@ -373,10 +360,10 @@ class EndToEndContract:
 
     def test_all_day_events_are_not_synced_in_either_direction(self, h):
         a = h.add_local(all_day=True)
-        made = h.add_remote_all_day("Holiday", (h.clock() + timedelta(days=3)).date())
+        made = h.server.create_all_day_event("Holiday", (h.clock() + timedelta(days=3)).date())
         h.sync()
         assert h.remote_for(a.id) is None and h.local_for(made) is None
-        assert len(h.remote_ids()) == 1
+        assert len(h.server.event_ids()) == 1
 
     def test_older_than_30_days_and_beyond_the_horizon_are_out_of_scope(self, h):
         old_local = h.add_local(start=h.clock() - timedelta(days=31))
@@ -391,7 +378,7 @@ class EndToEndContract:
         a = h.add_local()
         h.sync()
         h.clock.advance(days=40)
-        h.delete_remotely(h.remote_id_for(a.id))
+        h.server.delete_event(h.remote_id_for(a.id))
         h.sync()
         assert h.local(a.id) is not None
 
@@ -403,9 +390,9 @@ class EndToEndContract:
         h.sync()
         (entry,) = [s for s in h.store.skipped(h.account.id) if s.item_id == a.id]
         assert entry.frozen and entry.reason.startswith("Ended more than 30 days ago")
-        before = h.count_requests()
+        before = h.server.count_requests()
         assert h.sync().counts == {}
-        assert h.count_requests() - before == 1
+        assert h.server.count_requests() - before == 1
         assert h.store.skipped(h.account.id) == [entry]
 
     # --------------------------------------------------------------------- identity
@@ -415,10 +402,10 @@ class EndToEndContract:
         h.provider.crash_after_write = True
         with pytest.raises(Crash):
             h.sync()
-        assert len(h.remote_ids()) == 1
+        assert len(h.server.event_ids()) == 1
         h.sync()
-        assert len(h.remote_ids()) == 1 and len(h.all_local()) == 1
-        (remote_id,) = h.remote_ids()
+        assert len(h.server.event_ids()) == 1 and len(h.all_local()) == 1
+        (remote_id,) = h.server.event_ids()
         assert h.store.status_for(h.account.id, [a.id])[a.id].remote_id == remote_id
         assert h.remote_for(a.id).local_id == a.id
 
@@ -432,20 +419,20 @@ class EndToEndContract:
         h.provider.crash_after_written = batch + 1
         with pytest.raises(Crash):
             h.sync()
-        written = len(h.remote_ids())
+        written = len(h.server.event_ids())
         assert written > batch and h.provider.last_call <= batch
         assert h.store.linked_count(h.account.id) >= written - h.provider.last_call
         h.sync()
-        assert len(h.remote_ids()) == n and len(h.all_local()) == n
+        assert len(h.server.event_ids()) == n and len(h.all_local()) == n
         assert h.store.linked_count(h.account.id) == n
 
     def test_first_sync_links_the_same_events_instead_of_duplicating(self, h):
         start = h.at(3)
         a = h.add_local("Board meeting\nnotes", start=start)
         # the whole contents are the evidence, not the first line
-        made = h.add_remote("Board meeting", start=start, html_body="<p>notes</p>")
+        made = h.add_remote("Board meeting", start=start, body="<p>notes</p>", html=True)
         h.sync()
-        assert len(h.remote_ids()) == 1 and len(h.all_local()) == 1
+        assert len(h.server.event_ids()) == 1 and len(h.all_local()) == 1
         assert h.local_for(made).id == a.id
 
     def test_removing_and_readding_the_account_duplicates_nothing(self, h):
@@ -457,7 +444,7 @@ class EndToEndContract:
             replace(h.account, sync_state=None, local_seq=0, first_sync_done=False)
         )
         h.sync()
-        assert len(h.remote_ids()) == 2 and len(h.all_local()) == 2
+        assert len(h.server.event_ids()) == 2 and len(h.all_local()) == 2
 
     def test_readding_the_account_after_a_title_changed_links_by_ical_uid(self, h):
         made = h.add_remote("Kick-off with Initech")  # made elsewhere: no local id on it
@@ -466,12 +453,12 @@ class EndToEndContract:
         assert a.ical_uid and a.ical_uid == h.remote(made).ical_uid
         remove_account(h.services, h.account.id, keep_appointments=True)
         h.clock.advance(minutes=1)
-        h.edit_remotely(made, subject="Kick-off with Initech (new room)")
+        h.server.edit_event(made, subject="Kick-off with Initech (new room)")
         h.account = h.store.add_account(
             replace(h.account, sync_state=None, local_seq=0, first_sync_done=False)
         )
         h.sync()
-        assert h.remote_ids() == [made] and [x.id for x in h.all_local()] == [a.id]
+        assert h.server.event_ids() == [made] and [x.id for x in h.all_local()] == [a.id]
         assert h.remote_id_for(a.id) == made
 
     # -------------------------------------------------------------------- conflicts
@@ -482,7 +469,7 @@ class EndToEndContract:
         h.clock.advance(minutes=5)
         h.edit_local(a.id, location="Local room")
         h.clock.advance(minutes=5)
-        h.edit_remotely(h.remote_id_for(a.id), location="Remote room")
+        h.server.edit_event(h.remote_id_for(a.id), location="Remote room")
         h.sync()
         assert h.local(a.id).location == "Remote room" == h.remote_for(a.id).location
         (conflict,) = h.store.conflicts(h.account.id)
@@ -498,7 +485,7 @@ class EndToEndContract:
         h.edit_local(a.id, location="Local room")
         engine = h.engine()
         plan = engine.plan()
-        h.edit_remotely(h.remote_id_for(a.id), subject="Renamed elsewhere")
+        h.server.edit_event(h.remote_id_for(a.id), subject="Renamed elsewhere")
         engine.apply(plan, SyncResult())
         event = h.remote_for(a.id)
         assert event.subject == "Renamed elsewhere" and event.location == "Local room"
@@ -512,13 +499,13 @@ class EndToEndContract:
         h.sync()
         h.store.delete_appointment(a.id)
         h.sync()
-        assert h.remote_ids() == [] and h.store.tombstones(h.account.id) == []
+        assert h.server.event_ids() == [] and h.store.tombstones(h.account.id) == []
 
     def test_deleting_remotely_deletes_locally(self, h):
         # right after our own create: the next listing must still report the deletion
         a = h.add_local("Pushed, then deleted elsewhere")
         h.sync()
-        h.delete_remotely(h.remote_id_for(a.id))
+        h.server.delete_event(h.remote_id_for(a.id))
         h.sync()
         assert h.local(a.id) is None
 
@@ -528,9 +515,9 @@ class EndToEndContract:
         h.sync()
         h.store.delete_appointment(a.id)
         h.clock.advance(minutes=1)
-        h.delete_remotely(made)
+        h.server.delete_event(made)
         h.sync()
-        assert h.remote_ids() == [] and h.all_local() == []
+        assert h.server.event_ids() == [] and h.all_local() == []
 
     @pytest.mark.parametrize("settled", [False, True], ids=["right-after-create", "settled"])
     def test_edited_locally_and_deleted_remotely_the_edit_wins(self, h, settled):
@@ -540,16 +527,16 @@ class EndToEndContract:
             # a second run moves the sync state past our own create (in Exchange an
             # item created and deleted after a state is not reported at all)
             h.sync()
-        h.delete_remotely(h.remote_id_for(a.id))
+        h.server.delete_event(h.remote_id_for(a.id))
         h.edit_local(a.id, contents="Still on")
         h.sync()
         assert h.local(a.id) is not None
-        assert h.remote_for(a.id).subject == "Still on" and len(h.remote_ids()) == 1
+        assert h.remote_for(a.id).subject == "Still on" and len(h.server.event_ids()) == 1
 
     def test_edited_remotely_and_deleted_locally_the_edit_wins(self, h):
         a = h.add_local()
         h.sync()
-        h.edit_remotely(h.remote_id_for(a.id), subject="Still on")
+        h.server.edit_event(h.remote_id_for(a.id), subject="Still on")
         h.store.delete_appointment(a.id)
         h.sync()
         assert h.local(a.id).contents == "Still on"
@@ -560,28 +547,28 @@ class EndToEndContract:
         local = h.local_for(made)
         assert local is not None
         h.clock.advance(minutes=1)
-        h.cancel_remotely(made)
+        h.server.cancel_event(made)
         h.sync()
         assert h.local(local.id) is None and h.all_local() == []
 
     def test_mass_deletion_guard_stops_then_restore_brings_them_back(self, h):
         items = _many(h, 40)
         for a in items[:15]:
-            h.delete_remotely(h.remote_id_for(a.id))
+            h.server.delete_event(h.remote_id_for(a.id))
         result = h.sync()
         assert result.stopped and len(h.guards[0].local_deletions) == 15
         assert len(h.all_local()) == 40
         h.decision = Decision.RESTORE
         h.sync()
-        assert len(h.remote_ids()) == 40 and len(h.all_local()) == 40
+        assert len(h.server.event_ids()) == 40 and len(h.all_local()) == 40
 
     def test_mass_deletion_guard_stops_before_deleting(self, h):
         for i in range(12):
             h.add_local(f"Visit {i}")
         h.sync()
         h.sync()
-        for remote_id in h.remote_ids():
-            h.delete_remotely(remote_id)
+        for remote_id in h.server.event_ids():
+            h.server.delete_event(remote_id)
         result = h.sync()
         assert result.stopped and len(h.all_local()) == 12
 
@@ -593,17 +580,17 @@ class EndToEndContract:
         a = h.add_local("Dentist", private=True)
         h.sync()
         assert h.local_for(made).private and h.local_for(confidential).private
-        assert h.remote_sensitivity(h.remote_id_for(a.id)) == "private"
+        assert h.server.sensitivity(h.remote_id_for(a.id)) == "private"
         h.edit_local(a.id, private=False)
         h.sync()
-        assert h.remote_sensitivity(h.remote_id_for(a.id)) == "normal"
+        assert h.server.sensitivity(h.remote_id_for(a.id)) == "normal"
 
     def test_sync_all_as_private(self, make_harness):
         h = make_harness(sync_all_private=True)
         made = h.add_remote("Team lunch")
         h.sync()
         assert h.local_for(made).private
-        assert h.remote_sensitivity(made) == "normal"
+        assert h.server.sensitivity(made) == "normal"
 
     # ----------------------------------------------------------- incremental and faults
 
@@ -611,68 +598,80 @@ class EndToEndContract:
         h.add_local("One")
         h.add_remote("Two")
         h.sync()
-        h.expire_sync_state()
+        h.server.expire_sync_state()
         h.add_remote("Three")
         result = h.sync()
         assert result.full_listing
-        assert len(h.remote_ids()) == 3 and len(h.all_local()) == 3
+        assert len(h.server.event_ids()) == 3 and len(h.all_local()) == 3
 
     def test_rate_limits_and_server_errors_are_retried(self, h, kind, retry_after, expected_wait):
         h.add_local()
         h.warm_up()
-        h.fail_next(kind, 2, retry_after=retry_after)
+        h.server.fail_next(kind, 2, retry_after=retry_after)
         h.sync()
-        assert len(h.remote_ids()) == 1
+        assert len(h.server.event_ids()) == 1
         assert len(h.waits) == 2
         if expected_wait is not None:
             assert min(h.waits) >= expected_wait
+
+    def test_a_look_at_the_service_is_neither_counted_nor_faulted(self, h):
+        a = h.add_local("Looked at")
+        h.sync()
+        h.server.fail_next("server_error")
+        before = h.server.count_requests()
+        assert h.remote_for(a.id).subject == "Looked at"  # a request of its own
+        assert h.server.count_requests() == before and h.server.faults.pending == 1
+        h.edit_local(a.id, location="Room 3")
+        h.sync()  # the fault was kept for the product's next request
+        assert h.server.faults.pending == 0 and len(h.waits) == 1
+        assert h.remote_for(a.id).location == "Room 3"
 
     def test_rate_limited_writes_are_retried(self, h):
         h.add_local()
         h.sync()
         for _ in range(3):
             h.add_local()
-        h.fail_next_write("rate_limit", 1, retry_after=4)
+        h.server.fail_next("rate_limit", 1, retry_after=4, on="write")
         h.sync()
-        assert len(h.remote_ids()) == 4 and h.waits == [4.0]
+        assert len(h.server.event_ids()) == 4 and h.waits == [4.0]
 
     @pytest.mark.parametrize("kind", ["drop", "malformed"])
     def test_a_broken_answer_ends_the_run_and_the_next_run_picks_up(self, h, kind):
         h.add_local()
         runner = h.runner()
         h.warm_up()
-        h.fail_next(kind, 3)
+        h.server.fail_next(kind, 3)
         result = runner.sync_account(h.account.id)
         assert result.errors and h.store.get_account(h.account.id).state is AccountState.ERROR
-        h.clear_faults()
+        h.server.clear_faults()
         runner.sync_account(h.account.id)
-        assert len(h.remote_ids()) == 1
+        assert len(h.server.event_ids()) == 1
         assert h.store.get_account(h.account.id).state is AccountState.OK
 
     def test_slow_answer_times_out_and_the_next_run_picks_up(self, h):
         h.add_local()
         h.warm_up()
         runner = h.runner(timeout=0.3)
-        h.fail_next("slow", h.slow_faults, delay=0.6)
+        h.server.fail_next("slow", h.slow_faults, delay=0.6)
         result = runner.sync_account(h.account.id)
         assert result.errors and "in time" in result.errors[0]
-        h.clear_faults()
+        h.server.clear_faults()
         runner.sync_account(h.account.id)
-        assert len(h.remote_ids()) == 1
+        assert len(h.server.event_ids()) == 1
 
     def test_expired_access_token_is_refreshed_mid_sync(self, h):
         _many(h, 3)
         h.add_local("after expiry")
-        h.fail_next("expired_token")
+        h.server.fail_next("expired_token")
         result = h.sync()
-        assert not result.errors and len(h.remote_ids()) == 4
+        assert not result.errors and len(h.server.event_ids()) == 4
 
     def test_revoked_sign_in_pauses_the_account_and_deletes_nothing(self, h):
         _many(h, 3)
-        h.revoke_sign_in()
+        h.server.revoke_sign_in()
         runner = h.runner()
         result = runner.sync_account(h.account.id)
         account = h.store.get_account(h.account.id)
         assert account.state is AccountState.NEEDS_SIGN_IN and "sign" in result.errors[0].lower()
         assert runner.runnable_accounts() == []
-        assert len(h.all_local()) == 3 and len(h.remote_ids()) == 3
+        assert len(h.all_local()) == 3 and len(h.server.event_ids()) == 3

@@ -1,0 +1,36 @@
+"""What every test server shares: TLS with an own CA, injected faults, serving
+in the background, a fault proxy for real servers, and the one vocabulary
+(:class:`RemoteCalendar`) in which tests script a calendar service."""
+
+from tests.fakes.kit.faults import FAULT_KINDS, Fault, FaultQueue, delay, drop_connection
+from tests.fakes.kit.proxy import FaultProxy, plain_http_answer
+from tests.fakes.kit.remote import (
+    RESPONSES,
+    SENSITIVITIES,
+    NewEvent,
+    RemoteCalendar,
+    neutral_changes,
+    response_word,
+)
+from tests.fakes.kit.serving import CLIENT_GONE, BackgroundServer, HTTPServer
+from tests.fakes.kit.tls import TestCA
+
+__all__ = [
+    "CLIENT_GONE",
+    "FAULT_KINDS",
+    "RESPONSES",
+    "SENSITIVITIES",
+    "BackgroundServer",
+    "Fault",
+    "FaultProxy",
+    "FaultQueue",
+    "HTTPServer",
+    "NewEvent",
+    "RemoteCalendar",
+    "TestCA",
+    "delay",
+    "drop_connection",
+    "neutral_changes",
+    "plain_http_answer",
+    "response_word",
+]
