@@ -18,6 +18,7 @@ from calsync_desktop.accounts.base import KeyringSecrets, SecretStore
 from calsync_desktop.files import make_private, private_file, private_folder
 from calsync_desktop.logs import LOG_NAME, log_file_handler, quiet_libraries
 from calsync_desktop.store import Store
+from calsync_desktop.team.member import open_connected
 
 APP_NAME = "calsync-desktop"
 DB_NAME = "sales-calendar.sqlite3"
@@ -64,8 +65,10 @@ class Services:
             log_dir = Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
         secure_folders(data_dir, log_dir)
         clock = clock or (lambda: datetime.now(UTC))
-        store = Store.open(data_dir / DB_NAME, clock)
-        return cls(store, secrets or KeyringSecrets(), clock, env, data_dir, log_dir)
+        secrets = secrets or KeyringSecrets()
+        # a computer connected to a team server uses it; its own file stays as it was
+        store = open_connected(data_dir, secrets, clock) or Store.open(data_dir / DB_NAME, clock)
+        return cls(store, secrets, clock, env, data_dir, log_dir)
 
     def for_thread(self) -> Services:
         """The same services with a Store connection of its own, for another thread."""

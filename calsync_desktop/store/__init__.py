@@ -1,9 +1,16 @@
-"""The Sales Calendar: a SQLite file (or another SQLAlchemy engine) of appointments,
-accounts and per-account sync status.
+"""The Sales Calendar: a SQLite file, or a team's PostgreSQL database, of
+appointments, accounts and per-account sync status.
 
 One :class:`Store` per thread: it holds one connection. Every local change
 bumps a change counter, so the sync finds what changed since its last run
 without scanning the calendar.
+
+The same code serves both engines. A Store writes as its ``owner`` (the empty
+string in a SQLite file, the member's role on a team server) and reads its own
+rows from the tables; on a team server PostgreSQL's row-level security lets a
+member see and change only their own rows there, and colleagues' calendars are
+read through the ``team_*`` views, which hide what is private
+(:meth:`Store.team_appointments_between`).
 """
 
 from __future__ import annotations
@@ -20,7 +27,19 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import bindparam, create_engine, delete, event, func, insert, or_, select, update
+from sqlalchemy import (
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
 from calsync_desktop.accounts.base import Account, AccountState
@@ -36,6 +55,7 @@ from calsync_desktop.model import (
     validate,
 )
 from calsync_desktop.store import schema as t
+from calsync_desktop.store import views as v
 
 Clock = Callable[[], datetime]
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -44,10 +64,13 @@ _CHUNK = 500  # SQLite's bound-parameter limit is far above this; keeps statemen
 
 # statements built once: building SQLAlchemy statements costs more than running them
 _A = t.appointments.c
+_C = t.counters.c
 _SEQ_BUMP = (
-    update(t.counters).where(t.counters.c.name == "seq").values(value=t.counters.c.value + 1)
+    update(t.counters)
+    .where(_C.owner == bindparam("b_owner"), _C.name == "seq")
+    .values(value=_C.value + 1)
 )
-_SEQ_READ = select(t.counters.c.value).where(t.counters.c.name == "seq")
+_SEQ_READ = select(_C.value).where(_C.owner == bindparam("b_owner"), _C.name == "seq")
 _APPT_SEQ = select(_A.seq).where(_A.id == bindparam("b_id"))
 _APPT_UPDATE = update(t.appointments).where(_A.id == bindparam("b_id"))
 _APPT_INSERT = insert(t.appointments)
@@ -63,8 +86,9 @@ _STATUS_UPDATE = update(t.sync_status).where(
 _STATUS_INSERT = insert(t.sync_status)
 
 
-def _row(a: Appointment, seq: int) -> dict:
+def _row(a: Appointment, seq: int, owner: str) -> dict:
     return {
+        "owner": owner,
         "contents": a.contents,
         "location": a.location,
         "start": a.start,
@@ -85,9 +109,10 @@ def _row(a: Appointment, seq: int) -> dict:
     }
 
 
-def _people_rows(a: Appointment) -> list[dict]:
+def _people_rows(a: Appointment, owner: str) -> list[dict]:
     return [
         {
+            "owner": owner,
             "appointment_id": a.id,
             "position": i,
             "name": p.name,
@@ -98,9 +123,10 @@ def _people_rows(a: Appointment) -> list[dict]:
     ]
 
 
-def _override_rows(a: Appointment) -> list[dict]:
+def _override_rows(a: Appointment, owner: str) -> list[dict]:
     return [
         {
+            "owner": owner,
             "appointment_id": a.id,
             "original_start": o.original_start,
             "contents": o.contents,
@@ -134,6 +160,52 @@ def field_text(name: str, value) -> str:
 
 class ConcurrentEdit(Exception):
     """The appointment changed since it was read."""
+
+
+class NotYours(PermissionError):
+    """The appointment belongs to a colleague: only they (their app) may change it."""
+
+    def __init__(self, appointment_id: str, owner: str):
+        super().__init__(
+            f"This appointment belongs to {owner}; only {owner} can change or delete it."
+        )
+        self.appointment_id = appointment_id
+        self.owner = owner
+
+
+class StoreUnavailable(Exception):
+    """The Sales Calendar's database cannot be reached (a team server that is down
+    or out of the network). Nothing was written; the next attempt reconnects."""
+
+    def __init__(self, detail: str = ""):
+        super().__init__(
+            "The team server cannot be reached, so the Sales Calendar cannot be read or "
+            "saved right now. Nothing was lost; calsync reconnects by itself."
+            + (f" ({detail})" if detail else "")
+        )
+
+
+class AccountBusy(Exception):
+    """Another computer of the same member is syncing this account right now."""
+
+    def __init__(self, name: str = "this account"):
+        super().__init__(
+            f"Another computer is syncing {name} right now; this sync waited and gave up. "
+            "The next sync tries again."
+        )
+
+
+@dataclass(frozen=True)
+class TeamAppointment:
+    """An appointment as the team view shows it: whose it is, and whether the
+    database withheld its contents (a colleague's private appointment: only its
+    times are known, ``appointment.contents`` and ``location`` are empty and it
+    has no participants)."""
+
+    appointment: Appointment
+    owner: str
+    mine: bool
+    redacted: bool
 
 
 @dataclass(frozen=True)
@@ -262,16 +334,56 @@ def migrate(engine: Engine, path: Path | None, revision: str = "head") -> str | 
     return backup
 
 
-class Store:
-    """The Sales Calendar and the sync's bookkeeping, on one connection."""
+def current_revision(conn: Connection) -> str | None:
+    """The schema revision a database is at (None: no Sales Calendar schema)."""
+    return MigrationContext.configure(conn).get_current_revision()
 
-    def __init__(self, engine: Engine, clock: Clock | None = None, path: Path | None = None):
+
+def known_revisions() -> set[str]:
+    """Every revision this version of calsync knows."""
+    return {s.revision for s in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+
+
+def _unavailable(context) -> None:
+    """Turn a lost connection into :class:`StoreUnavailable` (SQLAlchemy still
+    invalidates the connection, so the next use reconnects)."""
+    if context.is_disconnect or isinstance(context.sqlalchemy_exception, sa_exc.OperationalError):
+        raise StoreUnavailable(_first_line(context.original_exception)) from (
+            context.sqlalchemy_exception
+        )
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+class Store:
+    """The Sales Calendar and the sync's bookkeeping, on one connection.
+
+    Writes as ``owner``; reads of the tables show its own rows (on a team
+    server, PostgreSQL decides that; in a SQLite file every row is the
+    user's). A connection lost to a team server raises :class:`StoreUnavailable`
+    and the next call reconnects.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock | None = None,
+        path: Path | None = None,
+        owner: str = "",
+    ):
         self.engine = engine
         self.path = path
         self.clock = clock or _utcnow
+        self.owner = owner
+        self.is_team = engine.dialect.name != "sqlite"
+        if self.is_team and not event.contains(engine, "handle_error", _unavailable):
+            event.listen(engine, "handle_error", _unavailable)
         self.conn: Connection = engine.connect()
         self._depth = 0
         self._tx = None
+        self._o = {"b_owner": owner}
 
     # ------------------------------------------------------------------ opening
 
@@ -295,15 +407,25 @@ class Store:
 
     def reopen(self) -> Store:
         """Another Store on the same database, for another thread."""
-        return Store(self.engine, self.clock, self.path)
+        return Store(self.engine, self.clock, self.path, self.owner)
 
     def close(self) -> None:
         self.conn.close()
+
+    def _recover(self) -> None:
+        """After a lost connection: drop the dead transaction, so the next
+        statement reconnects."""
+        if self.conn.invalidated or self.conn.in_transaction():
+            try:
+                self.conn.rollback()
+            except sa_exc.SQLAlchemyError:
+                pass
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """Group writes: all of them are committed together, or none."""
         if self._depth == 0:
+            self._recover()
             self._tx = self.conn.begin()
         self._depth += 1
         try:
@@ -319,28 +441,61 @@ class Store:
             self._tx.commit()
             self._tx = None
 
-    def _read(self, statement):
+    def _read(self, statement, params=None):
         if self._depth:
-            return self.conn.execute(statement)
-        result = self.conn.execute(statement)
+            return self.conn.execute(statement, params)
+        self._recover()
+        try:
+            result = self.conn.execute(statement, params)
+        except StoreUnavailable:
+            self._recover()
+            raise
         self.conn.commit()  # end the implicit read transaction so WAL readers see news
         return result
 
     # ------------------------------------------------------------------ counter
 
     def change_seq(self) -> int:
-        """Grows on every local change."""
-        value = self.conn.execute(select(t.counters.c.value).where(t.counters.c.name == "seq"))
-        row = value.first()
-        if not self._depth:
-            self.conn.commit()
+        """Grows on every change of this owner's appointments."""
+        row = self._read(_SEQ_READ, self._o).first()
         return row[0] if row else 0
 
     def _next_seq(self) -> int:
-        if self.conn.execute(_SEQ_BUMP).rowcount == 0:
-            self.conn.execute(insert(t.counters).values(name="seq", value=1))
+        if self.conn.execute(_SEQ_BUMP, self._o).rowcount == 0:
+            self.conn.execute(insert(t.counters).values(owner=self.owner, name="seq", value=1))
             return 1
-        return self.conn.execute(_SEQ_READ).scalar_one()
+        return self.conn.execute(_SEQ_READ, self._o).scalar_one()
+
+    def team_change_token(self) -> tuple:
+        """Changes whenever anyone in the team changes an appointment: a cheap
+        poll for the team view when notifications are not available."""
+        rows = self._read(select(v.changes.c.owner, v.changes.c.value).order_by("owner")).all()
+        return tuple((r.owner, r.value) for r in rows)
+
+    @contextmanager
+    def account_lock(self, account_id: str, wait: float = 300.0, name: str = "") -> Iterator[None]:
+        """Hold the database-wide lock of one account while syncing it: two
+        computers of one member never sync the same account at once. A SQLite
+        file is one computer's; there the app's own lock is enough."""
+        if not self.is_team:
+            yield
+            return
+        import time
+
+        key = {"k": account_id}
+        deadline = time.monotonic() + wait
+        lock = text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))")
+        while not self._read(lock, key).scalar_one():
+            if time.monotonic() >= deadline:
+                raise AccountBusy(name or account_id)
+            time.sleep(0.1)
+        try:
+            yield
+        finally:
+            try:
+                self._read(text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), key)
+            except StoreUnavailable:
+                pass  # the server let go of it with the connection
 
     # ------------------------------------------------------------------ appointments
 
@@ -354,6 +509,7 @@ class Store:
     def update_appointment(self, appointment: Appointment) -> Appointment:
         """Store the user's edit of an appointment."""
         if self.get_appointment(appointment.id) is None:
+            self._refuse_if_a_colleagues(appointment.id)
             raise KeyError(appointment.id)
         appointment = appointment.with_changes(modified=self.clock())
         self.save_appointment(appointment)
@@ -371,8 +527,10 @@ class Store:
             current = conn.execute(_APPT_SEQ, {"b_id": a.id}).scalar()
             if expect_seq is not None and (current or 0) != expect_seq:
                 raise ConcurrentEdit(a.id)
+            if current is None:
+                self._refuse_if_a_colleagues(a.id)
             seq = self._next_seq()
-            row = _row(a, seq)
+            row = _row(a, seq, self.owner)
             if current is not None:
                 if a.ical_uid is None:
                     del row["ical_uid"]  # an appointment built afresh keeps the UID it had
@@ -384,10 +542,19 @@ class Store:
                 # an appointment that exists again is no longer deleted anywhere
                 conn.execute(_TOMB_DELETE, {"b_id": a.id})
             if a.participants:
-                conn.execute(_PEOPLE_INSERT, _people_rows(a))
+                conn.execute(_PEOPLE_INSERT, _people_rows(a, self.owner))
             if a.recurrence and a.recurrence.overrides:
-                conn.execute(_MOVED_INSERT, _override_rows(a))
+                conn.execute(_MOVED_INSERT, _override_rows(a, self.owner))
         return seq
+
+    def _refuse_if_a_colleagues(self, appointment_id: str) -> None:
+        if not self.is_team:
+            return
+        owner = self._read(
+            select(v.appointments.c.owner).where(v.appointments.c.id == appointment_id)
+        ).scalar()
+        if owner is not None and owner != self.owner:
+            raise NotYours(appointment_id, owner)
 
     def insert_appointments(self, appointments: list[Appointment]) -> list[int]:
         """Insert new appointments in one go (the sync's import); returns their
@@ -400,18 +567,20 @@ class Store:
             self._next_seq()
             conn.execute(
                 update(t.counters)
-                .where(t.counters.c.name == "seq")
-                .values(value=t.counters.c.value + len(items) - 1)
+                .where(_C.owner == self.owner, _C.name == "seq")
+                .values(value=_C.value + len(items) - 1)
             )
-            top = conn.execute(_SEQ_READ).scalar_one()
+            top = conn.execute(_SEQ_READ, self._o).scalar_one()
             seqs = list(range(top - len(items) + 1, top + 1))
+            owner = self.owner
             conn.execute(
-                _APPT_INSERT, [{"id": a.id, **_row(a, q)} for a, q in zip(items, seqs, strict=True)]
+                _APPT_INSERT,
+                [{"id": a.id, **_row(a, q, owner)} for a, q in zip(items, seqs, strict=True)],
             )
-            people = [r for a in items for r in _people_rows(a)]
+            people = [r for a in items for r in _people_rows(a, owner)]
             if people:
                 conn.execute(_PEOPLE_INSERT, people)
-            moved = [r for a in items if a.recurrence for r in _override_rows(a)]
+            moved = [r for a in items if a.recurrence for r in _override_rows(a, owner)]
             if moved:
                 conn.execute(_MOVED_INSERT, moved)
             conn.execute(_TOMB_DELETE, [{"b_id": a.id} for a in items])
@@ -429,6 +598,8 @@ class Store:
                 ).scalar()
                 if (current or 0) != expect_seq:
                     raise ConcurrentEdit(appointment_id)
+            elif self.get_appointment(appointment_id) is None:
+                self._refuse_if_a_colleagues(appointment_id)
             linked = (
                 conn.execute(
                     select(t.sync_status.c.account_id).where(
@@ -445,6 +616,7 @@ class Store:
                     insert(t.tombstones),
                     [
                         {
+                            "owner": self.owner,
                             "account_id": acc,
                             "appointment_id": appointment_id,
                             "deleted_at": now,
@@ -517,44 +689,98 @@ class Store:
                     moved.setdefault(o.appointment_id, []).append(
                         OccurrenceOverride(o.original_start, o.contents, o.location, o.start, o.end)
                     )
-        out = []
-        for r in rows:
-            recurrence = None
-            if r.rrule:
-                recurrence = Recurrence(
-                    r.rrule,
-                    tuple(datetime.fromisoformat(x) for x in json.loads(r.exdates)),
-                    tuple(moved.get(r.id, ())),
-                )
-            out.append(
-                Appointment(
-                    id=r.id,
-                    contents=r.contents,
-                    start=r.start,
-                    end=r.end,
-                    timezone=r.timezone,
-                    location=r.location,
-                    all_day=bool(r.all_day),
-                    private=bool(r.private),
-                    participants=tuple(people.get(r.id, ())),
-                    recurrence=recurrence,
-                    created=r.created,
-                    modified=r.modified,
-                    account_id=r.account_id,
-                    ical_uid=r.ical_uid,
-                )
+        return [self._appointment(r, people, moved) for r in rows]
+
+    @staticmethod
+    def _appointment(r, people: dict, moved: dict, redacted: bool = False) -> Appointment:
+        recurrence = None
+        if r.rrule:
+            recurrence = Recurrence(
+                r.rrule,
+                tuple(datetime.fromisoformat(x) for x in json.loads(r.exdates)),
+                tuple(moved.get(r.id, ())),
             )
-        return out
+        return Appointment(
+            id=r.id,
+            contents="" if redacted else r.contents,
+            start=r.start,
+            end=r.end,
+            timezone=r.timezone,
+            location="" if redacted else r.location,
+            all_day=bool(r.all_day),
+            private=bool(r.private),
+            participants=tuple(people.get(r.id, ())),
+            recurrence=recurrence,
+            created=r.created or r.start,
+            modified=r.modified or r.start,
+            account_id=r.account_id,
+            ical_uid=r.ical_uid,
+        )
 
     def appointments_between(self, start: datetime, end: datetime) -> list[Appointment]:
         """Appointments (series whole) that may appear in [start, end)."""
         a = t.appointments.c
         rows = self._read(
             select(t.appointments).where(
-                a.start < end, or_(a.last_end.is_(None), a.last_end > start)
+                a.owner == self.owner, a.start < end, or_(a.last_end.is_(None), a.last_end > start)
             )
         ).all()
         return self._hydrate(rows)
+
+    def team_appointments_between(
+        self, start: datetime, end: datetime, owners: Iterable[str] | None = None
+    ) -> list[TeamAppointment]:
+        """Everyone's appointments (series whole) that may appear in [start, end),
+        as the team view shows them: a colleague's private appointment comes
+        without contents, location or participants (the database withholds
+        them). In a SQLite file: the user's own."""
+        a = v.appointments.c
+        query = select(v.appointments).where(
+            a.start < end, or_(a.last_end.is_(None), a.last_end > start)
+        )
+        if owners is not None:
+            query = query.where(a.owner.in_(list(owners)))
+        rows = self._read(query).all()
+        ids = [r.id for r in rows]
+        people: dict[str, list[Participant]] = {}
+        moved: dict[str, list[OccurrenceOverride]] = {}
+        for chunk in _chunks(ids):
+            for p in self._read(
+                select(v.participants)
+                .where(v.participants.c.appointment_id.in_(chunk))
+                .order_by(v.participants.c.appointment_id, v.participants.c.position)
+            ):
+                people.setdefault(p.appointment_id, []).append(
+                    Participant(p.name, p.email, InviteStatus(p.status))
+                )
+            in_chunk = set(chunk)
+            recurring = [r.id for r in rows if r.rrule and r.id in in_chunk]
+            for o in (
+                self._read(
+                    select(v.overrides)
+                    .where(v.overrides.c.appointment_id.in_(recurring))
+                    .order_by(v.overrides.c.original_start)
+                )
+                if recurring
+                else ()
+            ):
+                moved.setdefault(o.appointment_id, []).append(
+                    OccurrenceOverride(
+                        o.original_start, o.contents or "", o.location or "", o.start, o.end
+                    )
+                )
+        out = []
+        for r in rows:
+            redacted = r.contents is None
+            out.append(
+                TeamAppointment(
+                    self._appointment(r, people, moved, redacted),
+                    r.owner,
+                    r.owner == self.owner,
+                    redacted,
+                )
+            )
+        return out
 
     def occurrences_between(self, start: datetime, end: datetime) -> list[Occurrence]:
         """What the calendar shows in [start, end): series expanded, sorted by start."""
@@ -570,13 +796,17 @@ class Store:
 
     def changed_since(self, seq: int) -> list[tuple[Appointment, int]]:
         """Appointments changed after change counter ``seq``, with their counter."""
-        rows = self._read(select(t.appointments).where(t.appointments.c.seq > seq)).all()
+        rows = self._read(select(t.appointments).where(_A.owner == self.owner, _A.seq > seq)).all()
         seqs = {r.id: r.seq for r in rows}
         return [(a, seqs[a.id]) for a in self._hydrate(rows)]
 
     def seqs_since(self, seq: int) -> list[int]:
         """Change counters of the appointments changed after ``seq`` (cheap: no rows loaded)."""
-        return list(self._read(select(_A.seq).where(_A.seq > seq).order_by(_A.seq)).scalars())
+        return list(
+            self._read(
+                select(_A.seq).where(_A.owner == self.owner, _A.seq > seq).order_by(_A.seq)
+            ).scalars()
+        )
 
     def in_scope_ids(self, not_before: datetime, not_after: datetime) -> list[str]:
         """Timed appointments ending after ``not_before`` and starting before ``not_after``."""
@@ -584,6 +814,7 @@ class Store:
         return list(
             self._read(
                 select(a.id).where(
+                    a.owner == self.owner,
                     a.all_day.is_(False),
                     a.start < not_after,
                     or_(a.last_end.is_(None), a.last_end >= not_before),
@@ -661,6 +892,7 @@ class Store:
 
     def put_status(self, account_id: str, row: StatusRow) -> None:
         values = {
+            "owner": self.owner,
             "remote_id": row.remote_id,
             "version": row.version,
             "snapshot": json.dumps(row.snapshot, sort_keys=True),
@@ -684,6 +916,7 @@ class Store:
                 _STATUS_INSERT,
                 [
                     {
+                        "owner": self.owner,
                         "account_id": account_id,
                         "local_id": r.local_id,
                         "remote_id": r.remote_id,
@@ -719,6 +952,7 @@ class Store:
         with self.transaction() as conn:
             conn.execute(
                 insert(t.conflicts).values(
+                    owner=self.owner,
                     account_id=account_id,
                     appointment_id=appointment_id,
                     field=field_name,
@@ -782,6 +1016,7 @@ class Store:
                     insert(t.skipped),
                     [
                         {
+                            "owner": self.owner,
                             "account_id": e.account_id,
                             "side": e.side,
                             "item_id": e.item_id,
@@ -806,7 +1041,8 @@ class Store:
     # ------------------------------------------------------------------ settings
 
     def get_setting(self, key: str, default=None):
-        row = self._read(select(t.settings.c.value).where(t.settings.c.key == key)).first()
+        st = t.settings.c
+        row = self._read(select(st.value).where(st.owner == self.owner, st.key == key)).first()
         if row is None:
             return SETTING_DEFAULTS.get(key, default) if default is None else default
         return json.loads(row[0])
@@ -814,15 +1050,19 @@ class Store:
     def set_setting(self, key: str, value) -> None:
         with self.transaction() as conn:
             encoded = json.dumps(value)
+            st = t.settings.c
             if not conn.execute(
-                update(t.settings).where(t.settings.c.key == key).values(value=encoded)
+                update(t.settings)
+                .where(st.owner == self.owner, st.key == key)
+                .values(value=encoded)
             ).rowcount:
-                conn.execute(insert(t.settings).values(key=key, value=encoded))
+                conn.execute(insert(t.settings).values(owner=self.owner, key=key, value=encoded))
 
     # ------------------------------------------------------------------ accounts
 
     def _account_row(self, account: Account) -> dict:
         return {
+            "owner": self.owner,
             "kind": account.kind,
             "name": account.name,
             "email": account.email,

@@ -1,7 +1,14 @@
-"""The Sales Calendar's tables, as the newest migration leaves them.
+"""The Sales Calendar's tables, as the newest migration leaves them, on SQLite
+and PostgreSQL alike.
 
 Times are stored as fixed-width UTC text (``2026-11-23T09:00:00.000000Z``) so
 they sort and compare correctly as strings on SQLite and on other engines.
+
+Every row a person owns carries ``owner``: the member's database role on a team
+server, the empty string in a single-user SQLite file. Rows that hang off an
+account or an appointment reference it together with the owner, so nobody can
+attach a row to a colleague's account or appointment. The ``team_*`` views are
+what colleagues may read of each other (:mod:`calsync_desktop.store.views`).
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -47,6 +55,23 @@ class UTCDateTime(TypeDecorator):
 
 metadata = MetaData()
 
+
+def _owner() -> Column:
+    return Column("owner", String(64), nullable=False, server_default="")
+
+
+def _account_ref(ondelete: str) -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["account_id", "owner"], ["accounts.id", "accounts.owner"], ondelete=ondelete
+    )
+
+
+def _appointment_ref() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["appointment_id", "owner"], ["appointments.id", "appointments.owner"], ondelete="CASCADE"
+    )
+
+
 accounts = Table(
     "accounts",
     metadata,
@@ -64,6 +89,8 @@ accounts = Table(
     Column("local_seq", Integer, nullable=False, server_default="0"),
     Column("first_sync_done", Boolean, nullable=False, server_default="0"),
     Column("paused", Boolean, nullable=False, server_default="0"),
+    _owner(),
+    Index("uq_accounts_id_owner", "id", "owner", unique=True),
 )
 
 appointments = Table(
@@ -87,71 +114,68 @@ appointments = Table(
     Column("seq", Integer, nullable=False),
     # the iCalendar UID of the event it was first synced with (first-sync linking)
     Column("ical_uid", Text),
-    Index("ix_appointments_seq", "seq"),
+    _owner(),
+    Index("uq_appointments_id_owner", "id", "owner", unique=True),
+    Index("ix_appointments_owner_seq", "owner", "seq"),
+    Index("ix_appointments_owner_range", "owner", "start", "last_end"),
     Index("ix_appointments_range", "start", "last_end"),
 )
 
 participants = Table(
     "participants",
     metadata,
-    Column(
-        "appointment_id",
-        String(36),
-        ForeignKey("appointments.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    Column("appointment_id", String(36), primary_key=True),
     Column("position", Integer, primary_key=True),
     Column("name", Text, nullable=False),
     Column("email", Text),
     Column("status", String(20), nullable=False, server_default="no_response"),
+    _owner(),
+    _appointment_ref(),
 )
 
 overrides = Table(
     "recurrence_overrides",
     metadata,
-    Column(
-        "appointment_id",
-        String(36),
-        ForeignKey("appointments.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    Column("appointment_id", String(36), primary_key=True),
     Column("original_start", UTCDateTime, primary_key=True),
     Column("contents", Text, nullable=False),
     Column("location", Text, nullable=False, server_default=""),
     Column("start", UTCDateTime, nullable=False),
     Column("end", UTCDateTime, nullable=False),
+    _owner(),
+    _appointment_ref(),
 )
 
 tombstones = Table(
     "tombstones",
     metadata,
-    Column(
-        "account_id", String(36), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
-    ),
+    Column("account_id", String(36), primary_key=True),
     Column("appointment_id", String(36), primary_key=True),
     Column("deleted_at", UTCDateTime, nullable=False),
     Column("seq", Integer, nullable=False),
+    _owner(),
+    _account_ref("CASCADE"),
 )
 
 sync_status = Table(
     "sync_status",
     metadata,
-    Column(
-        "account_id", String(36), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
-    ),
+    Column("account_id", String(36), primary_key=True),
     Column("local_id", String(36), primary_key=True),
     Column("remote_id", Text),
     Column("version", Text, nullable=False, server_default=""),
     Column("snapshot", Text, nullable=False, server_default="{}"),
     Column("local_seq", Integer, nullable=False, server_default="0"),
+    _owner(),
     UniqueConstraint("account_id", "remote_id", name="uq_sync_status_remote"),
+    _account_ref("CASCADE"),
 )
 
 conflicts = Table(
     "conflicts",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("account_id", String(36), ForeignKey("accounts.id", ondelete="CASCADE")),
+    Column("account_id", String(36)),
     Column("appointment_id", String(36), nullable=False),
     Column("field", String(40), nullable=False),
     Column("kept_value", Text, nullable=False),
@@ -160,13 +184,15 @@ conflicts = Table(
     Column("lost_side", String(10), nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Column("restored", Boolean, nullable=False, server_default="0"),
+    _owner(),
+    _account_ref("CASCADE"),
 )
 
 skipped = Table(
     "skipped",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("account_id", String(36), ForeignKey("accounts.id", ondelete="CASCADE")),
+    Column("account_id", String(36)),
     Column("side", String(10), nullable=False),
     Column("item_id", Text, nullable=False),
     Column("item", Text, nullable=False),
@@ -174,18 +200,24 @@ skipped = Table(
     Column("at", UTCDateTime, nullable=False),
     # a linked item out of scope: kept as it is until it is back in scope
     Column("frozen", Boolean, nullable=False, server_default="0"),
+    _owner(),
+    _account_ref("CASCADE"),
 )
 
+# each member has settings of their own (profile, sync interval, …)
 settings = Table(
     "settings",
     metadata,
+    Column("owner", String(64), primary_key=True, server_default=""),
     Column("key", String(100), primary_key=True),
     Column("value", Text, nullable=False),
 )
 
+# one change counter per owner: a member's writes never wait for a colleague's
 counters = Table(
     "counters",
     metadata,
+    Column("owner", String(64), primary_key=True, server_default=""),
     Column("name", String(40), primary_key=True),
     Column("value", Integer, nullable=False),
 )

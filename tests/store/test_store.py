@@ -1,4 +1,5 @@
-"""The Sales Calendar store on real SQLite files."""
+"""The Sales Calendar store, on real SQLite files and on a real PostgreSQL team
+database (as a member): every test that takes ``store`` runs on both."""
 
 from __future__ import annotations
 
@@ -65,6 +66,7 @@ def test_round_trip_of_every_field(store):
     assert store.get_appointment(a.id) == saved
 
 
+@pytest.mark.sqlite_only
 def test_file_is_wal_with_foreign_keys(services):
     conn = sqlite3.connect(services.db_path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -1,5 +1,6 @@
-"""One test (at least) per rule of SPEC §4 and §5, over a real SQLite store and
-the memory calendar service."""
+"""One test (at least) per rule of SPEC §4 and §5, over a real store (a SQLite
+file, and a team PostgreSQL database as a member) and the memory calendar
+service."""
 
 from __future__ import annotations
 
@@ -26,6 +27,12 @@ from calsync_desktop.sync.engine import Decision, SyncResult
 from calsync_desktop.sync.mapping import html_to_text, join_contents, split_contents
 
 from .harness import Crash, Harness
+
+
+@pytest.fixture
+def services(engine_services):
+    """Every rule holds on a SQLite file and on a team PostgreSQL database."""
+    return engine_services
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -67,11 +68,18 @@ class SyncMachine(RuleBasedStateMachine):
     appointments = Bundle("appointments")
     events = Bundle("events")
 
+    def open_store(self) -> Store:
+        """The Sales Calendar this run syncs: a fresh SQLite file."""
+        return Store.open(self.dir / "cal.sqlite3", self.clock)
+
+    def close_store(self) -> None:
+        self.store.close()
+
     @initialize()
     def setup(self):
         self.dir = Path(tempfile.mkdtemp(prefix="calsync-machine-"))
         self.clock = Clock()
-        self.store = Store.open(self.dir / "cal.sqlite3", self.clock)
+        self.store = self.open_store()
         self.h = Harness(self.store, self.clock)
         # the mass-deletion guard has its own tests; here the user always applies
         self.h.decision = Decision.APPLY
@@ -96,7 +104,7 @@ class SyncMachine(RuleBasedStateMachine):
 
     def teardown(self):
         if hasattr(self, "store"):
-            self.store.close()
+            self.close_store()
             shutil.rmtree(self.dir, ignore_errors=True)
 
     # ------------------------------------------------------------------ identity of an item
@@ -516,6 +524,41 @@ class SyncMachine(RuleBasedStateMachine):
 TestSyncMachine = SyncMachine.TestCase
 TestSyncMachine.settings = settings(
     max_examples=60,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+
+class PostgresSyncMachine(SyncMachine):
+    """The same machine over a team PostgreSQL database, as a member."""
+
+    cluster = None  # set by the pg_machine fixture
+    databases = iter(range(1_000_000))
+
+    def open_store(self) -> Store:
+        from calsync_desktop.team.server import TeamServer, open_store
+        from tests.pg import MEMBERS, TEMPLATE
+
+        self.database = f"machine_{next(self.databases)}"
+        self.cluster.create_database(self.database, TEMPLATE)
+        server = TeamServer(self.cluster.url(self.database), "ann@team.example")
+        return open_store(server, MEMBERS["ann@team.example"][1], self.clock)
+
+    def close_store(self) -> None:
+        self.store.close()
+        self.store.engine.dispose()
+        self.cluster.drop_database(self.database)
+
+
+@pytest.fixture
+def pg_machine(pg_cluster):
+    PostgresSyncMachine.cluster = pg_cluster
+
+
+TestSyncMachinePostgres = pytest.mark.usefixtures("pg_machine")(PostgresSyncMachine.TestCase)
+TestSyncMachinePostgres.settings = settings(
+    max_examples=30,
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
