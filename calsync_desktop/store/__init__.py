@@ -138,6 +138,71 @@ def _override_rows(a: Appointment, owner: str) -> list[dict]:
     ]
 
 
+def _iso(*times: datetime) -> tuple[str, ...]:
+    return tuple(x.isoformat() for x in times)
+
+
+def _appointment_json(a: Appointment) -> str:
+    """An appointment as JSON text (what a tombstone remembers of it)."""
+    rec = a.recurrence
+    return json.dumps(
+        {
+            "id": a.id,
+            "contents": a.contents,
+            "location": a.location,
+            "start": a.start.isoformat(),
+            "end": a.end.isoformat(),
+            "timezone": a.timezone,
+            "all_day": a.all_day,
+            "private": a.private,
+            "participants": [[p.name, p.email, p.status.value] for p in a.participants],
+            "rrule": rec.rrule if rec else None,
+            "exdates": [x.isoformat() for x in rec.exdates] if rec else [],
+            "overrides": [
+                (o.original_start.isoformat(), o.contents, o.location, *_iso(o.start, o.end))
+                for o in (rec.overrides if rec else ())
+            ],
+            "created": a.created.isoformat(),
+            "modified": a.modified.isoformat(),
+            "account_id": a.account_id,
+            "ical_uid": a.ical_uid,
+        }
+    )
+
+
+def _appointment_from_json(text_: str | None) -> Appointment | None:
+    if not text_:
+        return None
+    d = json.loads(text_)
+    when = datetime.fromisoformat
+    recurrence = None
+    if d["rrule"]:
+        recurrence = Recurrence(
+            d["rrule"],
+            tuple(when(x) for x in d["exdates"]),
+            tuple(
+                OccurrenceOverride(when(o[0]), o[1], o[2], when(o[3]), when(o[4]))
+                for o in d["overrides"]
+            ),
+        )
+    return Appointment(
+        id=d["id"],
+        contents=d["contents"],
+        start=when(d["start"]),
+        end=when(d["end"]),
+        timezone=d["timezone"],
+        location=d["location"],
+        all_day=d["all_day"],
+        private=d["private"],
+        participants=tuple(Participant(n, e, InviteStatus(s)) for n, e, s in d["participants"]),
+        recurrence=recurrence,
+        created=when(d["created"]),
+        modified=when(d["modified"]),
+        account_id=d["account_id"],
+        ical_uid=d["ical_uid"],
+    )
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -239,9 +304,13 @@ class OutsideRow:
 
 @dataclass(frozen=True)
 class Tombstone:
+    """A deleted appointment whose deletion has not reached an account yet;
+    ``appointment`` is what it was when deleted (None for older tombstones)."""
+
     local_id: str
     deleted_at: datetime
     seq: int
+    appointment: Appointment | None = None
 
 
 @dataclass(frozen=True)
@@ -612,6 +681,8 @@ class Store:
             if linked and tombstone:
                 seq = self._next_seq()
                 now = self.clock()
+                gone = self.get_appointment(appointment_id)
+                last = _appointment_json(gone) if gone is not None else None
                 conn.execute(
                     insert(t.tombstones),
                     [
@@ -621,6 +692,7 @@ class Store:
                             "appointment_id": appointment_id,
                             "deleted_at": now,
                             "seq": seq,
+                            "last_values": last,
                         }
                         for acc in linked
                     ],
@@ -851,7 +923,10 @@ class Store:
 
     def tombstones(self, account_id: str) -> list[Tombstone]:
         rows = self._read(select(t.tombstones).where(t.tombstones.c.account_id == account_id))
-        return [Tombstone(r.appointment_id, r.deleted_at, r.seq) for r in rows]
+        return [
+            Tombstone(r.appointment_id, r.deleted_at, r.seq, _appointment_from_json(r.last_values))
+            for r in rows
+        ]
 
     def drop_tombstone(self, account_id: str, local_id: str) -> None:
         with self.transaction() as conn:

@@ -153,6 +153,9 @@ tombstones = Table(
     Column("appointment_id", String(36), primary_key=True),
     Column("deleted_at", UTCDateTime, nullable=False),
     Column("seq", Integer, nullable=False),
+    # the appointment as it was when deleted (JSON): a change the service shows
+    # afterwards that only repeats it is our own write, not an edit
+    Column("last_values", Text, nullable=True),
     _owner(),
     _account_ref("CASCADE"),
 )

@@ -37,13 +37,15 @@ def decide(
     link: LinkStatus | None,
     tombstone: bool,
     remote_deleted: bool,
+    deleted: Appointment | None = None,
 ) -> Action | None:
     """The action one item needs, or None when it needs nothing.
 
     ``local`` is the appointment (None when deleted; ``tombstone`` tells whether
     that deletion still has to reach the service), ``seq`` its change counter,
     ``event`` its remote event as listed (None when not listed this run;
-    ``remote_deleted`` tells whether the service deleted it).
+    ``remote_deleted`` tells whether the service deleted it); ``deleted`` is
+    what a deleted appointment was when it was deleted, if known.
     """
     scope = run.scope
     if link is None:
@@ -79,8 +81,15 @@ def decide(
     if tombstone:
         if remote_deleted:
             return ForgetLink(local_id, link=link)
-        # only an edit that would flow to the Sales Calendar beats its deletion
-        if remote_changed and any(remote_fields.get(f) != snap.remote.get(f) for f in TWO_WAY):
+        # only an edit that would flow to the Sales Calendar beats its deletion;
+        # one that the service shows with the values the appointment had when it
+        # was deleted is our own write, answered just before a crash: no edit
+        gone = m.local_fields(deleted) if deleted is not None else None
+        if remote_changed and any(
+            remote_fields.get(f) != snap.remote.get(f)
+            and (gone is None or remote_fields.get(f) != gone.get(f))
+            for f in TWO_WAY
+        ):
             # edited on one side, deleted on the other: the edit wins
             return RestoreLocally(local_id, event=event, link=link)
         return DeleteRemotely(local_id, event=event, link=link, from_local=True)

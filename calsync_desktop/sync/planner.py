@@ -167,6 +167,7 @@ class Planner:
                 link,
                 tombstone=local_id in tombstones,
                 remote_deleted=bool(link and link.remote_id in remote_gone and event is None),
+                deleted=tombstones[local_id].appointment if local_id in tombstones else None,
             )
             touched.add(local_id)
             if action is not None:

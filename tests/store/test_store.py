@@ -40,8 +40,8 @@ def appt(**kw) -> Appointment:
     return Appointment(**values)
 
 
-def test_round_trip_of_every_field(store):
-    a = appt(
+def every_field() -> Appointment:
+    return appt(
         location="HQ",
         private=True,
         participants=(
@@ -61,7 +61,13 @@ def test_round_trip_of_every_field(store):
                 ),
             ),
         ),
+        account_id=None,
+        ical_uid="uid-1@example",
     )
+
+
+def test_round_trip_of_every_field(store):
+    a = every_field()
     saved = store.add_appointment(a)
     assert store.get_appointment(a.id) == saved
 
@@ -91,6 +97,15 @@ def test_deleting_a_linked_appointment_leaves_a_tombstone(store):
     store.delete_appointment(a.id)
     store.delete_appointment(unlinked.id)
     assert [t.local_id for t in store.tombstones(account.id)] == [a.id]
+
+
+def test_a_tombstone_remembers_the_appointment_as_it_was_when_deleted(store):
+    account = store.add_account(Account(id="acc", kind="memory", name="A", email="a@x"))
+    a = store.add_appointment(every_field())
+    store.put_status(account.id, StatusRow(a.id, "remote-1", "v1", {}, 1))
+    store.delete_appointment(a.id)
+    [tombstone] = store.tombstones(account.id)
+    assert tombstone.appointment == a
 
 
 def test_occurrences_apply_exdates_and_overrides_across_dst(store):

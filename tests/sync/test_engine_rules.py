@@ -538,6 +538,35 @@ def test_crash_repair_still_pushes_a_later_local_edit(h):
     assert h.remote_for(a.id).location == "Changed after the crash"
 
 
+def test_a_deletion_after_a_crash_that_kept_an_update_unrecorded_reaches_the_service(h):
+    """The service got our update just before the crash; the user then deletes the
+    appointment: the update listed next time is our own write, not an edit that
+    beats the deletion."""
+    a = h.add_local()
+    h.sync()
+    h.provider.crash_after_write = True
+    h.edit_local(a.id, start=a.start + timedelta(hours=1), end=a.end + timedelta(hours=1))
+    with pytest.raises(Crash):
+        h.sync()
+    h.store.delete_appointment(a.id)
+    h.sync()
+    assert h.local(a.id) is None and h.calendar.events == {}
+    assert h.store.tombstones(h.account.id) == []
+
+
+def test_a_deletion_after_a_crash_still_loses_to_an_edit_made_in_the_service(h):
+    a = h.add_local()
+    h.sync()
+    h.provider.crash_after_write = True
+    h.edit_local(a.id, location="Room 2")
+    with pytest.raises(Crash):
+        h.sync()
+    h.calendar.edit(h.remote_for(a.id).remote_id, subject="Moved to Friday")
+    h.store.delete_appointment(a.id)
+    h.sync()
+    assert h.local(a.id).contents == "Moved to Friday"
+
+
 def test_first_sync_links_the_same_events_instead_of_duplicating(h):
     start = h.at(3)
     a = h.add_local(
