@@ -23,10 +23,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import (
     bindparam,
     create_engine,
@@ -56,9 +52,14 @@ from calsync_desktop.model import (
 )
 from calsync_desktop.store import schema as t
 from calsync_desktop.store import views as v
+from calsync_desktop.store.revisions import (
+    MIGRATIONS,
+    head_from_scripts,
+    script_chain,
+    stamped_revisions,
+)
 
 Clock = Callable[[], datetime]
-MIGRATIONS = Path(__file__).with_name("migrations")
 _CHUNK = 500  # SQLite's bound-parameter limit is far above this; keeps statements small
 
 
@@ -353,13 +354,21 @@ SETTING_DEFAULTS = {
 }
 
 
-def _alembic_config() -> Config:
+def _alembic_config():
+    from alembic.config import Config  # only to upgrade: see store/revisions.py
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 
 def head_revision() -> str:
+    """The newest schema revision this version of calsync knows."""
+    head = head_from_scripts()
+    if head is not None:
+        return head
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
@@ -379,12 +388,12 @@ def migrate(engine: Engine, path: Path | None, revision: str = "head") -> str | 
     Returns the backup's path, if one was made.
     """
     with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
+        current = stamped_revisions(conn)
     target = head_revision() if revision == "head" else revision
-    if current == target:
-        return None
+    if current == (target,):
+        return None  # current: Alembic is not even loaded
     backup = None
-    if current is not None and path is not None and path.exists():
+    if current and path is not None and path.exists():
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         backup = str(path.with_name(f"{path.name}.before-{target}-{stamp}.bak"))
         private_file(Path(backup))  # it holds every private appointment: 0600 from the start
@@ -396,6 +405,8 @@ def migrate(engine: Engine, path: Path | None, revision: str = "head") -> str | 
             target_db.close()
         finally:
             source.close()
+    from alembic import command
+
     config = _alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn
@@ -405,11 +416,21 @@ def migrate(engine: Engine, path: Path | None, revision: str = "head") -> str | 
 
 def current_revision(conn: Connection) -> str | None:
     """The schema revision a database is at (None: no Sales Calendar schema)."""
+    stamped = stamped_revisions(conn)
+    if len(stamped) <= 1:
+        return stamped[0] if stamped else None
+    from alembic.runtime.migration import MigrationContext  # it explains several heads
+
     return MigrationContext.configure(conn).get_current_revision()
 
 
 def known_revisions() -> set[str]:
     """Every revision this version of calsync knows."""
+    chain = script_chain()
+    if chain is not None:
+        return set(chain)
+    from alembic.script import ScriptDirectory
+
     return {s.revision for s in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
 
 
