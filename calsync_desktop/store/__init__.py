@@ -52,6 +52,7 @@ from calsync_desktop.model import (
 )
 from calsync_desktop.store import schema as t
 from calsync_desktop.store import views as v
+from calsync_desktop.store.bulk import insert_many
 from calsync_desktop.store.revisions import (
     MIGRATIONS,
     head_from_scripts,
@@ -663,17 +664,19 @@ class Store:
             top = conn.execute(_SEQ_READ, self._o).scalar_one()
             seqs = list(range(top - len(items) + 1, top + 1))
             owner = self.owner
-            conn.execute(
-                _APPT_INSERT,
+            insert_many(
+                conn,
+                t.appointments,
                 [{"id": a.id, **_row(a, q, owner)} for a, q in zip(items, seqs, strict=True)],
             )
-            people = [r for a in items for r in _people_rows(a, owner)]
-            if people:
-                conn.execute(_PEOPLE_INSERT, people)
-            moved = [r for a in items if a.recurrence for r in _override_rows(a, owner)]
-            if moved:
-                conn.execute(_MOVED_INSERT, moved)
-            conn.execute(_TOMB_DELETE, [{"b_id": a.id} for a in items])
+            insert_many(conn, t.participants, [r for a in items for r in _people_rows(a, owner)])
+            insert_many(
+                conn,
+                t.overrides,
+                [r for a in items if a.recurrence for r in _override_rows(a, owner)],
+            )
+            for chunk in _chunks([a.id for a in items]):
+                conn.execute(delete(t.tombstones).where(t.tombstones.c.appointment_id.in_(chunk)))
         return seqs
 
     def delete_appointment(
@@ -1008,8 +1011,9 @@ class Store:
         if not rows:
             return
         with self.transaction() as conn:
-            conn.execute(
-                _STATUS_INSERT,
+            insert_many(
+                conn,
+                t.sync_status,
                 [
                     {
                         "owner": self.owner,

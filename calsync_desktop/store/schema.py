@@ -42,10 +42,13 @@ class UTCDateTime(TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime")
-        # isoformat is the fast path; same fixed-width text as _FORMAT
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+        if value.tzinfo is not UTC:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime")
+            value = value.astimezone(UTC)
+        # isoformat is the fast path: the same fixed-width text as _FORMAT once
+        # its "+00:00" is cut off (cheaper than replacing tzinfo first)
+        return value.isoformat(timespec="microseconds")[:26] + "Z"
 
     def process_result_value(self, value, dialect):
         if value is None:

@@ -1,0 +1,82 @@
+"""Many rows into one table in one go, on any engine the store runs on.
+
+SQLAlchemy Core runs an ``executemany`` through Python row by row: each
+parameter set is matched against the compiled statement and every value goes
+through its type's bind processing, which costs several times what the
+database itself needs (an initial sync of 5,000 events spent 0.3 s there
+against 0.1 s inside SQLite). :func:`insert_many` compiles the INSERT once per
+table, columns and dialect, takes each column's own bind processor from its
+type (so a value is stored exactly as SQLAlchemy would store it: UTC text for
+times, what the dialect wants for booleans) and hands the driver the finished
+parameters through ``exec_driver_sql``, in the dialect's own paramstyle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Table, insert
+from sqlalchemy.engine import Connection
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    sql: str
+    #: the bind names in the statement's order
+    order: tuple[str, ...]
+    #: whether the driver takes parameters by position (else by name)
+    positional: bool
+    #: (position in ``order``, the column type's bind processor)
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+
+_PREPARED: dict[tuple, _Prepared] = {}
+
+
+def _prepare(conn: Connection, table: Table, names: frozenset[str]) -> _Prepared:
+    dialect = conn.dialect
+    key = (table, names, dialect.name, dialect.paramstyle)
+    found = _PREPARED.get(key)
+    if found is not None:
+        return found
+    compiled = insert(table).compile(dialect=dialect, column_keys=sorted(names))
+    order = tuple(compiled.positiontup) if compiled.positional else tuple(sorted(names))
+    if set(order) != names:  # every bind is a column value, nothing else
+        raise ValueError(f"unexpected binds in {compiled.string!r}")
+    processors = tuple(
+        (i, processor)
+        for i, name in enumerate(order)
+        if (processor := table.c[name].type.bind_processor(dialect)) is not None
+    )
+    prepared = _Prepared(compiled.string, order, bool(compiled.positional), processors)
+    _PREPARED[key] = prepared
+    return prepared
+
+
+def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (mappings of column name to value, all with the same
+    columns) into ``table`` with one ``executemany``, in the caller's transaction."""
+    if not rows:
+        return
+    prepared = _prepare(conn, table, frozenset(rows[0]))
+    order, processors = prepared.order, prepared.processors
+    if len(order) == 1:
+        only = order[0]
+        values: Callable[[Mapping[str, Any]], tuple] = lambda row: (row[only],)  # noqa: E731
+    else:
+        values = itemgetter(*order)
+    params: list = []
+    if processors:
+        for row in rows:
+            v = list(values(row))
+            for i, process in processors:
+                v[i] = process(v[i])
+            params.append(tuple(v))
+    else:
+        params = [values(row) for row in rows]
+    if not prepared.positional:
+        params = [dict(zip(order, p, strict=True)) for p in params]
+    conn.exec_driver_sql(prepared.sql, params)
