@@ -49,6 +49,7 @@ from calsync_desktop.providers.base import CalendarProvider
 from calsync_desktop.store import Store
 from calsync_desktop.sync import apply as applying
 from calsync_desktop.sync.actions import Action, Kind
+from calsync_desktop.sync.gc_pause import gc_paused
 from calsync_desktop.sync.plan import (
     Confirm,
     Decision,
@@ -115,7 +116,8 @@ class SyncEngine:
     def plan(self) -> Plan:
         """Find the changes on both sides and decide what each item needs;
         writes nothing."""
-        return Planner(self.new_run()).plan()
+        with gc_paused():
+            return Planner(self.new_run()).plan()
 
     def run(self) -> SyncResult:
         """Plan and apply one sync. Raises only errors that end the run."""
@@ -141,5 +143,6 @@ class SyncEngine:
         run = plan.run
         if result is not None:
             run.result = result
-        applying.apply(run, plan)
+        with gc_paused():
+            applying.apply(run, plan)
         self.account = run.account

@@ -43,6 +43,8 @@ def match(
     """
     seqs = seqs or {}
     locals_ = sorted(locals_, key=lambda a: (a.created, seqs.get(a.id, 0), a.id))
+    if not locals_:
+        return {}  # nothing to link (a first sync into an empty Sales Calendar)
     events = list(events)
     out: dict[str, RemoteEvent] = {}
 
