@@ -7,11 +7,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from calsync_desktop.accounts.base import MemorySecrets
 from calsync_desktop.services import Services
+
+# Speed is measured by the benchmarks (tests/bench), never asserted by a test:
+# no Hypothesis example fails for taking long on a busy machine.
+settings.register_profile("calsync", deadline=None)
+settings.load_profile("calsync")
 
 
 class FakeClock:
