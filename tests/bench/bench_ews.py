@@ -1,125 +1,172 @@
-"""Exchange benchmark against the EWS test server (run: uv run python -m tests.bench.bench_ews).
+"""Benchmark: calsync against the EWS test server (exchangelib, real HTTP), side by side.
 
-In one run, through SyncEngine, ExchangeProvider and exchangelib over real HTTP
-(schema validation on, so the figures include the server's own checking):
+    uv run python -m tests.bench.bench_ews [--events 5000] [--push 1000] [--repeat 2]
 
-1. initial sync of 5,000 remote appointments into an empty Sales Calendar:
-   wall time and HTTP requests;
-2. 1,000 new local appointments pushed: at most 10 CreateItem requests;
-3. a sync with nothing changed: exactly 1 request.
+Each round measures, one after the other: exchangelib's own paging of the
+same items (``Folder.sync_items`` with the fields the listing needs, then
+``Account.fetch`` of the same fields calsync reads, in chunks of 100);
+calsync's initial sync of them into a new Sales Calendar (SyncEngine,
+ExchangeProvider, the SQLite store); and plain sqlite3 ``executemany``
+inserting the rows that sync wrote into an empty file of the same schema.
+The goal is the ratio initial sync ÷ (exchangelib's paging + plain insert),
+taken within each round. Then, once: pushing new appointments (at most 10
+CreateItem requests for 1,000) and a sync with nothing changed (exactly 1
+request). The test server validates every request and answer against
+Microsoft's schemas, so its own time is part of both sides.
 """
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from calsync_desktop.accounts.base import Account, MemorySecrets
-from calsync_desktop.model import Appointment, new_id
+from exchangelib import BASIC, DELEGATE, Account, Configuration, Credentials
+from exchangelib.properties import ItemId
+
+from calsync_desktop.accounts.base import Account as CalsyncAccount
 from calsync_desktop.providers.base import Backoff
-from calsync_desktop.providers.ews import ConnectionSettings, ExchangeProvider
-from calsync_desktop.services import Services
-from calsync_desktop.sync.engine import SyncEngine
+from calsync_desktop.providers.ews import (
+    BATCH,
+    ITEM_FIELDS,
+    SYNC_PAGE,
+    ConnectionSettings,
+    ExchangeProvider,
+    register_local_id_property,
+)
+from calsync_desktop.store import Store
+from tests.bench.common import (
+    Figure,
+    bench_main,
+    initial_sync_into,
+    push_echo_idle,
+    ratio_figures,
+    side_by_side,
+    sync_figure,
+)
 from tests.fakes.ews_server import EwsServer
 
-REMOTE = 5_000
-LOCAL = 1_000
+OWNER = "alice@example.com"
 
 
-def main() -> int:
+def seed(server: EwsServer, count: int, now: datetime) -> None:
+    zones = ("Europe/Berlin", "America/New_York", "UTC", "Asia/Tokyo")
+    for i in range(count):
+        start = now + timedelta(days=1 + i % 300, hours=i % 9)
+        server.add_event(
+            f"Customer visit {i}",
+            start,
+            start + timedelta(hours=1),
+            body=f"Agenda for visit {i}\nPrices, samples, next steps.",
+            location=f"Office {i % 50}",
+            timezone=zones[i % len(zones)],
+            attendees=(("Buyer", f"buyer{i % 97}@customer.example"),),
+        )
+
+
+def bare_account(server: EwsServer) -> Account:
+    config = Configuration(
+        service_endpoint=server.url,
+        credentials=Credentials("alice", "secret"),
+        auth_type=BASIC,
+    )
+    account = Account(OWNER, config=config, autodiscover=False, access_type=DELEGATE)
+    account.version  # noqa: B018 — the version probe, out of the measurement
+    return account
+
+
+def bare_listing(server: EwsServer) -> tuple[float, int]:
+    """exchangelib alone: sync the calendar's items, then fetch them whole."""
+    register_local_id_property()  # the same fields calsync reads, its own included
+    account = bare_account(server)
+    folder = account.calendar
+    started = time.perf_counter()
+    ids = [
+        item.id
+        for _change, item in folder.sync_items(
+            only_fields=["start", "end", "type"], max_changes_returned=SYNC_PAGE
+        )
+    ]
+    items = list(  # kept, as any client that lists events keeps them
+        account.fetch(
+            ids=[ItemId(i) for i in ids], folder=folder, only_fields=ITEM_FIELDS, chunk_size=BATCH
+        )
+    )
+    seconds = time.perf_counter() - started
+    account.protocol.close()
+    return seconds, len(items)
+
+
+def run(events: int, push: int, repeat: int) -> dict:
+    """The rounds side by side (see the module's docstring), then push, echo, idle."""
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     server = EwsServer()
     server.start()
-    home = tempfile.TemporaryDirectory(prefix="calsync-bench-")
-    services = Services.create(home=home.name, secrets=MemorySecrets(), env={})
-    ok = True
     try:
-        for i in range(REMOTE):
-            start = now + timedelta(days=1 + i % 300, hours=i % 9)
-            server.add_event(
-                f"Customer visit {i}", start, start + timedelta(hours=1), location="Site"
-            )
-        settings: dict = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            seed(server, events, now)
+            settings: dict = {}
 
-        def provider() -> ExchangeProvider:
-            connection = ConnectionSettings(server.url, "alice", "secret", "alice@example.com")
-            return ExchangeProvider(connection, settings=settings, backoff=Backoff())
+            def provider() -> ExchangeProvider:
+                connection = ConnectionSettings(server.url, "alice", "secret", OWNER)
+                p = ExchangeProvider(connection, settings=settings, backoff=Backoff())
+                p.check_access()  # the first contact, out of the measurement
+                return p
 
-        account = services.store.add_account(
-            Account(id=str(uuid.uuid4()), kind="exchange", name="Bench", email="alice@example.com")
-        )
-
-        def sync():
-            p = provider()
-            try:
-                return SyncEngine(
-                    services.store, services.store.get_account(account.id), p, confirm=None
-                ).run()
-            finally:
-                p.close()
-
-        before, ops = server.count_requests(), dict(server.operations)
-        t0 = time.perf_counter()
-        result = sync()
-        initial = time.perf_counter() - t0
-        requests = server.count_requests() - before
-        print(f"initial sync of {REMOTE:,} items: {initial:.1f} s, {requests} HTTP requests")
-        print("  by operation:", _delta(ops, server.operations))
-        print("  result:", result.describe())
-
-        for i in range(LOCAL):
-            start = now + timedelta(days=2 + i % 200, hours=10)
-            services.store.add_appointment(
-                Appointment(
-                    id=new_id(),
-                    contents=f"Pushed {i}",
-                    start=start,
-                    end=start + timedelta(hours=1),
-                    timezone="Europe/Berlin",
+            def new_store(path: Path) -> tuple[Store, str]:
+                store = Store.open(path)
+                account = store.add_account(
+                    CalsyncAccount(id=str(uuid.uuid4()), kind="exchange", name="Work", email=OWNER)
                 )
+                return store, account.id
+
+            def bare() -> float:
+                seconds, count = bare_listing(server)
+                assert count == events, count
+                return seconds
+
+            initial_sync = initial_sync_into(new_store, provider, server.count_requests, events)
+            # each side connects afresh and probes outside its measurement: no warm-up
+            rounds = side_by_side(folder, repeat, bare, initial_sync, warm_up=False)
+
+            after = push_echo_idle(
+                folder / "push.sqlite3",
+                new_store,
+                provider,
+                server.count_requests,
+                now,
+                push,
+                lambda: server.operations["CreateItem"],
             )
-        before, ops = server.count_requests(), dict(server.operations)
-        t0 = time.perf_counter()
-        result = sync()
-        push = time.perf_counter() - t0
-        creates = server.operations["CreateItem"] - ops.get("CreateItem", 0)
-        print(
-            f"{LOCAL:,} local appointments pushed: {push:.1f} s, {creates} CreateItem requests, "
-            f"{server.count_requests() - before} HTTP requests in all"
-        )
-        print("  by operation:", _delta(ops, server.operations))
-        print("  result:", result.describe())
-        ok &= creates <= 10
-
-        sync()  # the state now includes our own creates
-        before = server.count_requests()
-        t0 = time.perf_counter()
-        result = sync()
-        idle = time.perf_counter() - t0
-        idle_requests = server.count_requests() - before
-        print(f"nothing-changed sync: {idle * 1000:.0f} ms, {idle_requests} HTTP request(s)")
-        ok &= idle_requests == 1
-        ok &= not server.validation_errors and not server.server_errors
-        if server.validation_errors or server.server_errors:
-            print("server problems:", server.validation_errors[:3], server.server_errors[:3])
-        print(
-            "test server time per operation (s):",
-            {k: round(v, 1) for k, v in server.busy_seconds.items()},
-        )
+            problems = server.validation_errors[:3] + server.server_errors[:3]
+            assert not problems, problems
     finally:
-        services.store.close()
         server.stop()
-        home.cleanup()
-    print("OK" if ok else "FAILED")
-    return 0 if ok else 1
+    return {"events": events, "rounds": rounds, **after}
 
 
-def _delta(before: dict, after) -> dict:
-    return {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
+def figures(f: dict) -> list[Figure]:
+    limit = -(-f["push"] // BATCH)
+    return [
+        *ratio_figures(f["rounds"], f["events"], "exchangelib's own paging"),
+        Figure("initial sync: HTTP requests", f"{max(f['rounds'].requests)}"),
+        Figure(
+            f"push {f['push']:,} new appointments: CreateItem requests",
+            f"{f['writes']} ({f['pushed'].requests} requests in all, {f['pushed'].seconds:.2f} s)",
+            f"≤ {limit}",
+            f["writes"] <= limit,
+        ),
+        sync_figure("next sync (own writes listed back)", f["echo"]),
+        sync_figure("sync with nothing changed", f["idle"], most=1),
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    bench_main(argv, __doc__, "Exchange", run, figures, events=5000, push=1000, repeat=2)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

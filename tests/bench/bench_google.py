@@ -1,18 +1,20 @@
-"""Benchmark: calsync against the Google Calendar test server, in one run.
+"""Benchmark: calsync against the Google Calendar test server, side by side.
 
-    uv run python -m tests.bench.bench_google [--events 5000] [--push 1000] [--repeat 3]
+    uv run python -m tests.bench.bench_google [--events 5000] [--push 1000] [--repeat 5]
 
-Prints: the initial sync of N events (wall time, HTTP requests, and the minimum
-the page size allows), pushing M new local appointments (HTTP requests), a sync
-with nothing changed (HTTP requests), and the ratio of the initial sync's wall
-time to the bare client library listing the same events from the same server.
-Figures only; no assertions on time.
+Each round measures, one after the other: the bare google-api-python-client
+paging through the events of the sync window; calsync's initial sync of them
+into a new Sales Calendar (SyncEngine, GoogleProvider, the SQLite store);
+plain sqlite3 ``executemany`` inserting the rows that sync wrote into an empty
+file of the same schema; and the provider's listing alone. The goal is the
+ratio initial sync ÷ (bare listing + plain insert), taken within each round
+so that a busy moment of the machine hits both sides alike. Then, once:
+pushing new appointments, the sync that lists them back, and a sync with
+nothing changed (HTTP requests). Figures only; no assertions on time.
 """
 
 from __future__ import annotations
 
-import argparse
-import math
 import tempfile
 import time
 import uuid
@@ -27,7 +29,16 @@ from calsync_desktop.providers.base import Backoff
 from calsync_desktop.providers.google import PAGE_SIZE, SCOPES, GoogleProvider
 from calsync_desktop.store import Store
 from calsync_desktop.sync.scope import Scope
-from tests.bench.common import add_local_appointments, measured_sync
+from tests.bench.common import (
+    Figure,
+    bench_main,
+    initial_sync_into,
+    pages_figure,
+    push_echo_idle,
+    ratio_figures,
+    side_by_side,
+    sync_figure,
+)
 from tests.fakes.google_calendar import GoogleCalendarServer
 
 OWNER = "bench@example.com"
@@ -102,95 +113,72 @@ def provider(server: GoogleCalendarServer) -> GoogleProvider:
     )
 
 
+def new_store(path: Path) -> tuple[Store, str]:
+    store = Store.open(path)
+    account = store.add_account(
+        Account(id=str(uuid.uuid4()), kind="google", name="Google", email=OWNER)
+    )
+    return store, account.id
+
+
 def run(events: int, push: int, repeat: int) -> dict:
+    """The rounds side by side (see the module's docstring), then push, echo, idle."""
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    figures: dict = {"events": events, "push": push}
     with GoogleCalendarServer(OWNER) as server, tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
         seed(server, events, now)
         window = Scope(now).window
 
-        # Interleaved, so a busy moment of the machine hits both alike.
-        bare, listing = [], []
-        for _ in range(repeat):
+        def bare() -> float:
             seconds, count = bare_listing(server, window)
             assert count == events, count
-            bare.append(seconds)
+            return seconds
+
+        initial_sync = initial_sync_into(
+            new_store, lambda: provider(server), server.count_requests, events
+        )
+
+        def listing() -> float:
             p = provider(server)
             started = time.perf_counter()
-            changes = p.changes(window, None)
-            listing.append(time.perf_counter() - started)
-            assert len(changes.events) == events, len(changes.events)
+            count = len(p.changes(window, None).events)
+            seconds = time.perf_counter() - started
+            assert count == events, count
             p.close()
+            return seconds
 
-        # The engine's initial sync writes every event to SQLite: one run is enough.
-        store = Store.open(Path(tmp) / "sales.sqlite3")
-        account = store.add_account(
-            Account(id=str(uuid.uuid4()), kind="google", name="Google", email=OWNER)
-        )
-        p = provider(server)
-        initial = measured_sync(store, account.id, p, server.count_requests)
-        assert initial.result.counts.get("create locally") == events, initial.result.counts
+        rounds = side_by_side(folder, repeat, bare, initial_sync, listing)
 
         def batches() -> int:
             return sum(1 for _, path in server.api_calls if path.startswith("/batch"))
 
-        add_local_appointments(store, now, push)
-        batches_before = batches()
-        pushed = measured_sync(store, account.id, p, server.count_requests)
-        push_batches = batches() - batches_before
-        assert pushed.result.counts.get("create remotely") == push, pushed.result.counts
+        after = push_echo_idle(
+            folder / "push.sqlite3",
+            new_store,
+            lambda: provider(server),
+            server.count_requests,
+            now,
+            push,
+            batches,
+        )
+    return {"events": events, "rounds": rounds, **after}
 
-        # the next run lists our own writes back once; after it nothing has changed
-        measured_sync(store, account.id, p, server.count_requests)
-        idle = measured_sync(store, account.id, p, server.count_requests)
-        assert idle.result.counts == {}, idle.result.counts
-        p.close()
-        store.close()
 
-    figures.update(
-        bare_listing_s=min(bare),
-        provider_listing_s=min(listing),
-        initial_sync_s=initial.seconds,
-        initial_requests=initial.requests,
-        minimum_pages=math.ceil(events / PAGE_SIZE),
-        push_s=pushed.seconds,
-        push_requests=pushed.requests,
-        push_batches=push_batches,
-        idle_s=idle.seconds,
-        idle_requests=idle.requests,
-    )
-    figures["ratio_initial_sync"] = figures["initial_sync_s"] / figures["bare_listing_s"]
-    figures["ratio_provider_listing"] = figures["provider_listing_s"] / figures["bare_listing_s"]
-    return figures
+def figures(f: dict) -> list[Figure]:
+    return [
+        *ratio_figures(f["rounds"], f["events"], "bare client listing"),
+        pages_figure(f["rounds"], f["events"], PAGE_SIZE, "pages"),
+        sync_figure(
+            f"push {f['push']:,} new appointments ({f['writes']} batches of ≤ 50)",
+            f["pushed"],
+        ),
+        sync_figure("next sync (own writes listed back)", f["echo"]),
+        sync_figure("sync with nothing changed", f["idle"], most=1),
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=5000)
-    parser.add_argument("--push", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args(argv)
-    f = run(args.events, args.push, args.repeat)
-    print(f"Google Calendar test server, {f['events']:,} events (listings: best of {args.repeat})")
-    print(f"  bare client listing            {f['bare_listing_s']:.2f} s")
-    print(
-        f"  provider full listing          {f['provider_listing_s']:.2f} s  "
-        f"(ratio {f['ratio_provider_listing']:.2f})"
-    )
-    print(
-        f"  initial sync (engine + store)  {f['initial_sync_s']:.2f} s  "
-        f"(ratio {f['ratio_initial_sync']:.2f}), {f['initial_requests']} HTTP requests "
-        f"(minimum for pages of {PAGE_SIZE}: {f['minimum_pages']})"
-    )
-    print(
-        f"  push {f['push']:,} new appointments     {f['push_s']:.2f} s, "
-        f"{f['push_requests']} HTTP requests ({f['push_batches']} batches of <= 50 + "
-        f"{f['push_requests'] - f['push_batches']} incremental listing)"
-    )
-    print(
-        f"  sync with nothing changed      {f['idle_s']:.3f} s, "
-        f"{f['idle_requests']} HTTP request(s)"
-    )
+    bench_main(argv, __doc__, "Google", run, figures, events=5000, push=1000, repeat=5)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,21 @@
-"""Benchmark: calsync against the Graph test server (HTTPS, real MSAL), in one run.
+"""Benchmark: calsync against the Graph test server (HTTPS, real MSAL), side by side.
 
     uv run python -m tests.bench.bench_graph [--events 5000] [--push 1000] [--repeat 3]
 
-Prints: the initial sync of N events (wall time, HTTP requests, and the minimum
-the page size allows), pushing M new local appointments (HTTP requests, of which
-``$batch`` requests), the next sync that reads our own writes back, a sync with
-nothing changed (HTTP requests), and the ratio of the provider's full listing to
-plain ``requests`` paging through the same delta. Figures only; the request
-counts are checked.
+Each round measures, one after the other: plain ``requests`` paging through
+``calendarView/delta`` over the sync window (the pages kept, as any client
+keeps them); calsync's initial sync of the same events into a new Sales
+Calendar (SyncEngine, GraphProvider, the SQLite store); plain sqlite3
+``executemany`` inserting the rows that sync wrote into an empty file of the
+same schema; and the provider's listing alone. The goal is the ratio initial
+sync ÷ (bare delta paging + plain insert), taken within each round. Then,
+once: pushing new appointments (``$batch`` requests), the next sync, which
+sees the echo of those writes, and a sync with nothing changed. Request
+counts do not vary and are checked; times are figures only.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import tempfile
 import time
@@ -28,11 +31,38 @@ from calsync_desktop.providers.base import Backoff
 from calsync_desktop.providers.graph import BATCH_SIZE, PAGE_SIZE, GraphProvider
 from calsync_desktop.store import Store
 from calsync_desktop.sync.scope import Scope
-from tests.bench.common import add_local_appointments, measured_sync
+from tests.bench.common import (
+    Figure,
+    bench_main,
+    initial_sync_into,
+    pages_figure,
+    push_echo_idle,
+    ratio_figures,
+    side_by_side,
+    sync_figure,
+)
 from tests.fakes.graph_server import GraphServer
-from tests.providers.test_graph_provider import device_code_sign_in, session_config
 
 OWNER = "sam@contoso.example"
+SCOPES = ["https://graph.microsoft.com/Calendars.ReadWrite"]
+
+
+def sign_in(server: GraphServer) -> MsalSession:
+    """A signed-in MSAL session: the device code flow against the server."""
+    config = {
+        "graph_endpoint": server.graph_url,
+        "authority": server.authority,
+        "ca_bundle": str(server.ca_bundle),
+        "client_id": server.client_id,
+    }
+    first = MsalSession(config)
+    flow = first.app.initiate_device_flow(scopes=SCOPES)
+    if not server.device_login(flow["user_code"]):
+        raise RuntimeError("the test server refused the device code")
+    result = first.app.acquire_token_by_device_flow(flow)
+    if "access_token" not in result:
+        raise RuntimeError(result.get("error"))
+    return MsalSession(config, first.cache.serialize())
 
 
 def seed(server: GraphServer, count: int, now: datetime) -> None:
@@ -61,26 +91,28 @@ def bare_listing(server: GraphServer, window, token: str) -> tuple[float, int]:
         "startDateTime": f"{window.start:%Y-%m-%dT%H:%M:%SZ}",
         "endDateTime": f"{window.end:%Y-%m-%dT%H:%M:%SZ}",
     }
-    items = 0
+    items: list[dict] = []  # kept, as any client that lists events keeps them
     while url:
         page = session.get(
             url, params=params, headers=headers, verify=str(server.ca_bundle), timeout=60
         ).json()
-        items += len(page["value"])
+        items.extend(page["value"])
         url, params = page.get("@odata.nextLink"), None
+    seconds = time.perf_counter() - started
     session.close()
-    return time.perf_counter() - started, items
+    return seconds, len(items)
 
 
 def run(events: int, push: int, repeat: int) -> dict:
+    """The rounds side by side (see the module's docstring), then push, echo, idle."""
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    figures: dict = {"events": events, "push": push}
     server = GraphServer().start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
             seed(server, events, now)
             window = Scope(now).window
-            session = MsalSession(session_config(server), device_code_sign_in(server))
+            session = sign_in(server)
 
             def provider() -> GraphProvider:
                 p = GraphProvider(
@@ -92,92 +124,65 @@ def run(events: int, push: int, repeat: int) -> dict:
                 p.account_email()  # the token and TLS set-up out of the measurement
                 return p
 
-            bare = [bare_listing(server, window, session.token())[0] for _ in range(repeat)]
-            listing = []
-            for _ in range(repeat):
+            def new_store(path: Path) -> tuple[Store, str]:
+                store = Store.open(path)
+                account = store.add_account(
+                    Account(id=str(uuid.uuid4()), kind="office365", name="Office 365", email=OWNER)
+                )
+                return store, account.id
+
+            def bare() -> float:
+                seconds, count = bare_listing(server, window, session.token())
+                assert count == events, count
+                return seconds
+
+            initial_sync = initial_sync_into(new_store, provider, server.count_requests, events)
+
+            def listing() -> float:
                 p = provider()
                 started = time.perf_counter()
-                changes = p.changes(window, None)
-                listing.append(time.perf_counter() - started)
-                assert len(changes.events) == events, len(changes.events)
+                count = len(p.changes(window, None).events)
+                seconds = time.perf_counter() - started
+                assert count == events, count
                 p.close()
+                return seconds
 
-            store = Store.open(Path(tmp) / "sales.sqlite3")
-            account = store.add_account(
-                Account(id=str(uuid.uuid4()), kind="office365", name="Office 365", email=OWNER)
-            )
-            p = provider()
-            initial = measured_sync(store, account.id, p, server.count_requests)
-            assert initial.result.counts.get("create locally") == events, initial.result.counts
+            rounds = side_by_side(folder, repeat, bare, initial_sync, listing)
 
             def batches() -> int:
                 return sum(1 for _, path in server.requests if path.endswith("/$batch"))
 
-            add_local_appointments(store, now, push)
-            batches_before = batches()
-            pushed = measured_sync(store, account.id, p, server.count_requests)
-            push_batches = batches() - batches_before
-            assert pushed.result.counts.get("create remotely") == push, pushed.result.counts
-            assert push_batches <= math.ceil(push / BATCH_SIZE), push_batches
-
-            # the next run reads our own writes back once; after it nothing has changed
-            echo = measured_sync(store, account.id, p, server.count_requests)
-            idle = measured_sync(store, account.id, p, server.count_requests)
-            assert idle.result.counts == {}, idle.result.counts
-            assert idle.requests == 1, idle.requests
-            p.close()
-            store.close()
+            after = push_echo_idle(
+                folder / "push.sqlite3",
+                new_store,
+                provider,
+                server.count_requests,
+                now,
+                push,
+                batches,
+            )
+            assert after["writes"] <= math.ceil(push / BATCH_SIZE), after["writes"]
+            assert after["idle"].requests == 1, after["idle"].requests
     finally:
         server.stop()
+    return {"events": events, "rounds": rounds, **after}
 
-    figures.update(
-        bare_listing_s=min(bare),
-        provider_listing_s=min(listing),
-        initial_sync_s=initial.seconds,
-        initial_requests=initial.requests,
-        minimum_pages=math.ceil(events / PAGE_SIZE),
-        push_s=pushed.seconds,
-        push_requests=pushed.requests,
-        push_batches=push_batches,
-        echo_s=echo.seconds,
-        echo_requests=echo.requests,
-        idle_s=idle.seconds,
-        idle_requests=idle.requests,
-    )
-    figures["ratio_provider_listing"] = figures["provider_listing_s"] / figures["bare_listing_s"]
-    return figures
+
+def figures(f: dict) -> list[Figure]:
+    return [
+        *ratio_figures(f["rounds"], f["events"], "bare delta paging"),
+        pages_figure(f["rounds"], f["events"], PAGE_SIZE, "delta pages"),
+        sync_figure(
+            f"push {f['push']:,} new appointments ({f['writes']} $batch of ≤ {BATCH_SIZE})",
+            f["pushed"],
+        ),
+        sync_figure("next sync (the echo of the push)", f["echo"], most=5),
+        sync_figure("sync with nothing changed", f["idle"], most=1),
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=5000)
-    parser.add_argument("--push", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args(argv)
-    f = run(args.events, args.push, args.repeat)
-    print(f"Graph test server (HTTPS), {f['events']:,} events (listings: best of {args.repeat})")
-    print(f"  bare delta paging (requests)   {f['bare_listing_s']:.2f} s")
-    print(
-        f"  provider full listing          {f['provider_listing_s']:.2f} s  "
-        f"(ratio {f['ratio_provider_listing']:.2f}; delta + calendarView for the local ids)"
-    )
-    print(
-        f"  initial sync (engine + store)  {f['initial_sync_s']:.2f} s, "
-        f"{f['initial_requests']} HTTP requests "
-        f"(delta pages of {PAGE_SIZE}: {f['minimum_pages']}, twice)"
-    )
-    print(
-        f"  push {f['push']:,} new appointments     {f['push_s']:.2f} s, "
-        f"{f['push_requests']} HTTP requests ({f['push_batches']} $batch of <= {BATCH_SIZE} + "
-        f"{f['push_requests'] - f['push_batches']} incremental listing)"
-    )
-    print(
-        f"  next sync (own writes echoed)  {f['echo_s']:.2f} s, {f['echo_requests']} HTTP requests"
-    )
-    print(
-        f"  sync with nothing changed      {f['idle_s']:.3f} s, "
-        f"{f['idle_requests']} HTTP request(s)"
-    )
+    bench_main(argv, __doc__, "Office 365", run, figures, events=5000, push=1000, repeat=3)
 
 
 if __name__ == "__main__":
