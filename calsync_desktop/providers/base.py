@@ -124,6 +124,11 @@ class InvalidEvent(ProviderError):
     """The service refused one event as invalid (HTTP 400 and the like)."""
 
 
+class ReadOnlyEvent(ProviderError):
+    """The service lets only the organiser change this event: the user is a
+    guest of a meeting whose organiser does not let guests modify it."""
+
+
 class ServerError(ProviderError):
     """The service failed (5xx) in a way that may pass."""
 

@@ -60,6 +60,7 @@ from calsync_desktop.providers.base import (
     NotFound,
     ProviderError,
     RateLimited,
+    ReadOnlyEvent,
     RemoteEvent,
     ServerError,
     SyncStateExpired,
@@ -367,6 +368,8 @@ def translate(exc: BaseException, *, listing: bool = False) -> ProviderError:
             return AlreadyExists("An event with this id is already on the Google calendar.")
         if status == 412:
             return ChangedMeanwhile("The event changed on Google Calendar meanwhile.")
+        if status == 403 and reason == "forbiddenForNonOrganizer":
+            return ReadOnlyEvent("Only the organiser can change this meeting on Google Calendar.")
         if status == 403:
             return ProviderError(f"Google Calendar refused the change ({reason or 'forbidden'}).")
         return InvalidEvent(

@@ -36,6 +36,7 @@ from calsync_desktop.providers.base import (
     Delete,
     NotFound,
     ProviderError,
+    ReadOnlyEvent,
     RemoteEvent,
     Update,
     Write,
@@ -43,7 +44,7 @@ from calsync_desktop.providers.base import (
 )
 from calsync_desktop.store import ConcurrentEdit
 from calsync_desktop.sync import mapping as m
-from calsync_desktop.sync.merge import Merged, merge
+from calsync_desktop.sync.merge import Merged, merge, remote_wins
 from calsync_desktop.sync.run import SyncRun, name_of
 from calsync_desktop.sync.snapshot import LinkStatus, Snapshot
 
@@ -317,6 +318,21 @@ class UpdateBothSides(Action):
             private_one_way=account.sync_all_private,
         )
         return cls(local.id, local, seq, event, link, bool(merged.push), merged)
+
+    def write_failed(self, run: SyncRun, error: ProviderError) -> bool:
+        if not isinstance(error, ReadOnlyEvent):
+            return super().write_failed(run, error)
+        # someone else's meeting, which the service keeps as its organiser has it
+        # (SPEC §10): the Sales Calendar takes the organiser's version and says
+        # so once; nothing is left to push, so nothing is tried again
+        if self.event is None:  # unchanged remotely, so not listed this run
+            try:
+                self.event = run.provider.get(self.link.remote_id)
+            except ProviderError as exc:
+                return super().write_failed(run, exc)
+        self.merged = remote_wins(m.local_fields(self.local), run.remote_fields(self.event))
+        run.skip_late("local", self.local_id, self.title, f"Read-only: {error}")
+        return True
 
     @property
     def push(self) -> frozenset[str]:

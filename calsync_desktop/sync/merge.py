@@ -43,6 +43,16 @@ class Merged:
     conflicts: tuple[Conflict, ...] = field(default=())
 
 
+def remote_wins(local: Fields, remote: Fields) -> Merged:
+    """What an item ends with when the service refuses the Sales Calendar's
+    changes (a meeting only its organiser may change): every field the service
+    holds as the service has it; the one-way fields the Sales Calendar sends
+    stay as they are. Nothing is pushed."""
+    values = {name: remote.get(name) for name in (*TWO_WAY, *REMOTE_TO_LOCAL)}
+    pull = frozenset(name for name, value in values.items() if value != local.get(name))
+    return Merged(local.with_values(values), frozenset(), pull)
+
+
 def merge(
     base: Snapshot,
     local: Fields,

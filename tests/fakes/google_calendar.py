@@ -65,6 +65,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
+from tests.fakes import google_discovery
 from tests.fakes.kit import (
     FAULT_KINDS,
     BackgroundServer,
@@ -83,6 +84,30 @@ MAX_PAGE = 2500
 MAX_BATCH = 50
 MAX_EXPANSION = 3000
 ID_RE = re.compile(r"^[a-v0-9]{5,1024}$")
+# When "this and following" splits a series, Google names the new series after
+# the old one: ``<old id>_R<UTC start of the split, %Y%m%dT%H%M%S>`` (seen in real
+# payloads, e.g. "5sdad4v3r6bi7gvi5q6pq7t0fo_R20200410T160000"; the suffix is
+# outside base32hex, so insert accepts it as its own form).
+SPLIT_ID_RE = re.compile(r"^[a-v0-9]{5,1000}_R\d{8}T\d{6}Z?$")
+# Properties an attendee may not change on a meeting whose organiser does not
+# let guests modify it: 403 forbiddenForNonOrganizer "Shared properties can only
+# be changed by the organizer of the event." (kewisch/gdata-provider#366, #426).
+# The attendee's own copy keeps its reminders, colour, transparency, private
+# extended properties and the attendee's own answer.
+SHARED_PROPERTIES = (
+    "summary",
+    "description",
+    "location",
+    "start",
+    "end",
+    "recurrence",
+    "visibility",
+    "guestsCanModify",
+    "guestsCanInviteOthers",
+    "guestsCanSeeOtherGuests",
+    "conferenceData",
+    "attachments",
+)
 SYNC_TOKEN_INCOMPATIBLE = (
     "iCalUID",
     "orderBy",
@@ -159,10 +184,24 @@ def _parse_time(text: str) -> datetime:
     return value
 
 
-def _event_time(node: dict | None, fallback_tz: str = "UTC") -> tuple[datetime, str, bool]:
+def _zone(name: str, which: str) -> ZoneInfo:
+    """An IANA zone, or Google's 400 for a name it does not know (seen as
+    ``{"reason": "invalid", "message": "Invalid time zone definition for start
+    time."}``, n8n-io/n8n#2995, phw198/OutlookGoogleCalendarSync#1525)."""
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError, OSError) as exc:
+        raise ApiError(400, "invalid", f"Invalid time zone definition for {which} time.") from exc
+
+
+def _event_time(
+    node: dict | None, fallback_tz: str = "UTC", which: str = "start"
+) -> tuple[datetime, str, bool]:
     """(aware start, zone name, all-day) of an event's start/end object."""
     if not node:
-        raise ApiError(400, "required", "Missing end time.")
+        raise ApiError(400, "required", f"Missing {which} time.")
+    if node.get("timeZone"):
+        _zone(node["timeZone"], which)
     tz = node.get("timeZone") or fallback_tz
     if node.get("date"):
         day = datetime.fromisoformat(node["date"])
@@ -177,9 +216,57 @@ def _event_time(node: dict | None, fallback_tz: str = "UTC") -> tuple[datetime, 
     if value.tzinfo is None:
         # A dateTime without offset needs an explicit timeZone (events reference).
         if not node.get("timeZone"):
-            raise ApiError(400, "timeRangeEmpty", "Missing time zone definition for start time.")
+            raise ApiError(400, "required", f"Missing time zone definition for {which} time.")
         value = value.replace(tzinfo=ZoneInfo(node["timeZone"]))
     return value, tz, False
+
+
+def _merge_patch(current: dict, patch: dict) -> dict:
+    """Google's patch semantics: objects merge key by key at every depth, an array
+    or a value replaces what was there, ``null`` removes the key
+    (https://developers.google.com/calendar/api/guides/performance#patch)."""
+    merged = copy.deepcopy(current)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge_patch(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(_drop_nulls(value))
+    return merged
+
+
+def _drop_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def _shared(value: Any) -> Any:
+    """A start or end compared as the instant and zone it names, not its spelling."""
+    if isinstance(value, dict) and "dateTime" in value:
+        return (_parse_time_or_none(value["dateTime"]), value.get("timeZone"))
+    return value
+
+
+def _parse_time_or_none(text: str) -> datetime | str:
+    try:
+        return _parse_time(text)
+    except ValueError:
+        return text
+
+
+def _guests(event: dict, owner: str) -> list[tuple]:
+    """The guest list without the owner's own answer (which is theirs to give)."""
+    return sorted(
+        (
+            (a.get("email") or "").lower(),
+            a.get("displayName"),
+            a.get("optional", False),
+            None if (a.get("email") or "").lower() == owner.lower() else a.get("responseStatus"),
+        )
+        for a in event.get("attendees") or []
+    )
 
 
 def _instance_stamp(original_start: datetime) -> str:
@@ -216,6 +303,7 @@ class Calendar:
     time_zone: str = "UTC"
     events: dict[str, dict] = field(default_factory=dict)
     seqs: dict[str, int] = field(default_factory=dict)
+    added: int = 0  # the state's change counter when the calendar was added
 
 
 @dataclass
@@ -249,7 +337,8 @@ class CalendarState:
         self, calendar_id: str, summary: str, primary: bool = False, access_role: str = "owner"
     ) -> Calendar:
         with self.lock:
-            cal = Calendar(calendar_id, summary, primary, access_role)
+            self.seq += 1
+            cal = Calendar(calendar_id, summary, primary, access_role, added=self.seq)
             self.calendars[calendar_id] = cal
             return cal
 
@@ -366,6 +455,58 @@ class CalendarState:
                 return master, occurrence
         return None
 
+    def split(self, cal: Calendar, master_id: str, original_start: datetime) -> dict:
+        """ "This and following": the old series ends before ``original_start``, a
+        new one (id ``<old>_R<UTC stamp>``) takes the rest; the old series'
+        exceptions from then on go (Google moves none to the new series)."""
+        master = cal.events[master_id]
+        at = original_start.astimezone(UTC)
+        starts = self.occurrences(master)
+        if at not in {o.astimezone(UTC) for o in starts}:
+            raise ValueError(f"{master_id} has no occurrence at {original_start}")
+        before = sum(1 for o in starts if o.astimezone(UTC) < at)
+        if before == 0:
+            raise ValueError("splitting at the first occurrence changes the whole series")
+        start, tz, _ = _event_time(master["start"])
+        end, _, _ = _event_time(master["end"], tz)
+        stamp = at.strftime("%Y%m%dT%H%M%S")
+        old_rules, new_rules = [], []
+        for line in master.get("recurrence") or []:
+            if not line.upper().startswith("RRULE:"):
+                old_rules.append(line)
+                new_rules.append(line)
+                continue
+            parts = [p for p in line[6:].split(";") if p]
+            count = next((int(p[6:]) for p in parts if p.upper().startswith("COUNT=")), None)
+            kept = [p for p in parts if not p.upper().startswith(("COUNT=", "UNTIL="))]
+            until = (at - timedelta(seconds=1)).strftime("%Y%m%dT%H%M%SZ")
+            old_rules.append("RRULE:" + ";".join([*kept, f"UNTIL={until}"]))
+            rest = [p for p in parts if not p.upper().startswith("COUNT=")]
+            if count is not None:
+                rest.append(f"COUNT={count - before}")
+            new_rules.append("RRULE:" + ";".join(rest))
+        local = at.astimezone(ZoneInfo(tz))
+        body = {
+            k: copy.deepcopy(v)
+            for k, v in master.items()
+            if k not in ("id", "etag", "updated", "created", "htmlLink", "iCalUID", "sequence")
+        }
+        body.update(
+            id=f"{master_id}_R{stamp}",
+            iCalUID=f"{master['iCalUID'].split('@')[0]}_R{stamp}@google.com",
+            start={"dateTime": local.isoformat(), "timeZone": tz},
+            end={"dateTime": (local + (end - start)).isoformat(), "timeZone": tz},
+            recurrence=new_rules,
+        )
+        new = self.insert(cal, body)
+        for exception in self.exceptions_of(cal, master_id):
+            original = _event_time(exception["originalStartTime"])[0].astimezone(UTC)
+            if original >= at and exception.get("status") != "cancelled":
+                exception["status"] = "cancelled"
+                self._touch(cal, exception)
+        self.write(cal, master_id, {"recurrence": old_rules}, patch=True)
+        return new
+
     def exceptions_of(self, cal: Calendar, master_id: str) -> list[dict]:
         return [e for e in cal.events.values() if e.get("recurringEventId") == master_id]
 
@@ -376,7 +517,16 @@ class CalendarState:
         for key in ("kind", "etag", "updated", "created", "htmlLink", "iCalUID", "creator"):
             event.pop(key, None)
         start, tz, all_day = _event_time(event.get("start"))
-        end, _, end_all_day = _event_time(event.get("end"), tz)
+        end, _, end_all_day = _event_time(event.get("end"), tz, "end")
+        if event.get("recurrence") and not all_day and not event["start"].get("timeZone"):
+            # "For recurring events this field is required" (EventDateTime.timeZone)
+            raise ApiError(400, "required", "Missing time zone definition for start time.")
+        if not all_day:
+            # Google answers every dateTime with an offset, in the zone named
+            for key, value in (("start", start), ("end", end)):
+                node = event[key] = dict(event[key])
+                zone = node.get("timeZone")
+                node["dateTime"] = (value.astimezone(ZoneInfo(zone)) if zone else value).isoformat()
         if all_day != end_all_day:
             raise ApiError(
                 400, "invalid", "Start and end times must either both be date or both be dateTime."
@@ -399,11 +549,15 @@ class CalendarState:
             (a.get("email") or "").lower(): a for a in (existing or {}).get("attendees", [])
         }
         attendees = []
+        seen: set[str] = set()
         for attendee in event.get("attendees") or []:
             if not attendee.get("email"):
                 raise ApiError(400, "required", "Missing attendee email.")
             attendee = dict(attendee)
             key = attendee["email"].lower()
+            if key in seen:  # one guest list entry per address, whatever its case
+                raise ApiError(400, "invalid", "Duplicate attendee: " + attendee["email"])
+            seen.add(key)
             if key == self.owner_email.lower():
                 attendee["self"] = True
                 attendee["organizer"] = True
@@ -421,12 +575,15 @@ class CalendarState:
             event["attendees"] = attendees
         event.setdefault("status", "confirmed")
         event.setdefault("organizer", {"email": self.owner_email, "self": True})
+        # every event has these in Google's answers (events reference)
+        event.setdefault("reminders", {"useDefault": True})
+        event.setdefault("eventType", "default")
         return event
 
     def insert(self, cal: Calendar, body: dict) -> dict:
         event_id = body.get("id")
         if event_id is not None:
-            if not ID_RE.match(event_id):
+            if not (ID_RE.match(event_id) or SPLIT_ID_RE.match(event_id)):
                 raise ApiError(400, "invalid", "Invalid resource id value.")
             if event_id in cal.events:
                 raise ApiError(409, "duplicate", "The requested identifier already exists.")
@@ -466,25 +623,29 @@ class CalendarState:
             )
 
     def write(
-        self, cal: Calendar, event_id: str, body: dict, *, patch: bool, if_match: str | None = None
+        self,
+        cal: Calendar,
+        event_id: str,
+        body: dict,
+        *,
+        patch: bool,
+        if_match: str | None = None,
+        as_owner: bool = False,
     ) -> dict:
+        """Patch or replace an event. ``as_owner``: the calendar's owner writes
+        (through the API); otherwise another client (the organiser) does."""
         current = self.lookup(cal, event_id)
         self._check_etag(current, if_match)
         if patch:
-            merged = copy.deepcopy(current)
-            for key, value in body.items():
-                if key == "extendedProperties" and isinstance(value, dict):
-                    props = merged.setdefault("extendedProperties", {})
-                    for scope, values in value.items():
-                        props.setdefault(scope, {}).update(values or {})
-                else:
-                    merged[key] = copy.deepcopy(value)
+            merged = _merge_patch(current, body)
         else:
             merged = copy.deepcopy(body)
             for key in ("recurringEventId", "originalStartTime", "organizer"):
                 if key in current:
                     merged.setdefault(key, current[key])
         event = self.normalise(cal, merged, existing=current)
+        if as_owner:
+            self._check_guest_write(current, event)
         for key in (
             "kind",
             "id",
@@ -506,6 +667,27 @@ class CalendarState:
                     exception["status"] = "cancelled"
                     self._touch(cal, exception)
         return copy.deepcopy(self._store(cal, event))
+
+    def _check_guest_write(self, current: dict, event: dict) -> None:
+        """An invitee changes only their own copy's private properties unless the
+        organiser lets guests modify the event."""
+        organizer = current.get("organizer") or {}
+        if organizer.get("self", True) or current.get("guestsCanModify"):
+            return
+        changed = [k for k in SHARED_PROPERTIES if _shared(current.get(k)) != _shared(event.get(k))]
+        if _guests(current, self.owner_email) != _guests(event, self.owner_email):
+            changed.append("attendees")
+        if (current.get("extendedProperties") or {}).get("shared") != (
+            event.get("extendedProperties") or {}
+        ).get("shared"):
+            changed.append("extendedProperties.shared")
+        if changed:
+            raise ApiError(
+                403,
+                "forbiddenForNonOrganizer",
+                "Shared properties can only be changed by the organizer of the event.",
+                domain="calendar",
+            )
 
     def delete(self, cal: Calendar, event_id: str, if_match: str | None = None) -> None:
         if event_id not in cal.events:
@@ -633,6 +815,27 @@ class CalendarState:
         return out
 
 
+def _check_request(body: dict, method: str) -> None:
+    """A request body checked against the discovery document's Event schema."""
+    found = google_discovery.problems(body, "Event", method=method)
+    if found:
+        raise ApiError(400, "invalid", f"Invalid value: {found[0]}")
+
+
+def _colors(now: datetime) -> dict:
+    """colors.get: Google's palette of event and calendar colours (colors reference;
+    the eleven event colours of Google Calendar's web app)."""
+    event = ["#a4bdfc", "#7ae7bf", "#dbadff", "#ff887c", "#fbd75b", "#ffb878"]
+    event += ["#46d6db", "#e1e1e1", "#5484ed", "#51b749", "#dc2127"]
+    pair = {k: {"background": v, "foreground": "#1d1d1d"} for k, v in enumerate(event, 1)}
+    return {
+        "kind": "calendar#colors",
+        "updated": _rfc3339(now),
+        "calendar": {str(k): v for k, v in pair.items()},
+        "event": {str(k): v for k, v in pair.items()},
+    }
+
+
 def _flag(q: dict, name: str, default: bool = False) -> bool:
     value = _one(q, name)
     return default if value is None else value.lower() == "true"
@@ -733,7 +936,7 @@ class _Handler(BaseHTTPRequestHandler):
             if path.startswith("/batch"):
                 owner._check_auth(self.headers.get("Authorization"))
                 status, headers, payload, ctype = owner._batch(
-                    self.headers.get("Content-Type", ""), body
+                    self.headers.get("Content-Type", ""), body, self.headers.get("Authorization")
                 )
                 self._send(status, payload, ctype, headers)
                 return
@@ -744,6 +947,7 @@ class _Handler(BaseHTTPRequestHandler):
                 body,
                 self.headers.get("Authorization"),
                 self.headers.get("If-Match"),
+                self.headers.get("If-None-Match"),
             )
         except ApiError as error:
             status, headers, result = error.code, error.headers, error.body()
@@ -808,6 +1012,7 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar):
         self.deny_consent = False
         self.tokens: dict[str, Token] = {}
         self.codes: dict[str, dict] = {}
+        self.answer_problems: list[str] = []  # answers that broke the discovery document
         self._lock = threading.Lock()
 
     # -- lifecycle
@@ -816,6 +1021,12 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar):
         handler = type("Handler", (_Handler,), {"owner": self})
         self._serve(handler, "google-calendar-server", port=self._requested_port, tls=self._tls)
         return self
+
+    def stop(self) -> None:
+        super().stop()
+        if self.answer_problems:  # a server bug: fail the test that met it
+            found, self.answer_problems = self.answer_problems, []
+            raise AssertionError("answers outside the discovery document: " + "; ".join(found))
 
     @property
     def base_url(self) -> str:
@@ -1055,7 +1266,32 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar):
     # -- the Calendar API
 
     def _api(
-        self, method: str, path: str, q: dict, body: bytes, auth: str | None, if_match: str | None
+        self,
+        method: str,
+        path: str,
+        q: dict,
+        body: bytes,
+        auth: str | None,
+        if_match: str | None,
+        if_none_match: str | None = None,
+    ) -> tuple[int, dict, Any]:
+        """One API call; its answer checked against the discovery document."""
+        status, headers, result = self._route(method, path, q, body, auth, if_match, if_none_match)
+        found = google_discovery.answer_problems(result)
+        if found:
+            self.answer_problems.extend(found)
+            raise ApiError(500, "backendError", "The test server's answer breaks the schema.")
+        return status, headers, result
+
+    def _route(
+        self,
+        method: str,
+        path: str,
+        q: dict,
+        body: bytes,
+        auth: str | None,
+        if_match: str | None,
+        if_none_match: str | None,
     ) -> tuple[int, dict, Any]:
         self._check_auth(auth)
         prefix = "/calendar/v3/"
@@ -1068,9 +1304,13 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar):
             raise ApiError(400, "parseError", "Parse Error") from exc
         s = self.state
         with s.lock:
+            if parts[:3] == ["users", "me", "settings"] and method == "GET":
+                return 200, {}, self._settings(parts[3] if len(parts) == 4 else None)
+            if parts == ["colors"] and method == "GET":
+                return 200, {}, _colors(s.clock())
             if parts[:3] == ["users", "me", "calendarList"]:
                 if len(parts) == 3 and method == "GET":
-                    return 200, {}, self._calendar_list()
+                    return 200, {}, self._calendar_list(q)
                 if len(parts) == 4 and method == "GET":
                     return 200, {}, self._calendar_entry(s.calendar(parts[3]))
                 raise _not_found()
@@ -1102,6 +1342,7 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar):
                             "requiredAccessLevel",
                             "You need to have writer access to this calendar.",
                         )
+                    _check_request(data, "calendar.events.insert")
                     event = s.insert(cal, data)
                     self._notify("insert", event, q)
                     return 200, {"ETag": event["etag"]}, event
@@ -1113,13 +1354,17 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar):
                 raise _not_found()
             if method == "GET":
                 event = copy.deepcopy(s.lookup(cal, event_id))
+                if if_none_match and if_none_match in (event["etag"], "*"):
+                    return 304, {"ETag": event["etag"]}, None  # RFC 9110 §13.1.2
                 return 200, {"ETag": event["etag"]}, event
             if not writable:
                 raise ApiError(
                     403, "requiredAccessLevel", "You need to have writer access to this calendar."
                 )
             if method in ("PATCH", "PUT"):
-                event = s.write(cal, event_id, data, patch=method == "PATCH", if_match=if_match)
+                patch = method == "PATCH"
+                _check_request(data, "calendar.events." + ("patch" if patch else "update"))
+                event = s.write(cal, event_id, data, patch=patch, if_match=if_match, as_owner=True)
                 self._notify("patch" if method == "PATCH" else "update", event, q)
                 return 200, {"ETag": event["etag"]}, event
             if method == "DELETE":
@@ -1149,11 +1394,64 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar):
         }
         if cal.primary:
             entry["primary"] = True
+        if cal.access_role in ("owner", "writer"):
+            # calendarList reference: defaultReminders "The default reminders that
+            # the authenticated user has for this calendar" (empty unless set)
+            entry["defaultReminders"] = []
         return entry
 
-    def _calendar_list(self) -> dict:
-        items = [self._calendar_entry(c) for c in self.state.calendars.values()]
-        return {"kind": "calendar#calendarList", "etag": '"1"', "items": items}
+    def _calendar_list(self, q: dict) -> dict:
+        """calendarList.list with its sync token: a list with ``syncToken`` holds
+        the entries added since (calendars are never removed here)."""
+        s = self.state
+        token = _one(q, "syncToken")
+        since = 0
+        if token is not None:
+            known = s.sync_tokens.get(token)
+            if known is None or not known[2] or known[0] != "calendarList":
+                raise ApiError(
+                    410,
+                    "fullSyncRequired",
+                    "Sync token is no longer valid, a full sync is required.",
+                )
+            since = known[1]
+        items = [self._calendar_entry(c) for c in s.calendars.values() if c.added > since]
+        next_token = "CL" + secrets.token_urlsafe(18)
+        s.sync_tokens[next_token] = ("calendarList", s.seq, True)
+        return {
+            "kind": "calendar#calendarList",
+            "etag": f'"c{s.seq}"',
+            "nextSyncToken": next_token,
+            "items": items,
+        }
+
+    def _settings(self, setting_id: str | None) -> dict:
+        """users/me/settings: the user's settings (settings reference; the ids
+        and values a new account has)."""
+        values = {
+            "autoAddHangouts": "false",
+            "dateFieldOrder": "DMY",
+            "defaultEventLength": "60",
+            "format24HourTime": "true",
+            "hideInvitations": "false",
+            "hideWeekends": "false",
+            "locale": "en",
+            "remindOnRespondedEventsOnly": "false",
+            "showDeclinedEvents": "true",
+            "timezone": self.state.calendar("primary").time_zone,
+            "useKeyboardShortcuts": "true",
+            "weekStart": "1",
+        }
+        items = [
+            {"kind": "calendar#setting", "etag": f'"s{i}"', "id": k, "value": v}
+            for i, (k, v) in enumerate(values.items())
+        ]
+        if setting_id is None:
+            return {"kind": "calendar#settings", "etag": '"s"', "items": items}
+        for item in items:
+            if item["id"] == setting_id:
+                return item
+        raise _not_found()
 
     def _page_size(self, q: dict) -> int:
         raw = _one(q, "maxResults")
@@ -1260,7 +1558,12 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar):
 
         return self._page("calendar#events", cal, q, produce)
 
-    def _batch(self, content_type: str, body: bytes) -> tuple[int, dict, bytes, str]:
+    def _batch(
+        self, content_type: str, body: bytes, auth: str | None = None
+    ) -> tuple[int, dict, bytes, str]:
+        """A multipart batch; the outer request's Authorization serves every part
+        that names none ("the outer request's headers apply to each call, the
+        inner one wins where both name a header", batch guide)."""
         if "multipart/mixed" not in content_type:
             raise ApiError(400, "badContent", "Batch requests must be multipart/mixed.")
         message = BytesParser(policy=compat32).parsebytes(
@@ -1279,7 +1582,7 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar):
             raw = part.get_payload(decode=False)
             if isinstance(raw, list):
                 raise ApiError(400, "badContent", "Nested multipart is not allowed.")
-            status, headers, result = self._batch_call(raw)
+            status, headers, result = self._batch_call(raw, auth)
             inner_headers = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
             payload = "" if result is None else json.dumps(result)
             inner = (
@@ -1295,10 +1598,15 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar):
         text = "".join(out) + f"--{boundary}--\r\n"
         return 200, {}, text.encode(), f"multipart/mixed; boundary={boundary}"
 
-    def _batch_call(self, raw: str) -> tuple[int, dict, Any]:
+    def _batch_call(self, raw: str, auth: str | None = None) -> tuple[int, dict, Any]:
         head, _, data = raw.replace("\r\n", "\n").partition("\n\n")
         lines = head.split("\n")
-        method, target, _version = lines[0].split(" ", 2)
+        # "GET /calendar/v3/... HTTP/1.1", or without the version, as some
+        # clients send it (the batch guide's examples name none)
+        request_line = lines[0].split()
+        if len(request_line) not in (2, 3):
+            return 400, {}, ApiError(400, "badRequest", "Invalid batch request line.").body()
+        method, target = request_line[:2]
         headers = {}
         for line in lines[1:]:
             if ":" in line:
@@ -1317,8 +1625,9 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar):
                 parsed.path,
                 query,
                 data.encode(),
-                headers.get("authorization"),
+                headers.get("authorization", auth),
                 headers.get("if-match"),
+                headers.get("if-none-match"),
             )
         except ApiError as error:
             return error.code, error.headers, error.body()
@@ -1351,6 +1660,18 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar):
 
     def add_calendar(self, calendar_id: str, summary: str, access_role: str = "owner") -> None:
         self.state.add_calendar(calendar_id, summary, access_role=access_role)
+
+    def split_series(self, master_id: str, original_start: datetime, **changes) -> str:
+        """Another client changes "this and following events" of a series from the
+        occurrence at ``original_start``: Google ends the old series before it
+        (UNTIL) and makes a new series ``<master_id>_R<UTC stamp>`` from it on,
+        with ``changes`` (the vocabulary's words) applied. Returns the new id."""
+        with self.state.lock:
+            cal = self.state.calendar("primary")
+            new = self.state.split(cal, master_id, original_start)
+            if changes:
+                self.state.write(cal, new["id"], self._patch_for(new["id"], changes), patch=True)
+            return new["id"]
 
     # -- the shared vocabulary (tests/fakes/kit/remote.py), on the primary calendar
 

@@ -499,8 +499,8 @@ def _bare(server):
 def _insert(events, start, **extra):
     body = {
         "summary": "s",
-        "start": {"dateTime": start.isoformat()},
-        "end": {"dateTime": (start + timedelta(hours=1)).isoformat()},
+        "start": {"dateTime": start.isoformat(), "timeZone": "UTC"},
+        "end": {"dateTime": (start + timedelta(hours=1)).isoformat(), "timeZone": "UTC"},
         **extra,
     }
     return events.insert(calendarId="primary", body=body).execute()
