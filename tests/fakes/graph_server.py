@@ -79,6 +79,7 @@ from zoneinfo import ZoneInfo
 import requests
 from dateutil import rrule as du
 
+from tests.fakes import graph_csdl
 from tests.fakes.kit import (
     CLIENT_GONE,
     BackgroundServer,
@@ -126,6 +127,23 @@ RESPONSE_WORDS = {
 
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _INDEX = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
+# What a POST or PATCH of an event may set: the writable properties of the event
+# resource page (https://learn.microsoft.com/graph/api/resources/event, "Update
+# event" request body), plus transactionId on create and the extended properties.
+WRITABLE = frozenset(
+    {
+        "allowNewTimeProposals", "attendees", "body", "categories", "end", "hideAttendees",
+        "iCalUId", "importance", "isAllDay", "isOnlineMeeting", "isReminderOn", "location",
+        "locations", "onlineMeetingProvider", "recurrence", "reminderMinutesBeforeStart",
+        "responseRequested", "sensitivity", "showAs", "start", "subject", "transactionId",
+        "singleValueExtendedProperties",
+    }
+)  # fmt: skip
+_WRITABLE_NAVIGATION = frozenset({"singleValueExtendedProperties"})
+# The delta function as the SDKs spell it: Kiota's msgraph-sdk requests
+# ``.../calendarView/delta()``, the OData-qualified name is ``microsoft.graph.delta()``
+# (https://learn.microsoft.com/graph/api/event-delta, HTTP request).
+DELTA_SEGMENTS = frozenset({"delta", "delta()", "microsoft.graph.delta", "microsoft.graph.delta()"})
 _EXT_ID = re.compile(r"^String (\{[0-9a-fA-F-]{36}\} Name \S+|0x[0-9a-fA-F]{4})$")
 
 
@@ -323,6 +341,7 @@ class _Pages:
     page_size: int
     then: _DeltaState | None  # the delta state to link to at the end (None for plain lists)
     base: str
+    expanded: frozenset = frozenset()  # the navigation properties the first request expanded
 
 
 @dataclass
@@ -407,6 +426,7 @@ class GraphServer(BackgroundServer, RemoteCalendar):
         self.user_denies = False
         self.token_requests: list[dict] = []  # grant types seen at the token endpoint
         self._counter_lock = threading.Lock()
+        self.answer_problems: list[str] = []  # answers that broke the Graph metadata
         default = self.add_calendar("Calendar", default=True)
         self.default_calendar_id = default
 
@@ -432,6 +452,12 @@ class GraphServer(BackgroundServer, RemoteCalendar):
         handler = type("Handler", (_Handler,), {"server_state": self})
         self._serve(handler, "graph-server", port=self._port, tls=True)
         return self
+
+    def stop(self) -> None:
+        super().stop()
+        if self.answer_problems:  # a server bug: fail the test that met it
+            found, self.answer_problems = self.answer_problems, []
+            raise AssertionError("answers outside the Graph metadata: " + "; ".join(found))
 
     # ------------------------------------------------------------------ Graph's own test API
 
@@ -463,11 +489,17 @@ class GraphServer(BackgroundServer, RemoteCalendar):
                 "id": cid,
                 "name": name,
                 "color": "auto",
+                "hexColor": "",
                 "changeKey": _b64url(secrets.token_bytes(12)),
                 "canShare": True,
                 "canViewPrivateItems": True,
                 "canEdit": can_edit,
                 "isDefaultCalendar": default,
+                # The default calendar cannot be deleted (calendar resource page).
+                "isRemovable": not default,
+                "isTallyingResponses": True,
+                "allowedOnlineMeetingProviders": ["teamsForBusiness"],
+                "defaultOnlineMeetingProvider": "teamsForBusiness",
                 "owner": {"name": self.state.user.display_name, "address": self.state.user.mail},
             }
             return cid
@@ -747,11 +779,34 @@ class GraphServer(BackgroundServer, RemoteCalendar):
             "isCancelled": False,
             "isOrganizer": own,
             "responseRequested": True,
+            # The signed-in user's own response: "organizer" for their own meetings.
+            "responseStatus": {
+                "response": "organizer" if own else "notResponded",
+                "time": "0001-01-01T00:00:00Z",
+            },
+            "webLink": "https://outlook.office365.com/owa/?itemid="
+            + quote(eid, safe="")
+            + "&exvsurl=1&path=/calendar/item",
+            "hasAttachments": False,
+            "isDraft": False,
+            "hideAttendees": False,
+            "allowNewTimeProposals": True,
+            "isOnlineMeeting": False,
+            "onlineMeetingProvider": "unknown",
+            "onlineMeeting": None,
+            "onlineMeetingUrl": None,
             "seriesMasterId": None,
             "showAs": "busy",
             "type": "singleInstance",
             "body": {"contentType": "text", "content": ""},
-            "location": {"displayName": "", "locationType": "default"},
+            "location": {
+                "displayName": "",
+                "locationType": "default",
+                "uniqueIdType": "unknown",
+                "address": {},
+                "coordinates": {},
+            },
+            "locations": [],
             "recurrence": None,
             "attendees": [],
             "organizer": {
@@ -778,18 +833,16 @@ class GraphServer(BackgroundServer, RemoteCalendar):
 
     def _apply(self, event: dict, body: dict, creating: bool) -> None:
         """Merge a POST/PATCH body into a stored event, validating like Graph does."""
-        allowed = {
-            "subject", "body", "start", "end", "location", "attendees", "sensitivity",
-            "recurrence", "isAllDay", "singleValueExtendedProperties", "transactionId",
-            "showAs", "importance", "categories", "isReminderOn", "reminderMinutesBeforeStart",
-            "responseRequested", "iCalUId", "@odata.type",
-        }  # fmt: skip
-        unknown = set(body) - allowed
+        found = graph_csdl.problems(body, "event", "event", expanded=_WRITABLE_NAVIGATION)
+        if found:
+            # Graph's OData reader refuses a body that breaks the metadata.
+            raise GraphError(400, "RequestBodyRead", found[0])
+        unknown = {k for k in body if not graph_csdl.is_control(k)} - WRITABLE
         if unknown:
             raise GraphError(
                 400,
-                "RequestBodyRead",
-                f"The property '{sorted(unknown)[0]}' does not exist on type 'microsoft.graph.event'.",  # noqa: E501 - the service's own wording
+                "ErrorInvalidPropertySet",
+                f"The property '{sorted(unknown)[0]}' is read-only and cannot be set.",
             )
         if not creating and "transactionId" in body:
             raise GraphError(400, "ErrorInvalidRequest", "transactionId cannot be changed.")
@@ -806,11 +859,18 @@ class GraphServer(BackgroundServer, RemoteCalendar):
             event["bodyPreview"] = (
                 _html_to_preview(content) if content_type == "html" else content[:255]
             )
+        if "locations" in body:
+            # Several locations: ``location`` shows their names joined by "; "
+            # (event resource page, "locations"; create-event example with several).
+            places = [_location(p) for p in body["locations"] or []]
+            event["locations"] = places
+            event["location"] = _location(
+                {"displayName": "; ".join(p["displayName"] for p in places if p["displayName"])}
+            )
         if "location" in body:
-            event["location"] = {
-                "displayName": (body["location"] or {}).get("displayName") or "",
-                "locationType": "default",
-            }
+            # Setting ``location`` replaces what ``locations`` held (event resource page).
+            event["location"] = _location(body["location"] or {})
+            event["locations"] = [event["location"]] if event["location"]["displayName"] else []
         if "sensitivity" in body:
             if body["sensitivity"] not in ("normal", "personal", "private", "confidential"):
                 raise GraphError(400, "ErrorInvalidRequest", "Invalid sensitivity.")
@@ -892,9 +952,28 @@ class GraphServer(BackgroundServer, RemoteCalendar):
                         f"Invalid extended property id {prop.get('id')!r}.",
                     )
                 event["_ext"][prop["id"].lower()] = (prop["id"], str(prop.get("value", "")))
-        for key in ("showAs", "importance", "categories", "isReminderOn"):
-            if key in body:
+        for key in (
+            "showAs", "importance", "categories", "isReminderOn", "reminderMinutesBeforeStart",
+            "responseRequested", "allowNewTimeProposals", "hideAttendees",
+        ):  # fmt: skip
+            if key in body and body[key] is not None:
                 event[key] = body[key]
+        if "onlineMeetingProvider" in body and body["onlineMeetingProvider"] is not None:
+            event["onlineMeetingProvider"] = body["onlineMeetingProvider"]
+        if "isOnlineMeeting" in body and body["isOnlineMeeting"] is not None:
+            event["isOnlineMeeting"] = bool(body["isOnlineMeeting"])
+            if event["isOnlineMeeting"]:
+                if event["onlineMeetingProvider"] == "unknown":
+                    calendar = self.state.calendars[event["_calendar"]]
+                    event["onlineMeetingProvider"] = calendar["defaultOnlineMeetingProvider"]
+                if not event["onlineMeeting"]:
+                    event["onlineMeeting"] = {
+                        "joinUrl": "https://teams.microsoft.com/l/meetup-join/19%3ameeting_"
+                        + secrets.token_urlsafe(24)
+                        + "%40thread.v2/0"
+                    }
+            else:
+                event["onlineMeeting"] = None
 
     def _patch(self, event_id: str, body: dict, if_match: str | None) -> dict:
         event = self._find(event_id)
@@ -1100,8 +1179,46 @@ class GraphServer(BackgroundServer, RemoteCalendar):
         page = re.search(r"odata\.maxpagesize=(\d+)", prefer)
         page_size = min(MAX_PAGE, int(page.group(1))) if page else None
         seg = [s for s in path.split("/") if s]
+        if seg and seg[-1] in DELTA_SEGMENTS:
+            seg[-1] = "delta"
         with self.state.lock:
-            return self._route(method, seg, query, headers, body, tz, page_size)
+            expanded = _expanded(query)
+            if "$skiptoken" in query and query["$skiptoken"] in self.state.pages:
+                expanded = self.state.pages[query["$skiptoken"]].expanded
+            status, out_headers, data = self._route(
+                method, seg, query, headers, body, tz, page_size
+            )
+        if isinstance(data, dict):
+            data = self._answer(seg, data, expanded)
+        return status, out_headers, data
+
+    def _answer(self, seg: list[str], data: dict, expanded: frozenset) -> dict:
+        """An answer with its @odata.context, checked against the Graph metadata."""
+        user = f"users('{self.state.user.id}')"
+        rest = seg[1:]
+        single = "value" not in data
+        if seg == ["me"]:
+            context, type_name = "users/$entity", "user"
+        elif rest and rest[-1] == "delta":
+            context, type_name = "Collection(event)", "event"
+        else:
+            named = [s if s in _COLLECTIONS else f"('{s}')" for s in rest]
+            if single and named and named[-1].startswith("("):
+                named = [*named[:-1], "$entity"]
+            elif single:
+                named.append("$entity")  # a POST answers the entity it made
+            context = user + "/" + "/".join(named).replace("/(", "(")
+            on_calendar = rest and (rest[-1] == "calendars" or rest[-2:-1] == ["calendars"])
+            type_name = "calendar" if on_calendar else "event"
+        data = {"@odata.context": f"{self.graph_url}/$metadata#{context}", **data}
+        found = graph_csdl.answer_problems(data, type_name, expanded)
+        if found:
+            with self._counter_lock:
+                self.answer_problems.extend(found)
+            raise GraphError(
+                500, "InternalServerError", "The test server's answer breaks $metadata."
+            )
+        return data
 
     def _route(self, method, seg, query, headers, body, tz, page_size):
         st = self.state
@@ -1248,7 +1365,9 @@ class GraphServer(BackgroundServer, RemoteCalendar):
         top = int(query.get("$top") or page_size or 10)
         rendered = [self._render(e, select, ext, exc, tz) for e in items]
         token = secrets.token_urlsafe(16)
-        self.state.pages[token] = _Pages(rendered, 0, min(top, MAX_PAGE), None, name)
+        self.state.pages[token] = _Pages(
+            rendered, 0, min(top, MAX_PAGE), None, name, _expanded(query)
+        )
         return self._page(token, tz)
 
     def _page(self, token: str, tz) -> tuple[int, dict, object]:
@@ -1610,6 +1729,30 @@ class GraphServer(BackgroundServer, RemoteCalendar):
                     device.approved = True
                 return True
         return False
+
+
+_COLLECTIONS = frozenset({"calendars", "events", "calendarView", "instances"})
+
+
+def _expanded(query: dict) -> frozenset:
+    names = {item.split("(", 1)[0].strip() for item in _split_expand(query.get("$expand", ""))}
+    return frozenset(n for n in names if n)
+
+
+def _location(value: dict) -> dict:
+    """A location as Graph answers it (empty address and coordinates included)."""
+    return {
+        "displayName": value.get("displayName") or "",
+        "locationType": value.get("locationType") or "default",
+        "uniqueIdType": value.get("uniqueIdType") or "unknown",
+        "address": copy.deepcopy(value.get("address") or {}),
+        "coordinates": copy.deepcopy(value.get("coordinates") or {}),
+        **{
+            k: value[k]
+            for k in ("uniqueId", "locationUri", "locationEmailAddress")
+            if value.get(k) is not None
+        },
+    }
 
 
 def _split_expand(expand: str) -> list[str]:
