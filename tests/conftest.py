@@ -152,3 +152,23 @@ def engine_services(request, engine_kind, tmp_path, clock, secrets):
     yield s
     s.store.close()
     s.store.engine.dispose()
+
+
+# --------------------------------------------------------------------------- CalDAV
+
+
+@pytest.fixture(scope="session", params=["radicale", "xandikos"])
+def caldav_server_session(request):
+    """A real CalDAV server (Radicale, then Xandikos) for the session, behind its
+    fault proxy (tests/fakes/caldav_servers.py); started on first use."""
+    from tests.fakes.caldav_servers import SERVERS
+
+    with SERVERS[request.param]() as server:
+        yield server
+
+
+@pytest.fixture
+def caldav_server(caldav_server_session, clock):
+    """That server with an empty calendar, its faults and counts forgotten."""
+    caldav_server_session.reset(clock=clock)
+    return caldav_server_session

@@ -60,7 +60,7 @@ from .harness import Crash, EngineHarness
 SENSITIVITIES = ("normal", "private", "confidential", "personal")
 
 # what each service takes in one write request (SPEC §4, Writes)
-WRITE_BATCHES = {"google": 50, "office365": 20, "exchange": 100}
+WRITE_BATCHES = {"google": 50, "office365": 20, "exchange": 100, "caldav": 50}
 
 
 class E2EHarness(EngineHarness):

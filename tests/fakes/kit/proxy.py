@@ -52,6 +52,10 @@ class FaultProxy(BackgroundServer):
     what a test sends inside :meth:`looking`.
     """
 
+    #: request headers not passed on (a subclass reading the upstream's answers
+    #: drops "accept-encoding" to see them uncompressed)
+    drop_request_headers: frozenset[str] = frozenset()
+
     def __init__(
         self,
         upstream: str,
@@ -93,6 +97,17 @@ class FaultProxy(BackgroundServer):
     def url(self) -> str:
         return f"{self.scheme}://127.0.0.1:{self.port}"
 
+    def intercept(self, method: str, path: str, headers, body: bytes) -> Answer | None:
+        """An answer of the proxy's own instead of forwarding (None: forward).
+
+        A subclass answers here what the deployment in front of a real server
+        answers itself: authentication done at the proxy, or a server's refusal
+        that the test cannot make the server itself give."""
+        return None
+
+    def forwarded(self, method: str, path: str, body: bytes, status: int, payload: bytes) -> None:
+        """Sees each request the upstream answered (for a subclass that records traffic)."""
+
 
 class _ProxyHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -119,9 +134,15 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             status, headers, payload = proxy.answer(fault)
             self._reply(status, list(headers.items()), payload)
             return
+        own = proxy.intercept(self.command, self.path, self.headers, body)
+        if own is not None:
+            status, headers, payload = own
+            self._reply(status, list(headers.items()), payload)
+            return
         upstream = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port, timeout=30)
         try:
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            dropped = HOP_BY_HOP | proxy.drop_request_headers
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in dropped}
             headers["Host"] = f"{proxy.upstream_host}:{proxy.upstream_port}"
             upstream.request(self.command, self.path, body=body, headers=headers)
             answer = upstream.getresponse()
@@ -131,6 +152,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             status = answer.status
         finally:
             upstream.close()
+        proxy.forwarded(self.command, self.path, body, status, payload)
         if fault is not None:  # malformed: the answer breaks off half-way
             payload = payload[: max(1, len(payload) // 2)]
         self._reply(status, kept, payload)

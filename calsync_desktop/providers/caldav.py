@@ -1,0 +1,715 @@
+"""Any CalDAV server (RFC 4791): iCloud, Fastmail, Nextcloud, Radicale, Xandikos…,
+through the ``caldav`` library's client (its HTTP session, authentication
+negotiation, rate-limit and DAV:error parsing), with the requests it sends
+chosen here so that each costs what SPEC §4 allows.
+
+What it keeps inside (see :class:`CalDAVProvider`):
+
+- discovery (RFC 6764 §5, RFC 5397, RFC 4791 §6.2.1): the URL given, or the
+  host's ``/.well-known/caldav``, names the current user's principal; the
+  principal names its calendar home set and addresses; the home set lists the
+  calendars. A saved account keeps its calendar's URL and skips all of it;
+- incremental sync with WebDAV sync-collection (RFC 6578): one REPORT with the
+  calendar data of what changed (and 404 entries for what was deleted); a
+  token the server no longer accepts (403/409 ``DAV:valid-sync-token``) is
+  :class:`SyncStateExpired`. A server without sync-collection is listed by its
+  ctag (``CS:getctag``): one PROPFIND when nothing changed, a full
+  ``calendar-query`` over the window when something did;
+- identity: an event calsync creates is the resource ``<local id>.ics`` whose
+  UID is the local id, created with ``If-None-Match: *`` (a retried create
+  answers 412, or ``CALDAV:no-uid-conflict``, and links instead of
+  duplicating); the remote id is the resource's path, the version its ETag;
+- writes: one PUT or DELETE per write (CalDAV has no batches), each with
+  ``If-Match`` on the ETag read (412 → :class:`ChangedMeanwhile`); an update
+  patches the resource as the server holds it, only the fields named;
+- retries of 429 and 503 (with Retry-After) and other 5xx through
+  :class:`Backoff`; 401 → :class:`NeedsSignIn`; TLS verification always on,
+  with the account's CA bundle when it has one.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import ssl
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import quote, unquote, urljoin, urlsplit
+
+from lxml import etree
+
+from calsync_desktop.providers.base import (
+    AlreadyExists,
+    Backoff,
+    BadCredentials,
+    CalendarInfo,
+    CalendarProvider,
+    CertificateUntrusted,
+    ChangedMeanwhile,
+    ChangeSet,
+    Create,
+    Delete,
+    InvalidEvent,
+    MalformedResponse,
+    NeedsSignIn,
+    NotACalendarService,
+    NotFound,
+    ProviderError,
+    RateLimited,
+    RemoteEvent,
+    ServerError,
+    SyncStateExpired,
+    TimedOut,
+    TimeWindow,
+    Unreachable,
+    Update,
+    Write,
+    WriteResult,
+)
+from calsync_desktop.providers.caldav_ics import (
+    UnreadableEvent,
+    new_resource,
+    overlaps,
+    patched_resource,
+    read_event,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DAV = "DAV:"
+CALDAV = "urn:ietf:params:xml:ns:caldav"
+CS = "http://calendarserver.org/ns/"
+NS = {"d": DAV, "c": CALDAV, "cs": CS}
+SYNC_PREFIX = "sync:"
+CTAG_PREFIX = "ctag:"
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """How to reach the server. ``url`` is what the person typed (a server, a
+    principal or a calendar); ``calendar_url`` the chosen calendar, once known."""
+
+    url: str
+    username: str
+    password: str
+    ca_bundle: str | None = None
+    timeout: float = 30.0
+    auth_type: str | None = None  # "basic" or "digest", as negotiated when the account was added
+
+
+# --------------------------------------------------------------------------- XML bodies
+
+
+def _propfind(*props: str) -> str:
+    inner = "".join(props)
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        f'<d:propfind xmlns:d="{DAV}" xmlns:c="{CALDAV}" xmlns:cs="{CS}">'
+        f"<d:prop>{inner}</d:prop></d:propfind>"
+    )
+
+
+def _sync_collection(token: str) -> str:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        f'<d:sync-collection xmlns:d="{DAV}" xmlns:c="{CALDAV}">'
+        f"<d:sync-token>{_xml_text(token)}</d:sync-token><d:sync-level>1</d:sync-level>"
+        "<d:prop><d:getetag/><c:calendar-data/></d:prop></d:sync-collection>"
+    )
+
+
+def _calendar_query(window: TimeWindow | None = None, uid: str | None = None) -> str:
+    inner = ""
+    if window is not None:
+        inner = (
+            f'<c:time-range start="{window.start.astimezone(UTC):%Y%m%dT%H%M%SZ}" '
+            f'end="{window.end.astimezone(UTC):%Y%m%dT%H%M%SZ}"/>'
+        )
+    if uid is not None:
+        inner = (
+            '<c:prop-filter name="UID"><c:text-match collation="i;octet">'
+            f"{_xml_text(uid)}</c:text-match></c:prop-filter>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        f'<c:calendar-query xmlns:d="{DAV}" xmlns:c="{CALDAV}">'
+        "<d:prop><d:getetag/><c:calendar-data/></d:prop>"
+        '<c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT">'
+        f"{inner}</c:comp-filter></c:comp-filter></c:filter></c:calendar-query>"
+    )
+
+
+def _multiget(hrefs: Sequence[str]) -> str:
+    refs = "".join(f"<d:href>{_xml_text(h)}</d:href>" for h in hrefs)
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        f'<c:calendar-multiget xmlns:d="{DAV}" xmlns:c="{CALDAV}">'
+        f"<d:prop><d:getetag/><c:calendar-data/></d:prop>{refs}</c:calendar-multiget>"
+    )
+
+
+def _xml_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@dataclass
+class _Entry:
+    href: str
+    status: int
+    props: dict[str, etree._Element]
+
+    def text(self, tag: str) -> str | None:
+        node = self.props.get(tag)
+        return None if node is None else (node.text or "")
+
+    def hrefs(self, tag: str) -> list[str]:
+        node = self.props.get(tag)
+        return [] if node is None else [h.text or "" for h in node.findall("d:href", NS)]
+
+
+def _multistatus(raw: bytes) -> tuple[list[_Entry], str | None]:
+    """The responses of a 207 body and its sync-token (RFC 4918 §13, RFC 6578 §6.4)."""
+    try:
+        root = etree.fromstring(raw, parser=_PARSER)
+    except etree.XMLSyntaxError:
+        raise MalformedResponse(
+            "The CalDAV server sent an answer that could not be read."
+        ) from None
+    if root is None or root.tag != f"{{{DAV}}}multistatus":
+        raise MalformedResponse("The CalDAV server sent an answer that is not a WebDAV listing.")
+    entries = []
+    for response in root.findall("d:response", NS):
+        href = unquote(response.findtext("d:href", "", NS).strip())
+        status = _status(response.findtext("d:status", "", NS))
+        props: dict[str, etree._Element] = {}
+        for propstat in response.findall("d:propstat", NS):
+            if _status(propstat.findtext("d:status", "", NS)) != 200:
+                continue
+            for prop in propstat.findall("d:prop", NS):
+                for child in prop:
+                    props[child.tag] = child
+        entries.append(_Entry(urlsplit(href).path or href, status or 200, props))
+    return entries, root.findtext("d:sync-token", None, NS)
+
+
+def _status(line: str) -> int:
+    parts = (line or "").split()
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+
+
+def _tag(ns: str, name: str) -> str:
+    return f"{{{ns}}}{name}"
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def translate(exc: BaseException) -> ProviderError:
+    """The library's or the transport's exception as one of ours."""
+    from caldav.lib import error as caldav_error
+    from niquests import exceptions as http_errors
+
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, caldav_error.RateLimitError):
+        return RateLimited("The CalDAV server asks to slow down.", exc.retry_after_seconds)
+    if isinstance(exc, caldav_error.AuthorizationError):
+        if "{DAV:}valid-sync-token" in exc.preconditions:
+            return SyncStateExpired("The CalDAV server no longer accepts the sync token.")
+        if exc.status == 403:
+            return ProviderError("The CalDAV server does not allow this account to do that.")
+        return NeedsSignIn("The CalDAV server refused the username or password.")
+    if isinstance(exc, http_errors.SSLError) or _is_certificate_error(exc):
+        return CertificateUntrusted(
+            "The CalDAV server's certificate is not trusted. If your organisation uses its "
+            "own certificate authority, choose its CA bundle file."
+        )
+    if isinstance(exc, http_errors.Timeout | TimeoutError):
+        return TimedOut("The CalDAV server did not answer in time.")
+    if isinstance(exc, http_errors.ConnectionError | http_errors.ChunkedEncodingError | OSError):
+        return Unreachable("The CalDAV server could not be reached.")
+    if isinstance(exc, http_errors.RequestException):
+        return Unreachable("The CalDAV server could not be reached.")
+    return MalformedResponse("The CalDAV server sent an answer that could not be understood.")
+
+
+def _is_certificate_error(exc: BaseException) -> bool:
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, ssl.SSLCertVerificationError | ssl.SSLError):
+            return True
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def _check(response, what: str) -> None:
+    """Raise for a status that is not success (the library raised 401/403/429 already)."""
+    status = response.status
+    if 200 <= status < 300:
+        return
+    if status in (404, 410):
+        raise NotFound(f"The CalDAV server has no {what}.")
+    if status == 412:
+        raise ChangedMeanwhile("The event changed on the CalDAV server meanwhile.")
+    if status >= 500:
+        raise ServerError(f"The CalDAV server failed ({status}).")
+    if status in (400, 415, 422):
+        raise InvalidEvent(f"The CalDAV server refused the {what} ({status}).")
+    raise ProviderError(f"The CalDAV server answered {status} for the {what}.")
+
+
+# --------------------------------------------------------------------------- provider
+
+
+class CalDAVProvider(CalendarProvider):
+    """One calendar collection on a CalDAV server."""
+
+    kind = "caldav"
+    # sync-collection on some servers (a git-backed one: Xandikos) does not
+    # report an event created and deleted after the token it starts from
+    reports_deleted_new_events = False
+    write_batch_size = 50  # no batches in CalDAV: links are committed every 50 writes
+
+    def __init__(
+        self,
+        connection: ConnectionSettings,
+        calendar_url: str = "",
+        *,
+        email: str = "",
+        backoff: Backoff | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ):
+        self.connection = connection
+        self.backoff = backoff or Backoff()
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._email = email
+        self._client_obj = None
+        self._calendar_url = self._absolute(calendar_url) if calendar_url else ""
+        self._calendars: list[CalendarInfo] | None = None
+        self._supports_sync: bool | None = None
+        self._cache: dict[str, tuple[str, str]] = {}  # href → (etag, text) as last read
+
+    # ---------------------------------------------------------------- transport
+
+    def _absolute(self, url: str) -> str:
+        return urljoin(self.connection.url, url)
+
+    def _client(self):
+        if self._client_obj is None:
+            from caldav.davclient import DAVClient
+
+            self._client_obj = DAVClient(
+                url=self.connection.url,
+                username=self.connection.username,
+                password=self.connection.password,
+                auth_type=self.connection.auth_type,
+                timeout=self.connection.timeout,
+                ssl_verify_cert=self.connection.ca_bundle or True,
+                enable_rfc6764=False,
+            )
+        return self._client_obj
+
+    @property
+    def auth_type(self) -> str | None:
+        """The authentication scheme the server asked for (to keep with the account)."""
+        client = self._client_obj
+        return getattr(client, "auth_type", None) or self.connection.auth_type
+
+    def _call(self, call: Callable[[], T]) -> T:
+        def once() -> T:
+            try:
+                return call()
+            except ProviderError:
+                raise
+            except Exception as exc:  # the border: everything becomes one of ours
+                raise translate(exc) from None
+
+        return self.backoff.run(once)
+
+    def _request(
+        self, method: str, url: str, body: str = "", headers: dict | None = None
+    ) -> tuple[int, dict, bytes]:
+        def send():
+            response = self._client().request(url, method, body, headers or {})
+            raw = response._raw
+            if isinstance(raw, str):
+                raw = raw.encode("utf-8")
+            if response.status >= 500:
+                raise ServerError(f"The CalDAV server failed ({response.status}).")
+            return response.status, dict(response.headers), raw or b""
+
+        return self._call(send)
+
+    def _dav(self, method: str, url: str, body: str, depth: int | None = 0):
+        headers = {"Content-Type": 'application/xml; charset="utf-8"'}
+        if depth is not None:
+            headers["Depth"] = str(depth)
+        status, _headers, raw = self._request(method, url, body, headers)
+        if status == 207:
+            return _multistatus(raw)
+        if status in (404, 405, 501):
+            raise NotACalendarService("The address answers, but it is not a CalDAV server.")
+        if status in (403, 409) and b"valid-sync-token" in raw:
+            raise SyncStateExpired("The CalDAV server no longer accepts the sync token.")
+        if 200 <= status < 300:
+            raise NotACalendarService("The address answers, but it is not a CalDAV server.")
+        raise ProviderError(f"The CalDAV server answered {status}.")
+
+    # ---------------------------------------------------------------- discovery
+
+    def _principal(self) -> tuple[str, list[str]]:
+        """The current user's principal and its calendar home sets (RFC 6764 §6)."""
+        body = _propfind("<d:current-user-principal/>")
+        try:
+            entries, _ = self._dav("PROPFIND", self.connection.url, body)
+        except (NotACalendarService, MalformedResponse):
+            entries = []
+        principal = next(
+            (e.hrefs(_tag(DAV, "current-user-principal")) for e in entries if e.props), []
+        )
+        if not principal or not principal[0]:
+            well_known = self._well_known()
+            entries, _ = self._dav("PROPFIND", well_known, body)
+            principal = next(
+                (e.hrefs(_tag(DAV, "current-user-principal")) for e in entries if e.props), []
+            )
+        if not principal or not principal[0]:
+            raise NotACalendarService("The address answers, but it is not a CalDAV server.")
+        principal_url = self._absolute(principal[0])
+        entries, _ = self._dav(
+            "PROPFIND",
+            principal_url,
+            _propfind("<c:calendar-home-set/>", "<c:calendar-user-address-set/>"),
+        )
+        homes: list[str] = []
+        for entry in entries:
+            homes += [self._absolute(h) for h in entry.hrefs(_tag(CALDAV, "calendar-home-set"))]
+            for address in entry.hrefs(_tag(CALDAV, "calendar-user-address-set")):
+                if address.lower().startswith("mailto:") and not self._email:
+                    self._email = address[7:]
+        if not homes:
+            raise NotACalendarService("The server names no calendars for this account.")
+        return principal_url, homes
+
+    def _well_known(self) -> str:
+        """Where ``/.well-known/caldav`` on the host leads (RFC 6764 §5): its redirect
+        is followed here, so that the PROPFIND is not turned into a GET."""
+        target = urljoin(self.connection.url, "/.well-known/caldav")
+        client = self._client()
+
+        def probe():
+            response = client.session.request(
+                "PROPFIND",
+                target,
+                data=_propfind("<d:current-user-principal/>"),
+                headers={"Depth": "0", "Content-Type": "application/xml"},
+                auth=client.auth,
+                timeout=self.connection.timeout,
+                verify=self.connection.ca_bundle or True,
+                allow_redirects=False,
+            )
+            if response.status_code in (301, 302, 303, 307, 308):
+                return urljoin(target, response.headers.get("Location", "/"))
+            if response.status_code == 401 and client.auth is None:
+                client.build_auth_object()
+                return None
+            return target
+
+        found = self._call(probe)
+        return found if found is not None else self._call(probe) or target
+
+    def list_calendars(self) -> list[CalendarInfo]:
+        if self._calendars is not None:
+            return self._calendars
+        _principal, homes = self._principal()
+        calendars: list[CalendarInfo] = []
+        for home in homes:
+            entries, _ = self._dav(
+                "PROPFIND",
+                home,
+                _propfind(
+                    "<d:resourcetype/>",
+                    "<d:displayname/>",
+                    "<c:supported-calendar-component-set/>",
+                    "<d:current-user-privilege-set/>",
+                ),
+                depth=1,
+            )
+            for entry in entries:
+                kind = entry.props.get(_tag(DAV, "resourcetype"))
+                if kind is None or kind.find("c:calendar", NS) is None:
+                    continue
+                comps = entry.props.get(_tag(CALDAV, "supported-calendar-component-set"))
+                if (
+                    comps is not None
+                    and len(comps)
+                    and not any(c.get("name", "").upper() == "VEVENT" for c in comps)
+                ):
+                    continue  # a task list
+                privileges = entry.props.get(_tag(DAV, "current-user-privilege-set"))
+                can_write = privileges is None or any(
+                    p.find("d:write", NS) is not None or p.find("d:all", NS) is not None
+                    for p in privileges.findall("d:privilege", NS)
+                )
+                name = entry.text(_tag(DAV, "displayname")) or posixpath.basename(
+                    entry.href.rstrip("/")
+                )
+                calendars.append(CalendarInfo(self._absolute(entry.href), name, False, can_write))
+        if not calendars:
+            raise NotACalendarService("The server has no calendar for events on this account.")
+        first = next((c for c in calendars if c.can_write), calendars[0])
+        self._calendars = [CalendarInfo(c.id, c.name, c is first, c.can_write) for c in calendars]
+        return self._calendars
+
+    def calendar_url(self) -> str:
+        if not self._calendar_url:
+            self._calendar_url = next(c.id for c in self.list_calendars() if c.primary)
+        return self._calendar_url
+
+    def account_email(self) -> str:
+        if not self._email and "@" not in self.connection.username:
+            try:
+                self._principal()
+            except NotACalendarService:
+                pass
+        return self._email or self.connection.username
+
+    def check_access(self) -> list[CalendarInfo]:
+        """Sign in and list the calendars (what adding an account checks)."""
+        try:
+            return self.list_calendars()
+        except NeedsSignIn as exc:
+            raise BadCredentials(str(exc)) from None
+
+    # ---------------------------------------------------------------- reading
+
+    def _event(self, href: str, etag: str, text: str) -> RemoteEvent | None:
+        try:
+            event = read_event(href, etag, text, self.account_email())
+        except UnreadableEvent:
+            log.warning("Skipped a calendar resource that is not a readable event")
+            return None
+        if event is not None:
+            self._cache[href] = (etag, text)
+        return event
+
+    def _events(self, entries: list[_Entry]) -> tuple[list[RemoteEvent], list[str], list[str]]:
+        """Events, deleted hrefs, and hrefs whose data the answer left out."""
+        events, deleted, missing = [], [], []
+        for entry in entries:
+            if entry.href.rstrip("/") == urlsplit(self.calendar_url()).path.rstrip("/"):
+                continue
+            if entry.status in (404, 410):
+                deleted.append(entry.href)
+                continue
+            data = entry.text(_tag(CALDAV, "calendar-data"))
+            etag = entry.text(_tag(DAV, "getetag")) or ""
+            if data is None or not etag:
+                missing.append(entry.href)
+                continue
+            event = self._event(entry.href, etag, data)
+            if event is not None:
+                events.append(event)
+        return events, deleted, missing
+
+    def _fetch(self, hrefs: list[str]) -> list[RemoteEvent]:
+        if not hrefs:
+            return []
+        entries, _ = self._dav("REPORT", self.calendar_url(), _multiget(hrefs), depth=1)
+        events, _, _ = self._events(entries)
+        return events
+
+    def changes(self, window: TimeWindow, state: str | None) -> ChangeSet:
+        url = self.calendar_url()
+        if state and state.startswith(CTAG_PREFIX):
+            return self._ctag_changes(window, state[len(CTAG_PREFIX) :])
+        token = state[len(SYNC_PREFIX) :] if state and state.startswith(SYNC_PREFIX) else ""
+        if self._supports_sync is False:
+            return self._ctag_changes(window, None)
+        try:
+            entries, new_token = self._dav("REPORT", url, _sync_collection(token), depth=None)
+        except NotACalendarService:
+            if token:
+                raise SyncStateExpired(
+                    "The CalDAV server no longer offers sync-collection."
+                ) from None
+            self._supports_sync = False
+            return self._ctag_changes(window, None)
+        except ProviderError as exc:
+            if token or isinstance(exc, NeedsSignIn | SyncStateExpired) or exc.transient:
+                raise
+            self._supports_sync = False  # 403 "supported-report": listed by ctag instead
+            return self._ctag_changes(window, None)
+        self._supports_sync = True
+        events, deleted, missing = self._events(entries)
+        events += self._fetch(missing)
+        if not new_token:
+            raise MalformedResponse("The CalDAV server's sync answer has no sync token.")
+        if not token:
+            events = [e for e in events if overlaps(e, window)]
+        return ChangeSet(events, deleted, SYNC_PREFIX + new_token, complete=not token)
+
+    def _ctag(self) -> str:
+        entries, _ = self._dav(
+            "PROPFIND", self.calendar_url(), _propfind("<cs:getctag/>", "<d:sync-token/>")
+        )
+        for entry in entries:
+            value = entry.text(_tag(CS, "getctag")) or entry.text(_tag(DAV, "sync-token"))
+            if value:
+                return value
+        return ""
+
+    def _ctag_changes(self, window: TimeWindow, old: str | None) -> ChangeSet:
+        """Listing by ctag (for servers without sync-collection): nothing when the
+        ctag is the same, else every event in the window."""
+        ctag = self._ctag()
+        if old is not None and ctag and ctag == old:
+            return ChangeSet([], [], CTAG_PREFIX + ctag, complete=False)
+        entries, _ = self._dav("REPORT", self.calendar_url(), _calendar_query(window), depth=1)
+        events, _, missing = self._events(entries)
+        events += self._fetch(missing)
+        events = [e for e in events if overlaps(e, window)]
+        return ChangeSet(events, [], CTAG_PREFIX + ctag if ctag else None, complete=True)
+
+    def _get_raw(self, href: str) -> tuple[str, str]:
+        status, headers, raw = self._request("GET", self._absolute(href))
+        headers = {k.lower(): v for k, v in headers.items()}
+        if status in (404, 410):
+            raise NotFound("The event is not on the CalDAV server any more.")
+        if status != 200:
+            raise ProviderError(f"The CalDAV server answered {status} for the event.")
+        etag = headers.get("etag", "")
+        return etag, raw.decode("utf-8", "replace")
+
+    def get(self, remote_id: str) -> RemoteEvent:
+        etag, text = self._get_raw(remote_id)
+        if not etag:
+            raise MalformedResponse("The CalDAV server sent an event without an ETag.")
+        event = self._event(urlsplit(self._absolute(remote_id)).path, etag, text)
+        if event is None:
+            raise NotFound("The resource is not an event.")
+        return event
+
+    def find_by_local_id(self, local_id: str) -> RemoteEvent | None:
+        entries, _ = self._dav(
+            "REPORT", self.calendar_url(), _calendar_query(uid=local_id), depth=1
+        )
+        events, _, missing = self._events(entries)
+        events += self._fetch(missing)
+        return next((e for e in events if local_id in (e.local_id, e.ical_uid)), None)
+
+    # ---------------------------------------------------------------- writing
+
+    def _href_for(self, local_id: str) -> str:
+        base = urlsplit(self.calendar_url()).path
+        return posixpath.join(base if base.endswith("/") else base + "/", quote(local_id) + ".ics")
+
+    def _put(self, href: str, text: str, condition: dict) -> tuple[int, str, bytes]:
+        headers = {"Content-Type": "text/calendar; charset=utf-8", **condition}
+        status, answer_headers, raw = self._request("PUT", self._absolute(href), text, headers)
+        etag = {k.lower(): v for k, v in answer_headers.items()}.get("etag", "")
+        return status, etag, raw
+
+    def _written(self, href: str, etag: str, text: str) -> RemoteEvent:
+        """The event as written: its text and ETag, or read back when the server
+        changed what it stored (RFC 4791 §5.3.4: then it sends no strong ETag)."""
+        if etag and not etag.startswith("W/"):
+            event = self._event(href, etag, text)
+            if event is not None:
+                return event
+        return self.get(href)
+
+    def _create(self, write: Create) -> RemoteEvent:
+        href = self._href_for(write.draft.local_id)
+        text = new_resource(write.draft, self.account_email(), write.send_invitations, self.clock())
+        status, etag, raw = self._put(href, text, {"If-None-Match": "*"})
+        if status == 412:
+            raise AlreadyExists("The event exists on the CalDAV server already.", href)
+        if status in (403, 409) and b"no-uid-conflict" in raw:
+            existing = self._uid_conflict_href(raw)
+            if existing is None:
+                found = self.find_by_local_id(write.draft.local_id)
+                existing = found.remote_id if found else None
+            raise AlreadyExists("The event exists on the CalDAV server already.", existing)
+        _check(_Status(status), "event")
+        return self._written(href, etag, text)
+
+    @staticmethod
+    def _uid_conflict_href(raw: bytes) -> str | None:
+        try:
+            root = etree.fromstring(raw, parser=_PARSER)
+        except etree.XMLSyntaxError:
+            return None
+        href = root.findtext(".//c:no-uid-conflict/d:href", None, NS)
+        return urlsplit(unquote(href)).path if href else None
+
+    def _update(self, write: Update) -> RemoteEvent:
+        href = urlsplit(self._absolute(write.remote_id)).path
+        cached = self._cache.get(href)
+        if cached is not None and cached[0] == write.version:
+            text = cached[1]
+        else:
+            etag, text = self._get_raw(href)
+            if etag != write.version:
+                raise ChangedMeanwhile("The event changed on the CalDAV server meanwhile.")
+        try:
+            new_text = patched_resource(
+                text,
+                write.draft,
+                write.fields,
+                self.account_email(),
+                write.send_invitations,
+                self.clock(),
+            )
+        except UnreadableEvent:
+            raise MalformedResponse(
+                "The CalDAV server holds this event in a form that could not be read."
+            ) from None
+        status, etag, _raw = self._put(href, new_text, {"If-Match": write.version})
+        _check(_Status(status), "event")
+        return self._written(href, etag, new_text)
+
+    def _delete(self, write: Delete) -> None:
+        href = self._absolute(write.remote_id)
+        status, _headers, _raw = self._request("DELETE", href, "", {"If-Match": write.version})
+        _check(_Status(status), "event")
+        self._cache.pop(urlsplit(href).path, None)
+
+    def write(self, writes: Sequence[Write]) -> list[WriteResult]:
+        results = []
+        for write in writes:
+            try:
+                if isinstance(write, Create):
+                    results.append(WriteResult(write, self._create(write)))
+                elif isinstance(write, Update):
+                    results.append(WriteResult(write, self._update(write)))
+                else:
+                    self._delete(write)
+                    results.append(WriteResult(write))
+            except ProviderError as exc:
+                if isinstance(exc, NeedsSignIn | Unreachable):
+                    raise  # the run ends; the next one picks up
+                results.append(WriteResult(write, error=exc))
+        return results
+
+    def close(self) -> None:
+        if self._client_obj is not None:
+            self._client_obj.close()
+            self._client_obj = None
+
+
+@dataclass(frozen=True)
+class _Status:
+    status: int
+
+
+def describe(settings: dict[str, Any]) -> str:
+    """The server's host, as the window names the account's server."""
+    return urlsplit(settings.get("url", "")).hostname or ""
