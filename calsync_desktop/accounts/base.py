@@ -12,11 +12,13 @@ the options.
 
 from __future__ import annotations
 
+import ipaddress
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
 
 from calsync_desktop.providers.base import ProviderError
 
@@ -57,6 +59,43 @@ class Account:
     local_seq: int = 0
     first_sync_done: bool = False
     paused: bool = False
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this computer (where a plain http:// server may be used)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_server_url(url: str, service: str, example: str, ask: str = "") -> tuple[str, str]:
+    """``url`` and its host, checked for shape before anything is sent: a full
+    http(s) address, and plain http:// only to this computer (the password would
+    cross the network unencrypted). ``service`` names the server in the messages
+    ("An Exchange server"), ``example`` is the sentence with an example address,
+    ``ask`` who to ask (" (ask IT if unsure)")."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError:
+        raise InvalidDetails(f"{url!r} is not a web address. {example}") from None
+    if not parts.scheme or not host:
+        raise InvalidDetails(f"{url!r} is not a full web address. {example}")
+    if parts.scheme.lower() not in ("http", "https"):
+        raise InvalidDetails(
+            f"{service} is reached over https://, not {parts.scheme}://. {example}"
+        )
+    if parts.scheme.lower() == "http" and not is_loopback(host):
+        raise InvalidDetails(
+            "The server address starts with http://, which would send your password "
+            f"unencrypted over the network. Use its https:// address{ask}; "
+            "plain http:// is only for a server on this computer."
+        )
+    return url, host
 
 
 class SecretStore(Protocol):

@@ -14,7 +14,6 @@ The password lives only in the secret store, under the name ``password``.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,6 +25,7 @@ from calsync_desktop.accounts.base import (
     BelongsToAnotherKind,
     InvalidDetails,
     PendingAccount,
+    check_server_url,
 )
 from calsync_desktop.accounts.kinds import Interaction, Suggestion
 from calsync_desktop.providers.base import (
@@ -106,37 +106,12 @@ def _provider(settings: dict, email: str, password: str, calendar_id: str = "") 
     return ExchangeProvider(connection, calendar_id=calendar_id, settings=settings)
 
 
-def _loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(server_url: str) -> str:
     """The URL as given, checked for shape before anything is sent: https (plain
     http only to this computer); Office 365 is explained."""
-    url = server_url.strip()
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError for a port that is not one
-    except ValueError:
-        raise InvalidDetails(f"{url!r} is not a web address. {FULL_ADDRESS}") from None
-    if not parts.scheme or not host:
-        raise InvalidDetails(f"{url!r} is not a full web address. {FULL_ADDRESS}")
-    if parts.scheme.lower() not in ("http", "https"):
-        raise InvalidDetails(
-            f"An Exchange server is reached over https://, not {parts.scheme}://. {FULL_ADDRESS}"
-        )
-    if parts.scheme.lower() == "http" and not _loopback(host):
-        raise InvalidDetails(
-            "The server address starts with http://, which would send your password "
-            "unencrypted over the network. Use its https:// address (ask IT if unsure); "
-            "plain http:// is only for a server on this computer."
-        )
+    url, host = check_server_url(
+        server_url.strip(), "An Exchange server", FULL_ADDRESS, " (ask IT if unsure)"
+    )
     if host.lower() in OFFICE365_HOSTS:
         raise NeedsMicrosoftSignIn(
             "Office 365 no longer accepts passwords for Exchange Web Services. "

@@ -82,6 +82,16 @@ class Field:
 
 
 @dataclass(frozen=True)
+class Preset:
+    """A well-known service of a kind: the wizard offers it in a list that fills
+    the form (``values`` by field name) and shows its ``advice``."""
+
+    label: str
+    values: dict[str, str]
+    advice: str = ""
+
+
+@dataclass(frozen=True)
 class Suggestion:
     """Details that belong to another kind: the kind, and the sentence saying so."""
 
@@ -110,6 +120,17 @@ class AccountKind:
     not_the_service: str = "The address answers, but it is not a calendar service."
     """What the wizard says when the address answers as something else."""
     fields: tuple[Field, ...] = ()
+    presets: tuple[Preset, ...] = ()
+    """Well-known services of this kind the wizard offers to fill the form for."""
+    bad_credentials: str = (
+        "Failed to validate access to the server with your credentials, please review your details"
+    )
+    """What the wizard says when the server refuses the details (default: the
+    help article's words)."""
+    remote_version: str = "The calendar's version"
+    """How the conflict log names the service's side of a conflict."""
+    client_library: str = ""
+    """The package it talks to its service through (named in the diagnostic report)."""
     signs_in_with_token: bool = False
     """It keeps a sign-in token (refresh token) rather than a password."""
     offered: bool = True
@@ -122,6 +143,33 @@ class AccountKind:
 
 
 EWS_EXAMPLE = "https://outlook.office365.com/EWS/Exchange.asmx"
+CALDAV_BAD_CREDENTIALS = (
+    "The server refused the username or password. iCloud and Fastmail need an "
+    "app-specific password, not your account password; so does Nextcloud when you "
+    "sign in with two-factor authentication."
+)
+CALDAV_PRESETS = (
+    Preset(
+        "iCloud",
+        {"url": "https://caldav.icloud.com/"},
+        "Username: your Apple Account email. Password: an app-specific password made at "
+        "account.apple.com › Sign-In and Security › App-Specific Passwords (your Apple "
+        "Account password is refused).",
+    ),
+    Preset(
+        "Fastmail",
+        {"url": "https://caldav.fastmail.com/"},
+        "Username: your Fastmail address. Password: an app password made under Settings › "
+        "Privacy & Security › Manage app passwords, with CalDAV access.",
+    ),
+    Preset(
+        "Nextcloud",
+        {"url": "https://cloud.example.com/remote.php/dav/"},
+        "Replace cloud.example.com with your Nextcloud's address. Password: an app password "
+        "made under Settings › Security › Devices & sessions.",
+    ),
+    Preset("Another CalDAV server", {}, "Ask your provider for its CalDAV address."),
+)
 
 KINDS: dict[str, AccountKind] = {
     k.kind: k
@@ -136,6 +184,8 @@ KINDS: dict[str, AccountKind] = {
             "(or add another one), then allow access to your calendar.",
             connect_label="Sign in with Google",
             signs_in_with_token=True,
+            remote_version="Google's version",
+            client_library="google-api-python-client",
             fields=(
                 Field(
                     "client_secrets",
@@ -164,6 +214,8 @@ KINDS: dict[str, AccountKind] = {
             "in with your Microsoft account in the browser.",
             connect_label="Sign in with Microsoft",
             signs_in_with_token=True,
+            remote_version="Outlook's version",
+            client_library="msal",
             fields=(
                 Field(
                     "device_code",
@@ -186,6 +238,8 @@ KINDS: dict[str, AccountKind] = {
             waiting="Connecting to the server…",
             not_the_service="The address answers, but it is not an Exchange Web Services "
             "endpoint. It usually ends in /EWS/Exchange.asmx.",
+            remote_version="Outlook's version",
+            client_library="exchangelib",
             fields=(
                 Field(
                     "username",
@@ -216,6 +270,55 @@ KINDS: dict[str, AccountKind] = {
                     "email address, if not the user name",
                     accessible="Email address",
                     placeholder="only if it differs from the username",
+                ),
+                Field(
+                    "ca_bundle",
+                    "CA bundle",
+                    "CA bundle file to trust the server with",
+                    metavar="FILE",
+                    on_form=False,  # the wizard offers a file chooser when the certificate fails
+                ),
+            ),
+        ),
+        AccountKind(
+            "caldav",
+            "Other (CalDAV)",
+            "calsync_desktop.accounts.caldav",
+            Connect.DETAILS,
+            detail="iCloud, Fastmail, Nextcloud or any CalDAV server",
+            explanation="Enter your server's address, your username and an app password. "
+            "Choose your service below to fill in its address.",
+            connect_label="Save Account Settings",
+            waiting="Connecting to the server…",
+            not_the_service="The address answers, but it is not a CalDAV server. Check the "
+            "address (your provider's help names its CalDAV address).",
+            bad_credentials=CALDAV_BAD_CREDENTIALS,
+            presets=CALDAV_PRESETS,
+            remote_version="The server's version",
+            client_library="caldav",
+            fields=(
+                Field(
+                    "url",
+                    "Server URL",
+                    "the CalDAV address (https://…; a host name alone is taken as https)",
+                    required=True,
+                    placeholder="https://caldav.example.com/",
+                    metavar="URL",
+                ),
+                Field(
+                    "username",
+                    "Username",
+                    "user name (often the email address)",
+                    required=True,
+                    placeholder="name@example.com",
+                    metavar="NAME",
+                ),
+                Field(
+                    "password",
+                    "App password",
+                    "read the password from standard input (otherwise it is asked for)",
+                    accessible="App password",
+                    secret=True,
                 ),
                 Field(
                     "ca_bundle",

@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from calsync_desktop.accounts.kinds import kind_label
+from calsync_desktop.accounts.kinds import KINDS, kind_label
 from calsync_desktop.gui import formats
 from calsync_desktop.gui.background import Task, run_in_background, with_own_store
 from calsync_desktop.gui.calendar_model import PRIVATE_TEXT
@@ -129,13 +129,8 @@ def diagnostic_report(services, now: datetime | None = None) -> str:
             f"({sys.platform})",
         ),
     ]
-    for name in (
-        "PySide6-Essentials",
-        "exchangelib",
-        "google-api-python-client",
-        "msal",
-        "SQLAlchemy",
-    ):
+    libraries = [entry.client_library for entry in KINDS.values() if entry.client_library]
+    for name in ("PySide6-Essentials", *dict.fromkeys(libraries), "SQLAlchemy"):
         versions.append((name, package_version(name)))
     lines += _section("Versions", versions)
     accounts = store.list_accounts()
@@ -289,15 +284,11 @@ FIELD_WORDS = {
     "exdates": "Deleted occurrences",
     "overrides": "Changed occurrences",
 }
-REMOTE_VERSION = {
-    "google": "Google's version",
-    "office365": "Outlook's version",
-    "exchange": "Outlook's version",
-}
 
 
 def remote_version_title(kind: str | None) -> str:
-    return REMOTE_VERSION.get(kind or "", "The calendar's version")
+    entry = KINDS.get(kind or "")
+    return entry.remote_version if entry else "The calendar's version"
 
 
 def value_text(field_name: str, text: str) -> str:

@@ -36,6 +36,7 @@ from calsync_desktop.accounts.kinds import (
     Connect,
     Field,
     Interaction,
+    Preset,
     Suggestion,
     kind_module,
 )
@@ -84,7 +85,8 @@ def failure_message(error: BaseException, kind: str | None = None) -> str:
     """The plain sentence for a failed validation; the article's exact words for
     bad credentials."""
     if isinstance(error, BadCredentials):
-        return BAD_CREDENTIALS
+        entry = KINDS.get(kind or "")
+        return entry.bad_credentials if entry else BAD_CREDENTIALS
     if isinstance(error, CertificateUntrusted):
         return (
             "The server's security certificate is not trusted by this computer. If your "
@@ -221,11 +223,33 @@ class FieldsForm(QWidget):
     """The form rows of an account kind's fields (the registry's :class:`Field` s
     with ``on_form``): ``edits`` by field name, ``values()`` what was entered."""
 
-    def __init__(self, fields: tuple[Field, ...], parent: QWidget | None = None):
+    def __init__(
+        self,
+        fields: tuple[Field, ...],
+        parent: QWidget | None = None,
+        presets: tuple[Preset, ...] = (),
+    ):
         super().__init__(parent)
         self.edits: dict[str, QLineEdit] = {}
+        self.presets = presets
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
+        self.preset: QComboBox | None = None
+        self.advice: FittedNote | None = None
+        if presets:
+            # a well-known service fills in its address and says what password it takes
+            self.preset = QComboBox()
+            self.preset.setObjectName("preset")
+            self.preset.setAccessibleName("Service")
+            self.preset.addItem("Choose your service…")
+            for preset in presets:
+                self.preset.addItem(preset.label)
+            form.addRow("Service", self.preset)
+            self.advice = FittedNote("")
+            self.advice.setObjectName("preset-advice")
+            self.advice.hide()
+            form.addRow("", self.advice)
+            self.preset.currentIndexChanged.connect(self._preset_chosen)
         for field in fields:
             edit = QLineEdit(field.default or "")
             edit.setPlaceholderText(field.placeholder)
@@ -238,6 +262,18 @@ class FieldsForm(QWidget):
                 example = FittedNote(field.example)
                 example.setObjectName(f"example-{field.name}")
                 form.addRow("", example)
+
+    def _preset_chosen(self, index: int) -> None:
+        assert self.advice is not None
+        if index <= 0:
+            self.advice.hide()
+            return
+        preset = self.presets[index - 1]
+        for name, value in preset.values.items():
+            if name in self.edits:
+                self.edits[name].setText(value)
+        self.advice.setText(preset.advice)
+        self.advice.setVisible(bool(preset.advice))
 
     def values(self) -> dict[str, str]:
         # a password is taken as typed; other details without stray spaces
@@ -427,7 +463,9 @@ class DetailsPage(QWizardPage):
         self.setSubTitle(entry.explanation)
         self.save.setText(entry.connect_label)
         if self.form_kind != kind:
-            self.form = replace_form(self.form_slot, self.form, FieldsForm(entry.form_fields()))
+            self.form = replace_form(
+                self.form_slot, self.form, FieldsForm(entry.form_fields(), presets=entry.presets)
+            )
             self.form_kind = kind
             self.fields = self.form.edits
             for edit in self.fields.values():

@@ -31,14 +31,11 @@ from __future__ import annotations
 
 import logging
 import posixpath
-import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from urllib.parse import quote, unquote, urljoin, urlsplit
-
-from lxml import etree
+from urllib.parse import quote, urljoin, urlsplit
 
 from calsync_desktop.providers.base import (
     AlreadyExists,
@@ -46,22 +43,18 @@ from calsync_desktop.providers.base import (
     BadCredentials,
     CalendarInfo,
     CalendarProvider,
-    CertificateUntrusted,
     ChangedMeanwhile,
     ChangeSet,
     Create,
     Delete,
-    InvalidEvent,
     MalformedResponse,
     NeedsSignIn,
     NotACalendarService,
     NotFound,
     ProviderError,
-    RateLimited,
     RemoteEvent,
     ServerError,
     SyncStateExpired,
-    TimedOut,
     TimeWindow,
     Unreachable,
     Update,
@@ -75,17 +68,28 @@ from calsync_desktop.providers.caldav_ics import (
     patched_resource,
     read_event,
 )
+from calsync_desktop.providers.caldav_wire import (
+    CALDAV,
+    CS,
+    DAV,
+    NS,
+    Entry,
+    calendar_query_body,
+    check_status,
+    multiget_body,
+    propfind_body,
+    read_multistatus,
+    sync_collection_body,
+    tag,
+    translate,
+    uid_conflict_href,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-DAV = "DAV:"
-CALDAV = "urn:ietf:params:xml:ns:caldav"
-CS = "http://calendarserver.org/ns/"
-NS = {"d": DAV, "c": CALDAV, "cs": CS}
 SYNC_PREFIX = "sync:"
 CTAG_PREFIX = "ctag:"
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 
 
 @dataclass(frozen=True)
@@ -99,170 +103,6 @@ class ConnectionSettings:
     ca_bundle: str | None = None
     timeout: float = 30.0
     auth_type: str | None = None  # "basic" or "digest", as negotiated when the account was added
-
-
-# --------------------------------------------------------------------------- XML bodies
-
-
-def _propfind(*props: str) -> str:
-    inner = "".join(props)
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>'
-        f'<d:propfind xmlns:d="{DAV}" xmlns:c="{CALDAV}" xmlns:cs="{CS}">'
-        f"<d:prop>{inner}</d:prop></d:propfind>"
-    )
-
-
-def _sync_collection(token: str) -> str:
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>'
-        f'<d:sync-collection xmlns:d="{DAV}" xmlns:c="{CALDAV}">'
-        f"<d:sync-token>{_xml_text(token)}</d:sync-token><d:sync-level>1</d:sync-level>"
-        "<d:prop><d:getetag/><c:calendar-data/></d:prop></d:sync-collection>"
-    )
-
-
-def _calendar_query(window: TimeWindow | None = None, uid: str | None = None) -> str:
-    inner = ""
-    if window is not None:
-        inner = (
-            f'<c:time-range start="{window.start.astimezone(UTC):%Y%m%dT%H%M%SZ}" '
-            f'end="{window.end.astimezone(UTC):%Y%m%dT%H%M%SZ}"/>'
-        )
-    if uid is not None:
-        inner = (
-            '<c:prop-filter name="UID"><c:text-match collation="i;octet">'
-            f"{_xml_text(uid)}</c:text-match></c:prop-filter>"
-        )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>'
-        f'<c:calendar-query xmlns:d="{DAV}" xmlns:c="{CALDAV}">'
-        "<d:prop><d:getetag/><c:calendar-data/></d:prop>"
-        '<c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT">'
-        f"{inner}</c:comp-filter></c:comp-filter></c:filter></c:calendar-query>"
-    )
-
-
-def _multiget(hrefs: Sequence[str]) -> str:
-    refs = "".join(f"<d:href>{_xml_text(h)}</d:href>" for h in hrefs)
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>'
-        f'<c:calendar-multiget xmlns:d="{DAV}" xmlns:c="{CALDAV}">'
-        f"<d:prop><d:getetag/><c:calendar-data/></d:prop>{refs}</c:calendar-multiget>"
-    )
-
-
-def _xml_text(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-@dataclass
-class _Entry:
-    href: str
-    status: int
-    props: dict[str, etree._Element]
-
-    def text(self, tag: str) -> str | None:
-        node = self.props.get(tag)
-        return None if node is None else (node.text or "")
-
-    def hrefs(self, tag: str) -> list[str]:
-        node = self.props.get(tag)
-        return [] if node is None else [h.text or "" for h in node.findall("d:href", NS)]
-
-
-def _multistatus(raw: bytes) -> tuple[list[_Entry], str | None]:
-    """The responses of a 207 body and its sync-token (RFC 4918 §13, RFC 6578 §6.4)."""
-    try:
-        root = etree.fromstring(raw, parser=_PARSER)
-    except etree.XMLSyntaxError:
-        raise MalformedResponse(
-            "The CalDAV server sent an answer that could not be read."
-        ) from None
-    if root is None or root.tag != f"{{{DAV}}}multistatus":
-        raise MalformedResponse("The CalDAV server sent an answer that is not a WebDAV listing.")
-    entries = []
-    for response in root.findall("d:response", NS):
-        href = unquote(response.findtext("d:href", "", NS).strip())
-        status = _status(response.findtext("d:status", "", NS))
-        props: dict[str, etree._Element] = {}
-        for propstat in response.findall("d:propstat", NS):
-            if _status(propstat.findtext("d:status", "", NS)) != 200:
-                continue
-            for prop in propstat.findall("d:prop", NS):
-                for child in prop:
-                    props[child.tag] = child
-        entries.append(_Entry(urlsplit(href).path or href, status or 200, props))
-    return entries, root.findtext("d:sync-token", None, NS)
-
-
-def _status(line: str) -> int:
-    parts = (line or "").split()
-    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
-
-
-def _tag(ns: str, name: str) -> str:
-    return f"{{{ns}}}{name}"
-
-
-# --------------------------------------------------------------------------- errors
-
-
-def translate(exc: BaseException) -> ProviderError:
-    """The library's or the transport's exception as one of ours."""
-    from caldav.lib import error as caldav_error
-    from niquests import exceptions as http_errors
-
-    if isinstance(exc, ProviderError):
-        return exc
-    if isinstance(exc, caldav_error.RateLimitError):
-        return RateLimited("The CalDAV server asks to slow down.", exc.retry_after_seconds)
-    if isinstance(exc, caldav_error.AuthorizationError):
-        if "{DAV:}valid-sync-token" in exc.preconditions:
-            return SyncStateExpired("The CalDAV server no longer accepts the sync token.")
-        if exc.status == 403:
-            return ProviderError("The CalDAV server does not allow this account to do that.")
-        return NeedsSignIn("The CalDAV server refused the username or password.")
-    if isinstance(exc, http_errors.SSLError) or _is_certificate_error(exc):
-        return CertificateUntrusted(
-            "The CalDAV server's certificate is not trusted. If your organisation uses its "
-            "own certificate authority, choose its CA bundle file."
-        )
-    if isinstance(exc, http_errors.Timeout | TimeoutError):
-        return TimedOut("The CalDAV server did not answer in time.")
-    if isinstance(exc, http_errors.ConnectionError | http_errors.ChunkedEncodingError | OSError):
-        return Unreachable("The CalDAV server could not be reached.")
-    if isinstance(exc, http_errors.RequestException):
-        return Unreachable("The CalDAV server could not be reached.")
-    return MalformedResponse("The CalDAV server sent an answer that could not be understood.")
-
-
-def _is_certificate_error(exc: BaseException) -> bool:
-    seen = 0
-    while exc is not None and seen < 8:
-        if isinstance(exc, ssl.SSLCertVerificationError | ssl.SSLError):
-            return True
-        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
-            return True
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return False
-
-
-def _check(response, what: str) -> None:
-    """Raise for a status that is not success (the library raised 401/403/429 already)."""
-    status = response.status
-    if 200 <= status < 300:
-        return
-    if status in (404, 410):
-        raise NotFound(f"The CalDAV server has no {what}.")
-    if status == 412:
-        raise ChangedMeanwhile("The event changed on the CalDAV server meanwhile.")
-    if status >= 500:
-        raise ServerError(f"The CalDAV server failed ({status}).")
-    if status in (400, 415, 422):
-        raise InvalidEvent(f"The CalDAV server refused the {what} ({status}).")
-    raise ProviderError(f"The CalDAV server answered {status} for the {what}.")
 
 
 # --------------------------------------------------------------------------- provider
@@ -319,8 +159,13 @@ class CalDAVProvider(CalendarProvider):
     @property
     def auth_type(self) -> str | None:
         """The authentication scheme the server asked for (to keep with the account)."""
-        client = self._client_obj
-        return getattr(client, "auth_type", None) or self.connection.auth_type
+        auth = getattr(self._client_obj, "auth", None)
+        name = type(auth).__name__.lower()
+        if "digest" in name:
+            return "digest"
+        if "basic" in name:
+            return "basic"
+        return self.connection.auth_type
 
     def _call(self, call: Callable[[], T]) -> T:
         def once() -> T:
@@ -353,7 +198,7 @@ class CalDAVProvider(CalendarProvider):
             headers["Depth"] = str(depth)
         status, _headers, raw = self._request(method, url, body, headers)
         if status == 207:
-            return _multistatus(raw)
+            return read_multistatus(raw)
         if status in (404, 405, 501):
             raise NotACalendarService("The address answers, but it is not a CalDAV server.")
         if status in (403, 409) and b"valid-sync-token" in raw:
@@ -366,19 +211,23 @@ class CalDAVProvider(CalendarProvider):
 
     def _principal(self) -> tuple[str, list[str]]:
         """The current user's principal and its calendar home sets (RFC 6764 §6)."""
-        body = _propfind("<d:current-user-principal/>")
+        body = propfind_body("<d:current-user-principal/>")
         try:
             entries, _ = self._dav("PROPFIND", self.connection.url, body)
-        except (NotACalendarService, MalformedResponse):
-            entries = []
+        except NeedsSignIn:
+            raise
+        except ProviderError as exc:
+            if exc.transient and not isinstance(exc, MalformedResponse):
+                raise
+            entries = []  # not the DAV root (a web page, a forbidden path): ask the host
         principal = next(
-            (e.hrefs(_tag(DAV, "current-user-principal")) for e in entries if e.props), []
+            (e.hrefs(tag(DAV, "current-user-principal")) for e in entries if e.props), []
         )
         if not principal or not principal[0]:
             well_known = self._well_known()
             entries, _ = self._dav("PROPFIND", well_known, body)
             principal = next(
-                (e.hrefs(_tag(DAV, "current-user-principal")) for e in entries if e.props), []
+                (e.hrefs(tag(DAV, "current-user-principal")) for e in entries if e.props), []
             )
         if not principal or not principal[0]:
             raise NotACalendarService("The address answers, but it is not a CalDAV server.")
@@ -386,12 +235,12 @@ class CalDAVProvider(CalendarProvider):
         entries, _ = self._dav(
             "PROPFIND",
             principal_url,
-            _propfind("<c:calendar-home-set/>", "<c:calendar-user-address-set/>"),
+            propfind_body("<c:calendar-home-set/>", "<c:calendar-user-address-set/>"),
         )
         homes: list[str] = []
         for entry in entries:
-            homes += [self._absolute(h) for h in entry.hrefs(_tag(CALDAV, "calendar-home-set"))]
-            for address in entry.hrefs(_tag(CALDAV, "calendar-user-address-set")):
+            homes += [self._absolute(h) for h in entry.hrefs(tag(CALDAV, "calendar-home-set"))]
+            for address in entry.hrefs(tag(CALDAV, "calendar-user-address-set")):
                 if address.lower().startswith("mailto:") and not self._email:
                     self._email = address[7:]
         if not homes:
@@ -408,7 +257,7 @@ class CalDAVProvider(CalendarProvider):
             response = client.session.request(
                 "PROPFIND",
                 target,
-                data=_propfind("<d:current-user-principal/>"),
+                data=propfind_body("<d:current-user-principal/>"),
                 headers={"Depth": "0", "Content-Type": "application/xml"},
                 auth=client.auth,
                 timeout=self.connection.timeout,
@@ -434,7 +283,7 @@ class CalDAVProvider(CalendarProvider):
             entries, _ = self._dav(
                 "PROPFIND",
                 home,
-                _propfind(
+                propfind_body(
                     "<d:resourcetype/>",
                     "<d:displayname/>",
                     "<c:supported-calendar-component-set/>",
@@ -443,22 +292,22 @@ class CalDAVProvider(CalendarProvider):
                 depth=1,
             )
             for entry in entries:
-                kind = entry.props.get(_tag(DAV, "resourcetype"))
+                kind = entry.props.get(tag(DAV, "resourcetype"))
                 if kind is None or kind.find("c:calendar", NS) is None:
                     continue
-                comps = entry.props.get(_tag(CALDAV, "supported-calendar-component-set"))
+                comps = entry.props.get(tag(CALDAV, "supported-calendar-component-set"))
                 if (
                     comps is not None
                     and len(comps)
                     and not any(c.get("name", "").upper() == "VEVENT" for c in comps)
                 ):
                     continue  # a task list
-                privileges = entry.props.get(_tag(DAV, "current-user-privilege-set"))
+                privileges = entry.props.get(tag(DAV, "current-user-privilege-set"))
                 can_write = privileges is None or any(
                     p.find("d:write", NS) is not None or p.find("d:all", NS) is not None
                     for p in privileges.findall("d:privilege", NS)
                 )
-                name = entry.text(_tag(DAV, "displayname")) or posixpath.basename(
+                name = entry.text(tag(DAV, "displayname")) or posixpath.basename(
                     entry.href.rstrip("/")
                 )
                 calendars.append(CalendarInfo(self._absolute(entry.href), name, False, can_write))
@@ -500,7 +349,7 @@ class CalDAVProvider(CalendarProvider):
             self._cache[href] = (etag, text)
         return event
 
-    def _events(self, entries: list[_Entry]) -> tuple[list[RemoteEvent], list[str], list[str]]:
+    def _events(self, entries: list[Entry]) -> tuple[list[RemoteEvent], list[str], list[str]]:
         """Events, deleted hrefs, and hrefs whose data the answer left out."""
         events, deleted, missing = [], [], []
         for entry in entries:
@@ -509,8 +358,8 @@ class CalDAVProvider(CalendarProvider):
             if entry.status in (404, 410):
                 deleted.append(entry.href)
                 continue
-            data = entry.text(_tag(CALDAV, "calendar-data"))
-            etag = entry.text(_tag(DAV, "getetag")) or ""
+            data = entry.text(tag(CALDAV, "calendar-data"))
+            etag = entry.text(tag(DAV, "getetag")) or ""
             if data is None or not etag:
                 missing.append(entry.href)
                 continue
@@ -522,7 +371,7 @@ class CalDAVProvider(CalendarProvider):
     def _fetch(self, hrefs: list[str]) -> list[RemoteEvent]:
         if not hrefs:
             return []
-        entries, _ = self._dav("REPORT", self.calendar_url(), _multiget(hrefs), depth=1)
+        entries, _ = self._dav("REPORT", self.calendar_url(), multiget_body(hrefs), depth=1)
         events, _, _ = self._events(entries)
         return events
 
@@ -534,7 +383,7 @@ class CalDAVProvider(CalendarProvider):
         if self._supports_sync is False:
             return self._ctag_changes(window, None)
         try:
-            entries, new_token = self._dav("REPORT", url, _sync_collection(token), depth=None)
+            entries, new_token = self._dav("REPORT", url, sync_collection_body(token), depth=None)
         except NotACalendarService:
             if token:
                 raise SyncStateExpired(
@@ -558,10 +407,10 @@ class CalDAVProvider(CalendarProvider):
 
     def _ctag(self) -> str:
         entries, _ = self._dav(
-            "PROPFIND", self.calendar_url(), _propfind("<cs:getctag/>", "<d:sync-token/>")
+            "PROPFIND", self.calendar_url(), propfind_body("<cs:getctag/>", "<d:sync-token/>")
         )
         for entry in entries:
-            value = entry.text(_tag(CS, "getctag")) or entry.text(_tag(DAV, "sync-token"))
+            value = entry.text(tag(CS, "getctag")) or entry.text(tag(DAV, "sync-token"))
             if value:
                 return value
         return ""
@@ -572,7 +421,7 @@ class CalDAVProvider(CalendarProvider):
         ctag = self._ctag()
         if old is not None and ctag and ctag == old:
             return ChangeSet([], [], CTAG_PREFIX + ctag, complete=False)
-        entries, _ = self._dav("REPORT", self.calendar_url(), _calendar_query(window), depth=1)
+        entries, _ = self._dav("REPORT", self.calendar_url(), calendar_query_body(window), depth=1)
         events, _, missing = self._events(entries)
         events += self._fetch(missing)
         events = [e for e in events if overlaps(e, window)]
@@ -599,7 +448,7 @@ class CalDAVProvider(CalendarProvider):
 
     def find_by_local_id(self, local_id: str) -> RemoteEvent | None:
         entries, _ = self._dav(
-            "REPORT", self.calendar_url(), _calendar_query(uid=local_id), depth=1
+            "REPORT", self.calendar_url(), calendar_query_body(uid=local_id), depth=1
         )
         events, _, missing = self._events(entries)
         events += self._fetch(missing)
@@ -633,22 +482,13 @@ class CalDAVProvider(CalendarProvider):
         if status == 412:
             raise AlreadyExists("The event exists on the CalDAV server already.", href)
         if status in (403, 409) and b"no-uid-conflict" in raw:
-            existing = self._uid_conflict_href(raw)
+            existing = uid_conflict_href(raw)
             if existing is None:
                 found = self.find_by_local_id(write.draft.local_id)
                 existing = found.remote_id if found else None
             raise AlreadyExists("The event exists on the CalDAV server already.", existing)
-        _check(_Status(status), "event")
+        check_status(status, "event")
         return self._written(href, etag, text)
-
-    @staticmethod
-    def _uid_conflict_href(raw: bytes) -> str | None:
-        try:
-            root = etree.fromstring(raw, parser=_PARSER)
-        except etree.XMLSyntaxError:
-            return None
-        href = root.findtext(".//c:no-uid-conflict/d:href", None, NS)
-        return urlsplit(unquote(href)).path if href else None
 
     def _update(self, write: Update) -> RemoteEvent:
         href = urlsplit(self._absolute(write.remote_id)).path
@@ -673,13 +513,13 @@ class CalDAVProvider(CalendarProvider):
                 "The CalDAV server holds this event in a form that could not be read."
             ) from None
         status, etag, _raw = self._put(href, new_text, {"If-Match": write.version})
-        _check(_Status(status), "event")
+        check_status(status, "event")
         return self._written(href, etag, new_text)
 
     def _delete(self, write: Delete) -> None:
         href = self._absolute(write.remote_id)
         status, _headers, _raw = self._request("DELETE", href, "", {"If-Match": write.version})
-        _check(_Status(status), "event")
+        check_status(status, "event")
         self._cache.pop(urlsplit(href).path, None)
 
     def write(self, writes: Sequence[Write]) -> list[WriteResult]:
@@ -703,11 +543,6 @@ class CalDAVProvider(CalendarProvider):
         if self._client_obj is not None:
             self._client_obj.close()
             self._client_obj = None
-
-
-@dataclass(frozen=True)
-class _Status:
-    status: int
 
 
 def describe(settings: dict[str, Any]) -> str:

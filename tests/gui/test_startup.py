@@ -25,6 +25,8 @@ NOT_AT_START = {
     "googleapiclient": "Google accounts (loaded by their first sync)",
     "exchangelib": "Exchange accounts (loaded by their first sync)",
     "msal": "Office 365 accounts (loaded by their first sync)",
+    "caldav": "CalDAV accounts (loaded by their first sync)",
+    "niquests": "CalDAV accounts' HTTP client (loaded by their first sync)",
 }
 
 START = r"""

@@ -40,7 +40,13 @@ def test_a_new_kind_gets_its_choice_and_a_form_of_its_fields(qtbot, services, cl
     trial.calendar(services, "sam").add(subject="Call", start=start, end=start + timedelta(hours=1))
     wizard = make_wizard(qtbot, services)
     labels = [b.accessibleName() for b in wizard.choose.findChildren(QRadioButton)]
-    assert labels == ["Google Calendar", "Office 365", "Exchange Server", "Trial Calendar"]
+    assert labels == [
+        "Google Calendar",
+        "Office 365",
+        "Exchange Server",
+        "Other (CalDAV)",
+        "Trial Calendar",
+    ]
     wizard.choose.choose("trial")
     wizard.next()
     assert wizard.currentId() == PAGE_DETAILS
