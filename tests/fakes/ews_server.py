@@ -53,6 +53,7 @@ import base64
 import binascii
 import copy
 import datetime as dt
+import functools
 import itertools
 import os
 import re
@@ -129,6 +130,37 @@ def element_order(type_name: str) -> list[str]:
                         e.get("name") for e in ct.iter(f"{{{XS}}}element") if e.get("name")
                     ]
     return _orders[type_name]
+
+
+MAX_SUBJECT = 255
+
+
+@functools.cache
+def boolean_elements() -> frozenset[str]:
+    """Names of the ItemType and CalendarItemType elements typed xs:boolean."""
+    doc = etree.parse(str(SCHEMA_DIR / "types.xsd"))
+    names = set()
+    for ct in doc.iter(f"{{{XS}}}complexType"):
+        if ct.get("name") in ("ItemType", "CalendarItemType"):
+            for e in ct.iter(f"{{{XS}}}element"):
+                if e.get("type") == "xs:boolean":
+                    names.add(e.get("name"))
+    return frozenset(names)
+
+
+# What Exchange answers for a requested property the client never set (a new
+# appointment in Outlook: no all-day, a reminder 15 minutes before, responses
+# requested, new time proposals allowed).
+DEFAULTS = {
+    "IsAllDayEvent": "false",
+    "ReminderIsSet": "true",
+    "ReminderMinutesBeforeStart": "15",
+    "IsResponseRequested": "true",
+    "AllowNewTimeProposal": "true",
+    "IsOnlineMeeting": "false",
+    "MeetingRequestWasSent": "false",
+    "IsDraft": "false",
+}
 
 
 def item_order() -> list[str]:
@@ -295,6 +327,8 @@ class Mailbox:
         self.generation = 1
         self.calendar_id = base64.b64encode(b"AQMkADAwATM0MDAAMS1calendar").decode()
         self.root_id = base64.b64encode(b"AQMkADAwATM0MDAAMS1msgroot").decode()
+        # Sent Items: where Exchange files the invitations a meeting sends.
+        self.sent_id = base64.b64encode(b"AQMkADAwATM0MDAAMS1sentitems").decode()
         self.calendars: dict[str, str] = {self.calendar_id: "Calendar"}  # id -> display name
         self._ids = itertools.count(1)
 
@@ -1000,6 +1034,8 @@ class EwsServer(BackgroundServer, RemoteCalendar):
                     out.append(value)
             elif name in item.props:
                 out.append(copy.deepcopy(item.props[name]))
+            elif name in DEFAULTS:
+                out.append(_t_el(name, DEFAULTS[name]))
         return out
 
     def _computed(self, item: Item, wanted: set[str], shape: dict) -> dict:
@@ -1073,6 +1109,8 @@ class EwsServer(BackgroundServer, RemoteCalendar):
                 # ResponseType follows Mailbox in AttendeeType
                 att.insert(1, _t_el("ResponseType", response))
             c["RequiredAttendees"] = ra
+        if "Recurrence" in wanted and "Recurrence" in item.props:
+            c["Recurrence"] = _recurrence_answer(item.props["Recurrence"], item.zone())
         if item.kind == "RecurringMaster":
             starts = mb.occurrences(item)
             duration = item.end - item.start
@@ -1101,10 +1139,11 @@ class EwsServer(BackgroundServer, RemoteCalendar):
                     if starts:
                         s = starts[pick]
                         el = _t_el(name, None)
+                        # the same id FindItem and OccurrenceItemId use: 1-based index
                         sub(
                             el,
                             t("ItemId"),
-                            Id=_occurrence_id(item.id, pick),
+                            Id=_occurrence_id(item.id, 1 if pick == 0 else len(starts)),
                             ChangeKey=item.changekey,
                         )
                         sub(el, t("Start"), fmt_time(s))
@@ -1171,6 +1210,25 @@ class EwsServer(BackgroundServer, RemoteCalendar):
             if original in master.exceptions:
                 return mb.items[master.exceptions[original]], None
             return master, original
+        if kind == "RecurringMasterItemId":
+            # GetItem of an occurrence's series (RecurringMasterItemId reference page).
+            occurrence_id = id_el.get("OccurrenceId") or ""
+            occ = _parse_occurrence_id(occurrence_id)
+            if occ:
+                master_id = occ[0]
+            else:
+                found = mb.items.get(occurrence_id)
+                if found is None:
+                    raise EwsError(
+                        "ErrorItemNotFound", "The specified object was not found in the store."
+                    )
+                master_id = found.master_id if found.kind == "Exception" else None
+            master = mb.items.get(master_id or "")
+            if master is None:
+                raise EwsError(
+                    "ErrorItemNotFound", "The specified object was not found in the store."
+                )
+            return master, None
         raise EwsError("ErrorInvalidIdMalformed", f"{kind} is not supported here.")
 
     # ------------------------------------------------------------------ operations
@@ -1222,9 +1280,12 @@ class EwsServer(BackgroundServer, RemoteCalendar):
             )
             children = len(mb.calendars) - 1 if which == mb.calendar_id else 0
             parent = mb.root_id if which == mb.calendar_id else mb.calendar_id
+        elif which == mb.sent_id:
+            tag, name, cls, count = "Folder", "Sent Items", "IPF.Note", 0
+            children, parent = 0, mb.root_id
         else:
             tag, name, cls, count = "Folder", "Top of Information Store", "IPF.Note", 0
-            children, parent = 1, None
+            children, parent = 2, None
         el = etree.Element(t(tag))
         values = {
             "ParentFolderId": parent,
@@ -1258,11 +1319,13 @@ class EwsServer(BackgroundServer, RemoteCalendar):
                 return mb.calendar_id
             if name in ("root", "msgfolderroot"):
                 return mb.root_id
+            if name == "sentitems":
+                return mb.sent_id
             raise EwsError(
                 "ErrorFolderNotFound", "The specified folder could not be found in the store."
             )
         fid = fid_el.get("Id")
-        if fid in mb.calendars or fid == mb.root_id:
+        if fid in mb.calendars or fid in (mb.root_id, mb.sent_id):
             return fid
         raise EwsError(
             "ErrorFolderNotFound", "The specified folder could not be found in the store."
@@ -1294,7 +1357,10 @@ class EwsServer(BackgroundServer, RemoteCalendar):
             msg = self._message(msgs, "FindFolder")
             deep = req.get("Traversal") == "Deep"
             if which == self.mailbox.root_id:
-                children = list(self.mailbox.calendars) if deep else [self.mailbox.calendar_id]
+                children = [
+                    *(self.mailbox.calendars if deep else [self.mailbox.calendar_id]),
+                    self.mailbox.sent_id,
+                ]
             elif which == self.mailbox.calendar_id:
                 children = [c for c in self.mailbox.calendars if c != which]
             else:
@@ -1436,11 +1502,13 @@ class EwsServer(BackgroundServer, RemoteCalendar):
                                 continue
                             if s in item.exceptions:
                                 exc = mb.items[item.exceptions[s]]
-                                if exc.start < hi and exc.end > lo:
+                                if exc.start < hi and exc.end >= lo:
                                     rows.append(self._item_el(exc, shape))
-                            elif s < hi and s + duration > lo:
+                            elif s < hi and s + duration >= lo:
                                 rows.append(self._occurrence_el(item, s, shape))
-                    elif item.start < hi and item.end > lo and self._matches(item, restriction):
+                    # An item ending when the view starts is listed too: Exchange does
+                    # (exchangelib's test_view, "Exchange wants it differently").
+                    elif item.start < hi and item.end >= lo and self._matches(item, restriction):
                         rows.append(self._item_el(item, shape))
                 limit = view.get("MaxEntriesReturned")
                 if limit and len(rows) > int(limit):
@@ -1530,10 +1598,37 @@ class EwsServer(BackgroundServer, RemoteCalendar):
             if etree.QName(path).localname == "ExtendedFieldURI":
                 found = item.extended.get(ext_key(path))
                 actual = found.findtext(t("Value")) if found is not None else None
+                equal = actual == value
             else:
-                actual = item.text(path.get("FieldURI").split(":", 1)[1], None)
-            equal = actual == value
+                values = _field_values(item, path.get("FieldURI").split(":", 1)[1])
+                if len(values) > 1 or path.get("FieldURI") == "item:Categories":
+                    # a multi-valued property equals a value it holds, ignoring case
+                    equal = value.casefold() in {v.casefold() for v in values}
+                else:
+                    equal = (values[0] if values else None) == value
             return equal if kind == "IsEqualTo" else not equal
+        if kind == "Contains":
+            # https://learn.microsoft.com/exchange/client-developer/web-service-reference/contains
+            const = expr.find(t("Constant"))
+            if const is None or etree.QName(expr[0]).localname != "FieldURI":
+                raise SoapFault(
+                    "ErrorUnsupportedQueryFilter", "Contains needs a FieldURI and a Constant."
+                )
+            wanted = const.get("Value") or ""
+            fold = "IgnoreCase" in (expr.get("ContainmentComparison") or "") or (
+                expr.get("ContainmentComparison") == "Loose"
+            )
+            mode = expr.get("ContainmentMode") or "FullString"
+            for actual in _field_values(item, expr[0].get("FieldURI").split(":", 1)[1]):
+                a, w = (actual.casefold(), wanted.casefold()) if fold else (actual, wanted)
+                if (
+                    (mode == "FullString" and a == w)
+                    or (mode == "Prefixed" and a.startswith(w))
+                    or (mode in ("Substring", "ExactPhrase") and w in a)
+                    or (mode == "PrefixOnWords" and any(x.startswith(w) for x in a.split()))
+                ):
+                    return True
+            return False
         if kind == "Exists":
             path = expr[0]
             if etree.QName(path).localname == "ExtendedFieldURI":
@@ -1698,6 +1793,12 @@ class EwsServer(BackgroundServer, RemoteCalendar):
         if path_kind != "FieldURI":
             raise EwsError("ErrorInvalidPropertyRequest", f"{path_kind} updates are not supported.")
         name = path.get("FieldURI").split(":", 1)[1]
+        if name == "UID" and kind == "SetItemField":
+            # exchangelib saves every field, UID included; the same value is no change.
+            given = update[1].findtext(t("UID"))
+            if given != item.uid:
+                raise EwsError("ErrorInvalidPropertySet", "UID cannot be changed.")
+            return
         if name in READ_ONLY or name == "UID":
             raise EwsError("ErrorInvalidPropertySet", f"{name} cannot be set.")
         if kind in ("SetItemField", "AppendToItemField"):
@@ -1765,11 +1866,48 @@ READ_ONLY = {
 
 
 def _normalised(el: etree._Element) -> etree._Element:
-    """A copy; times as Exchange stores and returns them: UTC with "Z"."""
+    """A copy as Exchange stores and returns it: times in UTC with "Z"; an
+    xs:boolean written "1" or "0" (as exchangelib writes them) answered "true" or
+    "false"; a Subject cut to 255 characters (Exchange keeps no more, see
+    https://learn.microsoft.com/exchange/client-developer/web-service-reference/subject)."""
     el = copy.deepcopy(el)
-    if etree.QName(el).localname in ("Start", "End") and el.text:
+    name = etree.QName(el).localname
+    if name in ("Start", "End") and el.text:
         el.text = fmt_time(parse_time(el.text))
+    elif name in boolean_elements() and el.text is not None:
+        el.text = "true" if el.text.strip() in ("1", "true") else "false"
+    elif name == "Subject" and el.text and len(el.text) > MAX_SUBJECT:
+        el.text = el.text[:MAX_SUBJECT]
     return el
+
+
+def _field_values(item: Item, name: str) -> list[str]:
+    """The text values of a stored property: one, or each String of an array."""
+    el = item.props.get(name)
+    if el is None:
+        return []
+    strings = el.findall(t("String"))
+    if strings:
+        return [s.text or "" for s in strings]
+    return [el.text or ""]
+
+
+def _recurrence_answer(recurrence: etree._Element, zone: ZoneInfo) -> etree._Element:
+    """A stored Recurrence as Exchange answers it: StartDate and EndDate are
+    xs:date with the offset of the appointment's time zone ("2026-12-01Z",
+    "2026-12-01-08:00"), the form exchangelib reads back as a date."""
+    out = copy.deepcopy(recurrence)
+    for tag in ("StartDate", "EndDate"):
+        for el in out.iter(t(tag)):
+            day = dt.date.fromisoformat((el.text or "")[:10])
+            offset = dt.datetime.combine(day, dt.time(12), zone).utcoffset() or dt.timedelta(0)
+            if not offset:
+                el.text = f"{day.isoformat()}Z"
+            else:
+                minutes = int(offset.total_seconds() // 60)
+                sign = "+" if minutes >= 0 else "-"
+                el.text = f"{day.isoformat()}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return out
 
 
 def _t_el(name: str, text: str | None, **attrs) -> etree._Element:
