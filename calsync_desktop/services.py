@@ -54,8 +54,11 @@ class Services:
         secrets: SecretStore | None = None,
         env: Mapping[str, str] | None = None,
         clock: Callable[[], datetime] | None = None,
+        team: bool = True,
     ) -> Services:
-        """Open everything at ``home`` (or ``CALSYNC_HOME``, or the platform's folders)."""
+        """Open everything at ``home`` (or ``CALSYNC_HOME``, or the platform's folders).
+        ``team=False`` opens this computer's own file even when it is connected to
+        a team server (the commands that manage that connection)."""
         env = dict(os.environ) if env is None else env
         home = Path(home).expanduser() if home else default_home(env)
         if home is not None:
@@ -67,7 +70,9 @@ class Services:
         clock = clock or (lambda: datetime.now(UTC))
         secrets = secrets or KeyringSecrets()
         # a computer connected to a team server uses it; its own file stays as it was
-        store = open_connected(data_dir, secrets, clock) or Store.open(data_dir / DB_NAME, clock)
+        store = (open_connected(data_dir, secrets, clock) if team else None) or Store.open(
+            data_dir / DB_NAME, clock
+        )
         return cls(store, secrets, clock, env, data_dir, log_dir)
 
     def for_thread(self) -> Services:

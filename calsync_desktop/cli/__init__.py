@@ -39,6 +39,7 @@ from calsync_desktop.cli import (
     skipped,
     status,
     sync,
+    team,
 )
 from calsync_desktop.cli.appointments import appointment_view, occurrence_view, parse_participant
 from calsync_desktop.cli.common import (
@@ -54,7 +55,9 @@ from calsync_desktop.cli.kinds import wanted_kinds
 from calsync_desktop.model import InvalidAppointment
 from calsync_desktop.providers.base import ProviderError
 from calsync_desktop.services import Services
+from calsync_desktop.store import AccountBusy, StoreUnavailable
 from calsync_desktop.sync.runner import explain
+from calsync_desktop.team.server import BadAddress, TeamError
 
 COMMAND_GROUPS = (
     appointments,
@@ -66,6 +69,7 @@ COMMAND_GROUPS = (
     accounts,
     profile,
     settings,
+    team,
 )
 """The command groups, in the order ``calsync --help`` lists them."""
 
@@ -133,15 +137,21 @@ def main(argv: Sequence[str] | None = None, services: Services | None = None) ->
     try:
         if own:
             try:
-                services = Services.create(home=args.home)
+                services = Services.create(
+                    home=args.home, team=not getattr(args, "local_store", False)
+                )
             except OSError as error:
                 print(f"{prog}: cannot open the Sales Calendar: {error}", file=sys.stderr)
                 return EXIT_FAILED
             services.setup_logging()
         return args.func(args, services)
-    except (UsageError, InvalidAppointment, InvalidDetails) as error:
+    except (UsageError, InvalidAppointment, InvalidDetails, BadAddress) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except (TeamError, StoreUnavailable, AccountBusy) as error:
+        # the team server: unreachable, a password refused, a certificate not trusted, …
+        print(f"{prog}: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except ProviderError as error:
         # raised outside a sync (signing in, listing calendars): the error's own
         # sentence is the most precise, the explanation says what to do

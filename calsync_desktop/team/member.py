@@ -1,14 +1,19 @@
 """This computer and the team server: connect as a member, disconnect, open the
-Sales Calendar the app should use."""
+Sales Calendar the app should use, and move this computer's own Sales Calendar
+in."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import delete, insert, select
+
 from calsync_desktop.accounts.base import SecretStore
 from calsync_desktop.store import Store
+from calsync_desktop.store.schema import metadata
 from calsync_desktop.team.server import (
     BadAddress,
     TeamError,
@@ -73,3 +78,77 @@ def open_connected(
     if password is None:
         raise NoPassword(server.user)
     return open_store(server, password, clock)
+
+
+class NotEmpty(TeamError):
+    def __init__(self, user: str, appointments: int, accounts: int):
+        super().__init__(
+            f"{user} already has {appointments} appointment(s) and {accounts} account(s) on "
+            "the team server; moving in copies this computer's Sales Calendar only into an "
+            "empty one, so that nothing is there twice. Nothing was copied."
+        )
+
+
+@dataclass(frozen=True)
+class MoveInResult:
+    appointments: int
+    accounts: int
+    links: int  # sync status rows: appointments linked to an event of a service
+    rows: dict[str, int]  # every table's copied rows
+
+
+# copied as they are, with the member as owner, parents before children
+_SETTINGS = "settings"
+_COUNTERS = "counters"
+
+
+def move_in(local: Store, team: Store) -> MoveInResult:
+    """Copy this computer's Sales Calendar ``local`` (a SQLite file) into the
+    team Sales Calendar ``team`` as its member: appointments, accounts, their
+    links to the services' events and the sync state, conflicts and skipped
+    items, settings. The next sync of each account then finds every link in
+    place and writes nothing remotely. One transaction: all or nothing. The
+    local file is only read."""
+    if local.is_team or not team.is_team:
+        raise BadAddress("Moving in copies this computer's own file into a team server.")
+    owner = team.owner
+    have = team.count_appointments(), len(team.list_accounts())
+    if any(have):
+        raise NotEmpty(owner, *have)
+    copied: dict[str, int] = {}
+    with team.transaction() as conn:
+        for table in metadata.sorted_tables:
+            if "owner" not in table.c or table.name in (_SETTINGS, _COUNTERS):
+                continue
+            serial = [c.name for c in table.primary_key if c.autoincrement is True]
+            rows = [
+                {**{k: v for k, v in r._mapping.items() if k not in serial}, "owner": owner}
+                for r in local.conn.execute(select(table))
+            ]
+            local.conn.rollback()
+            for chunk in range(0, len(rows), 1000):
+                conn.execute(insert(table), rows[chunk : chunk + 1000])
+            copied[table.name] = len(rows)
+        settings = metadata.tables[_SETTINGS]
+        mine = {r.key for r in conn.execute(select(settings.c.key))}
+        rows = [
+            {"owner": owner, "key": r.key, "value": r.value}
+            for r in local.conn.execute(select(settings))
+            if r.key not in mine  # what the member set on the team server stays
+        ]
+        if rows:
+            conn.execute(insert(settings), rows)
+        copied[_SETTINGS] = len(rows)
+        # the change counter goes on from the file's, so that every recorded
+        # link's sequence number is one the team calendar has already passed
+        seq = max(local.change_seq(), team.change_seq())
+        counters = metadata.tables[_COUNTERS]
+        conn.execute(delete(counters).where(counters.c.owner == owner, counters.c.name == "seq"))
+        conn.execute(insert(counters).values(owner=owner, name="seq", value=seq))
+    local.conn.rollback()
+    return MoveInResult(
+        copied.get("appointments", 0),
+        copied.get("accounts", 0),
+        copied.get("sync_status", 0),
+        copied,
+    )
