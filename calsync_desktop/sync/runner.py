@@ -24,6 +24,7 @@ from calsync_desktop.providers.base import (
     TimedOut,
     Unreachable,
 )
+from calsync_desktop.store import AccountBusy
 from calsync_desktop.sync.engine import Confirm, Progress, SyncEngine, SyncResult
 
 log = logging.getLogger(__name__)
@@ -178,8 +179,10 @@ class SyncRunner:
         open_provider: OpenProvider | None = None,
         progress: Progress | None = None,
         confirm: Confirm | None = None,
+        lock_wait: float = 300.0,
     ):
         self.services = services
+        self.lock_wait = lock_wait  # seconds to wait for another computer's sync of an account
         self._open = open_provider or (
             lambda account: kind_module(account.kind).open_provider(account, services)
         )
@@ -211,25 +214,33 @@ class SyncRunner:
             account = store.get_account(account_id)
             if account is None:
                 raise KeyError(account_id)
-            provider = None
             try:
-                provider = self._open(account)
-                engine = SyncEngine(
-                    store,
-                    account,
-                    provider,
-                    clock=self.services.clock,
-                    progress=self.progress,
-                    confirm=self.confirm,
-                )
-                result = engine.run()
+                # on a team server, another computer of the same member may be
+                # syncing this account: the database's lock lets one at a time
+                with store.account_lock(account_id, self.lock_wait, account.name):
+                    result = self._run(account)
+            except AccountBusy as busy:
+                log.info("Sync of %s not run: %s", account.name, busy)
+                return SyncResult(errors=[str(busy)])
             except ProviderError as error:
                 return self._failed(account_id, error)
-            finally:
-                if provider is not None:
-                    provider.close()
             log.info("Synced %s: %s", account.name, result.describe())
             return result
+
+    def _run(self, account: Account) -> SyncResult:
+        provider = self._open(account)
+        try:
+            engine = SyncEngine(
+                self.services.store,
+                account,
+                provider,
+                clock=self.services.clock,
+                progress=self.progress,
+                confirm=self.confirm,
+            )
+            return engine.run()
+        finally:
+            provider.close()
 
     def _failed(self, account_id: str, error: ProviderError) -> SyncResult:
         store = self.services.store
