@@ -24,7 +24,7 @@ from calsync_desktop.providers.base import (
     TimedOut,
     Unreachable,
 )
-from calsync_desktop.store import AccountBusy
+from calsync_desktop.store import AccountBusy, StoreUnavailable
 from calsync_desktop.sync.engine import Confirm, Progress, SyncEngine, SyncResult
 
 log = logging.getLogger(__name__)
@@ -211,7 +211,10 @@ class SyncRunner:
         """One sync of one account; never raises for service failures."""
         store = self.services.store
         with self._lock(account_id):
-            account = store.get_account(account_id)
+            try:
+                account = store.get_account(account_id)
+            except StoreUnavailable as lost:
+                return SyncResult(errors=[str(lost)])
             if account is None:
                 raise KeyError(account_id)
             try:
@@ -222,6 +225,11 @@ class SyncRunner:
             except AccountBusy as busy:
                 log.info("Sync of %s not run: %s", account.name, busy)
                 return SyncResult(errors=[str(busy)])
+            except StoreUnavailable as lost:
+                # the team server went away: what was written there is committed,
+                # the rest was rolled back, and the next sync goes on from there
+                log.warning("Sync of %s stopped: %s", account.name, lost)
+                return SyncResult(errors=[str(lost)])
             except ProviderError as error:
                 return self._failed(account_id, error)
             log.info("Synced %s: %s", account.name, result.describe())

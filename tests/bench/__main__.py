@@ -29,6 +29,7 @@ BENCHMARKS = {
     "graph": "Office 365: initial sync of 5,000 side by side with plain requests",
     "ews": "Exchange: initial sync of 5,000 side by side with exchangelib",
     "gui": "the window: start, memory, painting, stalls",
+    "team": "the team Sales Calendar on PostgreSQL: 50 members × 2,000",
 }
 
 
