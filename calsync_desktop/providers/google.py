@@ -383,7 +383,8 @@ def translate(exc: BaseException, *, listing: bool = False) -> ProviderError:
         return Unreachable("Google's sign-in service could not be reached.")
     if isinstance(exc, (httplib2.HttpLib2Error, http.client.HTTPException, OSError)):
         return Unreachable("Google Calendar could not be reached.")
-    if isinstance(exc, (ValueError, BatchError, KeyError, TypeError)):
+    if isinstance(exc, (ValueError, BatchError, KeyError, TypeError, RecursionError)):
+        # RecursionError: an answer nested deeper than the JSON parser goes
         return MalformedResponse("Google Calendar sent an answer that cannot be read.")
     raise exc
 

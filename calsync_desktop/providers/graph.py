@@ -659,7 +659,7 @@ class GraphProvider(CalendarProvider):
             else:
                 try:
                     data = response.json()
-                except ValueError as exc:
+                except (ValueError, RecursionError) as exc:  # nested deeper than json parses
                     raise MalformedResponse(
                         "Office 365 sent an answer that cannot be read."
                     ) from exc

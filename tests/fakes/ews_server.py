@@ -74,6 +74,7 @@ from lxml import etree
 
 from tests.fakes.kit import (
     FAULT_KINDS,
+    HOSTILE_KINDS,
     BackgroundServer,
     FaultQueue,
     NewEvent,
@@ -83,6 +84,7 @@ from tests.fakes.kit import (
     neutral_changes,
     response_word,
 )
+from tests.fakes.kit.hostile import deep_xml, rewrite_xml
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 M = "http://schemas.microsoft.com/exchange/services/2006/messages"
@@ -453,7 +455,11 @@ class Mailbox:
 # with BackOffMilliseconds (default 2 s); "server_error" is an HTTP 503 page;
 # "malformed" is 200 with XML that breaks off; "expired_token" is a 401, as for a
 # password changed meanwhile. And one of its own:
-EWS_FAULT_KINDS = (*FAULT_KINDS, "not_ews")  # a 404 HTML page
+EWS_FAULT_KINDS = (
+    *FAULT_KINDS,
+    *HOSTILE_KINDS,  # tests/fakes/kit/hostile.py: a deep XML body, a value replaced
+    "not_ews",  # a 404 HTML page
+)
 WRITE_OPERATIONS = ("CreateItem", "UpdateItem", "DeleteItem")
 _OPERATION = re.compile(rb"<(?:\w+:)?Body\b[^>]*>\s*<(?:\w+:)?(\w+)")
 RESPONSE_WORDS = {
@@ -2042,6 +2048,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and fault.kind == "server_error":
             self._send(503, b"<html><body>Service Unavailable</body></html>", "text/html")
             return
+        if fault and fault.kind == "deep_nesting":
+            self._send(200, deep_xml(fault.depth))
+            return
         try:
             status, body = state.handle_soap(raw)
         except Exception as exc:
@@ -2051,6 +2060,10 @@ class _Handler(BaseHTTPRequestHandler):
             # The answer breaks off after the envelope's start. (exchangelib parses
             # with lxml's recovering parser, so a later cut can still "parse".)
             body = body[:60]
+        if fault and fault.kind == "bad_value":
+            body, hit = rewrite_xml(body, fault.field or "", fault.value or "")
+            if not hit:
+                state.faults.put_back(fault)  # for the next answer that has the element
         self._send(status, body)
 
     _ntlm_context = None

@@ -68,6 +68,7 @@ from dateutil.rrule import rrulestr
 from tests.fakes import google_discovery
 from tests.fakes.kit import (
     FAULT_KINDS,
+    HOSTILE_KINDS,
     BackgroundServer,
     Fault,
     FaultQueue,
@@ -78,6 +79,7 @@ from tests.fakes.kit import (
     neutral_changes,
     response_word,
 )
+from tests.fakes.kit.hostile import bad_value_answer, deep_json
 
 DEFAULT_PAGE = 250
 MAX_PAGE = 2500
@@ -138,6 +140,7 @@ SENSITIVITY_OF = {
 # expired_token 401 authError; and two of Google's own:
 GOOGLE_FAULT_KINDS = (
     *FAULT_KINDS,
+    *HOSTILE_KINDS,  # tests/fakes/kit/hostile.py
     "rate_limit_403",  # 403 rateLimitExceeded (Calendar's usual answer)
     "sync_expired",  # 410 fullSyncRequired
 )
@@ -930,6 +933,17 @@ class _Handler(BaseHTTPRequestHandler):
                 "application/json; charset=UTF-8",
             )
             return
+        if fault is not None and fault.kind == "deep_nesting":
+            self._send(200, deep_json("items", fault.depth), "application/json; charset=UTF-8")
+            return
+        rewrite = None
+        if fault is not None and fault.kind == "bad_value":
+            rewrite, fault = fault, None
+            if path.startswith("/batch"):  # the value goes into the batch's answers
+                owner.faults.arm(
+                    "bad_value", on="batch_part", field=rewrite.field, value=rewrite.value
+                )
+                rewrite = None
         try:
             if fault is not None:
                 raise owner._fault_error(fault)
@@ -951,6 +965,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
         except ApiError as error:
             status, headers, result = error.code, error.headers, error.body()
+        if rewrite is not None:
+            result = bad_value_answer(owner.faults, rewrite, result)
         payload = b"" if result is None else json.dumps(result).encode()
         self._send(status, payload, "application/json; charset=UTF-8", headers)
 
@@ -1615,6 +1631,17 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar):
         parsed = urllib.parse.urlsplit(target)
         query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
         fault = self.faults.take(parsed.path, write=method != "GET", part=True)
+        if fault is not None and fault.kind == "bad_value":
+            status, headers, result = self._api(
+                method,
+                parsed.path,
+                query,
+                data.encode(),
+                headers.get("authorization", auth),
+                headers.get("if-match"),
+                headers.get("if-none-match"),
+            )
+            return status, headers, bad_value_answer(self.faults, fault, result, part=True)
         try:
             if fault is not None:
                 if fault.kind == "expired_token":

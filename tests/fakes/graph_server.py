@@ -82,6 +82,8 @@ from dateutil import rrule as du
 from tests.fakes import graph_csdl
 from tests.fakes.kit import (
     CLIENT_GONE,
+    FAULT_KINDS,
+    HOSTILE_KINDS,
     BackgroundServer,
     Fault,
     FaultQueue,
@@ -93,6 +95,7 @@ from tests.fakes.kit import (
     neutral_changes,
     response_word,
 )
+from tests.fakes.kit.hostile import bad_value_answer, deep_json
 
 GRAPH_PREFIX = "/v1.0"
 DEFAULT_CLIENT_ID = "00000000-0000-0000-0000-00000000ca15"
@@ -664,6 +667,8 @@ class GraphServer(BackgroundServer, RemoteCalendar):
         self.grant_consent()
 
     # ------------------------------------------------------------------ faults / auth
+
+    fault_kinds = (*FAULT_KINDS, *HOSTILE_KINDS)  # tests/fakes/kit/hostile.py
 
     def fail_next(self, kind: str, count: int = 1, **options) -> None:
         """The kit's :meth:`RemoteCalendar.fail_next`; ``on="batch_part"`` throttles
@@ -1473,11 +1478,13 @@ class GraphServer(BackgroundServer, RemoteCalendar):
             method = request.get("method", "GET").upper()
             fault = self.faults.take(url, write=method != "GET", part=True)
             try:
-                if fault is not None:
+                if fault is not None and fault.kind != "bad_value":
                     raise _fault_error(fault)
                 status, resp_headers, resp_body = self.graph(
                     request.get("method", "GET").upper(), url, sub_headers, request.get("body")
                 )
+                if fault is not None:
+                    resp_body = bad_value_answer(self.faults, fault, resp_body, part=True)
             except GraphError as err:
                 status, resp_headers, resp_body = err.status, err.headers, _error_body(err)
             entry = {"id": request.get("id"), "status": status, "headers": resp_headers}
@@ -1865,6 +1872,7 @@ class _Handler(BaseHTTPRequestHandler):
         srv = self.server_state
         headers = {k.lower(): v for k, v in self.headers.items()}
         fault = srv._take_fault(method, self.path)
+        rewrite = None
         if fault is not None:
             if fault.kind == "slow":
                 delay(fault)
@@ -1874,6 +1882,16 @@ class _Handler(BaseHTTPRequestHandler):
             elif fault.kind == "malformed":
                 self._send(200, {}, b'{"value": [{"id": "AAMk', "application/json")
                 return
+            elif fault.kind == "deep_nesting":
+                self._send(200, {}, deep_json("value", fault.depth), "application/json")
+                return
+            elif fault.kind == "bad_value":
+                rewrite = fault
+                if urlsplit(self.path).path == GRAPH_PREFIX + "/$batch":
+                    srv.faults.arm(
+                        "bad_value", on="batch_part", field=fault.field, value=fault.value
+                    )
+                    rewrite = None
             else:
                 err = _fault_error(fault)
                 self._json(err.status, err.headers, _error_body(err))
@@ -1896,6 +1914,8 @@ class _Handler(BaseHTTPRequestHandler):
         except GraphError as err:
             self._json(err.status, err.headers, _error_body(err))
             return
+        if rewrite is not None:
+            data = bad_value_answer(srv.faults, rewrite, data)
         self._json(status, resp_headers, data)
 
     def _identity(self, method: str, parts, raw: bytes) -> None:

@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from tests.fakes.kit import BackgroundServer, FaultProxy, FaultQueue, TestCA
+from tests.fakes.kit.hostile import IMPOSSIBLE_DATE, deep_json, deep_xml, rewrite_json, rewrite_xml
 
 # --------------------------------------------------------------------------- FaultQueue
 
@@ -241,3 +242,32 @@ def test_a_look_through_the_proxy_is_neither_counted_nor_faulted(proxied):
     assert proxy.requests == 0 and proxy.faults.pending == 1
     assert requests.get(proxy.url, timeout=5).status_code == 500
     assert proxy.requests == 1 and [p for _, p, _ in upstream.seen] == ["/cal/"]
+
+
+def test_a_bad_value_replaces_one_value_of_the_first_event_that_has_it():
+    listing = {
+        "items": [
+            {"id": "a", "start": {"date": "2026-01-01"}},
+            {"id": "b", "start": {"dateTime": "x"}},
+            {"id": "c", "start": {"dateTime": "y"}},
+        ]
+    }
+    new, hit = rewrite_json(listing, "start.dateTime", IMPOSSIBLE_DATE)
+    assert hit and [e["start"] for e in new["items"]] == [
+        {"date": "2026-01-01"},
+        {"dateTime": IMPOSSIBLE_DATE},
+        {"dateTime": "y"},
+    ]
+    assert listing["items"][1]["start"]["dateTime"] == "x"  # the server's own data is untouched
+    assert rewrite_json(listing, "originalStart", "z") == (listing, False)
+    body = (
+        b"<m:Items><t:CalendarItem><t:Start>2026-01-01T09:00:00Z</t:Start></t:CalendarItem>"
+        b"<t:CalendarItem><t:Start>2026-01-02T09:00:00Z</t:Start></t:CalendarItem></m:Items>"
+    )
+    new_body, hit = rewrite_xml(body, "Start", IMPOSSIBLE_DATE)
+    assert hit and new_body.count(IMPOSSIBLE_DATE.encode()) == 1 and b"2026-01-02" in new_body
+
+
+def test_a_deep_answer_is_nested_as_deep_as_asked():
+    assert deep_json("items", 3) == b'{"items": [[[[]]]]}'
+    assert deep_xml(2).count(b"<a>") == 2

@@ -14,7 +14,7 @@ import pytest
 from tests.fakes.ews_server import EwsServer
 from tests.fakes.google_calendar import GoogleCalendarServer
 from tests.fakes.graph_server import GraphServer
-from tests.fakes.kit import FAULT_KINDS, RESPONSES, RemoteCalendar
+from tests.fakes.kit import FAULT_KINDS, HOSTILE_KINDS, IMPOSSIBLE_DATE, RESPONSES, RemoteCalendar
 from tests.fakes.memory import MemoryRemote
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -126,4 +126,15 @@ def test_every_service_takes_the_shared_fault_kinds(remote, kind):
             remote.fail_next(kind)
         return
     remote.fail_next(kind, 2)
+    assert pending(remote) == 2
+
+
+@pytest.mark.parametrize("kind", HOSTILE_KINDS)
+def test_every_http_service_takes_the_hostile_fault_kinds(remote, kind):
+    if isinstance(remote, MemoryRemote):
+        # an in-process service hands over objects: there is no answer to spoil
+        with pytest.raises(ValueError):
+            remote.fail_next(kind)
+        return
+    remote.fail_next(kind, 2, field="start.dateTime", value=IMPOSSIBLE_DATE)
     assert pending(remote) == 2

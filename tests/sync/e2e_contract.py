@@ -648,6 +648,21 @@ class EndToEndContract:
         assert len(h.server.event_ids()) == 1
         assert h.store.get_account(h.account.id).state is AccountState.OK
 
+    def test_a_listing_nested_too_deep_is_a_one_line_error_and_the_next_run_picks_up(self, h):
+        h.add_remote("Kept")
+        runner = h.runner()
+        h.warm_up()
+        h.server.fail_next("deep_nesting", 3)  # 200,000 levels (tests/fakes/kit/hostile.py)
+        result = runner.sync_account(h.account.id)
+        assert len(result.errors) == 1, result.errors
+        assert "\n" not in result.errors[0] and "could not be read" in result.errors[0]
+        assert "recursion" not in result.errors[0].lower()
+        assert h.store.get_account(h.account.id).state is AccountState.ERROR
+        h.server.clear_faults()
+        runner.sync_account(h.account.id)
+        assert [a.contents for a in h.all_local()] == ["Kept"]
+        assert h.store.get_account(h.account.id).state is AccountState.OK
+
     def test_slow_answer_times_out_and_the_next_run_picks_up(self, h):
         h.add_local()
         h.warm_up()

@@ -3,6 +3,7 @@ in the background, a fault proxy for real servers, and the one vocabulary
 (:class:`RemoteCalendar`) in which tests script a calendar service."""
 
 from tests.fakes.kit.faults import FAULT_KINDS, Fault, FaultQueue, delay, drop_connection
+from tests.fakes.kit.hostile import DEEP, HOSTILE_KINDS, IMPOSSIBLE_DATE
 from tests.fakes.kit.proxy import FaultProxy, plain_http_answer
 from tests.fakes.kit.remote import (
     RESPONSES,
@@ -17,7 +18,10 @@ from tests.fakes.kit.tls import TestCA
 
 __all__ = [
     "CLIENT_GONE",
+    "DEEP",
     "FAULT_KINDS",
+    "HOSTILE_KINDS",
+    "IMPOSSIBLE_DATE",
     "RESPONSES",
     "SENSITIVITIES",
     "BackgroundServer",

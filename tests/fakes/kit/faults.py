@@ -35,6 +35,9 @@ class Fault:
     kind: str
     retry_after: float | None = None
     delay: float = 0.5
+    field: str | None = None  # bad_value: where the value goes (tests/fakes/kit/hostile.py)
+    value: str | None = None  # bad_value: what goes there
+    depth: int = 200_000  # deep_nesting: how deep the answer is nested
 
     def retry_after_or(self, default: float | None) -> float | None:
         return default if self.retry_after is None else self.retry_after
@@ -71,13 +74,18 @@ class FaultQueue:
         on: str = "request",
         path: str | None = None,
         after: int = 0,
+        field: str | None = None,
+        value: str | None = None,
+        depth: int = 200_000,
     ) -> None:
         if on not in TARGETS:
             raise ValueError(f"on={on!r}; one of {TARGETS}")
         if count < 1:
             raise ValueError("count must be at least 1")
         with self._lock:
-            self._armed.append(_Armed(Fault(kind, retry_after, delay), count, on, path, after))
+            self._armed.append(
+                _Armed(Fault(kind, retry_after, delay, field, value, depth), count, on, path, after)
+            )
 
     def take(self, path: str = "", *, write: bool = False, part: bool = False) -> Fault | None:
         """The fault for this request, if one is armed for it (it is used up)."""

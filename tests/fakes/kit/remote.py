@@ -206,6 +206,7 @@ class RemoteCalendar(abc.ABC):
         on: str = "request",
         path: str | None = None,
         after: int = 0,
+        **hostile,
     ) -> None:
         """The next ``count`` requests fail as ``kind``.
 
@@ -214,12 +215,20 @@ class RemoteCalendar(abc.ABC):
         ``"request"`` (any request), ``"write"`` (only requests that write) or
         ``"batch_part"`` (single calls inside a batch, where the service has
         batches); ``path``: only requests whose path contains it; ``after``: let
-        this many matching requests through first.
+        this many matching requests through first; ``field``, ``value`` and
+        ``depth`` shape a hostile answer (``tests/fakes/kit/hostile.py``).
         """
         if kind not in self.fault_kinds:
             raise ValueError(f"unknown fault {kind!r}; one of {self.fault_kinds}")
         self.faults.arm(
-            kind, count, retry_after=retry_after, delay=delay, on=on, path=path, after=after
+            kind,
+            count,
+            retry_after=retry_after,
+            delay=delay,
+            on=on,
+            path=path,
+            after=after,
+            **hostile,
         )
 
     def clear_faults(self) -> None:
