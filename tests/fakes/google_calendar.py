@@ -510,6 +510,23 @@ class CalendarState:
         self.write(cal, master_id, {"recurrence": old_rules}, patch=True)
         return new
 
+    def move(self, cal: Calendar, event_id: str, destination: Calendar) -> dict:
+        """events.move: "Moves an event to another calendar, i.e. changes an event's
+        organizer. Note that only default events can be moved" (events.move). The
+        event keeps its id; the source calendar's sync sees it deleted."""
+        event = cal.events.get(event_id)
+        if event is None or event.get("status") == "cancelled" or event.get("recurringEventId"):
+            raise _not_found()
+        if event.get("eventType", "default") != "default":
+            raise ApiError(400, "eventTypeRestriction", "This event cannot be moved.")
+        if event_id in destination.events:
+            raise ApiError(409, "duplicate", "The requested identifier already exists.")
+        moved = copy.deepcopy(event)
+        moved["organizer"] = {"email": destination.id, "self": destination.primary}
+        event["status"] = "cancelled"
+        self._touch(cal, event)
+        return copy.deepcopy(self._store(destination, moved))
+
     def exceptions_of(self, cal: Calendar, master_id: str) -> list[dict]:
         return [e for e in cal.events.values() if e.get("recurringEventId") == master_id]
 
@@ -1366,6 +1383,28 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar):
             event_id = parts[3]
             if len(parts) == 5 and parts[4] == "instances" and method == "GET":
                 return 200, {}, self._instances(cal, event_id, q)
+            if len(parts) == 4 and event_id == "import" and method == "POST":
+                if not writable:
+                    raise ApiError(
+                        403,
+                        "requiredAccessLevel",
+                        "You need to have writer access to this calendar.",
+                    )
+                _check_request(data, "calendar.events.import")
+                # "Only events with an eventType of default may be imported" and,
+                # deprecated, another type "will be changed to default" (events.import).
+                return 200, {}, s.insert(cal, {**data, "eventType": "default"})
+            if len(parts) == 5 and parts[4] == "move" and method == "POST":
+                destination = s.calendar(_one(q, "destination") or "")
+                if not writable or destination.access_role not in ("owner", "writer"):
+                    raise ApiError(
+                        403,
+                        "requiredAccessLevel",
+                        "You need to have writer access to this calendar.",
+                    )
+                moved = s.move(cal, event_id, destination)
+                self._notify("move", moved, q)
+                return 200, {}, moved
             if len(parts) != 4:
                 raise _not_found()
             if method == "GET":

@@ -18,30 +18,20 @@ import pytest
 import requests
 
 from tests.fakes import google_discovery
-from tests.fakes.google_calendar import GoogleCalendarServer
+from tests.fakes.conftest import GOOGLE_OWNER as OWNER
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-OWNER = "sales.person@example.com"
 
 
 @pytest.fixture
-def server():
-    s = GoogleCalendarServer(OWNER).start()
-    try:
-        yield s
-    finally:
-        s.stop()
-
-
-@pytest.fixture
-def api(server):
+def api(google_server):
     """requests with the signed-in user's bearer token, rooted at calendar/v3/."""
-    token = server.issue_tokens()["access_token"]
+    token = google_server.issue_tokens()["access_token"]
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
 
     def call(method: str, path: str, **kwargs) -> requests.Response:
-        return session.request(method, server.api_endpoint + path, timeout=10, **kwargs)
+        return session.request(method, google_server.api_endpoint + path, timeout=10, **kwargs)
 
     yield call
     session.close()
@@ -95,15 +85,15 @@ def test_insert_requires_start_and_end_and_patch_does_not(api):
     assert api("PATCH", f"{EVENTS}/{made['id']}", json={"location": "Room 2"}).ok
 
 
-def test_an_answer_outside_the_schema_fails_the_test(server, api):
-    broken = server.insert_event({**_event(), "summary": 5})  # no schema check on this path
+def test_an_answer_outside_the_schema_fails_the_test(google_server, api):
+    broken = google_server.insert_event({**_event(), "summary": 5})  # no schema check on this path
     answer = api("GET", f"{EVENTS}/{broken['id']}")
     assert answer.status_code == 500
     with pytest.raises(AssertionError, match="summary"):
-        server.stop()
+        google_server.stop()
 
 
-def test_every_answer_the_server_gives_fits_the_schema(server, api):
+def test_every_answer_the_server_gives_fits_the_schema(google_server, api):
     made = api("POST", EVENTS, json=_event(recurrence=["RRULE:FREQ=DAILY;COUNT=3"])).json()
     answers = [
         made,
@@ -117,7 +107,7 @@ def test_every_answer_the_server_gives_fits_the_schema(server, api):
     ]
     for answer in answers:
         assert google_discovery.answer_problems(answer) == [], answer
-    assert server.answer_problems == []
+    assert google_server.answer_problems == []
 
 
 # --------------------------------------------------------------------------- times and zones
@@ -198,13 +188,13 @@ def test_events_carry_reminders_and_an_event_type(api):
     assert listed["reminders"] == {"useDefault": True} and listed["eventType"] == "default"
 
 
-def test_the_calendar_list_has_default_reminders_and_a_sync_token(server, api):
+def test_the_calendar_list_has_default_reminders_and_a_sync_token(google_server, api):
     first = api("GET", "users/me/calendarList").json()
     (entry,) = first["items"]
     assert entry["primary"] is True and entry["defaultReminders"] == []
     again = api("GET", "users/me/calendarList", params={"syncToken": first["nextSyncToken"]})
     assert again.json()["items"] == []
-    server.add_calendar("team@group.calendar.google.com", "Team", access_role="reader")
+    google_server.add_calendar("team@group.calendar.google.com", "Team", access_role="reader")
     changed = api("GET", "users/me/calendarList", params={"syncToken": first["nextSyncToken"]})
     assert [e["id"] for e in changed.json()["items"]] == ["team@group.calendar.google.com"]
     assert "defaultReminders" not in changed.json()["items"][0]  # a reader has none
@@ -229,16 +219,16 @@ def test_if_none_match_with_the_current_etag_is_304(api):
     assert other.status_code == 200
 
 
-def test_a_batch_part_without_http_version_is_answered(server, api):
+def test_a_batch_part_without_http_version_is_answered(google_server, api):
     boundary = "batch_" + uuid.uuid4().hex
     part = (
         f"--{boundary}\r\nContent-Type: application/http\r\nContent-ID: <1>\r\n\r\n"
         f"GET /calendar/v3/{EVENTS}\r\n\r\n"
         f"--{boundary}--\r\n"
     )
-    token = server.issue_tokens()["access_token"]
+    token = google_server.issue_tokens()["access_token"]
     answer = requests.post(
-        server.base_url + "/batch/calendar/v3",
+        google_server.base_url + "/batch/calendar/v3",
         data=part.encode(),
         headers={
             "Authorization": f"Bearer {token}",
@@ -252,14 +242,14 @@ def test_a_batch_part_without_http_version_is_answered(server, api):
 # --------------------------------------------------------------------------- ids and series
 
 
-def test_ids_of_a_split_series_are_accepted_and_produced(server, api):
+def test_ids_of_a_split_series_are_accepted_and_produced(google_server, api):
     made = api("POST", EVENTS, json=_event(id="abcdef12345_R20261201T080000")).json()
     assert made["id"] == "abcdef12345_R20261201T080000"
     bad = api("POST", EVENTS, json=_event(id="abcdef12345_X20261201T080000"))
     assert bad.status_code == 400
     series = api("POST", EVENTS, json=_event(recurrence=["RRULE:FREQ=DAILY;COUNT=5"])).json()
     third = START + timedelta(days=2)
-    new_id = server.split_series(series["id"], third, subject="Visit (new room)")
+    new_id = google_server.split_series(series["id"], third, subject="Visit (new room)")
     assert new_id == f"{series['id']}_R{third:%Y%m%dT%H%M%S}"
     old = api("GET", f"{EVENTS}/{series['id']}").json()
     new = api("GET", f"{EVENTS}/{new_id}").json()
@@ -268,15 +258,15 @@ def test_ids_of_a_split_series_are_accepted_and_produced(server, api):
         new["recurrence"] == ["RRULE:FREQ=DAILY;COUNT=3"] and new["summary"] == "Visit (new room)"
     )
     assert new["iCalUID"] != old["iCalUID"]
-    starts = server.occurrence_starts(series["id"]) + server.occurrence_starts(new_id)
+    starts = google_server.occurrence_starts(series["id"]) + google_server.occurrence_starts(new_id)
     assert starts == [START + timedelta(days=d) for d in range(5)]
 
 
 # --------------------------------------------------------------------------- guests
 
 
-def _their_meeting(server, **extra) -> dict:
-    return server.insert_event(
+def _their_meeting(google_server, **extra) -> dict:
+    return google_server.insert_event(
         {
             **_event(),
             "organizer": {"email": "boss@customer.example", "self": False},
@@ -289,16 +279,16 @@ def _their_meeting(server, **extra) -> dict:
     )
 
 
-def test_a_guest_cannot_change_the_organisers_meeting(server, api):
-    meeting = _their_meeting(server)
+def test_a_guest_cannot_change_the_organisers_meeting(google_server, api):
+    meeting = _their_meeting(google_server)
     answer = api("PATCH", f"{EVENTS}/{meeting['id']}", json={"location": "My office"})
     assert answer.status_code == 403 and _reason(answer) == "forbiddenForNonOrganizer"
     assert answer.json()["error"]["errors"][0]["domain"] == "calendar"
-    assert server.get_event(meeting["id"]).get("location") is None
+    assert google_server.get_event(meeting["id"]).get("location") is None
 
 
-def test_a_guest_changes_their_own_copy_and_answer(server, api):
-    meeting = _their_meeting(server)
+def test_a_guest_changes_their_own_copy_and_answer(google_server, api):
+    meeting = _their_meeting(google_server)
     own = {
         "reminders": {"useDefault": False, "overrides": [{"method": "popup", "minutes": 5}]},
         "colorId": "3",
@@ -311,8 +301,8 @@ def test_a_guest_changes_their_own_copy_and_answer(server, api):
     assert api("PATCH", f"{EVENTS}/{meeting['id']}", json=own).ok
 
 
-def test_a_guest_may_change_what_the_organiser_lets_guests_modify(server, api):
-    meeting = _their_meeting(server, guestsCanModify=True)
+def test_a_guest_may_change_what_the_organiser_lets_guests_modify(google_server, api):
+    meeting = _their_meeting(google_server, guestsCanModify=True)
     answer = api("PATCH", f"{EVENTS}/{meeting['id']}", json={"location": "My office"})
     assert answer.ok and answer.json()["location"] == "My office"
 

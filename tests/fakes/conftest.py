@@ -1,0 +1,20 @@
+"""Fixtures shared by the test servers' own tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fakes.google_calendar import GoogleCalendarServer
+
+GOOGLE_OWNER = "sales.person@example.com"
+
+
+@pytest.fixture
+def google_server():
+    """A Google test server for :data:`GOOGLE_OWNER`; stopping it fails the test
+    when one of its answers broke the discovery document."""
+    s = GoogleCalendarServer(GOOGLE_OWNER).start()
+    try:
+        yield s
+    finally:
+        s.stop()
