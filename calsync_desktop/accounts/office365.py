@@ -12,7 +12,8 @@ token. A public client has no client secret.
 Endpoints, in order of precedence: the account's settings (``graph_endpoint``,
 ``authority``, ``ca_bundle``, ``client_id``), then the environment variables
 ``CALSYNC_GRAPH_ENDPOINT``, ``CALSYNC_MS_AUTHORITY``, ``CALSYNC_CA_BUNDLE`` and
-``CALSYNC_MS_CLIENT_ID``, then Microsoft's public endpoints and
+``CALSYNC_MS_CLIENT_ID``, then (for the CA bundle) Settings › Advanced, then
+Microsoft's public endpoints and
 :data:`DEFAULT_CLIENT_ID`. With an authority other than Microsoft's public
 cloud, MSAL's instance discovery (a call to login.microsoftonline.com) is
 switched off and the endpoints come from the authority's own
@@ -68,6 +69,7 @@ ENV = {
     "ca_bundle": "CALSYNC_CA_BUNDLE",
     "client_id": "CALSYNC_MS_CLIENT_ID",
 }
+ADVANCED_CA_BUNDLE = "advanced.ca_bundle"
 TOKEN_CACHE = "token_cache"
 WIZARD_SENTENCE = (
     "Office 365 connects through Microsoft Graph: you sign in with Microsoft in your "
@@ -98,6 +100,11 @@ def config(services: Services, settings: Mapping[str, Any] | None = None) -> dic
         value = settings.get(key) or env.get(variable)
         if value:
             out[key] = str(value)
+    store = getattr(services, "store", None)
+    if not out["ca_bundle"] and store is not None:
+        # the CA bundle of Settings › Advanced, which the sign-in's and Graph's
+        # "not trusted" messages point to
+        out["ca_bundle"] = store.get_setting(ADVANCED_CA_BUNDLE, "") or ""
     return out
 
 
