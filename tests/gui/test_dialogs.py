@@ -735,6 +735,14 @@ def test_troubleshooting_explains_a_failed_first_sync(qtbot, services):
     assert "not synced yet" not in shown
 
 
+def _open_cell_editor(table, kind):
+    """The editor open in the table now: a closed editor lingers as a hidden
+    child until Qt deletes it later, so findChild alone may return that one."""
+    editors = [e for e in table.findChildren(kind) if e.isVisible()]
+    assert len(editors) == 1
+    return editors[0]
+
+
 def test_an_account_can_be_named_and_its_address_is_shown_once(qtbot, services, autostart):
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QLineEdit
@@ -759,8 +767,8 @@ def test_an_account_can_be_named_and_its_address_is_shown_once(qtbot, services, 
     table.setFocus()
     table.setCurrentCell(0, 0)
     qtbot.keyClick(table, Qt.Key.Key_F2)
-    editor = table.findChild(QLineEdit)
-    assert editor is not None and editor.text() == ""  # an unnamed account: empty name
+    editor = _open_cell_editor(table, QLineEdit)
+    assert editor.text() == ""  # an unnamed account: empty name
     editor.setText("Work")
     qtbot.keyClick(editor, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: services.store.get_account(work.id).name == "Work")
@@ -768,7 +776,7 @@ def test_an_account_can_be_named_and_its_address_is_shown_once(qtbot, services, 
     assert changed == [1]
     # the Rename… button edits the same cell; an empty name means the address again
     dialog.rename_button.click()
-    editor = table.findChild(QLineEdit)
+    editor = _open_cell_editor(table, QLineEdit)
     assert editor.text() == "Work"
     editor.setText("  ")
     qtbot.keyClick(editor, Qt.Key.Key_Return)
