@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from calsync_desktop.model import Appointment, InviteStatus
-from calsync_desktop.sync.mapping import split_contents
+from calsync_desktop.providers.kit.contents import split_contents
 
 BUSY_SUMMARY = "Busy"
 

@@ -138,20 +138,13 @@ class KnownViolation(Exception):
 # Violations that are being removed elsewhere: the test fails on any *other*
 # offender, and (strict xfail) starts failing once the known one is gone, so
 # that its entry here is removed with the fix.
-KNOWN = {
-    "providers never import sync": [
-        "providers/graph.py imports calsync_desktop.sync.mapping",
-    ],
-}
+KNOWN: dict[str, list[str]] = {}  # none today
 
 
 def _marks(rule: Rule):
     if rule.name not in KNOWN:
         return ()
-    why = (
-        "known violation, being fixed: the HTML → text rule moves from sync/mapping.py "
-        "into the providers' kit (issue 11), so graph.py stops importing sync"
-    )
+    why = "known violation, being fixed (its issue says where)"
     return (pytest.mark.xfail(strict=True, raises=KnownViolation, reason=why),)
 
 

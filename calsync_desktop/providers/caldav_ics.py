@@ -21,7 +21,6 @@ survive a round trip.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,10 +30,10 @@ from icalendar import Calendar, Event, vCalAddress
 
 from calsync_desktop.model import InviteStatus, OccurrenceOverride, Participant, Recurrence
 from calsync_desktop.providers.base import EventDraft, RemoteEvent, TimeWindow
+from calsync_desktop.providers.kit.contents import join_contents, looks_like_html, split_contents
 
 LOCAL_ID_PROPERTY = "X-CALSYNC-LOCAL-ID"
 PRODID = "-//calsync-desktop//Sales Calendar//EN"
-SUBJECT_MAX = 255
 
 PARTSTAT_TO_STATUS = {
     "ACCEPTED": InviteStatus.ACCEPTED,
@@ -43,25 +42,10 @@ PARTSTAT_TO_STATUS = {
     "NEEDS-ACTION": InviteStatus.NO_RESPONSE,
 }
 STATUS_TO_PARTSTAT = {v: k for k, v in PARTSTAT_TO_STATUS.items()}
-_HTML_RE = re.compile(r"<(p|br|div|span|a|b|i|strong|em|ul|ol|li|html|body|table)\b", re.I)
 
 
 class UnreadableEvent(ValueError):
     """A calendar resource that is not iCalendar, or has no usable VEVENT."""
-
-
-# --------------------------------------------------------------------------- contents
-
-
-def split_contents(contents: str) -> tuple[str, str]:
-    """Subject (the first line, at most 255 characters) and body (the rest)."""
-    first, _, rest = contents.partition("\n")
-    return first[:SUBJECT_MAX], rest
-
-
-def join_contents(subject: str, body: str) -> str:
-    """Contents from subject and body: the body on the lines after, when it is not empty."""
-    return subject + "\n" + body if body.strip() else subject
 
 
 # --------------------------------------------------------------------------- reading
@@ -155,7 +139,7 @@ def _body(vevent) -> tuple[str, bool]:
         for alt in _list(vevent, "X-ALT-DESC"):
             if "html" in str(getattr(alt, "params", {}).get("FMTTYPE", "")).lower():
                 return str(alt), True
-    return description, bool(_HTML_RE.search(description))
+    return description, looks_like_html(description)
 
 
 def _last_modified(vevents: Iterable) -> datetime | None:
@@ -198,11 +182,11 @@ def read_event(href: str, etag: str, text: str, owner: str) -> RemoteEvent | Non
                 exdates.append(original)
                 continue
             o_start, o_end, _, _ = _times(v)
-            o_body, _ = _body(v)
+            o_body, o_html = _body(v)
             overrides.append(
                 OccurrenceOverride(
                     original_start=original,
-                    contents=join_contents(_text(v, "SUMMARY"), o_body),
+                    contents=join_contents(_text(v, "SUMMARY"), o_body, o_html),
                     location=_text(v, "LOCATION"),
                     start=o_start,
                     end=o_end,

@@ -100,6 +100,7 @@ from calsync_desktop.providers.base import (
     Write,
     WriteResult,
 )
+from calsync_desktop.providers.kit.contents import join_contents, split_contents
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -906,12 +907,17 @@ class ExchangeProvider(CalendarProvider):
                 overrides = []
                 for occ in item.modified_occurrences or []:
                     exc = exceptions.get(occ.id)
-                    subject = (exc.subject if exc else None) or item.subject or ""
-                    text = str(exc.text_body or "").strip() if exc else ""
+                    # an exception's own subject, even when it was emptied (Exchange
+                    # answers TextBody as text it converted itself, with \r\n line ends)
+                    contents = (
+                        join_contents(exc.subject, str(exc.text_body or ""))
+                        if exc
+                        else item.subject or ""
+                    )
                     overrides.append(
                         OccurrenceOverride(
                             original_start=_utc(occ.original_start),
-                            contents=subject + ("\n" + text if text else ""),
+                            contents=contents,
                             location=(exc.location if exc else None) or "",
                             start=_utc(occ.start),
                             end=_utc(occ.end),
@@ -1095,13 +1101,13 @@ class ExchangeProvider(CalendarProvider):
             for o, occ in zip(edits, occurrences, strict=True):
                 if isinstance(occ, Exception):
                     raise translate(occ)
-                subject, _, body = o.contents.partition("\n")
+                subject, body = split_contents(o.contents)
                 tz = EWSTimeZone(draft.timezone)
                 target = CalendarItem(
                     account=account,
                     id=occ.id,
                     changekey=occ.changekey,
-                    subject=subject[:255],
+                    subject=subject,
                     body=Body(body) if body else None,
                     location=o.location or None,
                     start=_ews_time(o.start, tz),

@@ -29,7 +29,6 @@ import hashlib
 import http.client
 import json
 import logging
-import re
 import socket
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -71,6 +70,7 @@ from calsync_desktop.providers.base import (
     Write,
     WriteResult,
 )
+from calsync_desktop.providers.kit.contents import join_contents, looks_like_html, split_contents
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +87,6 @@ _STATUS_FROM_GOOGLE = {
     "declined": InviteStatus.DECLINED,
     "needsAction": InviteStatus.NO_RESPONSE,
 }
-_HTML_RE = re.compile(
-    r"<\s*/?\s*(p|br|div|a|b|i|u|ul|ol|li|span|strong|em|html|body|font|table)\b[^>]*>", re.I
-)
 SERIES_VERSION_SEPARATOR = "+"
 
 
@@ -184,8 +181,8 @@ def _parse_exdates(line: str, tz: str) -> list[datetime]:
 
 
 def _contents(item: dict) -> str:
-    subject, body = item.get("summary") or "", item.get("description") or ""
-    return subject + "\n" + body if body.strip() else subject
+    description = item.get("description") or ""
+    return join_contents(item.get("summary"), description, looks_like_html(description))
 
 
 def _attendees(item: dict) -> tuple[Participant, ...]:
@@ -252,7 +249,7 @@ def to_remote_event(
         end=end,
         timezone=tz,
         body=description,
-        body_is_html="<" in description and bool(_HTML_RE.search(description)),
+        body_is_html=looks_like_html(description),
         location=item.get("location") or "",
         all_day=all_day,
         private=item.get("visibility") in ("private", "confidential"),
@@ -306,10 +303,10 @@ def draft_body(draft: EventDraft, fields: Iterable[str] | None = None) -> dict:
 
 
 def _override_body(override: OccurrenceOverride, tz: str) -> dict:
-    subject, _, rest = override.contents.partition("\n")
+    subject, body = split_contents(override.contents)
     return {
-        "summary": subject[:255],
-        "description": rest,
+        "summary": subject,
+        "description": body,
         "location": override.location,
         "start": _write_time(override.start, tz),
         "end": _write_time(override.end, tz),

@@ -75,6 +75,7 @@ from calsync_desktop.providers.base import (
     Write,
     WriteResult,
 )
+from calsync_desktop.providers.kit.contents import join_contents, split_contents
 
 log = logging.getLogger(__name__)
 
@@ -376,15 +377,9 @@ def _attendees(item: dict) -> tuple[Participant, ...]:
 
 
 def _contents(item: dict) -> str:
-    subject = item.get("subject") or ""
     body = item.get("body") or {}
-    text = body.get("content") or ""
-    if (body.get("contentType") or "").lower() == "html":
-        from calsync_desktop.sync.mapping import html_to_text  # one HTML rule for all providers
-
-        text = html_to_text(text)
-    text = text.replace("\r\n", "\n").strip()
-    return f"{subject}\n{text}" if text else subject
+    is_html = (body.get("contentType") or "").lower() == "html"
+    return join_contents(item.get("subject"), body.get("content"), is_html)
 
 
 def to_remote_event(item: dict, default_tz: str = "UTC") -> RemoteEvent:
@@ -496,10 +491,10 @@ def draft_body(draft: EventDraft, fields: Iterable[str] | None = None) -> dict:
 
 
 def _override_body(override: OccurrenceOverride, tz: str) -> dict:
-    subject, _, rest = override.contents.partition("\n")
+    subject, body = split_contents(override.contents)
     return {
-        "subject": subject[:255],
-        "body": {"contentType": "text", "content": (subject[255:] + "\n" + rest).strip("\n")},
+        "subject": subject,
+        "body": {"contentType": "text", "content": body},
         "location": {"displayName": override.location},
         "start": _write_time(override.start, tz),
         "end": _write_time(override.end, tz),

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
-from functools import lru_cache
 
 from calsync_desktop.model import (
     Appointment,
@@ -24,9 +23,8 @@ from calsync_desktop.model import (
     Recurrence,
 )
 from calsync_desktop.providers.base import EventDraft, RemoteEvent
+from calsync_desktop.providers.kit.contents import join_contents, split_contents, stored_contents
 from calsync_desktop.sync.snapshot import Fields
-
-SUBJECT_MAX = 255
 
 # which provider fields an Update must carry when a merge field changes
 PROVIDER_FIELDS = {
@@ -39,122 +37,6 @@ PROVIDER_FIELDS = {
     "exdates": {"recurrence"},
     "overrides": {"recurrence"},
 }
-
-# --------------------------------------------------------------------------- HTML
-
-_BLOCKS = {
-    "p",
-    "div",
-    "br",
-    "li",
-    "tr",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "table",
-    "ul",
-    "ol",
-    "blockquote",
-    "pre",
-    "section",
-    "article",
-    "header",
-    "footer",
-    "hr",
-}
-_DROPPED = {"script", "style", "head", "title", "meta", "noscript", "template", "xml"}
-
-
-@lru_cache(maxsize=8192)  # the same body is read for the snapshot and the appointment
-def html_to_text(html: str) -> str:
-    """Plain text of an HTML body: paragraphs and line breaks kept, links as
-    "text (url)", script and style dropped, entities decoded.
-
-    Uses BeautifulSoup's tolerant parser, so broken markup still converts; the
-    walk is iterative, so deeply nested markup cannot exhaust the stack.
-    """
-    # loaded on first use: the window's start needs neither (23 MB, 0.1 s)
-    from bs4 import BeautifulSoup, Comment, NavigableString, Tag
-
-    soup = BeautifulSoup(html, "lxml")
-    parts: list[str] = []
-
-    def newline() -> None:
-        if parts and not parts[-1].endswith("\n"):
-            parts.append("\n")
-
-    # (node, closing) pairs; a closing entry finishes a tag after its children
-    stack: list[tuple[object, bool]] = [(child, False) for child in reversed(list(soup.children))]
-    while stack:
-        node, closing = stack.pop()
-        if isinstance(node, Comment):
-            continue
-        if isinstance(node, NavigableString):
-            raw = str(node)
-            text = " ".join(raw.split())
-            if raw[:1].isspace() and parts and not parts[-1].endswith((" ", "\n")):
-                parts.append(" ")
-            if text:
-                parts.append(text)
-                if raw[-1:].isspace():
-                    parts.append(" ")
-            continue
-        if not isinstance(node, Tag) or node.name in _DROPPED:
-            continue
-        name = node.name
-        if closing:
-            if name == "a":
-                href = (node.get("href") or "").strip()
-                label = node.get_text(" ", strip=True)
-                if (
-                    href
-                    and not href.lower().startswith(("javascript:", "#"))
-                    and href != label
-                    and href[7:] != label
-                ):
-                    parts.append(f" ({href})")
-            if name in _BLOCKS:
-                newline()
-            elif name in {"td", "th"}:
-                parts.append(" ")
-            continue
-        if name == "br":
-            parts.append("\n")
-            continue
-        if name in _BLOCKS:
-            newline()
-        if name == "li":
-            parts.append("- ")
-        stack.append((node, True))
-        stack.extend((child, False) for child in reversed(list(node.children)))
-
-    lines = [" ".join(line.split()) for line in "".join(parts).split("\n")]
-    text = "\n".join(lines)
-    while "\n\n\n" in text:
-        text = text.replace("\n\n\n", "\n\n")
-    return text.strip()
-
-
-# --------------------------------------------------------------------------- contents
-
-
-def split_contents(contents: str) -> tuple[str, str]:
-    """Subject (the first line, at most 255 characters) and body (the rest)."""
-    first, _, rest = contents.partition("\n")
-    if len(first) > SUBJECT_MAX:
-        return first[:SUBJECT_MAX], first[SUBJECT_MAX:] + ("\n" + rest if rest else "")
-    return first, rest
-
-
-def join_contents(subject: str, body: str, body_is_html: bool = False) -> str:
-    """Contents from a subject and a body (HTML bodies become plain text)."""
-    text = html_to_text(body) if body_is_html else body.replace("\r\n", "\n").strip()
-    subject = subject or ""
-    return f"{subject}\n{text}" if text else subject
-
 
 # --------------------------------------------------------------------------- fields
 
@@ -228,11 +110,6 @@ def stored_form(fields: Fields, own_email: str = "") -> Fields:
             for k, v in fields.overrides.items()
         },
     )
-
-
-def stored_contents(contents: str) -> str:
-    """Contents as a service holds them: split into subject and body, joined again."""
-    return join_contents(*split_contents(contents))
 
 
 def _second(value: str) -> str:

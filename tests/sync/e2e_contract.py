@@ -356,6 +356,46 @@ class EndToEndContract:
         h.sync()
         assert set(h.remote(master).recurrence.overrides) == {moved, local_move}
 
+    # one contents rule for a whole appointment and an edited occurrence (kit/contents.py)
+
+    def _series_with_edited_occurrence(self, h, **changes):
+        a = h.add_local("Meeting with Acme", recurrence=Recurrence("FREQ=DAILY;COUNT=5"))
+        h.sync()
+        original = a.start + timedelta(days=2)
+        h.clock.advance(minutes=1)
+        h.server.edit_occurrence(h.remote_id_for(a.id), original, **changes)
+        h.sync()
+        (override,) = h.local(a.id).recurrence.overrides
+        return override
+
+    def test_an_edited_occurrence_keeps_a_first_line_longer_than_a_subject_in_its_body(self, h):
+        a = h.add_local(recurrence=Recurrence("FREQ=DAILY;COUNT=5"))
+        h.sync()
+        original = a.start + timedelta(days=2)
+        contents = "x" * 300 + "\nbring samples"
+        edit = OccurrenceOverride(original, contents, "", original, original + timedelta(hours=2))
+        h.edit_local(a.id, recurrence=Recurrence("FREQ=DAILY;COUNT=5", overrides=(edit,)))
+        h.sync()
+        (remote,) = h.remote(h.remote_id_for(a.id)).recurrence.overrides
+        assert remote.contents == "x" * 255 + "\n" + "x" * 45 + "\nbring samples"
+        assert h.sync().counts == {}
+        assert h.local(a.id).recurrence.overrides == (edit,)
+
+    def test_an_occurrence_edited_elsewhere_in_html_is_read_as_plain_text(self, h):
+        body = "<p>Bring the <b>deck</b></p><p>and samples</p>"
+        override = self._series_with_edited_occurrence(h, subject="Demo", body=body, html=True)
+        assert override.contents == "Demo\nBring the deck\nand samples"
+
+    def test_an_occurrence_body_with_windows_line_ends_is_read_with_plain_ones(self, h):
+        override = self._series_with_edited_occurrence(
+            h, subject="Demo", body="Line one\r\nLine two\r\n"
+        )
+        assert override.contents == "Demo\nLine one\nLine two"
+
+    def test_an_occurrence_whose_subject_was_emptied_elsewhere_has_an_empty_first_line(self, h):
+        override = self._series_with_edited_occurrence(h, subject="", body="Agenda to follow")
+        assert override.contents == "\nAgenda to follow"
+
     # ------------------------------------------------------------------------ scope
 
     def test_all_day_events_are_not_synced_in_either_direction(self, h):

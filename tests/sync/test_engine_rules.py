@@ -24,7 +24,6 @@ from calsync_desktop.providers.base import Create, Update
 from calsync_desktop.sync import mapping as m
 from calsync_desktop.sync.conflicts import restore_conflict
 from calsync_desktop.sync.engine import Decision, SyncResult
-from calsync_desktop.sync.mapping import html_to_text, join_contents, split_contents
 
 from .harness import Crash, Harness
 
@@ -86,39 +85,6 @@ def test_contents_round_trip_is_stable(h):
     before = h.calendar.requests
     assert h.sync().counts == {}
     assert h.calendar.requests - before == 1
-
-
-def test_subject_is_at_most_255_characters():
-    subject, body = split_contents("x" * 300 + "\nrest")
-    assert len(subject) == 255 and body == "x" * 45 + "\nrest"
-    assert split_contents("Title\nBody\nmore") == ("Title", "Body\nmore")
-    assert join_contents("Title", "") == "Title"
-
-
-def test_html_body_becomes_plain_text():
-    html = (
-        "<html><head><style>p{color:red}</style><script>alert(1)</script></head><body>"
-        "<p>Hello&nbsp;&amp; welcome</p><p>See <a href='https://example.com/x'>the deck</a>"
-        "<br>Thanks</p><ul><li>one</li><li>two</li></ul></body></html>"
-    )
-    assert html_to_text(html) == (
-        "Hello & welcome\nSee the deck (https://example.com/x)\nThanks\n- one\n- two"
-    )
-
-
-@pytest.mark.parametrize(
-    "odd",
-    [
-        "<p>unclosed <b>bold",
-        "<<<>>>",
-        "<div><table><tr><td>a<td>b</table>",
-        "&bogus; &#xZZ;",
-        "<p>" * 5000,
-        "",
-    ],
-)
-def test_odd_html_converts_without_crashing(odd):
-    assert isinstance(html_to_text(odd), str)
 
 
 # --------------------------------------------------------------------------- field directions
