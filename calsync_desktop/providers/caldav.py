@@ -11,10 +11,12 @@ What it keeps inside (see :class:`CalDAVProvider`):
   calendars. A saved account keeps its calendar's URL and skips all of it;
 - incremental sync with WebDAV sync-collection (RFC 6578): one REPORT with the
   calendar data of what changed (and 404 entries for what was deleted); a
-  token the server no longer accepts (403/409 ``DAV:valid-sync-token``) is
+  token the server no longer accepts (``DAV:valid-sync-token``) is
   :class:`SyncStateExpired`. A server without sync-collection is listed by its
   ctag (``CS:getctag``): one PROPFIND when nothing changed, a full
-  ``calendar-query`` over the window when something did;
+  ``calendar-query`` over the window when something did. The refusal of a
+  token is 403 or 409 on some servers (Radicale) and 412 on others (Xandikos's
+  ``PreconditionFailure``), each naming the precondition;
 - identity: an event calsync creates is the resource ``<local id>.ics`` whose
   UID is the local id, created with ``If-None-Match: *`` (a retried create
   answers 412, or ``CALDAV:no-uid-conflict``, and links instead of
@@ -23,8 +25,11 @@ What it keeps inside (see :class:`CalDAVProvider`):
   ``If-Match`` on the ETag read (412 → :class:`ChangedMeanwhile`); an update
   patches the resource as the server holds it, only the fields named;
 - retries of 429 and 503 (with Retry-After) and other 5xx through
-  :class:`Backoff`; 401 → :class:`NeedsSignIn`; TLS verification always on,
-  with the account's CA bundle when it has one.
+  :class:`Backoff`, except 501 and 505, which say the server does not support
+  the request and would answer the same again (RFC 9110 §15.6.2, §15.6.6), and
+  never a 4xx (a 405 is a method this server does not allow there);
+  401 → :class:`NeedsSignIn`; TLS verification always on, with the account's
+  CA bundle when it has one.
 """
 
 from __future__ import annotations
@@ -79,6 +84,7 @@ from calsync_desktop.providers.caldav_wire import (
     multiget_body,
     propfind_body,
     read_multistatus,
+    retryable,
     sync_collection_body,
     tag,
     translate,
@@ -186,7 +192,7 @@ class CalDAVProvider(CalendarProvider):
             raw = response._raw
             if isinstance(raw, str):
                 raw = raw.encode("utf-8")
-            if response.status >= 500:
+            if retryable(response.status):
                 raise ServerError(f"The CalDAV server failed ({response.status}).")
             return response.status, dict(response.headers), raw or b""
 
@@ -201,7 +207,7 @@ class CalDAVProvider(CalendarProvider):
             return read_multistatus(raw)
         if status in (404, 405, 501):
             raise NotACalendarService("The address answers, but it is not a CalDAV server.")
-        if status in (403, 409) and b"valid-sync-token" in raw:
+        if status in (403, 409, 412) and b"valid-sync-token" in raw:
             raise SyncStateExpired("The CalDAV server no longer accepts the sync token.")
         if 200 <= status < 300:
             raise NotACalendarService("The address answers, but it is not a CalDAV server.")

@@ -185,6 +185,16 @@ def _is_certificate_error(exc: BaseException) -> bool:
     return False
 
 
+# "does not support the functionality", "does not support the HTTP version":
+# the same request would meet the same answer (RFC 9110 §15.6.2, §15.6.6)
+NOT_SUPPORTED = frozenset({501, 505})
+
+
+def retryable(status: int) -> bool:
+    """Whether a server failure may pass if the request is sent again."""
+    return status >= 500 and status not in NOT_SUPPORTED
+
+
 def check_status(status: int, what: str) -> None:
     """Raise for a status that is not success (the library raised 401/403/429 already)."""
     if 200 <= status < 300:
@@ -193,7 +203,7 @@ def check_status(status: int, what: str) -> None:
         raise NotFound(f"The CalDAV server has no {what}.")
     if status == 412:
         raise ChangedMeanwhile("The event changed on the CalDAV server meanwhile.")
-    if status >= 500:
+    if retryable(status):
         raise ServerError(f"The CalDAV server failed ({status}).")
     if status in (400, 415, 422):
         raise InvalidEvent(f"The CalDAV server refused the {what} ({status}).")

@@ -16,19 +16,19 @@ the real server:
 
 - another client's acts are iCalendar PUTs and DELETEs straight to the server
   (bypassing the proxy: neither counted nor faulted);
-- ``expire_sync_state``: the proxy refuses every sync token handed out before,
-  as Radicale refuses a token it no longer has (``radicale/app/report.py``:
-  403 with ``<D:error><D:valid-sync-token/></D:error>``, RFC 6578 §3.2);
-  Radicale's own token cache is also removed;
+- ``expire_sync_state``: every sync token handed out before reaches the server
+  as one it never issued, so the refusal is the server's own (see
+  tests/fakes/caldav_proxy.py); Radicale's own token cache is also removed;
 - ``invitations_sent``: what the server would send under RFC 6638 §3.2 for the
   PUTs that reached it: one scheduling message per write whose ORGANIZER is the
   owner and that names an attendee without ``SCHEDULE-AGENT=CLIENT``
   (neither server here sends mail).
+
+The proxy (tests/fakes/caldav_proxy.py) injects every fault kind of SPEC §7.
 """
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import shutil
@@ -36,7 +36,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -45,7 +44,8 @@ from pathlib import Path
 import requests
 from icalendar import Calendar, Event, vCalAddress
 
-from tests.fakes.kit import FaultProxy, RemoteCalendar, neutral_changes, response_word
+from tests.fakes.caldav_proxy import CALDAV_FAULT_KINDS, CalDAVProxy
+from tests.fakes.kit import RemoteCalendar, neutral_changes, response_word
 from tests.fakes.kit.faults import FaultQueue
 
 OWNER = "alice@example.com"
@@ -57,13 +57,6 @@ PARTSTATS = {
     "declined": "DECLINED",
 }
 CLASSES = {"normal": "PUBLIC", "private": "PRIVATE", "confidential": "CONFIDENTIAL"}
-SYNC_TOKEN = re.compile(rb"<(?:\w+:)?sync-token>([^<]*)</(?:\w+:)?sync-token>")
-INVALID_TOKEN = (
-    403,
-    {"Content-Type": "application/xml; charset=utf-8"},
-    b'<?xml version="1.0" encoding="utf-8"?>\n'
-    b'<D:error xmlns:D="DAV:"><D:valid-sync-token/></D:error>',
-)
 
 
 def free_port() -> int:
@@ -84,78 +77,6 @@ def _wait_for(port: int, process: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"the CalDAV server did not start: {log.read_text()[-2000:]}")
 
 
-class CalDAVProxy(FaultProxy):
-    """The proxy in front of a real server: faults, an optional user table
-    (authentication at the proxy), refused sync tokens and scheduling counts."""
-
-    drop_request_headers = frozenset({"accept-encoding"})
-
-    def __init__(self, upstream: str, owner: str, users: dict[str, str] | None = None):
-        super().__init__(upstream, faults=FaultQueue(), tls=True)
-        self.owner = owner
-        self.users = users
-        self.issued_tokens: set[str] = set()
-        self.refused_tokens: set[str] = set()
-        self.refuse_sync_collection = False
-        self.scheduling_messages = 0
-        self.lock = threading.Lock()
-
-    def intercept(self, method, path, headers, body):
-        if self.users is not None and not self._authenticated(headers.get("Authorization", "")):
-            return 401, {"WWW-Authenticate": 'Basic realm="calendar"'}, b"Unauthorized"
-        if method == "REPORT" and b"sync-collection" in body:
-            if self.refuse_sync_collection:  # a server without RFC 6578
-                return 501, {"Content-Type": "text/plain"}, b"Not Implemented"
-            found = SYNC_TOKEN.search(body)
-            token = found.group(1).decode().strip() if found else ""
-            with self.lock:
-                refused = token in self.refused_tokens
-            if token and refused:
-                return INVALID_TOKEN
-        return None
-
-    def _authenticated(self, header: str) -> bool:
-        scheme, _, encoded = header.partition(" ")
-        if scheme.lower() != "basic":
-            return False
-        try:
-            user, _, password = base64.b64decode(encoded).decode().partition(":")
-        except ValueError:
-            return False
-        return self.users is not None and self.users.get(user) == password
-
-    def forwarded(self, method, path, body, status, payload):
-        with self.lock:
-            if method == "REPORT":
-                for token in SYNC_TOKEN.findall(payload):
-                    self.issued_tokens.add(token.decode().strip())
-            if method == "PUT" and 200 <= status < 300:
-                self.scheduling_messages += _scheduling_messages(body, self.owner)
-
-    def expire_tokens(self) -> None:
-        with self.lock:
-            self.refused_tokens |= self.issued_tokens
-            self.issued_tokens = set()
-
-
-def _scheduling_messages(body: bytes, owner: str) -> int:
-    try:
-        calendar = Calendar.from_ical(body.decode("utf-8", "replace"))
-    except ValueError:
-        return 0
-    for event in calendar.walk("VEVENT"):
-        organizer = str(event.get("ORGANIZER") or "").lower().removeprefix("mailto:")
-        if organizer != owner.lower():
-            continue
-        attendees = event.get("ATTENDEE") or []
-        attendees = attendees if isinstance(attendees, list) else [attendees]
-        if any(
-            str(a.params.get("SCHEDULE-AGENT", "SERVER")).upper() != "CLIENT" for a in attendees
-        ):
-            return 1
-    return 0
-
-
 class CalDAVServer(RemoteCalendar):
     """A real CalDAV server process, its proxy, and the test vocabulary over both.
 
@@ -165,6 +86,7 @@ class CalDAVServer(RemoteCalendar):
     """
 
     name = ""
+    fault_kinds = CALDAV_FAULT_KINDS
     owner = OWNER
     password = PASSWORD
     home = ""  # the calendar home set's path
@@ -261,6 +183,7 @@ class CalDAVServer(RemoteCalendar):
         assert proxy is not None
         proxy.requests = 0
         proxy.scheduling_messages = 0
+        proxy.traffic.clear()
         proxy.refuse_sync_collection = False
         proxy.issued_tokens.clear()
         proxy.refused_tokens.clear()

@@ -64,7 +64,3 @@ class TestCalDAVRules(EndToEndContract):
     # and a 401 means the password changed; that case is
     # test_revoked_sign_in_pauses_the_account_and_deletes_nothing (revoke_sign_in).
     test_expired_access_token_is_refreshed_mid_sync = None
-    # The fault proxy in front of Radicale and Xandikos does not answer the hostile
-    # kinds (tests/fakes/kit/hostile.py) yet: the deep listing runs on the three
-    # services' own test servers.
-    test_a_listing_nested_too_deep_is_a_one_line_error_and_the_next_run_picks_up = None

@@ -48,9 +48,16 @@ class FaultProxy(BackgroundServer):
 
     ``answer`` turns an error fault into the service's answer (default:
     :func:`plain_http_answer`); ``malformed`` answers cut the upstream's body in
-    half. ``requests`` counts what the product sent through the proxy, not
-    what a test sends inside :meth:`looking`.
+    half, and :meth:`spoil` is where a subclass spoils the upstream's real
+    answer in other ways. A kind in :attr:`after_upstream` reaches the upstream
+    first: ``lost_answer`` is applied by the server, then the connection closes
+    without an answer (the client cannot tell whether it was). ``requests``
+    counts what the product sent through the proxy, not what a test sends
+    inside :meth:`looking`.
     """
+
+    #: the fault kinds applied to the upstream's answer rather than instead of it
+    after_upstream: frozenset[str] = frozenset({"malformed", "lost_answer"})
 
     #: request headers not passed on (a subclass reading the upstream's answers
     #: drops "accept-encoding" to see them uncompressed)
@@ -108,6 +115,11 @@ class FaultProxy(BackgroundServer):
     def forwarded(self, method: str, path: str, body: bytes, status: int, payload: bytes) -> None:
         """Sees each request the upstream answered (for a subclass that records traffic)."""
 
+    def spoil(self, fault: Fault, status: int, payload: bytes) -> tuple[int, bytes]:
+        """The upstream's answer as an :attr:`after_upstream` fault leaves it
+        (default, ``malformed``: the body breaks off half-way)."""
+        return status, payload[: max(1, len(payload) // 2)]
+
 
 class _ProxyHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -130,7 +142,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "slow":
             delay(fault)
             fault = None
-        if fault is not None and fault.kind != "malformed":
+        if fault is not None and fault.kind not in proxy.after_upstream:
             status, headers, payload = proxy.answer(fault)
             self._reply(status, list(headers.items()), payload)
             return
@@ -153,8 +165,11 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         finally:
             upstream.close()
         proxy.forwarded(self.command, self.path, body, status, payload)
-        if fault is not None:  # malformed: the answer breaks off half-way
-            payload = payload[: max(1, len(payload) // 2)]
+        if fault is not None and fault.kind == "lost_answer":
+            drop_connection(self)  # applied upstream, the answer never arrives
+            return
+        if fault is not None:
+            status, payload = proxy.spoil(fault, status, payload)
         self._reply(status, kept, payload)
 
     def _reply(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
