@@ -27,25 +27,16 @@ EVENT_PROPERTIES = (
 
 
 @pytest.fixture
-def server():
-    s = GraphServer().start()
-    try:
-        yield s
-    finally:
-        s.stop()
-
-
-@pytest.fixture
-def api(server):
-    token = server._tokens("https://graph.microsoft.com/Calendars.ReadWrite")["access_token"]
+def api(graph_server):
+    token = graph_server._tokens("https://graph.microsoft.com/Calendars.ReadWrite")["access_token"]
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token}"
-    base = server.graph_url
+    base = graph_server.graph_url
 
     def call(method: str, path: str, **kwargs) -> requests.Response:
         # verify per request: a session's own is overridden by REQUESTS_CA_BUNDLE
         return session.request(
-            method, base + path, timeout=10, verify=str(server.ca_bundle), **kwargs
+            method, base + path, timeout=10, verify=str(graph_server.ca_bundle), **kwargs
         )
 
     return call
@@ -83,7 +74,7 @@ def test_the_metadata_is_read_from_the_copy_in_the_repository():
         ({"instances": []}, "navigation property"),
     ],
 )
-def test_a_body_outside_the_metadata_is_refused(api, server, body, why):
+def test_a_body_outside_the_metadata_is_refused(api, graph_server, body, why):
     created = _event(api)
     answer = api("PATCH", f"/me/events/{created['id']}", json=body)
     assert answer.status_code == 400, answer.text
@@ -163,30 +154,32 @@ def test_the_sdk_forms_of_the_delta_url_are_accepted(api, path):
     assert data["@odata.context"].endswith("$metadata#Collection(event)")
 
 
-def test_a_delta_link_from_the_sdk_form_is_followed(server, api):
+def test_a_delta_link_from_the_sdk_form_is_followed(graph_server, api):
     _event(api)
     first = api("GET", "/me/calendarView/delta()", params=WINDOW).json()
     link = first["@odata.deltaLink"]
-    assert link.startswith(server.graph_url)
-    follow = api("GET", link.removeprefix(server.graph_url))
+    assert link.startswith(graph_server.graph_url)
+    follow = api("GET", link.removeprefix(graph_server.graph_url))
     assert follow.status_code == 200
     assert follow.json()["value"] == []
 
 
-def test_every_answer_names_its_odata_context(server, api):
+def test_every_answer_names_its_odata_context(graph_server, api):
     created = _event(api)
     eid = created["id"]
     answers = {
         "/me": api("GET", "/me").json(),
         "/me/calendars": api("GET", "/me/calendars").json(),
-        "/me/calendars/{id}": api("GET", f"/me/calendars/{server.default_calendar_id}").json(),
+        "/me/calendars/{id}": api(
+            "GET", f"/me/calendars/{graph_server.default_calendar_id}"
+        ).json(),
         "/me/events": api("GET", "/me/events").json(),
         "/me/events/{id}": api("GET", f"/me/events/{eid}").json(),
         "/me/calendarView": api("GET", "/me/calendarView", params=WINDOW).json(),
         "POST /me/events": created,
         "PATCH /me/events/{id}": api("PATCH", f"/me/events/{eid}", json={"subject": "B"}).json(),
     }
-    user = f"users('{server.state.user.id}')"
+    user = f"users('{graph_server.state.user.id}')"
     contexts = {k: v.get("@odata.context", "").split("$metadata#")[-1] for k, v in answers.items()}
     assert contexts == {
         "/me": "users/$entity",
@@ -198,7 +191,7 @@ def test_every_answer_names_its_odata_context(server, api):
         "POST /me/events": f"{user}/events/$entity",
         "PATCH /me/events/{id}": f"{user}/events/$entity",
     }
-    assert server.answer_problems == []
+    assert graph_server.answer_problems == []
 
 
 def test_an_answer_outside_the_metadata_fails_the_test_that_met_it():
