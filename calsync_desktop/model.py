@@ -46,6 +46,39 @@ class Participant:
         return self.email.strip().lower() if self.email else None
 
 
+def one_per_address(people: tuple[Participant, ...]) -> tuple[Participant, ...]:
+    """``people`` with one participant per email address, addresses compared
+    case-insensitively (RFC 5321 §2.4: in practice mailboxes are): the first
+    spelling is kept, with the first name and the first answer any of them has.
+    People without an address are all kept, in their places."""
+    if len(people) < 2:
+        return people
+    keys = [p.key for p in people]
+    addressed = [k for k in keys if k]
+    if len(set(addressed)) == len(addressed):
+        return people
+    merged: dict[str, Participant] = {}
+    for p, key in zip(people, keys, strict=True):
+        if key is None:
+            continue
+        first = merged.get(key)
+        if first is None:
+            merged[key] = p
+            continue
+        merged[key] = Participant(
+            first.name or p.name,
+            first.email,
+            p.status if first.status is InviteStatus.NO_RESPONSE else first.status,
+        )
+    out = []
+    for p, key in zip(people, keys, strict=True):
+        if key is None:
+            out.append(p)
+        elif key in merged:
+            out.append(merged.pop(key))
+    return tuple(out)
+
+
 @dataclass(frozen=True, slots=True)
 class OccurrenceOverride:
     """One occurrence of a series that was moved or edited.
@@ -108,6 +141,10 @@ class Appointment:
     modified: datetime = field(default_factory=lambda: datetime.now(UTC))
     account_id: str | None = None
     ical_uid: str | None = None
+
+    def __post_init__(self) -> None:
+        # one participant per address, whoever made the appointment
+        object.__setattr__(self, "participants", one_per_address(tuple(self.participants)))
 
     @property
     def title(self) -> str:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
-from calsync_desktop.model import Participant, Recurrence
+from calsync_desktop.model import Participant, Recurrence, one_per_address
 
 T = TypeVar("T")
 
@@ -186,6 +186,10 @@ class RemoteEvent:
     organizer_is_self: bool = True
     cancelled: bool = False
 
+    def __post_init__(self) -> None:
+        # one attendee per address (letter case aside), whatever the service lists
+        object.__setattr__(self, "attendees", one_per_address(tuple(self.attendees)))
+
 
 @dataclass(frozen=True, slots=True)
 class EventDraft:
@@ -201,6 +205,9 @@ class EventDraft:
     private: bool
     attendees: tuple[Participant, ...] = ()
     recurrence: Recurrence | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "attendees", one_per_address(tuple(self.attendees)))
 
 
 @dataclass(frozen=True, slots=True)

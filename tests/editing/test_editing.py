@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from calsync_desktop.editing import (
     edit_recurrence,
@@ -137,3 +139,47 @@ def test_listing_participants_again_keeps_their_answers():
     kept = keep_answers(new, old)
     assert [p.status for p in kept] == [InviteStatus.ACCEPTED, InviteStatus.NO_RESPONSE]
     assert kept[0].name == "Ann Lee"
+
+
+# --------------------------------------------------------------------------- participants
+
+_PEOPLE = st.lists(
+    st.builds(
+        Participant,
+        st.sampled_from(["", "Ann", "Ann Smith", "Bo"]),
+        st.one_of(
+            st.none(),
+            st.sampled_from(["ann@acme.example", "bo@acme.example", "x@y.example"]).flatmap(
+                lambda a: st.lists(st.booleans(), min_size=len(a), max_size=len(a)).map(
+                    lambda up: "".join(c.upper() if u else c for c, u in zip(a, up, strict=True))
+                )
+            ),
+        ),
+        st.sampled_from(list(InviteStatus)),
+    ),
+    max_size=8,
+)
+
+
+@given(_PEOPLE)
+def test_an_appointment_holds_one_participant_per_address_in_any_letter_case(people):
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    held = Appointment(new_id(), "Visit", start, start + timedelta(hours=1), participants=people)
+    keys = [p.key for p in held.participants if p.key]
+    assert len(keys) == len(set(keys)) and set(keys) == {p.key for p in people if p.key}
+    # nobody without an address is lost, and the order of first mentions is kept
+    assert [p for p in held.participants if not p.key] == [p for p in people if not p.key]
+    firsts, seen = [], set()
+    for p in people:
+        if not p.key or p.key not in seen:
+            firsts.append(p.key or "-")
+            seen.add(p.key)
+    assert [p.key or "-" for p in held.participants] == firsts
+    for p in held.participants:
+        same = [q for q in people if p.key and q.key == p.key]
+        if same:
+            assert p.email == same[0].email  # the first spelling
+            answered = [q.status for q in same if q.status is not InviteStatus.NO_RESPONSE]
+            assert p.status == (answered[0] if answered else InviteStatus.NO_RESPONSE)
+    again = held.with_changes(participants=held.participants)
+    assert again.participants == held.participants

@@ -299,6 +299,48 @@ class EndToEndContract:
         h.sync()
         assert [p.email for p in h.local(a.id).participants] == ["carl@customer.example"]
 
+    def test_addresses_that_differ_only_in_letter_case_are_one_person(self, h):
+        # RFC 5321 §2.4: mailbox names are in practice case-insensitive, and every
+        # one of these services treats them so: one attendee per address.
+        a = h.add_local(
+            participants=(
+                Participant("Ann", "Ann@Acme.example"),
+                Participant("", "ANN@acme.EXAMPLE"),
+                Participant("Bo", "bo@acme.example"),
+                Participant("Bo Brown", "Bo@Acme.Example"),
+            )
+        )
+        assert [p.key for p in h.local(a.id).participants] == [
+            "ann@acme.example",
+            "bo@acme.example",
+        ]
+        h.sync()
+        event = h.remote_for(a.id)
+        assert sorted(p.key for p in event.attendees) == ["ann@acme.example", "bo@acme.example"]
+        h.clock.advance(minutes=1)
+        h.server.set_response(event.remote_id, "aNN@ACME.example", InviteStatus.ACCEPTED)
+        h.sync()
+        statuses = [(p.key, p.status) for p in h.local(a.id).participants]
+        assert statuses == [
+            ("ann@acme.example", InviteStatus.ACCEPTED),
+            ("bo@acme.example", InviteStatus.NO_RESPONSE),
+        ]
+        before = h.server.count_requests()
+        assert h.sync().counts == {}  # nothing to push back for a letter case
+        assert h.server.count_requests() - before == 1
+
+    def test_an_event_naming_one_address_twice_is_imported_with_one_participant(self, h):
+        made = h.add_remote(
+            "Kick-off",
+            attendees=(
+                ("Me", h.owner.upper()),
+                ("Carl", "carl@customer.example"),
+                ("CARL", "Carl@Customer.Example"),
+            ),
+        )
+        h.sync()
+        assert [p.key for p in h.local_for(made).participants] == ["carl@customer.example"]
+
     def test_no_invitations_with_the_setting_off(self, h):
         h.add_local("first")
         h.sync()

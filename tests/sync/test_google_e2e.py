@@ -90,6 +90,12 @@ class TestGoogleRules(EndToEndContract):
         ("server_error", None, None),
     )
 
+    # Google refuses an event that names one attendee twice in any letter case
+    # (400 "Duplicate attendee", as the test server answers): Google cannot send
+    # that shape; the letter-case rule is covered by
+    # test_addresses_that_differ_only_in_letter_case_are_one_person.
+    test_an_event_naming_one_address_twice_is_imported_with_one_participant = None
+
     def test_first_sync_links_the_same_events_instead_of_duplicating(self, h):
         super().test_first_sync_links_the_same_events_instead_of_duplicating(h)
         assert not any(n["action"] == "insert" for n in h.server.notifications)
