@@ -175,6 +175,7 @@ class CalsyncApp(QObject):
         self.dialogs: dict[str, QWidget] = {}
         self._markers: dict[str, object] = {}
         self.wizard_options: dict[str, Any] = {}  # e.g. open_browser for tests
+        self._next_store = None  # a Sales Calendar to switch to after this sync
 
         self.calendars = CalendarList(
             self.store, [AccountsSection(self.store, kind_label)], parent=self
@@ -341,6 +342,10 @@ class CalsyncApp(QObject):
         self.run_error = next(
             (o.error or "unknown error" for o in summary.outcomes if not o.account_id), ""
         )
+        if self._next_store is not None:
+            self.window.hide_progress()
+            self.use_store(self._next_store)
+            return
         self.model.refresh()
         if not self.scheduler.running:
             self.model.start_polling()
@@ -470,6 +475,37 @@ class CalsyncApp(QObject):
             return "Not synced yet"
         return f"Last sync {last_sync_text(max(times), self.tz, self.services.clock())}"
 
+    # ------------------------------------------------------------------ Sales Calendar
+
+    def use_store(self, store) -> None:
+        """Go on with another Sales Calendar (Settings › Sales Calendar switched
+        to a team server or back to this computer's file), without a restart.
+        A sync under way finishes on the old one first."""
+        if self.scheduler.running:
+            self._next_store = store
+            self.window.set_status("The Sales Calendar changes when this sync is done…")
+            return
+        self._next_store = None
+        old = self.store
+        self.scheduler.release_store()
+        self.services.store = store
+        self.store = store
+        for key in ("troubleshooting",):  # built on the old one
+            dialog = self.dialogs.get(key)
+            if dialog is not None:
+                dialog.close()
+        self.calendars.use(store, [AccountsSection(store, kind_label)])
+        self.model.use_source(store)
+        self.editor.store = store
+        self.window.set_working_hours(*working_hours(store))
+        if old is not store:
+            old.close()
+            old.engine.dispose()
+        self.failures.clear()
+        self.run_error = ""
+        self.refresh_status()
+        self.scheduler.request("Sales Calendar changed")
+
     # ------------------------------------------------------------------ dialogs
 
     def _show_dialog(self, key: str, make: Callable[[], QWidget]) -> QWidget:
@@ -543,6 +579,7 @@ class CalsyncApp(QObject):
             dialog.accountsChanged.connect(self._account_saved)
             dialog.signInRequested.connect(self.sign_in_again)
             dialog.workingHoursChanged.connect(self.window.set_working_hours)
+            dialog.salesCalendarChanged.connect(self.use_store)
             return dialog
 
         return self._show_dialog("settings", make)

@@ -183,6 +183,14 @@ class CalendarList(QStandardItemModel):
         self._building = False
         self.refresh()
 
+    def use(self, settings: SettingsStore, sections: Sequence[CalendarSection]) -> None:
+        """Another Sales Calendar: its own sections and its own hidden entries."""
+        self.settings = settings
+        self.sections = list(sections)
+        saved = settings.get_setting(HIDDEN_SETTING, None) or []
+        self._hidden = {str(k) for k in saved}
+        self.refresh()
+
     # ---------------------------------------------------------------- sections
 
     def add_section(self, section: CalendarSection, before: str | None = None) -> None:

@@ -129,6 +129,12 @@ class CalendarModel(QAbstractListModel):
         if poll_ms > 0:
             self._poll.start()
 
+    def use_source(self, source: CalendarSource) -> None:
+        """Show another Sales Calendar (the app switched to a team server, or back)."""
+        self.source = source
+        self._seq = None
+        self.refresh()
+
     def stop_polling(self) -> None:
         self._poll.stop()
 

@@ -1,4 +1,5 @@
-"""Settings: My profile, Integrations, Sync, Calendar and Advanced (SPEC §6).
+"""Settings: My profile, Integrations, Sync, Calendar, Sales Calendar and
+Advanced (SPEC §6, §8).
 
 Integrations lists each calendar account once: its name (double-click or F2
 to rename it, e.g. "Work") with its address, its kind, its state and its
@@ -43,6 +44,7 @@ from calsync_desktop.gui.appointment_dialog import (
     colour_swatch,
 )
 from calsync_desktop.gui.icons import app_icon, icon
+from calsync_desktop.gui.sales_calendar_page import SalesCalendarPage
 from calsync_desktop.gui.screen_fit import resize_within_screen
 from calsync_desktop.gui.style import NOTE_STYLE, WARN_STYLE
 from calsync_desktop.words import PRODUCT_NAME
@@ -151,7 +153,8 @@ class SettingsDialog(QDialog):
     Signals: ``syncNowRequested(account_id)``, ``addAccountRequested``,
     ``editAccountRequested(Account)``, ``signInRequested(account_id)``,
     ``intervalChanged(minutes)``, ``workingHoursChanged(first, last)``,
-    ``accountsChanged`` (added, removed or renamed).
+    ``accountsChanged`` (added, removed or renamed), ``salesCalendarChanged(store)``
+    (Settings › Sales Calendar opened another Sales Calendar: the app switches to it).
     """
 
     syncNowRequested = Signal(str)
@@ -161,6 +164,7 @@ class SettingsDialog(QDialog):
     intervalChanged = Signal(int)
     workingHoursChanged = Signal(int, int)
     accountsChanged = Signal()
+    salesCalendarChanged = Signal(object)
 
     def __init__(
         self,
@@ -172,7 +176,6 @@ class SettingsDialog(QDialog):
     ):
         super().__init__(parent)
         self.services = services
-        self.store = services.store
         self.autostart = autostart
         self.ask_keep = ask_keep
         self.colour_for = colour_for
@@ -184,16 +187,24 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self._integrations_tab(), "Integrations")
         self.tabs.addTab(self._sync_tab(), "Sync")
         self.tabs.addTab(self._calendar_tab(), "Calendar")
+        self.sales_calendar = SalesCalendarPage(services, PathField)
+        self.tabs.addTab(self.sales_calendar, "Sales Calendar")
         self.tabs.addTab(self._advanced_tab(), "Advanced")
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
         buttons.accepted.connect(self.save)
+        self.buttons = buttons
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         layout.addWidget(buttons)
         self.refresh_accounts()
+
+    @property
+    def store(self):
+        """The Sales Calendar in use (Settings › Sales Calendar may switch it)."""
+        return self.services.store
 
     # ------------------------------------------------------------------ tabs
 
@@ -546,4 +557,16 @@ class SettingsDialog(QDialog):
         store.set_setting("advanced.ca_bundle", self.ca_bundle.text())
         if self.default_account.count() > 1:
             store.set_setting(DEFAULT_ACCOUNT_SETTING, self.default_account.currentData())
+        # the Sales Calendar last: what was set above belongs to the one in use
+        self.buttons.setEnabled(False)
+        self.sales_calendar.apply(self._sales_calendar_opened, self._sales_calendar_failed)
+
+    def _sales_calendar_opened(self, store) -> None:
+        self.buttons.setEnabled(True)
+        if store is not None:
+            self.salesCalendarChanged.emit(store)
         self.accept()
+
+    def _sales_calendar_failed(self, _message: str) -> None:
+        self.buttons.setEnabled(True)
+        self.tabs.setCurrentWidget(self.sales_calendar)

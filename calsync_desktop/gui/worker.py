@@ -231,6 +231,12 @@ class SyncScheduler(QObject):
             self.thread.quit()
             self.thread.wait(timeout_ms)
 
+    def release_store(self) -> None:
+        """The worker closes its connection (call between runs): its next run
+        opens the services' store anew, after the app switched Sales Calendars."""
+        if self.thread.isRunning():
+            self._closeStore.emit()
+
     # ------------------------------------------------------------------ triggers
 
     def set_interval(self, minutes: int) -> None:

@@ -45,15 +45,39 @@ def connect(
     it this computer's Sales Calendar: the address kept next to the local file,
     the password in the keyring. Returns the opened team store. Nothing changes
     when the check fails."""
-    if not user.strip():
-        raise BadAddress("Give the member's email address (--user EMAIL).")
-    server = TeamServer(
-        member_url(url), role_name(user), str(Path(ca_bundle).resolve()) if ca_bundle else ""
-    )
+    server = member_server(url, user, ca_bundle)
     store = open_store(server, password, clock)
     secrets.set(server.secret_key, "password", password)
     server.save(data_dir)
     return store
+
+
+def member_server(url: str, user: str, ca_bundle: str = "") -> TeamServer:
+    """The connection a member asks for, as this computer keeps it (checked for
+    its form only: nothing is sent)."""
+    if not user.strip():
+        raise BadAddress("Give the member's email address (--user EMAIL).")
+    return TeamServer(
+        member_url(url), role_name(user), str(Path(ca_bundle).resolve()) if ca_bundle else ""
+    )
+
+
+def check_connection(url: str, user: str, password: str, ca_bundle: str = "") -> TeamServer:
+    """Open the team Sales Calendar as ``user`` and close it again: raises the
+    :class:`TeamError` that says what is wrong, keeps nothing."""
+    server = member_server(url, user, ca_bundle)
+    store = open_store(server, password)
+    store.close()
+    store.engine.dispose()
+    return server
+
+
+def saved_password(data_dir: Path, secrets: SecretStore, server: TeamServer) -> str | None:
+    """The keyring's password for ``server``, when this computer is connected to it."""
+    current = TeamServer.load(data_dir)
+    if current is None or current.secret_key != server.secret_key:
+        return None
+    return secrets.get(server.secret_key, "password")
 
 
 def disconnect(data_dir: Path, secrets: SecretStore) -> TeamServer | None:
