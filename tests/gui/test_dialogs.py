@@ -366,11 +366,12 @@ def autostart(tmp_path):
 def test_settings_save_profile_sync_options_and_advanced(qtbot, services, autostart, tmp_path):
     dialog = SettingsDialog(services, autostart)
     qtbot.addWidget(dialog)
-    assert [dialog.tabs.tabText(i) for i in range(5)] == [
+    assert [dialog.tabs.tabText(i) for i in range(6)] == [
         "My profile",
         "Integrations",
         "Sync",
         "Calendar",
+        "Sales Calendar",
         "Advanced",
     ]
     dialog.name.setText("Ann Seller")

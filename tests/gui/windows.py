@@ -254,6 +254,7 @@ STATE_NAMES = (
     "settings-integrations",
     "settings-sync",
     "settings-calendar",
+    "settings-sales-calendar",
     "settings-advanced",
     "troubleshooting-accounts",
     "troubleshooting-common-problems",
