@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 
 import pytest
+from exchangelib import DELEGATE, Account, Configuration, Credentials, EWSDateTime, EWSTimeZone
+from exchangelib.items import CalendarItem
 
 from calsync_desktop.accounts import exchange as exchange_account
 from calsync_desktop.accounts import save_account
@@ -231,3 +233,125 @@ def test_saved_exchange_account_syncs_through_its_account_module(services, serve
     assert a.start.astimezone(UTC) == server.items()[0].start
     # stored auth type and version: no guessing requests on later runs
     assert "ConvertId" not in server.log[-(server.count_requests() - before) :]
+
+
+# --------------------------------------------------------------------------- Exchange's limits
+
+
+def _outlook(server: EwsServer) -> Account:
+    """Another Exchange client (exchangelib as Outlook would set things) on the same mailbox."""
+    config = Configuration(
+        service_endpoint=server.url,
+        credentials=Credentials("alice", "secret"),
+        auth_type="basic",
+    )
+    return Account(
+        primary_smtp_address=OWNER,
+        config=config,
+        autodiscover=False,
+        access_type=DELEGATE,
+        default_timezone=EWSTimeZone("UTC"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("first", "rest"),
+    [("x" * 256, ""), ("y" * 300, "bring samples"), ("Z" * 200 + " ü " * 200, "a\n\nb")],
+    ids=["one-over", "with-body", "non-ascii"],
+)
+def test_a_first_line_longer_than_a_subject_keeps_255_on_exchange_and_the_rest_in_the_body(
+    h, first, rest
+):
+    contents = first + ("\n" + rest if rest else "")
+    a = h.add_local(contents)
+    h.sync()
+    (item,) = h.server.items()
+    assert item.text("Subject") == first[:255]  # all Exchange keeps of a subject
+    assert item.text("Body") == first[255:] + ("\n" + rest if rest else "")
+    h.sync()  # what Exchange holds reads back as the same contents
+    assert h.local(a.id).contents == contents
+    before = h.server.count_requests()
+    assert h.sync().counts == {}  # nothing loops
+    assert h.server.count_requests() - before == 1
+    h.edit_local(a.id, contents=first[:255] + "more" + first[259:] + "\nnew body")
+    h.sync()
+    (item,) = h.server.items()
+    assert item.text("Subject") == first[:255]
+    assert item.text("Body") == "more" + first[259:] + "\nnew body"
+    assert h.sync().counts == {}  # our own write read back: nothing to write
+    before = h.server.count_requests()
+    assert h.sync().counts == {}
+    assert h.server.count_requests() - before == 1
+
+
+def test_an_appointment_made_elsewhere_with_false_booleans_imports_as_a_timed_appointment(h):
+    outlook = _outlook(h.server)
+    start = h.clock() + timedelta(days=2)
+    made = CalendarItem(
+        account=outlook,
+        folder=outlook.calendar,
+        subject="Visit",
+        body="agenda",
+        start=EWSDateTime.from_datetime(start.astimezone(UTC)),
+        end=EWSDateTime.from_datetime((start + timedelta(hours=1)).astimezone(UTC)),
+        is_all_day=False,
+        reminder_is_set=False,
+        is_response_requested=False,
+        allow_new_time_proposal=False,
+        sensitivity="Private",
+    ).save()
+    h.sync()
+    a = h.local_for(made.id)
+    assert a is not None and a.contents == "Visit\nagenda" and a.private and not a.all_day
+    before = h.server.count_requests()
+    assert h.sync().counts == {}
+    assert h.server.count_requests() - before == 1
+
+
+def test_booleans_set_elsewhere_survive_the_products_writes(h):
+    a = h.add_local("Visit\nagenda", location="Room 2")
+    h.sync()
+    outlook = _outlook(h.server)
+    item = outlook.calendar.get(id=h.remote_id_for(a.id))
+    # false as exchangelib writes it on create; true as Exchange answers when unset
+    assert (item.is_all_day, item.reminder_is_set, item.is_response_requested) == (
+        False,
+        False,
+        True,
+    )
+    item.reminder_is_set = True
+    item.is_response_requested = False
+    item.allow_new_time_proposal = False
+    item.save(update_fields=["reminder_is_set", "is_response_requested", "allow_new_time_proposal"])
+    h.clock.advance(minutes=1)
+    later = a.start + timedelta(hours=2)
+    h.edit_local(
+        a.id, contents="Visit (moved)\nagenda", start=later, end=later + timedelta(hours=1)
+    )
+    h.edit_local(a.id, location="Room 7", private=True)
+    h.sync()
+    item.refresh()
+    assert (item.subject, item.location, item.sensitivity) == ("Visit (moved)", "Room 7", "Private")
+    assert (
+        item.is_all_day,
+        item.reminder_is_set,
+        item.is_response_requested,
+        item.allow_new_time_proposal,
+    ) == (False, True, False, False)
+
+
+def test_an_appointment_made_all_day_elsewhere_is_frozen_not_deleted(h):
+    a = h.add_local("Visit")
+    h.sync()
+    outlook = _outlook(h.server)
+    item = outlook.calendar.get(id=h.remote_id_for(a.id))
+    item.is_all_day = True
+    item.save(update_fields=["is_all_day"])
+    assert outlook.calendar.get(id=item.id).is_all_day is True  # the update sticks
+    h.clock.advance(minutes=1)
+    h.sync()
+    assert h.local(a.id) is not None and h.local(a.id).contents == "Visit"
+    assert h.server.event_ids() == [item.id]
+    before = h.server.count_requests()
+    assert h.sync().counts == {}
+    assert h.server.count_requests() - before == 1
