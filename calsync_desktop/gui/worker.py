@@ -42,6 +42,16 @@ class UserPrompts(Protocol):
         """Tell the user an account needs signing in again (does not block)."""
 
 
+TRIGGERS = {
+    "interval": "interval",
+    "local edit": "edit",
+    "start": "start",
+    "wake": "wake",
+    "network back": "wake",
+}
+"""The trigger a run's history names, by the reason it was requested (else "sync now")."""
+
+
 @dataclass
 class SyncRequest:
     """One requested run: all accounts, or one; ``reason`` is for the log."""
@@ -122,17 +132,18 @@ class SyncWorker(QObject):
                 if request.account_id and account.id != request.account_id:
                     continue
                 self.accountStarted.emit(account.name)
-                summary.outcomes.append(self._sync_one(runner, account))
+                trigger = TRIGGERS.get(request.reason, "sync now")
+                summary.outcomes.append(self._sync_one(runner, account, trigger))
         except Exception as exc:  # the worker must survive and report
             log.exception("Sync run failed")
             summary.outcomes.append(AccountOutcome("", "", state="error", error=str(exc)))
         summary.finished_at = self.clock()
         self.finished.emit(summary)
 
-    def _sync_one(self, runner, account) -> AccountOutcome:
+    def _sync_one(self, runner, account, trigger: str) -> AccountOutcome:
         outcome = AccountOutcome(account.id, account.name)
         try:
-            outcome.result = runner.sync_account(account.id)
+            outcome.result = runner.sync_account(account.id, trigger=trigger)
         except Exception as exc:  # one account's failure never stops the others
             log.warning("Sync of account %s failed: %s", account.id, type(exc).__name__)
             outcome.error = str(exc)

@@ -227,3 +227,51 @@ counters = Table(
     Column("name", String(40), primary_key=True),
     Column("value", Integer, nullable=False),
 )
+
+# the sync history (SPEC §9): one row per run that changed something, one
+# journal entry per appointment it changed, with both sides before and after
+sync_runs = Table(
+    "sync_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(36), nullable=False),
+    # interval, sync now, edit, wake, undo, from scratch
+    Column("trigger", String(20), nullable=False),
+    Column("started", UTCDateTime, nullable=False),
+    Column("finished", UTCDateTime),
+    # running (or killed), done, stopped (by the mass-deletion guard)
+    Column("state", String(20), nullable=False, server_default="running"),
+    Column("counts", Text, nullable=False, server_default="{}"),
+    # the run an undo put back
+    Column("undoes", Integer),
+    _owner(),
+    Index("uq_sync_runs_id_owner", "id", "owner", unique=True),
+    Index("ix_sync_runs_owner_started", "owner", "started"),
+    _account_ref("CASCADE"),
+    sqlite_autoincrement=True,  # a run's number is never given to another
+)
+
+journal = Table(
+    "journal",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, nullable=False),
+    Column("local_id", String(36), nullable=False),
+    Column("kind", String(20), nullable=False),
+    # which side the run changed: "local", "remote" or "both"
+    Column("sides", String(6), nullable=False),
+    Column("remote_id", Text),
+    Column("version_before", Text),
+    Column("version_after", Text),
+    # the appointment before (JSON, whole), its merge fields after; the remote
+    # event's merge fields before and after; NULL where it did not exist
+    Column("local_before", Text),
+    Column("local_after", Text),
+    Column("remote_before", Text),
+    Column("remote_after", Text),
+    _owner(),
+    ForeignKeyConstraint(
+        ["run_id", "owner"], ["sync_runs.id", "sync_runs.owner"], ondelete="CASCADE"
+    ),
+    Index("ix_journal_run", "run_id"),
+)

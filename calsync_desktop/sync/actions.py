@@ -44,6 +44,7 @@ from calsync_desktop.providers.base import (
 )
 from calsync_desktop.store import ConcurrentEdit
 from calsync_desktop.sync import mapping as m
+from calsync_desktop.sync.history import Change, change_of
 from calsync_desktop.sync.merge import Merged, merge, remote_wins
 from calsync_desktop.sync.run import SyncRun, name_of
 from calsync_desktop.sync.snapshot import LinkStatus, Snapshot
@@ -145,7 +146,10 @@ class Action:
                 event = outcome.event
         try:
             with run.store.transaction():
-                self.commit_local(run, event)
+                after = self.commit_local(run, event)
+                if run.journal is not None:  # the history, with the change itself
+                    change = change_of(run, self, after, outcome)
+                    run.journal.record([change] if change is not None else [])
         except ConcurrentEdit:
             # the user edited it while we synced: the remote part is done, the
             # local part is merged again next run (status row left as it was)
@@ -157,8 +161,10 @@ class Action:
         if self.counted:
             run.result.add(self.kind)
 
-    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> None:
-        """The store writes of the local half (inside the caller's transaction)."""
+    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> Appointment | None:
+        """The store writes of the local half (inside the caller's transaction);
+        the appointment as the Sales Calendar now holds it (None: none)."""
+        return self.local
 
     @property
     def counted(self) -> bool:
@@ -210,16 +216,18 @@ class CreateRemotely(Action):
         link.commit(run, run.provider.write([write])[0] if write else None)
         return False
 
-    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> None:
+    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> Appointment | None:
         local, seq = self.local, self.local_seq
         if local.account_id != run.account.id:
-            seq = run.save(local.with_changes(account_id=run.account.id), self.local_seq)
+            local = local.with_changes(account_id=run.account.id)
+            seq = run.save(local, self.local_seq)
         run.put_link(
             LinkStatus(
                 self.local_id, event.remote_id, event.version, run.snapshot(self.local, event), seq
             ),
             event,
         )
+        return local
 
 
 @dataclass
@@ -282,6 +290,21 @@ class CreateLocally(Action):
         )
         for _ in items:
             run.result.add(CreateLocally.kind)
+        if run.journal is not None:  # the history, in the same transaction
+            run.journal.record(
+                [
+                    Change(
+                        action.local_id,
+                        str(CreateLocally.kind),
+                        local_changed=True,
+                        remote_changed=False,
+                        remote_id=action.event.remote_id,
+                        version_after=action.event.version,
+                        local_after=m.local_fields(appointment),
+                    )
+                    for action, appointment in items
+                ]
+            )
 
 
 @dataclass
@@ -362,7 +385,7 @@ class UpdateBothSides(Action):
             send_invitations=invite and organiser and _has_guests(target),
         )
 
-    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> None:
+    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> Appointment | None:
         target = self.target()
         seq = self.local_seq
         if self.pull or target.account_id != run.account.id:
@@ -381,6 +404,7 @@ class UpdateBothSides(Action):
             event,
         )
         run.log_conflicts(self.local_id, self.merged.conflicts)
+        return target
 
     @property
     def counted(self) -> bool:
@@ -414,6 +438,9 @@ class LinkExisting(UpdateBothSides):
 class DeleteRemotely(Action):
     """An appointment deleted in the Sales Calendar is deleted from the service."""
 
+    #: the appointment as it was when deleted here, if known (an undo brings it back)
+    deleted: Appointment | None = None
+
     kind: ClassVar[Kind] = Kind.DELETE_REMOTE
 
     def write(self, run: SyncRun) -> Write:
@@ -424,9 +451,10 @@ class DeleteRemotely(Action):
             return True  # already gone: the deletion is done
         return super().write_failed(run, error)
 
-    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> None:
+    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> Appointment | None:
         run.store.drop_status(run.account.id, self.local_id)
         run.store.drop_tombstone(run.account.id, self.local_id)
+        return None
 
     def instead_of_deleting(self, run: SyncRun) -> Action:
         if self.link is None:
@@ -447,9 +475,10 @@ class DeleteLocally(Action):
     kind: ClassVar[Kind] = Kind.DELETE_LOCAL
     local_only: ClassVar[bool] = True
 
-    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> None:
+    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> Appointment | None:
         run.store.delete_appointment(self.local_id, tombstone=False, expect_seq=self.local_seq)
         run.store.drop_status(run.account.id, self.local_id)
+        return None
 
     def instead_of_deleting(self, run: SyncRun) -> Action:
         return CreateRemotely(self.local_id, self.local, self.local_seq, None, self.link)
@@ -463,7 +492,7 @@ class RestoreLocally(Action):
     kind: ClassVar[Kind] = Kind.RESTORE_LOCAL
     local_only: ClassVar[bool] = True
 
-    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> None:
+    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> Appointment | None:
         account = run.account
         appointment, _ = m.appointment_from(
             event,
@@ -483,6 +512,7 @@ class RestoreLocally(Action):
                 seq,
             )
         )
+        return appointment
 
 
 @dataclass
@@ -493,6 +523,7 @@ class ForgetLink(Action):
     kind: ClassVar[Kind] = Kind.FORGET
     local_only: ClassVar[bool] = True
 
-    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> None:
+    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> Appointment | None:
         run.store.drop_status(run.account.id, self.local_id)
         run.store.drop_tombstone(run.account.id, self.local_id)
+        return self.local

@@ -31,6 +31,9 @@ def apply(run: SyncRun, plan: Plan) -> None:
         bool(store.get_setting("sync.send_invitations")) and account.first_sync_done
     )
 
+    if run.journal is not None and plan.actions:
+        run.journal.begin()  # outside the writes' transactions: they may roll back
+
     local_only = [a for a in plan.actions if a.local_only]
     remote = [a for a in plan.actions if not a.local_only]
     done = 0
@@ -182,3 +185,5 @@ def finish(run: SyncRun, plan: Plan, advance: bool) -> None:
     _update_skipped(run, plan)
     store.update_account(account)
     run.account = account
+    if run.journal is not None:
+        run.journal.end("done" if advance else "stopped", run.result.counts)

@@ -57,7 +57,7 @@ def decide(
                 return None  # out of scope: linked once it is back in scope
             return LinkExisting.between(run, local, seq, event)
         if tombstone and event is not None:
-            return DeleteRemotely(local_id, event=event, from_local=True)
+            return DeleteRemotely(local_id, event=event, from_local=True, deleted=deleted)
         return None
 
     snap = link.snapshot
@@ -92,7 +92,7 @@ def decide(
         ):
             # edited on one side, deleted on the other: the edit wins
             return RestoreLocally(local_id, event=event, link=link)
-        return DeleteRemotely(local_id, event=event, link=link, from_local=True)
+        return DeleteRemotely(local_id, event=event, link=link, from_local=True, deleted=deleted)
     if remote_deleted:
         if local is None:
             return ForgetLink(local_id, link=link)

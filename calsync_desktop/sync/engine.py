@@ -27,6 +27,7 @@ linking       first-sync linking by SPEC §4's order of evidence
 merge         the three-way merge of one item's fields
 actions       one class per action kind: its remote write, its local commit
 apply         batches, retries, and the account's new state
+history       the journal of what a run changed (SPEC §9)
 snapshot      the merge fields, the snapshot, the typed status row
 mapping       appointment ↔ event fields
 plan          the plan, the guard, the result (plain data)
@@ -47,9 +48,11 @@ from datetime import UTC, datetime
 from calsync_desktop.accounts.base import Account
 from calsync_desktop.providers.base import CalendarProvider
 from calsync_desktop.store import Store
+from calsync_desktop.store.journal import Journal
 from calsync_desktop.sync import apply as applying
 from calsync_desktop.sync.actions import Action, Kind
 from calsync_desktop.sync.gc_pause import gc_paused
+from calsync_desktop.sync.history import RunJournal
 from calsync_desktop.sync.plan import (
     Confirm,
     Decision,
@@ -93,6 +96,7 @@ class SyncEngine:
         progress: Progress | None = None,
         confirm: Confirm | None = None,
         horizon_days: int = DEFAULT_HORIZON_DAYS,
+        trigger: str = "sync now",
     ):
         self.store = store
         self.account = account
@@ -101,6 +105,7 @@ class SyncEngine:
         self.progress = progress or (lambda done, total, message: None)
         self.confirm = confirm
         self.horizon_days = horizon_days
+        self.trigger = trigger  # what started the runs (their history names it)
 
     def new_run(self) -> SyncRun:
         """The context of one run, its window fixed now."""
@@ -111,6 +116,7 @@ class SyncEngine:
             scope=Scope(self.clock(), self.horizon_days),
             clock=self.clock,
             progress=self.progress,
+            journal=RunJournal(Journal(self.store), self.account.id, self.trigger, self.clock),
         )
 
     def plan(self) -> Plan:

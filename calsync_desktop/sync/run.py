@@ -24,6 +24,7 @@ from calsync_desktop.sync.snapshot import Fields, LinkStatus, Snapshot
 
 if TYPE_CHECKING:
     from calsync_desktop.sync.actions import Action
+    from calsync_desktop.sync.history import RunJournal
     from calsync_desktop.sync.merge import Conflict
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,8 @@ class SyncRun:
     learnt_uids: dict[str, str] = field(default_factory=dict)
     frozen: dict[str, SkippedEntry] = field(default_factory=dict)
     skipped_before: list[SkippedEntry] = field(default_factory=list)
+    #: the run's history (None: not journalled)
+    journal: RunJournal | None = None
 
     # ------------------------------------------------------------------ reading
 

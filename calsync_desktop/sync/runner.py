@@ -207,8 +207,9 @@ class SyncRunner:
     def sync_all(self) -> dict[str, SyncResult]:
         return {a.id: self.sync_account(a.id) for a in self.runnable_accounts()}
 
-    def sync_account(self, account_id: str) -> SyncResult:
-        """One sync of one account; never raises for service failures."""
+    def sync_account(self, account_id: str, trigger: str = "sync now") -> SyncResult:
+        """One sync of one account; never raises for service failures.
+        ``trigger`` says what started it (the history names it)."""
         store = self.services.store
         with self._lock(account_id):
             try:
@@ -221,7 +222,7 @@ class SyncRunner:
                 # on a team server, another computer of the same member may be
                 # syncing this account: the database's lock lets one at a time
                 with store.account_lock(account_id, self.lock_wait, account.name):
-                    result = self._run(account)
+                    result = self._run(account, trigger)
             except AccountBusy as busy:
                 log.info("Sync of %s not run: %s", account.name, busy)
                 return SyncResult(errors=[str(busy)])
@@ -235,7 +236,7 @@ class SyncRunner:
             log.info("Synced %s: %s", account.name, result.describe())
             return result
 
-    def _run(self, account: Account) -> SyncResult:
+    def _run(self, account: Account, trigger: str) -> SyncResult:
         provider = self._open(account)
         try:
             engine = SyncEngine(
@@ -245,6 +246,7 @@ class SyncRunner:
                 clock=self.services.clock,
                 progress=self.progress,
                 confirm=self.confirm,
+                trigger=trigger,
             )
             return engine.run()
         finally:

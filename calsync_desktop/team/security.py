@@ -11,8 +11,9 @@ policy, grant a right or create a role. The rules:
   else): their appointments whole unless private; of a private one the owner,
   times, private flag and recurrence, never its contents, location,
   participants or account; of their accounts the display name and kind.
-  Their accounts' settings, sync status, conflicts, skipped items and settings
-  are not readable at all.
+  Their accounts' settings, sync status, conflicts, skipped items, settings
+  and sync history (which holds what their appointments were before and after
+  each sync) are not readable at all.
 * **The schema version and the member list** can be read, not written.
 
 Each table of the schema must be classified here; a test checks that a new
@@ -36,6 +37,8 @@ OWNED = (
     "skipped",
     "settings",
     "counters",
+    "sync_runs",
+    "journal",
 )
 """Tables of rows a member owns: row-level security, owner only."""
 
@@ -113,7 +116,7 @@ def statements(group: str, database: str) -> list[sql.Composable]:
             ).format(name, g),
             sql.SQL("ALTER TABLE {} ALTER COLUMN owner SET DEFAULT current_user").format(name),
         ]
-    for sequence in ("conflicts_id_seq", "skipped_id_seq"):
+    for sequence in ("conflicts_id_seq", "skipped_id_seq", "sync_runs_id_seq", "journal_id_seq"):
         out.append(sql.SQL("GRANT USAGE ON SEQUENCE {} TO {}").format(sql.Identifier(sequence), g))
     for name in (*READ_ONLY, *VIEWS):
         out.append(sql.SQL("GRANT SELECT ON {} TO {}").format(sql.Identifier(name), g))

@@ -70,10 +70,10 @@ def test_sync_now_during_a_sync_queues_exactly_one_more_run(qtbot, make_app, ser
         runner = SyncRunner(thread_services, progress=progress, confirm=confirm)
         real = runner.sync_account
 
-        def sync_account(account_id):
+        def sync_account(account_id, trigger="sync now"):
             runs.append(threading.current_thread().name)
             release.wait(10)
-            return real(account_id)
+            return real(account_id, trigger)
 
         runner.sync_account = sync_account
         return runner

@@ -309,3 +309,28 @@ def test_a_colleagues_change_moves_the_team_change_token(team):
     before = ann.team_change_token()
     bob.update_appointment(public.with_changes(location="Acme Annex"))
     assert ann.team_change_token() != before
+
+
+def test_a_colleagues_sync_history_is_not_readable_nor_writable(team):
+    """The journal holds what appointments were before and after each sync,
+    private ones too: a colleague reads none of it, under their own role."""
+    from calsync_desktop.store.journal import Entry, Journal
+
+    db, ann, bob, private, _ = team
+    journal = Journal(bob)
+    run = journal.start("bob-acc", "interval", T0)
+    with bob.transaction():
+        journal.add(
+            run,
+            [Entry(private.id, "update", "local", "r1", None, "v2", None, None, None, None)],
+        )
+    journal.finish(run, "done", {"update": 1}, T0)
+    with db.sql(ANN) as conn:
+        assert rows(conn, "SELECT * FROM journal") == []
+        assert rows(conn, "SELECT * FROM sync_runs") == []
+        assert conn.execute("DELETE FROM journal").rowcount == 0
+        assert conn.execute("UPDATE sync_runs SET state = 'x'").rowcount == 0
+    with db.sql(BOB) as conn:
+        assert rows(conn, "SELECT local_id FROM journal") == [(private.id,)]
+    assert Journal(ann).runs() == [] and Journal(ann).entries(run) == []
+    assert [r.id for r in Journal(bob).runs()] == [run]

@@ -1,0 +1,218 @@
+"""The sync history in the store (SPEC §9): the runs, and each run's journal.
+
+A run is recorded when it starts applying; a run that changed nothing leaves
+no trace. Each journal entry is one appointment the run changed, written in
+the same transaction as the change itself: both sides before and after (the
+appointment before whole, so that a deleted one comes back with its id,
+participants and recurrence), the remote id and versions. The entries hold
+what the appointments held, private ones too: they live only in the store
+that already holds them, and on a team server row-level security keeps them
+from colleagues (:mod:`calsync_desktop.team.security`).
+
+The history keeps :data:`DEFAULT_DAYS` days (setting ``history.days``) and at
+most :data:`DEFAULT_MAX_CHANGES` entries (``history.max_changes``); older runs
+go whole when a run starts (:meth:`Journal.prune`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, insert, select, update
+
+from calsync_desktop.store import Store
+from calsync_desktop.store import schema as t
+from calsync_desktop.store.bulk import insert_many
+
+DEFAULT_DAYS = 30
+DEFAULT_MAX_CHANGES = 100_000
+
+_R = t.sync_runs.c
+_J = t.journal.c
+
+#: the columns of a journal entry, in the order :class:`Entry` holds them
+ENTRY_COLUMNS = (
+    "local_id",
+    "kind",
+    "sides",
+    "remote_id",
+    "version_before",
+    "version_after",
+    "local_before",
+    "local_after",
+    "remote_before",
+    "remote_after",
+)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One recorded run. ``state`` is running (or was killed), done or stopped;
+    ``undoes`` the run an undo put back; ``undone_by`` the undo that put this
+    one back, if any."""
+
+    id: int
+    account_id: str
+    trigger: str
+    started: datetime
+    finished: datetime | None
+    state: str
+    counts: dict[str, int]
+    undoes: int | None = None
+    undone_by: int | None = None
+
+    @property
+    def changes(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One appointment a run changed, as stored: the JSON columns are text
+    (None where that side did not exist, or did not change)."""
+
+    local_id: str
+    kind: str
+    sides: str
+    remote_id: str | None
+    version_before: str | None
+    version_after: str | None
+    local_before: str | None
+    local_after: str | None
+    remote_before: str | None
+    remote_after: str | None
+
+
+class Journal:
+    """The sync history of one store's owner."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    # ------------------------------------------------------------------ writing
+
+    def start(
+        self, account_id: str, trigger: str, started: datetime, undoes: int | None = None
+    ) -> int:
+        """Record a run that starts applying; its number."""
+        with self.store.transaction() as conn:
+            return conn.execute(
+                insert(t.sync_runs)
+                .values(
+                    account_id=account_id,
+                    trigger=trigger,
+                    started=started,
+                    undoes=undoes,
+                    owner=self.store.owner,
+                )
+                .returning(_R.id)
+            ).scalar_one()
+
+    def add(self, run_id: int, entries: Sequence[Entry]) -> None:
+        """Journal entries of a run, inside the caller's transaction (the one
+        that commits the changes they describe)."""
+        if not entries:
+            return
+        owner = self.store.owner
+        with self.store.transaction() as conn:
+            insert_many(
+                conn,
+                t.journal,
+                [
+                    {
+                        "run_id": run_id,
+                        "owner": owner,
+                        **dict(zip(ENTRY_COLUMNS, _values(e), strict=True)),
+                    }
+                    for e in entries
+                ],
+            )
+
+    def finish(self, run_id: int, state: str, counts: dict[str, int], finished: datetime) -> None:
+        """The run's end: its state and counts. A run that changed nothing and
+        was not stopped is not kept."""
+        with self.store.transaction() as conn:
+            has_entries = conn.execute(select(_J.id).where(_J.run_id == run_id).limit(1)).first()
+            if has_entries is None and state == "done":
+                conn.execute(delete(t.sync_runs).where(_R.id == run_id))
+                return
+            conn.execute(
+                update(t.sync_runs)
+                .where(_R.id == run_id)
+                .values(state=state, counts=json.dumps(counts, sort_keys=True), finished=finished)
+            )
+
+    def prune(self, now: datetime, days: int | None = None, max_changes: int | None = None) -> int:
+        """Drop runs older than the retention, then the oldest runs while the
+        journal holds more entries than its bound; how many runs went."""
+        store = self.store
+        if days is None:
+            days = int(store.get_setting("history.days", DEFAULT_DAYS) or DEFAULT_DAYS)
+        if max_changes is None:
+            max_changes = int(
+                store.get_setting("history.max_changes", DEFAULT_MAX_CHANGES) or DEFAULT_MAX_CHANGES
+            )
+        with store.transaction() as conn:
+            gone = conn.execute(
+                delete(t.sync_runs).where(_R.started < now - timedelta(days=days))
+            ).rowcount
+            # the newest entry beyond the bound: its run and all older ones go
+            beyond = conn.execute(
+                select(_J.run_id).order_by(_J.id.desc()).limit(1).offset(max_changes)
+            ).scalar()
+            if beyond is not None:
+                gone += conn.execute(delete(t.sync_runs).where(_R.id <= beyond)).rowcount
+        return gone
+
+    # ------------------------------------------------------------------ reading
+
+    def runs(self, account_id: str | None = None) -> list[RunRecord]:
+        """The recorded runs, newest first."""
+        query = select(t.sync_runs).order_by(_R.id.desc())
+        if account_id is not None:
+            query = query.where(_R.account_id == account_id)
+        rows = self.store._read(query).all()
+        # an undo is a run of the same account: it is among these rows
+        undone = {r.undoes: r.id for r in rows if r.undoes is not None and r.state == "done"}
+        return [_run(r, undone.get(r.id)) for r in rows]
+
+    def run(self, run_id: int) -> RunRecord | None:
+        row = self.store._read(select(t.sync_runs).where(_R.id == run_id)).first()
+        if row is None:
+            return None
+        undone_by = self.store._read(
+            select(func.max(_R.id)).where(_R.undoes == run_id, _R.state == "done")
+        ).scalar()
+        return _run(row, undone_by)
+
+    def entries(self, run_id: int) -> list[Entry]:
+        """A run's journal, in the order it was written."""
+        rows = self.store._read(
+            select(*(_J[c] for c in ENTRY_COLUMNS)).where(_J.run_id == run_id).order_by(_J.id)
+        ).all()
+        return [Entry(*r) for r in rows]
+
+    def count(self) -> int:
+        """How many journal entries the history holds."""
+        return self.store._read(select(func.count()).select_from(t.journal)).scalar_one()
+
+
+def _values(e: Entry) -> tuple:
+    return tuple(getattr(e, c) for c in ENTRY_COLUMNS)
+
+
+def _run(r, undone_by: int | None) -> RunRecord:
+    return RunRecord(
+        r.id,
+        r.account_id,
+        r.trigger,
+        r.started,
+        r.finished,
+        r.state,
+        json.loads(r.counts or "{}"),
+        r.undoes,
+        undone_by,
+    )

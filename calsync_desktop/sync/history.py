@@ -1,0 +1,205 @@
+"""What a sync run changed, as its journal records it (SPEC §9).
+
+A :class:`Change` is one appointment a run changed, on either side: the
+appointment before (whole) and its merge fields after; the remote event's
+merge fields before and after with its id and versions. A side the run did
+not change keeps only what tells whether it changed since: the appointment's
+fields and the event's version after the run. An appointment deleted here
+before the run whose deletion the run took to the service keeps what it was
+when deleted (``local_before`` with the local side unchanged): an undo brings
+it back.
+
+:class:`RunJournal` is one run's part: the run's record, and each change
+written in the transaction that commits it (:func:`change_of` turns an
+applied action into its change).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from calsync_desktop.model import Appointment
+from calsync_desktop.providers.base import RemoteEvent, WriteResult
+from calsync_desktop.store import _appointment_from_json, _appointment_json
+from calsync_desktop.store.journal import Entry, Journal
+from calsync_desktop.sync import mapping as m
+from calsync_desktop.sync.snapshot import Fields
+
+if TYPE_CHECKING:
+    from calsync_desktop.sync.actions import Action
+    from calsync_desktop.sync.run import SyncRun
+
+#: what starts a run (the trigger a run's record names)
+TRIGGERS = ("interval", "sync now", "edit", "wake", "start", "undo", "from scratch")
+
+_EMPTY = ("", None, [], {}, False)
+
+
+def fields_json(fields: Fields | None) -> str | None:
+    """Merge fields as compact JSON: empty values are left out."""
+    if fields is None:
+        return None
+    return json.dumps(
+        {k: v for k, v in fields.to_json().items() if v not in _EMPTY}, ensure_ascii=False
+    )
+
+
+def fields_from(text: str | None) -> Fields | None:
+    return None if text is None else Fields.from_json(json.loads(text))
+
+
+@dataclass(frozen=True)
+class Change:
+    """One appointment a run changed (see the module's docstring)."""
+
+    local_id: str
+    kind: str
+    local_changed: bool
+    remote_changed: bool
+    remote_id: str | None = None
+    version_before: str | None = None
+    version_after: str | None = None
+    local_before: Appointment | None = None
+    local_after: Fields | None = None
+    remote_before: Fields | None = None
+    remote_after: Fields | None = None
+
+    @property
+    def sides(self) -> str:
+        if self.local_changed and self.remote_changed:
+            return "both"
+        return "local" if self.local_changed else "remote"
+
+    @property
+    def private(self) -> bool:
+        """Whether the appointment was private at any point of the change."""
+        return any(
+            f is not None and f.private
+            for f in (self.local_after, self.remote_before, self.remote_after)
+        ) or bool(self.local_before and self.local_before.private)
+
+    @property
+    def deleted_here(self) -> bool:
+        """Deleted in the Sales Calendar before the run, which took the deletion
+        to the service: ``local_before`` is the appointment as it was."""
+        return not self.local_changed and self.local_before is not None
+
+    def to_entry(self) -> Entry:
+        return Entry(
+            self.local_id,
+            self.kind,
+            self.sides,
+            self.remote_id,
+            self.version_before,
+            self.version_after,
+            _appointment_json(self.local_before) if self.local_before is not None else None,
+            fields_json(self.local_after),
+            fields_json(self.remote_before),
+            fields_json(self.remote_after),
+        )
+
+    @classmethod
+    def from_entry(cls, e: Entry) -> Change:
+        return cls(
+            e.local_id,
+            e.kind,
+            e.sides in ("local", "both"),
+            e.sides in ("remote", "both"),
+            e.remote_id,
+            e.version_before,
+            e.version_after,
+            _appointment_from_json(e.local_before),
+            fields_from(e.local_after),
+            fields_from(e.remote_before),
+            fields_from(e.remote_after),
+        )
+
+
+class RunJournal:
+    """The history of one run: recorded when it starts applying, each change
+    written with it, its counts at its end. A run that changed nothing is
+    not kept."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        account_id: str,
+        trigger: str,
+        clock: Callable[[], datetime],
+        undoes: int | None = None,
+    ):
+        self.journal = journal
+        self.account_id = account_id
+        self.trigger = trigger
+        self.clock = clock
+        self.undoes = undoes
+        self.run_id: int | None = None
+
+    def begin(self) -> int:
+        """Prune the history, then record this run; its number."""
+        if self.run_id is None:
+            now = self.clock()
+            self.journal.prune(now)
+            self.run_id = self.journal.start(self.account_id, self.trigger, now, self.undoes)
+        return self.run_id
+
+    def record(self, changes: list[Change]) -> None:
+        """Changes of this run, in the caller's transaction."""
+        if changes:
+            self.journal.add(self.begin(), [c.to_entry() for c in changes])
+
+    def end(self, state: str, counts: dict[str, int]) -> None:
+        if self.run_id is None and state == "done":
+            return
+        self.journal.finish(self.begin(), state, counts, self.clock())
+
+
+def change_of(
+    run: SyncRun,
+    action: Action,
+    local_after: Appointment | None,
+    outcome: WriteResult | None,
+) -> Change | None:
+    """What an action that just committed changed (None: nothing, on either side)."""
+    from calsync_desktop.sync.actions import Kind  # the actions record through here
+
+    before = action.local
+    local_changed = (before is None) != (local_after is None) or (
+        before is not None and m.local_fields(before) != m.local_fields(local_after)
+    )
+    wrote = outcome is not None and outcome.error is None
+    event: RemoteEvent | None = action.event
+    if event is not None:
+        remote_before = run.remote_fields(event)
+    elif action.link is not None and action.kind not in (Kind.CREATE_REMOTE, Kind.DELETE_LOCAL):
+        remote_before = action.link.snapshot.remote
+    else:
+        remote_before = None
+    version_before = action.remote_version or None if remote_before is not None else None
+    if wrote:
+        event = outcome.event
+        remote_after = run.remote_fields(event) if event is not None else None
+        version_after = event.version if event is not None else None
+    else:
+        remote_after, version_after = remote_before, version_before
+    deleted = getattr(action, "deleted", None)
+    if not local_changed and not wrote:
+        return None
+    remote_id = outcome.event.remote_id if wrote and outcome.event is not None else action.remote_id
+    return Change(
+        action.local_id,
+        str(action.kind),
+        local_changed,
+        wrote,
+        remote_id,
+        version_before if wrote else None,
+        version_after,
+        before if local_changed else deleted,
+        m.local_fields(local_after) if local_after is not None else None,
+        remote_before if wrote else None,
+        remote_after if wrote else None,
+    )
