@@ -1310,11 +1310,38 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar):
     ) -> tuple[int, dict, Any]:
         """One API call; its answer checked against the discovery document."""
         status, headers, result = self._route(method, path, q, body, auth, if_match, if_none_match)
+        result = self._in_response_zone(path, q if method == "GET" else {}, result)
         found = google_discovery.answer_problems(result)
         if found:
             self.answer_problems.extend(found)
             raise ApiError(500, "backendError", "The test server's answer breaks the schema.")
         return status, headers, result
+
+    def _in_response_zone(self, path: str, q: dict, result: Any) -> Any:
+        """Events answered with their times in the response's zone: the ``timeZone``
+        parameter of get, list and instances, else the calendar's ("Time zone used
+        in the response. Optional. The default is the time zone of the calendar.",
+        events.get, events.list, events.instances); each event keeps its own
+        ``timeZone`` beside it."""
+        if not isinstance(result, dict) or result.get("kind") not in (
+            "calendar#event",
+            "calendar#events",
+        ):
+            return result
+        parts = path.removeprefix("/calendar/v3/").split("/")
+        name = _one(q, "timeZone") or self.state.calendar(urllib.parse.unquote(parts[1])).time_zone
+        try:
+            zone = ZoneInfo(name)
+        except (ValueError, KeyError, OSError) as exc:
+            raise ApiError(400, "invalid", f"Invalid time zone: {name}") from exc
+        events = result.get("items", []) if result["kind"] == "calendar#events" else [result]
+        for event in events:
+            for key in ("start", "end", "originalStartTime"):
+                node = event.get(key)
+                if node and node.get("dateTime"):
+                    at = _parse_time(node["dateTime"]).astimezone(zone)
+                    node["dateTime"] = at.isoformat().replace("+00:00", "Z")
+        return result
 
     def _route(
         self,
@@ -1726,6 +1753,11 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar):
 
     def add_calendar(self, calendar_id: str, summary: str, access_role: str = "owner") -> None:
         self.state.add_calendar(calendar_id, summary, access_role=access_role)
+
+    def set_time_zone(self, zone: str, calendar_id: str = "primary") -> None:
+        """The calendar's own time zone (the user changed it in Calendar's settings)."""
+        with self.state.lock:
+            self.state.calendar(calendar_id).time_zone = zone
 
     def split_series(self, master_id: str, original_start: datetime, **changes) -> str:
         """Another client changes "this and following events" of a series from the

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -130,9 +131,37 @@ def test_a_date_time_without_offset_is_answered_with_one(api):
     body = _event()
     body["start"] = {"dateTime": "2026-12-01T09:00:00", "timeZone": "Europe/Berlin"}
     body["end"] = {"dateTime": "2026-12-01T10:00:00", "timeZone": "Europe/Berlin"}
-    made = api("POST", EVENTS, json=body).json()
-    assert made["start"] == {"dateTime": "2026-12-01T09:00:00+01:00", "timeZone": "Europe/Berlin"}
-    assert made["end"]["dateTime"] == "2026-12-01T10:00:00+01:00"
+    made = api("POST", EVENTS, json=body).json()  # the calendar's zone is UTC
+    assert made["start"] == {"dateTime": "2026-12-01T08:00:00Z", "timeZone": "Europe/Berlin"}
+    assert made["end"]["dateTime"] == "2026-12-01T09:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("calendar_zone", "asked", "answered"),
+    [
+        ("UTC", None, "2026-12-01T14:00:00Z"),
+        ("Europe/Berlin", None, "2026-12-01T15:00:00+01:00"),
+        ("Europe/Berlin", "Asia/Tokyo", "2026-12-01T23:00:00+09:00"),
+    ],
+)
+def test_times_are_answered_in_the_response_zone_beside_the_events_own(
+    google_server, api, calendar_zone, asked, answered
+):
+    google_server.set_time_zone(calendar_zone)
+    body = _event()
+    body["start"] = {"dateTime": "2026-12-01T09:00:00", "timeZone": "America/New_York"}
+    body["end"] = {"dateTime": "2026-12-01T10:00:00", "timeZone": "America/New_York"}
+    made = api("POST", EVENTS, json=body).json()  # insert has no timeZone parameter
+    in_calendar = datetime.fromisoformat(made["start"]["dateTime"])
+    assert (
+        in_calendar.utcoffset() == datetime(2026, 12, 1, tzinfo=ZoneInfo(calendar_zone)).utcoffset()
+    )
+    params = {"timeZone": asked} if asked else {}
+    got = api("GET", f"{EVENTS}/{made['id']}", params=params).json()
+    (listed,) = api("GET", EVENTS, params=params).json()["items"]
+    for event in (got, listed):
+        assert event["start"] == {"dateTime": answered, "timeZone": "America/New_York"}
+    assert api("GET", EVENTS, params={"timeZone": "Mars/Olympus_Mons"}).status_code == 400
 
 
 def test_a_series_needs_a_time_zone(api):
@@ -162,7 +191,7 @@ def test_patch_merges_nested_objects_and_null_removes_a_key(api):
         json={"start": {"dateTime": earlier}, "extendedProperties": {"private": {"drop": None}}},
     ).json()
     assert patched["start"]["timeZone"] == "Europe/Berlin"  # kept beside the new dateTime
-    assert patched["start"]["dateTime"] == "2026-12-01T09:00:00+01:00"
+    assert patched["start"]["dateTime"] == "2026-12-01T08:00:00Z"
     assert patched["extendedProperties"]["private"] == {"keep": "1"}
 
 

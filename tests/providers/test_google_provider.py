@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from google.auth.exceptions import RefreshError
@@ -281,7 +282,12 @@ def test_remote_series_is_listed_once_with_its_exceptions(harness):
     )
     assert len(instances["items"]) == 30
     # DST: every instance is at 09:00 New York wall time
-    hours = {datetime.fromisoformat(i["start"]["dateTime"]).hour for i in instances["items"]}
+    hours = {
+        datetime.fromisoformat(i["start"]["dateTime"])
+        .astimezone(ZoneInfo(i["start"]["timeZone"]))
+        .hour
+        for i in instances["items"]
+    }
     assert hours == {start.hour}
     listing = harness.provider.changes(WINDOW, None)
     (series,) = listing.events
