@@ -593,6 +593,7 @@ class CalendarState:
             attendees.append(attendee)
         if "attendees" in event:
             event["attendees"] = attendees
+        _check_reminders(event.get("reminders"))
         event.setdefault("status", "confirmed")
         event.setdefault("organizer", {"email": self.owner_email, "self": True})
         # every event has these in Google's answers (events reference)
@@ -833,6 +834,30 @@ class CalendarState:
             else:
                 out.append(copy.deepcopy(event))
         return out
+
+
+def _check_reminders(reminders: dict | None) -> None:
+    """Event.reminders as the events reference bounds it: overrides only without
+    the default ("Cannot specify both default reminders and overrides at the same
+    time."), "The maximum number of override reminders is 5", each with a method
+    (email or popup, "Required when adding a reminder") and minutes "between 0 and
+    40320 (4 weeks in minutes)"."""
+    if not reminders:
+        return
+    overrides = reminders.get("overrides") or []
+    if reminders.get("useDefault") and overrides:
+        raise ApiError(
+            400,
+            "cannotUseDefaultRemindersAndSpecifyOverride",
+            "Cannot specify both default reminders and overrides at the same time.",
+        )
+    if len(overrides) > 5:
+        raise ApiError(400, "invalid", "The maximum number of override reminders is 5.")
+    for override in overrides:
+        if override.get("method") not in ("email", "popup"):
+            raise ApiError(400, "required", "Missing reminder method.")
+        if not 0 <= override.get("minutes", -1) <= 40320:
+            raise ApiError(400, "invalid", "Invalid reminder minutes: must be 0 to 40320.")
 
 
 def _check_request(body: dict, method: str) -> None:

@@ -217,6 +217,25 @@ def test_events_carry_reminders_and_an_event_type(api):
     assert listed["reminders"] == {"useDefault": True} and listed["eventType"] == "default"
 
 
+@pytest.mark.parametrize(
+    ("reminders", "reason"),
+    [
+        ({"useDefault": True, "overrides": [{"method": "popup", "minutes": 5}]},
+         "cannotUseDefaultRemindersAndSpecifyOverride"),
+        ({"useDefault": False, "overrides": [{"method": "popup", "minutes": m} for m in range(6)]},
+         "invalid"),
+        ({"useDefault": False, "overrides": [{"minutes": 5}]}, "required"),
+        ({"useDefault": False, "overrides": [{"method": "popup", "minutes": 40321}]}, "invalid"),
+    ],
+)  # fmt: skip
+def test_reminders_outside_their_documented_bounds_are_refused(api, reminders, reason):
+    answer = api("POST", EVENTS, json=_event(reminders=reminders))
+    assert answer.status_code == 400 and _reason(answer) == reason
+    five = [{"method": "email", "minutes": m} for m in (0, 10, 60, 1440, 40320)]
+    made = api("POST", EVENTS, json=_event(reminders={"useDefault": False, "overrides": five}))
+    assert made.json()["reminders"]["overrides"] == five
+
+
 def test_the_calendar_list_has_default_reminders_and_a_sync_token(google_server, api):
     first = api("GET", "users/me/calendarList").json()
     (entry,) = first["items"]
