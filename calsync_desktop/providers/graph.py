@@ -402,10 +402,12 @@ def to_remote_event(item: dict, default_tz: str = "UTC") -> RemoteEvent:
             exdates.append(datetime.combine(day, local_time, tzinfo=zone).astimezone(UTC))
         overrides = []
         for exc in item.get("exceptionOccurrences") or ():
-            if exc.get("isCancelled"):
-                continue
             original = _parse_stamp(exc.get("originalStart"))
             if original is None:
+                continue
+            if exc.get("isCancelled"):
+                # cancelled by its organiser: the occurrence is gone (SPEC §4)
+                exdates.append(original.astimezone(UTC))
                 continue
             override = OccurrenceOverride(
                 original_start=original.astimezone(UTC),

@@ -339,6 +339,7 @@ class UpdateBothSides(Action):
             stored=lambda f: m.stored_form(f, account.email),
             remote_private=event.private if event is not None else None,
             private_one_way=account.sync_all_private,
+            tz=local.timezone,
         )
         return cls(local.id, local, seq, event, link, bool(merged.push), merged)
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from calsync_desktop.sync.series_end import ended_at, ended_early
 from calsync_desktop.sync.snapshot import (
     ALL_FIELDS,
     LOCAL_TO_REMOTE,
@@ -61,6 +63,7 @@ def merge(
     stored: Callable[[Fields], Fields] = lambda f: f,
     remote_private: bool | None = None,
     private_one_way: bool = False,
+    tz: str = "UTC",
 ) -> Merged:
     """Merge the current ``local`` and ``remote`` fields against ``base``.
 
@@ -74,6 +77,11 @@ def merge(
     private, so the remote's own visibility is not read) "private" flows only
     from the Sales Calendar: pushed when it changed there and differs from
     ``remote_private``, the service's own value (None: not known).
+
+    The rule flows one way, except when the service's series ends earlier than
+    it did (a "this and following" split, see :mod:`~calsync_desktop.sync.series_end`;
+    ``tz`` is the zone the series repeats in): the Sales Calendar's series then
+    ends there too.
     """
     base_l, base_r = base.local, base.remote
     stored_l, stored_r = stored(local), stored(remote)
@@ -81,6 +89,7 @@ def merge(
     push: set[str] = set()
     pull: set[str] = set()
     conflicts: list[Conflict] = []
+    last = ended_early(base_r, remote, tz) if local.rrule and local.time else None
 
     for name in ALL_FIELDS:
         cur_l, cur_r = local.get(name), remote.get(name)
@@ -89,6 +98,14 @@ def merge(
         differ = stored_l.get(name) != stored_r.get(name)
         if name == "private" and private_one_way:
             if lc and (remote_private is None or cur_l != remote_private):
+                push.add(name)
+            continue
+        if name == "rrule" and last is not None:
+            value = ended_at(cur_l, local.time[0], tz, last)
+            if value != cur_l:
+                values[name] = value
+                pull.add(name)
+            if lc and value != cur_r:
                 push.add(name)
             continue
         if name in LOCAL_TO_REMOTE:
@@ -121,6 +138,9 @@ def merge(
             value = cur_r
         else:
             value = cur_l  # unchanged remotely, or changed on both sides alike
+        if name == "overrides" and last is not None:
+            # the occurrences after the end are the new series' now
+            value = {k: v for k, v in value.items() if datetime.fromisoformat(k) <= last}
         values[name] = value
         if value != cur_l:
             pull.add(name)

@@ -74,6 +74,7 @@ from tests.fakes.kit import (
     FaultQueue,
     NewEvent,
     RemoteCalendar,
+    SeriesEdits,
     delay,
     drop_connection,
     neutral_changes,
@@ -1029,7 +1030,7 @@ STATUS_TEXT = {
 }
 
 
-class GoogleCalendarServer(BackgroundServer, RemoteCalendar):
+class GoogleCalendarServer(BackgroundServer, RemoteCalendar, SeriesEdits):
     """The Google Calendar API v3 and OAuth endpoints on 127.0.0.1, in-process.
 
     ``start()`` binds a free port (or ``port``) and answers in a thread;
@@ -1799,6 +1800,22 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar):
     # -- the shared vocabulary (tests/fakes/kit/remote.py), on the primary calendar
 
     def _create_event(self, new: NewEvent) -> str:
+        return self.insert_event(self._event_body(new))["id"]
+
+    def create_series(
+        self, subject: str, start: datetime, end: datetime, rrule: str, **fields
+    ) -> str:
+        body = self._event_body(NewEvent(subject, start, end, **fields))
+        return self.insert_event({**body, "recurrence": [f"RRULE:{rrule}"]})["id"]
+
+    def cancel_occurrence(self, master_id: str, original_start: datetime) -> None:
+        # The organiser's deleted instance reaches the attendee's calendar as an
+        # exception with status "cancelled": "Cancelled exceptions of an
+        # uncancelled recurring event indicate that this instance should no longer
+        # be presented to the user" (Events resource, status).
+        self.delete_occurrence(master_id, original_start)
+
+    def _event_body(self, new: NewEvent) -> dict[str, Any]:
         # Google keeps HTML in the description as it is (events reference).
         event: dict[str, Any] = {
             "summary": new.subject,
@@ -1819,7 +1836,7 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar):
             event["attendees"] = people
         if new.organizer:
             event["organizer"] = {"email": new.organizer, "self": False}
-        return self.insert_event(event)["id"]
+        return event
 
     def create_all_day_event(self, subject: str, day: date, days: int = 1) -> str:
         return self.insert_event(

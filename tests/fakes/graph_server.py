@@ -89,6 +89,7 @@ from tests.fakes.kit import (
     FaultQueue,
     NewEvent,
     RemoteCalendar,
+    SeriesEdits,
     TestCA,
     delay,
     drop_connection,
@@ -307,6 +308,29 @@ def expand_pattern(recurrence: dict, first_start: datetime, tz: str, until: date
     return out
 
 
+def _pattern_for(rrule: str, start: datetime, tz: str) -> dict:
+    """The patternedRecurrence another client (Outlook) makes for a simple RFC 5545
+    rule: DAILY or WEEKLY (BYDAY), INTERVAL, COUNT or UNTIL."""
+    parts = dict(p.split("=", 1) for p in rrule.upper().split(";") if p)
+    local = start.astimezone(_zone(tz))
+    days = {"MO": 0, "TU": 1, "WE": 2, "TH": 3, "FR": 4, "SA": 5, "SU": 6}
+    pattern: dict = {"type": parts["FREQ"].lower(), "interval": int(parts.get("INTERVAL", 1))}
+    if pattern["type"] == "weekly":
+        byday = parts.get("BYDAY", list(days)[local.weekday()]).split(",")
+        pattern.update(daysOfWeek=[_WEEKDAYS[days[d]] for d in byday], firstDayOfWeek="monday")
+    elif pattern["type"] != "daily":
+        raise ValueError(f"the test server makes only daily and weekly series, not {rrule!r}")
+    rng: dict = {"startDate": local.date().isoformat(), "recurrenceTimeZone": tz}
+    if "COUNT" in parts:
+        rng.update(type="numbered", numberOfOccurrences=int(parts["COUNT"]))
+    elif "UNTIL" in parts:
+        until = datetime.strptime(parts["UNTIL"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        rng.update(type="endDate", endDate=until.astimezone(_zone(tz)).date().isoformat())
+    else:
+        rng["type"] = "noEnd"
+    return {"pattern": pattern, "range": rng}
+
+
 def _validate_recurrence(recurrence: dict) -> None:
     pattern = recurrence.get("pattern")
     rng = recurrence.get("range")
@@ -389,7 +413,7 @@ class GraphState:
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
-class GraphServer(BackgroundServer, RemoteCalendar):
+class GraphServer(BackgroundServer, RemoteCalendar, SeriesEdits):
     """A stateful Graph + identity platform server on 127.0.0.1 over HTTPS.
 
     In-process API for tests: :meth:`start` / :meth:`stop`; the shared
@@ -563,6 +587,89 @@ class GraphServer(BackgroundServer, RemoteCalendar):
     # ------------------------------------------------------------------ the shared vocabulary
 
     def _create_event(self, new: NewEvent) -> str:
+        return self.add_event(organizer=new.organizer, **self._event_fields(new))
+
+    def create_series(
+        self, subject: str, start: datetime, end: datetime, rrule: str, **fields
+    ) -> str:
+        new = NewEvent(subject, start, end, **fields)
+        recurrence = _pattern_for(rrule, start, new.timezone)
+        return self.add_event(
+            organizer=new.organizer, recurrence=recurrence, **self._event_fields(new)
+        )
+
+    def cancel_occurrence(self, master_id: str, original_start: datetime) -> None:
+        """The organiser cancels one occurrence: in the attendee's calendar it stays
+        as an exception with ``isCancelled: true`` (the meeting request's
+        cancellation is applied to that occurrence; event resource: "isCancelled:
+        Set to true if the event has been canceled"), its subject "Canceled: …"
+        and shown as free, until the attendee removes it. calendarView lists it,
+        and the master's ``exceptionOccurrences`` carry it."""
+        with self.state.lock:
+            event = self._find(self.occurrence_id(master_id, original_start))
+            if event["type"] == "occurrence":
+                event = self._make_exception(event)
+            event.update(
+                isCancelled=True, subject="Canceled: " + event.get("subject", ""), showAs="free"
+            )
+            self._touch(event)
+
+    def split_series(self, master_id: str, original_start: datetime, **changes) -> str:
+        """Outlook's "this and following" (there is no Graph call for it): the old
+        series' range ends with the last occurrence before ``original_start``
+        (``range.type`` endDate), its exceptions and deleted occurrences from then
+        on go, the earlier ones stay; a new series master (an event of its own: new
+        id and iCalUId) repeats by the same pattern from that occurrence on, for
+        what was left of a numbered range, with ``changes`` applied."""
+        with self.state.lock:
+            master = self._find(master_id)
+            at = original_start.astimezone(UTC)
+            rng = master["recurrence"]["range"]
+            zone = _zone(rng.get("recurrenceTimeZone") or master["originalStartTimeZone"] or "UTC")
+            far = self.clock() + timedelta(days=5 * 365)
+            tz = master["originalStartTimeZone"] or "UTC"
+            originals = expand_pattern(master["recurrence"], master["_start"], tz, far)
+            if at not in originals:
+                raise ValueError(f"{master_id} has no occurrence at {original_start}")
+            earlier = [o for o in originals if o < at]
+            if not earlier:
+                raise ValueError("splitting at the first occurrence changes the whole series")
+            new_range = {**rng, "startDate": at.astimezone(zone).date().isoformat()}
+            if rng.get("type") == "numbered":
+                new_range["numberOfOccurrences"] = int(rng["numberOfOccurrences"]) - len(earlier)
+            old_range = {k: v for k, v in rng.items() if k != "numberOfOccurrences"}
+            old_range.update(
+                type="endDate", endDate=earlier[-1].astimezone(zone).date().isoformat()
+            )
+            master["recurrence"] = {**master["recurrence"], "range": old_range}
+            for original in [o for o in master["_exceptions"] if o >= at]:
+                self.state.events.pop(master["_exceptions"].pop(original), None)
+            master["_cancelled"] = {o for o in master["_cancelled"] if o < at}
+            self._touch(master)
+            duration = master["_end"] - master["_start"]
+            body = {
+                "subject": master["subject"],
+                "body": copy.deepcopy(master["body"]),
+                "location": {"displayName": master["location"]["displayName"]},
+                "sensitivity": master["sensitivity"],
+                "start": _fmt_local(at, tz),
+                "end": _fmt_local(at + duration, tz),
+                "recurrence": {**copy.deepcopy(master["recurrence"]), "range": new_range},
+            }
+            if master["attendees"]:
+                body["attendees"] = [
+                    {"emailAddress": dict(a["emailAddress"]), "type": a.get("type", "required")}
+                    for a in master["attendees"]
+                ]
+            organizer = None if master["isOrganizer"] else master["organizer"]["emailAddress"]
+            new = self._create(
+                master["_calendar"], body, organizer=organizer and organizer["address"]
+            )
+            if changes:
+                self._patch(new["id"], self._patch_for(changes), None)
+            return new["id"]
+
+    def _event_fields(self, new: NewEvent) -> dict:
         fields: dict = {
             "subject": new.subject,
             "start": _fmt_local(new.start, new.timezone),
@@ -584,7 +691,7 @@ class GraphServer(BackgroundServer, RemoteCalendar):
         ]
         if people:
             fields["attendees"] = people
-        return self.add_event(organizer=new.organizer, **fields)
+        return fields
 
     def create_all_day_event(self, subject: str, day: dt.date, days: int = 1) -> str:
         return self.add_event(
@@ -638,7 +745,9 @@ class GraphServer(BackgroundServer, RemoteCalendar):
             self._touch(target)
 
     def occurrence_starts(self, master_id: str) -> list[datetime]:
-        return sorted(_parse_local(i["start"]) for i in self.occurrences(master_id))
+        # a cancelled occurrence still shows in Outlook, struck through: it is not live
+        live = [i for i in self.occurrences(master_id) if not i.get("isCancelled")]
+        return sorted(_parse_local(i["start"]) for i in live)
 
     def delete_occurrence(self, master_id: str, original_start: datetime) -> None:
         self.delete_event(self.occurrence_id(master_id, original_start))
@@ -1106,7 +1215,17 @@ class GraphServer(BackgroundServer, RemoteCalendar):
         return out
 
     def _view(self, calendar_id: str, start: datetime, end: datetime) -> list[dict]:
-        """calendarView: single instances, occurrences and exceptions in the window."""
+        """calendarView: single instances, occurrences and exceptions in the window.
+
+        Never a series master: calendarView "get[s] the occurrences, exceptions,
+        and single instances of events in a calendar view" (calendar-list-
+        calendarview), and for calendarView/delta "the events returned may include
+        single instances or occurrences and exceptions of a recurring series"
+        (https://learn.microsoft.com/graph/delta-query-events). A client learns a
+        series' rule, its cancelled occurrences and exceptions from the master
+        (``seriesMasterId``), read on its own; an occurrence cancelled by its
+        organiser is listed as an exception with ``isCancelled: true``; the
+        occurrences a split ends come back ``@removed``, the new series' as new."""
         out = []
         for event in list(self.state.events.values()):
             if event["_calendar"] != calendar_id:

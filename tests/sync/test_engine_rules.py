@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, timedelta
+from itertools import islice
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -260,6 +261,136 @@ def test_moved_occurrence_becomes_an_override_on_the_other_side(h):
     h.edit_local(a.id, recurrence=replace(h.local(a.id).recurrence, overrides=(local_move, moved)))
     h.sync()
     assert set(h.remote_for(a.id).recurrence.overrides) == {moved, local_move}
+
+
+def _shown_starts(h, now) -> list:
+    """Every occurrence start the Sales Calendar shows (series expanded, deleted
+    occurrences left out, moved ones at their new start), in the months around ``now``."""
+    window = h.store.occurrences_between(now - timedelta(days=40), now + timedelta(days=200))
+    return [o.start for o in window]
+
+
+def _first_starts(a, n: int) -> list:
+    return [s.astimezone(UTC) for s in islice(a.recurrence.rule_set(a.start, a.timezone), n)]
+
+
+def _with_end(rule: str, end: str | None) -> str:
+    """``rule`` with its COUNT or UNTIL replaced by ``end`` (none when None)."""
+    kept = [p for p in rule.split(";") if not p.startswith(("COUNT=", "UNTIL="))]
+    return ";".join([*kept, end] if end else kept)
+
+
+def split_remotely(h, remote_id: str, rule: str, starts: list, at: int, **fields):
+    """Another client changes "this and following" of a series from its
+    occurrence ``at`` (of ``starts``): the old series ends before it, a new series
+    (with ``fields``) takes the rest. Returns the new series."""
+    cut = starts[at]
+    count = next((int(p[6:]) for p in rule.split(";") if p.startswith("COUNT=")), None)
+    until = cut - timedelta(seconds=1)
+    h.calendar.edit(
+        remote_id, recurrence=Recurrence(_with_end(rule, f"UNTIL={until:%Y%m%dT%H%M%SZ}"))
+    )
+    rest = _with_end(rule, f"COUNT={count - at}" if count else None)
+    return h.add_remote(start=cut, recurrence=Recurrence(rest), timezone="Europe/Berlin", **fields)
+
+
+SPLIT_RULES = ["FREQ=DAILY;COUNT=6", "FREQ=DAILY", "FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=6"]
+
+
+@pytest.mark.parametrize("rule", SPLIT_RULES)
+@pytest.mark.parametrize("at", [1, 3, 5])
+def test_a_series_split_remotely_ends_the_sales_calendars_series_where_the_split_starts(
+    h, rule, at
+):
+    a = h.add_local(start=h.at(1), recurrence=Recurrence(rule))
+    h.sync()
+    now = h.clock()
+    before = _shown_starts(h, now)
+    starts = _first_starts(a, 6)
+    h.clock.advance(minutes=1)
+    remote_id = h.remote_for(a.id).remote_id
+    new = split_remotely(h, remote_id, rule, starts, at, subject="Meeting with Acme (new room)")
+    seen = writes_seen(h)
+    h.sync()
+    assert seen == []  # nothing goes back: the service holds both series already
+    shown = _shown_starts(h, now)
+    assert shown == before  # each occurrence once, none lost
+    old = h.local(a.id)
+    assert _first_starts(old, 10) == starts[:at]
+    assert h.local_for(new.remote_id).contents == "Meeting with Acme (new room)"
+    assert h.sync().counts == {}
+
+
+@pytest.mark.parametrize(
+    "changed", ["FREQ=DAILY;COUNT=9", "FREQ=DAILY", "FREQ=WEEKLY;COUNT=2", "FREQ=DAILY;INTERVAL=2"]
+)
+def test_a_remote_rule_change_that_does_not_end_the_series_earlier_does_not_flow_back(h, changed):
+    a = h.add_local(start=h.at(1), recurrence=Recurrence("FREQ=DAILY;COUNT=6"))
+    h.sync()
+    h.clock.advance(minutes=1)
+    h.calendar.edit(h.remote_for(a.id).remote_id, recurrence=Recurrence(changed))
+    h.sync()
+    assert h.local(a.id).recurrence.rrule == "FREQ=DAILY;COUNT=6"
+
+
+def test_a_rule_changed_locally_while_the_series_was_split_remotely_ends_at_the_split(h):
+    a = h.add_local(start=h.at(1), recurrence=Recurrence("FREQ=DAILY;COUNT=6"))
+    h.sync()
+    now = h.clock()
+    starts = _first_starts(a, 6)
+    h.clock.advance(minutes=1)
+    remote_id = h.remote_for(a.id).remote_id
+    split_remotely(h, remote_id, "FREQ=DAILY;COUNT=6", starts, 3, subject="Meeting with Acme")
+    h.edit_local(a.id, recurrence=Recurrence("FREQ=DAILY;COUNT=10"))
+    h.sync()
+    old = h.local(a.id)
+    assert _first_starts(old, 20) == starts[:3]
+    remote = h.calendar.events[remote_id]
+    assert [s.astimezone(UTC) for s in remote.recurrence.rule_set(remote.start, "UTC")] == (
+        starts[:3]
+    )
+    shown = _shown_starts(h, now)
+    assert shown == starts  # each occurrence once, none lost
+
+
+def test_occurrences_edited_after_a_remote_split_go_with_the_old_series(h):
+    a = h.add_local(start=h.at(1), recurrence=Recurrence("FREQ=DAILY;COUNT=6"))
+    starts = _first_starts(a, 6)
+    later = OccurrenceOverride(
+        starts[4], "Moved", "", starts[4] + timedelta(hours=2), starts[4] + timedelta(hours=3)
+    )
+    h.edit_local(a.id, recurrence=replace(a.recurrence, overrides=(later,), exdates=(starts[5],)))
+    h.sync()
+    now = h.clock()
+    h.clock.advance(minutes=1)
+    remote_id = h.remote_for(a.id).remote_id
+    split_remotely(h, remote_id, "FREQ=DAILY;COUNT=6", starts, 2, subject="Meeting with Acme")
+    h.sync()
+    assert h.local(a.id).recurrence.overrides == ()
+    assert _shown_starts(h, now) == starts  # the new series has them as the service does
+
+
+def test_a_series_split_in_the_sales_calendar_ends_the_remote_series_and_adds_the_new_one(h):
+    rule = "FREQ=WEEKLY;BYDAY=TU,TH;COUNT=8"
+    a = h.add_local(start=h.at(1), recurrence=Recurrence(rule))
+    h.sync()
+    starts = _first_starts(a, 8)
+    last = starts[4] - timedelta(seconds=1)
+    h.edit_local(a.id, recurrence=Recurrence(_with_end(rule, f"UNTIL={last:%Y%m%dT%H%M%SZ}")))
+    new = h.add_local(
+        "Meeting with Acme (new room)",
+        start=starts[4],
+        recurrence=Recurrence(_with_end(rule, "COUNT=4")),
+    )
+    h.sync()
+    remote_starts = []
+    for event in h.calendar.events.values():
+        remote_starts += [
+            s.astimezone(UTC) for s in event.recurrence.rule_set(event.start, event.timezone)
+        ]
+    assert sorted(remote_starts) == starts
+    assert h.remote_for(new.id).subject == "Meeting with Acme (new room)"
+    assert h.sync().counts == {}
 
 
 # --------------------------------------------------------------------------- scope

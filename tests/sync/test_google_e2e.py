@@ -24,6 +24,7 @@ from calsync_desktop.sync.runner import SyncRunner
 from tests.fakes.google_calendar import GoogleCalendarServer
 
 from .e2e_contract import E2EHarness, EndToEndContract, add_tomorrow, e2e_fixtures
+from .e2e_series import SeriesContract
 from .harness import CrashAfterWrite
 
 OWNER = "sales.person@example.com"
@@ -78,6 +79,11 @@ def server(clock):
 
 
 make_harness, h = e2e_fixtures(GoogleE2E)
+
+
+class TestGoogleSeries(SeriesContract):
+    """Cancelled occurrences and splits, as Google keeps them (cancelled instances,
+    ``<id>_R<stamp>`` masters)."""
 
 
 class TestGoogleRules(EndToEndContract):
@@ -195,11 +201,6 @@ def _local_starts(h) -> list[datetime]:
     return sorted(starts)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a 'this and following' split on Google (issue 18): the old series' new UNTIL "
-    "is not taken in (the rule flows one way), so the split-off occurrences show twice",
-)
 def test_a_series_split_this_and_following_on_google_shows_each_occurrence_once(h):
     start = (h.clock() + timedelta(days=2)).replace(microsecond=0)
     made = h.server.insert_event(

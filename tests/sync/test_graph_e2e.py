@@ -23,6 +23,7 @@ from tests.fakes.graph_server import GraphServer
 from tests.providers.test_graph_provider import device_code_sign_in, env_for, session_config
 
 from .e2e_contract import E2EHarness, EndToEndContract, add_tomorrow, e2e_fixtures
+from .e2e_series import SeriesContract
 from .harness import CrashAfterWrite
 
 OWNER = "sam@contoso.example"  # the test server's signed-in user
@@ -65,6 +66,11 @@ def server(clock):
 
 
 make_harness, h = e2e_fixtures(GraphE2E)
+
+
+class TestOffice365Series(SeriesContract):
+    """Cancelled occurrences and splits, as Office 365 keeps them (an exception with
+    ``isCancelled``; the old range ended and a new series master)."""
 
 
 class TestOffice365Rules(EndToEndContract):

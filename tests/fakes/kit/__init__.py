@@ -10,6 +10,7 @@ from tests.fakes.kit.remote import (
     SENSITIVITIES,
     NewEvent,
     RemoteCalendar,
+    SeriesEdits,
     neutral_changes,
     response_word,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "HTTPServer",
     "NewEvent",
     "RemoteCalendar",
+    "SeriesEdits",
     "TestCA",
     "delay",
     "drop_connection",

@@ -46,6 +46,7 @@ __all__ = [
     "SENSITIVITIES",
     "NewEvent",
     "RemoteCalendar",
+    "SeriesEdits",
 ]
 
 
@@ -234,6 +235,34 @@ class RemoteCalendar(abc.ABC):
     def clear_faults(self) -> None:
         """Forget the faults not used yet."""
         self.faults.clear()
+
+
+class SeriesEdits(abc.ABC):
+    """What another client does to a series beyond single occurrences, in the
+    services that have each shape (Google, Office 365, Exchange); the tests of
+    ``tests/sync/e2e_series.py`` speak these words. Each server models how its
+    service stores them and cites where that is documented."""
+
+    @abc.abstractmethod
+    def create_series(
+        self, subject: str, start: datetime, end: datetime, rrule: str, **fields
+    ) -> str:
+        """Another client creates a series (its first occurrence from ``start`` to
+        ``end``, repeating by the RFC 5545 ``rrule``, without ``RRULE:``);
+        ``fields`` as for :meth:`RemoteCalendar.create_event`, ``organizer`` making it
+        someone else's series the owner is invited to. Returns the master's id."""
+
+    @abc.abstractmethod
+    def cancel_occurrence(self, master_id: str, original_start: datetime) -> None:
+        """The organiser (someone else) cancels one occurrence of their series; the
+        owner's calendar holds it as the service does."""
+
+    @abc.abstractmethod
+    def split_series(self, master_id: str, original_start: datetime, **changes) -> str:
+        """Another client changes "this and following" of a series from its
+        occurrence at ``original_start``, with ``changes`` (as for
+        :meth:`RemoteCalendar.edit_event`): the old series ends before it and a new
+        series takes the rest. Returns the new series' id."""
 
 
 def neutral_changes(changes: dict) -> dict:

@@ -1,0 +1,61 @@
+"""A series the service ended early: the one exception to the one-way rule
+(SPEC §4, Recurrence).
+
+A "this and following" split made in the calendar app ends the old series
+where the split starts (Google moves its UNTIL; Exchange and Office 365 end its
+range) and makes a new series of the rest. The Sales Calendar's rule otherwise
+flows one way only, but this change it takes in: when the service's series ends
+earlier than it did at the last sync and its rule is otherwise the same, the
+Sales Calendar's series ends there too, and the new series is imported as any
+new event is. No occurrence is then shown twice, and none is lost.
+
+The services give a split no mark of its own on the old series (Office 365 and
+Exchange report only the range's new end), so a series ended earlier in the
+calendar app is taken in the same way: its later occurrences are gone there.
+A change of the rule itself (another frequency, other days) still does not flow
+back. Pure functions over the merge fields.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from calsync_desktop.model import Recurrence
+from calsync_desktop.sync.snapshot import Fields
+
+END_PARTS = ("COUNT", "UNTIL")
+
+
+def _rule_body(rrule: str) -> frozenset[str]:
+    """The rule's parts without its end, in one spelling."""
+    parts = (p.strip().upper() for p in rrule.split(";"))
+    return frozenset(p for p in parts if p and p.split("=", 1)[0] not in END_PARTS)
+
+
+def _last_start(rrule: str, start: str, tz: str) -> datetime | None:
+    return Recurrence(rrule).last_start(datetime.fromisoformat(start), tz)
+
+
+def ended_early(base: Fields, current: Fields, tz: str) -> datetime | None:
+    """The start of the last occurrence of the series ``current`` when it ends
+    earlier than ``base`` (the same side at the last sync) did, with the same
+    rule otherwise; None when it does not."""
+    if not (base.rrule and current.rrule and base.time and current.time):
+        return None
+    if _rule_body(base.rrule) != _rule_body(current.rrule):
+        return None
+    now = _last_start(current.rrule, current.time[0], tz)
+    if now is None:
+        return None
+    before = _last_start(base.rrule, base.time[0], tz)
+    return now if before is None or now < before else None
+
+
+def ended_at(rrule: str, start: str, tz: str, last: datetime) -> str:
+    """``rrule`` (of a series starting at ``start``) ending with the occurrence at
+    ``last`` at the latest; unchanged when it ends by then already."""
+    own = _last_start(rrule, start, tz)
+    if own is not None and own <= last:
+        return rrule
+    kept = [p for p in rrule.split(";") if p and p.split("=", 1)[0].upper() not in END_PARTS]
+    return ";".join([*kept, f"UNTIL={last.astimezone(UTC):%Y%m%dT%H%M%SZ}"])

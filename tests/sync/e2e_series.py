@@ -1,0 +1,105 @@
+"""Cancelled occurrences and "this and following" splits (SPEC §4, Recurrence),
+end to end, on the services that have them.
+
+Subclass :class:`SeriesContract` next to :class:`~.e2e_contract.EndToEndContract`
+in a service's module; its ``server`` is also a :class:`~tests.fakes.kit.SeriesEdits`
+(the words ``create_series``, ``cancel_occurrence`` and ``split_series``), and
+each test server keeps the shapes its service gives these changes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from calsync_desktop.model import Recurrence
+
+from .e2e_contract import E2EHarness
+
+BOSS = "boss@customer.example"
+
+
+def shown_starts(h: E2EHarness, now: datetime) -> list[datetime]:
+    """Every occurrence start the Sales Calendar shows around ``now`` (series
+    expanded, deleted occurrences left out, moved ones at their new start)."""
+    window = h.store.occurrences_between(now - timedelta(days=40), now + timedelta(days=200))
+    return [o.start for o in window]
+
+
+def remote_starts(h: E2EHarness) -> list[datetime]:
+    """Every live occurrence start the service shows, of every event."""
+    with h.server.looking():
+        ids = h.server.event_ids()
+        return sorted(s for i in ids for s in h.server.occurrence_starts(i))
+
+
+class SeriesContract:
+    """Series changed by other clients, as a user sees them after the sync."""
+
+    def add_series(self, h, rrule="FREQ=DAILY;COUNT=5", days=5, **fields):
+        start = (h.clock() + timedelta(days=2)).replace(microsecond=0)
+        made = h.server.create_series(
+            fields.pop("subject", "Standup"), start, start + timedelta(minutes=30), rrule, **fields
+        )
+        return made, [start + timedelta(days=d) for d in range(days)]
+
+    def test_an_occurrence_cancelled_by_its_organiser_becomes_an_exdate(self, h):
+        made, starts = self.add_series(
+            h, organizer=BOSS, attendees=(("Boss", BOSS), (None, h.owner))
+        )
+        h.sync()
+        now = h.clock()
+        assert shown_starts(h, now) == starts
+        h.clock.advance(minutes=1)
+        h.server.cancel_occurrence(made, starts[2])
+        result = h.sync()
+        assert result.errors == []
+        a = h.local_for(made)
+        assert a.recurrence.exdates == (starts[2],)
+        assert shown_starts(h, now) == starts[:2] + starts[3:]
+        assert h.sync().counts == {}  # nothing goes back to the organiser's series
+
+    def test_an_occurrence_cancelled_after_it_was_moved_becomes_an_exdate(self, h):
+        made, starts = self.add_series(
+            h, organizer=BOSS, attendees=(("Boss", BOSS), (None, h.owner))
+        )
+        later = starts[1] + timedelta(hours=2)
+        h.server.edit_occurrence(made, starts[1], start=later, end=later + timedelta(minutes=30))
+        h.sync()
+        now = h.clock()
+        assert later in shown_starts(h, now)
+        h.clock.advance(minutes=1)
+        h.server.cancel_occurrence(made, starts[1])
+        h.sync()
+        assert shown_starts(h, now) == [starts[0], *starts[2:]]
+
+    def test_a_series_split_this_and_following_shows_each_occurrence_once(self, h):
+        made, starts = self.add_series(h)
+        h.sync()
+        now = h.clock()
+        h.clock.advance(minutes=1)
+        new = h.server.split_series(made, starts[2], subject="Standup (new room)")
+        assert remote_starts(h) == starts
+        result = h.sync()
+        assert result.errors == []
+        assert shown_starts(h, now) == starts  # each once, none lost
+        assert h.local_for(new).contents == "Standup (new room)"
+        old = h.local_for(made)
+        assert max(old.recurrence.rule_set(old.start, old.timezone)).astimezone(UTC) < starts[2]
+        assert remote_starts(h) == starts  # nothing went back that undoes the split
+        assert h.sync().counts == {}
+
+    def test_a_series_split_in_the_sales_calendar_ends_the_remote_series_where_it_starts(self, h):
+        start = (h.clock() + timedelta(days=2)).replace(microsecond=0)
+        starts = [start + timedelta(days=d) for d in range(6)]
+        a = h.add_local("Standup", start=start, recurrence=Recurrence("FREQ=DAILY;COUNT=6"))
+        h.sync()
+        until = starts[3] - timedelta(seconds=1)
+        h.edit_local(a.id, recurrence=Recurrence(f"FREQ=DAILY;UNTIL={until:%Y%m%dT%H%M%SZ}"))
+        h.add_local(
+            "Standup (new room)", start=starts[3], recurrence=Recurrence("FREQ=DAILY;COUNT=3")
+        )
+        assert h.sync().errors == []
+        assert remote_starts(h) == starts
+        with h.server.looking():
+            assert h.server.occurrence_starts(h.remote_id_for(a.id)) == starts[:3]
+        assert h.sync().counts == {}
