@@ -28,7 +28,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -391,8 +391,11 @@ def rrule_to_ews(rule: str, start: datetime, tz: str) -> EwsRecurrence:
             raise UnsupportedRule("Exchange repeats an appointment at most 999 times.")
         boundary = NumberedPattern(start=start_date, number=int(count))
     elif until:
-        until_dt = _parse_until(until, tz)
-        boundary = EndDatePattern(start=start_date, end=until_dt.astimezone(ZoneInfo(tz)).date())
+        # Exchange's EndDate is a day and includes that day's occurrence; an UNTIL
+        # before the series' time of day (a split's end) ends it the day before.
+        last = _parse_until(until, tz).astimezone(ZoneInfo(tz))
+        end_day = last.date() if last.time() >= local.time() else last.date() - timedelta(days=1)
+        boundary = EndDatePattern(start=start_date, end=end_day)
     else:
         boundary = NoEndPattern(start=start_date)
     return EwsRecurrence(pattern=pattern, boundary=boundary)
@@ -509,7 +512,15 @@ ITEM_FIELDS = [
     "is_cancelled",
     LOCAL_ID_FIELD,
 ]
-EXCEPTION_FIELDS = ["subject", "text_body", "location", "start", "end", "original_start"]
+EXCEPTION_FIELDS = [
+    "subject",
+    "text_body",
+    "location",
+    "start",
+    "end",
+    "original_start",
+    "is_cancelled",
+]
 
 
 def _ews_time(value: datetime, tz: EWSTimeZone) -> EWSDateTime:
@@ -905,8 +916,13 @@ class ExchangeProvider(CalendarProvider):
                 rule = None
             if rule:
                 overrides = []
+                exdates = [_utc(d.start) for d in item.deleted_occurrences or []]
                 for occ in item.modified_occurrences or []:
                     exc = exceptions.get(occ.id)
+                    if exc is not None and exc.is_cancelled:
+                        # cancelled by its organiser: the occurrence is gone (SPEC §4)
+                        exdates.append(_utc(occ.original_start))
+                        continue
                     # an exception's own subject, even when it was emptied (Exchange
                     # answers TextBody as text it converted itself, with \r\n line ends)
                     contents = (
@@ -925,7 +941,7 @@ class ExchangeProvider(CalendarProvider):
                     )
                 recurrence = Recurrence(
                     rrule=rule,
-                    exdates=tuple(sorted(_utc(d.start) for d in item.deleted_occurrences or [])),
+                    exdates=tuple(sorted(set(exdates))),
                     overrides=tuple(sorted(overrides, key=lambda o: o.original_start)),
                 )
         organizer = item.organizer.email_address if item.organizer else None

@@ -79,6 +79,7 @@ from tests.fakes.kit import (
     FaultQueue,
     NewEvent,
     RemoteCalendar,
+    SeriesEdits,
     delay,
     drop_connection,
     neutral_changes,
@@ -479,7 +480,7 @@ SENSITIVITY_WORDS = {
 # --------------------------------------------------------------------------- the server
 
 
-class EwsServer(BackgroundServer, RemoteCalendar):
+class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
     """A local EWS endpoint with an in-process API for tests.
 
     ``start()`` binds 127.0.0.1 on a free port and returns the EWS URL (HTTPS
@@ -741,7 +742,7 @@ class EwsServer(BackgroundServer, RemoteCalendar):
 
     # ------------------------------------------------------------------ the shared vocabulary
 
-    def _create_event(self, new: NewEvent) -> str:
+    def _create_event(self, new: NewEvent, recurrence: str | None = None) -> str:
         if new.organizer and "@" in new.organizer:
             organizer_mailbox = (new.organizer.split("@")[0].title(), new.organizer)
         else:
@@ -757,7 +758,92 @@ class EwsServer(BackgroundServer, RemoteCalendar):
             sensitivity=SENSITIVITY_WORDS[new.sensitivity],
             attendees=tuple((name or email, email) for name, email in new.attendees),
             organizer=organizer_mailbox,
+            recurrence=recurrence,
         )
+
+    def create_series(
+        self, subject: str, start: dt.datetime, end: dt.datetime, rrule: str, **fields
+    ) -> str:
+        new = NewEvent(subject, start, end, **fields)
+        return self._create_event(new, _recurrence_xml(rrule, start, new.timezone))
+
+    def cancel_occurrence(self, master_id: str, original_start: dt.datetime) -> None:
+        """The organiser cancels one occurrence: the attendee's mailbox applies the
+        meeting cancellation to that occurrence, which stays as an exception with
+        IsCancelled true ("Indicates whether an appointment or meeting has been
+        cancelled", IsCancelled element of the EWS reference), its subject
+        "Canceled: …" and LegacyFreeBusyStatus Free, until the attendee removes it
+        from the calendar; that makes it one of the master's DeletedOccurrences
+        (:meth:`delete_occurrence`)."""
+        index = self._index(master_id, original_start)
+        with self._lock:
+            exc = self._exception_for(self.item(master_id), index)
+            exc.cancelled = True
+            exc.props["Subject"] = _t_el("Subject", "Canceled: " + exc.text("Subject"))
+            exc.props["LegacyFreeBusyStatus"] = _t_el("LegacyFreeBusyStatus", "Free")
+            self._touch_with_master(exc)
+
+    def split_series(self, master_id: str, original_start: dt.datetime, **changes) -> str:
+        """Outlook's "this and following" (EWS has no operation for it; Outlook
+        writes both items): the old master's range becomes an EndDateRecurrence
+        ending on the date of the last occurrence before ``original_start``, its
+        exceptions and DeletedOccurrences from then on go, the earlier ones stay;
+        a new RecurringMaster (an item of its own: new ItemId and UID) repeats by
+        the same pattern from that occurrence on, for what was left of a
+        numbered range, with ``changes`` applied. Returns the new master's id."""
+        with self._lock:
+            master = self.item(master_id)
+            at = original_start.astimezone(UTC)
+            originals = self.mailbox.occurrences(master)
+            if at not in originals:
+                raise ValueError(f"{master_id} has no occurrence at {original_start}")
+            earlier = [o for o in originals if o < at]
+            if not earlier:
+                raise ValueError("splitting at the first occurrence changes the whole series")
+            zone = master.zone()
+            pattern, rng = master.props["Recurrence"][0], master.props["Recurrence"][1]
+            ended = etree.Element(t("Recurrence"), nsmap={"t": T})
+            ended.append(copy.deepcopy(pattern))
+            end_range = sub(ended, t("EndDateRecurrence"))
+            sub(end_range, t("StartDate"), rng.findtext(t("StartDate")))
+            sub(end_range, t("EndDate"), earlier[-1].astimezone(zone).date().isoformat())
+            master.props["Recurrence"] = ended
+            for original in [o for o in master.exceptions if o >= at]:
+                self.mailbox.items.pop(master.exceptions.pop(original), None)
+            master.deleted_occurrences = [o for o in master.deleted_occurrences if o < at]
+            self.mailbox.touch(master)
+            first = at.astimezone(zone).date().isoformat()
+            kind = etree.QName(rng).localname
+            if kind == "NumberedRecurrence":
+                left = int(rng.findtext(t("NumberOfOccurrences"))) - len(earlier)
+                rest = f"<t:NumberOfOccurrences>{left}</t:NumberOfOccurrences>"
+            elif kind == "EndDateRecurrence":
+                rest = f"<t:EndDate>{rng.findtext(t('EndDate'))}</t:EndDate>"
+            else:
+                kind, rest = "NoEndRecurrence", ""
+            body = master.props.get("Body")
+            attendees = master.props.get("RequiredAttendees")
+            people = [
+                (a.findtext(f"{t('Mailbox')}/{t('Name')}"), a.findtext(f".//{t('EmailAddress')}"))
+                for a in (attendees if attendees is not None else [])
+            ]
+            new_id = self.add_event(
+                master.text("Subject"),
+                at,
+                at + (master.end - master.start),
+                body=body.text or "" if body is not None else "",
+                html=body is not None and body.get("BodyType") == "HTML",
+                location=master.text("Location"),
+                timezone=zone.key,
+                sensitivity=master.text("Sensitivity") or "Normal",
+                attendees=tuple((name or email, email) for name, email in people),
+                organizer=master.organizer,
+                recurrence=etree.tostring(pattern, encoding="unicode")
+                + f"<t:{kind}><t:StartDate>{first}</t:StartDate>{rest}</t:{kind}>",
+            )
+        if changes:
+            self.edit_event(new_id, **changes)
+        return new_id
 
     def create_all_day_event(self, subject: str, day: dt.date, days: int = 1) -> str:
         midnight = dt.datetime(day.year, day.month, day.day, tzinfo=UTC)
@@ -791,6 +877,8 @@ class EwsServer(BackgroundServer, RemoteCalendar):
                 if original in master.deleted_occurrences:
                     continue
                 moved = master.exceptions.get(original)
+                if moved and self.item(moved).cancelled:
+                    continue  # still shown in Outlook, struck through: not live
                 starts.append(self.item(moved).start if moved else original)
             return sorted(starts)
 
@@ -1914,6 +2002,36 @@ def _recurrence_answer(recurrence: etree._Element, zone: ZoneInfo) -> etree._Ele
                 sign = "+" if minutes >= 0 else "-"
                 el.text = f"{day.isoformat()}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
     return out
+
+
+def _recurrence_xml(rrule: str, start: dt.datetime, tz: str) -> str:
+    """The inner XML of the t:Recurrence another client (Outlook) writes for a
+    simple RFC 5545 rule: DAILY or WEEKLY (BYDAY), INTERVAL, COUNT or UNTIL."""
+    parts = dict(p.split("=", 1) for p in rrule.upper().split(";") if p)
+    zone = iana_zone(_ms_zone(tz))
+    local = start.astimezone(zone)
+    codes = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
+    interval = f"<t:Interval>{int(parts.get('INTERVAL', 1))}</t:Interval>"
+    if parts["FREQ"] == "DAILY":
+        pattern = f"<t:DailyRecurrence>{interval}</t:DailyRecurrence>"
+    elif parts["FREQ"] == "WEEKLY":
+        days = parts.get("BYDAY", codes[local.weekday()]).split(",")
+        names = " ".join(WEEKDAYS[codes.index(d)] for d in days)
+        pattern = (
+            f"<t:WeeklyRecurrence>{interval}<t:DaysOfWeek>{names}</t:DaysOfWeek>"
+            "<t:FirstDayOfWeek>Monday</t:FirstDayOfWeek></t:WeeklyRecurrence>"
+        )
+    else:
+        raise ValueError(f"the test server makes only daily and weekly series, not {rrule!r}")
+    first = f"<t:StartDate>{local.date().isoformat()}</t:StartDate>"
+    if "COUNT" in parts:
+        count = f"<t:NumberOfOccurrences>{int(parts['COUNT'])}</t:NumberOfOccurrences>"
+        return f"{pattern}<t:NumberedRecurrence>{first}{count}</t:NumberedRecurrence>"
+    if "UNTIL" in parts:
+        until = dt.datetime.strptime(parts["UNTIL"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        last = f"<t:EndDate>{until.astimezone(zone).date().isoformat()}</t:EndDate>"
+        return f"{pattern}<t:EndDateRecurrence>{first}{last}</t:EndDateRecurrence>"
+    return f"{pattern}<t:NoEndRecurrence>{first}</t:NoEndRecurrence>"
 
 
 def _t_el(name: str, text: str | None, **attrs) -> etree._Element:

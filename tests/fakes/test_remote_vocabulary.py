@@ -14,7 +14,14 @@ import pytest
 from tests.fakes.ews_server import EwsServer
 from tests.fakes.google_calendar import GoogleCalendarServer
 from tests.fakes.graph_server import GraphServer
-from tests.fakes.kit import FAULT_KINDS, HOSTILE_KINDS, IMPOSSIBLE_DATE, RESPONSES, RemoteCalendar
+from tests.fakes.kit import (
+    FAULT_KINDS,
+    HOSTILE_KINDS,
+    IMPOSSIBLE_DATE,
+    RESPONSES,
+    RemoteCalendar,
+    SeriesEdits,
+)
 from tests.fakes.memory import MemoryRemote
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -138,3 +145,37 @@ def test_every_http_service_takes_the_hostile_fault_kinds(remote, kind):
         return
     remote.fail_next(kind, 2, field="start.dateTime", value=IMPOSSIBLE_DATE)
     assert pending(remote) == 2
+
+
+@pytest.fixture(params=["google", "graph", "exchange"])
+def series_remote(request):
+    server = {"google": GoogleCalendarServer, "graph": GraphServer, "exchange": EwsServer}[
+        request.param
+    ]()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("rrule", ["FREQ=DAILY;COUNT=6", "FREQ=WEEKLY;BYDAY=TU,TH;COUNT=6"])
+def test_series_words_cancel_and_split_keep_every_occurrence_once(series_remote, rrule):
+    remote = series_remote
+    assert isinstance(remote, SeriesEdits)
+    made = remote.create_series(
+        "Standup",
+        START,
+        START + timedelta(minutes=30),
+        rrule,
+        organizer="boss@customer.example",
+        attendees=((None, remote.owner),),
+    )
+    starts = remote.occurrence_starts(made)
+    assert len(starts) == 6 and starts[0] == START
+    remote.cancel_occurrence(made, starts[1])
+    assert remote.occurrence_starts(made) == [starts[0], *starts[2:]]
+    new = remote.split_series(made, starts[3], subject="Standup (new room)")
+    assert remote.occurrence_starts(made) == [starts[0], starts[2]]
+    assert remote.occurrence_starts(new) == starts[3:]
+    assert remote.event_ids() == [made, new]

@@ -24,6 +24,7 @@ from calsync_desktop.sync.runner import SyncRunner
 from tests.fakes.ews_server import EwsServer
 
 from .e2e_contract import E2EHarness, EndToEndContract, add_tomorrow, e2e_fixtures
+from .e2e_series import SeriesContract
 from .harness import CrashAfterWrite
 
 OWNER = "alice@example.com"
@@ -73,6 +74,11 @@ def server(module_server, clock):
 
 
 make_harness, h = e2e_fixtures(EwsE2E)
+
+
+class TestExchangeSeries(SeriesContract):
+    """Cancelled occurrences and splits, as Exchange keeps them (an exception with
+    IsCancelled; the old range ended and a new RecurringMaster)."""
 
 
 class TestExchangeRules(EndToEndContract):
