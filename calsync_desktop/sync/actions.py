@@ -340,6 +340,7 @@ class UpdateBothSides(Action):
             remote_private=event.private if event is not None else None,
             private_one_way=account.sync_all_private,
             tz=local.timezone,
+            new_series=run.new_series,
         )
         return cls(local.id, local, seq, event, link, bool(merged.push), merged)
 

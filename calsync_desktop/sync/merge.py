@@ -9,11 +9,11 @@ ever flow their own way. Pure functions: no store, no service.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from calsync_desktop.sync.series_end import ended_at, ended_early
+from calsync_desktop.sync.series_end import ended_at, split_at
 from calsync_desktop.sync.snapshot import (
     ALL_FIELDS,
     LOCAL_TO_REMOTE,
@@ -64,6 +64,7 @@ def merge(
     remote_private: bool | None = None,
     private_one_way: bool = False,
     tz: str = "UTC",
+    new_series: Collection[datetime] = (),
 ) -> Merged:
     """Merge the current ``local`` and ``remote`` fields against ``base``.
 
@@ -78,10 +79,10 @@ def merge(
     from the Sales Calendar: pushed when it changed there and differs from
     ``remote_private``, the service's own value (None: not known).
 
-    The rule flows one way, except when the service's series ends earlier than
-    it did (a "this and following" split, see :mod:`~calsync_desktop.sync.series_end`;
-    ``tz`` is the zone the series repeats in): the Sales Calendar's series then
-    ends there too.
+    The rule flows one way, except for a "this and following" split on the
+    service (see :mod:`~calsync_desktop.sync.series_end`; ``tz`` is the zone the
+    series repeats in, ``new_series`` the first starts of the series new in this
+    listing): the Sales Calendar's series then ends where the split starts.
     """
     base_l, base_r = base.local, base.remote
     stored_l, stored_r = stored(local), stored(remote)
@@ -89,7 +90,7 @@ def merge(
     push: set[str] = set()
     pull: set[str] = set()
     conflicts: list[Conflict] = []
-    last = ended_early(base_r, remote, tz) if local.rrule and local.time else None
+    last = split_at(base_r, remote, tz, new_series) if local.rrule and local.time else None
 
     for name in ALL_FIELDS:
         cur_l, cur_r = local.get(name), remote.get(name)

@@ -101,6 +101,12 @@ class Planner:
             if by_remote[rid].version == events[rid].version:
                 del events[rid]
 
+        run.new_series = tuple(
+            e.start
+            for rid, e in events.items()
+            if e.recurrence is not None and rid not in by_remote
+        )
+
         # linked items that need their appointment loaded
         missing_locals = [lid for lid in links if lid not in locals_ and lid not in tombstones]
         if missing_locals:
@@ -128,18 +134,27 @@ class Planner:
 
         # remote events: linked, carrying our local id, or new
         unlinked_events: list[RemoteEvent] = []
+        copies: set[str] = set()
         for rid, event in events.items():
             link = by_remote.get(rid)
             if link is None and event.local_id and event.local_id in links:
-                link = links[event.local_id]  # our event under a new remote id
+                if links[event.local_id].remote_id in events:
+                    # its event is listed too: a copy the service made, carrying our
+                    # local id (Google's new series of a split): a new event
+                    copies.add(rid)
+                else:
+                    link = links[event.local_id]  # our event under a new remote id
             if link is not None:
                 continue  # decided with its local item below
-            if event.local_id and (event.local_id in locals_ or event.local_id in tombstones):
+            local_id = event.local_id if rid not in copies else None
+            if local_id and (local_id in locals_ or local_id in tombstones):
                 continue  # crash repair / re-added account: linked below by local id
             unlinked_events.append(event)
 
         remote_by_local = {
-            e.local_id: e for e in events.values() if e.local_id and e.remote_id not in by_remote
+            e.local_id: e
+            for e in events.values()
+            if e.local_id and e.remote_id not in by_remote and e.remote_id not in copies
         }
 
         item_ids = set(links) | set(tombstones) | set(locals_)

@@ -79,6 +79,9 @@ class SyncRun:
     skipped_before: list[SkippedEntry] = field(default_factory=list)
     #: the run's history (None: not journalled)
     journal: RunJournal | None = None
+    #: first starts of the series this listing brings that are linked to nothing
+    #: yet (the new half of a "this and following" split, see sync/series_end.py)
+    new_series: tuple[datetime, ...] = ()
 
     # ------------------------------------------------------------------ reading
 

@@ -1,24 +1,27 @@
-"""A series the service ended early: the one exception to the one-way rule
-(SPEC §4, Recurrence).
+"""A series split "this and following" on the service: the one exception to
+the one-way rule (SPEC §4, Recurrence).
 
-A "this and following" split made in the calendar app ends the old series
-where the split starts (Google moves its UNTIL; Exchange and Office 365 end its
-range) and makes a new series of the rest. The Sales Calendar's rule otherwise
-flows one way only, but this change it takes in: when the service's series ends
-earlier than it did at the last sync and its rule is otherwise the same, the
-Sales Calendar's series ends there too, and the new series is imported as any
-new event is. No occurrence is then shown twice, and none is lost.
+A split made in the calendar app ends the old series where the split starts
+(Google moves its UNTIL; Exchange and Office 365 end its range) and makes a new
+series of the rest. The Sales Calendar's rule otherwise flows one way only, but
+this change it takes in: when the service's series ends earlier than it did at
+the last sync, with its rule otherwise the same, and a new series (not linked
+yet) starts on the day the old one's first dropped occurrence was due, the
+Sales Calendar's series ends there too; the new series is imported as any new
+event is. No occurrence is then shown twice, and none is lost.
 
 The services give a split no mark of its own on the old series (Office 365 and
-Exchange report only the range's new end), so a series ended earlier in the
-calendar app is taken in the same way: its later occurrences are gone there.
-A change of the rule itself (another frequency, other days) still does not flow
-back. Pure functions over the merge fields.
+Exchange report only the range's new end), hence the new series is the sign. A
+series only ended earlier, a change of the rule itself (another frequency,
+other days) or a later end still do not flow back. Pure functions over the
+merge fields.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from calsync_desktop.model import Recurrence
 from calsync_desktop.sync.snapshot import Fields
@@ -59,3 +62,20 @@ def ended_at(rrule: str, start: str, tz: str, last: datetime) -> str:
         return rrule
     kept = [p for p in rrule.split(";") if p and p.split("=", 1)[0].upper() not in END_PARTS]
     return ";".join([*kept, f"UNTIL={last.astimezone(UTC):%Y%m%dT%H%M%SZ}"])
+
+
+def split_at(base: Fields, current: Fields, tz: str, new_starts: Collection[datetime]):
+    """The start of the last occurrence the service's series ``current`` keeps
+    when a split ended it (see the module docstring): it ends earlier than
+    ``base`` did, and one of ``new_starts`` (first starts of series new in this
+    listing) falls on the day of its first dropped occurrence. None otherwise."""
+    last = ended_early(base, current, tz)
+    if last is None or base.rrule is None or base.time is None:
+        return None
+    dropped = Recurrence(base.rrule).rule_set(datetime.fromisoformat(base.time[0]), tz)
+    cut = dropped.after(last.astimezone(ZoneInfo(tz)))
+    if cut is None:
+        return None
+    zone = ZoneInfo(tz)
+    day = cut.astimezone(zone).date()
+    return last if any(s.astimezone(zone).date() == day for s in new_starts) else None

@@ -88,6 +88,19 @@ class SeriesContract:
         assert remote_starts(h) == starts  # nothing went back that undoes the split
         assert h.sync().counts == {}
 
+    def test_a_series_made_in_the_sales_calendar_and_split_remotely_shows_each_once(self, h):
+        start = (h.clock() + timedelta(days=2)).replace(microsecond=0)
+        starts = [start + timedelta(days=d) for d in range(5)]
+        a = h.add_local("Standup", start=start, recurrence=Recurrence("FREQ=DAILY;COUNT=5"))
+        h.sync()
+        now = h.clock()
+        h.clock.advance(minutes=1)
+        new = h.server.split_series(h.remote_id_for(a.id), starts[3], subject="Standup (new)")
+        assert h.sync().errors == []
+        assert shown_starts(h, now) == remote_starts(h) == starts
+        assert h.local_for(new).contents == "Standup (new)" and h.local_for(new).id != a.id
+        assert h.sync().counts == {}
+
     def test_a_series_split_in_the_sales_calendar_ends_the_remote_series_where_it_starts(self, h):
         start = (h.clock() + timedelta(days=2)).replace(microsecond=0)
         starts = [start + timedelta(days=d) for d in range(6)]

@@ -322,9 +322,16 @@ def test_a_series_split_remotely_ends_the_sales_calendars_series_where_the_split
 
 
 @pytest.mark.parametrize(
-    "changed", ["FREQ=DAILY;COUNT=9", "FREQ=DAILY", "FREQ=WEEKLY;COUNT=2", "FREQ=DAILY;INTERVAL=2"]
+    "changed",
+    [
+        "FREQ=DAILY;COUNT=3",  # ended earlier, but no new series: not a split
+        "FREQ=DAILY;COUNT=9",
+        "FREQ=DAILY",
+        "FREQ=WEEKLY;COUNT=2",
+        "FREQ=DAILY;INTERVAL=2",
+    ],
 )
-def test_a_remote_rule_change_that_does_not_end_the_series_earlier_does_not_flow_back(h, changed):
+def test_a_remote_rule_change_other_than_a_split_does_not_flow_back(h, changed):
     a = h.add_local(start=h.at(1), recurrence=Recurrence("FREQ=DAILY;COUNT=6"))
     h.sync()
     h.clock.advance(minutes=1)
