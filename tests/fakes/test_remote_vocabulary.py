@@ -27,19 +27,25 @@ from tests.fakes.memory import MemoryRemote
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["memory", "google", "graph", "exchange"])
-def remote(request):
-    if request.param == "memory":
-        yield MemoryRemote()
-        return
-    server = {"google": GoogleCalendarServer, "graph": GraphServer, "exchange": EwsServer}[
-        request.param
-    ]()
+SERVERS = {"google": GoogleCalendarServer, "graph": GraphServer, "exchange": EwsServer}
+
+
+def _running(name: str):
+    """The test server ``name``, started; stopped when the test is done."""
+    server = SERVERS[name]()
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(params=["memory", *SERVERS])
+def remote(request):
+    if request.param == "memory":
+        yield MemoryRemote()
+        return
+    yield from _running(request.param)
 
 
 def pending(remote: RemoteCalendar) -> int:
@@ -147,16 +153,10 @@ def test_every_http_service_takes_the_hostile_fault_kinds(remote, kind):
     assert pending(remote) == 2
 
 
-@pytest.fixture(params=["google", "graph", "exchange"])
+@pytest.fixture(params=list(SERVERS))
 def series_remote(request):
-    server = {"google": GoogleCalendarServer, "graph": GraphServer, "exchange": EwsServer}[
-        request.param
-    ]()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    """The services that have cancelled occurrences and splits (SeriesEdits)."""
+    yield from _running(request.param)
 
 
 @pytest.mark.parametrize("rrule", ["FREQ=DAILY;COUNT=6", "FREQ=WEEKLY;BYDAY=TU,TH;COUNT=6"])

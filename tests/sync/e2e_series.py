@@ -99,6 +99,34 @@ class SeriesContract:
         assert h.sync().errors == []
         assert shown_starts(h, now) == remote_starts(h) == starts
         assert h.local_for(new).contents == "Standup (new)" and h.local_for(new).id != a.id
+
+    def test_a_cancelled_occurrence_the_user_then_removes_stays_deleted(self, h):
+        made, starts = self.add_series(
+            h, organizer=BOSS, attendees=(("Boss", BOSS), (None, h.owner))
+        )
+        h.sync()
+        now = h.clock()
+        h.clock.advance(minutes=1)
+        h.server.cancel_occurrence(made, starts[3])
+        h.sync()
+        h.clock.advance(minutes=1)
+        h.server.delete_occurrence(made, starts[3])  # "Remove from calendar"
+        assert h.sync().errors == []
+        assert h.local_for(made).recurrence.exdates == (starts[3],)
+        assert shown_starts(h, now) == starts[:3] + starts[4:]
+
+    def test_a_split_takes_the_changed_occurrences_after_it_out_of_the_old_series(self, h):
+        made, starts = self.add_series(h)
+        moved = starts[3] + timedelta(hours=2)
+        h.server.edit_occurrence(made, starts[3], start=moved, end=moved + timedelta(minutes=30))
+        h.sync()
+        now = h.clock()
+        assert moved in shown_starts(h, now)
+        h.clock.advance(minutes=1)
+        h.server.split_series(made, starts[2], location="Room 2")
+        h.sync()
+        # the service's new series starts afresh, as the calendar app shows it
+        assert shown_starts(h, now) == remote_starts(h) == starts
         assert h.sync().counts == {}
 
     def test_a_series_split_in_the_sales_calendar_ends_the_remote_series_where_it_starts(self, h):

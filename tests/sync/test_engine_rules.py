@@ -321,6 +321,26 @@ def test_a_series_split_remotely_ends_the_sales_calendars_series_where_the_split
     assert h.sync().counts == {}
 
 
+def test_a_split_off_series_carrying_the_old_series_local_id_comes_in_as_its_own(h):
+    # Google copies extendedProperties (and so calsync's local id) into the new series
+    a = h.add_local(start=h.at(1), recurrence=Recurrence("FREQ=DAILY;COUNT=6"))
+    h.sync()
+    now = h.clock()
+    before = _shown_starts(h, now)
+    starts = _first_starts(a, 6)
+    h.clock.advance(minutes=1)
+    remote_id = h.remote_for(a.id).remote_id
+    new = split_remotely(
+        h, remote_id, "FREQ=DAILY;COUNT=6", starts, 2, subject="New room", local_id=a.id
+    )
+    h.sync()
+    assert h.store.status_for(h.account.id, [a.id])[a.id].remote_id == remote_id
+    copy = h.local_for(new.remote_id)
+    assert copy is not None and copy.id != a.id and copy.contents == "New room"
+    assert _shown_starts(h, now) == before
+    assert h.sync().counts == {}
+
+
 @pytest.mark.parametrize(
     "changed",
     [

@@ -7,6 +7,9 @@ syncs, and checks after every clean sync:
   beats a deletion);
 - nothing out of scope is touched (created, changed or deleted);
 - one-way fields never flow back (remote attendee lists and rules);
+- an occurrence cancelled remotely is a deleted occurrence in the Sales Calendar;
+- a series split "this and following" on either side ends at the split on both
+  sides, and the new series is on both sides once;
 - both sides equal on the two-way fields.
 """
 
@@ -101,6 +104,13 @@ class SyncMachine(RuleBasedStateMachine):
         self.remote_rules: dict[str, str] = {}  # remote id -> rule set remotely
         # remote id -> local participant emails when the remote attendee list was edited
         self.remote_attendee_edits: dict[str, list] = {}
+        # remote id of a series -> original starts of occurrences cancelled remotely
+        self.cancelled: dict[str, set[datetime]] = {}
+        # series split since they were linked: (side, old key, new key, cut, epoch),
+        # a key being a local id for a local split and a remote id for a remote one
+        self.splits: list[tuple[str, str, str, datetime, int]] = []
+        # new series of remote splits: they carry the old series' local id (as on Google)
+        self.split_copies: set[str] = set()
 
     def teardown(self):
         if hasattr(self, "store"):
@@ -230,11 +240,17 @@ class SyncMachine(RuleBasedStateMachine):
         private=st.booleans(),
         all_day=st.booleans(),
         attendees=people,
+        weekly=st.booleans(),
     )
-    def add_remote(self, subject, day, hour, private, all_day, attendees):
+    def add_remote(self, subject, day, hour, private, all_day, attendees, weekly):
         start = (self.clock() + timedelta(days=day)).replace(hour=hour)
         e = self.h.add_remote(
-            subject, start=start, private=private, all_day=all_day, attendees=tuple(attendees)
+            subject,
+            start=start,
+            private=private,
+            all_day=all_day,
+            attendees=tuple(attendees),
+            recurrence=Recurrence("FREQ=WEEKLY;COUNT=3") if weekly else None,
         )
         return e.remote_id
 
@@ -297,6 +313,108 @@ class SyncMachine(RuleBasedStateMachine):
         if row and row.remote_id in self.h.calendar.events:
             self.h.calendar.edit(row.remote_id, recurrence=Recurrence("FREQ=DAILY;COUNT=2"))
             self.remote_rules[row.remote_id] = "FREQ=DAILY;COUNT=2"
+            self.cancelled.pop(row.remote_id, None)  # a new rule has none deleted
+
+    # ------------------------------------------------------------------ series
+
+    @staticmethod
+    def starts_of(item) -> list[datetime]:
+        """Original starts of a series' occurrences (either side's item)."""
+        rule = item.recurrence.rule_set(item.start, item.timezone)
+        return [s.astimezone(UTC) for s in rule]
+
+    def remote_of(self, local_id) -> str | None:
+        row = self.store.status_for(self.h.account.id, [local_id]).get(local_id)
+        return row.remote_id if row and row.remote_id in self.h.calendar.events else None
+
+    @rule(local_id=appointments, which=st.integers(min_value=0, max_value=2))
+    def cancel_remote_occurrence_of_local(self, local_id, which):
+        remote_id = self.remote_of(local_id)
+        if remote_id is not None:
+            self.cancel_remote_occurrence(remote_id, which)
+
+    @rule(local_id=appointments, at=st.integers(min_value=1, max_value=2))
+    def split_remote_of_local(self, local_id, at):
+        remote_id = self.remote_of(local_id)
+        if remote_id is not None:
+            self.split_remote(remote_id, at)
+
+    @rule(remote_id=events, which=st.integers(min_value=0, max_value=2))
+    def cancel_remote_occurrence(self, remote_id, which):
+        """The organiser cancels one occurrence (every service reports it to the
+        provider as a deleted occurrence: tests/sync/e2e_series.py)."""
+        e = self._remote_pick(remote_id)
+        if e is None or e.recurrence is None or self.first_sync_pending:
+            return
+        starts = self.starts_of(e)
+        original = starts[which % len(starts)]
+        exdates = tuple(sorted({*e.recurrence.exdates, original}))
+        self.h.calendar.edit(remote_id, recurrence=replace(e.recurrence, exdates=exdates))
+        self.cancelled.setdefault(remote_id, set()).add(original)
+
+    @staticmethod
+    def _split_rules(rrule: str, starts: list, at: int) -> tuple[str, str]:
+        """The old series' rule ending before occurrence ``at``, and the new one's."""
+        kept = [p for p in rrule.split(";") if not p.startswith(("COUNT=", "UNTIL="))]
+        until = (starts[at] - timedelta(seconds=1)).strftime("%Y%m%dT%H%M%SZ")
+        return ";".join([*kept, f"UNTIL={until}"]), ";".join([*kept, f"COUNT={len(starts) - at}"])
+
+    @rule(remote_id=events, at=st.integers(min_value=1, max_value=2))
+    def split_remote(self, remote_id, at):
+        """Another client changes "this and following" (Google's shape: the old
+        series' UNTIL moved, its later exceptions gone, a new series that carries
+        the old one's local id, as Google copies extendedProperties)."""
+        e = self._remote_pick(remote_id)
+        if e is None or e.recurrence is None or self.first_sync_pending:
+            return
+        starts = self.starts_of(e)
+        if at >= len(starts):
+            return
+        old_rule, new_rule = self._split_rules(e.recurrence.rrule, starts, at)
+        cut = starts[at]
+        self.h.calendar.edit(
+            remote_id,
+            recurrence=Recurrence(
+                old_rule,
+                tuple(x for x in e.recurrence.exdates if x < cut),
+                tuple(o for o in e.recurrence.overrides if o.original_start < cut),
+            ),
+        )
+        new = self.h.add_remote(
+            f"{e.subject} (new room)",
+            start=cut,
+            hours=(e.end - e.start).total_seconds() / 3600,
+            timezone=e.timezone,
+            recurrence=Recurrence(new_rule),
+            local_id=e.local_id,
+        )
+        self.splits.append(("remote", remote_id, new.remote_id, cut, self.epoch))
+        self.split_copies.add(new.remote_id)
+        # the occurrences from the cut on are the new series' now
+        left = {x for x in self.cancelled.get(remote_id, set()) if x < cut}
+        self.cancelled[remote_id] = left
+
+    @rule(target=appointments, local_id=appointments, at=st.integers(min_value=1, max_value=2))
+    def split_local(self, local_id, at):
+        """The user ends a series in the Sales Calendar and starts a new one there."""
+        a = self.store.get_appointment(local_id)
+        if a is None or a.recurrence is None or self.first_sync_pending:
+            return multiple()
+        starts = self.starts_of(a)
+        if at >= len(starts):
+            return multiple()
+        old_rule, new_rule = self._split_rules(a.recurrence.rrule, starts, at)
+        cut = starts[at]
+        self.h.edit_local(local_id, recurrence=replace(a.recurrence, rrule=old_rule))
+        new = self.h.add_local(
+            f"{a.contents} (new room)",
+            start=cut,
+            hours=(a.end - a.start).total_seconds() / 3600,
+            timezone=a.timezone,
+            recurrence=Recurrence(new_rule),
+        )
+        self.splits.append(("local", local_id, new.id, cut, self.epoch))
+        return new.id
 
     @rule(remote_id=consumes(events))
     def delete_remote(self, remote_id):
@@ -376,6 +494,8 @@ class SyncMachine(RuleBasedStateMachine):
         self.edits, self.deleted = [], {}
         self.remote_rules.clear()
         self.remote_attendee_edits.clear()
+        self.cancelled.clear()
+        self.splits.clear()
         self.first_sync_pending = True
         if settled:
             self.sync()
@@ -430,7 +550,11 @@ class SyncMachine(RuleBasedStateMachine):
         by_remote = {r.remote_id: r for r in status.values()}
 
         # no duplicates
-        carried = [e.local_id for e in h.calendar.events.values() if e.local_id]
+        carried = [
+            e.local_id
+            for rid, e in h.calendar.events.items()
+            if e.local_id and rid not in self.split_copies
+        ]
         assert len(carried) == len(set(carried)), "two remote events carry one appointment"
         assert len(by_remote) == len(status), "one event linked twice"
         uids = [a.ical_uid for a in h.all_local() if a.ical_uid]
@@ -454,6 +578,8 @@ class SyncMachine(RuleBasedStateMachine):
             if row.remote_id in self.remote_attendee_edits:
                 local_keys = sorted(p.key for p in a.participants if p.key)
                 assert local_keys == self.remote_attendee_edits[row.remote_id]
+
+        self.check_series(status, by_remote, locals_, scope)
 
         # leaving scope is never silent: a linked item out of scope on either side
         # is listed as skipped (frozen), and only such an item
@@ -512,6 +638,51 @@ class SyncMachine(RuleBasedStateMachine):
 
         self.edits = [e for e in self.edits if frozen(e[0])]
         self.deleted = {k: v for k, v in self.deleted.items() if frozen(k)}
+
+    def check_series(self, status, by_remote, locals_, scope) -> None:
+        """Cancelled occurrences and splits, after a clean sync."""
+        h = self.h
+
+        def pair(key):
+            """Both sides of an item in scope and not deleted, or None."""
+            row = status.get(key) or by_remote.get(key)
+            if row is None or row.remote_id in self.deleted or row.local_id in self.deleted:
+                return None
+            a, e = locals_.get(row.local_id), h.calendar.events.get(row.remote_id)
+            if a is None or e is None or scope.local_reason(a) or scope.remote_reason(e):
+                return None
+            return a, e
+
+        # an occurrence cancelled remotely is a deleted occurrence locally
+        for remote_id, originals in self.cancelled.items():
+            both = pair(remote_id)
+            if both is not None and both[0].recurrence is not None:
+                assert originals <= set(both[0].recurrence.exdates), "a cancelled one shows"
+        # a split ends the old series at the split on both sides; the new one is on both
+        sides_of: dict[str, set[str]] = {}
+        for side, old, _new, _cut, epoch in self.splits:
+            row = status.get(old) or by_remote.get(old)
+            if row is not None:
+                sides_of.setdefault(f"{row.local_id}@{epoch}", set()).add(side)
+        for side, old, new, cut, epoch in self.splits:
+            row = status.get(old) or by_remote.get(old)
+            if row is None or len(sides_of.get(f"{row.local_id}@{epoch}", ())) > 1:
+                continue  # split on both sides between two syncs: see the note of issue 18
+            both = pair(old)
+            if both is not None and all(x.recurrence is not None for x in both):
+                a, e = both
+                assert max(self.starts_of(a)) < cut, "the Sales Calendar's series goes on"
+                if row.remote_id not in self.remote_rules:
+                    assert max(self.starts_of(e)) < cut, "the remote series goes on"
+            new_row = status.get(new) or by_remote.get(new)
+            new_here = locals_.get(new) if side == "local" else h.calendar.events.get(new)
+            if new_here is not None and not (
+                scope.local_reason(new_here) if side == "local" else scope.remote_reason(new_here)
+            ):
+                assert new_row is not None, "the new series is not on the other side"
+                assert new_row.local_id != row.local_id, "the new series taken for the old one"
+        self.cancelled = {k: v for k, v in self.cancelled.items() if pair(k) is None}
+        self.splits = [s for s in self.splits if pair(s[1]) is None]
 
     @invariant()
     def store_is_consistent(self):
