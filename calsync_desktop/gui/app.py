@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from calsync_desktop.accounts.kinds import kind_label
 from calsync_desktop.gui import style
 from calsync_desktop.gui.appointment_editor import AppointmentEditor
-from calsync_desktop.gui.calendar_list import AccountsSection, CalendarList
+from calsync_desktop.gui.calendar_list import CalendarList, sections_for
 from calsync_desktop.gui.calendar_model import CalendarModel
 from calsync_desktop.gui.calendar_view import CalendarWindow, display_zone
 from calsync_desktop.gui.icons import app_icon
@@ -177,9 +177,7 @@ class CalsyncApp(QObject):
         self.wizard_options: dict[str, Any] = {}  # e.g. open_browser for tests
         self._next_store = None  # a Sales Calendar to switch to after this sync
 
-        self.calendars = CalendarList(
-            self.store, [AccountsSection(self.store, kind_label)], parent=self
-        )
+        self.calendars = CalendarList(self.store, sections_for(self.store, kind_label), parent=self)
         self.model = CalendarModel(self.store, self.tz, parent=self, calendars=self.calendars)
         self.window = SalesCalendarWindow(self.model, services.clock)
         self.window.set_working_hours(*working_hours(self.store))
@@ -192,7 +190,7 @@ class CalsyncApp(QObject):
             parent=self.window,
             colour_for=self.model.account_colour,
         )
-        self.window.activated.connect(self.editor.open)
+        self.window.activated.connect(self.open_occurrence)
         self.window.newRequested.connect(self.editor.create)
 
         self.prompts = GuiPrompts(decide or self.ask_about_deletions, Decision.STOP, parent=self)
@@ -494,7 +492,7 @@ class CalsyncApp(QObject):
             dialog = self.dialogs.get(key)
             if dialog is not None:
                 dialog.close()
-        self.calendars.use(store, [AccountsSection(store, kind_label)])
+        self.calendars.use(store, sections_for(store, kind_label))
         self.model.use_source(store)
         self.editor.store = store
         self.window.set_working_hours(*working_hours(store))
@@ -505,6 +503,21 @@ class CalsyncApp(QObject):
         self.run_error = ""
         self.refresh_status()
         self.scheduler.request("Sales Calendar changed")
+
+    def open_occurrence(self, occurrence) -> None:
+        """Double-click or Enter on an appointment: one's own opens to edit, a
+        colleague's (and everything in the preview) read-only."""
+        row = self.model.row_for(occurrence)
+        if row is None or not row.read_only:
+            self.editor.open(occurrence)
+            return
+        from calsync_desktop.gui.colleague_dialog import ColleagueAppointmentDialog
+
+        dialog = ColleagueAppointmentDialog(row, self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        self.dialogs["colleague"] = dialog
+        dialog.finished.connect(lambda _=0: self.dialogs.pop("colleague", None))
+        dialog.show()
 
     # ------------------------------------------------------------------ dialogs
 

@@ -191,7 +191,8 @@ def paint_box(
         colour: QColor = row.colour
         painter.fillRect(rect, blend_on_white(colour))
         painter.fillRect(QRectF(rect.left(), rect.top(), 3, rect.height()), colour)
-        text_rect = rect.adjusted(6, 1, -3, -1)
+        marks = paint_members(painter, rect, row.members)
+        text_rect = rect.adjusted(6, 1, -3 - marks, -1)
         if text_rect.height() >= 8 and text_rect.width() >= 10:
             if fonts is None:
                 normal = QFont(painter.font())
@@ -239,6 +240,44 @@ def paint_box(
             painter.setClipping(False)
     if selected:
         draw_selection(painter, rect, row.private)
+
+
+MEMBER_DOT = 9
+"""The diameter of one attending member's dot on a meeting box."""
+
+
+def member_dots(rect: QRectF, members) -> list[tuple[QRectF, QColor]]:
+    """Where the attending members' dots go on a meeting's box: in a row at its
+    bottom right when the box is tall enough to keep them off the title, else
+    at its top right (the title then ends before them)."""
+    if not members or rect.width() < 40 or rect.height() < MEMBER_DOT + 2:
+        return []
+    step = MEMBER_DOT + 2
+    shown = members[: max(1, int((rect.width() - 30) // step))]
+    top = rect.bottom() - 3 - MEMBER_DOT if rect.height() >= 34 else rect.top() + 3
+    right = rect.right() - 3
+    return [
+        (QRectF(right - MEMBER_DOT - n * step, top, MEMBER_DOT, MEMBER_DOT), colour)
+        for n, (_, colour) in enumerate(reversed(shown))
+    ]
+
+
+def paint_members(painter: QPainter, rect: QRectF, members) -> float:
+    """A meeting in several members' calendars: one dot in each member's colour,
+    white-ringed so neighbours stay apart. Returns the width the title must
+    leave them (0 when they sit below it, or there are none)."""
+    dots = member_dots(rect, members)
+    if not dots:
+        return 0.0
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    painter.setPen(QPen(QColor("#ffffff"), 1.5))
+    for dot, colour in dots:
+        painter.setBrush(colour)
+        painter.drawEllipse(dot)
+    painter.restore()
+    below = dots[0][0].top() > rect.top() + 3
+    return 0.0 if below else float(len(dots) * (MEMBER_DOT + 2))
 
 
 def paint_private(

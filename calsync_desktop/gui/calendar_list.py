@@ -9,7 +9,8 @@ A model/view pair built to grow:
 - A *section* is anything with ``key``, ``title`` and ``entries()`` (see
   :class:`CalendarSection`). :class:`AccountsSection` is "My calendars". A
   team Sales Calendar adds a "Colleagues" section the same way, with entries
-  keyed by colleague; nothing else here changes.
+  keyed by colleague (:class:`ColleaguesSection`, ``member:<role>``);
+  nothing else here changes. :func:`sections_for` picks them for a store.
 - :class:`CalendarList` is the Qt model: one top-level row per section, one
   checkable row per entry. Unticking an entry hides its appointments; the
   hidden keys are kept in the ``app.hidden_calendars`` setting, so the
@@ -50,6 +51,12 @@ LOCAL_COLOUR = QColor("#6a5acd")
 ACCOUNT_COLOURS = tuple(
     QColor(c) for c in ("#3584e4", "#2ec27e", "#e66100", "#c061cb", "#e01b24", "#1c71d8", "#986a44")
 )
+MEMBER_PREFIX = "member:"
+COLLEAGUE_COLOURS_SETTING = "app.colleague_colours"
+"""{member role: index into COLLEAGUE_COLOURS}, kept like the accounts' colours."""
+COLLEAGUE_COLOURS = tuple(
+    QColor(c) for c in ("#0b8f8f", "#d6336c", "#8f6a00", "#5e5ce6", "#5f8700", "#b5179e", "#3d7fa6")
+)
 
 
 class Role:
@@ -71,7 +78,14 @@ def appointment_key(appointment: Any) -> str:
     return account_key(account_id) if account_id else LOCAL_KEY
 
 
-def assign_colours(account_ids: Sequence[str], saved: dict[str, int]) -> dict[str, int]:
+def member_key(role: str) -> str:
+    """The entry of a colleague's calendar (their database role)."""
+    return f"{MEMBER_PREFIX}{role}"
+
+
+def assign_colours(
+    account_ids: Sequence[str], saved: dict[str, int], palette: int = len(ACCOUNT_COLOURS)
+) -> dict[str, int]:
     """Colour indexes for ``account_ids``: the saved ones kept, each new account
     the first colour no other account uses (colours repeat past the palette)."""
     result = {a: saved[a] for a in account_ids if isinstance(saved.get(a), int)}
@@ -79,9 +93,17 @@ def assign_colours(account_ids: Sequence[str], saved: dict[str, int]) -> dict[st
         if account_id in result:
             continue
         used = set(result.values())
-        free = [i for i in range(len(ACCOUNT_COLOURS)) if i not in used]
-        result[account_id] = free[0] if free else len(result) % len(ACCOUNT_COLOURS)
+        free = [i for i in range(palette) if i not in used]
+        result[account_id] = free[0] if free else len(result) % palette
     return result
+
+
+def _remembered_colours(store, setting: str, ids: Sequence[str], palette: int) -> dict[str, int]:
+    saved = store.get_setting(setting, None) or {}
+    indexes = assign_colours(ids, saved, palette)
+    if indexes != saved:
+        store.set_setting(setting, indexes)
+    return indexes
 
 
 @dataclass(frozen=True)
@@ -125,16 +147,18 @@ class AccountsSection:
     claims_all = True
     """Every appointment no other section claims is the user's own."""
 
-    def __init__(self, store, kind_label: Callable[[str], str] | None = None):
+    def __init__(
+        self, store, kind_label: Callable[[str], str] | None = None, title: str | None = None
+    ):
         self.store = store
         self.kind_label = kind_label or (lambda kind: kind)
+        if title:
+            self.title = title
 
     def entries(self) -> list[CalendarEntry]:
         accounts = self.store.list_accounts()
-        saved = self.store.get_setting(COLOURS_SETTING, None) or {}
-        indexes = assign_colours([a.id for a in accounts], saved)
-        if indexes != saved:
-            self.store.set_setting(COLOURS_SETTING, indexes)
+        ids = [a.id for a in accounts]
+        indexes = _remembered_colours(self.store, COLOURS_SETTING, ids, len(ACCOUNT_COLOURS))
         out = []
         for account in accounts:
             name = account.name or account.email
@@ -155,6 +179,49 @@ class AccountsSection:
 
     def key_for(self, appointment: Any) -> str:
         return appointment_key(appointment)
+
+
+class ColleaguesSection:
+    """ "Colleagues" on a team Sales Calendar: each other member in a colour of
+    their own, read-only. Claims the appointments the team view says are a
+    colleague's (anything with ``owner`` and ``mine`` false)."""
+
+    key = "colleagues"
+    title = "Colleagues"
+
+    def __init__(self, store):
+        self.store = store
+
+    def entries(self) -> list[CalendarEntry]:
+        members = [m for m in self.store.team_members() if m.role != self.store.owner]
+        roles = [m.role for m in members]
+        indexes = _remembered_colours(
+            self.store, COLLEAGUE_COLOURS_SETTING, roles, len(COLLEAGUE_COLOURS)
+        )
+        return [
+            CalendarEntry(
+                member_key(m.role),
+                m.name,
+                COLLEAGUE_COLOURS[indexes[m.role] % len(COLLEAGUE_COLOURS)],
+                m.email,
+                read_only=True,
+            )
+            for m in members
+        ]
+
+    def key_for(self, item: Any) -> str | None:
+        owner = getattr(item, "owner", None)
+        if owner and not getattr(item, "mine", True):
+            return member_key(owner)
+        return None
+
+
+def sections_for(store, kind_label: Callable[[str], str] | None = None) -> list:
+    """The calendar list of a Sales Calendar: one's own accounts, and on a team
+    server "My calendar" and the colleagues."""
+    if not getattr(store, "is_team", False):
+        return [AccountsSection(store, kind_label)]
+    return [AccountsSection(store, kind_label, title="My calendar"), ColleaguesSection(store)]
 
 
 class CalendarList(QStandardItemModel):

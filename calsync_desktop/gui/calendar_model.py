@@ -25,6 +25,7 @@ from calsync_desktop.gui.calendar_list import (
     CalendarList,
     account_key,
 )
+from calsync_desktop.model import occurrences
 
 PRIVATE_TEXT = "Private appointment"
 PRIVATE_FILL = QColor("#4d4d4d")
@@ -58,6 +59,9 @@ class Roles(IntEnum):
     EDGE = Qt.ItemDataRole.UserRole + 9
     """The calendar's own colour, also for a private box (its edge)."""
     CALENDAR_KEY = Qt.ItemDataRole.UserRole + 10
+    READ_ONLY = Qt.ItemDataRole.UserRole + 11
+    MEMBERS = Qt.ItemDataRole.UserRole + 12
+    """((name, colour), …) of the members a meeting is in, when more than one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,12 @@ class Row:
     account_name: str
     key: str = ""
     """The calendar list entry it belongs to (see :mod:`calendar_list`)."""
+    read_only: bool = False
+    """A colleague's (or, in the preview, one's own as colleagues see it): it
+    opens read-only."""
+    members: tuple[tuple[str, QColor], ...] = ()
+    """A meeting in several members' calendars (one iCalUID), drawn once: the
+    name and colour of each member it is in ("You" for oneself)."""
 
     @property
     def appointment(self):
@@ -119,7 +129,8 @@ class CalendarModel(QAbstractListModel):
         self.first_day = date.today()
         self.days = 7
         self._rows: list[Row] = []
-        self._seq: int | None = None
+        self._seq: object = None
+        self.preview = False
         self.calendars = calendars or CalendarList(source, [AccountsSection(source)], parent=self)
         self.calendars.visibilityChanged.connect(self.refresh)
         self.calendars.entriesChanged.connect(self.refresh)
@@ -164,37 +175,92 @@ class CalendarModel(QAbstractListModel):
         """The colour of an account's appointments (the calendar list's)."""
         return self.calendars.colour(account_key(account_id) if account_id else "local")
 
+    @property
+    def is_team(self) -> bool:
+        return bool(getattr(self.source, "is_team", False))
+
+    def change_token(self):
+        """What changes whenever an appointment shown here may have: one's own
+        change counter, on a team server everyone's (one cheap query)."""
+        return self.source.team_change_token() if self.is_team else self.source.change_seq()
+
+    def set_preview(self, preview: bool) -> None:
+        """ "Preview as a colleague": one's own week only, as colleagues see it
+        (private appointments the grey box, nothing opens for editing)."""
+        if preview != self.preview:
+            self.preview = preview
+            self.refresh()
+
     def refresh(self) -> None:
         """Reload the visible range from the source."""
-        self._seq = self.source.change_seq()
+        self._seq = self.change_token()
         if self.calendars.refresh_if_changed():
             return  # the list's entriesChanged has reloaded the rows with the new colours
-        occurrences = self.source.occurrences_between(self.range_start, self.range_end)
+        rows = self._rows_of(self._items())
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+
+    def _items(self) -> list[tuple[Any, str, bool]]:
+        """(occurrence, calendar key, a colleague's) of the visible range, by start."""
+        start, end = self.range_start, self.range_end
         calendars = self.calendars
-        rows = []
-        for occ in occurrences:
-            appt = occ.appointment
-            key = calendars.key_for(appt)
-            if not calendars.is_visible(key):
+        if not self.is_team:
+            return [
+                (occ, calendars.key_for(occ.appointment), False)
+                for occ in self.source.occurrences_between(start, end)
+            ]
+        items = []
+        for shown in self.source.team_appointments_between(start, end):
+            if self.preview and not shown.mine:
                 continue
+            key = calendars.key_for(shown.appointment if shown.mine else shown)
+            items.extend(
+                (o, key, not shown.mine) for o in occurrences(shown.appointment, start, end)
+            )
+        items.sort(key=lambda item: (item[0].start, item[0].end))
+        return items
+
+    def _rows_of(self, items: list[tuple[Any, str, bool]]) -> list[Row]:
+        """One row per occurrence; a meeting in several members' calendars (the
+        same iCalUID at the same time) once, one's own copy first."""
+        calendars = self.calendars
+        groups: dict[object, list[tuple[Any, str, bool]]] = {}
+        for item in items:
+            uid = item[0].appointment.ical_uid
+            together = (uid, item[0].start, item[0].end) if uid and self.is_team else id(item[0])
+            groups.setdefault(together, []).append(item)
+        rows = []
+        for group in groups.values():
+            shown = sorted((i for i in group if calendars.is_visible(i[1])), key=lambda i: i[2])
+            if not shown:
+                continue
+            occ, key, colleague = shown[0]
+            members: dict[str, QColor] = {}
+            for _, k, other in group:
+                members.setdefault(calendars.name(k) if other else "You", calendars.colour(k))
             rows.append(
                 Row(
                     occurrence=occ,
                     start=occ.start.astimezone(self.tz),
                     end=occ.end.astimezone(self.tz),
-                    private=appt.private,
-                    all_day=appt.all_day,
+                    private=occ.appointment.private,
+                    all_day=occ.appointment.all_day,
                     colour=calendars.colour(key),
                     account_name=calendars.name(key),
                     key=key,
+                    read_only=colleague or self.preview,
+                    members=tuple(members.items()) if len(members) > 1 else (),
                 )
             )
-        self.beginResetModel()
-        self._rows = rows
-        self.endResetModel()
+        return rows
+
+    def row_for(self, occurrence) -> Row | None:
+        """The row showing ``occurrence`` (the object the views handed out)."""
+        return next((r for r in self._rows if r.occurrence is occurrence), None)
 
     def refresh_if_changed(self) -> None:
-        if self.source.change_seq() != self._seq:
+        if self.change_token() != self._seq:
             self.refresh()
 
     def set_rows_for_test(self, rows: Sequence[Row]) -> None:
@@ -235,7 +301,9 @@ class CalendarModel(QAbstractListModel):
             parts = [occ.contents.split("\n", 1)[0] or "(no title)", when]
             if occ.location:
                 parts.append(occ.location)
-            if row.account_name:
+            if row.members:
+                parts.append("In the calendars of " + ", ".join(n for n, _ in row.members))
+            elif row.account_name:
                 parts.append(row.account_name)
             return "\n".join(parts) if role == Qt.ItemDataRole.ToolTipRole else ", ".join(parts)
         if role == Roles.OCCURRENCE:
@@ -258,6 +326,10 @@ class CalendarModel(QAbstractListModel):
             return row.colour
         if role == Roles.CALENDAR_KEY:
             return row.key
+        if role == Roles.READ_ONLY:
+            return row.read_only
+        if role == Roles.MEMBERS:
+            return row.members
         return None
 
     def index_of_row(self, row: Row) -> QModelIndex:

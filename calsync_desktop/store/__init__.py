@@ -276,6 +276,16 @@ class TeamAppointment:
 
 
 @dataclass(frozen=True)
+class TeamMember:
+    """A member of the team: their database role (the owner of their rows),
+    email and display name."""
+
+    role: str
+    email: str
+    name: str
+
+
+@dataclass(frozen=True)
 class StatusRow:
     """The link between an appointment and its remote event, as last synced.
 
@@ -562,6 +572,15 @@ class Store:
         poll for the team view when notifications are not available."""
         rows = self._read(select(v.changes.c.owner, v.changes.c.value).order_by("owner")).all()
         return tuple((r.owner, r.value) for r in rows)
+
+    def team_members(self) -> list[TeamMember]:
+        """Everyone in the team (oneself too), by name; none in a SQLite file."""
+        if not self.is_team:
+            return []
+        rows = self._read(
+            text("SELECT role, email, name FROM team_members ORDER BY lower(name), email")
+        ).all()
+        return [TeamMember(r.role, r.email, r.name or r.email) for r in rows]
 
     @contextmanager
     def account_lock(self, account_id: str, wait: float = 300.0, name: str = "") -> Iterator[None]:
