@@ -32,8 +32,10 @@ from calsync_desktop.gui.calendar_model import CalendarModel
 from calsync_desktop.gui.calendar_view import CalendarWindow, display_zone
 from calsync_desktop.gui.icons import app_icon
 from calsync_desktop.gui.settings_dialog import working_hours
+from calsync_desktop.gui.team_window import TeamWindow
 from calsync_desktop.gui.tray import Tray, last_sync_text, tray_status
 from calsync_desktop.gui.worker import GuiPrompts, RunSummary, SyncScheduler, SyncWorker
+from calsync_desktop.store import StoreUnavailable
 from calsync_desktop.sync.runner import SyncRunner
 from calsync_desktop.words import PRODUCT_NAME, count
 
@@ -145,7 +147,9 @@ class CalsyncApp(QObject):
 
     ``decide(guard)`` answers the mass-deletion guard (default: a dialog);
     ``make_runner(services, progress, confirm)`` builds the sync runner in the
-    worker thread (default: :class:`~calsync_desktop.sync.runner.SyncRunner`).
+    worker thread (default: :class:`~calsync_desktop.sync.runner.SyncRunner`);
+    ``listen=False`` leaves a team server's change notifications out (the
+    window then polls the change counter alone).
     """
 
     def __init__(
@@ -157,6 +161,7 @@ class CalsyncApp(QObject):
         autostart=None,
         watch_network: bool = True,
         edit_delay_ms: int | None = None,
+        listen: bool = True,
     ):
         super().__init__()
         from calsync_desktop.gui.autostart import Autostart, launch_command
@@ -189,7 +194,10 @@ class CalsyncApp(QObject):
             self.local_edit,
             parent=self.window,
             colour_for=self.model.account_colour,
+            unavailable=lambda: self.model.offline,
         )
+        self.team = TeamWindow(self.model, self.window, listen=listen, parent=self)
+        self.team.use(self.store)
         self.window.activated.connect(self.open_occurrence)
         self.window.newRequested.connect(self.editor.create)
 
@@ -256,6 +264,7 @@ class CalsyncApp(QObject):
             return
         self._shut_down = True
         self.prompts.close()
+        self.team.stop()
         self.model.stop_polling()
         self.scheduler.stop()
         self.tray.hide()
@@ -442,7 +451,11 @@ class CalsyncApp(QObject):
         settings = self.dialogs.get("settings")
         if settings is not None and hasattr(settings, "refresh_accounts"):
             settings.refresh_accounts()  # states and last sync times changed
-        accounts = self.store.list_accounts()
+        try:
+            accounts = self.store.list_accounts()
+        except StoreUnavailable as exc:  # the window's bar says so too
+            self.window.set_status(str(exc))
+            return
         needs = [(a.id, a.name) for a in accounts if str(a.state) == "needs_sign_in"]
         self.tray.set_sign_in_needed(needs)
         self.window.set_sign_in_needed(needs)
@@ -494,6 +507,7 @@ class CalsyncApp(QObject):
                 dialog.close()
         self.calendars.use(store, sections_for(store, kind_label))
         self.model.use_source(store)
+        self.team.use(store)
         self.editor.store = store
         self.window.set_working_hours(*working_hours(store))
         if old is not store:

@@ -10,7 +10,7 @@ contents, location or participants.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import IntEnum
 from typing import Any, Protocol
@@ -26,6 +26,7 @@ from calsync_desktop.gui.calendar_list import (
     account_key,
 )
 from calsync_desktop.model import occurrences
+from calsync_desktop.store import StoreUnavailable
 
 PRIVATE_TEXT = "Private appointment"
 PRIVATE_FILL = QColor("#4d4d4d")
@@ -101,12 +102,29 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz)
 
 
+def as_colleagues_see_it(appointment):
+    """One's own private appointment as the team view gives it to colleagues:
+    its times and nothing of its contents, location or participants (the
+    database's rule, for the preview)."""
+    recurrence = appointment.recurrence
+    if recurrence is not None and recurrence.overrides:
+        recurrence = replace(
+            recurrence,
+            overrides=tuple(replace(o, contents="", location="") for o in recurrence.overrides),
+        )
+    return appointment.with_changes(
+        contents="", location="", participants=(), recurrence=recurrence
+    )
+
+
 class CalendarModel(QAbstractListModel):
     """The occurrences of one date range, in display time zone ``tz``.
 
     ``refresh()`` reloads from the source; the model also polls the source's
     change counter (cheap) so edits made by the sync worker show up on their
-    own. Emits ``rangeChanged`` after :meth:`set_range`.
+    own. Emits ``rangeChanged`` after :meth:`set_range`, and
+    ``availabilityChanged(problem)`` when the team server stops or starts
+    answering.
 
     ``calendars`` (the calendar list) names each occurrence's calendar, gives
     its colour and says whether it is shown; without one the model makes
@@ -114,6 +132,7 @@ class CalendarModel(QAbstractListModel):
     """
 
     rangeChanged = Signal()
+    availabilityChanged = Signal(str)
 
     def __init__(
         self,
@@ -131,6 +150,8 @@ class CalendarModel(QAbstractListModel):
         self._rows: list[Row] = []
         self._seq: object = None
         self.preview = False
+        self.offline = ""
+        """Why the Sales Calendar cannot be read or saved now ("" when it can)."""
         self.calendars = calendars or CalendarList(source, [AccountsSection(source)], parent=self)
         self.calendars.visibilityChanged.connect(self.refresh)
         self.calendars.entriesChanged.connect(self.refresh)
@@ -145,6 +166,17 @@ class CalendarModel(QAbstractListModel):
         self.source = source
         self._seq = None
         self.refresh()
+
+    def poll_interval(self) -> int:
+        return self._poll.interval()
+
+    def set_poll_interval(self, ms: int) -> None:
+        """How often the change counter is polled (the fallback when change
+        notifications arrive; the only way when they do not)."""
+        self._poll.setInterval(max(ms, 0))
+
+    def polling(self) -> bool:
+        return self._poll.isActive()
 
     def stop_polling(self) -> None:
         self._poll.stop()
@@ -192,14 +224,27 @@ class CalendarModel(QAbstractListModel):
             self.refresh()
 
     def refresh(self) -> None:
-        """Reload the visible range from the source."""
-        self._seq = self.change_token()
-        if self.calendars.refresh_if_changed():
-            return  # the list's entriesChanged has reloaded the rows with the new colours
-        rows = self._rows_of(self._items())
+        """Reload the visible range from the source. When the team server cannot
+        be reached, the rows stay as last loaded and ``availabilityChanged``
+        says why (then "" once it answers again)."""
+        try:
+            self._seq = self.change_token()
+            if self.calendars.refresh_if_changed():
+                self._available("")
+                return  # the list's entriesChanged has reloaded the rows with the new colours
+            rows = self._rows_of(self._items())
+        except StoreUnavailable as exc:
+            self._available(str(exc))
+            return
         self.beginResetModel()
         self._rows = rows
         self.endResetModel()
+        self._available("")
+
+    def _available(self, problem: str) -> None:
+        if problem != self.offline:
+            self.offline = problem
+            self.availabilityChanged.emit(problem)
 
     def _items(self) -> list[tuple[Any, str, bool]]:
         """(occurrence, calendar key, a colleague's) of the visible range, by start."""
@@ -215,9 +260,10 @@ class CalendarModel(QAbstractListModel):
             if self.preview and not shown.mine:
                 continue
             key = calendars.key_for(shown.appointment if shown.mine else shown)
-            items.extend(
-                (o, key, not shown.mine) for o in occurrences(shown.appointment, start, end)
-            )
+            appointment = shown.appointment
+            if self.preview and appointment.private:
+                appointment = as_colleagues_see_it(appointment)
+            items.extend((o, key, not shown.mine) for o in occurrences(appointment, start, end))
         items.sort(key=lambda item: (item[0].start, item[0].end))
         return items
 
@@ -260,7 +306,12 @@ class CalendarModel(QAbstractListModel):
         return next((r for r in self._rows if r.occurrence is occurrence), None)
 
     def refresh_if_changed(self) -> None:
-        if self.change_token() != self._seq:
+        try:
+            changed = self.change_token() != self._seq
+        except StoreUnavailable as exc:
+            self._available(str(exc))
+            return
+        if changed or self.offline:
             self.refresh()
 
     def set_rows_for_test(self, rows: Sequence[Row]) -> None:

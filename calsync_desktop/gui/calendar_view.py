@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from calsync_desktop.gui import formats
+from calsync_desktop.gui.banner import Banner
 from calsync_desktop.gui.boxes import (  # re-exported: the views' shared vocabulary
     GUTTER,
     Placed,
@@ -179,7 +180,17 @@ class CalendarWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setCollapsible(1, False)
         self.splitter.setSizes([SIDEBAR_WIDTH, PREFERRED_SIZE.width() - SIDEBAR_WIDTH])
-        self.setCentralWidget(self.splitter)
+        # above the calendar: what holds for the whole window (see gui/team_window.py)
+        self.offline_banner = Banner("Team server status")
+        self.preview_banner = Banner("Preview")
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.offline_banner)
+        column.addWidget(self.preview_banner)
+        column.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
         for source in (self.time_grid.canvas, self.time_grid.header, self.month):
             source.activated.connect(self.activated)
         for source in (self.time_grid.canvas, self.month):

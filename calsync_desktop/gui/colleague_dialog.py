@@ -101,8 +101,9 @@ class ColleagueAppointmentDialog(QDialog):
             inside.addWidget(QLabel(f"{PRIVATE_TEXT} · {when}"), 1)
             form.addRow(self.private_box)
             add("When", f"{day}, {when}")
+            sees = "see" if owner == "you" else "sees"
             note = (
-                f"Only {owner} sees what it is about; the team server gives colleagues "
+                f"Only {owner} {sees} what it is about; the team server gives colleagues "
                 "its time and nothing else."
             )
         else:
@@ -135,7 +136,11 @@ class ColleagueAppointmentDialog(QDialog):
                 lines = min(6, max(2, notes.count("\n") + 1))
                 self.notes.setFixedHeight(self.notes.fontMetrics().lineSpacing() * lines + 12)
                 form.addRow("Notes", self.notes)
-            note = f"Read-only: only {owner} can change it, from their own app."
+            note = (
+                f"Read-only: only {owner} can change it, from their own app."
+                if owner != "you"
+                else "This is what colleagues see of it; end the preview to change it."
+            )
         self.note = QLabel(note)
         self.note.setObjectName("read-only-note")
         self.note.setWordWrap(True)

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from calsync_desktop.gui.background import run_in_background
 from calsync_desktop.gui.icons import icon
-from calsync_desktop.gui.style import NOTE_STYLE
+from calsync_desktop.gui.style import ERROR_STYLE, NOTE_STYLE, OK_STYLE
 from calsync_desktop.team.member import (
     check_connection,
     connect,
@@ -43,8 +43,6 @@ from calsync_desktop.team.member import (
 from calsync_desktop.team.server import TeamError, TeamServer, describe, parse_url
 
 LOCAL, TEAM = "local", "team"
-OK_STYLE = "color: #26a269;"
-ERROR_STYLE = "color: #c01c28;"
 KEPT_PASSWORD = "Kept in this computer's keyring"
 
 

@@ -151,3 +151,31 @@ def make_app_for(qtbot, answers, tmp_path):
 def make_app(make_app_for, services):
     """Build CalsyncApp on the shared ``services`` fixture."""
     return lambda **kwargs: make_app_for(services, **kwargs)
+
+
+# ----------------------------------------------------------------- a team Sales Calendar
+
+TEAM_MONDAY = datetime(2026, 3, 23, 8, tzinfo=UTC)
+"""09:00 in Berlin, the Monday of the team tests' week."""
+
+
+def team_at(day: int, hour: int, hours: int = 1) -> tuple[datetime, datetime]:
+    """(start, end) on ``day`` days after TEAM_MONDAY at ``hour`` o'clock in Berlin."""
+    from datetime import timedelta
+
+    start = TEAM_MONDAY + timedelta(days=day, hours=hour - 9)
+    return start, start + timedelta(hours=hours)
+
+
+@pytest.fixture
+def team(team_db, tmp_path, clock, secrets):
+    """Ann's app's services on a team server (real PostgreSQL), and Bob's
+    Sales Calendar there (a store under his own role)."""
+    clock.now = TEAM_MONDAY
+    ann = team_db.connect_services(tmp_path / "ann", secrets, clock, "ann@team.example")
+    bob = team_db.open_store("bob@team.example", clock)
+    yield ann, bob
+    bob.close()
+    bob.engine.dispose()
+    ann.store.close()
+    ann.store.engine.dispose()

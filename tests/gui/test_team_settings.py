@@ -11,6 +11,7 @@ import pytest
 
 from calsync_desktop.accounts.base import KeyringSecrets
 from calsync_desktop.gui.settings_dialog import SettingsDialog
+from calsync_desktop.gui.style import ERROR_STYLE
 from calsync_desktop.services import Services
 from calsync_desktop.team.server import (
     CertificateUntrusted,
@@ -98,7 +99,7 @@ def test_test_connection_says_each_failure_in_its_own_plain_words_and_keeps_noth
     )
     assert said[SchemaTooNew] == str(SchemaTooNew(where))
     assert len(set(said.values())) == 5, said
-    assert page.result.styleSheet() == "color: #c01c28;"
+    assert page.result.styleSheet() == ERROR_STYLE
     # nothing was kept: no team server, no password, the app's own file in use
     data = keyring_services.data_dir
     assert TeamServer.load(data) is None
@@ -146,7 +147,7 @@ def test_saving_team_server_switches_the_running_app_and_back_without_a_restart(
     qtbot.waitUntil(lambda: app.store.is_team, timeout=20_000)
     assert app.store is keyring_services.store and app.model.source is app.store
     qtbot.waitUntil(lambda: titles() == {"Team calendar visit"})
-    assert "settings" not in app.dialogs  # closed
+    qtbot.waitUntil(lambda: "settings" not in app.dialogs)  # closed
     # the password is in the keyring, and only there
     server = TeamServer.load(keyring_services.data_dir)
     assert server.user == ANN and server.url.endswith(team_db.url.split("//")[1])

@@ -6,8 +6,6 @@ several members' calendars drawn once with each attending member marked."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QLineEdit, QPlainTextEdit
@@ -21,24 +19,18 @@ from calsync_desktop.gui.calendar_list import (
 from calsync_desktop.gui.calendar_model import PRIVATE_FILL, PRIVATE_TEXT
 from calsync_desktop.gui.colleague_dialog import ColleagueAppointmentDialog
 from calsync_desktop.model import InviteStatus, Participant
-from tests.gui.conftest import make_appointment
+from tests.gui.conftest import TEAM_MONDAY, make_appointment, team_at
 
 ANN, BOB = "ann@team.example", "bob@team.example"
-MONDAY = datetime(2026, 3, 23, 8, tzinfo=UTC)  # 09:00 in Berlin
+MONDAY = TEAM_MONDAY
 SECRET = "Root canal at Dr Molar"
-
-
-def at(day: int, hour: int, hours: int = 1) -> tuple[datetime, datetime]:
-    start = MONDAY + timedelta(days=day, hours=hour - 9)
-    return start, start + timedelta(hours=hours)
+at = team_at
 
 
 @pytest.fixture
-def team(team_db, tmp_path, clock, secrets):
-    """Ann's app's services on the team server, and Bob's calendar in it."""
-    clock.now = MONDAY
-    ann = team_db.connect_services(tmp_path / "ann", secrets, clock, ANN)
-    bob = team_db.open_store(BOB, clock)
+def with_bob(team):
+    """Ann's app and Bob's calendar with a visit and a private appointment."""
+    ann, bob = team
     bob.add_appointment(
         make_appointment(
             "Bob's customer visit\nBring the price list",
@@ -48,11 +40,7 @@ def team(team_db, tmp_path, clock, secrets):
         )
     )
     bob.add_appointment(make_appointment(SECRET, *at(1, 11), location="Molar St 1", private=True))
-    yield ann, bob
-    bob.close()
-    bob.engine.dispose()
-    ann.store.close()
-    ann.store.engine.dispose()
+    return ann, bob
 
 
 def rows_named(app, text: str):
@@ -60,9 +48,9 @@ def rows_named(app, text: str):
 
 
 def test_the_calendar_list_has_my_calendar_and_each_colleague_with_a_colour_and_a_check_box(
-    qtbot, team, make_app_for
+    qtbot, with_bob, make_app_for
 ):
-    ann, _bob = team
+    ann, _bob = with_bob
     app = make_app_for(ann)
     app.window.go_to(MONDAY.date())
     calendars = app.calendars
@@ -123,8 +111,10 @@ def _texts(dialog) -> str:
     return "\n".join([*parts, dialog.windowTitle()])
 
 
-def test_a_colleagues_appointment_opens_read_only_and_says_whose_it_is(qtbot, team, make_app_for):
-    ann, _ = team
+def test_a_colleagues_appointment_opens_read_only_and_says_whose_it_is(
+    qtbot, with_bob, make_app_for
+):
+    ann, _ = with_bob
     app = make_app_for(ann)
     app.window.go_to(MONDAY.date())
     opened = []
@@ -154,9 +144,9 @@ def test_a_colleagues_appointment_opens_read_only_and_says_whose_it_is(qtbot, te
 
 
 def test_a_meeting_in_several_members_calendars_is_drawn_once_with_each_member_marked(
-    qtbot, team, make_app_for
+    qtbot, with_bob, make_app_for
 ):
-    ann, bob = team
+    ann, bob = with_bob
     start, end = at(2, 14)
     for store in (ann.store, bob):
         store.add_appointment(

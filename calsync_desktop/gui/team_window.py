@@ -1,0 +1,115 @@
+"""What a team Sales Calendar adds to the running window (SPEC §8).
+
+- **Live.** Colleagues' changes appear without a restart: a
+  :class:`~calsync_desktop.team.live.ChangeListener` (LISTEN/NOTIFY on a
+  thread of its own) tells the model at once; the model's poll of the team's
+  change counter stays as the fallback, slower while the listener is heard.
+- **Out of reach.** When the team server cannot be reached the window says so
+  in a bar above the calendar, shows what it last loaded, and refuses edits it
+  could not save (the editor asks :attr:`TeamWindow.offline`); the model's
+  poll reconnects by itself and the bar goes.
+- **Preview as a colleague.** One's own week as colleagues see it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction
+
+from calsync_desktop.gui.calendar_model import CalendarModel
+
+LISTENING_POLL_MS = 30_000
+"""The fallback poll while notifications arrive (they are the fast path)."""
+OFFLINE_TEXT = (
+    "The team server cannot be reached. Your calendar shows what was last loaded, and "
+    "changes cannot be saved until the team server is back; calsync reconnects by itself."
+)
+PREVIEW_TEXT = (
+    "Preview: your week as colleagues see it. Private appointments show as a grey box "
+    "with the time only, and nothing opens for editing."
+)
+
+
+class TeamWindow(QObject):
+    """Wires a team Sales Calendar's live updates, its outages and the preview
+    into the window. ``listen=False`` leaves LISTEN/NOTIFY out (the poll alone)."""
+
+    _changed = Signal(str)
+    _listening = Signal(bool)
+
+    def __init__(self, model: CalendarModel, window, listen: bool = True, parent=None):
+        super().__init__(parent)
+        self.model = model
+        self.window = window
+        self.listen = listen
+        self.listener = None
+        self.poll_ms = model.poll_interval()
+        self.preview_action = QAction("Preview as a colleague", window, checkable=True)
+        self.preview_action.setObjectName("preview-as-colleague")
+        self.preview_action.setToolTip("Your week as colleagues see it")
+        self.preview_action.toggled.connect(self.set_preview)
+        menu = window.menu
+        menu.insertAction(window.sidebar_action, self.preview_action)
+        window.preview_banner.actionClicked.connect(lambda: self.preview_action.setChecked(False))
+        model.availabilityChanged.connect(self._availability)
+        self._changed.connect(self._on_change, Qt.ConnectionType.QueuedConnection)
+        self._listening.connect(self._on_listening, Qt.ConnectionType.QueuedConnection)
+
+    @property
+    def offline(self) -> str:
+        """Why the Sales Calendar cannot be saved to now ("" when it can)."""
+        return self.model.offline
+
+    def use(self, store) -> None:
+        """Start (or stop) what a team Sales Calendar needs, for ``store``."""
+        self.stop()
+        team = bool(getattr(store, "is_team", False))
+        self.preview_action.setVisible(team)
+        if not team:
+            self.preview_action.setChecked(False)
+        if team and self.listen:
+            from calsync_desktop.team.live import ChangeListener
+
+            self.listener = ChangeListener(store.engine, self._changed.emit, self._listening.emit)
+            self.listener.start()
+
+    def stop(self) -> None:
+        if self.listener is not None:
+            self.listener.stop()
+            self.listener = None
+        self.model.set_poll_interval(self.poll_ms)
+
+    # ------------------------------------------------------------------ live
+
+    def _on_change(self, owner: str) -> None:
+        if owner == getattr(self.model.source, "owner", None) and not self.model.polling():
+            return  # this app's own sync is writing: the window reloads once it ends
+        self.model.refresh_if_changed()
+
+    def _on_listening(self, listening: bool) -> None:
+        self.model.set_poll_interval(LISTENING_POLL_MS if listening else self.poll_ms)
+        # heard again or lost: look now (a change may have come meanwhile)
+        self.model.refresh_if_changed()
+
+    # ------------------------------------------------------------------ out of reach
+
+    def _availability(self, problem: str) -> None:
+        window = self.window
+        if problem:
+            window.offline_banner.show_message(OFFLINE_TEXT, warning=True)
+            window.offline_banner.setToolTip(problem)  # with the server's own detail
+        else:
+            window.offline_banner.clear()
+        window.new_action.setEnabled(not problem)
+
+    # ------------------------------------------------------------------ preview
+
+    def set_preview(self, preview: bool) -> None:
+        if self.preview_action.isChecked() != preview:
+            self.preview_action.setChecked(preview)  # comes back here
+            return
+        self.model.set_preview(preview)
+        if preview:
+            self.window.preview_banner.show_message(PREVIEW_TEXT, action="End preview")
+        else:
+            self.window.preview_banner.clear()
