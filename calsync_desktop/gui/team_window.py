@@ -48,8 +48,6 @@ class TeamWindow(QObject):
         self.preview_action.setObjectName("preview-as-colleague")
         self.preview_action.setToolTip("Your week as colleagues see it")
         self.preview_action.toggled.connect(self.set_preview)
-        menu = window.menu
-        menu.insertAction(window.sidebar_action, self.preview_action)
         window.preview_banner.actionClicked.connect(lambda: self.preview_action.setChecked(False))
         model.availabilityChanged.connect(self._availability)
         self._changed.connect(self._on_change, Qt.ConnectionType.QueuedConnection)
@@ -64,9 +62,14 @@ class TeamWindow(QObject):
         """Start (or stop) what a team Sales Calendar needs, for ``store``."""
         self.stop()
         team = bool(getattr(store, "is_team", False))
-        self.preview_action.setVisible(team)
-        if not team:
+        menu = self.window.menu
+        # in the window's menu only with colleagues to preview for
+        if team and self.preview_action not in menu.actions():
+            menu.insertAction(self.window.sidebar_action, self.preview_action)
+        elif not team:
             self.preview_action.setChecked(False)
+            menu.removeAction(self.preview_action)
+        self.preview_action.setVisible(team)
         if team and self.listen:
             from calsync_desktop.team.live import ChangeListener
 
