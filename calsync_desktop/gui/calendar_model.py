@@ -152,6 +152,8 @@ class CalendarModel(QAbstractListModel):
         self.preview = False
         self.offline = ""
         """Why the Sales Calendar cannot be read or saved now ("" when it can)."""
+        self.explain: Callable[[BaseException], str] = str
+        """Puts a lost Sales Calendar's error in words (the team window's)."""
         self.calendars = calendars or CalendarList(source, [AccountsSection(source)], parent=self)
         self.calendars.visibilityChanged.connect(self.refresh)
         self.calendars.entriesChanged.connect(self.refresh)
@@ -234,7 +236,7 @@ class CalendarModel(QAbstractListModel):
                 return  # the list's entriesChanged has reloaded the rows with the new colours
             rows = self._rows_of(self._items())
         except StoreUnavailable as exc:
-            self._available(str(exc))
+            self._available(self.explain(exc))
             return
         self.beginResetModel()
         self._rows = rows
@@ -309,7 +311,7 @@ class CalendarModel(QAbstractListModel):
         try:
             changed = self.change_token() != self._seq
         except StoreUnavailable as exc:
-            self._available(str(exc))
+            self._available(self.explain(exc))
             return
         if changed or self.offline:
             self.refresh()

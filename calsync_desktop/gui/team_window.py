@@ -24,6 +24,11 @@ OFFLINE_TEXT = (
     "The team server cannot be reached. Your calendar shows what was last loaded, and "
     "changes cannot be saved until the team server is back; calsync reconnects by itself."
 )
+UNREACHABLE = "The team server cannot be reached"
+NOT_SAVED = (
+    "Your calendar shows what was last loaded; nothing can be changed until this is put "
+    "right (Settings › Sales Calendar)."
+)
 PREVIEW_TEXT = (
     "Preview: your week as colleagues see it. Private appointments show as a grey box "
     "with the time only, and nothing opens for editing."
@@ -70,6 +75,12 @@ class TeamWindow(QObject):
             self.preview_action.setChecked(False)
             menu.removeAction(self.preview_action)
         self.preview_action.setVisible(team)
+        self.model.explain = str
+        if team:
+            from calsync_desktop.team.server import explain_lost
+
+            url, user = store.engine.url, store.owner
+            self.model.explain = lambda error: explain_lost(error, url, user)
         if team and self.listen:
             from calsync_desktop.team.live import ChangeListener
 
@@ -98,9 +109,12 @@ class TeamWindow(QObject):
 
     def _availability(self, problem: str) -> None:
         window = self.window
-        if problem:
+        if problem.startswith(UNREACHABLE):
             window.offline_banner.show_message(OFFLINE_TEXT, warning=True)
             window.offline_banner.setToolTip(problem)  # with the server's own detail
+        elif problem:  # it answered and refused: its own words say what to do
+            window.offline_banner.show_message(f"{problem} {NOT_SAVED}", warning=True)
+            window.offline_banner.setToolTip("")
         else:
             window.offline_banner.clear()
         window.new_action.setEnabled(not problem)

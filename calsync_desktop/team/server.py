@@ -201,6 +201,19 @@ def classify(error: BaseException, url: URL, user: str) -> TeamError:
     return Unreachable(where, detail)
 
 
+def explain_lost(error: BaseException, url: URL, user: str) -> str:
+    """Why a team Sales Calendar that was open cannot be used now, in a member's
+    words: :func:`classify`'s sentence when the server answered and refused (a
+    password changed meanwhile, a certificate no longer trusted), else the
+    error's own sentence (the server cannot be reached)."""
+    cause = error.__cause__
+    if cause is not None:
+        found = classify(cause, url, user)
+        if not isinstance(found, Unreachable):
+            return str(found)
+    return str(error)
+
+
 @dataclass(frozen=True)
 class TeamServer:
     """This computer's connection to a team Sales Calendar (no password: that is

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from psycopg import sql
 from PySide6.QtWidgets import QLabel
 
 from calsync_desktop.gui.calendar_list import member_key
 from calsync_desktop.gui.calendar_model import PRIVATE_TEXT
+from calsync_desktop.team.server import WrongPassword
 from tests.gui.conftest import TEAM_MONDAY, make_appointment, team_at
+from tests.pg import MEMBERS
 
 ANN, BOB = "ann@team.example", "bob@team.example"
 MONDAY = TEAM_MONDAY
@@ -196,3 +199,37 @@ def test_preview_as_a_colleague_shows_my_week_as_colleagues_see_it(
     # a Sales Calendar of one's own has no colleagues to preview for
     alone = make_app_for(services)
     assert alone.team.preview_action not in alone.window.menu.actions()
+
+
+def test_a_password_changed_while_connected_is_said_in_plain_words_and_nothing_is_lost(
+    qtbot, team, make_app_for, team_db
+):
+    ann, bob = team
+    bob.add_appointment(make_appointment("Bob's visit", *at(0, 10)))
+    app = make_app_for(ann)
+    app.window.go_to(MONDAY.date())
+    app.model.set_poll_interval(200)
+    refusals = Refusals()
+    app.editor.refuse = refusals
+    banner = app.window.offline_banner
+    with team_db.sql() as admin:  # the administrator gives Ann a new password
+        admin.execute(f"ALTER ROLE \"{ANN}\" PASSWORD 'a-new-one'")
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (ANN,)
+        )
+    try:
+        qtbot.waitUntil(lambda: "did not accept the password" in banner.message(), timeout=15_000)
+        assert banner.message().startswith(str(WrongPassword(ANN)))
+        assert "Settings › Sales Calendar" in banner.message()
+        assert bobs(app) == {"Bob's visit"}  # nothing of the view is lost
+        assert app.editor.create(at(1, 14)[0]) is None
+        assert str(WrongPassword(ANN)) in refusals.said[-1]
+    finally:
+        with team_db.sql() as admin:
+            admin.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                    sql.Identifier(ANN), sql.Literal(MEMBERS[ANN][1])
+                )
+            )
+    qtbot.waitUntil(lambda: banner.isHidden(), timeout=15_000)
+    assert app.window.new_action.isEnabled()
