@@ -646,6 +646,37 @@ def settle_memory() -> None:
     gc.freeze()
 
 
+def open_services(create: Callable[[], Any], try_again: Callable[[str], bool]):
+    """The app's services; when this computer's team server cannot be opened
+    at start (out of reach, the password refused, …), ``try_again(message)``
+    says so and is asked whether to try again (None: the user gave up).
+    Nothing is changed meanwhile: not the connection, not the local file."""
+    from calsync_desktop.team.server import TeamError
+
+    while True:
+        try:
+            return create()
+        except TeamError as exc:
+            if not try_again(str(exc)):
+                return None
+
+
+def ask_try_again(message: str) -> bool:
+    box = QMessageBox()
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle(PRODUCT_NAME)
+    box.setText("The team Sales Calendar cannot be opened.")
+    box.setInformativeText(
+        f"{message}\n\nNothing was changed. Try again, or quit and run "
+        "'calsync team disconnect' to use this computer's own Sales Calendar."
+    )
+    again = box.addButton("Try again", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(again)
+    box.exec()
+    return box.clickedButton() is again
+
+
 def parse_gui_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="calsync-desktop", add_help=True)
     parser.add_argument("--home", type=Path, help="folder for the Sales Calendar and logs")
@@ -673,7 +704,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     single.listen()
 
-    services = Services.create(home=args.home)
+    services = open_services(lambda: Services.create(home=args.home), ask_try_again)
+    if services is None:
+        single.close()
+        return 1
     services.extra["home"] = args.home
     services.setup_logging()
     app = CalsyncApp(services)

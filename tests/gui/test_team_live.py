@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QLabel
 
 from calsync_desktop.gui.calendar_list import member_key
 from calsync_desktop.gui.calendar_model import PRIVATE_TEXT
-from calsync_desktop.team.server import WrongPassword
+from calsync_desktop.team.server import TeamError, WrongPassword
 from tests.gui.conftest import TEAM_MONDAY, make_appointment, team_at
 from tests.pg import MEMBERS
 
@@ -233,3 +233,39 @@ def test_a_password_changed_while_connected_is_said_in_plain_words_and_nothing_i
             )
     qtbot.waitUntil(lambda: banner.isHidden(), timeout=15_000)
     assert app.window.new_action.isEnabled()
+
+
+def test_a_team_server_out_of_reach_at_start_is_said_and_tried_again_nothing_changed(
+    tmp_path, team_db, pg_cluster, clock, secrets
+):
+    from calsync_desktop.gui.app import open_services
+    from calsync_desktop.services import Services
+    from calsync_desktop.team.server import TeamServer
+
+    home = tmp_path / "ann"
+    team_db.connect_services(home, secrets, clock, ANN).store.close()
+    asked: list[str] = []
+
+    def try_again(message: str) -> bool:
+        asked.append(message)
+        if len(asked) == 2:
+            pg_cluster.start()
+            pg_cluster.wait_ready()
+        return len(asked) < 3
+
+    pg_cluster.stop("immediate")
+    try:
+        services = open_services(
+            lambda: Services.create(home=home, secrets=secrets, env={}, clock=clock), try_again
+        )
+    finally:
+        if len(asked) < 2:
+            pg_cluster.start()
+            pg_cluster.wait_ready()
+    assert len(asked) == 2 and all("cannot be reached" in m for m in asked)
+    assert services is not None and services.store.is_team  # the team one, once it answered
+    assert TeamServer.load(home / "data") is not None  # the connection was kept
+    services.store.close()
+    services.store.engine.dispose()
+    # giving up opens nothing else in its place
+    assert open_services(lambda: (_ for _ in ()).throw(TeamError("x")), lambda _m: False) is None
