@@ -454,7 +454,7 @@ class CalsyncApp(QObject):
         try:
             accounts = self.store.list_accounts()
         except StoreUnavailable as exc:  # the window's bar says so too
-            self.window.set_status(str(exc))
+            self.window.set_status(self.model.explain(exc))
             return
         needs = [(a.id, a.name) for a in accounts if str(a.state) == "needs_sign_in"]
         self.tray.set_sign_in_needed(needs)
@@ -479,6 +479,8 @@ class CalsyncApp(QObject):
             return "Sync is paused: nothing is synced until you resume."
         if status.state == "attention":
             return status.tooltip
+        if self.model.offline:  # the team server: in its own words, not the sync's
+            return self.model.offline
         if self.run_error:
             return f"The last sync failed: {self.run_error}"
         times = [a.last_sync for a in accounts if a.last_sync]

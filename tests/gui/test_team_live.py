@@ -224,6 +224,8 @@ def test_a_password_changed_while_connected_is_said_in_plain_words_and_nothing_i
         assert bobs(app) == {"Bob's visit"}  # nothing of the view is lost
         assert app.editor.create(at(1, 14)[0]) is None
         assert str(WrongPassword(ANN)) in refusals.said[-1]
+        app.refresh_status()  # the status bar says it the same way
+        assert app.window.last_sync_label.text() == str(WrongPassword(ANN))
     finally:
         with team_db.sql() as admin:
             admin.execute(
