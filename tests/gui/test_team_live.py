@@ -271,3 +271,49 @@ def test_a_team_server_out_of_reach_at_start_is_said_and_tried_again_nothing_cha
     services.store.engine.dispose()
     # giving up opens nothing else in its place
     assert open_services(lambda: (_ for _ in ()).throw(TeamError("x")), lambda _m: False) is None
+
+
+def test_a_certificate_no_longer_trusted_while_connected_is_said_and_nothing_is_lost(
+    qtbot, make_app_for, team_db, pg_cluster, tmp_path, clock, secrets
+):
+    """Ann's app reaches the team server by name over TLS (verify-full against
+    the company's CA); the server then presents a certificate from another CA."""
+    import os
+
+    from calsync_desktop.services import Services
+    from calsync_desktop.team.member import connect
+
+    by_name = f"postgresql://db.team.example:{pg_cluster.port}/{team_db.name}?hostaddr=127.0.0.1"
+    data = tmp_path / "ann" / "data"
+    data.mkdir(parents=True)
+    connect(data, secrets, by_name, ANN, MEMBERS[ANN][1], str(pg_cluster.ca), clock).close()
+    ann = Services.create(home=tmp_path / "ann", secrets=secrets, env={}, clock=clock)
+    ann.store.add_appointment(make_appointment("Kept while refused", *at(0, 10)))
+    app = make_app_for(ann, listen=False)
+    app.window.go_to(MONDAY.date())
+    app.model.set_poll_interval(200)
+    banner = app.window.offline_banner
+    tls = pg_cluster.root / "tls"
+    os.chmod(tls / "other.key", 0o600)  # PostgreSQL takes only a private key file
+    with team_db.sql() as admin:
+        admin.execute(f"ALTER SYSTEM SET ssl_cert_file = '{tls / 'other.crt'}'")
+        admin.execute(f"ALTER SYSTEM SET ssl_key_file = '{tls / 'other.key'}'")
+        admin.execute("SELECT pg_reload_conf()")
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (ANN,)
+        )
+    try:
+        qtbot.waitUntil(lambda: "does not trust" in banner.message(), timeout=15_000)
+        assert banner.message().startswith("The team server db.team.example")
+        assert "certificates are never ignored" in banner.message()
+        assert not app.window.new_action.isEnabled()
+        assert {r.occurrence.contents for r in app.model.rows()} == {"Kept while refused"}
+    finally:
+        with team_db.sql() as admin:
+            admin.execute("ALTER SYSTEM RESET ssl_cert_file")
+            admin.execute("ALTER SYSTEM RESET ssl_key_file")
+            admin.execute("SELECT pg_reload_conf()")
+    qtbot.waitUntil(lambda: banner.isHidden(), timeout=15_000)
+    assert app.window.new_action.isEnabled()
+    ann.store.close()
+    ann.store.engine.dispose()
