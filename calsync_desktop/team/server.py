@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+import psycopg
+from sqlalchemy import create_engine, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Engine, make_url
 
@@ -207,6 +208,15 @@ def explain_lost(error: BaseException, url: URL, user: str) -> str:
     password changed meanwhile, a certificate no longer trusted), else the
     error's own sentence (the server cannot be reached)."""
     cause = error.__cause__
+    reason = cause
+    for _ in range(8):  # down the chain: SQLAlchemy's error, the driver's, its cause
+        if reason is None or isinstance(reason, TeamError):
+            break
+        reason = getattr(reason, "orig", None) or reason.__cause__
+    if not isinstance(reason, TeamError):
+        reason = None
+    if reason is not None:
+        return str(reason)
     if cause is not None:
         found = classify(cause, url, user)
         if not isinstance(found, Unreachable):
@@ -309,7 +319,29 @@ def open_store(
         if isinstance(exc, sa_exc.ProgrammingError) and "permission denied" in str(exc):
             raise NotAMember(server.user, describe(address)) from exc
         raise classify(exc.__cause__ or exc, address, server.user) from None
+    # every later connection (after one was lost) checks the schema again: an
+    # administrator may have upgraded the team server meanwhile
+    event.listen(engine, "connect", _schema_guard(describe(address)))
     return Store(engine, clock, owner=role_name(server.user))
+
+
+def _schema_guard(where: str) -> Callable:
+    def check(dbapi_connection, _record) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT version_num FROM alembic_version")
+            stamped = [row[0] for row in cursor.fetchall()]
+        dbapi_connection.rollback()
+        problem: TeamError | None = None
+        if any(revision not in known_revisions() for revision in stamped):
+            problem = SchemaTooNew(where)
+        elif stamped != [head_revision()]:
+            problem = SchemaTooOld(where)
+        if problem is not None:
+            # as the driver's own error, so that the store says "cannot be used
+            # now" and retries later; explain_lost finds the reason in it
+            raise psycopg.OperationalError(str(problem)) from problem
+
+    return check
 
 
 def role_name(email: str) -> str:

@@ -317,3 +317,32 @@ def test_a_certificate_no_longer_trusted_while_connected_is_said_and_nothing_is_
     assert app.window.new_action.isEnabled()
     ann.store.close()
     ann.store.engine.dispose()
+
+
+def test_a_schema_upgraded_while_connected_is_said_and_nothing_is_lost(
+    qtbot, team, make_app_for, team_db, pg_cluster
+):
+    from calsync_desktop.store import head_revision
+    from calsync_desktop.team.server import SchemaTooNew
+
+    ann, bob = team
+    bob.add_appointment(make_appointment("Bob's visit", *at(0, 10)))
+    app = make_app_for(ann, listen=False)
+    app.window.go_to(MONDAY.date())
+    app.model.set_poll_interval(200)
+    banner = app.window.offline_banner
+    with team_db.sql() as admin:  # a newer calsync upgraded the team server
+        admin.execute("UPDATE alembic_version SET version_num = '9999'")
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (ANN,)
+        )
+    where = f"127.0.0.1:{pg_cluster.port}/{team_db.name}"
+    try:
+        qtbot.waitUntil(lambda: "newer calsync" in banner.message(), timeout=15_000)
+        assert banner.message().startswith(str(SchemaTooNew(where)))
+        assert bobs(app) == {"Bob's visit"} and not app.window.new_action.isEnabled()
+    finally:
+        with team_db.sql() as admin:
+            admin.execute("UPDATE alembic_version SET version_num = %s", (head_revision(),))
+    qtbot.waitUntil(lambda: banner.isHidden(), timeout=15_000)
+    assert app.window.new_action.isEnabled()
