@@ -128,6 +128,14 @@ class FittedNote(QLabel):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        self._fit()
+
+    def setText(self, text: str) -> None:  # a shorter text gives back the rows it freed
+        super().setText(text)
+        self._fit()
+
+    def _fit(self) -> None:
+        self.setMinimumHeight(0)  # QLabel's heightForWidth never goes below the minimum
         height = self.heightForWidth(self.width())
         if height > 0 and height != self.height():
             self.setFixedHeight(height)

@@ -21,8 +21,10 @@ survive a round trip.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrulestr
@@ -152,6 +154,36 @@ def _last_modified(vevents: Iterable) -> datetime | None:
     return max(stamps) if stamps else None
 
 
+# A VTIMEZONE block (RFC 5545 §3.6.5) and its TZID line.
+_VTIMEZONE = re.compile(r"BEGIN:VTIMEZONE\r?\n.*?END:VTIMEZONE\r?\n", re.S | re.I)
+_TZID = re.compile(r"^TZID:([^\r\n]*)$", re.M | re.I)
+
+
+@lru_cache(maxsize=512)
+def _tz_database_has(tzid: str) -> bool:
+    try:
+        ZoneInfo(tzid)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _without_known_zones(text: str) -> str:
+    """``text`` without the VTIMEZONE blocks of zones the time zone database has.
+
+    icalendar resolves a TZID that zoneinfo knows through zoneinfo and never
+    reads its VTIMEZONE (``icalendar.timezone.tzp.TZP.cache_timezone_component``),
+    so such a block changes nothing that is read, yet it is most of the text
+    to parse (a zone's rules, often decades of RDATEs). Blocks of other zones
+    (custom or Windows names) are kept and read as before."""
+
+    def block(found: re.Match) -> str:
+        tzid = _TZID.search(found.group(0))
+        return "" if tzid and _tz_database_has(tzid.group(1).strip()) else found.group(0)
+
+    return _VTIMEZONE.sub(block, text) if "VTIMEZONE" in text else text
+
+
 def parse_calendar(text: str) -> Calendar:
     try:
         return Calendar.from_ical(text)
@@ -162,7 +194,7 @@ def parse_calendar(text: str) -> Calendar:
 def read_event(href: str, etag: str, text: str, owner: str) -> RemoteEvent | None:
     """The resource as a :class:`RemoteEvent`; None when it holds no VEVENT
     (a task or journal entry in the same collection)."""
-    calendar = parse_calendar(text)
+    calendar = parse_calendar(_without_known_zones(text))
     vevents = [c for c in calendar.walk("VEVENT")]
     if not vevents:
         return None

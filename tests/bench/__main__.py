@@ -1,6 +1,7 @@
 """Every benchmark, each in a process of its own, and one table of their figures.
 
     uv run python -m tests.bench [--only google graph ...]
+    uv run --group bench python -m tests.bench --only caldav   (vdirsyncer, Radicale)
 
 Runs without the dev dependency group: nothing here or in the benchmarks
 imports pytest or a test module (each benchmark reports any dev-group module
@@ -30,6 +31,7 @@ BENCHMARKS = {
     "ews": "Exchange: initial sync of 5,000 side by side with exchangelib",
     "gui": "the window: start, memory, painting, stalls",
     "team": "the team Sales Calendar on PostgreSQL: 50 members × 2,000",
+    "caldav": "CalDAV: calsync against vdirsyncer on the same Radicale (the bench group)",
 }
 
 

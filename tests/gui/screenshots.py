@@ -319,6 +319,7 @@ def main(out_dir: str) -> int:
     wizard.next()
     wait_for(wizard.first_sync.isComplete)
     save(wizard, out, "wizard-7-first-sync.png")
+    caldav_pages(wizard, out)
     wizard.close()
     if server is not None:
         server.stop()
@@ -333,6 +334,33 @@ def main(out_dir: str) -> int:
     services.store.close()
     qt_app.processEvents()
     return 0
+
+
+def caldav_pages(wizard, out: Path) -> None:
+    """The "Other (CalDAV)" page: the iCloud preset with its advice, then a wrong
+    app password refused by a real Radicale (when the dev group has it)."""
+    wizard.restart()
+    wizard.resize(700, 540)
+    wizard.choose.choose("caldav")
+    wizard.next()
+    page = wizard.details
+    page.form.preset.setCurrentText("iCloud")
+    page.fields["username"].setText("ann.seller@icloud.com")
+    save(wizard, out, "wizard-8-caldav-icloud.png")
+    try:
+        from tests.fakes.caldav_servers import RadicaleServer
+    except ImportError:
+        return
+    with RadicaleServer() as server:
+        page.form.preset.setCurrentText("Another CalDAV server")
+        page.set_ca_bundle(server.ca_bundle)
+        wait_for(lambda: page.task is not None and page.task.finished)
+        page.fields["url"].setText(server.url)
+        page.fields["username"].setText(server.owner)
+        page.fields["password"].setText("not-the-app-password")
+        page.validate()
+        wait_for(lambda: page.task is not None and page.task.finished)
+        save(wizard, out, "wizard-9-caldav-wrong-password.png")
 
 
 def monday_of(app: CalsyncApp):

@@ -58,6 +58,17 @@ def test_the_caldav_choice_offers_presets_that_fill_the_address_and_advise(qtbot
     assert page.fields["password"].echoMode() == page.fields["password"].EchoMode.Password
 
 
+def test_the_preset_advice_takes_the_height_of_its_own_text(qtbot, services):
+    wizard = _wizard(qtbot, services)
+    wizard.resize(700, 540)
+    advice = wizard.details.form.advice
+    wizard.details.form.preset.setCurrentText("iCloud")  # three lines at this width
+    line = advice.fontMetrics().lineSpacing()
+    qtbot.waitUntil(lambda: advice.height() >= 3 * line)
+    wizard.details.form.preset.setCurrentText("Another CalDAV server")  # one line
+    assert advice.isVisible() and line <= advice.height() < 2 * line
+
+
 def test_a_wrong_password_shows_the_caldav_advice_and_saves_nothing(
     qtbot, services, secrets, caldav_server
 ):
