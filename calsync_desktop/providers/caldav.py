@@ -21,7 +21,8 @@ What it keeps inside (see :class:`CalDAVProvider`):
   UID is the local id, created with ``If-None-Match: *`` (a retried create
   answers 412, or ``CALDAV:no-uid-conflict``, and links instead of
   duplicating); the remote id is the resource's path, the version its ETag;
-- writes: one PUT or DELETE per write (CalDAV has no batches), each with
+- writes: one PUT or DELETE per write (CalDAV has no batches), up to four in
+  flight at once on connections of their own, each with
   ``If-Match`` on the ETag read (412 → :class:`ChangedMeanwhile`); an update
   patches the resource as the server holds it, only the fields named;
 - retries of 429 and 503 (with Retry-After) and other 5xx through
@@ -36,7 +37,9 @@ from __future__ import annotations
 
 import logging
 import posixpath
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -122,6 +125,7 @@ class CalDAVProvider(CalendarProvider):
     # report an event created and deleted after the token it starts from
     reports_deleted_new_events = False
     write_batch_size = 50  # no batches in CalDAV: links are committed every 50 writes
+    writers = 4  # writes in flight at once (see write())
 
     def __init__(
         self,
@@ -137,6 +141,9 @@ class CalDAVProvider(CalendarProvider):
         self.clock = clock or (lambda: datetime.now(UTC))
         self._email = email
         self._client_obj = None
+        self._writers = threading.local()  # each writing thread's own client (own connection)
+        self._writer_clients: list = []
+        self._writers_lock = threading.Lock()
         self._calendar_url = self._absolute(calendar_url) if calendar_url else ""
         self._calendars: list[CalendarInfo] | None = None
         self._supports_sync: bool | None = None
@@ -147,19 +154,25 @@ class CalDAVProvider(CalendarProvider):
     def _absolute(self, url: str) -> str:
         return urljoin(self.connection.url, url)
 
-    def _client(self):
-        if self._client_obj is None:
-            from caldav.davclient import DAVClient
+    def _new_client(self, auth_type: str | None):
+        from caldav.davclient import DAVClient
 
-            self._client_obj = DAVClient(
-                url=self.connection.url,
-                username=self.connection.username,
-                password=self.connection.password,
-                auth_type=self.connection.auth_type,
-                timeout=self.connection.timeout,
-                ssl_verify_cert=self.connection.ca_bundle or True,
-                enable_rfc6764=False,
-            )
+        return DAVClient(
+            url=self.connection.url,
+            username=self.connection.username,
+            password=self.connection.password,
+            auth_type=auth_type,
+            timeout=self.connection.timeout,
+            ssl_verify_cert=self.connection.ca_bundle or True,
+            enable_rfc6764=False,
+        )
+
+    def _client(self):
+        writer = getattr(self._writers, "client", None)
+        if writer is not None:
+            return writer
+        if self._client_obj is None:
+            self._client_obj = self._new_client(self.connection.auth_type)
         return self._client_obj
 
     @property
@@ -529,23 +542,53 @@ class CalDAVProvider(CalendarProvider):
         self._cache.pop(urlsplit(href).path, None)
 
     def write(self, writes: Sequence[Write]) -> list[WriteResult]:
-        results = []
-        for write in writes:
-            try:
-                if isinstance(write, Create):
-                    results.append(WriteResult(write, self._create(write)))
-                elif isinstance(write, Update):
-                    results.append(WriteResult(write, self._update(write)))
-                else:
-                    self._delete(write)
-                    results.append(WriteResult(write))
-            except ProviderError as exc:
-                if isinstance(exc, NeedsSignIn | Unreachable):
-                    raise  # the run ends; the next one picks up
-                results.append(WriteResult(write, error=exc))
-        return results
+        """Each write is a request of its own (CalDAV has no batches): up to
+        :data:`WRITERS` are in flight at once, each thread on a connection of its
+        own, so that one write's round trip and the server's work overlap the
+        next ones'. The results keep the order of ``writes``; a failure of the
+        sign-in or of the network ends the run once the writes in flight are
+        answered (the next run links what they made)."""
+        if not writes:
+            return []
+        self.calendar_url()  # discovery and the account's address, once, before the threads
+        self.account_email()
+        if len(writes) == 1 or self.writers <= 1:
+            outcomes = [self._write_one(w) for w in writes]
+        else:
+            with ThreadPoolExecutor(min(self.writers, len(writes)), "caldav-write") as pool:
+                outcomes = list(pool.map(self._write_in_thread, writes))
+        ended = next((o for o in outcomes if isinstance(o, ProviderError)), None)
+        if ended is not None:
+            raise ended
+        return outcomes  # type: ignore[return-value]
+
+    def _write_in_thread(self, write: Write) -> WriteResult | ProviderError:
+        if getattr(self._writers, "client", None) is None:
+            client = self._new_client(self.auth_type)
+            self._writers.client = client
+            with self._writers_lock:
+                self._writer_clients.append(client)
+        return self._write_one(write)
+
+    def _write_one(self, write: Write) -> WriteResult | ProviderError:
+        try:
+            if isinstance(write, Create):
+                return WriteResult(write, self._create(write))
+            if isinstance(write, Update):
+                return WriteResult(write, self._update(write))
+            self._delete(write)
+            return WriteResult(write)
+        except ProviderError as exc:
+            if isinstance(exc, NeedsSignIn | Unreachable):
+                return exc  # the run ends; the next one picks up
+            return WriteResult(write, error=exc)
 
     def close(self) -> None:
+        with self._writers_lock:
+            clients, self._writer_clients = self._writer_clients, []
+        for client in clients:
+            client.close()
+        self._writers = threading.local()
         if self._client_obj is not None:
             self._client_obj.close()
             self._client_obj = None

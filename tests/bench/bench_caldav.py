@@ -270,10 +270,12 @@ def run(events: int, push: int, repeat: int) -> dict:
             for r in range(repeat):
                 vds.fresh()
                 theirs.append(vds.sync())
+                progress(f"vdirsyncer first sync, round {r}", *theirs[-1])
                 assert len(list(vds.items.iterdir())) == events
                 store, account_id = new_store(folder / f"round-{r}.sqlite3")
                 p = provider()
                 ours.append(measured_sync(store, account_id, p, server.count_requests))
+                progress(f"calsync initial sync, round {r}", ours[-1].seconds, ours[-1].requests)
                 created = ours[-1].result.counts.get("create locally")
                 assert created == events, ours[-1].result.counts
                 p.close()
@@ -285,16 +287,22 @@ def run(events: int, push: int, repeat: int) -> dict:
             their_idle = vds.sync()
             our_idle = measured_sync(store, account_id, p, server.count_requests)
             assert our_idle.result.counts == {}, our_idle.result.counts
+            progress("vdirsyncer idle", *their_idle)
+            progress("calsync idle", our_idle.seconds, our_idle.requests)
             edited = sorted(server.resource_paths())[events // 2]
             server.edit_event(edited, location="Moved to the main office")
             their_change = vds.sync()
             our_change = measured_sync(store, account_id, p, server.count_requests)
             assert our_change.result.counts == {"update": 1}, our_change.result.counts
+            progress("vdirsyncer one change", *their_change)
+            progress("calsync one change", our_change.seconds, our_change.requests)
             add_local_appointments(store, now, push)
             our_push = measured_sync(store, account_id, p, server.count_requests)
             assert our_push.result.counts.get("create remotely") == push, our_push.result.counts
+            progress("calsync push", our_push.seconds, our_push.requests)
             vds.add_items(push, now)
             their_push = vds.sync()
+            progress("vdirsyncer push", *their_push)
             p.close()
             store.close()
             start = min(vds.start_alone() for _ in range(3))
@@ -310,6 +318,11 @@ def run(events: int, push: int, repeat: int) -> dict:
         "pushed": (their_push, our_push),
         "start": start,
     }
+
+
+def progress(what: str, seconds: float, requests: int) -> None:
+    """Each figure on stderr as it is measured (a long run keeps what it has)."""
+    print(f"  {what}: {seconds:.2f} s, {requests} request(s)", file=sys.stderr, flush=True)
 
 
 def _pair(what: str, theirs: tuple[float, int], ours: Measured, most: int | None = None):
