@@ -33,6 +33,7 @@ from icalendar import Calendar, Event, vCalAddress
 from calsync_desktop.model import InviteStatus, OccurrenceOverride, Participant, Recurrence
 from calsync_desktop.providers.base import EventDraft, RemoteEvent, TimeWindow
 from calsync_desktop.providers.kit.contents import join_contents, looks_like_html, split_contents
+from calsync_desktop.providers.kit.occurrences import SERIES_FIELDS, put_back
 
 LOCAL_ID_PROPERTY = "X-CALSYNC-LOCAL-ID"
 PRODID = "-//calsync-desktop//Sales Calendar//EN"
@@ -191,6 +192,19 @@ def parse_calendar(text: str) -> Calendar:
         raise UnreadableEvent(f"not iCalendar: {exc}") from None
 
 
+def _override_of(v, original: datetime) -> OccurrenceOverride:
+    """An overridden instance (a VEVENT with a RECURRENCE-ID) as an override."""
+    o_start, o_end, _, _ = _times(v)
+    o_body, o_html = _body(v)
+    return OccurrenceOverride(
+        original_start=original,
+        contents=join_contents(_text(v, "SUMMARY"), o_body, o_html),
+        location=_text(v, "LOCATION"),
+        start=o_start,
+        end=o_end,
+    )
+
+
 def read_event(href: str, etag: str, text: str, owner: str) -> RemoteEvent | None:
     """The resource as a :class:`RemoteEvent`; None when it holds no VEVENT
     (a task or journal entry in the same collection)."""
@@ -213,17 +227,7 @@ def read_event(href: str, etag: str, text: str, owner: str) -> RemoteEvent | Non
             if _text(v, "STATUS").upper() == "CANCELLED":
                 exdates.append(original)
                 continue
-            o_start, o_end, _, _ = _times(v)
-            o_body, o_html = _body(v)
-            overrides.append(
-                OccurrenceOverride(
-                    original_start=original,
-                    contents=join_contents(_text(v, "SUMMARY"), o_body, o_html),
-                    location=_text(v, "LOCATION"),
-                    start=o_start,
-                    end=o_end,
-                )
-            )
+            overrides.append(_override_of(v, original))
         recurrence = Recurrence(
             rrule=rule,
             exdates=tuple(sorted(set(exdates))),
@@ -338,6 +342,31 @@ def _write_recurrence(calendar: Calendar, master, draft: EventDraft) -> None:
         calendar.add_component(_override(master, override, draft.timezone))
 
 
+def _put_back(calendar: Calendar, master, draft: EventDraft) -> None:
+    """Overridden instances the draft does not override say what the series
+    says (kit/occurrences.py); the rest of each (an attendee's PARTSTAT) stays."""
+    assert draft.recurrence is not None
+    zone = _times(master)[2]
+    instances = {
+        _instant(v.decoded("RECURRENCE-ID"), zone): v
+        for v in calendar.subcomponents
+        if v.name == "VEVENT"
+        and v is not master
+        and v.get("RECURRENCE-ID") is not None
+        and _text(v, "STATUS").upper() != "CANCELLED"
+    }
+    held = [_override_of(v, original) for original, v in instances.items()]
+    contents = join_contents(draft.subject, draft.body)
+    for back in put_back(held, draft.recurrence, contents, draft.location, draft.end - draft.start):
+        v = instances[back.original_start]
+        subject, body = split_contents(back.contents)
+        _set(v, "SUMMARY", subject)
+        _set(v, "DESCRIPTION", body)
+        v.pop("X-ALT-DESC", None)
+        _set(v, "LOCATION", back.location)
+        _write_times(v, back.start, back.end, draft.timezone)
+
+
 def _rrule_value(rrule: str) -> dict:
     from icalendar import vRecur
 
@@ -387,6 +416,8 @@ def _apply(
         _write_attendees(master, draft.attendees, owner, send_invitations)
     if want("recurrence"):
         _write_recurrence(calendar, master, draft)
+    elif fields is not None and fields & SERIES_FIELDS and draft.recurrence is not None:
+        _put_back(calendar, master, draft)
     if fields is not None and fields & {"time", "recurrence", "attendees"}:
         # RFC 5545 §3.8.7.4: a change of time or attendees is a new revision
         sequence = int(master.get("SEQUENCE", 0) or 0)

@@ -101,6 +101,7 @@ from calsync_desktop.providers.base import (
     WriteResult,
 )
 from calsync_desktop.providers.kit.contents import join_contents, split_contents
+from calsync_desktop.providers.kit.occurrences import SERIES_FIELDS, put_back
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -1100,9 +1101,17 @@ class ExchangeProvider(CalendarProvider):
             for d in rec.exdates
             if _utc(d) in index and _utc(d) not in have_deleted
         ]
+        # exceptions the draft does not override follow the series (kit/occurrences.py)
+        back = put_back(
+            have_overrides.values(),
+            rec,
+            join_contents(draft.subject, draft.body),
+            draft.location,
+            draft.end - draft.start,
+        )
         edits = [
             o
-            for o in rec.overrides
+            for o in (*rec.overrides, *back)
             if _utc(o.original_start) in index
             and _utc(o.original_start) not in rec.exdates
             and have_overrides.get(_utc(o.original_start)) != o
@@ -1239,7 +1248,7 @@ class ExchangeProvider(CalendarProvider):
                     if isinstance(result, Exception):
                         out[i] = WriteResult(w, None, translate(result))
                     else:
-                        if "recurrence" in w.fields and w.draft.recurrence:
+                        if SERIES_FIELDS & w.fields and w.draft.recurrence:
                             try:
                                 self._apply_occurrences(w.remote_id, w.draft, send)
                             except ProviderError as error:

@@ -71,6 +71,7 @@ from calsync_desktop.providers.base import (
     WriteResult,
 )
 from calsync_desktop.providers.kit.contents import join_contents, looks_like_html, split_contents
+from calsync_desktop.providers.kit.occurrences import SERIES_FIELDS, put_back
 
 log = logging.getLogger(__name__)
 
@@ -757,9 +758,7 @@ class GoogleProvider(CalendarProvider):
             if error is None and isinstance(write, (Create, Update)):
                 recurrence = write.draft.recurrence
                 fields = write.fields if isinstance(write, Update) else {"recurrence"}
-                if recurrence is not None and (
-                    "recurrence" in fields or "time" in fields or recurrence.overrides
-                ):
+                if recurrence is not None and (SERIES_FIELDS & fields or recurrence.overrides):
                     series.append(n)
             event = None
             if error is None and isinstance(write, (Create, Update)) and isinstance(response, dict):
@@ -836,12 +835,25 @@ class GoogleProvider(CalendarProvider):
     def _write_overrides(
         self, writes: Sequence[Write], results: list[WriteResult], indexes: list[int]
     ) -> None:
-        """Moved or edited occurrences become Google exceptions (patches of instance ids)."""
+        """Moved or edited occurrences become Google exceptions (patches of instance
+        ids); after an update, exceptions the draft does not override are put back
+        to what the series says (Google keeps each exception's own copy)."""
         calls = []
         for n in indexes:
             draft = writes[n].draft
             master_id = results[n].event.remote_id
-            for k, override in enumerate(draft.recurrence.overrides):
+            wanted = list(draft.recurrence.overrides)
+            if isinstance(writes[n], Update):
+                held = self._series(master_id, results[n].event.ical_uid)
+                if held is not None and held.recurrence is not None:
+                    wanted += put_back(
+                        held.recurrence.overrides,
+                        draft.recurrence,
+                        join_contents(draft.subject, draft.body),
+                        draft.location,
+                        draft.end - draft.start,
+                    )
+            for k, override in enumerate(wanted):
                 iid = instance_id(master_id, override.original_start)
                 body = _override_body(override, draft.timezone)
                 send = "all" if writes[n].send_invitations else "none"

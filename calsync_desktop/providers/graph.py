@@ -76,6 +76,7 @@ from calsync_desktop.providers.base import (
     WriteResult,
 )
 from calsync_desktop.providers.kit.contents import join_contents, split_contents
+from calsync_desktop.providers.kit.occurrences import SERIES_FIELDS, is_plain, put_back
 
 log = logging.getLogger(__name__)
 
@@ -416,13 +417,12 @@ def to_remote_event(item: dict, default_tz: str = "UTC") -> RemoteEvent:
                 start=_parse_time(exc["start"]),
                 end=_parse_time(exc["end"]),
             )
-            # An exception that says what the series says (one put back) is no override.
-            if override != OccurrenceOverride(
-                override.original_start,
+            # An exception that says what the series says is no override (kit/occurrences.py).
+            if not is_plain(
+                override,
                 _contents(item),
                 (item.get("location") or {}).get("displayName") or "",
-                override.original_start,
-                override.original_start + (end - start),
+                end - start,
             ):
                 overrides.append(override)
         recurrence = Recurrence(
@@ -1033,15 +1033,11 @@ class GraphProvider(CalendarProvider):
         # Graph cannot bring a deleted occurrence back; an EXDATE dropped locally stays.
         wanted = {o.original_start: o for o in rec.overrides if o.original_start not in rec.exdates}
         duration = draft.end - draft.start
-        plain = OccurrenceOverride  # an occurrence put back to what the series says
-        for original, existing in {o.original_start: o for o in have.overrides}.items():
-            if original in wanted or original in rec.exdates:
-                continue
-            contents = draft.subject + ("\n" + draft.body if draft.body else "")
-            wanted_back = plain(original, contents, draft.location, original, original + duration)
-            occurrence = target(original, "restored")
-            if occurrence and existing != wanted_back:
-                ops.append(_patch_occurrence(occurrence, wanted_back, draft.timezone))
+        contents = join_contents(draft.subject, draft.body)
+        for back in put_back(have.overrides, rec, contents, draft.location, duration):
+            occurrence = target(back.original_start, "restored")
+            if occurrence:
+                ops.append(_patch_occurrence(occurrence, back, draft.timezone))
         existing = {o.original_start: o for o in have.overrides}
         for original, override in sorted(wanted.items()):
             if existing.get(original) == override:
@@ -1075,8 +1071,9 @@ def _needs_occurrence_pass(write: Write) -> bool:
         return False
     if isinstance(write, Create):
         return bool(rec.exdates or rec.overrides)
-    # An update that names the rule also settles its exceptions (added or dropped).
-    return bool({"recurrence", "time"} & write.fields)
+    # An update that names the rule also settles its exceptions (added or dropped);
+    # one of what the series says brings the exceptions it does not override along.
+    return bool(SERIES_FIELDS & write.fields)
 
 
 def _with_local_id(event: RemoteEvent, local_id: str | None) -> RemoteEvent:

@@ -24,6 +24,7 @@ from calsync_desktop.model import (
 )
 from calsync_desktop.providers.base import EventDraft, RemoteEvent
 from calsync_desktop.providers.kit.contents import join_contents, split_contents, stored_contents
+from calsync_desktop.providers.kit.occurrences import without_plain
 from calsync_desktop.sync.snapshot import Fields
 
 # which provider fields an Update must carry when a merge field changes
@@ -75,6 +76,16 @@ def local_fields(a: Appointment) -> Fields:
     )
 
 
+def remote_recurrence(e: RemoteEvent) -> Recurrence | None:
+    """The series of ``e`` in the Sales Calendar's terms: an exception that says
+    what its series says (an attendee's answer to one occurrence) is no
+    override (kit/occurrences.py)."""
+    if e.recurrence is None or not e.recurrence.overrides:
+        return e.recurrence
+    contents = join_contents(e.subject, e.body, e.body_is_html)
+    return without_plain(e.recurrence, contents, e.location or "", e.end - e.start)
+
+
 def remote_fields(e: RemoteEvent, own_email: str = "", all_private: bool = False) -> Fields:
     """The merge fields of a remote event, in the Sales Calendar's form."""
     own = own_email.strip().lower()
@@ -86,7 +97,7 @@ def remote_fields(e: RemoteEvent, own_email: str = "", all_private: bool = False
         private=True if all_private else e.private,
         participants=_participants(people),
         statuses={p.key: p.status.value for p in people},
-        **_recurrence_fields(e.recurrence),
+        **_recurrence_fields(remote_recurrence(e)),
     )
 
 
@@ -214,7 +225,7 @@ def appointment_from(
         all_day=e.all_day,
         private=True if all_private else e.private,
         participants=people,
-        recurrence=e.recurrence,
+        recurrence=remote_recurrence(e),
         created=now,
         modified=now,
         account_id=account_id,

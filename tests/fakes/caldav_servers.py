@@ -29,6 +29,7 @@ The proxy (tests/fakes/caldav_proxy.py) injects every fault kind of SPEC §7.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
@@ -378,28 +379,52 @@ class CalDAVServer(RemoteCalendar):
         self._stamp(master)
         self.write_calendar(master_id, calendar)
 
-    def edit_occurrence(self, master_id: str, original_start: datetime, **changes) -> None:
-        calendar = self.read(master_id)
+    def _occurrence(self, calendar, original_start: datetime, copied=()) -> Event:
+        """The overridden component (RECURRENCE-ID) of one occurrence, added as a
+        copy of the series' occurrence (with the ``copied`` properties too) when
+        there is none yet."""
         master = self._master(calendar)
         zone = _zone_of(master)
-        target = None
         for v in calendar.walk("VEVENT"):
             if v.get("RECURRENCE-ID") is not None and (
                 v.decoded("RECURRENCE-ID").astimezone(UTC) == original_start.astimezone(UTC)
             ):
-                target = v
-        if target is None:
-            target = Event()
-            target.add("UID", str(master.get("UID")))
-            target.add("RECURRENCE-ID", original_start.astimezone(zone))
-            length = master.decoded("DTEND") - master.decoded("DTSTART")
-            target.add("DTSTART", original_start.astimezone(zone))
-            target.add("DTEND", (original_start + length).astimezone(zone))
-            for name in ("SUMMARY", "DESCRIPTION", "LOCATION"):
-                if master.get(name) is not None:
-                    target.add(name, master.get(name))
-            calendar.add_component(target)
-        self._change(target, changes, zone)
+                return v
+        target = Event()
+        target.add("UID", str(master.get("UID")))
+        target.add("RECURRENCE-ID", original_start.astimezone(zone))
+        length = master.decoded("DTEND") - master.decoded("DTSTART")
+        target.add("DTSTART", original_start.astimezone(zone))
+        target.add("DTEND", (original_start + length).astimezone(zone))
+        for name in ("SUMMARY", "DESCRIPTION", "LOCATION", *copied):
+            if master.get(name) is not None:
+                target[name] = copy.deepcopy(master.get(name))
+        calendar.add_component(target)
+        return target
+
+    def edit_occurrence(self, master_id: str, original_start: datetime, **changes) -> None:
+        calendar = self.read(master_id)
+        target = self._occurrence(calendar, original_start)
+        self._change(target, changes, _zone_of(self._master(calendar)))
+        self.write_calendar(master_id, calendar)
+
+    def answer_occurrence(
+        self, master_id: str, original_start: datetime, email: str, response: str
+    ) -> None:
+        # An attendee's REPLY for one instance (RFC 5546 §3.2.3, RECURRENCE-ID)
+        # lands in the organiser's copy as an overridden instance holding the
+        # PARTSTAT (RFC 6638 §3.2.2), otherwise the series' occurrence.
+        calendar = self.read(master_id)
+        target = self._occurrence(calendar, original_start, ("ORGANIZER", "ATTENDEE"))
+        word = response_word(response, PARTSTATS)
+        attendees = target.get("ATTENDEE") or []
+        for attendee in attendees if isinstance(attendees, list) else [attendees]:
+            if str(attendee).lower().removeprefix("mailto:") == email.lower():
+                attendee.params["PARTSTAT"] = word
+                break
+        else:
+            raise KeyError(email)
+        self._stamp(self._master(calendar))
         self.write_calendar(master_id, calendar)
 
     # ------------------------------------------------------------- what it holds

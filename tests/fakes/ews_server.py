@@ -869,6 +869,17 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
         starts = self.mailbox.occurrences(self.item(master_id))
         return starts.index(original_start.astimezone(UTC)) + 1
 
+    def answer_occurrence(
+        self, master_id: str, original_start: dt.datetime, email: str, response: str
+    ) -> None:
+        # Exchange keeps an answer to one occurrence on that occurrence: it is
+        # then a modified occurrence (an exception item, ModifiedOccurrences on
+        # the master) whose other properties are the series'.
+        index = self._index(master_id, original_start)
+        with self._lock:
+            exception = self._exception_for(self.item(master_id), index)
+        self.set_response(exception.id, email, response)
+
     def occurrence_starts(self, master_id: str) -> list[dt.datetime]:
         with self._lock:
             master = self.item(master_id)

@@ -1889,6 +1889,16 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar, SeriesEdits):
                 raise KeyError(email)
             self.patch_event(remote_id, {"attendees": attendees})
 
+    def answer_occurrence(
+        self, master_id: str, original_start: datetime, email: str, response: str
+    ) -> None:
+        # An answer to "this event" only is a change of that instance: Google
+        # stores the instance as an exception (recurringEventId, originalStartTime)
+        # with the guest's responseStatus, the rest copied from the series
+        # (developers.google.com/calendar/api/guides/recurringevents, "Modifying
+        # instances").
+        self.set_response(f"{master_id}_{_instance_stamp(original_start)}", email, response)
+
     def occurrence_starts(self, master_id: str) -> list[datetime]:
         with self.state.lock:
             cal = self.state.calendar("primary")

@@ -744,6 +744,26 @@ class GraphServer(BackgroundServer, RemoteCalendar, SeriesEdits):
                 raise KeyError(email)
             self._touch(target)
 
+    def answer_occurrence(
+        self, master_id: str, original_start: datetime, email: str, response: str
+    ) -> None:
+        # Exchange tracks an answer to one occurrence on that occurrence, which
+        # then is an exception of the series (event type "exception": "an
+        # occurrence of a recurring series that has been changed",
+        # learn.microsoft.com/graph/api/resources/event), the rest as the series.
+        word = response_word(response, RESPONSE_WORDS)
+        with self.state.lock:
+            event = self._find(self.occurrence_id(master_id, original_start))
+            if event["type"] == "occurrence":
+                event = self._make_exception(event)
+            for attendee in event.get("attendees", []):
+                if attendee["emailAddress"]["address"].lower() == email.lower():
+                    attendee["status"] = {"response": word, "time": _iso(self.clock())}
+                    break
+            else:
+                raise KeyError(email)
+            self._touch(event)
+
     def occurrence_starts(self, master_id: str) -> list[datetime]:
         # a cancelled occurrence still shows in Outlook, struck through: it is not live
         live = [i for i in self.occurrences(master_id) if not i.get("isCancelled")]

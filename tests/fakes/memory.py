@@ -94,6 +94,24 @@ class MemoryRemote(RemoteCalendar):
         )
         self.calendar.edit(remote_id, attendees=attendees)
 
+    def answer_occurrence(
+        self, master_id: str, original_start: datetime, email: str, response: str
+    ) -> None:
+        # The memory calendar keeps no answers per occurrence; what a service
+        # leaves of one is an exception that says what the series says.
+        event, rule = self._series(master_id)
+        if not any(p.key == email.lower() for p in event.attendees):
+            raise KeyError(email)
+        original = original_start.astimezone(UTC)
+        contents = event.subject + ("\n" + event.body if event.body else "")
+        plain = OccurrenceOverride(
+            original, contents, event.location, original, original + (event.end - event.start)
+        )
+        others = tuple(o for o in rule.overrides if o.original_start != original)
+        self.calendar.edit(
+            master_id, recurrence=Recurrence(rule.rrule, rule.exdates, (*others, plain))
+        )
+
     def _series(self, master_id: str) -> tuple:
         event = self.calendar.events[master_id]
         if event.recurrence is None:

@@ -438,6 +438,41 @@ class EndToEndContract:
         override = self._series_with_edited_occurrence(h, subject="", body="Agenda to follow")
         assert override.contents == "\nAgenda to follow"
 
+    def test_an_occurrence_that_says_what_its_series_says_is_no_override(self, h):
+        # An attendee's answer to one occurrence makes the service keep that
+        # occurrence as an exception; what makes it one (the answer) does not
+        # map, so the occurrence keeps following its series, both ways.
+        a = h.add_local(
+            "Weekly review\nAgenda",
+            location="Room 1",
+            recurrence=Recurrence("FREQ=DAILY;COUNT=5"),
+            participants=(Participant("Ann", "ann@acme.example"),),
+        )
+        h.sync()
+        master = h.remote_id_for(a.id)
+        answered = a.start + timedelta(days=2)
+        h.clock.advance(minutes=1)
+        h.server.answer_occurrence(master, answered, "Ann@Acme.example", InviteStatus.ACCEPTED)
+        h.sync()
+        assert h.local(a.id).recurrence.overrides == ()
+        h.clock.advance(minutes=1)
+        h.edit_local(a.id, contents="Weekly review (new room)\nNew agenda", location="Room 2")
+        h.sync()
+        event = h.remote(master)
+        assert (event.subject, event.location) == ("Weekly review (new room)", "Room 2")
+        said = {
+            (o.original_start, o.contents, o.location, o.start, o.end)
+            for o in event.recurrence.overrides
+        }  # the service may keep its exception; it says what the series says
+        new = ("Weekly review (new room)\nNew agenda", "Room 2")
+        assert said <= {(answered, *new, answered, answered + (a.end - a.start))}
+        assert sorted(h.server.occurrence_starts(master)) == [
+            a.start + timedelta(days=n) for n in range(5)
+        ]
+        assert h.sync().counts == {}
+        assert h.local(a.id).recurrence.overrides == ()
+        assert h.local(a.id).contents == "Weekly review (new room)\nNew agenda"
+
     # ------------------------------------------------------------------------ scope
 
     def test_all_day_events_are_not_synced_in_either_direction(self, h):

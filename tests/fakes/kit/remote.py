@@ -130,6 +130,14 @@ class RemoteCalendar(abc.ABC):
         """The attendee ``email`` (any case) answers with ``response``."""
 
     @abc.abstractmethod
+    def answer_occurrence(
+        self, master_id: str, original_start: datetime, email: str, response: str
+    ) -> None:
+        """The attendee ``email`` (any case) answers one occurrence of a series
+        only ("this event"). The service keeps that answer on the occurrence: an
+        exception whose contents, place and time are the series' own."""
+
+    @abc.abstractmethod
     def occurrence_starts(self, master_id: str) -> list[datetime]:
         """Starts of the live occurrences of a series, as the service shows them
         (a moved occurrence at its new start), in order."""
