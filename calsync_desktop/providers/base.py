@@ -218,12 +218,24 @@ class ChangeSet:
     event overlapping the window, and an event missing from it was deleted or
     moved out of the window (the engine asks :meth:`CalendarProvider.get` to
     tell which). ``deleted`` lists remote ids the service reported deleted.
+    ``unreadable``: events the service sent that could not be read (an
+    impossible date, a value of the wrong kind); they are neither changed nor
+    deleted, and the next listing reads them again.
     """
 
     events: list[RemoteEvent]
     deleted: list[str]
     state: str | None
     complete: bool
+    unreadable: list[Unreadable] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """An event a service sent that could not be read, and the reason in words."""
+
+    remote_id: str
+    reason: str
 
 
 # Field names an Update may carry in ``fields``; providers patch only these.

@@ -93,6 +93,7 @@ from calsync_desktop.providers.caldav_wire import (
     translate,
     uid_conflict_href,
 )
+from calsync_desktop.providers.kit.reading import Readings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -358,17 +359,20 @@ class CalDAVProvider(CalendarProvider):
 
     # ---------------------------------------------------------------- reading
 
-    def _event(self, href: str, etag: str, text: str) -> RemoteEvent | None:
-        try:
-            event = read_event(href, etag, text, self.account_email())
-        except UnreadableEvent:
-            log.warning("Skipped a calendar resource that is not a readable event")
-            return None
+    def _event(
+        self, href: str, etag: str, text: str, readings: Readings | None = None
+    ) -> RemoteEvent | None:
+        """The resource's event; None for one without a VEVENT (a task), or one
+        that cannot be read (then set aside in ``readings``, kit/reading.py)."""
+        readings = readings or Readings("The CalDAV server")
+        event = readings.read(href, lambda: read_event(href, etag, text, self.account_email()))
         if event is not None:
             self._cache[href] = (etag, text)
         return event
 
-    def _events(self, entries: list[Entry]) -> tuple[list[RemoteEvent], list[str], list[str]]:
+    def _events(
+        self, entries: list[Entry], readings: Readings | None = None
+    ) -> tuple[list[RemoteEvent], list[str], list[str]]:
         """Events, deleted hrefs, and hrefs whose data the answer left out."""
         events, deleted, missing = [], [], []
         for entry in entries:
@@ -382,16 +386,16 @@ class CalDAVProvider(CalendarProvider):
             if data is None or not etag:
                 missing.append(entry.href)
                 continue
-            event = self._event(entry.href, etag, data)
+            event = self._event(entry.href, etag, data, readings)
             if event is not None:
                 events.append(event)
         return events, deleted, missing
 
-    def _fetch(self, hrefs: list[str]) -> list[RemoteEvent]:
+    def _fetch(self, hrefs: list[str], readings: Readings | None = None) -> list[RemoteEvent]:
         if not hrefs:
             return []
         entries, _ = self._dav("REPORT", self.calendar_url(), multiget_body(hrefs), depth=1)
-        events, _, _ = self._events(entries)
+        events, _, _ = self._events(entries, readings)
         return events
 
     def changes(self, window: TimeWindow, state: str | None) -> ChangeSet:
@@ -416,13 +420,15 @@ class CalDAVProvider(CalendarProvider):
             self._supports_sync = False  # 403 "supported-report": listed by ctag instead
             return self._ctag_changes(window, None)
         self._supports_sync = True
-        events, deleted, missing = self._events(entries)
-        events += self._fetch(missing)
+        readings = Readings("The CalDAV server")
+        events, deleted, missing = self._events(entries, readings)
+        events += self._fetch(missing, readings)
         if not new_token:
             raise MalformedResponse("The CalDAV server's sync answer has no sync token.")
         if not token:
             events = [e for e in events if overlaps(e, window)]
-        return ChangeSet(events, deleted, SYNC_PREFIX + new_token, complete=not token)
+        state = SYNC_PREFIX + new_token
+        return ChangeSet(events, deleted, state, not token, readings.unreadable)
 
     def _ctag(self) -> str:
         entries, _ = self._dav(
@@ -441,10 +447,12 @@ class CalDAVProvider(CalendarProvider):
         if old is not None and ctag and ctag == old:
             return ChangeSet([], [], CTAG_PREFIX + ctag, complete=False)
         entries, _ = self._dav("REPORT", self.calendar_url(), calendar_query_body(window), depth=1)
-        events, _, missing = self._events(entries)
-        events += self._fetch(missing)
+        readings = Readings("The CalDAV server")
+        events, _, missing = self._events(entries, readings)
+        events += self._fetch(missing, readings)
         events = [e for e in events if overlaps(e, window)]
-        return ChangeSet(events, [], CTAG_PREFIX + ctag if ctag else None, complete=True)
+        state = CTAG_PREFIX + ctag if ctag else None
+        return ChangeSet(events, [], state, True, readings.unreadable)
 
     def _get_raw(self, href: str) -> tuple[str, str]:
         status, headers, raw = self._request("GET", self._absolute(href))

@@ -102,6 +102,7 @@ from calsync_desktop.providers.base import (
 )
 from calsync_desktop.providers.kit.contents import join_contents, split_contents
 from calsync_desktop.providers.kit.occurrences import SERIES_FIELDS, put_back
+from calsync_desktop.providers.kit.reading import ENDS_BEFORE_START, Readings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -800,20 +801,28 @@ class ExchangeProvider(CalendarProvider):
                 break
             current = new_state
         wanted = []
+        readings = Readings("Exchange")
         for item_id, item in changed.items():
             if state is None and item.type != "RecurringMaster":
-                # a full listing only reads what overlaps the window
+                # a full listing only reads what overlaps the window; exchangelib
+                # leaves a time it cannot read as None
                 if item.start is None or item.end is None:
+                    readings.set_aside(item_id, ValueError("no readable start or end"))
+                    continue
+                if _utc(item.end) < _utc(item.start):
+                    readings.set_aside(item_id, ValueError(ENDS_BEFORE_START))
                     continue
                 if not (_utc(item.start) < window.end and _utc(item.end) > window.start):
                     continue
             wanted.append(item_id)
-        events = self._fetch(wanted)
+        events = self._fetch(wanted, readings=readings)
         if state is None:
             events = [e for e in events if _overlaps(e, window)]
-        return ChangeSet(events=events, deleted=deleted, state=current, complete=state is None)
+        return ChangeSet(events, deleted, current, state is None, readings.unreadable)
 
-    def _fetch(self, ids: Sequence[str], missing_ok: bool = True) -> list[RemoteEvent]:
+    def _fetch(
+        self, ids: Sequence[str], missing_ok: bool = True, readings: Readings | None = None
+    ) -> list[RemoteEvent]:
         if not ids:
             return []
         self._ready()
@@ -834,7 +843,13 @@ class ExchangeProvider(CalendarProvider):
             for exc_item in self._get_items([ItemId(i) for i in exception_ids], EXCEPTION_FIELDS):
                 if not isinstance(exc_item, Exception):
                     exceptions[exc_item.id] = exc_item
-        return [self._to_event(item, exceptions) for item in found]
+        if readings is None:
+            return [self._to_event(item, exceptions) for item in found]
+        events = [
+            readings.read(item.id, lambda item=item: self._to_event(item, exceptions))
+            for item in found
+        ]
+        return [e for e in events if e is not None]
 
     def _get_items(self, ids: list, fields: list[str]) -> list:
         account, folder = self._ready()
@@ -895,6 +910,8 @@ class ExchangeProvider(CalendarProvider):
         return out
 
     def _to_event(self, item, exceptions: dict) -> RemoteEvent:
+        if item.start is None or item.end is None:
+            raise ValueError("no readable start or end")  # exchangelib's None for a bad time
         tz = _zone_name(item)
         start, end = _utc(item.start), _utc(item.end)
         body = item.body or ""

@@ -72,6 +72,7 @@ from calsync_desktop.providers.base import (
 )
 from calsync_desktop.providers.kit.contents import join_contents, looks_like_html, split_contents
 from calsync_desktop.providers.kit.occurrences import SERIES_FIELDS, put_back
+from calsync_desktop.providers.kit.reading import Readings
 
 log = logging.getLogger(__name__)
 
@@ -517,17 +518,29 @@ class GoogleProvider(CalendarProvider):
                 showDeleted=False,
                 maxResults=self.page_size,
             )
-            events, deleted = self._assemble(items, incremental=False)
-            return ChangeSet(events, deleted, token, complete=True)
+            readings = Readings("Google Calendar")
+            events, deleted = self._assemble(items, readings, incremental=False)
+            return ChangeSet(events, deleted, token, True, readings.unreadable)
         # Deleted events always come with a sync token; showDeleted=false, timeMin
         # and the like are refused next to it (Google's sync guide).
         items, token = self._list_all(syncToken=state, maxResults=self.page_size)
-        events, deleted = self._assemble(items, incremental=True)
-        return ChangeSet(events, deleted, token, complete=False)
+        readings = Readings("Google Calendar")
+        events, deleted = self._assemble(items, readings, incremental=True)
+        return ChangeSet(events, deleted, token, False, readings.unreadable)
 
     def _assemble(
-        self, items: list[dict], *, incremental: bool
+        self, items: list[dict], readings: Readings, *, incremental: bool
     ) -> tuple[list[RemoteEvent], list[str]]:
+        """The events of a listing's items, series assembled; one that cannot be
+        read is set aside in ``readings`` (kit/reading.py)."""
+
+        def read(rid: str, item: dict, exceptions=()) -> None:
+            event = readings.read(
+                rid, lambda: to_remote_event(item, exceptions, default_tz=self._default_tz)
+            )
+            if event is not None:
+                events.append(event)
+
         masters: dict[str, dict] = {}
         exceptions: dict[str, list[dict]] = {}
         singles: list[dict] = []
@@ -541,7 +554,9 @@ class GoogleProvider(CalendarProvider):
                 masters[item["id"]] = item
             elif "start" in item:
                 singles.append(item)
-        events = [to_remote_event(i, default_tz=self._default_tz) for i in singles]
+        events: list[RemoteEvent] = []
+        for single in singles:
+            read(single["id"], single)
         deleted_set = set(deleted)
         single_ids = {i["id"] for i in singles}
         for master_id in list(exceptions):
@@ -555,25 +570,26 @@ class GoogleProvider(CalendarProvider):
                 uid = master.get("iCalUID") or (exceptions.get(master_id) or [{}])[0].get("iCalUID")
                 refetch[master_id] = uid
                 continue
-            events.append(
-                to_remote_event(master, exceptions.get(master_id, ()), default_tz=self._default_tz)
-            )
-        for master_id, series in self._series_many(refetch).items():
-            if series is None:
-                deleted.append(master_id)
-            else:
+            read(master_id, master, exceptions.get(master_id, ()))
+        for master_id, series in self._series_many(refetch, readings).items():
+            if series is not None:
                 events.append(series)
+            elif not any(u.remote_id == master_id for u in readings.unreadable):
+                deleted.append(master_id)
         return events, deleted
 
-    def _series_many(self, wanted: dict[str, str | None]) -> dict[str, RemoteEvent | None]:
-        """Several series at once: their listings by iCalUID go in batches of 50."""
+    def _series_many(
+        self, wanted: dict[str, str | None], readings: Readings
+    ) -> dict[str, RemoteEvent | None]:
+        """Several series at once: their listings by iCalUID go in batches of 50.
+        None for a series that is gone or (then in ``readings``) cannot be read."""
         if len(wanted) <= 1:
-            return {mid: self._series(mid, uid) for mid, uid in wanted.items()}
+            return {mid: self._series(mid, uid, readings) for mid, uid in wanted.items()}
         out: dict[str, RemoteEvent | None] = {}
         calls = []
         for master_id, uid in wanted.items():
             if uid is None:
-                out[master_id] = self._series(master_id, None)
+                out[master_id] = self._series(master_id, None, readings)
                 continue
             calls.append(
                 (
@@ -594,7 +610,7 @@ class GoogleProvider(CalendarProvider):
             if not isinstance(page, dict):
                 raise MalformedResponse("Google Calendar sent an answer that cannot be read.")
             if page.get("nextPageToken"):  # more exceptions than one page holds
-                out[master_id] = self._series(master_id, wanted[master_id])
+                out[master_id] = self._series(master_id, wanted[master_id], readings)
                 continue
             items = page.get("items") or []
             master = next((i for i in items if i["id"] == master_id), None)
@@ -602,11 +618,17 @@ class GoogleProvider(CalendarProvider):
                 out[master_id] = None
                 continue
             exceptions = [i for i in items if i.get("recurringEventId") == master_id]
-            out[master_id] = to_remote_event(master, exceptions, default_tz=self._default_tz)
+            out[master_id] = readings.read(
+                master_id,
+                lambda m=master, e=exceptions: to_remote_event(m, e, default_tz=self._default_tz),
+            )
         return out
 
-    def _series(self, master_id: str, ical_uid: str | None) -> RemoteEvent | None:
-        """A series assembled from its master and exceptions; None when it is gone."""
+    def _series(
+        self, master_id: str, ical_uid: str | None, readings: Readings | None = None
+    ) -> RemoteEvent | None:
+        """A series assembled from its master and exceptions; None when it is gone
+        (or, with ``readings``, set aside there as unreadable)."""
         if ical_uid is None:
             master = self._execute(
                 lambda: self._events().get(calendarId=self.calendar_id, eventId=master_id)
@@ -617,7 +639,11 @@ class GoogleProvider(CalendarProvider):
         if master is None or master.get("status") == "cancelled":
             return None
         exceptions = [i for i in items if i.get("recurringEventId") == master_id]
-        return to_remote_event(master, exceptions, default_tz=self._default_tz)
+
+        def convert() -> RemoteEvent:
+            return to_remote_event(master, exceptions, default_tz=self._default_tz)
+
+        return convert() if readings is None else readings.read(master_id, convert)
 
     def get(self, remote_id: str) -> RemoteEvent:
         item = self._execute(

@@ -77,6 +77,7 @@ from calsync_desktop.providers.base import (
 )
 from calsync_desktop.providers.kit.contents import join_contents, split_contents
 from calsync_desktop.providers.kit.occurrences import SERIES_FIELDS, is_plain, put_back
+from calsync_desktop.providers.kit.reading import Readings
 
 log = logging.getLogger(__name__)
 
@@ -827,19 +828,22 @@ class GraphProvider(CalendarProvider):
                     local_ids[item["id"]] = found
         series: dict[str, list[str]] = {}
         events: list[RemoteEvent] = []
+        readings = Readings("Office 365")
         for item in instances:
             master = item.get("seriesMasterId")
             if master:
                 series.setdefault(master, []).append(item["id"])
-            else:
-                event = to_remote_event(item)
+                continue
+            event = readings.read(item["id"], lambda i=item: to_remote_event(i))
+            if event is not None:
                 events.append(_with_local_id(event, local_ids.get(item["id"])))
-        masters, gone = self._fetch(list(series))
+        masters, gone = self._fetch(list(series), readings)
         events.extend(masters)
         for master_id in gone:
             series.pop(master_id, None)
         end = window.end.astimezone(UTC).isoformat()
-        return ChangeSet(events, [], _State(link, series, end).dump(), complete=True)
+        state = _State(link, series, end).dump()
+        return ChangeSet(events, [], state, True, readings.unreadable)
 
     def _incremental(self, state: _State) -> ChangeSet:
         changed, removed, link = self._delta_round(state.delta, None)
@@ -866,13 +870,18 @@ class GraphProvider(CalendarProvider):
                 # Deleted, or moved out of the window: only a read tells which.
                 singles.append(rid)
         wanted = list(dict.fromkeys(singles + masters))
-        events, gone = self._fetch(wanted)
+        readings = Readings("Office 365")
+        events, gone = self._fetch(wanted, readings)
         for master_id in gone:
             series.pop(master_id, None)
-        return ChangeSet(events, gone, _State(link, series, state.end).dump(), complete=False)
+        new_state = _State(link, series, state.end).dump()
+        return ChangeSet(events, gone, new_state, False, readings.unreadable)
 
-    def _fetch(self, ids: Sequence[str]) -> tuple[list[RemoteEvent], list[str]]:
-        """Full events (series assembled) for ids, in batches; and the ids that are gone."""
+    def _fetch(
+        self, ids: Sequence[str], readings: Readings | None = None
+    ) -> tuple[list[RemoteEvent], list[str]]:
+        """Full events (series assembled) for ids, in batches; and the ids that are
+        gone. With ``readings``, an event that cannot be read is set aside there."""
         events: list[RemoteEvent] = []
         gone: list[str] = []
         answers = self._batch([self._full_request(i) for i in ids]) if ids else []
@@ -883,7 +892,11 @@ class GraphProvider(CalendarProvider):
             _raise_for(answer)
             if not isinstance(answer.body, dict):
                 raise MalformedResponse("Office 365 sent an answer that cannot be read.")
-            events.append(to_remote_event(answer.body))
+            body = answer.body
+            if readings is None:
+                events.append(to_remote_event(body))
+            elif (event := readings.read(rid, lambda body=body: to_remote_event(body))) is not None:
+                events.append(event)
         return events, gone
 
     # ------------------------------------------------------------------ writes

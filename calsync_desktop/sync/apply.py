@@ -166,7 +166,9 @@ def finish(run: SyncRun, plan: Plan, advance: bool) -> None:
     # what the provider learnt meanwhile (server version, sign-in method)
     account.settings = {**account.settings, **run.account.settings}
     if advance:
-        if not run.keep_remote_state or not account.sync_state:
+        if run.reread:
+            pass  # events the service sent unreadably are listed again next run
+        elif not run.keep_remote_state or not account.sync_state:
             account.sync_state = _state_past_own_writes(run, plan.changes.state)
         # an item whose push failed stays "changed" for the next run; the
         # sync's own writes are not changes, edits made meanwhile are

@@ -68,6 +68,11 @@ class Planner:
         events = {e.remote_id: e for e in changes.events if not e.cancelled}
         remote_gone = set(changes.deleted) | {e.remote_id for e in changes.events if e.cancelled}
         remote_gone -= set(events)
+        # events the service sent that could not be read: left as they are, and
+        # read again next run (the sync state is kept); never taken for deleted
+        unreadable = {u.remote_id: u.reason for u in changes.unreadable}
+        remote_gone -= set(unreadable)
+        run.reread = bool(unreadable)
 
         # local side
         if full or not account.first_sync_done:
@@ -91,7 +96,7 @@ class Planner:
         rows.update(store.status_for(account_id, set(locals_) | set(tombstones)))
         links = {lid: LinkStatus.from_row(r) for lid, r in rows.items()}
         by_remote = {s.remote_id: s for s in links.values() if s.remote_id}
-        need = (set(events) | remote_gone) - set(by_remote)
+        need = (set(events) | remote_gone | set(unreadable)) - set(by_remote)
         for rid, row in store.status_for_remote(account_id, need).items():
             links[row.local_id] = by_remote[rid] = LinkStatus.from_row(row)
 
@@ -122,6 +127,7 @@ class Planner:
                     link.remote_id
                     and link.remote_id not in listed
                     and link.remote_id not in remote_gone
+                    and link.remote_id not in unreadable
                 ):
                     remote_gone.add(link.remote_id)  # verified below, after the guard's first look
             self.suspects = remote_gone - set(changes.deleted)
@@ -131,6 +137,13 @@ class Planner:
         actions: list[Action] = []
         touched: set[str] = set()
         claimed_remote: set[str] = set()
+        for rid, reason in unreadable.items():
+            link = by_remote.get(rid)
+            local = locals_.get(link.local_id) if link is not None else None
+            name = name_of(local) if local is not None else "An event that cannot be read"
+            item_id = link.local_id if link is not None else rid
+            skipped.append(run.skip("remote", item_id, name, reason))
+            touched.add(item_id)  # a linked appointment waits as it is
 
         # remote events: linked, carrying our local id, or new
         unlinked_events: list[RemoteEvent] = []
@@ -157,7 +170,7 @@ class Planner:
             if e.local_id and e.remote_id not in by_remote and e.remote_id not in copies
         }
 
-        item_ids = set(links) | set(tombstones) | set(locals_)
+        item_ids = (set(links) | set(tombstones) | set(locals_)) - touched
         unlinked_locals: list[Appointment] = []
         for local_id in item_ids:
             local = locals_.get(local_id)
@@ -207,6 +220,8 @@ class Planner:
                 if local.all_day or seqs.get(local.id, 0) > account.local_seq:
                     skipped.append(run.skip("local", local.id, name_of(local), reason))
                 continue
+            if unreadable and not account.first_sync_done:
+                continue  # it may be one the service sent unreadably: linked first
             actions.append(CreateRemotely(local.id, local, seqs.get(local.id, 0), from_local=True))
             self._skip_participants(local, skipped)
 

@@ -51,6 +51,9 @@ class SyncRun:
     - ``keep_remote_state``: something remote was not fully taken in (a failed
       item, an edit made meanwhile); the sync state read at the start is kept
       so the next run lists it again;
+    - ``reread``: the service sent events that could not be read; the sync
+      state read at the start is kept (even none: everything is listed again)
+      so the next run reads them again;
     - ``own_seqs``: change counters the run itself wrote (not user edits);
     - ``created_remote``: the run created events (some services then need the
       state moved past those creates);
@@ -70,6 +73,7 @@ class SyncRun:
     send_invitations: bool = False
     failed_local_seq: int | None = None
     keep_remote_state: bool = False
+    reread: bool = False
     own_seqs: set[int] = field(default_factory=set)
     created_remote: bool = False
     late_skipped: list[SkippedEntry] = field(default_factory=list)

@@ -53,7 +53,7 @@ from calsync_desktop.providers.base import Backoff, CalendarProvider, NotFound, 
 from calsync_desktop.services import Services
 from calsync_desktop.sync.engine import Decision, SyncResult
 from calsync_desktop.sync.runner import SyncRunner
-from tests.fakes.kit import RemoteCalendar
+from tests.fakes.kit import IMPOSSIBLE_DATE, RemoteCalendar
 
 from .harness import Crash, EngineHarness
 
@@ -73,6 +73,17 @@ class E2EHarness(EngineHarness):
     kind: str
     name: str
     slow_faults = 3
+    # where the test server's bad_value fault puts a start or an end, and how
+    # it writes an ISO date there (tests/fakes/kit/hostile.py)
+    start_field, end_field = "start.dateTime", "end.dateTime"
+
+    def stamp(self, iso: str) -> str:
+        return iso
+
+    def where_changes_are_read(self) -> dict:
+        """Which answer of an incremental listing carries a changed event's
+        times (``fail_next`` options): by default the listing's own."""
+        return {}
 
     def __init__(self, services: Services, server: RemoteCalendar, sync_all_private=False):
         self.services = services
@@ -779,6 +790,62 @@ class EndToEndContract:
         runner.sync_account(h.account.id)
         assert [a.contents for a in h.all_local()] == ["Kept"]
         assert h.store.get_account(h.account.id).state is AccountState.OK
+
+    @pytest.mark.parametrize(
+        ("side", "value"),
+        [
+            ("start", IMPOSSIBLE_DATE),  # month 13, day 45, hour 99
+            ("start", "2026-02-30T10:00:00Z"),  # February 30
+            ("start", "10000-01-01T10:00:00Z"),  # the year 10000
+            ("end", "2001-01-01T10:00:00Z"),  # an end before its start
+        ],
+        ids=["month-13", "february-30", "year-10000", "end-before-start"],
+    )
+    def test_an_event_with_an_impossible_date_is_skipped_with_its_reason_and_the_rest_syncs(
+        self, h, side, value
+    ):
+        made = [h.add_remote(f"Visit {n}", start=h.at(2 + n)) for n in range(3)]
+        runner = h.runner()
+        h.warm_up()
+        field = h.start_field if side == "start" else h.end_field
+        h.server.fail_next("bad_value", field=field, value=h.stamp(value))
+        result = runner.sync_account(h.account.id)
+        assert not result.errors, result.errors
+        assert h.store.get_account(h.account.id).state is AccountState.OK
+        assert sum(h.local_for(rid) is not None for rid in made) == 2
+        (entry,) = h.store.skipped(h.account.id)
+        assert entry.side == "remote" and h.name in entry.reason
+        assert "cannot be read" in entry.reason or "ends before it starts" in entry.reason
+        # nothing is lost: once the service sends it readably, it comes in
+        h.server.clear_faults()
+        assert not runner.sync_account(h.account.id).errors
+        assert sorted(a.contents for a in h.all_local()) == ["Visit 0", "Visit 1", "Visit 2"]
+        assert h.store.skipped(h.account.id) == []
+        assert len(h.server.event_ids()) == 3
+
+    def test_a_linked_event_sent_with_an_impossible_date_is_neither_changed_nor_deleted(self, h):
+        a = h.add_local("Kept as it is", location="Room 1")
+        h.sync()
+        rid = h.remote_id_for(a.id)
+        h.clock.advance(minutes=1)
+        h.server.edit_event(rid, location="Room 9")
+        runner = h.runner()
+        h.warm_up()
+        h.server.fail_next(
+            "bad_value",
+            field=h.start_field,
+            value=h.stamp(IMPOSSIBLE_DATE),
+            **h.where_changes_are_read(),
+        )
+        assert not runner.sync_account(h.account.id).errors
+        assert (h.local(a.id).contents, h.local(a.id).location) == ("Kept as it is", "Room 1")
+        assert [(e.item_id, e.item) for e in h.store.skipped(h.account.id)] == [
+            (a.id, "Kept as it is")
+        ]
+        h.server.clear_faults()
+        assert not runner.sync_account(h.account.id).errors
+        assert h.local(a.id).location == "Room 9" and h.remote(rid) is not None
+        assert h.store.skipped(h.account.id) == []
 
     def test_slow_answer_times_out_and_the_next_run_picks_up(self, h):
         h.add_local()

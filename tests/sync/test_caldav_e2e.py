@@ -24,6 +24,10 @@ class CalDAVE2E(E2EHarness):
     """A Sales Calendar and a real CalDAV server, linked by one CalDAV account."""
 
     kind, name = "caldav", "CalDAV"
+    start_field, end_field = "DTSTART", "DTEND"
+
+    def stamp(self, iso: str) -> str:
+        return iso.replace("-", "").replace(":", "")  # iCalendar's basic form
 
     def new_provider(self, timeout: float = 5.0, backoff=None) -> CrashingCalDAVProvider:
         connection = ConnectionSettings(

@@ -39,6 +39,7 @@ class EwsE2E(E2EHarness):
 
     kind, name = "exchange", "Exchange"
     slow_faults = 6  # exchangelib retries a timed-out request more often than the others
+    start_field, end_field = "Start", "End"
 
     def connect(self) -> None:
         self.settings: dict = {}
