@@ -32,7 +32,7 @@ from calsync_desktop.gui.calendar_model import CalendarModel
 from calsync_desktop.gui.calendar_view import CalendarWindow, display_zone
 from calsync_desktop.gui.icons import app_icon
 from calsync_desktop.gui.settings_dialog import working_hours
-from calsync_desktop.gui.team_window import TeamWindow
+from calsync_desktop.gui.team_window import TeamWindow, ask_try_again, open_services
 from calsync_desktop.gui.tray import Tray, last_sync_text, tray_status
 from calsync_desktop.gui.worker import GuiPrompts, RunSummary, SyncScheduler, SyncWorker
 from calsync_desktop.store import StoreUnavailable
@@ -646,37 +646,6 @@ def settle_memory() -> None:
     lock (and freeze the window) for a fifth of a second."""
     gc.collect()
     gc.freeze()
-
-
-def open_services(create: Callable[[], Any], try_again: Callable[[str], bool]):
-    """The app's services; when this computer's team server cannot be opened
-    at start (out of reach, the password refused, …), ``try_again(message)``
-    says so and is asked whether to try again (None: the user gave up).
-    Nothing is changed meanwhile: not the connection, not the local file."""
-    from calsync_desktop.team.server import TeamError
-
-    while True:
-        try:
-            return create()
-        except TeamError as exc:
-            if not try_again(str(exc)):
-                return None
-
-
-def ask_try_again(message: str) -> bool:
-    box = QMessageBox()
-    box.setIcon(QMessageBox.Icon.Warning)
-    box.setWindowTitle(PRODUCT_NAME)
-    box.setText("The team Sales Calendar cannot be opened.")
-    box.setInformativeText(
-        f"{message}\n\nNothing was changed. Try again, or quit and run "
-        "'calsync team disconnect' to use this computer's own Sales Calendar."
-    )
-    again = box.addButton("Try again", QMessageBox.ButtonRole.AcceptRole)
-    box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
-    box.setDefaultButton(again)
-    box.exec()
-    return box.clickedButton() is again
 
 
 def parse_gui_args(argv: Sequence[str]) -> argparse.Namespace:

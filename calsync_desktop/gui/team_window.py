@@ -9,14 +9,21 @@
   could not save (the editor asks :attr:`TeamWindow.offline`); the model's
   poll reconnects by itself and the bar goes.
 - **Preview as a colleague.** One's own week as colleagues see it.
+- **At start**, a team server that cannot be opened is said, with Try again
+  and Quit (:func:`open_services`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMessageBox
 
 from calsync_desktop.gui.calendar_model import CalendarModel
+from calsync_desktop.words import PRODUCT_NAME
 
 LISTENING_POLL_MS = 30_000
 """The fallback poll while notifications arrive (they are the fast path)."""
@@ -130,3 +137,34 @@ class TeamWindow(QObject):
             self.window.preview_banner.show_message(PREVIEW_TEXT, action="End preview")
         else:
             self.window.preview_banner.clear()
+
+
+def open_services(create: Callable[[], Any], try_again: Callable[[str], bool]):
+    """The app's services; when this computer's team server cannot be opened
+    at start (out of reach, the password refused, …), ``try_again(message)``
+    says so and is asked whether to try again (None: the user gave up).
+    Nothing is changed meanwhile: not the connection, not the local file."""
+    from calsync_desktop.team.server import TeamError
+
+    while True:
+        try:
+            return create()
+        except TeamError as exc:
+            if not try_again(str(exc)):
+                return None
+
+
+def ask_try_again(message: str) -> bool:
+    box = QMessageBox()
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle(PRODUCT_NAME)
+    box.setText("The team Sales Calendar cannot be opened.")
+    box.setInformativeText(
+        f"{message}\n\nNothing was changed. Try again, or quit and run "
+        "'calsync team disconnect' to use this computer's own Sales Calendar."
+    )
+    again = box.addButton("Try again", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(again)
+    box.exec()
+    return box.clickedButton() is again

@@ -240,7 +240,7 @@ def test_a_password_changed_while_connected_is_said_in_plain_words_and_nothing_i
 def test_a_team_server_out_of_reach_at_start_is_said_and_tried_again_nothing_changed(
     tmp_path, team_db, pg_cluster, clock, secrets
 ):
-    from calsync_desktop.gui.app import open_services
+    from calsync_desktop.gui.team_window import open_services
     from calsync_desktop.services import Services
     from calsync_desktop.team.server import TeamServer
 
