@@ -259,8 +259,6 @@ class CalendarModel(QAbstractListModel):
             ]
         items = []
         for shown in self.source.team_appointments_between(start, end):
-            if self.preview and not shown.mine:
-                continue
             key = calendars.key_for(shown.appointment if shown.mine else shown)
             appointment = shown.appointment
             if self.preview and appointment.private:
@@ -280,7 +278,11 @@ class CalendarModel(QAbstractListModel):
             groups.setdefault(together, []).append(item)
         rows = []
         for group in groups.values():
-            shown = sorted((i for i in group if calendars.is_visible(i[1])), key=lambda i: i[2])
+            # the preview draws one's own only (with a meeting's other members marked)
+            shown = sorted(
+                (i for i in group if calendars.is_visible(i[1]) and not (self.preview and i[2])),
+                key=lambda i: i[2],
+            )
             if not shown:
                 continue
             occ, key, colleague = shown[0]

@@ -145,6 +145,8 @@ def test_preview_as_a_colleague_shows_my_week_as_colleagues_see_it(
         make_appointment(SECRET, *at(1, 8), location="Knee St 2", private=True)
     )
     bob.add_appointment(make_appointment("Bob's visit", *at(0, 13)))
+    for store in (ann.store, bob):  # a meeting in both calendars
+        store.add_appointment(make_appointment("Pipeline review", *at(2, 15), ical_uid="r@t"))
     app = make_app_for(ann)
     app.window.go_to(MONDAY.date())
     action = app.team.preview_action
@@ -154,6 +156,9 @@ def test_preview_as_a_colleague_shows_my_week_as_colleagues_see_it(
     action.trigger()
     rows = app.model.rows()
     assert bobs(app) == set()  # my week only
+    meeting = next(r for r in rows if r.occurrence.contents == "Pipeline review")
+    assert [name for name, _ in meeting.members] == ["You", "Bob Baker"]  # as colleagues see it
+    rows = [r for r in rows if r is not meeting]
     assert {r.appointment.id for r in rows} == {mine.id, private.id}
     assert all(r.read_only for r in rows)
     banner = app.window.preview_banner
