@@ -339,6 +339,15 @@ class SyncMachine(RuleBasedStateMachine):
         if remote_id is not None:
             self.split_remote(remote_id, at)
 
+    @rule(local_id=appointments, at=st.integers(min_value=1, max_value=2))
+    def sync_then_split_remote_of_local(self, local_id, at):
+        """A series made in the Sales Calendar is split remotely once it is there
+        (its new series then carries the appointment's local id, as on Google)."""
+        if self.pending_fault:
+            return
+        self.sync()
+        self.split_remote_of_local(local_id, at)
+
     @rule(remote_id=events, which=st.integers(min_value=0, max_value=2))
     def cancel_remote_occurrence(self, remote_id, which):
         """The organiser cancels one occurrence (every service reports it to the
