@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrulestr
 
+import calsync_desktop.providers.kit.rrule as rules
+
 MAX_CONTENTS = 100_000
 """Longest contents the Sales Calendar accepts (characters)."""
 
@@ -103,18 +105,11 @@ class Recurrence:
 
     def rule_set(self, dtstart: datetime, tz: str):
         """The dateutil rule for a series starting at ``dtstart``, in zone ``tz``."""
-        local_start = dtstart.astimezone(ZoneInfo(tz))
-        return rrulestr("RRULE:" + self.rrule, dtstart=local_start, forceset=True)
+        return rules.rule_set(self.rrule, dtstart, tz)
 
     def last_start(self, dtstart: datetime, tz: str) -> datetime | None:
         """Start of the last occurrence, or None for a series without an end."""
-        rule = rrulestr("RRULE:" + self.rrule, dtstart=dtstart.astimezone(ZoneInfo(tz)))
-        if not (rule._count or rule._until):
-            return None
-        last = None
-        for last in rule:  # noqa: B007 - we want the final value
-            pass
-        return last.astimezone(UTC) if last else dtstart
+        return rules.last_start(self.rrule, dtstart, tz)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,21 +176,16 @@ def validate_zone(name: str) -> ZoneInfo:
         raise InvalidAppointment(f"Unknown time zone {name!r}.") from exc
 
 
-MAX_COUNT = 999
-"""Most occurrences a series may have (Outlook's own limit; Google's is similar)."""
-_FREQUENCIES = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
-
-
 def validate_rrule(rule: str, start: datetime, tz: str) -> None:
     """A rule calendar services accept: daily to yearly, at most 999 occurrences."""
-    parts = dict(p.split("=", 1) for p in rule.upper().split(";") if "=" in p)
-    if parts.get("FREQ") not in _FREQUENCIES:
+    parts = rules.rule_parts(rule)
+    if parts.get("FREQ") not in rules.FREQUENCIES:
         raise InvalidAppointment(
             f"Invalid recurrence rule {rule!r}: it must repeat daily, weekly, monthly or yearly."
         )
-    if parts.get("COUNT", "0").isdigit() and int(parts.get("COUNT", "0")) > MAX_COUNT:
+    if parts.get("COUNT", "0").isdigit() and int(parts.get("COUNT", "0")) > rules.MAX_COUNT:
         raise InvalidAppointment(
-            f"Invalid recurrence rule {rule!r}: at most {MAX_COUNT} occurrences."
+            f"Invalid recurrence rule {rule!r}: at most {rules.MAX_COUNT} occurrences."
         )
     try:
         rrulestr("RRULE:" + rule, dtstart=start.astimezone(ZoneInfo(tz)))

@@ -27,6 +27,7 @@ import calsync_desktop
 
 PACKAGE = Path(calsync_desktop.__file__).resolve().parent
 QT = ("PySide6", "shiboken6")
+PRODUCT = "calsync_desktop."
 
 
 @dataclass(frozen=True)
@@ -211,3 +212,14 @@ def test_the_entry_point_imports_qt_only_for_the_gui():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_model_reads_recurrence_rules_from_the_kit_and_nothing_else_of_the_product():
+    """The model is plain data at the bottom; the one piece of the product it
+    uses is the recurrence rule module, which in turn imports nothing of it."""
+    rules = "calsync_desktop.providers.kit.rrule"
+    model = [i for i in ALL_IMPORTS if i.unit == "model" and i.target.startswith(PRODUCT)]
+    assert [str(i) for i in model if i.target != rules] == []
+    kit_rules = [i for i in ALL_IMPORTS if i.source == "providers/kit/rrule.py"]
+    assert [str(i) for i in kit_rules if i.target.startswith(PRODUCT)] == []
+    assert any(i.target == rules for i in model)

@@ -38,6 +38,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from calsync_desktop.model import Participant, Recurrence, one_per_address
+from calsync_desktop.providers.kit.rrule import repetition_problem
 
 T = TypeVar("T")
 
@@ -124,6 +125,11 @@ class InvalidEvent(ProviderError):
     """The service refused one event as invalid (HTTP 400 and the like)."""
 
 
+class UnsupportedRecurrence(InvalidEvent):
+    """A recurrence rule the service cannot hold (hourly, several positions in
+    a month, …); ``str()`` says why in the service's name."""
+
+
 class ReadOnlyEvent(ProviderError):
     """The service lets only the organiser change this event: the user is a
     guest of a meeting whose organiser does not let guests modify it."""
@@ -189,6 +195,23 @@ class RemoteEvent:
     def __post_init__(self) -> None:
         # one attendee per address (letter case aside), whatever the service lists
         object.__setattr__(self, "attendees", one_per_address(tuple(self.attendees)))
+
+
+def overlaps(event: RemoteEvent, window: TimeWindow) -> bool:
+    """Whether any occurrence of ``event`` (a moved one included) overlaps ``window``;
+    True for a rule that cannot be expanded (the engine decides about it)."""
+    if event.recurrence is None:
+        return event.start < window.end and event.end > window.start
+    if repetition_problem(event.recurrence.rrule):
+        return True  # not expanded: the engine lists it as skipped, with the reason
+    try:
+        last = event.recurrence.last_start(event.start, event.timezone or "UTC")
+    except (ValueError, TypeError):
+        return True
+    end = None if last is None else last + (event.end - event.start)
+    for override in event.recurrence.overrides:
+        end = max(end, override.end) if end is not None else None
+    return event.start < window.end and (end is None or end > window.start)
 
 
 @dataclass(frozen=True, slots=True)

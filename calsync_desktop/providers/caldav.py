@@ -68,11 +68,11 @@ from calsync_desktop.providers.base import (
     Update,
     Write,
     WriteResult,
+    overlaps,
 )
 from calsync_desktop.providers.caldav_ics import (
     UnreadableEvent,
     new_resource,
-    overlaps,
     patched_resource,
     read_event,
 )

@@ -27,11 +27,10 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil.rrule import rrulestr
 from icalendar import Calendar, Event, vCalAddress
 
 from calsync_desktop.model import InviteStatus, OccurrenceOverride, Participant, Recurrence
-from calsync_desktop.providers.base import EventDraft, RemoteEvent, TimeWindow
+from calsync_desktop.providers.base import EventDraft, RemoteEvent
 from calsync_desktop.providers.kit.contents import join_contents, looks_like_html, split_contents
 from calsync_desktop.providers.kit.occurrences import SERIES_FIELDS, put_back
 
@@ -256,27 +255,6 @@ def read_event(href: str, etag: str, text: str, owner: str) -> RemoteEvent | Non
         organizer_is_self=organizer is None or organizer.lower() == owner.lower(),
         cancelled=_text(master, "STATUS").upper() == "CANCELLED",
     )
-
-
-def overlaps(event: RemoteEvent, window: TimeWindow) -> bool:
-    """Whether any occurrence of ``event`` overlaps ``window``."""
-    if event.start >= window.end:
-        return False
-    if event.recurrence is None:
-        return event.end > window.start
-    length = event.end - event.start
-    try:
-        rule = rrulestr(event.recurrence.rrule, dtstart=event.start)
-    except (ValueError, TypeError):
-        return True  # a rule we cannot expand: let the engine decide
-    if rule._count is None and rule._until is None:  # endless
-        return True
-    last = None
-    for last in rule:  # bounded by COUNT or UNTIL
-        if last + length > window.start:
-            return True
-    moved = [o.end for o in event.recurrence.overrides]
-    return bool(moved and max(moved) > window.start) or (last is None and event.end > window.start)
 
 
 # --------------------------------------------------------------------------- writing

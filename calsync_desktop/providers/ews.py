@@ -34,7 +34,6 @@ from zoneinfo import ZoneInfo
 
 import requests
 import requests.adapters
-from dateutil.rrule import rrulestr
 from exchangelib import (
     DELEGATE,
     Account,
@@ -96,13 +95,16 @@ from calsync_desktop.providers.base import (
     TimedOut,
     TimeWindow,
     Unreachable,
+    UnsupportedRecurrence,
     Update,
     Write,
     WriteResult,
+    overlaps,
 )
 from calsync_desktop.providers.kit.contents import join_contents, split_contents
 from calsync_desktop.providers.kit.occurrences import SERIES_FIELDS, put_back
 from calsync_desktop.providers.kit.reading import ENDS_BEFORE_START, Readings
+from calsync_desktop.providers.kit.rrule import occurrence_starts, rule_parts, until_instant
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -294,23 +296,10 @@ _WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]  # exchangelib: Monday = 
 _WEEK_NUMBERS = {1: 1, 2: 2, 3: 3, 4: 4, -1: 5}  # RRULE ordinal -> exchangelib week_number
 
 
-class UnsupportedRule(InvalidEvent):
-    """An RRULE that Exchange recurrence patterns cannot express."""
-
-
-def _rule_parts(rule: str) -> dict[str, str]:
-    parts = {}
-    for piece in rule.strip().removeprefix("RRULE:").split(";"):
-        if piece:
-            key, _, value = piece.partition("=")
-            parts[key.upper()] = value.upper() if key.upper() != "UNTIL" else value
-    return parts
-
-
 def rrule_to_ews(rule: str, start: datetime, tz: str) -> EwsRecurrence:
     """An RFC 5545 rule (for a series starting at ``start`` in zone ``tz``) as
-    an exchangelib Recurrence. Raises :class:`UnsupportedRule` with the reason."""
-    p = _rule_parts(rule)
+    an exchangelib Recurrence. Raises :class:`UnsupportedRecurrence` with the reason."""
+    p = rule_parts(rule)
     local = start.astimezone(ZoneInfo(tz))
     freq = p.pop("FREQ", None)
     interval = int(p.pop("INTERVAL", "1"))
@@ -322,12 +311,12 @@ def rrule_to_ews(rule: str, start: datetime, tz: str) -> EwsRecurrence:
     bymonth = [int(d) for d in p.pop("BYMONTH", "").split(",") if d]
     bysetpos = [int(d) for d in p.pop("BYSETPOS", "").split(",") if d]
     if p:
-        raise UnsupportedRule(
+        raise UnsupportedRecurrence(
             f"Exchange cannot repeat an appointment by {', '.join(sorted(p))}; "
             "use a daily, weekly, monthly or yearly repetition."
         )
     if not 1 <= interval <= 99:
-        raise UnsupportedRule("Exchange repeats at most every 99 days, weeks or months.")
+        raise UnsupportedRecurrence("Exchange repeats at most every 99 days, weeks or months.")
 
     def ordinal_day(spec: str) -> tuple[int, int]:
         """'2TU' -> (2, weekday 2); 'TU' with BYSETPOS."""
@@ -335,26 +324,28 @@ def rrule_to_ews(rule: str, start: datetime, tz: str) -> EwsRecurrence:
         day = _WEEKDAYS.index(spec[-2:]) + 1
         n = int(digits) if digits else (bysetpos[0] if len(bysetpos) == 1 else 0)
         if n not in _WEEK_NUMBERS:
-            raise UnsupportedRule(
+            raise UnsupportedRecurrence(
                 "Exchange repeats on the first to fourth or the last weekday only."
             )
         return _WEEK_NUMBERS[n], day
 
     if bysetpos and not (len(bysetpos) == 1 and len(byday) == 1):
-        raise UnsupportedRule("Exchange cannot pick several positions within a month.")
+        raise UnsupportedRecurrence("Exchange cannot pick several positions within a month.")
     if freq == "DAILY":
         if byday or bymonthday or bymonth:
-            raise UnsupportedRule("A daily repetition on chosen days is not supported by Exchange.")
+            raise UnsupportedRecurrence(
+                "A daily repetition on chosen days is not supported by Exchange."
+            )
         pattern = DailyPattern(interval=interval)
     elif freq == "WEEKLY":
         if bymonthday or bymonth or any(len(d) != 2 for d in byday):
-            raise UnsupportedRule("A weekly repetition can only name weekdays.")
+            raise UnsupportedRecurrence("A weekly repetition can only name weekdays.")
         days = [_WEEKDAYS.index(d) + 1 for d in byday] or [local.isoweekday()]
         first = _WEEKDAYS.index(wkst) + 1 if wkst else 1
         pattern = WeeklyPattern(interval=interval, weekdays=sorted(days), first_day_of_week=first)
     elif freq == "MONTHLY":
         if bymonth or len(byday) > 1 or len(bymonthday) > 1 or (byday and bymonthday):
-            raise UnsupportedRule(
+            raise UnsupportedRecurrence(
                 "A monthly repetition can use one day of the month or one weekday."
             )
         if byday:
@@ -365,13 +356,13 @@ def rrule_to_ews(rule: str, start: datetime, tz: str) -> EwsRecurrence:
         else:
             day = bymonthday[0] if bymonthday else local.day
             if day < 1:
-                raise UnsupportedRule("Exchange cannot count days from the end of the month.")
+                raise UnsupportedRecurrence("Exchange cannot count days from the end of the month.")
             pattern = AbsoluteMonthlyPattern(interval=interval, day_of_month=day)
     elif freq == "YEARLY":
         if interval != 1:
-            raise UnsupportedRule("Exchange repeats yearly appointments every year only.")
+            raise UnsupportedRecurrence("Exchange repeats yearly appointments every year only.")
         if len(bymonth) > 1 or len(byday) > 1 or len(bymonthday) > 1 or (byday and bymonthday):
-            raise UnsupportedRule(
+            raise UnsupportedRecurrence(
                 "A yearly repetition can use one date or one weekday of one month."
             )
         month = bymonth[0] if bymonth else local.month
@@ -381,36 +372,26 @@ def rrule_to_ews(rule: str, start: datetime, tz: str) -> EwsRecurrence:
         else:
             day = bymonthday[0] if bymonthday else local.day
             if day < 1:
-                raise UnsupportedRule("Exchange cannot count days from the end of the month.")
+                raise UnsupportedRecurrence("Exchange cannot count days from the end of the month.")
             pattern = AbsoluteYearlyPattern(day_of_month=day, month=month)
     else:
-        raise UnsupportedRule(
+        raise UnsupportedRecurrence(
             f"Exchange cannot repeat an appointment {(freq or 'without a frequency').lower()}."
         )
     start_date = local.date()
     if count:
         if not 1 <= int(count) <= 999:
-            raise UnsupportedRule("Exchange repeats an appointment at most 999 times.")
+            raise UnsupportedRecurrence("Exchange repeats an appointment at most 999 times.")
         boundary = NumberedPattern(start=start_date, number=int(count))
     elif until:
         # Exchange's EndDate is a day and includes that day's occurrence; an UNTIL
         # before the series' time of day (a split's end) ends it the day before.
-        last = _parse_until(until, tz).astimezone(ZoneInfo(tz))
+        last = until_instant(until, tz).astimezone(ZoneInfo(tz))
         end_day = last.date() if last.time() >= local.time() else last.date() - timedelta(days=1)
         boundary = EndDatePattern(start=start_date, end=end_day)
     else:
         boundary = NoEndPattern(start=start_date)
     return EwsRecurrence(pattern=pattern, boundary=boundary)
-
-
-def _parse_until(value: str, tz: str) -> datetime:
-    value = value.strip()
-    if "T" not in value:
-        d = datetime.strptime(value[:8], "%Y%m%d")
-        return d.replace(hour=23, minute=59, second=59, tzinfo=ZoneInfo(tz))
-    if value.endswith("Z"):
-        return datetime.strptime(value[:15], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
-    return datetime.strptime(value[:15], "%Y%m%dT%H%M%S").replace(tzinfo=ZoneInfo(tz))
 
 
 def ews_to_rrule(recurrence: EwsRecurrence, start: datetime, tz: str) -> str:
@@ -460,7 +441,9 @@ def ews_to_rrule(recurrence: EwsRecurrence, start: datetime, tz: str) -> str:
         else:
             parts += ["BYDAY=" + ",".join(codes), f"BYSETPOS={ordinal(pattern.week_number)}"]
     else:
-        raise UnsupportedRule(f"The Exchange repetition {type(pattern).__name__} is not supported.")
+        raise UnsupportedRecurrence(
+            f"The Exchange repetition {type(pattern).__name__} is not supported."
+        )
     if isinstance(boundary, NumberedPattern):
         parts.append(f"COUNT={boundary.number}")
     elif isinstance(boundary, EndDatePattern):
@@ -472,17 +455,6 @@ def ews_to_rrule(recurrence: EwsRecurrence, start: datetime, tz: str) -> str:
         )
         parts.append("UNTIL=" + last.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"))
     return ";".join(parts)
-
-
-def occurrence_starts(rule: str, start: datetime, tz: str, limit: int = 3000) -> list[datetime]:
-    """UTC starts of a rule's occurrences, in order (the EWS InstanceIndex is position + 1)."""
-    local = start.astimezone(ZoneInfo(tz))
-    out = []
-    for value in rrulestr("RRULE:" + rule, dtstart=local):
-        out.append(value.astimezone(UTC))
-        if len(out) >= limit:
-            break
-    return out
 
 
 # --------------------------------------------------------------------------- mapping
@@ -817,7 +789,7 @@ class ExchangeProvider(CalendarProvider):
             wanted.append(item_id)
         events = self._fetch(wanted, readings=readings)
         if state is None:
-            events = [e for e in events if _overlaps(e, window)]
+            events = [e for e in events if overlaps(e, window)]
         return ChangeSet(events, deleted, current, state is None, readings.unreadable)
 
     def _fetch(
@@ -930,7 +902,7 @@ class ExchangeProvider(CalendarProvider):
         if item.recurrence is not None:
             try:
                 rule = ews_to_rrule(item.recurrence, start, tz)
-            except UnsupportedRule:
+            except UnsupportedRecurrence:
                 rule = None
             if rule:
                 overrides = []
@@ -1326,13 +1298,3 @@ def _folder_fields(account) -> list:
     from exchangelib.fields import FieldPath
 
     return [FieldPath(field=f) for f in Calendar.FIELDS if f.name in ("name", "folder_class")]
-
-
-def _overlaps(event: RemoteEvent, window: TimeWindow) -> bool:
-    if event.recurrence is None:
-        return event.start < window.end and event.end > window.start
-    last = event.recurrence.last_start(event.start, event.timezone)
-    end = None if last is None else last + (event.end - event.start)
-    for override in event.recurrence.overrides:
-        end = max(end, override.end) if end is not None else None
-    return event.start < window.end and (end is None or end > window.start)

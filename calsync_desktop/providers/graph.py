@@ -72,12 +72,14 @@ from calsync_desktop.providers.base import (
     TimedOut,
     TimeWindow,
     Unreachable,
+    UnsupportedRecurrence,
     Write,
     WriteResult,
 )
 from calsync_desktop.providers.kit.contents import join_contents, split_contents
 from calsync_desktop.providers.kit.occurrences import SERIES_FIELDS, is_plain, put_back
 from calsync_desktop.providers.kit.reading import Readings
+from calsync_desktop.providers.kit.rrule import rule_parts, until_instant
 
 log = logging.getLogger(__name__)
 
@@ -159,27 +161,6 @@ _INDEX_NAMES = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
 _INDEX_NUMBERS = {v: k for k, v in _INDEX_NAMES.items()}
 
 
-class UnsupportedRecurrence(InvalidEvent):
-    """A rule Graph's patternedRecurrence cannot express (hourly, several BYSETPOS, …)."""
-
-
-def _rule_parts(rule: str) -> dict[str, str]:
-    parts = {}
-    for item in rule.strip().removeprefix("RRULE:").split(";"):
-        if item:
-            key, _, value = item.partition("=")
-            parts[key.strip().upper()] = value.strip().upper()
-    return parts
-
-
-def _parse_until(value: str, zone: ZoneInfo) -> datetime:
-    if value.endswith("Z"):
-        return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-    if "T" in value:
-        return datetime.strptime(value, "%Y%m%dT%H%M%S").replace(tzinfo=zone)
-    return datetime.strptime(value, "%Y%m%d").replace(tzinfo=zone)
-
-
 def rrule_to_graph(rule: str, start: datetime, tz: str) -> dict:
     """An RFC 5545 RRULE (without ``RRULE:``) as Graph's ``patternedRecurrence``.
 
@@ -188,7 +169,7 @@ def rrule_to_graph(rule: str, start: datetime, tz: str) -> dict:
     """
     zone = ZoneInfo(tz)
     local = start.astimezone(zone)
-    parts = _rule_parts(rule)
+    parts = rule_parts(rule)
     freq = parts.pop("FREQ", "")
     interval = int(parts.pop("INTERVAL", "1") or 1)
     count = parts.pop("COUNT", None)
@@ -257,7 +238,7 @@ def rrule_to_graph(rule: str, start: datetime, tz: str) -> dict:
     elif until:
         # Graph's endDate is a day and includes that day's occurrence; an UNTIL
         # before the series' time of day ends the series the day before.
-        last = _parse_until(until, zone).astimezone(zone)
+        last = until_instant(until, tz).astimezone(zone)
         end_day = last.date() if last.time() >= local.time() else last.date() - timedelta(days=1)
         rng.update(type="endDate", endDate=end_day.isoformat())
     else:

@@ -38,6 +38,7 @@ from calsync_desktop.providers.base import (
     Update,
     Write,
     WriteResult,
+    overlaps,
 )
 
 FAULTS = {
@@ -50,18 +51,6 @@ FAULTS = {
     ),
     "expired_token": lambda: NeedsSignIn("The sign-in for this calendar has expired."),
 }
-
-
-def _series_end(event: RemoteEvent) -> datetime | None:
-    if event.recurrence is None:
-        return event.end
-    last = event.recurrence.last_start(event.start, event.timezone)
-    return None if last is None else last + (event.end - event.start)
-
-
-def overlaps(event: RemoteEvent, window: TimeWindow) -> bool:
-    end = _series_end(event)
-    return event.start < window.end and (end is None or end > window.start)
 
 
 class MemoryCalendar:

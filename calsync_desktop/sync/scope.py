@@ -2,7 +2,10 @@
 
 An appointment is in scope when it is not all-day, it (or its series' last
 occurrence) ended no more than 30 days ago, and it starts before the future
-horizon. Out of scope is never created, changed or deleted by sync; leaving
+horizon; a service's series is in scope only when its rule is one the Sales
+Calendar holds (:func:`~calsync_desktop.providers.kit.rrule.repetition_problem`:
+daily to yearly, at most 999 times), and that is checked before the rule is
+expanded. Out of scope is never created, changed or deleted by sync; leaving
 scope is never a deletion, and it is said: a linked item that leaves scope is
 listed as skipped, with the way it left (:meth:`Scope.frozen_reason`).
 """
@@ -15,14 +18,16 @@ from functools import cached_property
 
 from calsync_desktop.model import Appointment
 from calsync_desktop.providers.base import RemoteEvent, TimeWindow
+from calsync_desktop.providers.kit.rrule import MAX_COUNT, repetition_problem
 
 PAST_DAYS = 30
 DEFAULT_HORIZON_DAYS = 730
 
-ALL_DAY, ENDED, BEYOND = "all-day", "ended", "beyond"
+ALL_DAY, ENDED, BEYOND, REPETITION = "all-day", "ended", "beyond", "repetition"
 """The ways of being out of scope."""
 
 KEPT = "no longer synced; kept as it is on both sides until it is back in scope."
+HELD = f"series that repeat daily, weekly, monthly or yearly, at most {MAX_COUNT} times"
 
 
 @dataclass(frozen=True)
@@ -70,12 +75,17 @@ class Scope:
         return self.why_out(appointment.start, appointment.last_end(), appointment.all_day)
 
     def remote_reason(self, event: RemoteEvent) -> str | None:
+        problem = _repetition_problem(event)
+        if problem:
+            return f"Not synced: {problem}; the Sales Calendar holds {HELD}."
         return self.why_out(event.start, _event_last_end(event), event.all_day)
 
     def local_out_by(self, appointment: Appointment) -> str | None:
         return self.out_by(appointment.start, appointment.last_end(), appointment.all_day)
 
     def remote_out_by(self, event: RemoteEvent) -> str | None:
+        if _repetition_problem(event):
+            return REPETITION
         return self.out_by(event.start, _event_last_end(event), event.all_day)
 
     def frozen_reason(self, how: str, series: bool, account: str | None = None) -> str:
@@ -83,6 +93,8 @@ class Scope:
         (``account``'s name when the change came from there, else the Sales
         Calendar)."""
         where = f" in {account}" if account else ""
+        if how == REPETITION:
+            return f"Made to repeat{where} in a way not synced (only {HELD}), so {KEPT}"
         if how == ALL_DAY:
             return f"Made all-day{where} (all-day appointments are not synced), so {KEPT}"
         if how == ENDED:
@@ -93,6 +105,10 @@ class Scope:
         if account:
             return f"Moved{where} beyond the sync horizon of {self.horizon}, so {KEPT}"
         return f"Starts beyond the sync horizon of {self.horizon}, so {KEPT}"
+
+
+def _repetition_problem(event: RemoteEvent) -> str | None:
+    return None if event.recurrence is None else repetition_problem(event.recurrence.rrule)
 
 
 def _event_last_end(event: RemoteEvent) -> datetime | None:

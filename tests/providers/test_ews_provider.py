@@ -44,12 +44,12 @@ from calsync_desktop.providers.base import (
     RateLimited,
     TimedOut,
     Unreachable,
+    UnsupportedRecurrence,
     Update,
 )
 from calsync_desktop.providers.ews import (
     ConnectionSettings,
     ExchangeProvider,
-    UnsupportedRule,
     ews_to_rrule,
     register_local_id_property,
     rrule_to_ews,
@@ -484,7 +484,7 @@ def test_ews_patterns_to_rrule():
     ],
 )
 def test_unsupported_rules_are_explained(rule, reason):
-    with pytest.raises(UnsupportedRule) as info:
+    with pytest.raises(UnsupportedRecurrence) as info:
         rrule_to_ews(rule, START, BERLIN)
     assert reason in str(info.value)
     assert isinstance(info.value, InvalidEvent)
@@ -803,7 +803,7 @@ def supported_rules(draw) -> str:
     zone=st.sampled_from(["Europe/Berlin", "America/New_York", "UTC", "Asia/Kolkata"]),
 )
 def test_converter_round_trip_keeps_every_occurrence(rule, day_offset, zone):
-    from calsync_desktop.providers.ews import occurrence_starts
+    from calsync_desktop.providers.kit.rrule import occurrence_starts
 
     start = datetime(2031, 1, 1, 9, 30, tzinfo=UTC) + timedelta(days=day_offset)
     converted = ews_to_rrule(rrule_to_ews(rule, start, zone), start, zone)
@@ -819,7 +819,7 @@ def test_converter_round_trip_keeps_every_occurrence(rule, day_offset, zone):
 def test_exchange_expands_a_pushed_rule_like_the_rrule(ews_server, rule, day_offset):
     """The server expands the Exchange pattern on its own; occurrence indexes
     (used for deleted and moved occurrences) must match the RRULE's."""
-    from calsync_desktop.providers.ews import occurrence_starts
+    from calsync_desktop.providers.kit.rrule import occurrence_starts
 
     provider = make_provider(ews_server, settings={"ews_auth_type": "basic"})
     start = NOW + timedelta(days=day_offset)

@@ -29,12 +29,12 @@ from calsync_desktop.providers.base import (
     TimedOut,
     TimeWindow,
     Unreachable,
+    UnsupportedRecurrence,
     Update,
 )
 from calsync_desktop.providers.graph import (
     LOCAL_ID_PROPERTY,
     GraphProvider,
-    UnsupportedRecurrence,
     graph_to_rrule,
     rrule_to_graph,
 )

@@ -330,3 +330,34 @@ def test_a_series_made_single_again_is_one_event_on_google(h):
     assert h.local(a.id).recurrence is None
     assert [e["id"] for e in h.server.events()] == [event_id_for(a.id)]
     assert h.sync().counts == {}
+
+
+@pytest.mark.parametrize(
+    ("rule", "reason"),
+    [
+        ("FREQ=SECONDLY", "it repeats every second"),
+        ("FREQ=MINUTELY;COUNT=500", "it repeats every minute"),
+        ("FREQ=DAILY;COUNT=1000000000", "it repeats 1,000,000,000 times"),
+    ],
+)
+def test_a_series_repeating_beyond_what_the_sales_calendar_holds_is_skipped_with_its_reason(
+    h, rule, reason
+):
+    # issue 10 #10: such rules once kept a sync busy for minutes; they are
+    # listed as skipped before they are expanded, and the rest still syncs
+    start = h.clock() + timedelta(days=1)
+    master = h.server.insert_event(
+        {
+            "summary": "Hostile series",
+            "start": _time(start),
+            "end": _time(start + timedelta(hours=1)),
+            "recurrence": ["RRULE:" + rule],
+        }
+    )
+    kept = h.add_remote("Next to it")
+    result = h.sync()
+    assert not result.errors, result.errors
+    assert [a.contents for a in h.all_local()] == ["Next to it"] and h.local_for(kept)
+    (skipped,) = h.store.skipped(h.account.id)
+    assert skipped.item_id == master["id"] and reason in skipped.reason
+    assert "daily, weekly, monthly or yearly, at most 999 times" in skipped.reason

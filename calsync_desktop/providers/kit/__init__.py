@@ -5,5 +5,7 @@ table of test cases in ``tests/providers/kit/``; a provider keeps only its
 wire format (paging, batching, field names).
 
 - :mod:`.contents`: an appointment's contents ↔ a subject and a body, HTML
-  bodies as plain text, an edited occurrence's parts.
+  bodies as plain text, an edited occurrence's parts;
+- :mod:`.rrule`: recurrence rules read one way (UNTIL's one meaning, the one
+  expansion, the bound on what the Sales Calendar holds).
 """
