@@ -28,7 +28,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -103,8 +103,22 @@ from calsync_desktop.providers.base import (
 )
 from calsync_desktop.providers.kit.contents import join_contents, split_contents
 from calsync_desktop.providers.kit.occurrences import SERIES_FIELDS, put_back
+from calsync_desktop.providers.kit.pattern import (
+    ABSOLUTE_MONTHLY,
+    ABSOLUTE_YEARLY,
+    DAILY,
+    EXCHANGE,
+    RELATIVE_MONTHLY,
+    RELATIVE_YEARLY,
+    WEEKDAYS,
+    WEEKLY,
+    Pattern,
+    Range,
+    pattern_from_rrule,
+    rrule_from_pattern,
+)
 from calsync_desktop.providers.kit.reading import ENDS_BEFORE_START, Readings
-from calsync_desktop.providers.kit.rrule import occurrence_starts, rule_parts, until_instant
+from calsync_desktop.providers.kit.rrule import occurrence_starts
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -292,169 +306,110 @@ def translate(exc: Exception) -> ProviderError:
 
 # --------------------------------------------------------------------------- recurrence converter
 
-_WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]  # exchangelib: Monday = 1
-_WEEK_NUMBERS = {1: 1, 2: 2, 3: 3, 4: 4, -1: 5}  # RRULE ordinal -> exchangelib week_number
+_WEEK_NUMBERS = {1: 1, 2: 2, 3: 3, 4: 4, -1: 5}  # index -> exchangelib week_number
+# exchangelib's weekday values beyond one day (Day, Weekday, WeekendDay)
+_DAY_GROUPS = {8: WEEKDAYS, 9: WEEKDAYS[:5], 10: WEEKDAYS[5:]}
+
+
+def _ews_weekday(days: tuple[str, ...]) -> int:
+    if len(days) == 1:
+        return WEEKDAYS.index(days[0]) + 1
+    for value, group in _DAY_GROUPS.items():
+        if set(days) == set(group):
+            return value
+    raise UnsupportedRecurrence(
+        "Exchange repeats on one weekday, every day, weekdays or weekend days only."
+    )
+
+
+def _weekday_codes(value: int) -> tuple[str, ...]:
+    return (WEEKDAYS[value - 1],) if value <= 7 else _DAY_GROUPS[value]
 
 
 def rrule_to_ews(rule: str, start: datetime, tz: str) -> EwsRecurrence:
-    """An RFC 5545 rule (for a series starting at ``start`` in zone ``tz``) as
-    an exchangelib Recurrence. Raises :class:`UnsupportedRecurrence` with the reason."""
-    p = rule_parts(rule)
-    local = start.astimezone(ZoneInfo(tz))
-    freq = p.pop("FREQ", None)
-    interval = int(p.pop("INTERVAL", "1"))
-    count = p.pop("COUNT", None)
-    until = p.pop("UNTIL", None)
-    wkst = p.pop("WKST", None)
-    byday = [d for d in p.pop("BYDAY", "").split(",") if d]
-    bymonthday = [int(d) for d in p.pop("BYMONTHDAY", "").split(",") if d]
-    bymonth = [int(d) for d in p.pop("BYMONTH", "").split(",") if d]
-    bysetpos = [int(d) for d in p.pop("BYSETPOS", "").split(",") if d]
-    if p:
-        raise UnsupportedRecurrence(
-            f"Exchange cannot repeat an appointment by {', '.join(sorted(p))}; "
-            "use a daily, weekly, monthly or yearly repetition."
+    """An RFC 5545 rule (for a series starting at ``start`` in zone ``tz``) as an
+    exchangelib Recurrence. Raises :class:`UnsupportedRecurrence` with the
+    reason (kit/pattern.py)."""
+    pattern, rng = pattern_from_rrule(rule, start, tz, EXCHANGE)
+    kind, interval = pattern.kind, pattern.interval
+    if kind == DAILY:
+        ews_pattern: Any = DailyPattern(interval=interval)
+    elif kind == WEEKLY:
+        ews_pattern = WeeklyPattern(
+            interval=interval,
+            weekdays=sorted(WEEKDAYS.index(d) + 1 for d in pattern.days),
+            first_day_of_week=WEEKDAYS.index(pattern.first_day) + 1,
         )
-    if not 1 <= interval <= 99:
-        raise UnsupportedRecurrence("Exchange repeats at most every 99 days, weeks or months.")
-
-    def ordinal_day(spec: str) -> tuple[int, int]:
-        """'2TU' -> (2, weekday 2); 'TU' with BYSETPOS."""
-        digits = spec[:-2]
-        day = _WEEKDAYS.index(spec[-2:]) + 1
-        n = int(digits) if digits else (bysetpos[0] if len(bysetpos) == 1 else 0)
-        if n not in _WEEK_NUMBERS:
-            raise UnsupportedRecurrence(
-                "Exchange repeats on the first to fourth or the last weekday only."
-            )
-        return _WEEK_NUMBERS[n], day
-
-    if bysetpos and not (len(bysetpos) == 1 and len(byday) == 1):
-        raise UnsupportedRecurrence("Exchange cannot pick several positions within a month.")
-    if freq == "DAILY":
-        if byday or bymonthday or bymonth:
-            raise UnsupportedRecurrence(
-                "A daily repetition on chosen days is not supported by Exchange."
-            )
-        pattern = DailyPattern(interval=interval)
-    elif freq == "WEEKLY":
-        if bymonthday or bymonth or any(len(d) != 2 for d in byday):
-            raise UnsupportedRecurrence("A weekly repetition can only name weekdays.")
-        days = [_WEEKDAYS.index(d) + 1 for d in byday] or [local.isoweekday()]
-        first = _WEEKDAYS.index(wkst) + 1 if wkst else 1
-        pattern = WeeklyPattern(interval=interval, weekdays=sorted(days), first_day_of_week=first)
-    elif freq == "MONTHLY":
-        if bymonth or len(byday) > 1 or len(bymonthday) > 1 or (byday and bymonthday):
-            raise UnsupportedRecurrence(
-                "A monthly repetition can use one day of the month or one weekday."
-            )
-        if byday:
-            week_number, weekday = ordinal_day(byday[0])
-            pattern = RelativeMonthlyPattern(
-                interval=interval, weekday=weekday, week_number=week_number
-            )
-        else:
-            day = bymonthday[0] if bymonthday else local.day
-            if day < 1:
-                raise UnsupportedRecurrence("Exchange cannot count days from the end of the month.")
-            pattern = AbsoluteMonthlyPattern(interval=interval, day_of_month=day)
-    elif freq == "YEARLY":
-        if interval != 1:
-            raise UnsupportedRecurrence("Exchange repeats yearly appointments every year only.")
-        if len(bymonth) > 1 or len(byday) > 1 or len(bymonthday) > 1 or (byday and bymonthday):
-            raise UnsupportedRecurrence(
-                "A yearly repetition can use one date or one weekday of one month."
-            )
-        month = bymonth[0] if bymonth else local.month
-        if byday:
-            week_number, weekday = ordinal_day(byday[0])
-            pattern = RelativeYearlyPattern(weekday=weekday, week_number=week_number, month=month)
-        else:
-            day = bymonthday[0] if bymonthday else local.day
-            if day < 1:
-                raise UnsupportedRecurrence("Exchange cannot count days from the end of the month.")
-            pattern = AbsoluteYearlyPattern(day_of_month=day, month=month)
-    else:
-        raise UnsupportedRecurrence(
-            f"Exchange cannot repeat an appointment {(freq or 'without a frequency').lower()}."
+    elif kind == ABSOLUTE_MONTHLY:
+        ews_pattern = AbsoluteMonthlyPattern(interval=interval, day_of_month=pattern.day_of_month)
+    elif kind == RELATIVE_MONTHLY:
+        ews_pattern = RelativeMonthlyPattern(
+            interval=interval,
+            weekday=_ews_weekday(pattern.days),
+            week_number=_WEEK_NUMBERS[pattern.index],
         )
-    start_date = local.date()
-    if count:
-        if not 1 <= int(count) <= 999:
-            raise UnsupportedRecurrence("Exchange repeats an appointment at most 999 times.")
-        boundary = NumberedPattern(start=start_date, number=int(count))
-    elif until:
-        # Exchange's EndDate is a day and includes that day's occurrence; an UNTIL
-        # before the series' time of day (a split's end) ends it the day before.
-        last = until_instant(until, tz).astimezone(ZoneInfo(tz))
-        end_day = last.date() if last.time() >= local.time() else last.date() - timedelta(days=1)
-        boundary = EndDatePattern(start=start_date, end=end_day)
+    elif kind == ABSOLUTE_YEARLY:
+        ews_pattern = AbsoluteYearlyPattern(day_of_month=pattern.day_of_month, month=pattern.month)
     else:
-        boundary = NoEndPattern(start=start_date)
-    return EwsRecurrence(pattern=pattern, boundary=boundary)
+        ews_pattern = RelativeYearlyPattern(
+            weekday=_ews_weekday(pattern.days),
+            week_number=_WEEK_NUMBERS[pattern.index],
+            month=pattern.month,
+        )
+    if rng.count is not None:
+        boundary: Any = NumberedPattern(start=rng.start, number=rng.count)
+    elif rng.end is not None:
+        boundary = EndDatePattern(start=rng.start, end=rng.end)
+    else:
+        boundary = NoEndPattern(start=rng.start)
+    return EwsRecurrence(pattern=ews_pattern, boundary=boundary)
 
 
 def ews_to_rrule(recurrence: EwsRecurrence, start: datetime, tz: str) -> str:
     """An exchangelib Recurrence as RRULE text (without the ``RRULE:`` prefix)."""
-    pattern, boundary = recurrence.pattern, recurrence.boundary
-    parts: list[str] = []
+    p, boundary = recurrence.pattern, recurrence.boundary
 
-    def weekday_code(value: int) -> list[str]:
-        if value <= 7:
-            return [_WEEKDAYS[value - 1]]
-        return {8: _WEEKDAYS, 9: _WEEKDAYS[:5], 10: _WEEKDAYS[5:]}[value]
-
-    def ordinal(week_number: int) -> int:
+    def index(week_number: int) -> int:
         return -1 if week_number == 5 else week_number
 
-    if isinstance(pattern, DailyPattern):
-        parts += ["FREQ=DAILY", f"INTERVAL={pattern.interval}"]
-    elif isinstance(pattern, WeeklyPattern):
-        days = pattern.weekdays if isinstance(pattern.weekdays, list) else [pattern.weekdays]
-        parts += [
-            "FREQ=WEEKLY",
-            f"INTERVAL={pattern.interval}",
-            "BYDAY=" + ",".join(_WEEKDAYS[d - 1] for d in sorted(days)),
-        ]
-        if pattern.first_day_of_week and pattern.first_day_of_week != 1:
-            parts.append("WKST=" + _WEEKDAYS[pattern.first_day_of_week - 1])
-    elif isinstance(pattern, AbsoluteMonthlyPattern):
-        parts += [
-            "FREQ=MONTHLY",
-            f"INTERVAL={pattern.interval}",
-            f"BYMONTHDAY={pattern.day_of_month}",
-        ]
-    elif isinstance(pattern, RelativeMonthlyPattern):
-        codes = weekday_code(pattern.weekday)
-        parts += ["FREQ=MONTHLY", f"INTERVAL={pattern.interval}"]
-        if len(codes) == 1:
-            parts.append(f"BYDAY={ordinal(pattern.week_number)}{codes[0]}")
-        else:
-            parts += ["BYDAY=" + ",".join(codes), f"BYSETPOS={ordinal(pattern.week_number)}"]
-    elif isinstance(pattern, AbsoluteYearlyPattern):
-        parts += ["FREQ=YEARLY", f"BYMONTH={pattern.month}", f"BYMONTHDAY={pattern.day_of_month}"]
-    elif isinstance(pattern, RelativeYearlyPattern):
-        codes = weekday_code(pattern.weekday)
-        parts += ["FREQ=YEARLY", f"BYMONTH={pattern.month}"]
-        if len(codes) == 1:
-            parts.append(f"BYDAY={ordinal(pattern.week_number)}{codes[0]}")
-        else:
-            parts += ["BYDAY=" + ",".join(codes), f"BYSETPOS={ordinal(pattern.week_number)}"]
-    else:
-        raise UnsupportedRecurrence(
-            f"The Exchange repetition {type(pattern).__name__} is not supported."
+    if isinstance(p, DailyPattern):
+        pattern = Pattern(DAILY, p.interval)
+    elif isinstance(p, WeeklyPattern):
+        days = p.weekdays if isinstance(p.weekdays, list) else [p.weekdays]
+        pattern = Pattern(
+            WEEKLY,
+            p.interval,
+            tuple(WEEKDAYS[d - 1] for d in sorted(days)),
+            first_day=WEEKDAYS[(p.first_day_of_week or 1) - 1],
         )
+    elif isinstance(p, AbsoluteMonthlyPattern):
+        pattern = Pattern(ABSOLUTE_MONTHLY, p.interval, day_of_month=p.day_of_month)
+    elif isinstance(p, RelativeMonthlyPattern):
+        pattern = Pattern(
+            RELATIVE_MONTHLY, p.interval, _weekday_codes(p.weekday), index=index(p.week_number)
+        )
+    elif isinstance(p, AbsoluteYearlyPattern):
+        pattern = Pattern(ABSOLUTE_YEARLY, day_of_month=p.day_of_month, month=p.month)
+    elif isinstance(p, RelativeYearlyPattern):
+        pattern = Pattern(
+            RELATIVE_YEARLY,
+            days=_weekday_codes(p.weekday),
+            month=p.month,
+            index=index(p.week_number),
+        )
+    else:
+        raise UnsupportedRecurrence(f"The Exchange repetition {type(p).__name__} is not supported.")
+    first = start.astimezone(ZoneInfo(tz)).date()
     if isinstance(boundary, NumberedPattern):
-        parts.append(f"COUNT={boundary.number}")
+        rng = Range(first, count=boundary.number)
     elif isinstance(boundary, EndDatePattern):
         end = boundary.end
-        end_date = end if type(end) is date or not isinstance(end, datetime) else end.date()
-        local_start = start.astimezone(ZoneInfo(tz))
-        last = datetime.combine(end_date, local_start.timetz().replace(tzinfo=None)).replace(
-            tzinfo=ZoneInfo(tz)
+        rng = Range(
+            first, end=end if type(end) is date or not isinstance(end, datetime) else end.date()
         )
-        parts.append("UNTIL=" + last.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"))
-    return ";".join(parts)
+    else:
+        rng = Range(first)
+    return rrule_from_pattern(pattern, rng, start, tz, EXCHANGE)
 
 
 # --------------------------------------------------------------------------- mapping

@@ -78,8 +78,20 @@ from calsync_desktop.providers.base import (
 )
 from calsync_desktop.providers.kit.contents import join_contents, split_contents
 from calsync_desktop.providers.kit.occurrences import SERIES_FIELDS, is_plain, put_back
+from calsync_desktop.providers.kit.pattern import (
+    ABSOLUTE_MONTHLY,
+    ABSOLUTE_YEARLY,
+    OFFICE365,
+    RELATIVE_MONTHLY,
+    RELATIVE_YEARLY,
+    WEEKDAYS,
+    WEEKLY,
+    Pattern,
+    Range,
+    pattern_from_rrule,
+    rrule_from_pattern,
+)
 from calsync_desktop.providers.kit.reading import Readings
-from calsync_desktop.providers.kit.rrule import rule_parts, until_instant
 
 log = logging.getLogger(__name__)
 
@@ -155,148 +167,76 @@ Raises :class:`NeedsSignIn` when the user must sign in again."""
 
 # --------------------------------------------------------------------------- recurrence
 
-_DAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
 _DAY_NAMES = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _INDEX_NAMES = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
 _INDEX_NUMBERS = {v: k for k, v in _INDEX_NAMES.items()}
+
+
+def _day_name(code: str) -> str:
+    return _DAY_NAMES[WEEKDAYS.index(code)]
+
+
+def _day_code(name: str) -> str:
+    return WEEKDAYS[_DAY_NAMES.index(name.lower())]
 
 
 def rrule_to_graph(rule: str, start: datetime, tz: str) -> dict:
     """An RFC 5545 RRULE (without ``RRULE:``) as Graph's ``patternedRecurrence``.
 
     ``start`` is the series' first start; ``tz`` its IANA zone. Raises
-    :class:`UnsupportedRecurrence` for rules Graph cannot hold.
+    :class:`UnsupportedRecurrence` for rules Graph cannot hold (kit/pattern.py).
     """
-    zone = ZoneInfo(tz)
-    local = start.astimezone(zone)
-    parts = rule_parts(rule)
-    freq = parts.pop("FREQ", "")
-    interval = int(parts.pop("INTERVAL", "1") or 1)
-    count = parts.pop("COUNT", None)
-    until = parts.pop("UNTIL", None)
-    byday = [d for d in parts.pop("BYDAY", "").split(",") if d]
-    bymonthday = parts.pop("BYMONTHDAY", None)
-    bymonth = parts.pop("BYMONTH", None)
-    bysetpos = parts.pop("BYSETPOS", None)
-    wkst = parts.pop("WKST", None)
-    if parts:
-        raise UnsupportedRecurrence(
-            f"Office 365 cannot repeat an appointment by {', '.join(sorted(parts))}."
-        )
-
-    def day_name(code: str) -> str:
-        if code not in _DAYS:
-            raise UnsupportedRecurrence(f"Office 365 cannot repeat on {code!r}.")
-        return _DAY_NAMES[_DAYS.index(code)]
-
-    def relative(days: list[str]) -> tuple[list[str], str]:
-        # BYDAY=2TU, or BYDAY=TU;BYSETPOS=2, or BYDAY=MO,TU,...;BYSETPOS=-1
-        index: int | None = int(bysetpos) if bysetpos else None
-        names = []
-        for code in days:
-            prefix, letters = code[:-2], code[-2:]
-            if prefix:
-                if index is not None and index != int(prefix):
-                    raise UnsupportedRecurrence("Office 365 allows one position per month.")
-                index = int(prefix)
-            names.append(day_name(letters))
-        if index not in _INDEX_NAMES:
-            raise UnsupportedRecurrence("Office 365 repeats on the first to fourth or last day.")
-        return names, _INDEX_NAMES[index]
-
-    pattern: dict[str, Any] = {"interval": interval}
-    if freq == "DAILY" and not (byday or bymonthday or bymonth or bysetpos):
-        pattern["type"] = "daily"
-    elif freq == "WEEKLY" and not (bymonthday or bymonth or bysetpos):
-        pattern["type"] = "weekly"
-        pattern["daysOfWeek"] = [day_name(d) for d in byday] or [_DAY_NAMES[local.weekday()]]
-        pattern["firstDayOfWeek"] = day_name(wkst or "MO")
-    elif freq == "MONTHLY" and not bymonth:
-        if byday:
-            pattern["type"] = "relativeMonthly"
-            pattern["daysOfWeek"], pattern["index"] = relative(byday)
-        else:
-            if bymonthday and ("," in bymonthday or int(bymonthday) < 1):
-                raise UnsupportedRecurrence("Office 365 repeats monthly on one day of the month.")
-            pattern["type"] = "absoluteMonthly"
-            pattern["dayOfMonth"] = int(bymonthday or local.day)
-    elif freq == "YEARLY":
-        if bymonth and "," in bymonth:
-            raise UnsupportedRecurrence("Office 365 repeats yearly in one month.")
-        pattern["month"] = int(bymonth or local.month)
-        if byday:
-            pattern["type"] = "relativeYearly"
-            pattern["daysOfWeek"], pattern["index"] = relative(byday)
-        else:
-            pattern["type"] = "absoluteYearly"
-            pattern["dayOfMonth"] = int(bymonthday or local.day)
+    pattern, rng = pattern_from_rrule(rule, start, tz, OFFICE365)
+    wire: dict[str, Any] = {"interval": pattern.interval, "type": pattern.kind}
+    if pattern.kind in (RELATIVE_YEARLY, ABSOLUTE_YEARLY):
+        wire["month"] = pattern.month
+    if pattern.kind == WEEKLY:
+        wire["daysOfWeek"] = [_day_name(d) for d in pattern.days]
+        wire["firstDayOfWeek"] = _day_name(pattern.first_day)
+    elif pattern.kind in (ABSOLUTE_MONTHLY, ABSOLUTE_YEARLY):
+        wire["dayOfMonth"] = pattern.day_of_month
+    elif pattern.kind in (RELATIVE_MONTHLY, RELATIVE_YEARLY):
+        wire["daysOfWeek"] = [_day_name(d) for d in pattern.days]
+        wire["index"] = _INDEX_NAMES[pattern.index]
+    wire_range: dict[str, Any] = {"startDate": rng.start.isoformat(), "recurrenceTimeZone": tz}
+    if rng.count is not None:
+        wire_range.update(type="numbered", numberOfOccurrences=rng.count)
+    elif rng.end is not None:
+        wire_range.update(type="endDate", endDate=rng.end.isoformat())
     else:
-        raise UnsupportedRecurrence(f"Office 365 cannot repeat an appointment {freq.lower()!r}.")
-    rng: dict[str, Any] = {"startDate": local.date().isoformat(), "recurrenceTimeZone": tz}
-    if count:
-        rng.update(type="numbered", numberOfOccurrences=int(count))
-    elif until:
-        # Graph's endDate is a day and includes that day's occurrence; an UNTIL
-        # before the series' time of day ends the series the day before.
-        last = until_instant(until, tz).astimezone(zone)
-        end_day = last.date() if last.time() >= local.time() else last.date() - timedelta(days=1)
-        rng.update(type="endDate", endDate=end_day.isoformat())
-    else:
-        rng.update(type="noEnd")
-    return {"pattern": pattern, "range": rng}
+        wire_range.update(type="noEnd")
+    return {"pattern": wire, "range": wire_range}
 
 
 def graph_to_rrule(recurrence: dict, start: datetime, tz: str) -> str:
     """Graph's ``patternedRecurrence`` as an RFC 5545 RRULE (without ``RRULE:``).
 
     ``start`` is the series' first start and ``tz`` the zone the rule is in; an
-    ``endDate`` range becomes an UNTIL at the end of that day, in UTC.
+    ``endDate`` range becomes an UNTIL at the series' time on that day, in UTC.
     """
-    pattern = recurrence.get("pattern") or {}
-    rng = recurrence.get("range") or {}
-    kind = pattern.get("type")
-    parts = []
-    days = [_DAYS[_DAY_NAMES.index(d.lower())] for d in pattern.get("daysOfWeek") or []]
-    index = _INDEX_NUMBERS.get((pattern.get("index") or "first").lower(), 1)
-    if kind == "daily":
-        parts.append("FREQ=DAILY")
-    elif kind == "weekly":
-        parts.append("FREQ=WEEKLY")
-    elif kind in ("absoluteMonthly", "relativeMonthly"):
-        parts.append("FREQ=MONTHLY")
-    elif kind in ("absoluteYearly", "relativeYearly"):
-        parts.append("FREQ=YEARLY")
+    wire = recurrence.get("pattern") or {}
+    wire_range = recurrence.get("range") or {}
+    try:
+        pattern = Pattern(
+            kind=wire.get("type") or "",
+            interval=int(wire.get("interval") or 1),
+            days=tuple(_day_code(d) for d in wire.get("daysOfWeek") or ()),
+            first_day=_day_code(wire.get("firstDayOfWeek") or "sunday"),
+            day_of_month=int(wire.get("dayOfMonth") or 1),
+            month=int(wire.get("month") or 1),
+            index=_INDEX_NUMBERS.get((wire.get("index") or "first").lower(), 1),
+        )
+    except (ValueError, TypeError, AttributeError):
+        raise UnsupportedRecurrence("Office 365 sent a repetition that cannot be read.") from None
+    first = start.astimezone(ZoneInfo(tz)).date()
+    if wire_range.get("type") == "numbered":
+        rng = Range(first, count=int(wire_range.get("numberOfOccurrences") or 1))
+    elif wire_range.get("type") == "endDate" and wire_range.get("endDate"):
+        rng = Range(first, end=date.fromisoformat(wire_range["endDate"]))
     else:
-        raise UnsupportedRecurrence(f"Unknown Office 365 recurrence {kind!r}.")
-    interval = int(pattern.get("interval") or 1)
-    if interval != 1:
-        parts.append(f"INTERVAL={interval}")
-    if kind == "weekly":
-        parts.append("BYDAY=" + ",".join(days))
-        first = (pattern.get("firstDayOfWeek") or "sunday").lower()
-        if interval > 1 and first != "monday":
-            parts.append("WKST=" + _DAYS[_DAY_NAMES.index(first)])
-    elif kind == "absoluteMonthly":
-        parts.append(f"BYMONTHDAY={int(pattern.get('dayOfMonth') or 1)}")
-    elif kind == "absoluteYearly":
-        parts.append(f"BYMONTH={int(pattern.get('month') or 1)}")
-        parts.append(f"BYMONTHDAY={int(pattern.get('dayOfMonth') or 1)}")
-    elif kind in ("relativeMonthly", "relativeYearly"):
-        if kind == "relativeYearly":
-            parts.append(f"BYMONTH={int(pattern.get('month') or 1)}")
-        parts.append("BYDAY=" + ",".join(days))
-        parts.append(f"BYSETPOS={index}")
-    range_type = rng.get("type")
-    if range_type == "numbered":
-        parts.append(f"COUNT={int(rng.get('numberOfOccurrences') or 1)}")
-    elif range_type == "endDate" and rng.get("endDate"):
-        zone = ZoneInfo(zone_name(rng.get("recurrenceTimeZone") or tz))
-        local_start = start.astimezone(zone)
-        last_day = date.fromisoformat(rng["endDate"])
-        # The last occurrence may start at the series' time on endDate: UNTIL is inclusive.
-        until = datetime.combine(last_day, local_start.time(), tzinfo=zone).astimezone(UTC)
-        parts.append(f"UNTIL={until:%Y%m%dT%H%M%SZ}")
-    return ";".join(parts)
+        rng = Range(first)
+    zone = zone_name(wire_range.get("recurrenceTimeZone") or tz)
+    return rrule_from_pattern(pattern, rng, start, zone, OFFICE365)
 
 
 def zone_name(name: str | None) -> str:

@@ -7,5 +7,6 @@ wire format (paging, batching, field names).
 - :mod:`.contents`: an appointment's contents ↔ a subject and a body, HTML
   bodies as plain text, an edited occurrence's parts;
 - :mod:`.rrule`: recurrence rules read one way (UNTIL's one meaning, the one
-  expansion, the bound on what the Sales Calendar holds).
+  expansion, the bound on what the Sales Calendar holds);
+- :mod:`.pattern`: the pattern model Exchange and Office 365 share ↔ RRULE.
 """
