@@ -49,11 +49,9 @@ from calsync_desktop.providers.base import (
     Backoff,
     CalendarInfo,
     CalendarProvider,
-    ChangedMeanwhile,
     ChangeSet,
     Create,
     EventDraft,
-    InvalidEvent,
     MalformedResponse,
     NeedsSignIn,
     NotFound,
@@ -62,7 +60,6 @@ from calsync_desktop.providers.base import (
     ReadOnlyEvent,
     RemoteEvent,
     ServerError,
-    SyncStateExpired,
     TimedOut,
     TimeWindow,
     Unreachable,
@@ -71,6 +68,7 @@ from calsync_desktop.providers.base import (
     WriteResult,
 )
 from calsync_desktop.providers.kit.contents import join_contents, looks_like_html, split_contents
+from calsync_desktop.providers.kit.errors import error_for_status
 from calsync_desktop.providers.kit.occurrences import SERIES_FIELDS, put_back
 from calsync_desktop.providers.kit.reading import Readings
 
@@ -80,6 +78,7 @@ SCOPES = ["https://www.googleapis.com/auth/calendar"]
 LOCAL_ID_PROPERTY = "calsyncLocalId"
 PAGE_SIZE = 2500  # events.list maxResults: Google never pages larger than this
 BATCH_SIZE = 50  # "You're limited to 50 calls in a single batch request."
+SERVICE = "Google Calendar"  # the service's name in messages
 SERVICE_PATH = "calendar/v3/"
 DEFAULT_ENDPOINT = "https://www.googleapis.com/" + SERVICE_PATH
 
@@ -351,28 +350,12 @@ def translate(exc: BaseException, *, listing: bool = False) -> ProviderError:
     if isinstance(exc, HttpError):
         status = int(exc.resp.status) if exc.resp is not None else 0
         reason, _message = _error_reason(exc)
-        if status == 401:
-            return NeedsSignIn("Google no longer accepts the stored sign-in. Sign in again.")
-        if status == 429 or (status == 403 and reason in _RATE_REASONS):
-            return RateLimited("Google Calendar asks to slow down.", _retry_after(exc))
-        if status == 503:
-            return RateLimited("Google Calendar is busy.", _retry_after(exc))
-        if status >= 500:
-            return ServerError(f"Google Calendar failed (HTTP {status}).")
-        if status == 410 and listing:
-            return SyncStateExpired("Google asks for a full sync (the sync token expired).")
-        if status in (404, 410):
-            return NotFound("The event is not on the Google calendar any more.")
-        if status == 409:
-            return AlreadyExists("An event with this id is already on the Google calendar.")
-        if status == 412:
-            return ChangedMeanwhile("The event changed on Google Calendar meanwhile.")
+        if status == 403 and reason in _RATE_REASONS:  # Google's way of saying 429
+            status = 429
         if status == 403 and reason == "forbiddenForNonOrganizer":
             return ReadOnlyEvent("Only the organiser can change this meeting on Google Calendar.")
-        if status == 403:
-            return ProviderError(f"Google Calendar refused the change ({reason or 'forbidden'}).")
-        return InvalidEvent(
-            f"Google Calendar refused the request (HTTP {status}, {reason or 'invalid'})."
+        return error_for_status(
+            SERVICE, status, reason, retry_after=_retry_after(exc), listing=listing
         )
     if isinstance(exc, google.auth.exceptions.RefreshError):
         return NeedsSignIn("Google refused the stored sign-in (expired or revoked). Sign in again.")

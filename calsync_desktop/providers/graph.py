@@ -54,20 +54,16 @@ from calsync_desktop.providers.base import (
     CalendarInfo,
     CalendarProvider,
     CertificateUntrusted,
-    ChangedMeanwhile,
     ChangeSet,
     Create,
     Delete,
     EventDraft,
-    InvalidEvent,
     MalformedResponse,
     NeedsSignIn,
     NotACalendarService,
-    NotFound,
     ProviderError,
     RateLimited,
     RemoteEvent,
-    ServerError,
     SyncStateExpired,
     TimedOut,
     TimeWindow,
@@ -77,6 +73,7 @@ from calsync_desktop.providers.base import (
     WriteResult,
 )
 from calsync_desktop.providers.kit.contents import join_contents, split_contents
+from calsync_desktop.providers.kit.errors import error_for_status
 from calsync_desktop.providers.kit.occurrences import SERIES_FIELDS, is_plain, put_back
 from calsync_desktop.providers.kit.pattern import (
     ABSOLUTE_MONTHLY,
@@ -93,6 +90,7 @@ from calsync_desktop.providers.kit.pattern import (
 )
 from calsync_desktop.providers.kit.reading import Readings
 
+SERVICE = "Office 365"  # the service's name in messages
 log = logging.getLogger(__name__)
 
 DEFAULT_ENDPOINT = "https://graph.microsoft.com/v1.0"
@@ -1040,23 +1038,14 @@ def _raise_for(answer: _Answer) -> None:
     if status < 400:
         return
     code = _error_code(answer.body)
-    if status == 410 or code.lower() in ("syncstatenotfound", "resyncrequired", "syncstateinvalid"):
-        raise SyncStateExpired(
-            "Office 365 no longer knows the last sync; listing everything again."
-        )
-    if status == 429 or status == 503:
-        raise RateLimited("Office 365 asks to slow down.", retry_after=_retry_after(answer.headers))
-    if status == 401:
-        raise NeedsSignIn("Office 365 refused the sign-in; please sign in again.")
-    if status == 404:
-        raise NotFound("The event no longer exists on the Office 365 calendar.")
-    if status == 412 or code == "ErrorIrresolvableConflict":
-        raise ChangedMeanwhile("The event was changed on Office 365 meanwhile.")
-    if status == 403:
-        raise InvalidEvent("Office 365 does not allow this change to the calendar.")
-    if status >= 500:
-        raise ServerError(f"Office 365 failed (HTTP {status}).")
-    raise InvalidEvent(f"Office 365 refused the event ({code or 'HTTP ' + str(status)}).")
+    # a 410 on Graph is always the delta's: an event that is gone answers 404
+    raise error_for_status(
+        SERVICE,
+        status,
+        code,
+        retry_after=_retry_after(answer.headers),
+        listing=status == 410,
+    )
 
 
 # Re-exported for the account module and tests.

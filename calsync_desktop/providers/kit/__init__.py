@@ -8,5 +8,6 @@ wire format (paging, batching, field names).
   bodies as plain text, an edited occurrence's parts;
 - :mod:`.rrule`: recurrence rules read one way (UNTIL's one meaning, the one
   expansion, the bound on what the Sales Calendar holds);
-- :mod:`.pattern`: the pattern model Exchange and Office 365 share ↔ RRULE.
+- :mod:`.pattern`: the pattern model Exchange and Office 365 share ↔ RRULE;
+- :mod:`.errors`: an HTTP error answer → our error, one sentence per situation.
 """
