@@ -835,3 +835,18 @@ def test_busy_server_at_first_contact_is_retried_not_mistaken_for_a_non_ews_serv
     ews_server.fail_next("server_busy", retry_after=2.5)
     assert provider.list_calendars()[0].primary
     assert waits == [2.5]
+
+
+def test_a_monthly_repetition_on_the_first_weekday_reaches_exchange_as_its_weekday_group(harness):
+    # Exchange names "weekday" (Monday to Friday) as one day value (DayOfWeekType
+    # "Weekday"): the rule was refused before the shared pattern model
+    rule = "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=1;COUNT=3"
+    rec = rrule_to_ews(rule, START, BERLIN)
+    assert isinstance(rec.pattern, RelativeMonthlyPattern) and rec.pattern.weekday == 9
+    assert ews_to_rrule(rec, START, BERLIN) == "FREQ=MONTHLY;INTERVAL=1;" + rule[13:]
+    start = NOW + timedelta(days=3)
+    event = create(harness.provider, draft(start=start, recurrence=Recurrence(rule)))
+    from calsync_desktop.providers.kit.rrule import occurrence_starts
+
+    expected = occurrence_starts(rule, start, "Europe/Berlin")
+    assert harness.server.occurrence_starts(event.remote_id) == expected
