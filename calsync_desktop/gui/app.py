@@ -4,6 +4,10 @@
 scheduler, tray, prompts) and passes the parts to each other through
 constructors: no singletons, no module state. :func:`main` is what
 ``calsync-desktop`` runs without a command.
+
+Longer than 600 lines (STYLE.md): the composition root wires the tray, the
+window, the runner and the notifications in one place, on purpose; only the
+wiring belongs here.
 """
 
 from __future__ import annotations

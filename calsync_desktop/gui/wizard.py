@@ -4,6 +4,10 @@ details, pick the options, see what the first sync will do, then run it.
 Every call that talks to a server runs in the background (see
 :mod:`calsync_desktop.gui.background`) on a Store connection of the wizard's
 own; nothing is saved before the user confirms on the summary page.
+
+Longer than 600 lines (STYLE.md): one page class per wizard step, built from
+the account kinds registry; a split into a module per page is left until the
+window work of issue 9 has landed.
 """
 
 from __future__ import annotations

@@ -32,6 +32,12 @@ the engine's rule decides *when* attendees are pushed, and the limitation is
 stated in the README. What it does do: a write never carries ``attendees``
 unless the engine named the field, so a change of subject or body does not
 re-send invitations.
+
+Longer than 600 lines (STYLE.md) because it is one service's whole wire format:
+delta paging, $batch in twenties, the extended property, token refresh, series
+masters with their instances and exceptions. The rules Graph shares with the
+other services are in ``providers/kit/``; splitting reading from writing is
+left until the occurrence work on this file (issue 18) has landed.
 """
 
 from __future__ import annotations
