@@ -1,4 +1,5 @@
-"""``calsync sync [--account NAME] [--dry-run] [--yes-delete | --restore-deleted]``."""
+"""``calsync sync [--account NAME] [--dry-run] [--yes-delete | --restore-deleted]``
+and ``calsync sync --from-scratch --account NAME``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from calsync_desktop.cli.common import (
     EXIT_OK,
     EXIT_STOPPED,
     Commands,
+    UsageError,
     add_account_option,
     find_account,
     print_json,
@@ -156,6 +158,8 @@ def cmd_sync(args: argparse.Namespace, services: Services) -> int:
         return Decision.STOP
 
     runner = SyncRunner(services, confirm=confirm)
+    if args.from_scratch and (not args.account or args.dry_run):
+        raise UsageError("--from-scratch needs --account NAME (and is not a dry run).")
     accounts, notes = _targets(args, services, runner)
     runs = []
     for account in accounts:
@@ -177,7 +181,7 @@ def cmd_sync(args: argparse.Namespace, services: Services) -> int:
             except ProviderError as error:
                 run.failure = explain(error)
         else:
-            run.result = runner.sync_account(account.id)
+            run.result = runner.sync_account(account.id, from_scratch=args.from_scratch)
     codes = {run.code for run in runs}
     code = EXIT_FAILED if EXIT_FAILED in codes else max(codes, default=EXIT_OK)
     if args.json:
@@ -219,5 +223,11 @@ def register(commands: Commands) -> None:
         "--restore-deleted",
         action="store_true",
         help="when the guard trips, bring the deleted appointments back instead",
+    )
+    sync.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="forget the account's sync state and links, list both sides whole and link "
+        "them again (nothing that exists on both sides is created again); needs --account",
     )
     sync.set_defaults(func=cmd_sync)

@@ -177,16 +177,16 @@ class Journal:
         rows = self.store._read(query).all()
         # an undo is a run of the same account: it is among these rows
         undone = {r.undoes: r.id for r in rows if r.undoes is not None and r.state == "done"}
-        return [_run(r, undone.get(r.id)) for r in rows]
+        return [_run(r, _undone(undone, r.id)) for r in rows]
 
     def run(self, run_id: int) -> RunRecord | None:
         row = self.store._read(select(t.sync_runs).where(_R.id == run_id)).first()
         if row is None:
             return None
-        undone_by = self.store._read(
-            select(func.max(_R.id)).where(_R.undoes == run_id, _R.state == "done")
-        ).scalar()
-        return _run(row, undone_by)
+        undos = self.store._read(
+            select(_R.id, _R.undoes).where(_R.account_id == row.account_id, _R.state == "done")
+        ).all()
+        return _run(row, _undone({r.undoes: r.id for r in undos if r.undoes is not None}, run_id))
 
     def entries(self, run_id: int) -> list[Entry]:
         """A run's journal, in the order it was written."""
@@ -198,6 +198,15 @@ class Journal:
     def count(self) -> int:
         """How many journal entries the history holds."""
         return self.store._read(select(func.count()).select_from(t.journal)).scalar_one()
+
+
+def _undone(undos: dict[int, int], run_id: int) -> int | None:
+    """The undo that stands for run ``run_id`` (``undos``: undone run → its
+    newest finished undo): none when that undo was itself undone."""
+    undo = undos.get(run_id)
+    if undo is None or _undone(undos, undo) is not None:
+        return None
+    return undo
 
 
 def _values(e: Entry) -> tuple:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from calsync_desktop.model import Appointment
 from calsync_desktop.providers.base import RemoteEvent, WriteResult
-from calsync_desktop.store import _appointment_from_json, _appointment_json
+from calsync_desktop.store import _appointment_from_json, _appointment_json, field_text
 from calsync_desktop.store.journal import Entry, Journal
 from calsync_desktop.sync import mapping as m
 from calsync_desktop.sync.snapshot import Fields
@@ -203,3 +203,42 @@ def change_of(
         remote_before if wrote else None,
         remote_after if wrote else None,
     )
+
+
+# --------------------------------------------------------------------------- reading
+
+
+#: the fields a private appointment's history shows (SPEC §5: time, not contents)
+_PRIVATE_SHOWN = ("time", "private")
+_SHOWN = ("contents", "location", "time", "private", "participants", "rrule", "exdates")
+
+
+def field_changes(change: Change) -> list[tuple[str, str, str, str]]:
+    """What a change did, field by field, in a person's words: (side, field,
+    before, after); "—" where the appointment did not exist. A private
+    appointment shows only its time."""
+    shown = _PRIVATE_SHOWN if change.private else _SHOWN
+    sides = []
+    if change.local_changed:
+        before = m.local_fields(change.local_before) if change.local_before else None
+        sides.append(("Sales Calendar", before, change.local_after))
+    if change.remote_changed:
+        sides.append(("service", change.remote_before, change.remote_after))
+    out = []
+    for side, before, after in sides:
+        for name in shown:
+            old = before.get(name) if before is not None else None
+            new = after.get(name) if after is not None else None
+            if before is not None and after is not None and old == new:
+                continue
+            if before is None and after is None:
+                continue
+            out.append(
+                (
+                    side,
+                    name,
+                    field_text(name, old) if before is not None else "—",
+                    field_text(name, new) if after is not None else "—",
+                )
+            )
+    return out

@@ -23,6 +23,12 @@ GUARD_MIN_DELETIONS = 10
 GUARD_SHARE = 0.25
 
 
+def too_many(deletions: int, in_scope: int) -> bool:
+    """Whether deleting ``deletions`` of ``in_scope`` appointments on one side
+    is more than usual: the mass-deletion guard asks first (SPEC §4)."""
+    return deletions > GUARD_MIN_DELETIONS and deletions > GUARD_SHARE * in_scope
+
+
 class Decision(StrEnum):
     """The user's answer to the mass-deletion guard."""
 

@@ -29,7 +29,7 @@ from calsync_desktop.sync.actions import (
 )
 from calsync_desktop.sync.decide import decide
 from calsync_desktop.sync.linking import match
-from calsync_desktop.sync.plan import GUARD_MIN_DELETIONS, GUARD_SHARE, MassDeletionGuard, Plan
+from calsync_desktop.sync.plan import MassDeletionGuard, Plan, too_many
 from calsync_desktop.sync.run import SyncRun, name_of, name_of_event
 from calsync_desktop.sync.snapshot import LinkStatus
 
@@ -363,7 +363,7 @@ class Planner:
             ("the Sales Calendar", local_del),
             (run.account.name, remote_del),
         ):
-            if len(deletions) > GUARD_MIN_DELETIONS and len(deletions) > GUARD_SHARE * in_scope:
+            if too_many(len(deletions), in_scope):
                 reason = (
                     f"this sync would delete {len(deletions)} of {in_scope} appointments in {side}."
                 )

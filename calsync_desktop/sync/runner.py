@@ -25,6 +25,7 @@ from calsync_desktop.providers.base import (
     Unreachable,
 )
 from calsync_desktop.store import AccountBusy, StoreUnavailable
+from calsync_desktop.store.resync import forget_sync
 from calsync_desktop.sync.engine import Confirm, Progress, SyncEngine, SyncResult
 
 log = logging.getLogger(__name__)
@@ -207,9 +208,13 @@ class SyncRunner:
     def sync_all(self) -> dict[str, SyncResult]:
         return {a.id: self.sync_account(a.id) for a in self.runnable_accounts()}
 
-    def sync_account(self, account_id: str, trigger: str = "sync now") -> SyncResult:
+    def sync_account(
+        self, account_id: str, trigger: str = "sync now", from_scratch: bool = False
+    ) -> SyncResult:
         """One sync of one account; never raises for service failures.
-        ``trigger`` says what started it (the history names it)."""
+        ``trigger`` says what started it (the history names it). ``from_scratch``
+        first forgets the account's sync state and links: the sync then lists
+        both sides whole and links them again by SPEC §4's evidence (SPEC §9)."""
         store = self.services.store
         with self._lock(account_id):
             try:
@@ -222,6 +227,10 @@ class SyncRunner:
                 # on a team server, another computer of the same member may be
                 # syncing this account: the database's lock lets one at a time
                 with store.account_lock(account_id, self.lock_wait, account.name):
+                    if from_scratch:
+                        forget_sync(store, account_id)
+                        account = store.get_account(account_id)
+                        trigger = "from scratch"
                     result = self._run(account, trigger)
             except AccountBusy as busy:
                 log.info("Sync of %s not run: %s", account.name, busy)

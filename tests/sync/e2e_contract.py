@@ -55,6 +55,7 @@ from calsync_desktop.sync.engine import Decision, SyncResult
 from calsync_desktop.sync.runner import SyncRunner
 from tests.fakes.kit import IMPOSSIBLE_DATE, RemoteCalendar
 
+from .e2e_history import HistoryContract
 from .harness import Crash, EngineHarness
 
 SENSITIVITIES = ("normal", "private", "confidential", "personal")
@@ -185,7 +186,7 @@ def _many(h: E2EHarness, n: int):
     return items
 
 
-class EndToEndContract:
+class EndToEndContract(HistoryContract):
     """The sync rules as a user sees them, whatever the service.
 
     ``retry_cases``: the faults a service answers with a "wait, then retry", as

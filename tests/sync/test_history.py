@@ -21,6 +21,7 @@ from .harness import Crash, Harness
 
 @pytest.fixture
 def services(engine_services):
+    """Every rule holds on a SQLite file and on a team PostgreSQL database."""
     return engine_services
 
 

@@ -1,0 +1,273 @@
+"""``calsync history [--account NAME]``, ``calsync history show RUN`` and
+``calsync undo RUN [--dry-run]``: the sync history and undoing a run (SPEC §9).
+
+The work is done by :mod:`calsync_desktop.sync.undo`; this module only reads
+the arguments and prints. Private appointments show as "Private appointment"
+with their time only.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from calsync_desktop.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_STOPPED,
+    Commands,
+    UsageError,
+    add_account_option,
+    chosen_account_id,
+    iso,
+    local_zone_name,
+    print_json,
+    when,
+    zone,
+)
+from calsync_desktop.cli.kinds import installed_module
+from calsync_desktop.services import Services
+from calsync_desktop.store.journal import Journal, RunRecord
+from calsync_desktop.sync.engine import Decision, MassDeletionGuard
+from calsync_desktop.sync.history import Change, field_changes
+from calsync_desktop.sync.preview import plan_clauses
+from calsync_desktop.sync.undo import Undo, UndoItem, UndoPlan, UndoRefused, UndoResult, title_of
+
+
+def _account_name(services: Services, account_id: str) -> str:
+    account = services.store.get_account(account_id)
+    return account.name if account else "(removed account)"
+
+
+def _run_view(services: Services, r: RunRecord) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "account": _account_name(services, r.account_id),
+        "account_id": r.account_id,
+        "trigger": r.trigger,
+        "started": iso(r.started),
+        "finished": iso(r.finished),
+        "state": r.state,
+        "counts": r.counts,
+        "undoes": r.undoes,
+        "undone_by": r.undone_by,
+    }
+
+
+def _state_words(r: RunRecord) -> str:
+    words = {"running": "interrupted", "stopped": "stopped by the deletion warning"}
+    parts = [words[r.state]] if r.state in words else []
+    if r.undoes is not None:
+        parts.append(f"undid run {r.undoes}")
+    if r.undone_by is not None:
+        parts.append(f"undone by run {r.undone_by}")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def cmd_history(args: argparse.Namespace, services: Services) -> int:
+    runs = Journal(services.store).runs(chosen_account_id(args, services))
+    if args.json:
+        print_json([_run_view(services, r) for r in runs])
+        return EXIT_OK
+    if not runs:
+        print("No sync has changed anything yet (the history keeps 30 days).")
+        return EXIT_OK
+    tz = zone(local_zone_name(services.env))
+    print(f"{len(runs)} sync run(s) that changed something, newest first:")
+    for r in runs:
+        name = _account_name(services, r.account_id)
+        counts = plan_clauses(r.counts, name) if r.counts else "nothing changed"
+        print(
+            f"  {r.id:>5}  {when(r.started, tz)}  {name} ({r.trigger}): {counts}{_state_words(r)}"
+        )
+    print("Details: calsync history show RUN; to put a run's changes back: calsync undo RUN")
+    return EXIT_OK
+
+
+def _change_view(c: Change) -> dict[str, Any]:
+    return {
+        "appointment_id": c.local_id,
+        "appointment": title_of(c),
+        "kind": c.kind,
+        "sides": c.sides,
+        "remote_id": c.remote_id,
+        "version_before": c.version_before,
+        "version_after": c.version_after,
+        "private": c.private,
+        "fields": [
+            {"side": side, "field": name, "before": old, "after": new}
+            for side, name, old, new in field_changes(c)
+        ],
+    }
+
+
+def _find_run(services: Services, run_id: int) -> RunRecord:
+    record = Journal(services.store).run(run_id)
+    if record is None:
+        raise UsageError(f"There is no sync run {run_id} in the history (it keeps 30 days).")
+    return record
+
+
+def cmd_show(args: argparse.Namespace, services: Services) -> int:
+    record = _find_run(services, args.run)
+    changes = [Change.from_entry(e) for e in Journal(services.store).entries(record.id)]
+    if args.json:
+        print_json({**_run_view(services, record), "changes": [_change_view(c) for c in changes]})
+        return EXIT_OK
+    tz = zone(local_zone_name(services.env))
+    name = _account_name(services, record.account_id)
+    started = when(record.started, tz)
+    print(f"Run {record.id}: {name}, {started} ({record.trigger}){_state_words(record)}")
+    if not changes:
+        print("  It changed nothing.")
+    for c in changes:
+        print(f"  {c.kind}: {title_of(c)}")
+        for side, field, old, new in field_changes(c):
+            print(f"      {side} {field}: {old} → {new}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- undo
+
+
+def _item_view(i: UndoItem) -> dict[str, Any]:
+    return {
+        "appointment_id": i.change.local_id,
+        "appointment": i.title,
+        "kind": i.change.kind,
+        "local": i.local,
+        "remote": i.remote,
+        "left_alone": i.left_alone or None,
+        "what": i.words,
+    }
+
+
+def _print_plan(plan: UndoPlan, name: str, dry_run: bool) -> None:
+    verb = "would put back" if dry_run else "puts back"
+    print(f"Undoing run {plan.run.id} of {name} {verb} {len(plan.put_back)} appointment(s):")
+    for i in plan.put_back:
+        print(f"  - {i.title}: {i.words}")
+    if plan.left_alone:
+        print(f"Left alone, because they changed since ({len(plan.left_alone)}):")
+        for i in plan.left_alone:
+            print(f"  - {i.title}: {i.left_alone}")
+
+
+def _print_guard(guard: MassDeletionGuard, run_id: int) -> None:
+    print(f"  The undo stopped before deleting anything: {guard.reason}")
+    print(f"  To delete them: calsync undo {run_id} --yes-delete")
+    print(f"  To keep them and put back the rest: calsync undo {run_id} --keep-deleted")
+
+
+def _open_undo(args: argparse.Namespace, services: Services, record: RunRecord) -> Undo:
+    account = services.store.get_account(record.account_id)
+    if account is None:
+        raise UsageError(f"The account of run {record.id} was removed; it cannot be undone.")
+    module = installed_module(account.kind)
+    if module is None:
+        raise UsageError(f"This installation cannot reach {account.kind} accounts.")
+
+    def confirm(guard: MassDeletionGuard) -> Decision:
+        if args.yes_delete:
+            return Decision.APPLY
+        if args.keep_deleted:
+            return Decision.RESTORE
+        return Decision.STOP
+
+    provider = module.open_provider(account, services)
+    return Undo(services.store, account, provider, clock=services.clock, confirm=confirm)
+
+
+def _result_view(result: UndoResult) -> dict[str, Any]:
+    return {
+        "run": result.run_id,
+        "counts": result.counts,
+        "stopped": result.stopped,
+        "left_alone": [_item_view(i) for i in result.left_alone],
+        "errors": result.errors,
+    }
+
+
+def cmd_undo(args: argparse.Namespace, services: Services) -> int:
+    record = _find_run(services, args.run)
+    undo = _open_undo(args, services, record)
+    name = undo.account.name
+    try:
+        try:
+            plan = undo.plan(record.id)
+        except UndoRefused as refused:
+            raise UsageError(str(refused)) from None
+        if args.dry_run:
+            if args.json:
+                print_json(
+                    {
+                        "dry_run": True,
+                        "run": record.id,
+                        "put_back": [_item_view(i) for i in plan.put_back],
+                        "left_alone": [_item_view(i) for i in plan.left_alone],
+                        "guard": plan.guard.reason if plan.guard else None,
+                    }
+                )
+            else:
+                _print_plan(plan, name, dry_run=True)
+                if plan.guard:
+                    print(f"  The undo would stop before deleting anything: {plan.guard.reason}")
+            return EXIT_STOPPED if plan.guard else EXIT_OK
+        result = undo.apply(plan)
+    finally:
+        undo.provider.close()
+    if args.json:
+        print_json(_result_view(result))
+    elif result.stopped:
+        _print_plan(plan, name, dry_run=True)
+        _print_guard(plan.guard, record.id)
+    else:
+        done = plan_clauses(result.counts, name) if result.counts else "nothing to put back"
+        print(f"Undid run {record.id} of {name} as run {result.run_id}: {done}")
+        if result.left_alone:
+            print(f"Left alone ({len(result.left_alone)}):")
+            for i in result.left_alone:
+                print(f"  - {i.title}: {i.left_alone}")
+        for error in result.errors:
+            print(f"  error: {error}")
+        print(f"To have it back as the run left it: calsync undo {result.run_id}")
+    if result.stopped:
+        return EXIT_STOPPED
+    return EXIT_FAILED if result.errors else EXIT_OK
+
+
+def register(commands: Commands) -> None:
+    history = commands.add(
+        "history",
+        help="the sync runs that changed something, and what each changed",
+        description="Lists the runs of the last 30 days, newest first. Private appointments "
+        "show as 'Private appointment' with their time only.",
+    )
+    add_account_option(history)
+    history.set_defaults(func=cmd_history)
+    actions = commands.actions(history, required=False)
+    show = actions.add("show", help="what one run changed, field by field, on both sides")
+    show.add_argument("run", type=int, metavar="RUN", help="the run's number")
+    show.set_defaults(func=cmd_show)
+
+    undo = commands.add(
+        "undo",
+        help="put both sides back as they were before a sync run",
+        description="Every appointment the run changed goes back on both sides, unless it "
+        "changed again since (those are listed and left alone). The undo is a run of its "
+        "own and can itself be undone. It sends no invitation mails.",
+    )
+    undo.add_argument("run", type=int, metavar="RUN", help="the run's number (calsync history)")
+    undo.add_argument(
+        "--dry-run", action="store_true", help="print what would be put back; change nothing"
+    )
+    guard = undo.add_mutually_exclusive_group()
+    guard.add_argument(
+        "--yes-delete", action="store_true", help="delete even when the deletion warning stops"
+    )
+    guard.add_argument(
+        "--keep-deleted",
+        action="store_true",
+        help="when the deletion warning stops, keep what would be deleted and put back the rest",
+    )
+    undo.set_defaults(func=cmd_undo)

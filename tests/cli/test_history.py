@@ -1,0 +1,110 @@
+"""``calsync history``, ``calsync history show RUN`` and ``calsync undo RUN``
+(SPEC §9), on a real Sales Calendar file and the memory calendar service."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from calsync_desktop.accounts.memory import calendar_for
+from tests.cli.helpers import SECRET, _add_memory_account, _assert_usage_error
+
+
+def _two_runs(cli):
+    cli.add("--contents", "Push me", "--start", "2026-11-24T09:00", "--end", "2026-11-24T10:00")
+    _add_memory_account(cli)
+    cli.ok("sync")
+    remote = calendar_for(cli.services, "me@example.com")
+    remote.add(
+        subject="Pulled",
+        start=datetime(2026, 11, 27, 9, tzinfo=UTC),
+        end=datetime(2026, 11, 27, 10, tzinfo=UTC),
+    )
+    cli.ok("sync")
+    return remote
+
+
+def test_history_lists_the_runs_newest_first_with_account_trigger_and_counts(cli):
+    _two_runs(cli)
+    runs = cli.json("history")
+    assert [r["counts"] for r in runs] == [{"create locally": 1}, {"create remotely": 1}]
+    assert {r["account"] for r in runs} == {"me@example.com"}
+    assert {r["trigger"] for r in runs} == {"sync now"} and runs[0]["id"] > runs[1]["id"]
+    assert cli.json("history", "--account", "me@example.com") == runs
+    text = cli.ok("history")
+    assert "2 sync run(s)" in text and "me@example.com (sync now)" in text
+    assert "calsync undo RUN" in text
+
+
+def test_history_show_lists_each_change_field_by_field(cli):
+    _two_runs(cli)
+    newest = cli.json("history")[0]["id"]
+    shown = cli.json("history", "show", str(newest))
+    (change,) = shown["changes"]
+    assert change["kind"] == "create locally" and change["appointment"] == "Pulled"
+    fields = {(f["side"], f["field"]): (f["before"], f["after"]) for f in change["fields"]}
+    assert fields[("Sales Calendar", "contents")] == ("—", "Pulled")
+    assert "create locally: Pulled" in cli.ok("history", "show", str(newest))
+
+
+def test_history_never_shows_a_private_appointments_contents(cli):
+    cli.add(
+        "--contents",
+        SECRET,
+        "--private",
+        "--start",
+        "2026-11-24T09:00",
+        "--end",
+        "2026-11-24T10:00",
+    )
+    _add_memory_account(cli)
+    cli.ok("sync")
+    run = cli.json("history")[0]["id"]
+    for out in (cli.ok("history", "show", str(run)), cli.ok("--json", "history", "show", str(run))):
+        assert SECRET.split()[0] not in out
+        assert "Private appointment" in out
+
+
+def test_undo_dry_run_prints_what_goes_back_and_changes_nothing(cli):
+    remote = _two_runs(cli)
+    newest = cli.json("history")[0]["id"]
+    out = cli.ok("undo", str(newest), "--dry-run")
+    assert (
+        "would put back 1 appointment(s)" in out and "Pulled: delete in the Sales Calendar" in out
+    )
+    assert cli.json("status")["appointments"] == 2
+    assert len(remote.events) == 2
+
+
+def test_undo_puts_the_run_back_and_can_itself_be_undone(cli):
+    remote = _two_runs(cli)
+    first = cli.json("history")[-1]["id"]  # the run that created "Push me" remotely
+    out = cli.ok("undo", str(first))
+    assert "Undid run" in out and "To have it back as the run left it: calsync undo" in out
+    assert sorted(e.subject for e in remote.events.values()) == ["Pulled"]
+    undo_run = cli.json("history")[0]
+    assert undo_run["trigger"] == "undo" and undo_run["undoes"] == first
+    cli.ok("undo", str(undo_run["id"]))
+    assert sorted(e.subject for e in remote.events.values()) == ["Pulled", "Push me"]
+
+
+def test_undo_of_a_run_not_in_the_history_is_a_usage_error(cli):
+    _assert_usage_error(cli("undo", "999"), "no sync run 999")
+    _assert_usage_error(cli("history", "show", "999"), "no sync run 999")
+
+
+def test_undo_lists_what_changed_since_and_leaves_it_alone(cli):
+    remote = _two_runs(cli)
+    first = cli.json("history")[-1]["id"]
+    (event,) = [e for e in remote.events.values() if e.subject == "Push me"]
+    remote.edit(event.remote_id, location="Edited since")
+    result = cli.json("undo", str(first))
+    assert [i["left_alone"] for i in result["left_alone"]] == ["changed in me@example.com since"]
+    assert remote.events[event.remote_id].location == "Edited since"
+
+
+def test_sync_from_scratch_links_again_and_creates_nothing(cli):
+    remote = _two_runs(cli)
+    out = cli.ok("sync", "--from-scratch", "--account", "me@example.com")
+    assert out.strip() == "me@example.com: 2 link"
+    assert len(remote.events) == 2 and cli.json("status")["appointments"] == 2
+    _assert_usage_error(cli("sync", "--from-scratch"), "--from-scratch needs --account")

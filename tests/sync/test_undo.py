@@ -1,0 +1,259 @@
+"""Undoing a sync run (SPEC §9): both sides back as they were before it, for
+every appointment not changed since; the undo is a run of its own that can be
+undone; no invitations; the mass-deletion guard; private stays private; a
+kill during an undo is completed by the next sync or undo. Over a real store
+(a SQLite file, and a team PostgreSQL database as a member) and the memory
+calendar service."""
+
+from __future__ import annotations
+
+import pytest
+
+from calsync_desktop.model import Participant, Recurrence
+from calsync_desktop.providers.base import Update
+from calsync_desktop.store.journal import Journal
+from calsync_desktop.sync import mapping as m
+from calsync_desktop.sync.engine import Decision
+from calsync_desktop.sync.undo import Undo, UndoRefused
+
+from .harness import Crash, Harness
+
+
+@pytest.fixture
+def services(engine_services):
+    """Every rule holds on a SQLite file and on a team PostgreSQL database."""
+    return engine_services
+
+
+@pytest.fixture
+def h(store, clock):
+    return Harness(store, clock)
+
+
+def undo(h, run_id=None, decision=Decision.STOP, dry_run=False):
+    account = h.store.get_account(h.account.id)
+    u = Undo(h.store, account, h.provider, clock=h.clock, confirm=lambda guard: decision)
+    plan = u.plan(run_id if run_id is not None else last_run(h).id)
+    return plan if dry_run else u.apply(plan)
+
+
+def last_run(h):
+    return Journal(h.store).runs(h.account.id)[0]
+
+
+def both_sides(h) -> tuple[dict, dict]:
+    """The two-way fields of every appointment and every event, by local id."""
+    local = {a.id: m.stored_form(m.local_fields(a)) for a in h.all_local()}
+    linked = h.store.status_for_remote(h.account.id, list(h.calendar.events))
+    remote = {
+        (e.local_id or (linked[e.remote_id].local_id if e.remote_id in linked else e.remote_id)): (
+            m.stored_form(m.remote_fields(e, h.account.email))
+        )
+        for e in h.calendar.events.values()
+    }
+    drop = ("statuses",)
+
+    def two_way(fields):
+        return {k: v for k, v in fields.to_json().items() if k not in drop}
+
+    return {k: two_way(v) for k, v in local.items()}, {k: two_way(v) for k, v in remote.items()}
+
+
+def assert_no_duplicates(h) -> None:
+    """One event per appointment (linked, or carrying its id), one appointment per event."""
+    links = h.store.all_status(h.account.id)
+    owners: dict[str, set[str]] = {}
+    for e in h.calendar.events.values():
+        ids = {e.local_id} if e.local_id else set()
+        ids |= {lid for lid, r in links.items() if r.remote_id == e.remote_id}
+        assert len(ids) <= 1, e
+        for lid in ids:
+            owners.setdefault(lid, set()).add(e.remote_id)
+    assert all(len(events) == 1 for events in owners.values()), owners
+    assert {r.remote_id for r in links.values()} <= set(h.calendar.events)
+
+
+def busy_run(h, clock):
+    """One run of every kind: pushed, pulled, deleted here, deleted there,
+    created there, created here. Returns the ids involved."""
+    ids = {
+        "pushed": h.add_local("Demo at Initech", location="HQ").id,
+        "pulled": h.add_local("Call Globex").id,
+        "gone_here": h.add_local(
+            "Lunch with Ann", participants=(Participant("Ann", "ann@x.example"),)
+        ).id,
+        "gone_there": h.add_local(
+            "Weekly",
+            participants=(Participant("Bob", "bob@x.example"),),
+            recurrence=Recurrence("FREQ=WEEKLY;COUNT=4"),
+        ).id,
+    }
+    h.sync()
+    clock.advance(minutes=5)
+    h.edit_local(ids["pushed"], location="Room 2")
+    h.calendar.edit(h.remote_for(ids["pulled"]).remote_id, subject="Call Globex (moved)")
+    h.store.delete_appointment(ids["gone_here"])
+    h.calendar.remove(h.remote_for(ids["gone_there"]).remote_id)
+    h.add_remote("From the phone")
+    ids["created_here"] = h.add_local("New pitch").id
+    return ids
+
+
+def test_undo_puts_both_sides_back_as_they_were_before_the_run(h, clock):
+    ids = busy_run(h, clock)
+    before = both_sides(h)
+    weekly = h.store.get_appointments([ids["gone_there"]])  # gone there: here it still is
+    h.sync()
+    assert both_sides(h) != before
+    clock.advance(minutes=5)
+    result = undo(h)
+    assert result.left_alone == [] and result.errors == []
+    local, remote = both_sides(h)
+    # the Sales Calendar as it was, except that what the run deleted here is back
+    assert local == before[0] | {ids["gone_here"]: before[1][ids["gone_here"]]}
+    # the service as it was, except that what the run deleted here is back there too
+    expected_remote = dict(before[1])
+    expected_remote[ids["gone_there"]] = before[0][ids["gone_there"]]
+    assert remote == expected_remote
+    back = h.local(ids["gone_there"])  # its id, participants and recurrence
+    assert back.participants == weekly[ids["gone_there"]].participants
+    assert back.recurrence == weekly[ids["gone_there"]].recurrence
+    assert h.local(ids["gone_here"]).participants[0].email == "ann@x.example"
+    # each is linked once: one event per appointment, one appointment per event
+    assert_no_duplicates(h)
+
+
+def test_the_next_sync_does_not_repeat_what_was_undone(h, clock):
+    busy_run(h, clock)
+    h.sync()
+    undo(h)
+    after_undo = both_sides(h)
+    clock.advance(minutes=5)
+    result = h.sync()
+    assert result.counts == {} and result.errors == []
+    assert both_sides(h) == after_undo
+
+
+def test_what_changed_since_the_run_is_listed_and_left_alone(h, clock):
+    a = h.add_local("Demo", location="HQ")
+    b = h.add_local("Call", location="Room 1")
+    h.sync()
+    h.edit_local(a.id, location="Room 2")
+    h.edit_local(b.id, location="Room 3")
+    h.sync()
+    run = last_run(h).id
+    h.edit_local(a.id, contents="Demo (edited since)")
+    h.calendar.edit(h.remote_for(b.id).remote_id, location="Annex")
+    plan = undo(h, run, dry_run=True)
+    assert {i.change.local_id: i.left_alone for i in plan.left_alone} == {
+        a.id: "changed in the Sales Calendar since",
+        b.id: "changed in Work calendar since",
+    }
+    result = undo(h, run)
+    assert len(result.left_alone) == 2 and result.counts == {}
+    assert h.local(a.id).contents == "Demo (edited since)"
+    assert h.remote_for(b.id).location == "Annex"
+
+
+def test_an_undo_can_itself_be_undone_back_to_the_state_after_the_run(h, clock):
+    busy_run(h, clock)
+    h.sync()
+    after_run = both_sides(h)
+    first = undo(h)
+    second = undo(h, first.run_id)
+    assert second.left_alone == [] and second.errors == []
+    assert both_sides(h) == after_run
+    runs = Journal(h.store).runs()
+    assert runs[0].undoes == first.run_id and runs[1].undoes == runs[2].id
+
+
+def test_a_run_is_undone_once(h, clock):
+    h.add_local("Demo")
+    h.sync()
+    run = last_run(h).id
+    done = undo(h, run)
+    with pytest.raises(UndoRefused, match=f"undone already, by run {done.run_id}"):
+        undo(h, run)
+    undo(h, done.run_id)  # undoing the undo makes the run undoable again
+    assert undo(h, run).counts == {"delete": 1}
+
+
+def test_an_undo_sends_no_invitations_and_keeps_private_appointments_private(h, clock):
+    h.store.set_setting("sync.send_invitations", True)
+    seen = []
+    original = h.calendar.write_batch
+    h.calendar.write_batch = lambda writes: (seen.extend(writes), original(writes))[1]
+    secret = h.add_local(
+        "Lawyer\nabout the house", private=True, participants=(Participant("L", "l@x.example"),)
+    )
+    h.sync()
+    h.edit_local(secret.id, location="Office")
+    h.store.delete_appointment(h.add_local("Other").id)
+    h.sync()
+    seen.clear()
+    plan = undo(h, dry_run=True)
+    assert "Lawyer" not in " ".join(i.title + i.words for i in plan.items)
+    undo(h)
+    assert seen and not any(w.send_invitations for w in seen)
+    assert all(w.draft.private for w in seen if isinstance(w, Update))
+    assert h.remote_for(secret.id).private and h.local(secret.id).private
+
+
+def test_an_undo_that_would_delete_many_asks_first(h, clock):
+    for i in range(3):
+        h.add_local(f"Kept {i}")
+    h.sync()
+    for i in range(12):
+        h.add_remote(f"Imported {i}")
+    h.sync()
+    run = last_run(h).id
+    stopped = undo(h, run)
+    assert stopped.stopped and stopped.run_id is None
+    assert len(h.all_local()) == 15
+    kept = undo(h, run, decision=Decision.RESTORE)
+    assert len(kept.left_alone) == 12 and len(h.all_local()) == 15
+    assert undo(h, run, decision=Decision.APPLY).counts == {"delete": 12}
+    assert sorted(a.contents for a in h.all_local()) == ["Kept 0", "Kept 1", "Kept 2"]
+
+
+def test_an_undo_costs_one_listing_and_the_batches_of_its_writes(h, clock):
+    h.calendar.batch_size = 10
+    ids = [h.add_local(f"Meeting {i}", location="HQ").id for i in range(30)]
+    h.sync()
+    for a in ids:
+        h.edit_local(a, location="Room 2")
+    requests = h.calendar.requests
+    h.sync()
+    run_cost = h.calendar.requests - requests
+    requests = h.calendar.requests
+    undo(h)
+    assert h.calendar.requests - requests <= run_cost + 1
+    assert all(h.remote_for(a).location == "HQ" for a in ids)
+
+
+@pytest.mark.parametrize("then", ["undo", "sync"])
+@pytest.mark.parametrize("writes", [1, 3, 4])
+def test_a_kill_during_an_undo_is_completed_without_loss_or_duplicate(h, clock, then, writes):
+    ids = busy_run(h, clock)
+    h.sync()
+    run = last_run(h).id
+    h.calendar.batch_size = 2
+    h.kill_after_writes(writes)
+    with pytest.raises(Crash):
+        undo(h, run)
+    h.store.close()
+    h.store = h.store.reopen()
+    if then == "undo":
+        result = undo(h, run)
+        assert result.errors == []
+    else:
+        h.sync()
+    h.sync()
+    local, _ = both_sides(h)
+    assert_no_duplicates(h)
+    # nothing lost: what the run left here is still here; a finished undo
+    # brought back what the run deleted
+    kept = ["pushed", "pulled", "created_here"]
+    if then == "undo":
+        kept += ["gone_here", "gone_there"]
+    assert {ids[k] for k in kept} <= set(local)
