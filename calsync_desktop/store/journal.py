@@ -131,6 +131,16 @@ class Journal:
                 ],
             )
 
+    def add_rows(self, run_id: int, rows: list[dict]) -> None:
+        """Journal entries given as column values (the ones left out are NULL),
+        all with the same columns, inside the caller's transaction."""
+        owner = self.store.owner
+        with self.store.transaction() as conn:
+            for row in rows:
+                row["run_id"] = run_id
+                row["owner"] = owner
+            insert_many(conn, t.journal, rows)
+
     def finish(self, run_id: int, state: str, counts: dict[str, int], finished: datetime) -> None:
         """The run's end: its state and counts. A run that changed nothing and
         was not stopped is not kept."""

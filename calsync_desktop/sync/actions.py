@@ -44,7 +44,7 @@ from calsync_desktop.providers.base import (
 )
 from calsync_desktop.store import ConcurrentEdit
 from calsync_desktop.sync import mapping as m
-from calsync_desktop.sync.history import Change, change_of
+from calsync_desktop.sync.history import change_of
 from calsync_desktop.sync.merge import Merged, merge, remote_wins
 from calsync_desktop.sync.run import SyncRun, name_of
 from calsync_desktop.sync.snapshot import LinkStatus, Snapshot
@@ -261,7 +261,7 @@ class CreateLocally(Action):
             except InvalidAppointment as error:
                 unstorable(run, action, error)
                 continue
-            items.append((action, appointment))
+            items.append((action, appointment, run.snapshot(appointment, action.event)))
             if no_email:
                 names = ", ".join(
                     "an attendee" if appointment.private else (p.name or "?") for p in no_email
@@ -273,38 +273,21 @@ class CreateLocally(Action):
                     f"Attendee without an email address was not imported: {names}.",
                 )
                 run.result.skipped += 1
-        seqs = run.store.insert_appointments([a for _, a in items])
+        seqs = run.store.insert_appointments([a for _, a, _ in items])
         run.own_seqs.update(seqs)
         run.store.add_statuses(
             account.id,
             [
                 LinkStatus(
-                    action.local_id,
-                    action.event.remote_id,
-                    action.event.version,
-                    run.snapshot(appointment, action.event),
-                    seq,
+                    action.local_id, action.event.remote_id, action.event.version, snapshot, seq
                 ).to_row()
-                for (action, appointment), seq in zip(items, seqs, strict=True)
+                for (action, _, snapshot), seq in zip(items, seqs, strict=True)
             ],
         )
         for _ in items:
             run.result.add(CreateLocally.kind)
         if run.journal is not None:  # the history, in the same transaction
-            run.journal.record(
-                [
-                    Change(
-                        action.local_id,
-                        str(CreateLocally.kind),
-                        local_changed=True,
-                        remote_changed=False,
-                        remote_id=action.event.remote_id,
-                        version_after=action.event.version,
-                        local_after=m.local_fields(appointment),
-                    )
-                    for action, appointment in items
-                ]
-            )
+            run.journal.record_imports([(a.local_id, a.event, snap.local) for a, _, snap in items])
 
 
 @dataclass

@@ -36,16 +36,32 @@ if TYPE_CHECKING:
 #: what starts a run (the trigger a run's record names)
 TRIGGERS = ("interval", "sync now", "edit", "wake", "start", "undo", "from scratch")
 
-_EMPTY = ("", None, [], {}, False)
 
-
-def fields_json(fields: Fields | None) -> str | None:
-    """Merge fields as compact JSON: empty values are left out."""
-    if fields is None:
+def fields_json(f: Fields | None) -> str | None:
+    """Merge fields as compact JSON: empty values are left out (written field
+    by field: an initial sync writes one of these per event)."""
+    if f is None:
         return None
-    return json.dumps(
-        {k: v for k, v in fields.to_json().items() if v not in _EMPTY}, ensure_ascii=False
-    )
+    out: dict = {}
+    if f.contents:
+        out["contents"] = f.contents
+    if f.location:
+        out["location"] = f.location
+    if f.time is not None:
+        out["time"] = f.time
+    if f.private:
+        out["private"] = True
+    if f.participants:
+        out["participants"] = f.participants
+    if f.statuses:
+        out["statuses"] = dict(f.statuses)
+    if f.rrule:
+        out["rrule"] = f.rrule
+    if f.exdates:
+        out["exdates"] = f.exdates
+    if f.overrides:
+        out["overrides"] = dict(f.overrides)
+    return json.dumps(out, ensure_ascii=False)
 
 
 def fields_from(text: str | None) -> Fields | None:
@@ -151,6 +167,27 @@ class RunJournal:
         """Changes of this run, in the caller's transaction."""
         if changes:
             self.journal.add(self.begin(), [c.to_entry() for c in changes])
+
+    def record_imports(self, imported: list[tuple[str, RemoteEvent, Fields]]) -> None:
+        """Appointments a run brought in (local id, the event, their fields), in
+        the caller's transaction: the same entries as :meth:`record` would write,
+        built directly (an initial sync writes one per event)."""
+        if imported:
+            kind = "create locally"
+            self.journal.add_rows(
+                self.begin(),
+                [
+                    {
+                        "local_id": local_id,
+                        "kind": kind,
+                        "sides": "local",
+                        "remote_id": event.remote_id,
+                        "version_after": event.version,
+                        "local_after": fields_json(fields),
+                    }
+                    for local_id, event, fields in imported
+                ],
+            )
 
     def end(self, state: str, counts: dict[str, int]) -> None:
         if self.run_id is None and state == "done":

@@ -11,12 +11,6 @@ syncs, and checks after every clean sync:
 - a series split "this and following" on either side ends at the split on both
   sides, and the new series is on both sides once;
 - both sides equal on the two-way fields.
-
-It also undoes a random earlier run (SPEC §9): afterwards every appointment of
-that run untouched since (neither its change counter nor its event's version
-moved) is on both sides as it was before the run (one the run deleted, on
-either side, is back on both), nothing is duplicated, and undoing the undo
-returns both sides to how the run left them.
 """
 
 from __future__ import annotations
@@ -37,20 +31,15 @@ from hypothesis.stateful import (
     initialize,
     invariant,
     multiple,
-    precondition,
     rule,
 )
 
 from calsync_desktop.model import Participant, Recurrence
 from calsync_desktop.providers.base import Create, ProviderError
 from calsync_desktop.store import Store
-from calsync_desktop.store.journal import Journal
-from calsync_desktop.sync import mapping as m
 from calsync_desktop.sync.engine import Decision
-from calsync_desktop.sync.history import Change
 from calsync_desktop.sync.mapping import join_contents
 from calsync_desktop.sync.scope import Scope
-from calsync_desktop.sync.undo import Undo
 
 from .harness import Crash, Harness
 
@@ -122,9 +111,6 @@ class SyncMachine(RuleBasedStateMachine):
         self.splits: list[tuple[str, str, str, datetime, int]] = []
         # new series of remote splits: they carry the old series' local id (as on Google)
         self.split_copies: set[str] = set()
-        # run id -> both sides before it, and each of its items' counter and version after it
-        self.before_run: dict[int, tuple[dict, dict]] = {}
-        self.after_run: dict[int, dict[str, tuple]] = {}
 
     def teardown(self):
         if hasattr(self, "store"):
@@ -534,133 +520,11 @@ class SyncMachine(RuleBasedStateMachine):
         remote = {rid: e for rid, e in self.h.calendar.events.items() if scope.remote_reason(e)}
         return local, remote
 
-    # ------------------------------------------------------------------ undo
-
-    def two_sides(self) -> tuple[dict, dict]:
-        """The two-way fields of every appointment (by local id) and every event
-        (by remote id), as a service stores them."""
-
-        def two_way(f):
-            f = m.stored_form(f)
-            return (f.contents, f.location, f.time, f.private)
-
-        local = {a.id: two_way(m.local_fields(a)) for a in self.h.all_local()}
-        remote = {
-            rid: two_way(m.remote_fields(e, self.h.account.email))
-            for rid, e in self.h.calendar.events.items()
-        }
-        return local, remote
-
-    def journal_of(self, run_id) -> list[Change]:
-        return [Change.from_entry(e) for e in Journal(self.store).entries(run_id)]
-
-    def marks(self, change: Change) -> tuple:
-        """What moves when an item is touched: its change counter, its event's version."""
-        seq = self.store.appointment_seqs([change.local_id]).get(change.local_id)
-        event = self.event_of(change)
-        return seq, event.version if event else None
-
-    def event_of(self, change: Change):
-        """The item's event: linked, under its id in the journal, or carrying its id."""
-        events = self.h.calendar.events
-        row = self.store.status_for(self.h.account.id, [change.local_id]).get(change.local_id)
-        if row is not None and row.remote_id in events:
-            return events[row.remote_id]
-        if change.remote_id in events:
-            return events[change.remote_id]
-        for rid, e in events.items():
-            if e.local_id == change.local_id and rid not in self.split_copies:
-                return e
-        return None
-
-    def remember_run(self, before) -> None:
-        runs = Journal(self.store).runs(self.h.account.id)
-        if runs and runs[0].id not in self.before_run and runs[0].state == "done":
-            run = runs[0]
-            self.before_run[run.id] = before
-            self.after_run[run.id] = {c.local_id: self.marks(c) for c in self.journal_of(run.id)}
-
-    def undo(self, run_id):
-        account = self.store.get_account(self.h.account.id)
-        undo = Undo(self.store, account, self.h.provider, self.clock, lambda g: Decision.APPLY)
-        return undo.run(run_id)
-
-    @precondition(lambda self: self.before_run)
-    @rule(data=st.data())
-    def undo_an_earlier_run(self, data):
-        if (
-            self.pending_fault
-            or self.h.calendar.pending_faults
-            or self.h.kill_pending
-            or self.h.provider.crash_after_write
-        ):
-            return
-        journal = Journal(self.store)
-        runs = [
-            r
-            for r in journal.runs(self.h.account.id)
-            if r.id in self.before_run and r.undone_by is None
-        ]
-        if not runs:
-            return
-        run = data.draw(st.sampled_from(runs))
-        changes = self.journal_of(run.id)
-        untouched = [c for c in changes if self.marks(c) == self.after_run[run.id].get(c.local_id)]
-        local_before, remote_before = self.before_run[run.id]
-        scope = Scope(self.clock())
-
-        def out_of_scope(c):
-            a, e = self.store.get_appointment(c.local_id), self.event_of(c)
-            return bool((a and scope.local_reason(a)) or (e and scope.remote_reason(e)))
-
-        untouched = [c for c in untouched if not out_of_scope(c)]
-        pre_undo = self.two_sides()
-        result = self.undo(run.id)
-        assert result.errors == [], result.errors
-        local, remote = self.two_sides()
-        for c in untouched:
-            was_here = c.local_id in local_before
-            was_there = c.remote_id in remote_before
-            event = self.event_of(c)
-            if c.kind in ("delete locally", "delete remotely"):
-                # deleted by the run on one side: back on both
-                assert c.local_id in local, ("not brought back", c.kind)
-                assert event is not None, ("not brought back there", c.kind)
-                if was_here:
-                    assert local[c.local_id] == local_before[c.local_id]
-                if was_there:
-                    assert remote[event.remote_id] == remote_before[c.remote_id]
-                continue
-            if was_here:
-                assert local.get(c.local_id) == local_before[c.local_id], ("local", c.kind)
-            else:
-                assert c.local_id not in local, ("created here by the run, still here", c.kind)
-            if was_there:
-                assert event is not None and remote[event.remote_id] == remote_before[c.remote_id]
-            elif c.remote_changed:
-                assert event is None, ("created there by the run, still there", c.kind)
-        carried = [
-            e.local_id
-            for rid, e in self.h.calendar.events.items()
-            if e.local_id and rid not in self.split_copies
-        ]
-        assert len(carried) == len(set(carried)), "the undo duplicated an event"
-        # undoing the undo: both sides as the run left them
-        if result.run_id is not None and self.journal_of(result.run_id):
-            again = self.undo(result.run_id)
-            assert again.errors == [] and again.left_alone == [], again.left_alone
-        assert self.two_sides()[0] == pre_undo[0], "undoing the undo lost the run's state here"
-        restored_remote = sorted(self.two_sides()[1].values())
-        assert restored_remote == sorted(pre_undo[1].values()), "… there"
-        # the runs are done: neither is undone again here
-        self.before_run.pop(run.id, None)
-
     @rule()
     def sync(self):
         frozen_local, frozen_remote = self._frozen_snapshot()
         crashed = failed = False
         first_batch = len(self.h.batches)
-        before = self.two_sides()
         try:
             self.h.sync()
         except Crash:
@@ -674,7 +538,6 @@ class SyncMachine(RuleBasedStateMachine):
         for remote_id, before in frozen_remote.items():
             assert self.h.calendar.events.get(remote_id) == before, "frozen event touched"
         if not (crashed or failed):
-            self.remember_run(before)
             self.epoch += 1
             if self.first_sync_pending:
                 self.first_sync_pending = False
