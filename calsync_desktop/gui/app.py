@@ -550,6 +550,11 @@ class CalsyncApp(QObject):
             self._markers[key] = marker
             # a replaced dialog's late "destroyed" must not forget its successor
             dialog.destroyed.connect(lambda _=None, k=key, m=marker: self._forget(k, m))
+            # a dialog that is done is forgotten at once: Qt deletes it only later,
+            # and opening it again meanwhile must build a new one, not show the old
+            finished = getattr(dialog, "finished", None)
+            if finished is not None:
+                finished.connect(lambda _=0, k=key, m=marker: self._forget(k, m))
             self.dialogs[key] = dialog
         dialog.show()
         dialog.raise_()

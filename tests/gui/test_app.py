@@ -413,3 +413,20 @@ def test_a_new_appointment_syncs_only_to_the_account_chosen_for_it(
     wait_for_run(qtbot, app)
     assert [e.subject for e in second_calendar.events.values()] == ["Call the client"]
     assert first_calendar.events == {}
+
+
+def test_a_dialog_closed_and_opened_again_at_once_is_a_new_one_that_stays(qtbot, make_app):
+    """Qt deletes a closed dialog only later: the menu opening it again before
+    then must not show the old one, which would vanish under the user's hand."""
+    app = make_app()
+    app.start(sync_at_start=False)
+    for key, action in (("settings", "Settings…"), ("troubleshooting", "Troubleshooting…")):
+        app.tray.actions[action].trigger()
+        first = app.dialogs[key]
+        first.reject()  # closed: still alive until Qt gets to deleting it
+        assert key not in app.dialogs
+        app.tray.actions[action].trigger()
+        again = app.dialogs[key]
+        assert again is not first
+        qtbot.wait(50)  # Qt deletes the closed one now
+        assert key in app.dialogs and app.dialogs[key] is again and again.isVisible()
