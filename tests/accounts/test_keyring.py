@@ -43,8 +43,17 @@ def test_secrets_round_trip_through_the_os_keyring(secrets):
     assert secrets.get(account, "password") is None
 
 
-def test_deleting_a_missing_secret_is_quiet(secrets):
-    secrets.delete(str(uuid.uuid4()), "token")
+def test_deleting_a_missing_secret_is_quiet_and_keeps_the_others(secrets):
+    account = str(uuid.uuid4())
+    secrets.set(account, "password", "kept")
+    try:
+        secrets.delete(account, "token")  # never stored: no error
+        secrets.delete(str(uuid.uuid4()), "password")  # another account's: no error
+        assert secrets.get(account, "token") is None
+        assert secrets.get(account, "password") == "kept"
+    finally:
+        secrets.delete_all(account)
+    assert secrets.get(account, "password") is None
 
 
 def test_saving_an_account_puts_its_secret_in_the_keyring_not_the_database(tmp_path, secrets):

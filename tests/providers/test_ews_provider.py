@@ -14,6 +14,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from exchangelib import CalendarItem
 from exchangelib.recurrence import (
     AbsoluteMonthlyPattern,
     AbsoluteYearlyPattern,
@@ -48,6 +49,8 @@ from calsync_desktop.providers.base import (
     Update,
 )
 from calsync_desktop.providers.ews import (
+    LOCAL_ID_FIELD,
+    CalsyncLocalId,
     ConnectionSettings,
     ExchangeProvider,
     ews_to_rrule,
@@ -352,6 +355,9 @@ def test_update_of_time_keeps_the_zone(harness):
 def test_register_local_id_property_is_idempotent():
     register_local_id_property()
     register_local_id_property()
+    registered = [f for f in CalendarItem.FIELDS if f.name == LOCAL_ID_FIELD]
+    assert len(registered) == 1
+    assert registered[0].value_cls is CalsyncLocalId
 
 
 # --------------------------------------------------------------------------- TLS

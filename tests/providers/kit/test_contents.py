@@ -158,18 +158,37 @@ def test_html_body_becomes_plain_text():
 
 
 @pytest.mark.parametrize(
-    "odd",
+    ("odd", "text"),
     [
-        "<p>unclosed <b>bold",
-        "<<<>>>",
-        "<div><table><tr><td>a<td>b</table>",
-        "&bogus; &#xZZ;",
-        "<p>" * 5000,
-        "",
+        ("<p>unclosed <b>bold", "unclosed bold"),
+        ("<<<>>>", "<<<>>>"),
+        ("<div><table><tr><td>a<td>b</table>", "a b"),
+        ("&bogus; &#xZZ;", "&bogus; &#xZZ;"),
+        ("<p>" * 5000 + "deep", "deep"),
+        ("", ""),
     ],
 )
-def test_odd_html_converts_without_crashing(odd):
-    assert isinstance(html_to_text(odd), str)
+def test_odd_html_converts_to_the_text_it_holds(odd, text):
+    assert html_to_text(odd) == text
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        ("one<br>two", "one\ntwo"),
+        ("one<br><br>two", "one\n\ntwo"),  # an empty line stays one empty line
+        ("one<br><br><br><br>two", "one\n\ntwo"),  # never more than one
+        ("text<div>block</div>", "text\nblock"),  # a block starts on a line of its own
+        ("<b>bold</b> <i>italic</i>", "bold italic"),  # the space between inline tags
+        ("<b>bold</b><i>italic</i>", "bolditalic"),  # and none where there was none
+        ("word <b>bold</b>", "word bold"),
+        ("<span>a </span>b", "a b"),
+        ("<a href='https://example.com'>https://example.com</a>", "https://example.com"),
+        ("<!-- hidden --><p>seen</p>", "seen"),
+    ],
+)
+def test_html_line_breaks_and_the_spaces_between_inline_tags_are_kept(html, text):
+    assert html_to_text(html) == text
 
 
 _MILLION = """
