@@ -35,6 +35,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
@@ -249,6 +250,10 @@ def report(outcomes: list[Outcome], sources: dict[str, str], head: str) -> str:
     return "\n".join(lines)
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/mutate", description=__doc__.split("\n")[0])
     parser.add_argument("--root", type=Path, default=HERE.parent.parent)
@@ -328,14 +333,34 @@ def main(argv: list[str] | None = None) -> int:
             return outcome
 
         outcomes: list[Outcome] = []
-        # each worker takes every len(workers)-th mutant, one at a time
-        with ThreadPoolExecutor(max_workers=len(workers)) as pool:
-            lanes = [
-                [(i, m) for i, m in enumerate(chosen) if i % len(workers) == w]
-                for w in range(len(workers))
-            ]
-            for lane_outcomes in pool.map(lambda lane: [one(x) for x in lane], lanes):
-                outcomes.extend(lane_outcomes)
+        stop = threading.Event()
+
+        def lane_of(lane: list[tuple[int, Mutant]]) -> list[Outcome]:
+            done = []
+            for x in lane:
+                if stop.is_set():
+                    break
+                done.append(one(x))
+            return done
+
+        # each worker takes every len(workers)-th mutant, one at a time; Ctrl-C
+        # (or SIGTERM) lets the mutants under way finish, then the copies go
+        signal.signal(signal.SIGTERM, _interrupt)
+        pool = ThreadPoolExecutor(max_workers=len(workers))
+        lanes = [
+            [(i, m) for i, m in enumerate(chosen) if i % len(workers) == w]
+            for w in range(len(workers))
+        ]
+        futures = [pool.submit(lane_of, lane) for lane in lanes]
+        try:
+            for future in futures:
+                outcomes.extend(future.result())
+        except KeyboardInterrupt:
+            stop.set()
+            print("stopping after the mutants under way", flush=True)
+            pool.shutdown(wait=True)
+            raise
+        pool.shutdown()
     text = report(outcomes, sources, head)
     print(text)
     if args.report:

@@ -250,11 +250,22 @@ class ProviderContract:
     # -- faults
 
     def test_rate_limit_is_retried(self, harness):
+        harness.provider.changes(WINDOW, None)  # first contact (discovery, sign-in) done
+        before = harness.server.count_requests()
+        harness.provider.changes(WINDOW, None)
+        clean = harness.server.count_requests() - before
         harness.server.fail_next("rate_limit")
+        before = harness.server.count_requests()
         listing = harness.provider.changes(WINDOW, None)
         assert listing.complete
+        # the refused request was sent once more, and nothing else changed
+        assert harness.server.count_requests() - before == clean + 1
 
     def test_server_error_is_retried(self, harness):
         harness.server.fail_next("server_error")
-        event = create(harness.provider, draft())
+        before = harness.server.count_requests()
+        event = create(harness.provider, draft(subject="Sent again after a server error"))
         assert event.remote_id
+        assert harness.server.count_requests() - before >= 2  # refused, then sent again
+        listed = harness.provider.changes(WINDOW, None).events
+        assert [e.remote_id for e in listed if e.subject == event.subject] == [event.remote_id]

@@ -10,7 +10,16 @@ syncs, and checks after every clean sync:
 - an occurrence cancelled remotely is a deleted occurrence in the Sales Calendar;
 - a series split "this and following" on either side ends at the split on both
   sides, and the new series is on both sides once;
-- both sides equal on the two-way fields.
+- both sides equal on the two-way fields (a series' deleted and changed
+  occurrences among them; private, or with "sync all as private" private
+  locally whatever the service says, the service's own flag untouched);
+- each participant's answer as the service reports it;
+- the mass-deletion guard's answer is obeyed: "stop" changes nothing on
+  either side, "restore" deletes nothing that was linked, "apply" deletes.
+
+Remote events come as plain text or HTML bodies, single or as daily series
+with an occurrence cancelled or moved; the account may sync everything as
+private; whole calendars can vanish at once (the guard's question).
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from calsync_desktop.model import Participant, Recurrence
+from calsync_desktop.model import InviteStatus, OccurrenceOverride, Participant, Recurrence
 from calsync_desktop.providers.base import Create, ProviderError
 from calsync_desktop.store import Store
 from calsync_desktop.sync.engine import Decision
@@ -78,14 +87,19 @@ class SyncMachine(RuleBasedStateMachine):
     def close_store(self) -> None:
         self.store.close()
 
-    @initialize()
-    def setup(self):
+    @initialize(all_private=st.booleans())
+    def setup(self, all_private):
         self.dir = Path(tempfile.mkdtemp(prefix="calsync-machine-"))
         self.clock = Clock()
         self.store = self.open_store()
-        self.h = Harness(self.store, self.clock)
-        # the mass-deletion guard has its own tests; here the user always applies
+        self.h = Harness(self.store, self.clock, sync_all_private=all_private)
+        self.all_private = all_private
+        # the user's answer to the mass-deletion guard (a rule changes it)
         self.h.decision = Decision.APPLY
+        # remote ids whose private flag the sync must leave as the service set it
+        self.remote_private: dict[str, bool] = {}
+        # local ids the user made private or not private themselves
+        self.private_set_locally: set[str] = set()
         # small write batches, so that a push takes several and a kill can fall between
         self.h.calendar.batch_size = 3
         self.pending_fault = False
@@ -109,12 +123,17 @@ class SyncMachine(RuleBasedStateMachine):
         # series split since they were linked: (side, old key, new key, cut, epoch),
         # a key being a local id for a local split and a remote id for a remote one
         self.splits: list[tuple[str, str, str, datetime, int]] = []
+        # items of a split series: their occurrences are checked by check_series
+        self.ever_split: set[str] = set()
         # new series of remote splits: they carry the old series' local id (as on Google)
         self.split_copies: set[str] = set()
 
     def teardown(self):
         if hasattr(self, "store"):
-            self.close_store()
+            try:
+                self.settle()
+            finally:
+                self.close_store()
             shutil.rmtree(self.dir, ignore_errors=True)
 
     # ------------------------------------------------------------------ identity of an item
@@ -222,6 +241,13 @@ class SyncMachine(RuleBasedStateMachine):
             self.h.edit_local(local_id, participants=tuple(participants))
             self.remote_attendee_edits.pop(self.key_of_local(local_id), None)
 
+    @rule(local_id=appointments, private=st.booleans())
+    def set_private_local(self, local_id, private):
+        if self.store.get_appointment(local_id) is not None:
+            self.h.edit_local(local_id, private=private)
+            self.note(self.key_of_local(local_id), "private", "local", private)
+            self.private_set_locally.add(local_id)
+
     @rule(local_id=consumes(appointments))
     def delete_local(self, local_id):
         if self.store.get_appointment(local_id) is not None:
@@ -252,17 +278,79 @@ class SyncMachine(RuleBasedStateMachine):
             attendees=tuple(attendees),
             recurrence=Recurrence("FREQ=WEEKLY;COUNT=3") if weekly else None,
         )
+        self.remote_private[e.remote_id] = private
         return e.remote_id
+
+    @rule(
+        target=events,
+        subject=text,
+        paragraphs=st.lists(text, min_size=1, max_size=3),
+        day=days,
+        hour=hours,
+        private=st.booleans(),
+    )
+    def add_remote_html(self, subject, paragraphs, day, hour, private):
+        """An event whose body is HTML (as Outlook writes it)."""
+        start = (self.clock() + timedelta(days=day)).replace(hour=hour)
+        body = "".join(f"<p>{p}</p>" for p in paragraphs[:-1]) + f"<b>{paragraphs[-1]}</b><br>"
+        e = self.h.add_remote(subject, start=start, private=private, body=body, body_is_html=True)
+        self.remote_private[e.remote_id] = private
+        return e.remote_id
+
+    @rule(
+        target=events,
+        subject=text,
+        day=days,
+        hour=hours,
+        cancelled=st.sampled_from([None, 1, 2]),
+        moved=st.sampled_from([None, 1, 3]),
+    )
+    def add_remote_series(self, subject, day, hour, cancelled, moved):
+        """A daily series of four made in the service, maybe with one occurrence
+        cancelled and one moved by an hour (an override with its own location)."""
+        start = (self.clock() + timedelta(days=day)).replace(hour=hour)
+        exdates = () if cancelled is None else (start + timedelta(days=cancelled),)
+        overrides = ()
+        if moved is not None and moved != cancelled:
+            original = start + timedelta(days=moved)
+            overrides = (
+                OccurrenceOverride(
+                    original,
+                    subject,
+                    "Moved here",
+                    original + timedelta(hours=1),
+                    original + timedelta(hours=2),
+                ),
+            )
+        rule = Recurrence("FREQ=DAILY;COUNT=4", exdates=exdates, overrides=overrides)
+        e = self.h.add_remote(subject, start=start, recurrence=rule)
+        self.remote_private[e.remote_id] = False
+        return e.remote_id
+
+    @rule(remote_id=events, status=st.sampled_from(list(InviteStatus)))
+    def answer_remote(self, remote_id, status):
+        """An attendee answers the invitation; the service reports the answer."""
+        e = self._remote_pick(remote_id)
+        if e is None or not e.attendees:
+            return
+        first, *rest = e.attendees
+        self.h.calendar.edit(remote_id, attendees=(replace(first, status=status), *rest))
 
     def _remote_pick(self, remote_id):
         return self.h.calendar.events.get(remote_id)
 
-    @rule(remote_id=events, subject=text, location=locations)
-    def edit_remote(self, remote_id, subject, location):
+    @rule(remote_id=events, subject=text, location=locations, html=st.sampled_from(["", None]))
+    def edit_remote(self, remote_id, subject, location, html):
         if self._remote_pick(remote_id) is None:
             return
-        self.h.calendar.edit(remote_id, subject=subject, body="", location=location)
-        self.note(remote_id, "contents", "remote", subject)
+        if html is None:  # a body in HTML: two lines of text
+            body, is_html = f"<div>{subject}</div><p>{location or 'no room'}</p>", True
+        else:
+            body, is_html = "", False
+        self.h.calendar.edit(
+            remote_id, subject=subject, body=body, body_is_html=is_html, location=location
+        )
+        self.note(remote_id, "contents", "remote", join_contents(subject, body, is_html))
         self.note(remote_id, "location", "remote", location)
 
     @rule(local_id=appointments, subject=text)
@@ -440,6 +528,29 @@ class SyncMachine(RuleBasedStateMachine):
     def advance_clock(self, n):
         self.clock.now += timedelta(days=n)
 
+    decisions = st.sampled_from(list(Decision))
+
+    @rule(decision=decisions)
+    def service_loses_everything(self, decision):
+        """Every event vanishes from the service at once (a calendar emptied by
+        another client, or the wrong calendar), its sync state with them; then
+        a sync, where the guard asks and the user answers ``decision`` (and
+        keeps answering so until another answer)."""
+        for remote_id in list(self.h.calendar.events):
+            self.delete_remote(remote_id)
+        self.h.calendar.expire_sync_state()
+        self.h.decision = decision
+        self.sync()
+
+    @rule(share=st.sampled_from([1, 2]), decision=decisions)
+    def delete_many_local(self, share, decision):
+        """The user deletes every appointment (or every second one) at once and
+        syncs; the guard may ask."""
+        for a in self.h.all_local()[::share]:
+            self.delete_local(a.id)
+        self.h.decision = decision
+        self.sync()
+
     @rule(kind=st.sampled_from(["rate_limit", "server_error", "drop", "malformed"]))
     def fail_next(self, kind):
         self.h.calendar.fail_next(kind)
@@ -525,8 +636,13 @@ class SyncMachine(RuleBasedStateMachine):
         frozen_local, frozen_remote = self._frozen_snapshot()
         crashed = failed = False
         first_batch = len(self.h.batches)
+        asked_before = len(self.h.guards)
+        links_before = self.store.all_status(self.h.account.id)
+        local_before = {a.id: a for a in self.h.all_local()}
+        remote_before = dict(self.h.calendar.events)
+        result = None
         try:
-            self.h.sync()
+            result = self.h.sync()
         except Crash:
             crashed = True
             self.check_links_of_answered_batches(first_batch)
@@ -537,6 +653,17 @@ class SyncMachine(RuleBasedStateMachine):
             assert self.store.get_appointment(local_id) == before, "frozen appointment touched"
         for remote_id, before in frozen_remote.items():
             assert self.h.calendar.events.get(remote_id) == before, "frozen event touched"
+        asked = len(self.h.guards) > asked_before
+        if asked and self.h.decision is Decision.RESTORE:
+            # what was deleted comes back (also when a fault ends this run: the
+            # next run is asked again and restores the rest)
+            self.deleted = {}
+        if (
+            asked
+            and result is not None
+            and self.check_the_guards_answer(result, links_before, local_before, remote_before)
+        ):
+            return  # stopped: the edits and deletions are still to sync
         if not (crashed or failed):
             self.epoch += 1
             if self.first_sync_pending:
@@ -551,6 +678,29 @@ class SyncMachine(RuleBasedStateMachine):
             )
             return
         self.check_after_clean_sync()
+
+    def check_the_guards_answer(self, result, links_before, local_before, remote_before) -> bool:
+        """The guard asked; the user's answer was obeyed. True when the sync stopped."""
+        if self.h.decision is Decision.STOP:
+            assert result.stopped, "the guard's stop did not stop the sync"
+            assert {a.id: a for a in self.h.all_local()} == local_before, "stopped, yet changed"
+            assert dict(self.h.calendar.events) == remote_before, "stopped, yet written"
+            return True
+        assert not result.stopped
+        if self.h.decision is Decision.RESTORE:
+            # what either side deleted comes back from the other: nothing linked is gone
+            scope = Scope(self.clock())
+            status = self.store.all_status(self.h.account.id)
+            for local_id, row in links_before.items():
+                a, e = local_before.get(local_id), remote_before.get(row.remote_id)
+                if a is None and e is None:
+                    continue
+                if (a and scope.local_reason(a)) or (e and scope.remote_reason(e)):
+                    continue
+                assert self.store.get_appointment(local_id) is not None, "restore deleted locally"
+                now = status.get(local_id)
+                assert now and now.remote_id in self.h.calendar.events, "restore deleted remotely"
+        return False
 
     def check_after_clean_sync(self):
         h, account = self.h, self.h.account
@@ -579,7 +729,24 @@ class SyncMachine(RuleBasedStateMachine):
             assert a.contents == join_contents(e.subject, e.body, e.body_is_html)
             assert a.location == e.location
             assert (a.start, a.end) == (e.start, e.end)
-            assert a.private == e.private
+            self.check_private(a, e, local_id, row.remote_id)
+            # each participant's answer as the service reports it
+            answers = {p.key: p.status for p in e.attendees if p.key}
+            for p in a.participants:
+                if p.key in answers:
+                    assert p.status == answers[p.key], ("answer", p.key)
+            # a series' cancelled and moved occurrences on both sides
+            self.ever_split |= {key for split in self.splits for key in split[1:3]}
+            split = {local_id, row.remote_id} & self.ever_split
+            if (
+                a.recurrence
+                and e.recurrence
+                and not split
+                and row.remote_id not in self.remote_rules
+                and a.recurrence.rrule == e.recurrence.rrule
+            ):
+                assert set(a.recurrence.exdates) == set(e.recurrence.exdates), "exdates differ"
+                assert set(a.recurrence.overrides) == set(e.recurrence.overrides), "overrides"
             # one-way fields never flow back
             restored = self.deleted.get(row.remote_id) or self.deleted.get(local_id)
             if row.remote_id in self.remote_rules and a.recurrence is not None and not restored:
@@ -613,6 +780,7 @@ class SyncMachine(RuleBasedStateMachine):
                 "contents": a.contents,
                 "location": a.location,
                 "time": (a.start, a.end),
+                "private": a.private,
             }[field]
             candidates = list(sides.values())
             assert final in candidates or (
@@ -692,6 +860,33 @@ class SyncMachine(RuleBasedStateMachine):
                 assert new_row.local_id != row.local_id, "the new series taken for the old one"
         self.cancelled = {k: v for k, v in self.cancelled.items() if pair(k) is None}
         self.splits = [s for s in self.splits if pair(s[1]) is None]
+
+    def check_private(self, a, e, local_id, remote_id):
+        """Private on both sides alike; with "sync all as private" everything
+        brought in is private locally, and the service keeps its own flag."""
+        mine = local_id in self.private_set_locally
+        if remote_id in self.remote_private and not mine:
+            assert e.private == self.remote_private[remote_id], "the service's flag changed"
+        if not self.all_private:
+            assert a.private == e.private
+            return
+        assert a.private or not e.private, "private in the service, not locally"
+        if remote_id in self.remote_private and not mine:
+            assert a.private, "brought in under sync all as private, yet not private"
+
+    def settle(self):
+        """At the end of every example: sync until a run is clean (the faults
+        used up), with every check; then another sync writes nothing."""
+        for _ in range(4):
+            if not self.pending_fault:
+                break
+            self.sync()
+        if self.pending_fault or self.h.decision is Decision.STOP:
+            return
+        self.sync()
+        before = len(self.h.batches)
+        self.sync()
+        assert len(self.h.batches) == before, "a sync after a clean sync wrote again"
 
     @invariant()
     def store_is_consistent(self):
