@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 
 import pytest
@@ -1228,12 +1228,34 @@ def test_the_stored_form_is_what_the_service_holds_after_a_push(h, contents, mic
         start + timedelta(hours=1),
         participants=(Participant("Me", "ME@example.com"), Participant("Ann", "ann@x.example")),
     )
+    day = a.start + timedelta(days=1)
+    moved = OccurrenceOverride(
+        day, contents, "Room 2", day + timedelta(hours=1), day + timedelta(hours=2)
+    )
+    a = replace(a, recurrence=Recurrence("FREQ=DAILY;COUNT=3", overrides=(moved,)))
     (written,) = h.provider.write([Create(m.draft_from(a))])
+    held = replace(m.remote_fields(written.event, "me@example.com"), statuses={})
     mine, theirs = (
         replace(m.stored_form(f, "me@example.com"), statuses={})
         for f in (m.local_fields(a), m.remote_fields(written.event, "me@example.com"))
     )
     assert mine == theirs
+
+    # and that form is what the service holds (to the second: the memory service
+    # keeps microseconds, the real ones do not)
+    def second(t):
+        return datetime.fromisoformat(t).replace(microsecond=0).isoformat()
+
+    assert mine.contents == held.contents
+    assert mine.time == tuple(second(t) for t in held.time)
+    ((occurrence, held_occurrence),) = mine.overrides.items()
+    assert occurrence == second(m.iso(day))
+    assert held_occurrence == (
+        m.stored_contents(contents),
+        "Room 2",
+        second(m.iso(moved.start)),
+        second(m.iso(moved.end)),
+    )
 
 
 # --------------------------------------------------------------------------- sync all as private
