@@ -134,3 +134,33 @@ def test_an_occurrence_changed_on_both_sides_keeps_the_newer_and_logs_the_other(
     h.sync()
     assert h.local(a.id).recurrence.overrides == (mine,)
     assert h.remote_for(a.id).recurrence.overrides == (mine,)
+
+
+def test_an_imported_attendee_without_a_name_is_named_by_the_address(h):
+    e = h.add_remote(
+        "Review",
+        attendees=(Participant("", "dana@x.example"), Participant("Eve", "eve@x.example")),
+    )
+    h.sync()
+    names = sorted(p.name for p in h.local_for(e.remote_id).participants)
+    assert names == ["Eve", "dana@x.example"]
+
+
+@pytest.mark.parametrize(("zone", "kept"), [("Europe/Berlin", "Europe/Berlin"), ("", "UTC")])
+def test_an_imported_event_keeps_its_time_zone(h, zone, kept):
+    e = h.add_remote("Visit", timezone=zone)
+    h.sync()
+    assert h.local_for(e.remote_id).timezone == kept
+
+
+def test_an_event_made_private_in_the_service_is_private_in_the_sales_calendar(h):
+    a = h.add_local("Visit")
+    h.sync()
+    remote_id = h.remote_for(a.id).remote_id
+    h.calendar.edit(remote_id, private=True)
+    h.sync()
+    assert h.local(a.id).private
+    h.clock.advance(minutes=1)
+    h.calendar.edit(remote_id, private=False)
+    h.sync()
+    assert not h.local(a.id).private

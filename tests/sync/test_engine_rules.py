@@ -101,8 +101,9 @@ def test_a_field_changed_on_one_side_goes_to_the_other(h):
     )
     h.sync()
     assert h.remote_for(a.id).location == "Building 7"
-    assert h.local(a.id).start == a.start + timedelta(hours=2)
-    assert h.remote_for(a.id).start == a.start + timedelta(hours=2)
+    moved = (a.start + timedelta(hours=2), a.end + timedelta(hours=2))
+    assert (h.local(a.id).start, h.local(a.id).end) == moved
+    assert (h.remote_for(a.id).start, h.remote_for(a.id).end) == moved
 
 
 def test_participants_are_pushed_one_way(h):
