@@ -76,9 +76,9 @@ def pytest_plugin_registered(plugin, manager):
 
 def pytest_runtest_protocol(item, nextitem):
     _current[0] = item.nodeid
-    started = time.perf_counter()
+    started = time.monotonic()
     yield
-    _durations[item.nodeid] = time.perf_counter() - started
+    _durations[item.nodeid] = time.monotonic() - started
     _current[0] = "<import>"
 
 
