@@ -29,7 +29,8 @@ LISTENING_POLL_MS = 30_000
 """The fallback poll while notifications arrive (they are the fast path)."""
 OFFLINE_TEXT = (
     "The team server cannot be reached. Your calendar shows what was last loaded, and "
-    "changes cannot be saved until the team server is back; calsync reconnects by itself."
+    f"changes cannot be saved until the team server is back; {PRODUCT_NAME} reconnects "
+    "by itself."
 )
 UNREACHABLE = "The team server cannot be reached"
 NOT_SAVED = (

@@ -64,6 +64,7 @@ from calsync_desktop.store.revisions import (
     script_chain,
     stamped_revisions,
 )
+from calsync_desktop.words import PRODUCT_NAME
 
 Clock = Callable[[], datetime]
 _CHUNK = 500  # SQLite's bound-parameter limit is far above this; keeps statements small
@@ -252,7 +253,7 @@ class StoreUnavailable(Exception):
     def __init__(self, detail: str = ""):
         super().__init__(
             "The team server cannot be reached, so the Sales Calendar cannot be read or "
-            "saved right now. Nothing was lost; calsync reconnects by itself."
+            f"saved right now. Nothing was lost; {PRODUCT_NAME} reconnects by itself."
             + (f" ({detail})" if detail else "")
         )
 
