@@ -236,9 +236,8 @@ class Undo:
         # as the run left it, or already put back by an undo that was interrupted?
         now_local = m.local_fields(current) if current is not None else None
         local_left = now_local == c.local_after
-        local_back = (target is None and current is None) or (
-            target is not None and now_local == m.local_fields(target)
-        )
+        # (gone here since is not "put back": a deletion made since stays pending)
+        local_back = target is not None and now_local == m.local_fields(target)
         if c.version_after is None:
             remote_left = event is None
         else:  # the version the run left, or (recreated since) the values it left

@@ -257,3 +257,15 @@ def test_a_kill_during_an_undo_is_completed_without_loss_or_duplicate(h, clock, 
     if then == "undo":
         kept += ["gone_here", "gone_there"]
     assert {ids[k] for k in kept} <= set(local)
+
+
+def test_an_appointment_deleted_here_since_the_run_is_left_alone_and_its_deletion_syncs(h, clock):
+    made = h.add_remote("From the phone")
+    h.sync()
+    run = last_run(h).id
+    local = h.local_for(made.remote_id)
+    h.store.delete_appointment(local.id)  # since the run: a deletion still to sync
+    result = undo(h, run)
+    assert [i.left_alone for i in result.left_alone] == ["changed in the Sales Calendar since"]
+    h.sync()
+    assert made.remote_id not in h.calendar.events
