@@ -249,7 +249,7 @@ class Undo:
                 )
             )
         if remote_target is None:
-            remote_back = event is None
+            remote_back = False  # gone there since: a deletion the next sync takes in
         else:
             remote_back = event is not None and _same_remote(
                 event, remote_target, self.remote_fields, own

@@ -269,3 +269,14 @@ def test_an_appointment_deleted_here_since_the_run_is_left_alone_and_its_deletio
     assert [i.left_alone for i in result.left_alone] == ["changed in the Sales Calendar since"]
     h.sync()
     assert made.remote_id not in h.calendar.events
+
+
+def test_an_event_deleted_there_since_the_run_is_left_alone_and_its_deletion_syncs(h, clock):
+    a = h.add_local("Pushed")
+    h.sync()
+    run = last_run(h).id
+    h.calendar.remove(h.remote_for(a.id).remote_id)  # since the run: a deletion still to sync
+    result = undo(h, run)
+    assert [i.left_alone for i in result.left_alone] == ["changed in Work calendar since"]
+    h.sync()
+    assert h.local(a.id) is None
