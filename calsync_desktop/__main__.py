@@ -29,7 +29,7 @@ def wants_gui(argv: Sequence[str]) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if wants_gui(argv):
-        from calsync_desktop.gui.app import main as gui_main
+        from calsync_desktop.gui.launch import main as gui_main
 
         return gui_main(argv)
     from calsync_desktop.cli import main as cli_main

@@ -2,41 +2,30 @@
 
 :class:`CalsyncApp` builds everything once (model, window, editor, worker,
 scheduler, tray, prompts) and passes the parts to each other through
-constructors: no singletons, no module state. :func:`main` is what
-``calsync-desktop`` runs without a command.
-
-Longer than 600 lines (STYLE.md): the composition root wires the tray, the
-window, the runner and the notifications in one place, on purpose; only the
-wiring belongs here.
+constructors: no singletons, no module state. Starting the process (one
+instance per user, then the event loop) is :mod:`.launch`.
 """
 
 from __future__ import annotations
 
-import argparse
 import gc
-import getpass
-import hashlib
 import logging
 import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from calsync_desktop.accounts.kinds import kind_label
-from calsync_desktop.gui import style
 from calsync_desktop.gui.appointment_editor import AppointmentEditor
 from calsync_desktop.gui.calendar_list import CalendarList, sections_for
 from calsync_desktop.gui.calendar_model import CalendarModel
 from calsync_desktop.gui.calendar_view import CalendarWindow, display_zone
-from calsync_desktop.gui.icons import app_icon
 from calsync_desktop.gui.settings_dialog import working_hours
-from calsync_desktop.gui.team_window import TeamWindow, ask_try_again, open_services
+from calsync_desktop.gui.team_window import TeamWindow
 from calsync_desktop.gui.tray import Tray, last_sync_text, tray_status
 from calsync_desktop.gui.worker import GuiPrompts, RunSummary, SyncScheduler, SyncWorker
 from calsync_desktop.store import StoreUnavailable
@@ -49,71 +38,6 @@ REPEATED_FAILURES = 3
 """Notify when an account's sync failed this many times in a row."""
 WINDOW_STATE_SETTING = "window.state"
 """Where the window was, how large, the calendar list shown or not, the view."""
-
-
-# --------------------------------------------------------------------------- one instance
-
-
-def instance_key(home: Path) -> str:
-    """The local-socket name: one instance per user and data folder."""
-    digest = hashlib.sha256(f"{getpass.getuser()}|{home.resolve()}".encode()).hexdigest()[:16]
-    return f"calsync-desktop-{digest}"
-
-
-class SingleInstance(QObject):
-    """Makes sure one app runs per user; a second launch asks the first to show
-    its window (``showRequested``) and then exits."""
-
-    showRequested = Signal()
-
-    def __init__(self, key: str, parent: QObject | None = None):
-        super().__init__(parent)
-        self.key = key
-        self.server: QLocalServer | None = None
-        self._sockets: list[QLocalSocket] = []  # owned by the server; kept until read
-
-    def ask_running_instance(self, timeout_ms: int = 500) -> bool:
-        """True when another instance answered (and was asked to show itself)."""
-        socket = QLocalSocket()
-        socket.connectToServer(self.key)
-        if not socket.waitForConnected(timeout_ms):
-            return False
-        socket.write(b"show\n")
-        socket.waitForBytesWritten(timeout_ms)
-        socket.disconnectFromServer()
-        if socket.state() != QLocalSocket.LocalSocketState.UnconnectedState:
-            socket.waitForDisconnected(timeout_ms)
-        return True
-
-    def listen(self) -> bool:
-        self.server = QLocalServer(self)
-        self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
-        if not self.server.listen(self.key):
-            # a server file left by a crash: nobody answered above, so remove it
-            QLocalServer.removeServer(self.key)
-            if not self.server.listen(self.key):
-                log.warning("Cannot listen for other launches: %s", self.server.errorString())
-                return False
-        self.server.newConnection.connect(self._connection)
-        return True
-
-    def _connection(self) -> None:
-        while self.server.hasPendingConnections():
-            socket = self.server.nextPendingConnection()
-            self._sockets.append(socket)
-            socket.readyRead.connect(self._read)
-
-    def _read(self) -> None:
-        for socket in list(self._sockets):
-            if socket.bytesAvailable() and bytes(socket.readAll().data()).strip() == b"show":
-                self._sockets.remove(socket)
-                socket.disconnectFromServer()
-                self.showRequested.emit()
-
-    def close(self) -> None:
-        if self.server is not None:
-            self.server.close()
-        self._sockets.clear()
 
 
 # --------------------------------------------------------------------------- the app
@@ -655,49 +579,3 @@ def settle_memory() -> None:
     lock (and freeze the window) for a fifth of a second."""
     gc.collect()
     gc.freeze()
-
-
-def parse_gui_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="calsync-desktop", add_help=True)
-    parser.add_argument("--home", type=Path, help="folder for the Sales Calendar and logs")
-    parser.add_argument("--show", action="store_true", help="open the calendar window at start")
-    return parser.parse_args(list(argv))
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Start the tray app (or bring the running one forward)."""
-    from calsync_desktop.services import Services, default_home
-
-    args = parse_gui_args(sys.argv[1:] if argv is None else argv)
-    tune_interpreter()
-    qt_app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else APP_ID])
-    qt_app.setApplicationName(APP_ID)
-    qt_app.setApplicationDisplayName(PRODUCT_NAME)
-    style.install(qt_app)
-    qt_app.setDesktopFileName(APP_ID)
-    qt_app.setWindowIcon(app_icon())
-    qt_app.setQuitOnLastWindowClosed(False)
-
-    home = args.home or default_home()
-    single = SingleInstance(instance_key(home or Path.home() / ".calsync-desktop"))
-    if single.ask_running_instance():
-        return 0
-    single.listen()
-
-    services = open_services(lambda: Services.create(home=args.home), ask_try_again)
-    if services is None:
-        single.close()
-        return 1
-    services.extra["home"] = args.home
-    services.setup_logging()
-    app = CalsyncApp(services)
-    single.showRequested.connect(app.show_window)
-    app.start(show_window=args.show)
-    settle_memory()
-    code = qt_app.exec()
-    single.close()
-    services.store.close()
-    return code
-
-
-APP_ID = "calsync-desktop"

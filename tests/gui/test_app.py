@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from PySide6.QtWidgets import QApplication
 
-from calsync_desktop.gui.app import SingleInstance, instance_key
+from calsync_desktop.gui.launch import SingleInstance, instance_key
 from calsync_desktop.gui.tray import MENU_TEXTS
 from calsync_desktop.gui.worker import SyncScheduler
 from calsync_desktop.sync.engine import Decision
