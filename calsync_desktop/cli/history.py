@@ -1,8 +1,10 @@
 """``calsync history [--account NAME]``, ``calsync history show RUN`` and
 ``calsync undo RUN [--dry-run]``: the sync history and undoing a run (SPEC §9).
 
-The work is done by :mod:`calsync_desktop.sync.undo`; this module only reads
-the arguments and prints. Private appointments show as "Private appointment"
+The work is done by :mod:`calsync_desktop.sync.undo` (through
+:meth:`SyncRunner.undo_run`, as the window's worker does) and the words are
+:mod:`calsync_desktop.sync.history_words` (Settings › History shows the same);
+this module only reads the arguments and prints. Private appointments show as "Private appointment"
 with their time only.
 """
 
@@ -27,11 +29,19 @@ from calsync_desktop.cli.common import (
 )
 from calsync_desktop.cli.kinds import installed_module
 from calsync_desktop.services import Services
+from calsync_desktop.store import AccountBusy
 from calsync_desktop.store.journal import Journal, RunRecord
 from calsync_desktop.sync.engine import Decision, MassDeletionGuard
 from calsync_desktop.sync.history import Change, field_changes
-from calsync_desktop.sync.preview import plan_clauses
-from calsync_desktop.sync.undo import Undo, UndoItem, UndoPlan, UndoRefused, UndoResult, title_of
+from calsync_desktop.sync.history_words import (
+    change_heading,
+    counts_text,
+    preview_lines,
+    state_words,
+    undone_lines,
+)
+from calsync_desktop.sync.runner import SyncRunner
+from calsync_desktop.sync.undo import UndoItem, UndoRefused, UndoResult, title_of
 
 
 def _account_name(services: Services, account_id: str) -> str:
@@ -54,16 +64,6 @@ def _run_view(services: Services, r: RunRecord) -> dict[str, Any]:
     }
 
 
-def _state_words(r: RunRecord) -> str:
-    words = {"running": "interrupted", "stopped": "stopped by the deletion warning"}
-    parts = [words[r.state]] if r.state in words else []
-    if r.undoes is not None:
-        parts.append(f"undid run {r.undoes}")
-    if r.undone_by is not None:
-        parts.append(f"undone by run {r.undone_by}")
-    return f" ({'; '.join(parts)})" if parts else ""
-
-
 def cmd_history(args: argparse.Namespace, services: Services) -> int:
     runs = Journal(services.store).runs(chosen_account_id(args, services))
     if args.json:
@@ -76,10 +76,8 @@ def cmd_history(args: argparse.Namespace, services: Services) -> int:
     print(f"{len(runs)} sync run(s) that changed something, newest first:")
     for r in runs:
         name = _account_name(services, r.account_id)
-        counts = plan_clauses(r.counts, name) if r.counts else "nothing changed"
-        print(
-            f"  {r.id:>5}  {when(r.started, tz)}  {name} ({r.trigger}): {counts}{_state_words(r)}"
-        )
+        counts = counts_text(r, name)
+        print(f"  {r.id:>5}  {when(r.started, tz)}  {name} ({r.trigger}): {counts}{state_words(r)}")
     print("Details: calsync history show RUN; to put a run's changes back: calsync undo RUN")
     return EXIT_OK
 
@@ -117,11 +115,11 @@ def cmd_show(args: argparse.Namespace, services: Services) -> int:
     tz = zone(local_zone_name(services.env))
     name = _account_name(services, record.account_id)
     started = when(record.started, tz)
-    print(f"Run {record.id}: {name}, {started} ({record.trigger}){_state_words(record)}")
+    print(f"Run {record.id}: {name}, {started} ({record.trigger}){state_words(record)}")
     if not changes:
         print("  It changed nothing.")
     for c in changes:
-        print(f"  {c.kind}: {title_of(c)}")
+        print(f"  {change_heading(c)}")
         for side, field, old, new in field_changes(c):
             print(f"      {side} {field}: {old} → {new}")
     return EXIT_OK
@@ -142,24 +140,13 @@ def _item_view(i: UndoItem) -> dict[str, Any]:
     }
 
 
-def _print_plan(plan: UndoPlan, name: str, dry_run: bool) -> None:
-    verb = "would put back" if dry_run else "puts back"
-    print(f"Undoing run {plan.run.id} of {name} {verb} {len(plan.put_back)} appointment(s):")
-    for i in plan.put_back:
-        print(f"  - {i.title}: {i.words}")
-    if plan.left_alone:
-        print(f"Left alone, because they changed since ({len(plan.left_alone)}):")
-        for i in plan.left_alone:
-            print(f"  - {i.title}: {i.left_alone}")
-
-
 def _print_guard(guard: MassDeletionGuard, run_id: int) -> None:
     print(f"  The undo stopped before deleting anything: {guard.reason}")
     print(f"  To delete them: calsync undo {run_id} --yes-delete")
     print(f"  To keep them and put back the rest: calsync undo {run_id} --keep-deleted")
 
 
-def _open_undo(args: argparse.Namespace, services: Services, record: RunRecord) -> Undo:
+def _runner(args: argparse.Namespace, services: Services, record: RunRecord) -> SyncRunner:
     account = services.store.get_account(record.account_id)
     if account is None:
         raise UsageError(f"The account of run {record.id} was removed; it cannot be undone.")
@@ -174,8 +161,9 @@ def _open_undo(args: argparse.Namespace, services: Services, record: RunRecord) 
             return Decision.RESTORE
         return Decision.STOP
 
-    provider = module.open_provider(account, services)
-    return Undo(services.store, account, provider, clock=services.clock, confirm=confirm)
+    return SyncRunner(
+        services, open_provider=lambda a: module.open_provider(a, services), confirm=confirm
+    )
 
 
 def _result_view(result: UndoResult) -> dict[str, Any]:
@@ -190,46 +178,33 @@ def _result_view(result: UndoResult) -> dict[str, Any]:
 
 def cmd_undo(args: argparse.Namespace, services: Services) -> int:
     record = _find_run(services, args.run)
-    undo = _open_undo(args, services, record)
-    name = undo.account.name
+    runner = _runner(args, services, record)
+    name = _account_name(services, record.account_id)
     try:
-        try:
-            plan = undo.plan(record.id)
-        except UndoRefused as refused:
-            raise UsageError(str(refused)) from None
-        if args.dry_run:
-            if args.json:
-                print_json(
-                    {
-                        "dry_run": True,
-                        "run": record.id,
-                        "put_back": [_item_view(i) for i in plan.put_back],
-                        "left_alone": [_item_view(i) for i in plan.left_alone],
-                        "guard": plan.guard.reason if plan.guard else None,
-                    }
-                )
-            else:
-                _print_plan(plan, name, dry_run=True)
-                if plan.guard:
-                    print(f"  The undo would stop before deleting anything: {plan.guard.reason}")
-            return EXIT_STOPPED if plan.guard else EXIT_OK
-        result = undo.apply(plan)
-    finally:
-        undo.provider.close()
+        plan, result = runner.undo_run(record.id, dry_run=args.dry_run)
+    except (UndoRefused, AccountBusy) as refused:
+        raise UsageError(str(refused)) from None
+    if result is None:  # a dry run
+        if args.json:
+            print_json(
+                {
+                    "dry_run": True,
+                    "run": record.id,
+                    "put_back": [_item_view(i) for i in plan.put_back],
+                    "left_alone": [_item_view(i) for i in plan.left_alone],
+                    "guard": plan.guard.reason if plan.guard else None,
+                }
+            )
+        else:
+            print("\n".join(preview_lines(plan, name)))
+        return EXIT_STOPPED if plan.guard else EXIT_OK
     if args.json:
         print_json(_result_view(result))
     elif result.stopped:
-        _print_plan(plan, name, dry_run=True)
+        print("\n".join(preview_lines(plan, name, guard=False)))
         _print_guard(plan.guard, record.id)
     else:
-        done = plan_clauses(result.counts, name) if result.counts else "nothing to put back"
-        print(f"Undid run {record.id} of {name} as run {result.run_id}: {done}")
-        if result.left_alone:
-            print(f"Left alone ({len(result.left_alone)}):")
-            for i in result.left_alone:
-                print(f"  - {i.title}: {i.left_alone}")
-        for error in result.errors:
-            print(f"  error: {error}")
+        print("\n".join(undone_lines(result, record.id, name)))
         print(f"To have it back as the run left it: calsync undo {result.run_id}")
     if result.stopped:
         return EXIT_STOPPED

@@ -25,8 +25,10 @@ from calsync_desktop.providers.base import (
     Unreachable,
 )
 from calsync_desktop.store import AccountBusy, StoreUnavailable
+from calsync_desktop.store.journal import Journal
 from calsync_desktop.store.resync import forget_sync
 from calsync_desktop.sync.engine import Confirm, Progress, SyncEngine, SyncResult
+from calsync_desktop.sync.undo import Undo, UndoPlan, UndoRefused, UndoResult
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +246,34 @@ class SyncRunner:
                 return self._failed(account_id, error)
             log.info("Synced %s: %s", account.name, result.describe())
             return result
+
+    def undo_run(self, run_id: int, dry_run: bool = False) -> tuple[UndoPlan, UndoResult | None]:
+        """Undo the history's run ``run_id`` (SPEC §9), or with ``dry_run`` only
+        plan it: the plan (what goes back, what is left alone) and the result
+        (None for a dry run). Holds the account as a sync does; the
+        mass-deletion guard asks through ``confirm``. Raises
+        :class:`~calsync_desktop.sync.undo.UndoRefused` for a run that cannot
+        be undone and the provider's errors as they come."""
+        store = self.services.store
+        record = Journal(store).run(run_id)
+        account = store.get_account(record.account_id) if record is not None else None
+        if record is None:
+            raise UndoRefused(f"There is no sync run {run_id} in the history (it keeps 30 days).")
+        if account is None:
+            raise UndoRefused(f"The account of run {run_id} was removed; it cannot be undone.")
+        with (
+            self._lock(account.id),
+            store.account_lock(account.id, self.lock_wait, account.name),
+        ):
+            provider = self._open(account)
+            try:
+                undo = Undo(
+                    store, account, provider, clock=self.services.clock, confirm=self.confirm
+                )
+                plan = undo.plan(run_id)
+                return plan, None if dry_run else undo.apply(plan)
+            finally:
+                provider.close()
 
     def _run(self, account: Account, trigger: str) -> SyncResult:
         provider = self._open(account)

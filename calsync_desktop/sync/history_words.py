@@ -1,0 +1,83 @@
+"""The sync history and an undo in a user's words (SPEC §9).
+
+One home for what ``calsync history``, ``calsync undo`` and Settings › History
+say: a run's state and counts, one appointment's change, the preview of an
+undo (what goes back, what is left alone because it changed since) and what
+an undo did. Private appointments are named "Private appointment" by
+:func:`~calsync_desktop.sync.undo.title_of`, never by their contents.
+"""
+
+from __future__ import annotations
+
+from calsync_desktop.store.journal import RunRecord
+from calsync_desktop.sync.history import Change
+from calsync_desktop.sync.preview import plan_clauses
+from calsync_desktop.sync.undo import UndoItem, UndoPlan, UndoResult, title_of
+from calsync_desktop.words import count
+
+NOTHING_CHANGED = "nothing changed"
+
+
+def state_parts(r: RunRecord) -> list[str]:
+    """How a run ended and what undid what, when it is worth saying:
+    "interrupted", "undid run 3", "undone by run 7"."""
+    words = {"running": "interrupted", "stopped": "stopped by the deletion warning"}
+    parts = [words[r.state]] if r.state in words else []
+    if r.undoes is not None:
+        parts.append(f"undid run {r.undoes}")
+    if r.undone_by is not None:
+        parts.append(f"undone by run {r.undone_by}")
+    return parts
+
+
+def state_words(r: RunRecord) -> str:
+    """:func:`state_parts` in brackets after a space, or nothing."""
+    parts = state_parts(r)
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def counts_text(r: RunRecord, account: str) -> str:
+    """What a run changed, on one line: "create 1 in Work, update 2"."""
+    return plan_clauses(r.counts, account) if r.counts else NOTHING_CHANGED
+
+
+def change_heading(c: Change) -> str:
+    """One appointment's change: "create locally: Pulled"."""
+    return f"{c.kind}: {title_of(c)}"
+
+
+def _items(items: list[UndoItem], what) -> list[str]:
+    return [f"  - {i.title}: {what(i)}" for i in items]
+
+
+def preview_lines(
+    plan: UndoPlan, account: str, dry_run: bool = True, guard: bool = True
+) -> list[str]:
+    """What undoing a run puts back and what it leaves alone, one line each
+    (the preview ``calsync undo RUN --dry-run`` prints and the window shows),
+    and (``guard``) that the deletion warning would stop it."""
+    verb = "would put back" if dry_run else "puts back"
+    n = len(plan.put_back)
+    lines = [f"Undoing run {plan.run.id} of {account} {verb} {count(n, 'appointment')}:"]
+    lines += _items(plan.put_back, lambda i: i.words)
+    lines += left_alone_lines(plan.left_alone, "Left alone, because they changed since")
+    if guard and plan.guard is not None:
+        lines.append(f"  The undo would stop before deleting anything: {plan.guard.reason}")
+    return lines
+
+
+def left_alone_lines(items: list[UndoItem], heading: str = "Left alone") -> list[str]:
+    """The items an undo leaves as they are, each with why."""
+    if not items:
+        return []
+    return [f"{heading} ({len(items)}):", *_items(items, lambda i: i.left_alone)]
+
+
+def undone_lines(result: UndoResult, run_id: int, account: str) -> list[str]:
+    """What an undo did: its own run, what it put back, what it left alone,
+    the errors."""
+    done = plan_clauses(result.counts, account) if result.counts else "nothing to put back"
+    lines = [f"Undid run {run_id} of {account} as run {result.run_id}: {done}"]
+    lines += left_alone_lines(result.left_alone)
+    lines += [f"  error: {error}" for error in result.errors]
+    return lines
