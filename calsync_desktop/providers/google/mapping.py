@@ -1,0 +1,240 @@
+"""Google Calendar's field names: event JSON ↔ :class:`RemoteEvent` / :class:`EventDraft`.
+
+Times (``dateTime`` / ``date`` with ``timeZone``), EXDATE lines, attendees and
+their answers, the private extended property with the local id, the ids
+calsync chooses (:func:`event_id_for`, :func:`instance_id`), series versions
+(:func:`master_etag`) and the bodies of writes and occurrence overrides.
+Contents go through ``providers/kit/contents.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from calsync_desktop.model import InviteStatus, OccurrenceOverride, Participant, Recurrence
+from calsync_desktop.providers.base import (
+    EventDraft,
+    RemoteEvent,
+)
+from calsync_desktop.providers.kit.contents import join_contents, looks_like_html, split_contents
+
+LOCAL_ID_PROPERTY = "calsyncLocalId"
+
+
+_STATUS_FROM_GOOGLE = {
+    "accepted": InviteStatus.ACCEPTED,
+    "tentative": InviteStatus.TENTATIVE,
+    "declined": InviteStatus.DECLINED,
+    "needsAction": InviteStatus.NO_RESPONSE,
+}
+SERIES_VERSION_SEPARATOR = "+"
+
+
+def master_etag(version: str) -> str:
+    """The Google etag inside a version (a series' version also covers its exceptions)."""
+    return version.split(SERIES_VERSION_SEPARATOR, 1)[0]
+
+
+def event_id_for(local_id: str) -> str:
+    """The Google event id calsync chooses for an appointment: base32hex of the UUID.
+
+    Google accepts ids of 5-1024 characters from ``a-v`` and ``0-9``; a UUID's
+    16 bytes give 26 of them. Deterministic, so a retried insert is a 409.
+    """
+    try:
+        raw = uuid.UUID(local_id).bytes
+    except ValueError:
+        raw = local_id.encode("utf-8")
+    return base64.b32hexencode(raw).decode("ascii").rstrip("=").lower()
+
+
+def rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _parse_dt(text: str) -> datetime:
+    return datetime.fromisoformat(text)  # Python 3.11 reads RFC 3339, "Z" included
+
+
+def _read_time(node: dict, default_tz: str) -> tuple[datetime, str, bool]:
+    """(UTC instant, zone name, all-day) of a Google start/end object."""
+    tz = node.get("timeZone") or default_tz
+    if node.get("date"):
+        day = datetime.fromisoformat(node["date"])
+        return day.replace(tzinfo=ZoneInfo(tz) if tz else UTC).astimezone(UTC), tz, True
+    value = _parse_dt(node["dateTime"])
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(tz))
+    return value.astimezone(UTC), tz, False
+
+
+def _write_time(value: datetime, tz: str) -> dict:
+    # The local wall time with its own offset plus the zone name: Google keeps the
+    # zone, so a series at 09:00 Berlin stays at 09:00 across DST changes.
+    return {"dateTime": value.astimezone(ZoneInfo(tz)).isoformat(), "timeZone": tz}
+
+
+def _exdate_line(exdates: Iterable[datetime], tz: str) -> str:
+    zone = ZoneInfo(tz)
+    values = ",".join(d.astimezone(zone).strftime("%Y%m%dT%H%M%S") for d in sorted(exdates))
+    return f"EXDATE;TZID={tz}:{values}"
+
+
+def _parse_exdates(line: str, tz: str) -> list[datetime]:
+    head, _, values = line.partition(":")
+    params = dict(p.split("=", 1) for p in head.split(";")[1:] if "=" in p)
+    zone = ZoneInfo(params.get("TZID", tz))
+    out = []
+    for value in filter(None, (v.strip() for v in values.split(","))):
+        if value.endswith("Z"):
+            out.append(datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC))
+        elif "T" in value:
+            local = datetime.strptime(value, "%Y%m%dT%H%M%S").replace(tzinfo=zone)
+            out.append(local.astimezone(UTC))
+        else:
+            out.append(datetime.strptime(value, "%Y%m%d").replace(tzinfo=zone).astimezone(UTC))
+    return out
+
+
+def _contents(item: dict) -> str:
+    description = item.get("description") or ""
+    return join_contents(item.get("summary"), description, looks_like_html(description))
+
+
+def _attendees(item: dict) -> tuple[Participant, ...]:
+    out = []
+    for a in item.get("attendees") or ():
+        if a.get("self") or a.get("resource"):
+            continue  # the account's own address is not a participant
+        status = _STATUS_FROM_GOOGLE.get(a.get("responseStatus", ""), InviteStatus.NO_RESPONSE)
+        out.append(Participant(a.get("displayName") or "", a.get("email") or None, status))
+    return tuple(out)
+
+
+def to_remote_event(
+    item: dict, exceptions: Sequence[dict] = (), default_tz: str = "UTC"
+) -> RemoteEvent:
+    """Map a Google event (a master with its exceptions, or a single event)."""
+    start, tz, all_day = _read_time(item["start"], default_tz)
+    end, _, _ = _read_time(item["end"], tz)
+    description = item.get("description") or ""
+    recurrence = None
+    rules = [r for r in item.get("recurrence") or () if r.upper().startswith("RRULE:")]
+    if rules:
+        exdates: list[datetime] = []
+        for line in item["recurrence"]:
+            if line.upper().startswith("EXDATE"):
+                exdates.extend(_parse_exdates(line, tz))
+        overrides = []
+        for exc in exceptions:
+            original, _, _ = _read_time(exc["originalStartTime"], tz)
+            if exc.get("status") == "cancelled":
+                exdates.append(original)
+                continue
+            o_start, o_tz, _ = _read_time(exc["start"], tz)
+            o_end, _, _ = _read_time(exc["end"], o_tz)
+            overrides.append(
+                OccurrenceOverride(
+                    original_start=original,
+                    contents=_contents(exc),
+                    location=exc.get("location") or "",
+                    start=o_start,
+                    end=o_end,
+                )
+            )
+        recurrence = Recurrence(
+            rrule=rules[0][6:],
+            exdates=tuple(sorted(set(exdates))),
+            overrides=tuple(sorted(overrides, key=lambda o: o.original_start)),
+        )
+    organizer = item.get("organizer") or {}
+    private = (item.get("extendedProperties") or {}).get("private") or {}
+    version = item.get("etag", "")
+    updated = [item["updated"]] if item.get("updated") else []
+    if exceptions:
+        # An occurrence edited on Google changes the exception's etag, not the
+        # master's: the series' version covers both (writes send the master's part).
+        tags = ",".join(sorted(e.get("etag", "") for e in exceptions))
+        version += SERIES_VERSION_SEPARATOR + hashlib.sha1(tags.encode()).hexdigest()[:16]
+        updated += [e["updated"] for e in exceptions if e.get("updated")]
+    return RemoteEvent(
+        remote_id=item["id"],
+        version=version,
+        subject=item.get("summary") or "",
+        start=start,
+        end=end,
+        timezone=tz,
+        body=description,
+        body_is_html=looks_like_html(description),
+        location=item.get("location") or "",
+        all_day=all_day,
+        private=item.get("visibility") in ("private", "confidential"),
+        attendees=_attendees(item),
+        recurrence=recurrence,
+        local_id=private.get(LOCAL_ID_PROPERTY),
+        ical_uid=item.get("iCalUID"),
+        last_modified=max(_parse_dt(u) for u in updated) if updated else None,
+        organizer_is_self=bool(organizer.get("self", True)),
+        cancelled=item.get("status") == "cancelled",
+    )
+
+
+def draft_body(draft: EventDraft, fields: Iterable[str] | None = None) -> dict:
+    """The Google event body for a draft, limited to ``fields`` (all when None)."""
+    wanted = set(fields) if fields is not None else None
+
+    def want(name: str) -> bool:
+        return wanted is None or name in wanted
+
+    body: dict[str, Any] = {}
+    if want("subject"):
+        body["summary"] = draft.subject
+    if want("body"):
+        body["description"] = draft.body
+    if want("location"):
+        body["location"] = draft.location
+    if want("time"):
+        body["start"] = _write_time(draft.start, draft.timezone)
+        body["end"] = _write_time(draft.end, draft.timezone)
+    if want("private"):
+        body["visibility"] = "private" if draft.private else "default"
+    if want("attendees"):
+        # No responseStatus: the answer belongs to the attendee and Google keeps it.
+        body["attendees"] = [
+            {"email": p.email, **({"displayName": p.name} if p.name else {})}
+            for p in draft.attendees
+            if p.email
+        ]
+    if want("recurrence"):
+        if draft.recurrence is None:
+            body["recurrence"] = []
+        else:
+            lines = ["RRULE:" + draft.recurrence.rrule]
+            if draft.recurrence.exdates:
+                lines.append(_exdate_line(draft.recurrence.exdates, draft.timezone))
+            body["recurrence"] = lines
+    if wanted is None:
+        body["extendedProperties"] = {"private": {LOCAL_ID_PROPERTY: draft.local_id}}
+    return body
+
+
+def override_body(override: OccurrenceOverride, tz: str) -> dict:
+    subject, body = split_contents(override.contents)
+    return {
+        "summary": subject,
+        "description": body,
+        "location": override.location,
+        "start": _write_time(override.start, tz),
+        "end": _write_time(override.end, tz),
+    }
+
+
+def instance_id(master_id: str, original_start: datetime) -> str:
+    """Google's id of one occurrence of a timed series: ``<master>_<UTC basic time>``."""
+    return f"{master_id}_{original_start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
