@@ -34,6 +34,69 @@ class InviteStatus(StrEnum):
     DECLINED = "declined"
 
 
+class ShowAs(StrEnum):
+    """How an appointment counts in the owner's availability (SPEC §10)."""
+
+    FREE = "free"
+    TENTATIVE = "tentative"
+    BUSY = "busy"
+    OUT_OF_OFFICE = "oof"
+    WORKING_ELSEWHERE = "workingElsewhere"
+
+    @property
+    def label(self) -> str:
+        """The name a person reads ("Out of office")."""
+        return _SHOW_AS_LABELS[self]
+
+    @classmethod
+    def parse(cls, text: str) -> ShowAs:
+        """A show-as from its value or its label, spaces, hyphens and case aside
+        ("oof", "out of office", "working-elsewhere"); InvalidAppointment names
+        the ones there are."""
+
+        def key(name: str) -> str:
+            return "".join(c for c in name.lower() if c.isalnum())
+
+        for value in cls:
+            if key(text) in (key(value), key(value.label)):
+                return value
+        names = ", ".join(v.label.lower() for v in cls)
+        raise InvalidAppointment(f"Unknown show-as {text!r}: it is one of {names}.")
+
+
+_SHOW_AS_LABELS = {
+    ShowAs.FREE: "Free",
+    ShowAs.TENTATIVE: "Tentative",
+    ShowAs.BUSY: "Busy",
+    ShowAs.OUT_OF_OFFICE: "Out of office",
+    ShowAs.WORKING_ELSEWHERE: "Working elsewhere",
+}
+
+
+class MyResponse(StrEnum):
+    """The user's own answer to a meeting someone else organises (SPEC §10)."""
+
+    NONE = "none"
+    ACCEPTED = "accepted"
+    TENTATIVE = "tentative"
+    DECLINED = "declined"
+
+
+@dataclass(frozen=True, slots=True)
+class Organizer:
+    """Who organises a meeting (an address, a display name, either may be empty)."""
+
+    name: str = ""
+    email: str = ""
+
+    @property
+    def shown(self) -> str:
+        """How the organiser is named to a person: "Name <email>", or either alone."""
+        if self.name and self.email:
+            return f"{self.name} <{self.email}>"
+        return self.name or self.email
+
+
 @dataclass(frozen=True, slots=True)
 class Participant:
     """Someone invited to an appointment. Without an email they cannot be synced."""
@@ -120,6 +183,12 @@ class Appointment:
     synced with (imported from or exported to a calendar): identity, not
     contents. It stays when the account goes, so that the appointment is
     recognised when that calendar is connected again.
+
+    Availability and meetings (SPEC §10): ``show_as`` syncs both ways;
+    ``join_url`` (the online meeting's link), ``organizer`` (set only for a
+    meeting someone other than the user organises; None for the user's own
+    appointments) and ``my_response`` (the user's answer to such a meeting)
+    come from the service.
     """
 
     id: str
@@ -136,6 +205,10 @@ class Appointment:
     modified: datetime = field(default_factory=lambda: datetime.now(UTC))
     account_id: str | None = None
     ical_uid: str | None = None
+    show_as: ShowAs = ShowAs.BUSY
+    join_url: str = ""
+    organizer: Organizer | None = None
+    my_response: MyResponse = MyResponse.NONE
 
     def __post_init__(self) -> None:
         # one participant per address, whoever made the appointment
@@ -145,6 +218,11 @@ class Appointment:
     def title(self) -> str:
         """The first line of the contents: what a calendar shows."""
         return self.contents.split("\n", 1)[0]
+
+    @property
+    def organised_by_someone_else(self) -> bool:
+        """A meeting another person organises (read-only but for the user's own copy)."""
+        return self.organizer is not None
 
     def with_changes(self, **changes) -> Appointment:
         return replace(self, **changes)
@@ -209,6 +287,10 @@ def validate(appointment: Appointment) -> Appointment:
         )
     if "\x00" in a.contents or "\x00" in a.location:
         raise InvalidAppointment("The contents contain a NUL character.")
+    if not isinstance(a.show_as, ShowAs):
+        raise InvalidAppointment(f"Unknown show-as {a.show_as!r}.")
+    if a.join_url and not a.join_url.lower().startswith(("https://", "http://")):
+        raise InvalidAppointment("A join link must be a web address (https://…).")
     if a.recurrence is not None:
         validate_rrule(a.recurrence.rrule, a.start, a.timezone)
         for override in a.recurrence.overrides:

@@ -37,7 +37,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
-from calsync_desktop.model import Participant, Recurrence, one_per_address
+from calsync_desktop.model import (
+    MyResponse,
+    Organizer,
+    Participant,
+    Recurrence,
+    ShowAs,
+    one_per_address,
+)
 from calsync_desktop.providers.kit.rrule import repetition_problem
 
 T = TypeVar("T")
@@ -169,8 +176,11 @@ class RemoteEvent:
     ``body`` is the service's body text; ``body_is_html`` tells whether it is
     HTML (the engine converts HTML to plain text). ``attendees`` carry the
     invite statuses the service reports. ``organizer_is_self`` is False for a
-    meeting someone else organises. ``cancelled`` marks a meeting its
-    organiser cancelled (it is deleted locally).
+    meeting someone else organises; ``organizer`` then names who does, and
+    ``my_response`` is the user's own answer to it. ``cancelled`` marks a
+    meeting its organiser cancelled (it is deleted locally). ``show_as`` is
+    the event's availability, ``join_url`` its online meeting's link ("" for
+    none).
     """
 
     remote_id: str
@@ -191,6 +201,10 @@ class RemoteEvent:
     last_modified: datetime | None = None
     organizer_is_self: bool = True
     cancelled: bool = False
+    show_as: ShowAs = ShowAs.BUSY
+    join_url: str = ""
+    organizer: Organizer | None = None
+    my_response: MyResponse = MyResponse.NONE
 
     def __post_init__(self) -> None:
         # one attendee per address (letter case aside), whatever the service lists
@@ -228,6 +242,7 @@ class EventDraft:
     private: bool
     attendees: tuple[Participant, ...] = ()
     recurrence: Recurrence | None = None
+    show_as: ShowAs = ShowAs.BUSY
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attendees", one_per_address(tuple(self.attendees)))
@@ -262,7 +277,7 @@ class Unreadable:
 
 
 # Field names an Update may carry in ``fields``; providers patch only these.
-FIELDS = ("subject", "body", "location", "time", "private", "attendees", "recurrence")
+FIELDS = ("subject", "body", "location", "time", "private", "attendees", "recurrence", "show_as")
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from calsync_desktop.model import MyResponse
 from calsync_desktop.providers.base import (
     AlreadyExists,
     Backoff,
@@ -212,6 +213,11 @@ def _from_draft(
         local_id=draft.local_id if current is None else current.local_id,
         ical_uid=current.ical_uid if current else f"{draft.local_id}@calsync",
         organizer_is_self=True if current is None else current.organizer_is_self,
+        show_as=pick("show_as", draft.show_as, current and current.show_as),
+        # what the service keeps of a meeting: its link, organiser and the user's answer
+        join_url=current.join_url if current else "",
+        organizer=current.organizer if current else None,
+        my_response=current.my_response if current else MyResponse.NONE,
     )
 
 

@@ -58,6 +58,8 @@ from calsync_desktop.model import (
 from calsync_desktop.store import schema as t
 from calsync_desktop.store import views as v
 from calsync_desktop.store.bulk import insert_many
+from calsync_desktop.store.meetings import meeting_fields as _meeting_fields
+from calsync_desktop.store.meetings import meeting_row as _meeting_row
 from calsync_desktop.store.revisions import (
     MIGRATIONS,
     head_from_scripts,
@@ -114,6 +116,7 @@ def _row(a: Appointment, seq: int, owner: str) -> dict:
         "account_id": a.account_id,
         "seq": seq,
         "ical_uid": a.ical_uid,
+        **_meeting_row(a),
     }
 
 
@@ -174,6 +177,7 @@ def _appointment_json(a: Appointment) -> str:
             "modified": a.modified.isoformat(),
             "account_id": a.account_id,
             "ical_uid": a.ical_uid,
+            **_meeting_row(a),
         }
     )
 
@@ -208,6 +212,8 @@ def _appointment_from_json(text_: str | None) -> Appointment | None:
         modified=when(d["modified"]),
         account_id=d["account_id"],
         ical_uid=d["ical_uid"],
+        # a tombstone written before availability and meetings has none of them
+        **_meeting_fields(d),
     )
 
 
@@ -836,6 +842,7 @@ class Store:
             modified=r.modified or r.start,
             account_id=r.account_id,
             ical_uid=r.ical_uid,
+            **_meeting_fields(r._mapping),
         )
 
     def appointments_between(self, start: datetime, end: datetime) -> list[Appointment]:

@@ -117,6 +117,15 @@ appointments = Table(
     Column("seq", Integer, nullable=False),
     # the iCalendar UID of the event it was first synced with (first-sync linking)
     Column("ical_uid", Text),
+    # availability and meetings (SPEC §10): free, tentative, busy, oof, workingElsewhere
+    Column("show_as", String(20), nullable=False, server_default="busy"),
+    # the online meeting's join link, from the service ("" when none)
+    Column("join_url", Text, nullable=False, server_default=""),
+    # who organises a meeting someone else organises (both NULL: the user's own)
+    Column("organizer_name", Text),
+    Column("organizer_email", Text),
+    # the user's answer to such a meeting: none, accepted, tentative, declined
+    Column("my_response", String(10), nullable=False, server_default="none"),
     _owner(),
     Index("uq_appointments_id_owner", "id", "owner", unique=True),
     Index("ix_appointments_owner_seq", "owner", "seq"),

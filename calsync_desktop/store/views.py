@@ -4,7 +4,9 @@ select from.
 The views themselves are made by the migrations (SQL there, frozen per
 revision). On a team server they run as the tables' owner, so they show every
 member's rows, and they blank out what a colleague's private appointment holds
-(contents, location, participants, when it was made, which account); the
+(contents, location, participants, when it was made, which account, its
+join link, organiser and the owner's answer; its show-as stays, as busy time
+is what colleagues see of it); the
 tables themselves show a member only their own rows. In a single-user SQLite
 file they show everything.
 """
@@ -37,6 +39,11 @@ appointments = Table(
     Column("modified", UTCDateTime),
     Column("account_id", String(36)),
     Column("ical_uid", Text),
+    Column("show_as", String(20)),
+    Column("join_url", Text),
+    Column("organizer_name", Text),
+    Column("organizer_email", Text),
+    Column("my_response", String(10)),
 )
 
 participants = Table(

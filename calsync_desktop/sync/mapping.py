@@ -18,9 +18,12 @@ from datetime import UTC, datetime
 from calsync_desktop.model import (
     Appointment,
     InviteStatus,
+    MyResponse,
     OccurrenceOverride,
+    Organizer,
     Participant,
     Recurrence,
+    ShowAs,
 )
 from calsync_desktop.providers.base import EventDraft, RemoteEvent
 from calsync_desktop.providers.kit.contents import join_contents, split_contents, stored_contents
@@ -37,6 +40,7 @@ PROVIDER_FIELDS = {
     "rrule": {"recurrence"},
     "exdates": {"recurrence"},
     "overrides": {"recurrence"},
+    "show_as": {"show_as"},
 }
 
 # --------------------------------------------------------------------------- fields
@@ -73,6 +77,10 @@ def local_fields(a: Appointment) -> Fields:
         participants=_participants(a.participants),
         statuses={p.key: p.status.value for p in a.participants if p.key},
         **_recurrence_fields(a.recurrence),
+        show_as=a.show_as.value,
+        join_url=a.join_url,
+        organizer=(a.organizer.name, a.organizer.email) if a.organizer else None,
+        my_response=a.my_response.value,
     )
 
 
@@ -98,7 +106,23 @@ def remote_fields(e: RemoteEvent, own_email: str = "", all_private: bool = False
         participants=_participants(people),
         statuses={p.key: p.status.value for p in people},
         **_recurrence_fields(remote_recurrence(e)),
+        show_as=e.show_as.value,
+        join_url=e.join_url,
+        organizer=_organizer(e),
+        my_response=_my_response(e).value,
     )
+
+
+def _organizer(e: RemoteEvent) -> tuple[str, str] | None:
+    """(name, email) of the organiser of another person's meeting; None for the user's own."""
+    if e.organizer_is_self:
+        return None
+    return (e.organizer.name, e.organizer.email) if e.organizer else ("", "")
+
+
+def _my_response(e: RemoteEvent) -> MyResponse:
+    """The user's answer; none for the user's own appointment (nobody to answer)."""
+    return MyResponse.NONE if e.organizer_is_self else e.my_response
 
 
 def stored_form(fields: Fields, own_email: str = "") -> Fields:
@@ -154,6 +178,14 @@ def apply_fields(a: Appointment, fields: Fields, names) -> Appointment:
             changes["participants"] = tuple(
                 known.get(email) or Participant(pname, email) for pname, email in value
             ) + tuple(p for p in a.participants if not p.key)
+        elif name == "show_as":
+            changes["show_as"] = ShowAs(value)
+        elif name == "join_url":
+            changes["join_url"] = value
+        elif name == "organizer":
+            changes["organizer"] = Organizer(*value) if value is not None else None
+        elif name == "my_response":
+            changes["my_response"] = MyResponse(value)
         elif name in ("rrule", "exdates", "overrides"):
             current = _recurrence_fields(recurrence)
             current[name] = value
@@ -195,6 +227,7 @@ def draft_from(a: Appointment) -> EventDraft:
         private=a.private,
         attendees=tuple(p for p in a.participants if p.key),
         recurrence=a.recurrence,
+        show_as=a.show_as,
     )
 
 
@@ -230,5 +263,9 @@ def appointment_from(
         modified=now,
         account_id=account_id,
         ical_uid=e.ical_uid,
+        show_as=e.show_as,
+        join_url=e.join_url,
+        organizer=Organizer(*organizer) if (organizer := _organizer(e)) else None,
+        my_response=_my_response(e),
     )
     return appointment, skipped

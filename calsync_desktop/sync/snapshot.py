@@ -16,7 +16,18 @@ rrule           RRULE text or None                              local → remote
 exdates         (UTC ISO, ...) deleted occurrences              both ways
 overrides       {original UTC ISO: (contents, location,         both ways
                 start, end)}
+show_as         free, tentative, busy, oof, workingElsewhere    both ways (§10)
+join_url        the online meeting's link, or ""                remote → local
+organizer       (name, email) of another person's meeting,      remote → local
+                or None (the user's own)
+my_response     the user's answer: none, accepted, tentative,   remote → local
+                declined
 ==============  ==============================================  ===============
+
+A snapshot written before show-as and the meeting fields existed reads them
+as their defaults (busy, no link, the user's own, no answer): what the Sales
+Calendar holds after the migration that added them, so the first sync after
+it fills them from the service and writes nothing to the service.
 
 A :class:`Snapshot` holds both sides' fields as they were when the item last
 synced; a :class:`LinkStatus` is one item's status row with its snapshot typed. The
@@ -33,9 +44,9 @@ from typing import Any
 
 from calsync_desktop.store import StatusRow
 
-TWO_WAY = ("contents", "location", "time", "private", "exdates", "overrides")
+TWO_WAY = ("contents", "location", "time", "private", "exdates", "overrides", "show_as")
 LOCAL_TO_REMOTE = ("participants", "rrule")
-REMOTE_TO_LOCAL = ("statuses",)
+REMOTE_TO_LOCAL = ("statuses", "join_url", "organizer", "my_response")
 ALL_FIELDS = TWO_WAY + LOCAL_TO_REMOTE + REMOTE_TO_LOCAL
 
 Override = tuple[str, str, str, str]
@@ -56,6 +67,10 @@ class Fields:
     rrule: str | None = None
     exdates: tuple[str, ...] = ()
     overrides: Mapping[str, Override] = field(default_factory=dict)
+    show_as: str = "busy"
+    join_url: str = ""
+    organizer: tuple[str, str] | None = None
+    my_response: str = "none"
 
     def get(self, name: str) -> Any:
         """The value of the field called ``name``."""
@@ -79,6 +94,8 @@ class Fields:
                 value = {k: list(v) for k, v in value.items()}
             elif f.name == "statuses":
                 value = dict(value)
+            elif f.name == "organizer":
+                value = list(value) if value is not None else None
             out[f.name] = value
         return out
 
@@ -92,7 +109,7 @@ class Fields:
 
 def _normalised(name: str, value: Any) -> Any:
     """A field's value in the one form :class:`Fields` compares (JSON gives lists)."""
-    if name == "time":
+    if name in ("time", "organizer"):
         return tuple(value) if value is not None else None
     if name == "participants":
         return tuple(tuple(p) for p in value or ())

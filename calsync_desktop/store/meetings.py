@@ -1,0 +1,29 @@
+"""The availability and meeting columns of an appointment row (SPEC §10), to
+and from the model's fields."""
+
+from __future__ import annotations
+
+from calsync_desktop.model import Appointment, MyResponse, Organizer, ShowAs
+
+
+def meeting_row(a: Appointment) -> dict:
+    """The availability and meeting columns of an appointment (SPEC §10)."""
+    return {
+        "show_as": a.show_as.value,
+        "join_url": a.join_url,
+        "organizer_name": a.organizer.name if a.organizer else None,
+        "organizer_email": a.organizer.email if a.organizer else None,
+        "my_response": a.my_response.value,
+    }
+
+
+def meeting_fields(d) -> dict:
+    """The appointment fields of :func:`meeting_row`'s columns, from a row or a
+    dict; what a colleague's private appointment withholds (NULL) is empty."""
+    name, email = d.get("organizer_name"), d.get("organizer_email")
+    return {
+        "show_as": ShowAs(d.get("show_as") or ShowAs.BUSY),
+        "join_url": d.get("join_url") or "",
+        "organizer": None if name is None and email is None else Organizer(name or "", email or ""),
+        "my_response": MyResponse(d.get("my_response") or MyResponse.NONE),
+    }
