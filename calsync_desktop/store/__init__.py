@@ -52,6 +52,7 @@ from calsync_desktop.model import (
     OccurrenceOverride,
     Participant,
     Recurrence,
+    ShowAs,
     occurrences,
     validate,
 )
@@ -232,6 +233,8 @@ def field_text(name: str, value) -> str:
         return f"{value[0]} – {value[1]}"
     if name == "private":
         return "private" if value else "not private"
+    if name == "show_as" and value in set(ShowAs):
+        return ShowAs(value).label
     if isinstance(value, str):
         return value
     return json.dumps(value, sort_keys=True)
