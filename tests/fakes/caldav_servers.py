@@ -443,6 +443,18 @@ class CalDAVServer(RemoteCalendar):
         value = str(self._master(self.read(remote_id)).get("CLASS") or "PUBLIC").upper()
         return {"PRIVATE": "private", "CONFIDENTIAL": "confidential"}.get(value, "normal")
 
+    def own_response(self, remote_id: str) -> str | None:
+        answer = self._direct("GET", remote_id)
+        if answer.status_code == 404:
+            return None
+        master = self._master(Calendar.from_ical(answer.text))
+        neutral = {v: k for k, v in PARTSTATS.items()}
+        attendees = master.get("ATTENDEE") or []
+        for attendee in attendees if isinstance(attendees, list) else [attendees]:
+            if str(attendee).lower().removeprefix("mailto:") == self.owner.lower():
+                return neutral.get(str(attendee.params.get("PARTSTAT", "")).upper(), "no_response")
+        return "no_response"
+
     def invitations_sent(self) -> int:
         assert self.proxy is not None
         return self.proxy.scheduling_messages

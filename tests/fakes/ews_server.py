@@ -291,6 +291,8 @@ class Item:
     exceptions: dict[dt.datetime, str] = field(default_factory=dict)  # original start -> item id
     deleted_occurrences: list[dt.datetime] = field(default_factory=list)
     organizer: tuple[str, str] | None = None  # (name, email) when someone else organises
+    # the owner's answer to someone else's meeting (MyResponseType)
+    my_response: str = "NoResponseReceived"
     cancelled: bool = False
     folder_id: str = ""
 
@@ -461,6 +463,13 @@ EWS_FAULT_KINDS = (
     *HOSTILE_KINDS,  # tests/fakes/kit/hostile.py: a deep XML body, a value replaced
     "not_ews",  # a 404 HTML page
 )
+# The response objects an attendee sends (types.xsd NonEmptyArrayOfResponseObjectsType)
+# and the MyResponseType each leaves on the calendar item.
+RESPONSE_ITEMS = {
+    "AcceptItem": "Accept",
+    "TentativelyAcceptItem": "Tentative",
+    "DeclineItem": "Decline",
+}
 WRITE_OPERATIONS = ("CreateItem", "UpdateItem", "DeleteItem")
 _OPERATION = re.compile(rb"<(?:\w+:)?Body\b[^>]*>\s*<(?:\w+:)?(\w+)")
 RESPONSE_WORDS = {
@@ -521,6 +530,8 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
         self.requests = 0
         self.auth_failures = 0
         self.mails_sent = 0
+        self.responses: list[tuple[str, str, str]] = []  # (item id, answer, disposition)
+        self.response_drafts = 0  # answers saved as drafts (SaveOnly), not sent
         self.faults = FaultQueue()
         self.log: list[str] = []
         self.max_sync_changes = 512
@@ -552,6 +563,8 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
             self.mailbox.__init__(self.mailbox.email, clock=clock or self.mailbox.clock)
             self.faults.clear()
             self.mails_sent = 0
+            self.responses = []
+            self.response_drafts = 0
             self.not_ews = False
             if self.password != self._signed_in_password:
                 self.set_password(self._signed_in_password)
@@ -912,6 +925,14 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
     def invitations_sent(self) -> int:
         return self.mails_sent
 
+    def own_response(self, remote_id: str) -> str | None:
+        with self._lock:
+            item = self.mailbox.items.get(remote_id)
+            if item is None:
+                return None
+            word = "NoResponseReceived" if item.organizer is None else item.my_response
+        return {v: k for k, v in RESPONSE_WORDS.items()}.get(word, "no_response")
+
     def revoke_sign_in(self) -> None:
         """The password changes on the server (basic and NTLM alike answer 401)."""
         self.set_password(secrets.token_urlsafe(12))
@@ -1194,7 +1215,7 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
             c["CalendarItemType"] = _t_el("CalendarItemType", item.kind)
         if "MyResponseType" in wanted:
             c["MyResponseType"] = _t_el(
-                "MyResponseType", "Organizer" if item.organizer is None else "Accept"
+                "MyResponseType", "Organizer" if item.organizer is None else item.my_response
             )
         if "Organizer" in wanted:
             name, email = item.organizer or (mb.display_name, mb.email)
@@ -1747,6 +1768,16 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
         send = req.get("SendMeetingInvitations")
         target = req.find(m("SavedItemFolderId"))
         for el in req.find(m("Items")):
+            if etree.QName(el).localname in RESPONSE_ITEMS:
+                try:
+                    self._respond(el, req.get("MessageDisposition"))
+                except EwsError as err:
+                    sub(self._message(msgs, "CreateItem", err), m("Items"))
+                    continue
+                # "An item identifier is not returned" for a sent response object
+                # (CreateItem reference, MessageDisposition attribute)
+                sub(self._message(msgs, "CreateItem"), m("Items"))
+                continue
             try:
                 folder_id = self._which_folder(target[0]) if target is not None else mb.calendar_id
                 if folder_id not in mb.calendars:
@@ -1770,6 +1801,57 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
             out = sub(sub(msg, m("Items")), t("CalendarItem"))
             sub(out, t("ItemId"), Id=item.id, ChangeKey=item.changekey)
         return resp
+
+    def _respond(self, el, disposition: str | None) -> None:
+        """The owner answers a meeting with a response object: ``AcceptItem``,
+        ``TentativelyAcceptItem`` or ``DeclineItem`` naming the calendar item in
+        ``ReferenceItemId``, sent by CreateItem (learn.microsoft.com/exchange/
+        client-developer/web-service-reference/acceptitem, declineitem,
+        tentativelyacceptitem; "Respond to meeting requests by using EWS").
+        ``MessageDisposition`` is required, response objects being messages
+        (CreateItem reference); SaveOnly leaves a draft in Drafts and answers
+        nothing yet. The organiser cannot answer their own meeting:
+        ErrorCalendarIsOrganizerForAccept (seen in mguessan/davmail#512) and its
+        Decline and Tentative forms; nor can anyone answer a cancelled one
+        (ErrorCalendarIsCancelledFor…, both in messages.xsd's ResponseCodeType).
+        A declined meeting leaves the calendar for Deleted Items (Outlook's
+        default; mustang-im/mustang#746 meets it from EWS), so SyncFolderItems
+        reports it deleted."""
+        kind = etree.QName(el).localname
+        word = RESPONSE_ITEMS[kind]
+        if disposition is None:
+            raise EwsError(
+                "ErrorMessageDispositionRequired",
+                "MessageDisposition attribute is required for response objects.",
+            )
+        ref = el.find(t("ReferenceItemId"))
+        if ref is None:
+            raise EwsError("ErrorInvalidRequest", "ReferenceItemId is required.")
+        item = self.mailbox.items.get(ref.get("Id"))
+        if item is None:
+            raise EwsError("ErrorItemNotFound", "The specified object was not found in the store.")
+        if item.organizer is None:
+            raise EwsError(
+                f"ErrorCalendarIsOrganizerFor{word}",
+                "You can't respond to this meeting because you're the meeting organizer.",
+            )
+        if item.cancelled:
+            raise EwsError(
+                f"ErrorCalendarIsCancelledFor{word}",
+                "You can't respond to this meeting because it has been cancelled.",
+            )
+        if disposition == "SaveOnly":
+            self.response_drafts += 1
+            return
+        self.responses.append((item.id, word, disposition))
+        item.my_response = word
+        own = self.mailbox.email.lower()
+        if own in self._attendee_addresses(item):
+            item.responses[own] = word
+        if word == "Decline":
+            self.mailbox.remove(item.id)
+        else:
+            self._touch_with_master(item)
 
     def _new_item(self, el) -> Item:
         props: dict[str, etree._Element] = {}

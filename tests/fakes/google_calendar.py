@@ -240,6 +240,27 @@ def _merge_patch(current: dict, patch: dict) -> dict:
     return merged
 
 
+def _answers_only(current: dict, given: list) -> list:
+    """The guest list after a write with ``attendeesOmitted``: "When updating an
+    event, this can be used to only update the participant's response" (Event
+    resource, calendar v3 discovery document). The attendees named are matched
+    by address in the list the event has, which keeps everyone else."""
+    if not isinstance(given, list):
+        raise ApiError(400, "invalid", "Invalid value for: attendees")
+    out = copy.deepcopy(current.get("attendees") or [])
+    for attendee in given:
+        email = (attendee or {}).get("email") if isinstance(attendee, dict) else None
+        if not email:
+            raise ApiError(400, "required", "Missing attendee email.")
+        for entry in out:
+            if (entry.get("email") or "").lower() == email.lower():
+                entry.update({k: v for k, v in attendee.items() if k != "email"})
+                break
+        else:
+            out.append(copy.deepcopy(attendee))  # a new guest: the guest check decides
+    return out
+
+
 def _drop_nulls(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
@@ -581,8 +602,9 @@ class CalendarState:
             seen.add(key)
             if key == self.owner_email.lower():
                 attendee["self"] = True
-                attendee["organizer"] = True
-                attendee.setdefault("responseStatus", "accepted")
+                if (event.get("organizer") or {}).get("self", True):
+                    attendee["organizer"] = True
+                    attendee.setdefault("responseStatus", "accepted")
             # The answer belongs to the attendee: a writer that does not name a
             # responseStatus keeps the one already given.
             if "responseStatus" not in attendee:
@@ -658,6 +680,9 @@ class CalendarState:
         (through the API); otherwise another client (the organiser) does."""
         current = self.lookup(cal, event_id)
         self._check_etag(current, if_match)
+        if body.get("attendeesOmitted") and "attendees" in body:
+            body = {**body, "attendees": _answers_only(current, body["attendees"])}
+        body = {k: v for k, v in body.items() if k != "attendeesOmitted"}
         if patch:
             merged = _merge_patch(current, body)
         else:
@@ -1834,8 +1859,15 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar, SeriesEdits):
         ]
         if people:
             event["attendees"] = people
-        if new.organizer:
+        if new.organizer and new.organizer.lower() != self.owner_email.lower():
+            # the owner's copy of an invitation lists the owner as a guest
             event["organizer"] = {"email": new.organizer, "self": False}
+            listed = {p["email"].lower() for p in people}
+            if self.owner_email.lower() not in listed:
+                people.append({"email": self.owner_email})
+            if new.organizer.lower() not in listed:
+                people.insert(0, {"email": new.organizer, "organizer": True})
+            event["attendees"] = people
         return event
 
     def create_all_day_event(self, subject: str, day: date, days: int = 1) -> str:
@@ -1876,6 +1908,21 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar, SeriesEdits):
         attendee = {"email": email, "displayName": name} if name else {"email": email}
         attendees = [*self.get_event(remote_id).get("attendees", []), attendee]
         self.patch_event(remote_id, {"attendees": attendees})
+
+    def own_response(self, remote_id: str) -> str | None:
+        # Google keeps a declined meeting on the calendar (hidden unless "Show
+        # declined events" is on); only a deletion takes it away
+        try:
+            event = self.get_event(remote_id)
+        except ApiError:
+            return None
+        if event.get("status") == "cancelled":
+            return None
+        neutral = {v: k for k, v in RESPONSE_WORDS.items()}
+        for attendee in event.get("attendees") or []:
+            if attendee.get("self"):
+                return neutral[attendee.get("responseStatus", "needsAction")]
+        return "no_response"
 
     def set_response(self, remote_id: str, email: str, response: str) -> None:
         word = response_word(response, RESPONSE_WORDS)

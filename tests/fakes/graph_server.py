@@ -122,6 +122,19 @@ WINDOWS_ZONES = {
     "AUS Eastern Standard Time": "Australia/Sydney",
 }
 
+# The attendee's answers (event-accept, event-tentativelyaccept, event-decline):
+# each action's parameters and their JSON types.
+RESPONSE_ACTIONS = {
+    "accept": {"comment": str, "sendResponse": bool},
+    "tentativelyAccept": {"comment": str, "sendResponse": bool, "proposedNewTime": dict},
+    "decline": {"comment": str, "sendResponse": bool, "proposedNewTime": dict},
+}
+RESPONSE_OF_ACTION = {
+    "accept": "accepted",
+    "tentativelyAccept": "tentativelyAccepted",
+    "decline": "declined",
+}
+
 RESPONSE_WORDS = {
     "no_response": "none",
     "accepted": "accepted",
@@ -442,6 +455,7 @@ class GraphServer(BackgroundServer, RemoteCalendar, SeriesEdits):
         self.faults = FaultQueue()
         self.requests: list[tuple[str, str]] = []  # (method, path)
         self.mails: list[dict] = []  # invitations / updates / cancellations "sent"
+        self.responses: list[dict] = []  # the owner's answers to others' meetings
         self.access_tokens: dict[str, float] = {}
         self.refresh_tokens: dict[str, str] = {}  # token -> scope
         self.auth_codes: dict[str, _AuthCode] = {}
@@ -783,6 +797,15 @@ class GraphServer(BackgroundServer, RemoteCalendar, SeriesEdits):
 
     def invitations_sent(self) -> int:
         return len(self.mails)
+
+    def own_response(self, remote_id: str) -> str | None:
+        with self.state.lock:
+            event = self.state.events.get(remote_id)
+            if event is None:
+                return None
+            word = event["responseStatus"]["response"]
+        neutral = {v: k for k, v in RESPONSE_WORDS.items()}
+        return neutral.get(word, "no_response")  # "notResponded" and "organizer" alike
 
     def expire_sync_state(self) -> None:
         """Every delta link handed out so far answers 410 syncStateNotFound."""
@@ -1130,6 +1153,74 @@ class GraphServer(BackgroundServer, RemoteCalendar, SeriesEdits):
                 self._mail("update", event, kept)
         return event
 
+    def _respond(self, event_id: str, action: str, body) -> None:
+        """The signed-in attendee answers a meeting: ``POST /me/events/{id}/accept``,
+        ``/tentativelyAccept`` or ``/decline`` (learn.microsoft.com/graph/api/event-accept,
+        event-tentativelyaccept, event-decline): parameters ``comment``,
+        ``sendResponse`` (default true) and, for the last two, ``proposedNewTime``;
+        ``202 Accepted`` with no body. The organiser cannot answer their own
+        meeting ("It's expected that meeting organizer can't accept or reject
+        their own meeting", microsoftgraph/microsoft-graph-docs#560); a response
+        sent to a meeting whose organiser asked for none is refused
+        (``responseRequested`` false, microsoft/botframework-components#1374).
+        A declined meeting leaves the calendar for Deleted Items, as Outlook
+        does (its event then reads as empty, microsoftgraph/microsoft-graph-docs#2284):
+        the delta reports it ``@removed``."""
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            raise GraphError(400, "BadRequest", "Empty Payload. JSON content expected.")
+        allowed = RESPONSE_ACTIONS[action]
+        for name, value in body.items():
+            if name not in allowed:
+                raise GraphError(
+                    400,
+                    "RequestBodyRead",
+                    f"The parameter '{name}' in the request payload is not a valid "
+                    f"parameter for the operation '{action}'.",
+                )
+            kind = allowed[name]
+            if value is not None and not isinstance(value, kind):
+                raise GraphError(
+                    400,
+                    "RequestBodyRead",
+                    f"Cannot convert the literal '{value}' to the expected type of "
+                    f"the parameter '{name}'.",
+                )
+        event = self._find(event_id)
+        if event.get("isCancelled"):
+            raise GraphError(400, "ErrorInvalidRequest", "The meeting was cancelled.")
+        if event.get("isOrganizer", True):
+            raise GraphError(
+                400,
+                "ErrorInvalidRequest",
+                "Your request can't be completed. You can't respond to a meeting you organized.",
+            )
+        send = body.get("sendResponse")
+        send = True if send is None else send
+        if send and not event.get("responseRequested", True):
+            raise GraphError(
+                400,
+                "ErrorInvalidRequest",
+                "Your request can't be completed. The meeting organizer didn't request a "
+                "response, so sendResponse must be false.",
+            )
+        if event["type"] == "occurrence":
+            event = self._make_exception(event)
+        word = RESPONSE_OF_ACTION[action]
+        now = _iso(self.clock())
+        event["responseStatus"] = {"response": word, "time": now}
+        own = self.state.user.mail.lower()
+        for attendee in event["attendees"]:
+            if attendee["emailAddress"]["address"].lower() == own:
+                attendee["status"] = {"response": word, "time": now}
+        # a response mail goes to the organiser only, not counted as an invitation
+        self.responses.append({"event": event["id"], "response": word, "sent": bool(send)})
+        if action == "decline":
+            self._delete(event["id"], None)
+            return
+        self._touch(event)
+
     def _make_exception(self, occurrence: dict) -> dict:
         master = self.state.events[occurrence["seriesMasterId"]]
         exception = {
@@ -1452,6 +1543,9 @@ class GraphServer(BackgroundServer, RemoteCalendar, SeriesEdits):
                 if method == "DELETE":
                     self._delete(event_id, headers.get("if-match"))
                     return 204, {}, None
+            if len(seg) == 4 and seg[3] in RESPONSE_ACTIONS and method == "POST":
+                self._respond(event_id, seg[3], body)
+                return 202, {}, None
         raise GraphError(
             400, "BadRequest", f"Resource not found for the segment '{'/'.join(seg)}'."
         )

@@ -3,7 +3,9 @@ after exchangelib's own calendar item tests
 (https://github.com/ecederstrand/exchangelib, tests/test_items/test_calendaritems.py
 and tests/test_items/test_basics.py): whole item round trips, recurrence read-back,
 booleans, views, folder filters with ``__contains``, the recurring master of an
-occurrence, the Sent Items folder.
+occurrence, the Sent Items folder; and an attendee's answers to someone else's
+meeting with its response objects (``AcceptItem``, ``TentativelyAcceptItem``,
+``DeclineItem`` through CreateItem), as the product sends them.
 
 Every request is validated against the EWS schema (tests/fakes/ews_schemas) as
 in the provider tests; a request that breaks it fails the test.
@@ -16,8 +18,9 @@ import datetime
 import pytest
 import requests
 from exchangelib import DELEGATE, Account, Configuration, Credentials, EWSTimeZone
+from exchangelib.errors import ErrorCalendarIsOrganizerForAccept
 from exchangelib.folders import Calendar
-from exchangelib.items import CalendarItem
+from exchangelib.items import SEND_AND_SAVE_COPY, SEND_ONLY, CalendarItem
 from exchangelib.items.calendar_item import OCCURRENCE, RECURRING_MASTER, SINGLE
 from exchangelib.recurrence import (
     AbsoluteMonthlyPattern,
@@ -247,3 +250,50 @@ def test_updating_without_changes_keeps_times_and_no_conflict(account):
 def test_the_sent_items_folder_exists(account):
     assert account.sent.name == "Sent Items"
     assert isinstance(account.calendar, Calendar)
+
+
+# --------------------------------------------------------------------------- answers
+
+BOSS = "boss@customer.example"
+
+
+def _invitation(account, server) -> CalendarItem:
+    item_id = server.create_event("Review", START, END, organizer=BOSS)
+    return account.calendar.get(id=item_id)
+
+
+def test_an_invitation_reads_as_not_answered(account, server):
+    item = _invitation(account, server)
+    assert item.my_response_type == "NoResponseReceived"
+    assert item.organizer.email_address == BOSS
+
+
+@pytest.mark.parametrize(
+    ("answer", "word", "neutral"),
+    [("accept", "Accept", "accepted"), ("tentatively_accept", "Tentative", "tentative")],
+)
+def test_the_attendee_answers_with_a_response_object(account, server, answer, word, neutral):
+    item = _invitation(account, server)
+    getattr(item, answer)(message_disposition=SEND_AND_SAVE_COPY)
+    again = account.calendar.get(id=item.id)
+    assert again.my_response_type == word and again.changekey != item.changekey
+    assert server.own_response(item.id) == neutral
+    assert server.responses[-1] == (item.id, word, "SendAndSaveCopy")
+
+
+def test_a_declined_meeting_leaves_the_calendar_and_the_sync_says_so(account, server):
+    item = _invitation(account, server)
+    calendar = account.calendar
+    list(calendar.sync_items())
+    state = calendar.item_sync_state
+    item.decline(message_disposition=SEND_ONLY)
+    assert server.own_response(item.id) is None
+    changes = list(calendar.sync_items(sync_state=state))
+    assert [(kind, getattr(x, "id", None)) for kind, x in changes] == [("delete", item.id)]
+
+
+def test_the_organiser_cannot_answer_their_own_meeting(account, server):
+    own = account.calendar.get(id=server.create_event("Mine", START, END))
+    with pytest.raises(ErrorCalendarIsOrganizerForAccept):
+        own.accept()
+    assert server.responses == []
