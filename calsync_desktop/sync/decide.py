@@ -24,7 +24,7 @@ from calsync_desktop.sync.actions import (
     UpdateBothSides,
 )
 from calsync_desktop.sync.run import SyncRun
-from calsync_desktop.sync.scope import Scope
+from calsync_desktop.sync.scope import BEYOND, ENDED, Scope
 from calsync_desktop.sync.snapshot import TWO_WAY, Fields, LinkStatus
 
 
@@ -63,12 +63,16 @@ def decide(
     snap = link.snapshot
     local_out = local is not None and scope.local_reason(local) is not None
     remote_out = event is not None and scope.remote_reason(event) is not None
-    snap_out = local is None and event is None and snapshot_out(scope, snap.remote)
+    # not listed: the service's side is as it was at the last sync, where time
+    # alone may have taken it out of scope (the rule flows one way, so its series
+    # may end long before the Sales Calendar's)
+    aged = snapshot_out_by(scope, snap.remote) if event is None else None
+    snap_out = aged is not None and (local is None or not remote_deleted)
     if local_out or remote_out or snap_out:
         # frozen: out of scope is never changed or deleted; leaving scope keeps the link
         if tombstone or (remote_deleted and local is None):
             return ForgetLink(local_id, local, seq, event, link)
-        run.freeze(local_id, local, event)
+        run.freeze(local_id, local, event, aged=aged)
         return None
 
     local_changed = (
@@ -109,21 +113,26 @@ def decide(
     return UpdateBothSides.merging(run, local, seq, event, link)
 
 
-def snapshot_out(scope: Scope, fields: Fields) -> bool:
-    """Whether an item known only by its last-synced fields is out of scope.
+def snapshot_out_by(scope: Scope, fields: Fields) -> str | None:
+    """How an item known only by its last-synced fields is out of scope
+    (:data:`~calsync_desktop.sync.scope.ENDED` or ``BEYOND``), None when in scope.
 
     The snapshot keeps UTC times without the zone, so a series is expanded
     in UTC; at the 30-day edge a day's margin errs towards leaving it alone.
+    A rule that cannot be read is taken for out of scope: left alone.
     """
     if not fields.time:
-        return False
+        return None
     start, end = (datetime.fromisoformat(x) for x in fields.time)
     if fields.rrule:
         try:
             last = Recurrence(fields.rrule).last_start(start, "UTC")
         except (ValueError, TypeError):
-            return True
-        if last is None:
-            return start > scope.window.end
-        end = last + (end - start)
-    return end < scope.window.start + timedelta(days=1) or start > scope.window.end
+            return ENDED
+        if last is not None:
+            end = last + (end - start)
+        elif start <= scope.window.end:
+            return None
+    if start > scope.window.end:
+        return BEYOND
+    return ENDED if end < scope.window.start + timedelta(days=1) else None

@@ -133,15 +133,22 @@ class SyncRun:
         local: Appointment | None,
         event: RemoteEvent | None,
         linked: bool = True,
+        aged: str | None = None,
     ) -> None:
         """An item out of scope is left as it is: say so in the skipped log,
-        with the way it left scope (the Sales Calendar's side first)."""
+        with the way it left scope (the Sales Calendar's side first); ``aged``
+        is how the service's side, not listed, went out of scope with time."""
         scope = self.scope
         if local is not None and (how := scope.local_out_by(local)):
             side, reason = "local", scope.frozen_reason(how, local.recurrence is not None)
         elif event is not None and (how := scope.remote_out_by(event)):
             side = "remote"
             reason = scope.frozen_reason(how, event.recurrence is not None, self.account.name)
+        elif aged is not None and local is not None:
+            side = "remote"
+            reason = scope.frozen_reason(
+                aged, local.recurrence is not None, self.account.name, moved=False
+            )
         else:
             return
         name = name_of(local) if local is not None else name_of_event(event)

@@ -88,11 +88,19 @@ class Scope:
             return REPETITION
         return self.out_by(event.start, _event_last_end(event), event.all_day)
 
-    def frozen_reason(self, how: str, series: bool, account: str | None = None) -> str:
+    def frozen_reason(
+        self, how: str, series: bool, account: str | None = None, moved: bool = True
+    ) -> str:
         """Why a linked item stopped syncing: ``how`` it left scope, and where
         (``account``'s name when the change came from there, else the Sales
-        Calendar)."""
+        Calendar); ``moved`` False when time, not an edit, took the service's
+        side out of scope."""
         where = f" in {account}" if account else ""
+        if account and not moved:
+            if how == ENDED:
+                what = "Its last occurrence" if series else "It"
+                return f"{what}{where} ended more than {PAST_DAYS} days ago, so {KEPT}"
+            return f"It starts{where} beyond the sync horizon of {self.horizon}, so {KEPT}"
         if how == REPETITION:
             return f"Made to repeat{where} in a way not synced (only {HELD}), so {KEPT}"
         if how == ALL_DAY:

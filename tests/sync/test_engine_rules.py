@@ -1296,3 +1296,46 @@ def test_with_sync_all_as_private_a_local_change_of_private_is_pushed_once(store
     h.calendar.edit(remote_id, location="Room 8")
     h.sync()
     assert len(seen) == before
+
+
+def test_a_service_series_ended_over_30_days_ago_is_out_of_scope_though_no_listing_says_so(h):
+    """The rule flows one way, so the service's series may end long before the
+    Sales Calendar's; once its last occurrence there ended more than 30 days ago,
+    time alone took it out of scope: no listing carries it, and a local edit
+    must not reach it."""
+    a = h.add_local("Weekly pipeline", start=h.at(-2), recurrence=Recurrence("FREQ=DAILY;COUNT=60"))
+    h.sync()
+    event = h.remote_for(a.id)
+    h.calendar.edit(event.remote_id, recurrence=Recurrence("FREQ=DAILY;COUNT=2"))
+    h.sync()  # the shorter rule stays on the service: the rule flows one way
+    ended = h.remote_for(a.id)
+    assert ended.recurrence.rrule == "FREQ=DAILY;COUNT=2"
+    h.clock.advance(days=40)
+    h.edit_local(a.id, location="Room 4")
+    h.sync()
+    assert h.remote_for(a.id) == ended  # frozen: never changed
+    assert frozen_entries(h)[a.id].startswith(
+        "Its last occurrence in Work calendar ended more than 30 days ago"
+    )
+    assert h.store.status_for(h.account.id, [a.id])  # still linked
+
+
+@pytest.mark.parametrize(
+    "leave",
+    [_made_all_day_remotely, _moved_beyond_the_horizon_remotely],
+    ids=["made all-day remotely", "moved beyond the horizon remotely"],
+)
+def test_a_local_edit_after_the_service_took_an_item_out_of_scope_does_not_reach_it(h, leave):
+    """The incremental listing that said the event left scope does not carry
+    it again: a later edit in the Sales Calendar still finds it frozen."""
+    a = h.add_local("Quarterly review")
+    h.sync()
+    leave(h, a, h.remote_for(a.id))
+    h.sync()
+    frozen = h.remote_for(a.id)
+    reason = frozen_entries(h)[a.id]
+    h.edit_local(a.id, location="Room 4")
+    h.sync()
+    assert h.remote_for(a.id) == frozen
+    assert frozen_entries(h)[a.id] == reason
+    assert h.local(a.id).location == "Room 4"  # the edit is kept, and waits
