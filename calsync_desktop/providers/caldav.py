@@ -61,7 +61,6 @@ from calsync_desktop.providers.base import (
     NotFound,
     ProviderError,
     RemoteEvent,
-    ServerError,
     SyncStateExpired,
     TimeWindow,
     Unreachable,
@@ -88,6 +87,7 @@ from calsync_desktop.providers.caldav_wire import (
     propfind_body,
     read_multistatus,
     retryable,
+    server_failure,
     sync_collection_body,
     tag,
     translate,
@@ -207,7 +207,7 @@ class CalDAVProvider(CalendarProvider):
             if isinstance(raw, str):
                 raw = raw.encode("utf-8")
             if retryable(response.status):
-                raise ServerError(f"The CalDAV server failed ({response.status}).")
+                raise server_failure(response.status)
             return response.status, dict(response.headers), raw or b""
 
         return self._call(send)

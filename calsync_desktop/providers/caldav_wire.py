@@ -190,9 +190,21 @@ def _is_certificate_error(exc: BaseException) -> bool:
 NOT_SUPPORTED = frozenset({501, 505})
 
 
+# "locked" (RFC 4918 §11.3): the request was not carried out; Xandikos answers
+# so while another write holds its repository's lock, which passes in a moment
+LOCKED = 423
+
+
 def retryable(status: int) -> bool:
     """Whether a server failure may pass if the request is sent again."""
-    return status >= 500 and status not in NOT_SUPPORTED
+    return (status >= 500 and status not in NOT_SUPPORTED) or status == LOCKED
+
+
+def server_failure(status: int) -> ServerError:
+    """A failure that may pass when the request is sent again."""
+    if status == LOCKED:
+        return ServerError("The CalDAV server was busy with another change (423).")
+    return ServerError(f"The CalDAV server failed ({status}).")
 
 
 def check_status(status: int, what: str) -> None:
@@ -204,7 +216,7 @@ def check_status(status: int, what: str) -> None:
     if status == 412:
         raise ChangedMeanwhile("The event changed on the CalDAV server meanwhile.")
     if retryable(status):
-        raise ServerError(f"The CalDAV server failed ({status}).")
+        raise server_failure(status)
     if status in (400, 415, 422):
         raise InvalidEvent(f"The CalDAV server refused the {what} ({status}).")
     raise ProviderError(f"The CalDAV server answered {status} for the {what}.")

@@ -40,13 +40,25 @@ from tests.fakes.kit.faults import FaultQueue
 from tests.fakes.kit.proxy import HOP_BY_HOP
 
 SYNC_TOKEN = re.compile(rb"<(?:\w+:)?sync-token>([^<]*)</(?:\w+:)?sync-token>")
-CALDAV_FAULT_KINDS = (*FAULT_KINDS, *HOSTILE_KINDS, "lost_answer", "not_implemented", "not_allowed")
+CALDAV_FAULT_KINDS = (
+    *FAULT_KINDS,
+    *HOSTILE_KINDS,
+    "lost_answer",
+    "not_implemented",
+    "not_allowed",
+    "locked",
+)
 
 
 def caldav_answer(fault: Fault) -> tuple[int, dict[str, str], bytes]:
     """A fault as a CalDAV server (or the web server in front of it) answers it."""
     if fault.kind == "not_implemented":
         return 501, {"Content-Type": "text/plain"}, b"Not Implemented"
+    if fault.kind == "locked":
+        # Xandikos answers so while another request holds its repository's index
+        # lock (xandikos/webdav.py: ResourceLocked -> "423 Resource Locked"); the
+        # write was not made (RFC 4918 §11.3)
+        return 423, {"Content-Type": "text/plain"}, b"Resource Locked"
     if fault.kind == "not_allowed":
         allow = "OPTIONS, GET, HEAD, PROPFIND"
         return 405, {"Allow": allow, "Content-Type": "text/plain"}, b"Method Not Allowed"

@@ -53,6 +53,19 @@ def test_503_with_retry_after_is_waited_out_as_long_as_the_server_asks(h):
     assert remote_subjects(h) == ["Pitch"]
 
 
+def test_a_write_refused_while_the_server_is_locked_is_sent_again_and_made_once(h):
+    """Xandikos answers 423 while another write holds its repository's lock, as
+    the product's own parallel writes can make it do."""
+    h.add_local("One", start=h.at(1))
+    h.add_local("Two", start=h.at(2))
+    h.provider.calendar_url()
+    h.server.fail_next("locked", 2, on="write")
+    result = h.sync()
+    assert not result.errors and len(h.waits) == 2
+    assert remote_subjects(h) == ["One", "Two"]
+    assert h.sync().counts == {}
+
+
 # ---------------------------------------------------------------- lost answers
 
 
