@@ -211,6 +211,11 @@ class CreateRemotely(Action):
         if event is None:
             run.failed(self, error)
             return False
+        if run.scope.remote_reason(event):
+            # it is there, out of scope (a listing of the window cannot show it):
+            # frozen, never changed; linked once it is back in scope
+            run.freeze(self.local_id, self.local, event, linked=self.link is not None)
+            return False
         link = LinkExisting.between(run, self.local, self.local_seq, event)
         write = link.write(run, invite=False)
         link.commit(run, run.provider.write([write])[0] if write else None)

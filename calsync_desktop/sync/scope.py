@@ -96,10 +96,13 @@ class Scope:
         Calendar); ``moved`` False when time, not an edit, took the service's
         side out of scope."""
         where = f" in {account}" if account else ""
+        if account and how == ENDED and series:
+            # a series there ends earlier when its rule or its range changed, or
+            # when time passed: none of which is a move
+            return f"Its last occurrence{where} ended more than {PAST_DAYS} days ago, so {KEPT}"
         if account and not moved:
             if how == ENDED:
-                what = "Its last occurrence" if series else "It"
-                return f"{what}{where} ended more than {PAST_DAYS} days ago, so {KEPT}"
+                return f"It ended{where} more than {PAST_DAYS} days ago, so {KEPT}"
             return f"It starts{where} beyond the sync horizon of {self.horizon}, so {KEPT}"
         if how == REPETITION:
             return f"Made to repeat{where} in a way not synced (only {HELD}), so {KEPT}"

@@ -1339,3 +1339,26 @@ def test_a_local_edit_after_the_service_took_an_item_out_of_scope_does_not_reach
     assert h.remote_for(a.id) == frozen
     assert frozen_entries(h)[a.id] == reason
     assert h.local(a.id).location == "Room 4"  # the edit is kept, and waits
+
+
+def test_a_create_that_finds_its_event_there_out_of_scope_leaves_it_alone(h):
+    """A full listing of the window lacks an event whose series time took out
+    of scope; when it lacks everything, nothing is asked by id before the
+    guard's look, so the edited appointment is pushed as new: the service
+    answers that its event exists, and that event, out of scope, is not
+    overwritten."""
+    a = h.add_local(
+        "Weekly pipeline", start=h.at(-26), recurrence=Recurrence("FREQ=WEEKLY;COUNT=3")
+    )
+    h.sync()
+    event = h.remote_for(a.id)
+    h.calendar.edit(event.remote_id, recurrence=Recurrence("FREQ=DAILY;COUNT=2"))
+    h.sync()
+    ended = h.remote_for(a.id)
+    h.clock.advance(days=10)  # the service's series ended 35 days ago, ours 12 days ago
+    h.calendar.expire_sync_state()
+    h.edit_local(a.id, location="Room 4")
+    h.sync()
+    assert list(h.calendar.events.values()) == [ended]  # neither changed nor copied
+    assert frozen_entries(h)[a.id].startswith("Its last occurrence in Work calendar ended")
+    assert h.local(a.id).location == "Room 4"
