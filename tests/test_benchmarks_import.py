@@ -3,6 +3,7 @@ module (they are run on demand with ``python -m tests.bench``, never by pytest).
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -36,3 +37,56 @@ def test_a_benchmark_imports_nothing_of_the_dev_group(name):
     assert not tops & DEV_ONLY
     tests_imported = {m for m in modules if m.startswith("tests.") and ".test_" in m}
     assert not tests_imported
+
+
+def _imported_names(path: Path) -> set[str]:
+    """Every module a file imports, at its top or inside a function."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def _source_of(module: str) -> Path | None:
+    """The file of a ``tests.…`` module (a package's ``__init__``), if there is one."""
+    base = ROOT.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def test_no_benchmark_reaches_a_test_module_even_inside_a_function():
+    """The import check above sees what a module loads when imported; this one
+    follows every import the benchmarks' code holds (also those a function
+    makes when it runs) through the tests.… modules they reach."""
+    start = [f"tests.bench.{name}" for name in ("__main__", "common", *BENCHMARKS)]
+    seen: set[str] = set()
+    reached: dict[str, str] = {}  # module → the tests.… module importing it
+    todo = list(start)
+    while todo:
+        module = todo.pop()
+        path = _source_of(module)
+        if module in seen or path is None:
+            continue
+        seen.add(module)
+        for name in _imported_names(path):
+            reached.setdefault(name, module)
+            if name.startswith("tests.") and _source_of(name) is not None:
+                todo.append(name)
+    assert {"tests.fakes.graph_server", "tests.fakes.google_calendar"} <= seen
+    test_modules = {
+        name: by
+        for name, by in reached.items()
+        if name.startswith("tests.")
+        and any(part.startswith("test_") or part == "conftest" for part in name.split("."))
+        and _source_of(name) is not None
+    }
+    assert not test_modules
+    dev = {name: by for name, by in reached.items() if name.split(".")[0] in DEV_ONLY}
+    assert not dev
