@@ -3,14 +3,12 @@
 :class:`CalsyncApp` builds everything once (model, window, editor, worker,
 scheduler, tray, prompts) and passes the parts to each other through
 constructors: no singletons, no module state. Starting the process (one
-instance per user, then the event loop) is :mod:`.launch`.
+instance per user, the tray icon first, then the event loop) is :mod:`.launch`.
 """
 
 from __future__ import annotations
 
-import gc
 import logging
-import sys
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -77,7 +75,8 @@ class CalsyncApp(QObject):
     ``make_runner(services, progress, confirm)`` builds the sync runner in the
     worker thread (default: :class:`~calsync_desktop.sync.runner.SyncRunner`);
     ``listen=False`` leaves a team server's change notifications out (the
-    window then polls the change counter alone).
+    window then polls the change counter alone); ``tray`` is one already shown
+    (the launch shows it before the store opens), else the app makes its own.
     """
 
     def __init__(
@@ -90,6 +89,7 @@ class CalsyncApp(QObject):
         watch_network: bool = True,
         edit_delay_ms: int | None = None,
         listen: bool = True,
+        tray: Tray | None = None,
     ):
         super().__init__()
         from calsync_desktop.gui.autostart import Autostart, launch_command
@@ -154,7 +154,9 @@ class CalsyncApp(QObject):
         self.window.troubleshootingRequested.connect(self.open_troubleshooting)
         self.window.quitRequested.connect(self.quit)
 
-        self.tray = Tray(lambda: bool(self.store.get_setting("app.notifications", True)), self)
+        self.tray = tray or Tray(lambda: True)  # the launch shows one before the store opens
+        self.tray.setParent(self)
+        self.tray.notifications_on = lambda: bool(self.store.get_setting("app.notifications", True))
         self.tray.openRequested.connect(self.show_window)
         self.tray.syncNowRequested.connect(self.sync_now)
         self.tray.pauseToggled.connect(self.set_paused)
@@ -561,21 +563,3 @@ class CalsyncApp(QObject):
         dialog = self.open_troubleshooting()
         dialog.show_conflicts()
         return dialog
-
-
-# --------------------------------------------------------------------------- entry
-
-
-def tune_interpreter() -> None:
-    """Let the GUI thread get the interpreter back quickly while the sync thread
-    computes (CPython's default switch interval is 5 ms)."""
-    sys.setswitchinterval(0.001)
-
-
-def settle_memory() -> None:
-    """After start-up: move everything built so far out of the garbage collector's
-    sight. A full collection during a big sync then scans only the sync's own
-    objects instead of every imported module, which would hold the interpreter
-    lock (and freeze the window) for a fifth of a second."""
-    gc.collect()
-    gc.freeze()

@@ -1,32 +1,49 @@
-"""Starting the desktop app: one instance per user and data folder, and
-:func:`main`, what ``calsync-desktop`` runs without a command.
+"""Starting the desktop app: one instance per user and data folder, the tray
+icon first, and :func:`main`, what ``calsync-desktop`` runs without a command.
 
 A second launch asks the running instance (over a local socket) to show its
-window and exits; the first builds the services and the
-:class:`~calsync_desktop.gui.app.CalsyncApp` and runs Qt's event loop.
+window and exits; the first shows the tray icon, then builds the services and
+the :class:`~calsync_desktop.gui.app.CalsyncApp` and runs Qt's event loop.
+
+The icon shows before the Sales Calendar opens, so it does not wait for
+SQLAlchemy, the store and the window (most of the start's time and memory):
+this module loads Qt and the tray alone, :func:`open_app` the rest. Until the
+app is built (a fraction of a second) the icon says "Starting…"; clicks on its
+menu wait in Qt's queue and are answered once it is.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import getpass
 import hashlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication
 
 from calsync_desktop.gui import style
-from calsync_desktop.gui.app import CalsyncApp, settle_memory, tune_interpreter
 from calsync_desktop.gui.icons import app_icon
-from calsync_desktop.gui.team_window import ask_try_again, open_services
+from calsync_desktop.gui.tray import Tray, TrayStatus
 from calsync_desktop.words import PRODUCT_NAME
 
+if TYPE_CHECKING:
+    from calsync_desktop.gui.app import CalsyncApp
+
 log = logging.getLogger(__name__)
+
+APP_ID = "calsync-desktop"
+STARTING = "Starting…"
+"""The tray's tooltip until the app is built."""
+
+
+# --------------------------------------------------------------------------- one instance
 
 
 def instance_key(home: Path) -> str:
@@ -91,11 +108,64 @@ class SingleInstance(QObject):
         self._sockets.clear()
 
 
+# --------------------------------------------------------------------------- start
+
+
+def tune_interpreter() -> None:
+    """Let the GUI thread get the interpreter back quickly while the sync thread
+    computes (CPython's default switch interval is 5 ms)."""
+    sys.setswitchinterval(0.001)
+
+
+def settle_memory() -> None:
+    """After start-up: move everything built so far out of the garbage collector's
+    sight. A full collection during a big sync then scans only the sync's own
+    objects instead of every imported module, which would hold the interpreter
+    lock (and freeze the window) for a fifth of a second."""
+    gc.collect()
+    gc.freeze()
+
+
 def parse_gui_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="calsync-desktop", add_help=True)
     parser.add_argument("--home", type=Path, help="folder for the Sales Calendar and logs")
     parser.add_argument("--show", action="store_true", help="open the calendar window at start")
     return parser.parse_args(list(argv))
+
+
+def qt_application() -> QApplication:
+    """The app's QApplication: its names, icon and style; it stays in the tray
+    when the last window closes."""
+    qt_app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else APP_ID])
+    qt_app.setApplicationName(APP_ID)
+    qt_app.setApplicationDisplayName(PRODUCT_NAME)
+    style.install(qt_app)
+    qt_app.setDesktopFileName(APP_ID)
+    qt_app.setWindowIcon(app_icon())
+    qt_app.setQuitOnLastWindowClosed(False)
+    return qt_app
+
+
+def early_tray(qt_app: QApplication) -> Tray:
+    """The tray icon, shown now with "Starting…"; :class:`CalsyncApp` takes it
+    over (notifications stay off until then)."""
+    tray = Tray(lambda: False)
+    tray.show_status(TrayStatus("idle", STARTING))
+    tray.show()
+    qt_app.processEvents()
+    return tray
+
+
+def open_app(tray: Tray, create_services: Callable[[], Any], **options) -> CalsyncApp | None:
+    """Open the services (asking again while a team server cannot be reached;
+    None: the user gave up) and build the app around ``tray``."""
+    from calsync_desktop.gui.app import CalsyncApp
+    from calsync_desktop.gui.team_window import ask_try_again, open_services
+
+    services = open_services(create_services, ask_try_again)
+    if services is None:
+        return None
+    return CalsyncApp(services, tray=tray, **options)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -104,34 +174,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = parse_gui_args(sys.argv[1:] if argv is None else argv)
     tune_interpreter()
-    qt_app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else APP_ID])
-    qt_app.setApplicationName(APP_ID)
-    qt_app.setApplicationDisplayName(PRODUCT_NAME)
-    style.install(qt_app)
-    qt_app.setDesktopFileName(APP_ID)
-    qt_app.setWindowIcon(app_icon())
-    qt_app.setQuitOnLastWindowClosed(False)
-
+    qt_app = qt_application()
     home = args.home or default_home()
     single = SingleInstance(instance_key(home or Path.home() / ".calsync-desktop"))
     if single.ask_running_instance():
         return 0
     single.listen()
 
-    services = open_services(lambda: Services.create(home=args.home), ask_try_again)
-    if services is None:
+    tray = early_tray(qt_app)
+
+    def create():
+        services = Services.create(home=args.home)
+        services.extra["home"] = args.home
+        services.setup_logging()
+        return services
+
+    app = open_app(tray, create)
+    if app is None:
+        tray.hide()
         single.close()
         return 1
-    services.extra["home"] = args.home
-    services.setup_logging()
-    app = CalsyncApp(services)
     single.showRequested.connect(app.show_window)
     app.start(show_window=args.show)
     settle_memory()
     code = qt_app.exec()
     single.close()
-    services.store.close()
+    app.services.store.close()
     return code
-
-
-APP_ID = "calsync-desktop"

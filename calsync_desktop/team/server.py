@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-import psycopg
 from sqlalchemy import create_engine, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Engine, make_url
@@ -337,6 +336,8 @@ def _schema_guard(where: str) -> Callable:
         elif stamped != [head_revision()]:
             problem = SchemaTooOld(where)
         if problem is not None:
+            import psycopg  # loaded by then (this runs on its connection); not at start
+
             # as the driver's own error, so that the store says "cannot be used
             # now" and retries later; explain_lost finds the reason in it
             raise psycopg.OperationalError(str(problem)) from problem

@@ -1,9 +1,10 @@
 """What the window's start loads: nothing its first screen does not need.
 
 Speed itself is measured by ``tests/bench/bench_gui.py``, never asserted here;
-this checks the cause of a slow start that a change can bring back: a heavy
+this checks the causes of a slow start that a change can bring back: a heavy
 library imported by the start path (Alembic with Mako and Pygments, the HTML
-parser, the service client libraries).
+parser, the service client libraries, the PostgreSQL driver), and the store
+(SQLAlchemy) loaded before the tray icon shows.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ NOT_AT_START = {
     "msal": "Office 365 accounts (loaded by their first sync)",
     "caldav": "CalDAV accounts (loaded by their first sync)",
     "niquests": "CalDAV accounts' HTTP client (loaded by their first sync)",
+    "psycopg": "a team server's connection (loaded when the Sales Calendar is on one)",
 }
 
 START = r"""
@@ -47,10 +49,12 @@ services.store.close()
 """
 
 
-def started_modules(home: Path) -> set[str]:
+def run_start(script: str, home: Path):
+    """Run ``script`` in a new interpreter (``home`` its argument): its last
+    printed line, read as JSON."""
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     out = subprocess.run(
-        [sys.executable, "-c", START, str(home)],
+        [sys.executable, "-c", script, str(home)],
         capture_output=True,
         text=True,
         env=env,
@@ -58,10 +62,52 @@ def started_modules(home: Path) -> set[str]:
         check=True,
         timeout=120,
     )
-    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def started_modules(home: Path) -> set[str]:
+    return set(run_start(START, home))
 
 
 def test_the_start_loads_nothing_the_first_screen_does_not_need(tmp_path):
     started_modules(tmp_path)  # the first start creates the Sales Calendar
     loaded = started_modules(tmp_path) & set(NOT_AT_START)
     assert not loaded, {name: NOT_AT_START[name] for name in loaded}
+
+
+TRAY_FIRST = r"""
+import json, sys
+from calsync_desktop.gui.launch import STARTING, early_tray, open_app, qt_application
+from calsync_desktop.accounts.base import MemorySecrets
+qt = qt_application()
+tray = early_tray(qt)
+early = {"visible": tray.icon.isVisible(), "tooltip": tray.icon.toolTip(),
+         "store loaded": "sqlalchemy" in sys.modules or "calsync_desktop.store" in sys.modules,
+         "notifies": tray.notifications_on()}
+from calsync_desktop.services import Services
+services = Services.create(home=sys.argv[1], secrets=MemorySecrets(), env={})
+services.store.set_setting("app.notifications", False)
+app = open_app(tray, lambda: services, watch_network=False)
+app.start(sync_at_start=False)
+qt.processEvents()
+later = {"same tray": app.tray is tray, "tooltip": tray.icon.toolTip(),
+         "notifies": tray.notifications_on(), "visible": tray.icon.isVisible()}
+services.store.set_setting("app.notifications", True)
+later["notifies when on"] = tray.notifications_on()
+print(json.dumps({"early": early, "later": later, "starting": STARTING}))
+app.shutdown()
+services.store.close()
+"""
+
+
+def test_the_tray_shows_before_the_store_opens_and_the_app_takes_it_over(tmp_path):
+    seen = run_start(TRAY_FIRST, tmp_path)
+    early, later = seen["early"], seen["later"]
+    assert early["visible"] and not early["store loaded"]
+    assert early["tooltip"].endswith(seen["starting"])
+    assert not early["notifies"]  # nothing to say before the app is built
+    assert later["same tray"] and later["visible"]
+    # the app's own status replaces "Starting…": no account connected yet
+    assert seen["starting"] not in later["tooltip"]
+    assert "No calendar account connected yet" in later["tooltip"]
+    assert later["notifies"] is False and later["notifies when on"] is True
