@@ -476,8 +476,9 @@ class DeleteLocally(Action):
 
 @dataclass
 class RestoreLocally(Action):
-    """Deleted in the Sales Calendar, edited on the service: the edit wins and
-    the appointment comes back."""
+    """Deleted in the Sales Calendar, edited on the service (or kept at the
+    deletion warning): the appointment comes back with the service's values,
+    and with its own participants and rule, which the Sales Calendar owns."""
 
     kind: ClassVar[Kind] = Kind.RESTORE_LOCAL
     local_only: ClassVar[bool] = True
@@ -492,6 +493,15 @@ class RestoreLocally(Action):
             account.sync_all_private,
             run.clock(),
         )
+        tombstones = run.store.tombstones(account.id)
+        deleted = next((t.appointment for t in tombstones if t.local_id == self.local_id), None)
+        if deleted is not None:  # one-way fields never flow back (SPEC §4)
+            appointment = m.apply_fields(
+                appointment.with_changes(participants=deleted.participants),
+                m.local_fields(deleted),
+                ("rrule",),
+            )
+            appointment = m.apply_fields(appointment, run.remote_fields(event), ("statuses",))
         seq = run.save(appointment, 0)
         run.put_link(
             LinkStatus(

@@ -964,6 +964,46 @@ def test_edited_remotely_and_deleted_locally_the_edit_wins(h):
     assert h.local(a.id).contents == "Still on"
 
 
+@pytest.mark.parametrize("how", ["edited there", "kept at the deletion warning"])
+def test_an_appointment_that_comes_back_keeps_its_participants_and_rule(h, how):
+    """The participant list and the rule are the Sales Calendar's (SPEC §4): a
+    deleted appointment brought back from the service has its own again, with
+    the answers the service reports and the service's other values."""
+    a = h.add_local(
+        "Weekly review",
+        participants=(Participant("Ann", "ann@x.example"),),
+        recurrence=Recurrence("FREQ=WEEKLY;COUNT=4"),
+    )
+    others = [h.add_local(f"Visit {i}", start=h.at(2 + i)) for i in range(11)]
+    h.sync()
+    remote_id = h.remote_for(a.id).remote_id
+    # another client changes the attendees and the rule (not applied back)
+    h.calendar.edit(
+        remote_id,
+        attendees=(
+            Participant("Ann", "ann@x.example", InviteStatus.ACCEPTED),
+            Participant("Cy", "cy@x.example"),
+        ),
+        recurrence=Recurrence("FREQ=DAILY;COUNT=2"),
+    )
+    h.sync()
+    if how == "edited there":
+        h.calendar.edit(remote_id, subject="Weekly review (room 2)")
+        h.store.delete_appointment(a.id)
+    else:
+        for x in [a, *others]:
+            h.store.delete_appointment(x.id)
+        h.decision = Decision.RESTORE
+    h.sync()
+    back = h.local(a.id)
+    assert [(p.email, p.status) for p in back.participants] == [
+        ("ann@x.example", InviteStatus.ACCEPTED)
+    ]
+    assert back.recurrence.rrule == "FREQ=WEEKLY;COUNT=4"
+    if how == "edited there":
+        assert back.contents == "Weekly review (room 2)"
+
+
 def test_meeting_cancelled_by_its_organiser_is_deleted_locally(h):
     e = h.add_remote(organizer_is_self=False)
     h.sync()
