@@ -205,7 +205,8 @@ def cmd_undo(args: argparse.Namespace, services: Services) -> int:
         _print_guard(plan.guard, record.id)
     else:
         print("\n".join(undone_lines(result, record.id, name)))
-        print(f"To have it back as the run left it: calsync undo {result.run_id}")
+        if result.run_id is not None:  # else it put nothing back
+            print(f"To have it back as the run left it: calsync undo {result.run_id}")
     if result.stopped:
         return EXIT_STOPPED
     return EXIT_FAILED if result.errors else EXIT_OK

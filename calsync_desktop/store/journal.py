@@ -141,19 +141,37 @@ class Journal:
                 row["owner"] = owner
             insert_many(conn, t.journal, rows)
 
-    def finish(self, run_id: int, state: str, counts: dict[str, int], finished: datetime) -> None:
+    def drop_entries(self, run_id: int, local_ids: Sequence[str]) -> None:
+        """A run's entries of these appointments, inside the caller's
+        transaction (an entry written again whole replaces them)."""
+        with self.store.transaction() as conn:
+            conn.execute(delete(t.journal).where(_J.run_id == run_id, _J.local_id.in_(local_ids)))
+
+    def interrupted_before(self, account_id: str, run_id: int) -> int | None:
+        """The account's run before ``run_id`` when it was interrupted (killed
+        while applying), else None."""
+        row = self.store._read(
+            select(_R.id, _R.state)
+            .where(_R.account_id == account_id, _R.id < run_id)
+            .order_by(_R.id.desc())
+            .limit(1)
+        ).first()
+        return row.id if row is not None and row.state == "running" else None
+
+    def finish(self, run_id: int, state: str, counts: dict[str, int], finished: datetime) -> bool:
         """The run's end: its state and counts. A run that changed nothing and
-        was not stopped is not kept."""
+        was not stopped is not kept; whether it is."""
         with self.store.transaction() as conn:
             has_entries = conn.execute(select(_J.id).where(_J.run_id == run_id).limit(1)).first()
             if has_entries is None and state == "done":
                 conn.execute(delete(t.sync_runs).where(_R.id == run_id))
-                return
+                return False
             conn.execute(
                 update(t.sync_runs)
                 .where(_R.id == run_id)
                 .values(state=state, counts=json.dumps(counts, sort_keys=True), finished=finished)
             )
+        return True
 
     def prune(self, now: datetime, days: int | None = None, max_changes: int | None = None) -> int:
         """Drop runs older than the retention, then the oldest runs while the

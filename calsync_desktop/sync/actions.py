@@ -419,6 +419,16 @@ class LinkExisting(UpdateBothSides):
         link = LinkStatus(local.id, event.remote_id, event.version, Snapshot.agreed(base), -1)
         return cls.merging(run, local, seq, event, link)
 
+    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> Appointment | None:
+        after = super().commit_local(run, event)
+        found = self.event
+        if run.journal is not None and found is not None and found.local_id == self.local_id:
+            # our own event: created by a run killed before its commit
+            run.journal.record_found(
+                self.local_id, found, run.remote_fields(found), m.local_fields(self.local)
+            )
+        return after
+
     @property
     def counted(self) -> bool:
         return True

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -168,6 +168,46 @@ class RunJournal:
         if changes:
             self.journal.add(self.begin(), [c.to_entry() for c in changes])
 
+    def rewrite(self, changes: list[Change]) -> None:
+        """Changes of this run that replace what it journalled of the same
+        appointments before (an undo journals what it brought back before its
+        remote writes, and the whole change after them)."""
+        if changes:
+            self.journal.drop_entries(self.begin(), [c.local_id for c in changes])
+            self.record(changes)
+
+    def record_found(
+        self, local_id: str, event: RemoteEvent, remote: Fields, local: Fields
+    ) -> None:
+        """An event carrying our local id that this run found unlinked: created
+        by the run before, killed between the remote write and its commit. When
+        that run was interrupted, the creation goes into its journal (merged
+        with what it journalled of the appointment), so that undoing it deletes
+        the event; in the caller's transaction."""
+        if self.trigger == "from scratch":
+            return  # every link is found again: none is a creation
+        killed = self.journal.interrupted_before(self.account_id, self.begin())
+        if killed is None:
+            return
+        known = [
+            Change.from_entry(e) for e in self.journal.entries(killed) if e.local_id == local_id
+        ]
+        if known and known[-1].remote_changed:
+            return  # journalled whole already
+        base = known[-1] if known else Change(local_id, "create remotely", False, False)
+        change = replace(
+            base,
+            remote_changed=True,
+            remote_id=event.remote_id,
+            version_before=None,
+            version_after=event.version,
+            remote_before=None,
+            remote_after=remote,
+            local_after=base.local_after if base.local_changed else local,
+        )
+        self.journal.drop_entries(killed, [local_id])
+        self.journal.add(killed, [change.to_entry()])
+
     def record_imports(self, imported: list[tuple[str, RemoteEvent, Fields]]) -> None:
         """Appointments a run brought in (local id, the event, their fields), in
         the caller's transaction: the same entries as :meth:`record` would write,
@@ -189,10 +229,11 @@ class RunJournal:
                 ],
             )
 
-    def end(self, state: str, counts: dict[str, int]) -> None:
+    def end(self, state: str, counts: dict[str, int]) -> bool:
+        """The run's end; whether the history keeps it (not when it changed nothing)."""
         if self.run_id is None and state == "done":
-            return
-        self.journal.finish(self.begin(), state, counts, self.clock())
+            return False
+        return self.journal.finish(self.begin(), state, counts, self.clock())
 
 
 def change_of(

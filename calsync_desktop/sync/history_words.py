@@ -77,7 +77,10 @@ def undone_lines(result: UndoResult, run_id: int, account: str) -> list[str]:
     """What an undo did: its own run, what it put back, what it left alone,
     the errors."""
     done = plan_clauses(result.counts, account) if result.counts else "nothing to put back"
-    lines = [f"Undid run {run_id} of {account} as run {result.run_id}: {done}"]
+    if result.run_id is None:  # it changed nothing: no run of its own
+        lines = [f"Undid nothing of run {run_id} of {account}: nothing to put back"]
+    else:
+        lines = [f"Undid run {run_id} of {account} as run {result.run_id}: {done}"]
     lines += left_alone_lines(result.left_alone)
     lines += [f"  error: {error}" for error in result.errors]
     return lines

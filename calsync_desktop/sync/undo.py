@@ -325,7 +325,7 @@ class Undo:
         batch = max(1, self.provider.write_batch_size)
         for start in range(0, len(items), batch):
             chunk = items[start : start + batch]
-            self._prepare(chunk, result)
+            self._prepare(chunk, result, journal)
             chunk = [i for i in chunk if i.put_back]
             writes = [(i, w) for i in chunk if (w := self._write(i)) is not None]
             outcomes = self.provider.write([w for _, w in writes]) if writes else []
@@ -336,15 +336,17 @@ class Undo:
                     change = self._commit(item, answered.get(id(item)), result)
                     if change is not None:
                         changes.append(change)
-                journal.record(changes)
-        journal.end("done", result.counts)
+                journal.rewrite(changes)
+        if not journal.end("done", result.counts):
+            result.run_id = None  # it put nothing back: no run of its own
         return result
 
-    def _prepare(self, chunk: list[UndoItem], result: UndoResult) -> None:
+    def _prepare(self, chunk: list[UndoItem], result: UndoResult, journal: RunJournal) -> None:
         """The local halves that keep an interrupted undo safe, committed before
         the remote writes: an appointment brought back (its event, recreated,
-        is then linked by the local id it carries) and a link dropped before
-        its event is deleted (the appointment is then not deleted after it)."""
+        is then linked by the local id it carries, and the creation joins this
+        entry: :meth:`RunJournal.record_found`) and a link dropped before its
+        event is deleted (the appointment is then not deleted after it)."""
         with self.store.transaction():
             for item in chunk:
                 try:
@@ -352,6 +354,7 @@ class Undo:
                         self._save(item)
                         item.local = ""
                         item.done = True
+                        journal.record([self._change(item, True, False)])
                     if item.remote == "delete" and item.current is not None:
                         self.store.drop_status(self.account.id, item.change.local_id)
                 except ConcurrentEdit:

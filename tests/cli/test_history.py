@@ -100,6 +100,16 @@ def test_undo_lists_what_changed_since_and_leaves_it_alone(cli):
     assert remote.events[event.remote_id].location == "Edited since"
 
 
+def test_an_undo_that_puts_nothing_back_names_no_run_of_its_own(cli):
+    remote = _two_runs(cli)
+    newest = cli.json("history")[0]["id"]
+    for event in list(remote.events.values()):
+        remote.edit(event.remote_id, location="Edited since")
+    out = cli.ok("undo", str(newest))
+    assert f"Undid nothing of run {newest}" in out and "calsync undo" not in out
+    assert cli.json("history")[0]["id"] == newest  # no run of its own
+
+
 def test_sync_from_scratch_links_again_and_creates_nothing(cli):
     remote = _two_runs(cli)
     out = cli.ok("sync", "--from-scratch", "--account", "me@example.com")

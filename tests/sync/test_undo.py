@@ -280,3 +280,57 @@ def test_an_event_deleted_there_since_the_run_is_left_alone_and_its_deletion_syn
     assert [i.left_alone for i in result.left_alone] == ["changed in Work calendar since"]
     h.sync()
     assert h.local(a.id) is None
+
+
+def reopened(h) -> None:
+    """The process died: the Sales Calendar is opened again."""
+    h.store.close()
+    h.store = h.store.reopen()
+
+
+def test_an_event_made_by_a_run_killed_before_its_commit_is_undone_with_that_run(h, clock):
+    a = h.add_local("Demo at Initech")
+    h.kill_after_writes(1)  # the event is made; the run dies before its link commits
+    with pytest.raises(Crash):
+        h.sync()
+    reopened(h)
+    killed = last_run(h)
+    assert killed.state == "running"
+    h.sync()  # links the event it finds carrying the appointment's id
+    assert h.remote_for(a.id) is not None and len(h.calendar.events) == 1
+    result = undo(h, killed.id)
+    assert result.counts == {"delete": 1} and result.left_alone == []
+    assert h.calendar.events == {} and h.local(a.id).contents == "Demo at Initech"
+    assert h.store.all_status(h.account.id) == {}
+
+
+def test_an_undo_killed_after_bringing_an_event_back_can_itself_be_undone(h, clock):
+    a = h.add_local("Lunch with Ann", participants=(Participant("Ann", "ann@x.example"),))
+    h.sync()
+    h.store.delete_appointment(a.id)
+    h.sync()
+    run = last_run(h).id
+    after_run = both_sides(h)
+    h.kill_after_writes(1)  # the event is made again; the undo dies before its commit
+    with pytest.raises(Crash):
+        undo(h, run)
+    reopened(h)
+    killed = last_run(h)
+    assert killed.undoes == run and killed.state == "running"
+    h.sync()  # links the event brought back, by the id it carries
+    assert h.local(a.id) is not None and len(h.calendar.events) == 1
+    assert_no_duplicates(h)
+    result = undo(h, killed.id)
+    assert result.counts == {"delete": 1} and result.left_alone == []
+    assert both_sides(h) == after_run == ({}, {})
+
+
+def test_an_undo_that_puts_nothing_back_is_no_run_and_names_none(h, clock):
+    a = h.add_local("Demo", location="HQ")
+    h.sync()
+    run = last_run(h).id
+    h.edit_local(a.id, location="Room 2")  # changed since: left alone
+    result = undo(h, run)
+    assert result.counts == {} and len(result.left_alone) == 1
+    assert result.run_id is None
+    assert [r.id for r in Journal(h.store).runs(h.account.id)] == [run]
