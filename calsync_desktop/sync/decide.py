@@ -104,7 +104,12 @@ def decide(
             return CreateRemotely(local_id, local, seq, None, link, from_local=True)
         return DeleteLocally(local_id, local, seq, None, link)
     if local is None:
-        return ForgetLink(local_id, event=event, link=link)
+        # taken out of the Sales Calendar by an undo (no tombstone: the deletion
+        # is not for the service): kept out while its event is unchanged, so no
+        # listing imports it again; an edit there brings it back (SPEC §9)
+        if not remote_changed:
+            return None
+        return RestoreLocally(local_id, event=event, link=link)
     if not local_changed and not remote_changed:
         if event is not None and event.version != link.version:
             # a new version with nothing we map changed: remember it

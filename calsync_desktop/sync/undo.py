@@ -9,7 +9,9 @@ the run …                       the undo …
 ==============================  ============================================
 changed it here                 puts its earlier values back here
 changed it there                re-pushes the earlier values, If-Match
-created it here                 deletes it here
+created it here (an import)     deletes it here; the event stays linked to
+                                it, so it is not imported again until it
+                                changes there
 created it there                deletes it there (unchanged since only)
 deleted it here (gone there)    brings it back here with its id,
                                 participants and recurrence, and there too,
@@ -485,11 +487,20 @@ class Undo:
 
     def _link(self, item: UndoItem) -> None:
         """Both sides there: linked with what both now hold, so the next sync
-        repeats nothing; one side only: no link."""
+        repeats nothing; the event only: linked to the appointment taken out;
+        the appointment only: no link."""
         account_id, local_id = self.account.id, item.change.local_id
         local, event = item.current, item.event
-        if local is None or event is None:
+        if event is None:
             self.store.drop_status(account_id, local_id)
+            return
+        if local is None:
+            # taken out here and left there (an import undone): the link stays,
+            # so that no listing imports the event again while it is unchanged
+            # (an edit there brings it back: sync/decide.py)
+            snapshot = Snapshot.agreed(self.remote_fields(event))
+            link = LinkStatus(local_id, event.remote_id, event.version, snapshot, 0)
+            self.store.put_status(account_id, link.to_row())
             return
         seq = item.current_seq or self.store.appointment_seqs([local_id]).get(local_id, 0)
         snapshot = Snapshot(m.local_fields(local), self.remote_fields(event))

@@ -44,9 +44,13 @@ def last_run(h):
 def both_sides(h) -> tuple[dict, dict]:
     """The two-way fields of every appointment and every event, by local id."""
     local = {a.id: m.stored_form(m.local_fields(a)) for a in h.all_local()}
-    linked = h.store.status_for_remote(h.account.id, list(h.calendar.events))
+    linked = {
+        rid: row.local_id
+        for rid, row in h.store.status_for_remote(h.account.id, list(h.calendar.events)).items()
+        if row.local_id in local  # (an event whose import was undone keeps its link)
+    }
     remote = {
-        (e.local_id or (linked[e.remote_id].local_id if e.remote_id in linked else e.remote_id)): (
+        (e.local_id or linked.get(e.remote_id, e.remote_id)): (
             m.stored_form(m.remote_fields(e, h.account.email))
         )
         for e in h.calendar.events.values()
@@ -334,3 +338,20 @@ def test_an_undo_that_puts_nothing_back_is_no_run_and_names_none(h, clock):
     assert result.counts == {} and len(result.left_alone) == 1
     assert result.run_id is None
     assert [r.id for r in Journal(h.store).runs(h.account.id)] == [run]
+
+
+def test_an_undone_import_is_not_imported_again_until_its_event_changes(h, clock):
+    e = h.add_remote("From the phone")
+    h.sync()
+    run = last_run(h).id
+    assert undo(h, run).counts == {"delete": 1}
+    assert h.local_for(e.remote_id) is None
+    h.sync()  # nothing listed: nothing imported
+    h.calendar.expire_sync_state()
+    result = h.sync()  # a full listing: the event is known, and stays out
+    assert result.full_listing and result.counts == {} and h.all_local() == []
+    h.calendar.edit(e.remote_id, subject="From the phone (moved)")
+    h.sync()  # changed there since: it comes back, once
+    (back,) = h.all_local()
+    assert back.contents == "From the phone (moved)"
+    assert_no_duplicates(h)
