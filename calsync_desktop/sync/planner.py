@@ -100,17 +100,21 @@ class Planner:
         for rid, row in store.status_for_remote(account_id, need).items():
             links[row.local_id] = by_remote[rid] = LinkStatus.from_row(row)
 
+        # series new in this listing, the sign of a split (sync/series_end.py):
+        # also one linked at the version listed, which an interrupted run of this
+        # same listing imported before it could end the old series
+        run.new_series = tuple(
+            e.start
+            for rid, e in events.items()
+            if e.recurrence is not None
+            and (rid not in by_remote or by_remote[rid].version == e.version)
+        )
+
         # the echo of our own writes, and anything else already synced at this version
         for rid in [r for r, e in events.items() if r in by_remote]:
             run.learn_uid(by_remote[rid].local_id, events[rid])
             if by_remote[rid].version == events[rid].version:
                 del events[rid]
-
-        run.new_series = tuple(
-            e.start
-            for rid, e in events.items()
-            if e.recurrence is not None and rid not in by_remote
-        )
 
         # linked items that need their appointment loaded
         missing_locals = [lid for lid in links if lid not in locals_ and lid not in tombstones]

@@ -322,6 +322,31 @@ def test_a_series_split_remotely_ends_the_sales_calendars_series_where_the_split
     assert h.sync().counts == {}
 
 
+def test_a_remote_split_seen_by_an_interrupted_run_still_ends_the_series_on_the_next(h):
+    """The run that sees a split imports the new series first; when it dies
+    before it ends the old series, the next run lists the same changes with the
+    new series linked already, and still takes it for the sign of the split."""
+    rule = "FREQ=DAILY;COUNT=6"
+    a = h.add_local(start=h.at(1), recurrence=Recurrence(rule))
+    h.sync()
+    for i in range(4):  # to push in the same run
+        h.add_local(f"Visit {i}", start=h.at(10 + i))
+    now = h.clock()
+    before = _shown_starts(h, now)
+    starts = _first_starts(a, 6)
+    h.clock.advance(minutes=1)
+    new = split_remotely(h, h.remote_for(a.id).remote_id, rule, starts, 2, subject="New room")
+    h.kill_after_writes(1)
+    with pytest.raises(Crash):
+        h.sync()
+    assert h.local_for(new.remote_id) is not None  # imported before the process died
+    h.sync()
+    assert _first_starts(h.local(a.id), 10) == starts[:2]
+    assert _shown_starts(h, now) == before  # each occurrence once, none lost
+    assert len(h.all_local()) == 6 and len(h.calendar.events) == 6
+    assert h.sync().counts == {}
+
+
 def test_a_split_off_series_carrying_the_old_series_local_id_comes_in_as_its_own(h):
     # Google copies extendedProperties (and so calsync's local id) into the new series
     a = h.add_local(start=h.at(1), recurrence=Recurrence("FREQ=DAILY;COUNT=6"))
