@@ -35,6 +35,7 @@ from calsync_desktop.sync.engine import Decision, MassDeletionGuard
 from calsync_desktop.sync.history import Change, field_changes
 from calsync_desktop.sync.history_words import (
     change_heading,
+    change_rows,
     counts_text,
     preview_lines,
     state_words,
@@ -120,7 +121,7 @@ def cmd_show(args: argparse.Namespace, services: Services) -> int:
         print("  It changed nothing.")
     for c in changes:
         print(f"  {change_heading(c)}")
-        for side, field, old, new in field_changes(c):
+        for side, field, old, new in change_rows(c):
             print(f"      {side} {field}: {old} → {new}")
     return EXIT_OK
 

@@ -532,7 +532,11 @@ class CalsyncApp(QObject):
 
         def make() -> QWidget:
             dialog = SettingsDialog(
-                self.services, self.autostart, parent=None, colour_for=self.model.account_colour
+                self.services,
+                self.autostart,
+                parent=None,
+                colour_for=self.model.account_colour,
+                scheduler=self.scheduler,
             )
             dialog.syncNowRequested.connect(self.scheduler.sync_now)
             dialog.addAccountRequested.connect(self.open_wizard)
@@ -552,7 +556,7 @@ class CalsyncApp(QObject):
         from calsync_desktop.gui.troubleshooting import TroubleshootingDialog
 
         def make() -> QWidget:
-            dialog = TroubleshootingDialog(self.services, parent=None)
+            dialog = TroubleshootingDialog(self.services, parent=None, scheduler=self.scheduler)
             dialog.conflictRestored.connect(self.local_edit)
             dialog.signInRequested.connect(self.sign_in_again)
             return dialog

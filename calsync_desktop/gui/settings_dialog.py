@@ -1,5 +1,5 @@
-"""Settings: My profile, Integrations, Sync, Calendar, Sales Calendar and
-Advanced (SPEC §6, §8).
+"""Settings: My profile, Integrations, Sync, History, Calendar, Sales Calendar
+and Advanced (SPEC §6, §8, §9; History is :mod:`.history_page`).
 
 Integrations lists each calendar account once: its name (double-click or F2
 to rename it, e.g. "Work") with its address, its kind, its state and its
@@ -43,6 +43,7 @@ from calsync_desktop.gui.appointment_dialog import (
     account_label,
     colour_swatch,
 )
+from calsync_desktop.gui.history_page import HistoryPage
 from calsync_desktop.gui.icons import app_icon, icon
 from calsync_desktop.gui.sales_calendar_page import SalesCalendarPage
 from calsync_desktop.gui.screen_fit import resize_within_screen
@@ -155,6 +156,7 @@ class SettingsDialog(QDialog):
     ``intervalChanged(minutes)``, ``workingHoursChanged(first, last)``,
     ``accountsChanged`` (added, removed or renamed), ``salesCalendarChanged(store)``
     (Settings › Sales Calendar opened another Sales Calendar: the app switches to it).
+    ``scheduler`` (the app's sync scheduler) runs History's undo in the sync worker.
     """
 
     syncNowRequested = Signal(str)
@@ -173,6 +175,7 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         ask_keep: Callable[[QWidget | None, Account], bool | None] = ask_keep_appointments,
         colour_for: Callable[[str], QColor] | None = None,
+        scheduler=None,
     ):
         super().__init__(parent)
         self.services = services
@@ -186,6 +189,8 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self._profile_tab(), "My profile")
         self.tabs.addTab(self._integrations_tab(), "Integrations")
         self.tabs.addTab(self._sync_tab(), "Sync")
+        self.history = HistoryPage(services, scheduler)
+        self.tabs.addTab(self.history, "History")
         self.tabs.addTab(self._calendar_tab(), "Calendar")
         self.sales_calendar = SalesCalendarPage(services, PathField)
         self.tabs.addTab(self.sales_calendar, "Sales Calendar")
@@ -540,6 +545,7 @@ class SettingsDialog(QDialog):
             self.intervalChanged.emit(minutes)
         store.set_setting("app.notifications", self.notifications.isChecked())
         store.set_setting("sync.send_invitations", self.send_invitations.isChecked())
+        self.history.save()
         wanted = self.start_at_login.isChecked()
         store.set_setting("app.start_at_login", wanted)
         if wanted != self.autostart.is_enabled():

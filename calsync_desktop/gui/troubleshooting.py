@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QTableWidget,
@@ -41,6 +42,8 @@ from calsync_desktop.gui.background import Task, run_in_background, with_own_sto
 from calsync_desktop.gui.conflict_log import ConflictLog
 from calsync_desktop.gui.icons import app_icon
 from calsync_desktop.gui.screen_fit import resize_within_screen
+from calsync_desktop.gui.style import ERROR_STYLE
+from calsync_desktop.sync.preview import describe_first_sync
 from calsync_desktop.words import PRODUCT_NAME, count, sentence
 
 GOOGLE_HELP_TITLE = "Change or turn off Google Calendar notifications"
@@ -184,11 +187,36 @@ def default_checks(services) -> Callable[[str], list]:
 SIGN_IN_FIX = "Click “Sign in again…” (for Exchange, enter the new password)."
 
 
+RESYNC_EXPLANATION = (
+    "Resync from scratch forgets which appointment in the Sales Calendar is which "
+    "event in {account}, reads both calendars whole and matches them again by their "
+    "times, titles and invitations, as the first sync did. Nothing that is on both "
+    "sides is copied twice, and nothing is deleted. Use it when the two calendars seem "
+    "out of step; with a large calendar it takes a while."
+)
+
+
+def ask_resync(parent: QWidget | None, account) -> bool:
+    """Explain "Resync from scratch" and ask; True to go ahead."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Resync from scratch")
+    box.setText(f"Resync {account.name} from scratch?")
+    box.setInformativeText(RESYNC_EXPLANATION.format(account=account.name))
+    go = box.addButton("Resync from scratch", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(go)
+    box.exec()
+    return box.clickedButton() is go
+
+
 class AccountChecks(QGroupBox):
     """The live checks of one account, run in the background. A problem that
-    signing in again fixes comes with "Sign in again…" (``signInRequested``)."""
+    signing in again fixes comes with "Sign in again…" (``signInRequested``);
+    "Resync from scratch…" asks for ``resyncRequested``."""
 
     signInRequested = Signal(str)
+    resyncRequested = Signal(str)
 
     def __init__(self, account, check: Callable[[str], list], parent: QWidget | None = None):
         kind = kind_label(account.kind)
@@ -208,13 +236,35 @@ class AccountChecks(QGroupBox):
         self.again = QPushButton("Check again")
         self.again.setAccessibleName(f"Check {account.name} again")
         self.again.clicked.connect(self.run)
+        self.resync = QPushButton("Resync from scratch…")
+        self.resync.setAccessibleName(f"Resync {account.name} from scratch")
+        self.resync.setToolTip("Match both calendars again, as the first sync did")
+        self.resync.clicked.connect(lambda: self.resyncRequested.emit(self.account.id))
+        self.can_resync = False  # the dialog has a sync worker to run it in
+        self.resync.setVisible(False)
+        self.resync_status = QLabel()
+        self.resync_status.setObjectName("resync-status")
+        self.resync_status.setWordWrap(True)
+        self.resync_status.setVisible(False)
         top = QHBoxLayout()
         top.addWidget(self.status, 1)
         top.addWidget(self.sign_in)
+        top.addWidget(self.resync)
         top.addWidget(self.again)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.resync_status)
         layout.addLayout(self.rows)
+
+    def offer_resync(self) -> None:
+        """One problem, one action: an account that must sign in again offers
+        only that."""
+        self.resync.setVisible(self.can_resync and not self.sign_in.isVisibleTo(self))
+
+    def say_resync(self, text: str, error: bool = False) -> None:
+        self.resync_status.setText(text)
+        self.resync_status.setStyleSheet(ERROR_STYLE if error else "")
+        self.resync_status.setVisible(bool(text))
 
     def run(self) -> None:
         self.again.setEnabled(False)
@@ -236,6 +286,7 @@ class AccountChecks(QGroupBox):
         bad = [c for c in checks if c.ok is False]
         sign_in = any(getattr(c, "action", "") == "sign_in" for c in bad)
         self.sign_in.setVisible(sign_in)
+        self.offer_resync()
         self.sign_in.setDefault(sign_in)
         self.status.setText(
             "Everything looks fine." if not bad else f"{count(len(bad), 'problem')} found."
@@ -271,7 +322,9 @@ class TroubleshootingDialog(QDialog):
     ``check(account_id) -> list[Check]`` runs in a pool thread (default: the
     real :meth:`SyncRunner.check_account` on its own Store connection).
     Emits ``conflictRestored`` after a restore (the app schedules a sync) and
-    ``signInRequested(account id)`` for "Sign in again…".
+    ``signInRequested(account id)`` for "Sign in again…". "Resync from scratch…"
+    asks ``ask(parent, account)`` (default :func:`ask_resync`) and runs in the
+    sync worker of ``scheduler`` (the app's; without one the button is hidden).
     """
 
     conflictRestored = Signal()
@@ -284,8 +337,15 @@ class TroubleshootingDialog(QDialog):
         check: Callable[[str], list] | None = None,
         open_url: Callable[[QUrl], object] = QDesktopServices.openUrl,
         run_checks: bool = True,
+        scheduler=None,
+        ask: Callable[[QWidget | None, object], bool] = ask_resync,
     ):
         super().__init__(parent)
+        self.scheduler = scheduler
+        self.ask_resync = ask
+        self.resyncing: dict[object, AccountChecks] = {}  # worker request → its box
+        if scheduler is not None:
+            scheduler.syncFinished.connect(self._resynced)
         self.services = services
         self.store = services.store
         self.check = check or default_checks(services)
@@ -338,10 +398,37 @@ class TroubleshootingDialog(QDialog):
         for account in accounts:
             box = AccountChecks(account, self.check)
             box.signInRequested.connect(self.signInRequested)
+            box.resyncRequested.connect(lambda _id, b=box: self.resync(b))
+            box.can_resync = self.scheduler is not None
+            box.offer_resync()
             self.account_checks.append(box)
             layout.addWidget(box)
         layout.addStretch(1)
         return self._scrolling(inner)
+
+    def resync(self, box: AccountChecks) -> None:
+        """ "Resync from scratch…": explain, ask, then run it in the sync worker."""
+        account = self.store.get_account(box.account.id)
+        if account is None or self.scheduler is None or not self.ask_resync(self, account):
+            return
+        box.resync.setEnabled(False)
+        box.say_resync("Resyncing from scratch… (the status bar shows how far it is)")
+        self.resyncing[self.scheduler.resync_from_scratch(account.id)] = box
+
+    def _resynced(self, summary) -> None:
+        box = self.resyncing.pop(summary.request, None)
+        if box is None:
+            return
+        box.resync.setEnabled(True)
+        (outcome,) = summary.outcomes or [None]
+        if outcome is None or outcome.state != "ok" or outcome.result is None:
+            error = outcome.error if outcome is not None else "it did not run"
+            box.say_resync(sentence(f"The resync did not finish: {error}"), error=True)
+        else:
+            done = describe_first_sync(outcome.result, outcome.account_name)
+            box.say_resync(f"Resynced from scratch. {done}")
+        self.refresh_skipped()
+        box.run()
 
     def run_checks(self) -> None:
         for box in self.account_checks:

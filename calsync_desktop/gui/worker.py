@@ -9,6 +9,10 @@ window, until the user answers.
 The scheduler decides when to sync: at start, every N minutes, on "Sync now",
 about 10 s after a local edit, after the computer wakes and when the network
 comes back. "Sync now" during a sync queues exactly one more run.
+
+The same worker runs the history's jobs (SPEC §9): an undo's preview, an
+undo, and a resync from scratch of one account. A job asked for during a run
+waits for it and goes before any queued sync.
 """
 
 from __future__ import annotations
@@ -52,23 +56,34 @@ TRIGGERS = {
 """The trigger a run's history names, by the reason it was requested (else "sync now")."""
 
 
-@dataclass
+SYNC, UNDO, UNDO_PREVIEW, FROM_SCRATCH = "sync", "undo", "undo preview", "from scratch"
+"""The jobs the worker runs (:attr:`SyncRequest.job`)."""
+
+
+@dataclass(eq=False)
 class SyncRequest:
-    """One requested run: all accounts, or one; ``reason`` is for the log."""
+    """One requested run: all accounts, or one; ``reason`` is for the log.
+    ``job`` is a sync, an undo of the history's run ``run_id`` (or only its
+    preview), or a resync from scratch of ``account_id``."""
 
     reason: str
     account_id: str | None = None
+    job: str = SYNC
+    run_id: int | None = None
 
 
 @dataclass
 class AccountOutcome:
-    """How one account's run ended, in words fit for the window and the tray."""
+    """How one account's run ended, in words fit for the window and the tray.
+    An undo's ``result`` is its UndoResult (None for a preview) and ``plan``
+    its UndoPlan; ``state`` "refused" is an undo the history does not allow."""
 
     account_id: str
     account_name: str
     result: Any = None
     state: str = "ok"
     error: str = ""
+    plan: Any = None
 
 
 @dataclass
@@ -127,8 +142,12 @@ class SyncWorker(QObject):
             runner = self.make_runner(
                 self.services, progress=self._progress, confirm=self.prompts.confirm_deletions
             )
+            if request.job in (UNDO, UNDO_PREVIEW):
+                summary.outcomes.append(self._undo(runner, request))
+            elif request.job == FROM_SCRATCH:
+                summary.outcomes.append(self._from_scratch(runner, request.account_id))
             # the runner leaves out paused accounts and those waiting for a sign-in
-            for account in runner.runnable_accounts():
+            for account in runner.runnable_accounts() if request.job == SYNC else []:
                 if request.account_id and account.id != request.account_id:
                     continue
                 self.accountStarted.emit(account.name)
@@ -140,10 +159,52 @@ class SyncWorker(QObject):
         summary.finished_at = self.clock()
         self.finished.emit(summary)
 
-    def _sync_one(self, runner, account, trigger: str) -> AccountOutcome:
-        outcome = AccountOutcome(account.id, account.name)
+    def _undo(self, runner, request: SyncRequest) -> AccountOutcome:
+        from calsync_desktop.providers.base import ProviderError
+        from calsync_desktop.store.journal import Journal
+        from calsync_desktop.sync.runner import explain
+        from calsync_desktop.sync.undo import UndoRefused
+
+        store = self.services.store
+        record = Journal(store).run(request.run_id)
+        account = store.get_account(record.account_id) if record is not None else None
+        outcome = AccountOutcome(account.id if account else "", account.name if account else "")
+        if account is not None:
+            self.accountStarted.emit(account.name)
         try:
-            outcome.result = runner.sync_account(account.id, trigger=trigger)
+            outcome.plan, outcome.result = runner.undo_run(
+                request.run_id, dry_run=request.job == UNDO_PREVIEW
+            )
+        except UndoRefused as refused:
+            outcome.state, outcome.error = "refused", str(refused)
+        except ProviderError as error:
+            outcome.state, outcome.error = "error", explain(error).problem
+        except Exception as exc:  # the worker must survive and report
+            log.warning("Undo of run %s failed: %s", request.run_id, type(exc).__name__)
+            outcome.state, outcome.error = "error", str(exc) or type(exc).__name__
+        return outcome
+
+    def _from_scratch(self, runner, account_id: str | None) -> AccountOutcome:
+        account = self.services.store.get_account(account_id) if account_id else None
+        if account is None:
+            return AccountOutcome("", "", state="refused", error="That account was removed.")
+        if str(account.state) == "needs_sign_in":
+            return AccountOutcome(
+                account.id,
+                account.name,
+                state="refused",
+                error=f"Sign in again to {account.name} first: then it can resync.",
+            )
+        self.accountStarted.emit(account.name)
+        return self._sync_one(runner, account, "from scratch", from_scratch=True)
+
+    def _sync_one(
+        self, runner, account, trigger: str, from_scratch: bool = False
+    ) -> AccountOutcome:
+        outcome = AccountOutcome(account.id, account.name)
+        extra = {"from_scratch": True} if from_scratch else {}
+        try:
+            outcome.result = runner.sync_account(account.id, trigger=trigger, **extra)
         except Exception as exc:  # one account's failure never stops the others
             log.warning("Sync of account %s failed: %s", account.id, type(exc).__name__)
             outcome.error = str(exc)
@@ -206,6 +267,7 @@ class SyncScheduler(QObject):
         self.running = False
         self.paused = False
         self.pending: SyncRequest | None = None
+        self.jobs: list[SyncRequest] = []  # undos and resyncs asked for during a run
         self.runs_started = 0
 
         self.interval = QTimer(self)
@@ -237,6 +299,7 @@ class SyncScheduler(QObject):
         for timer in (self.interval, self.after_edit, self.wake_probe):
             timer.stop()
         self.pending = None
+        self.jobs.clear()
         if self.thread.isRunning():
             self._closeStore.emit()
             self.thread.quit()
@@ -258,6 +321,25 @@ class SyncScheduler(QObject):
     def sync_now(self, account_id: str | None = None) -> None:
         self.request("sync now", account_id, manual=True)
 
+    def undo(self, run_id: int, preview: bool = False) -> SyncRequest:
+        """Undo the history's run ``run_id`` (or only find out what that would
+        do); the request comes back in ``syncFinished``'s summary."""
+        return self.run_job(
+            SyncRequest("undo", job=UNDO_PREVIEW if preview else UNDO, run_id=run_id)
+        )
+
+    def resync_from_scratch(self, account_id: str) -> SyncRequest:
+        return self.run_job(SyncRequest("from scratch", account_id, job=FROM_SCRATCH))
+
+    def run_job(self, request: SyncRequest) -> SyncRequest:
+        """Run a job now, or right after the run under way (even while paused:
+        the user asked for it)."""
+        if self.running:
+            self.jobs.append(request)
+        else:
+            self._start(request)
+        return request
+
     def local_edit(self) -> None:
         """Call after the user changed an appointment: syncs once the edits settle."""
         if not self.paused:
@@ -275,12 +357,16 @@ class SyncScheduler(QObject):
             elif self.pending.account_id != account_id:
                 self.pending = SyncRequest(reason)  # two different asks: sync everything
             return True
+        self._start(request)
+        return True
+
+    def _start(self, request: SyncRequest) -> None:
         self.running = True
         self.runs_started += 1
-        self.after_edit.stop()
+        if request.job == SYNC:
+            self.after_edit.stop()
         self.syncStarted.emit()  # at once, in the GUI thread: the window shows progress now
         self._requested.emit(request)
-        return True
 
     def set_paused(self, paused: bool) -> None:
         self.paused = paused
@@ -295,7 +381,9 @@ class SyncScheduler(QObject):
     def _on_finished(self, summary: RunSummary) -> None:
         self.running = False
         self.syncFinished.emit(summary)
-        if self.pending is not None:
+        if self.jobs and not self.running:
+            self._start(self.jobs.pop(0))
+        elif self.pending is not None and not self.running:
             pending, self.pending = self.pending, None
             self.request(pending.reason, pending.account_id, manual=True)
 

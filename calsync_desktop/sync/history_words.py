@@ -9,8 +9,10 @@ an undo did. Private appointments are named "Private appointment" by
 
 from __future__ import annotations
 
+import json
+
 from calsync_desktop.store.journal import RunRecord
-from calsync_desktop.sync.history import Change
+from calsync_desktop.sync.history import Change, field_changes
 from calsync_desktop.sync.preview import plan_clauses
 from calsync_desktop.sync.undo import UndoItem, UndoPlan, UndoResult, title_of
 from calsync_desktop.words import count
@@ -44,6 +46,38 @@ def counts_text(r: RunRecord, account: str) -> str:
 def change_heading(c: Change) -> str:
     """One appointment's change: "create locally: Pulled"."""
     return f"{c.kind}: {title_of(c)}"
+
+
+GONE = "—"
+"""The value of a side where the appointment did not exist."""
+_EMPTY = {"", "(none)", "does not repeat", "not private"}
+
+
+def _readable(field: str, text: str) -> str:
+    if text == GONE:
+        return text
+    if field == "participants":
+        people = json.loads(text)
+        return ", ".join(f"{n} <{e}>" if n else e for n, e in people) or "(none)"
+    if field == "exdates":
+        return ", ".join(json.loads(text)) or "(none)"
+    if field == "rrule":
+        return "does not repeat" if text == "null" else text
+    return text
+
+
+def change_rows(change: Change) -> list[tuple[str, str, str, str]]:
+    """What a change did, field by field: (side, field, before, after), in
+    words ("Bob <bob@x.example>", "does not repeat"); of an appointment that
+    came or went, only the fields it had. A private appointment shows only its
+    time (:func:`~calsync_desktop.sync.history.field_changes`)."""
+    rows = []
+    for side, field, before, after in field_changes(change):
+        before, after = _readable(field, before), _readable(field, after)
+        if GONE in (before, after) and (before if after == GONE else after) in _EMPTY:
+            continue
+        rows.append((side, field, before, after))
+    return rows
 
 
 def _items(items: list[UndoItem], what) -> list[str]:

@@ -5,6 +5,9 @@ Run under a real X server with a tray host, for example::
     Xvfb :99 -screen 0 1400x900x24 & DISPLAY=:99 trayer --edge top --align right &
     DISPLAY=:99 TZ=Europe/Berlin uv run python tests/gui/screenshots.py docs/
 
+``--history`` takes only Troubleshooting and Settings › History (with "Resync
+from scratch"), which render offscreen too (``QT_QPA_PLATFORM=offscreen``).
+
 It builds a demo Sales Calendar (two "Local test calendar" accounts, normal and
 private appointments), starts :class:`CalsyncApp` on it, and saves PNGs of the
 tray menu, the windows and the dialogs.
@@ -143,9 +146,8 @@ def demo(services: Services) -> dict:
     return made
 
 
-def main(out_dir: str) -> int:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+def start_demo(show_window: bool) -> tuple[QApplication, Services, dict, CalsyncApp]:
+    """The Qt application, the demo Sales Calendar and the app on it, started."""
     qt_app = QApplication(sys.argv[:1])
     qt_app.setApplicationDisplayName("Calendar Sync")
     from calsync_desktop.gui import style
@@ -158,7 +160,14 @@ def main(out_dir: str) -> int:
     )
     made = demo(services)
     app = CalsyncApp(services, watch_network=False)
-    app.start(sync_at_start=True, show_window=True)
+    app.start(sync_at_start=True, show_window=show_window)
+    return qt_app, services, made, app
+
+
+def main(out_dir: str) -> int:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    qt_app, services, made, app = start_demo(show_window=True)
     app.window.resize(1240, 780)
     app.window.move(20, 60)
     wait_for(lambda: app.scheduler.runs_started and not app.scheduler.running)
@@ -238,40 +247,8 @@ def main(out_dir: str) -> int:
     save(settings, out, "settings-sync.png")
     settings.close()
 
-    # troubleshooting
-    trouble = app.open_troubleshooting()
-    trouble.resize(860, 620)
-    wait_for(lambda: all(box.results and box.again.isEnabled() for box in trouble.account_checks))
-    save(trouble, out, "troubleshooting-accounts.png")
-    trouble.tabs.setCurrentIndex(1)
-    save(trouble, out, "troubleshooting-problems.png")
-    trouble.show_conflicts()
-    save(trouble, out, "troubleshooting-conflicts.png")
-    trouble.close()
-
-    # an account whose sign-in expired: one problem, one action, wherever it shows
-    from calsync_desktop.accounts.base import AccountState
-
-    expired = next(a for a in services.store.list_accounts() if a.name == "Private calendar")
-    expired.state = AccountState.NEEDS_SIGN_IN
-    expired.last_error = (
-        "Your sign-in for this calendar has expired or was changed, so syncing is paused. "
-        "Nothing was deleted."
-    )
-    services.store.update_account(expired)
-    app.refresh_status()
-    wait(300)  # the closed dialog is gone before it opens again
-    trouble = app.open_troubleshooting()
-    trouble.resize(860, 620)
-    wait_for(lambda: all(box.results and box.again.isEnabled() for box in trouble.account_checks))
-    save(trouble, out, "troubleshooting-sign-in-again.png")
-    trouble.close()
-    app.show_window()
-    save(app.window, out, "window-sign-in-again.png")
-    expired.state = AccountState.OK
-    expired.last_error = ""
-    services.store.update_account(expired)
-    app.refresh_status()
+    troubleshooting_pages(app, services, out)
+    history_pages(app, services, out)
 
     # the wizard
     wizard = app.open_wizard()
@@ -336,6 +313,106 @@ def main(out_dir: str) -> int:
     return 0
 
 
+def troubleshooting_pages(app: CalsyncApp, services: Services, out: Path) -> None:
+    """Troubleshooting's tabs, and an account whose sign-in expired."""
+    # troubleshooting
+    trouble = app.open_troubleshooting()
+    trouble.resize(860, 620)
+    wait_for(lambda: all(box.results and box.again.isEnabled() for box in trouble.account_checks))
+    save(trouble, out, "troubleshooting-accounts.png")
+    trouble.tabs.setCurrentIndex(1)
+    save(trouble, out, "troubleshooting-problems.png")
+    trouble.show_conflicts()
+    save(trouble, out, "troubleshooting-conflicts.png")
+    trouble.close()
+
+    # an account whose sign-in expired: one problem, one action, wherever it shows
+    from calsync_desktop.accounts.base import AccountState
+
+    expired = next(a for a in services.store.list_accounts() if a.name == "Private calendar")
+    expired.state = AccountState.NEEDS_SIGN_IN
+    expired.last_error = (
+        "Your sign-in for this calendar has expired or was changed, so syncing is paused. "
+        "Nothing was deleted."
+    )
+    services.store.update_account(expired)
+    app.refresh_status()
+    wait(300)  # the closed dialog is gone before it opens again
+    trouble = app.open_troubleshooting()
+    trouble.resize(860, 620)
+    wait_for(lambda: all(box.results and box.again.isEnabled() for box in trouble.account_checks))
+    save(trouble, out, "troubleshooting-sign-in-again.png")
+    trouble.close()
+    app.show_window()
+    save(app.window, out, "window-sign-in-again.png")
+    expired.state = AccountState.OK
+    expired.last_error = ""
+    services.store.update_account(expired)
+    app.refresh_status()
+
+
+def history_pages(app: CalsyncApp, services: Services, out: Path) -> None:
+    """Settings › History after a sync that changed and deleted appointments,
+    the undo's preview, the history after the undo, and Troubleshooting's
+    "Resync from scratch" question and result."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMessageBox
+
+    from calsync_desktop.gui.history_page import UndoPreview
+
+    work = memory.calendar_for(services, "ann@company.example", "ann@company.example")
+    by_subject = {e.subject.split("\n")[0]: e for e in work.events.values()}
+    work.edit(by_subject["Pipeline review"].remote_id, location="Room 5")
+    work.edit(by_subject["Quote follow-up"].remote_id, location="Video call")
+    work.remove(by_subject["Lunch with Initech"].remote_id)
+    runs = app.scheduler.runs_started
+    app.sync_now()
+    wait_for(lambda: app.scheduler.runs_started > runs and not app.scheduler.running)
+    settings = app.open_settings()
+    settings.resize(760, 480)
+    settings.tabs.setCurrentWidget(settings.history)
+    page = settings.history
+    page.refresh()
+    page.table.selectRow(0)
+    save(settings, out, "settings-history.png")
+
+    def confirm(parent, lines, can_undo) -> bool:
+        preview = UndoPreview(lines, can_undo, parent)
+        preview.show()
+        save(preview, out, "settings-history-undo-preview.png")
+        preview.close()
+        return True
+
+    page.confirm = confirm
+    runs = app.scheduler.runs_started
+    page.undo_button.click()
+    wait_for(lambda: app.scheduler.runs_started >= runs + 2 and not app.scheduler.running)
+    wait(300)
+    save(settings, out, "settings-history-undone.png")
+    settings.close()
+
+    trouble = app.open_troubleshooting()
+    trouble.resize(860, 620)
+    wait_for(lambda: all(box.results and box.again.isEnabled() for box in trouble.account_checks))
+
+    def shoot_question() -> None:
+        box = next(
+            w
+            for w in QApplication.topLevelWidgets()
+            if isinstance(w, QMessageBox) and w.isVisible()
+        )
+        save(box, out, "troubleshooting-resync-question.png")
+        box.buttons()[0].click()
+
+    QTimer.singleShot(700, shoot_question)
+    runs = app.scheduler.runs_started
+    trouble.account_checks[0].resync.click()
+    wait_for(lambda: app.scheduler.runs_started > runs and not app.scheduler.running)
+    wait_for(lambda: all(box.results and box.again.isEnabled() for box in trouble.account_checks))
+    save(trouble, out, "troubleshooting-resynced.png")
+    trouble.close()
+
+
 def caldav_pages(wizard, out: Path) -> None:
     """The "Other (CalDAV)" page: the iCloud preset with its advice, then a wrong
     app password refused by a real Radicale (when the dev group has it)."""
@@ -367,5 +444,22 @@ def monday_of(app: CalsyncApp):
     return week_start(datetime.now(app.tz).date())
 
 
+def main_history(out_dir: str) -> int:
+    """Only Troubleshooting and the history's pages (``--history``): these
+    need no tray host and render on Qt's offscreen platform too."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    qt_app, services, _made, app = start_demo(show_window=False)
+    wait_for(lambda: app.scheduler.runs_started and not app.scheduler.running)
+    troubleshooting_pages(app, services, out)
+    history_pages(app, services, out)
+    app.shutdown()
+    services.store.close()
+    qt_app.processEvents()
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "docs"))
+    args = [a for a in sys.argv[1:] if a != "--history"]
+    run = main_history if "--history" in sys.argv[1:] else main
+    sys.exit(run(args[0] if args else "docs"))

@@ -366,10 +366,11 @@ def autostart(tmp_path):
 def test_settings_save_profile_sync_options_and_advanced(qtbot, services, autostart, tmp_path):
     dialog = SettingsDialog(services, autostart)
     qtbot.addWidget(dialog)
-    assert [dialog.tabs.tabText(i) for i in range(6)] == [
+    assert [dialog.tabs.tabText(i) for i in range(dialog.tabs.count())] == [
         "My profile",
         "Integrations",
         "Sync",
+        "History",
         "Calendar",
         "Sales Calendar",
         "Advanced",

@@ -253,6 +253,7 @@ STATE_NAMES = (
     "settings-my-profile",
     "settings-integrations",
     "settings-sync",
+    "settings-history",
     "settings-calendar",
     "settings-sales-calendar",
     "settings-advanced",

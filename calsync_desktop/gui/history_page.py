@@ -1,0 +1,372 @@
+"""Settings › History (SPEC §9): the sync runs that changed something, what
+each changed, and "Undo this sync".
+
+The runs are a table (when, account, what started it, what it changed); the
+selected run's changes are listed per appointment, field by field, before and
+after. A private appointment is named "Private appointment" and shows only
+its time. "Undo this sync…" first asks the sync worker for the undo's
+preview (what goes back, what is left alone because it changed since: the
+words ``calsync undo RUN --dry-run`` prints), shows it and asks; the undo
+then runs in the worker too, never in the window's thread. The undo is a run
+of its own: it appears at the top of the list and can itself be undone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from calsync_desktop.gui import formats
+from calsync_desktop.gui.conflict_log import FIELD_WORDS, value_text
+from calsync_desktop.gui.style import ERROR_STYLE, NOTE_STYLE
+from calsync_desktop.store.journal import DEFAULT_DAYS, Journal, RunRecord
+from calsync_desktop.sync.history import Change
+from calsync_desktop.sync.history_words import (
+    GONE,
+    change_heading,
+    change_rows,
+    counts_text,
+    preview_lines,
+    state_parts,
+    undone_lines,
+)
+from calsync_desktop.words import count, sentence
+
+DAYS_SETTING = "history.days"
+"""How many days the history keeps (the journal prunes older runs at a run's start)."""
+RUN_COLUMN, WHEN_COLUMN, ACCOUNT_COLUMN, TRIGGER_COLUMN, CHANGES_COLUMN = range(5)
+TRIGGER_WORDS = {
+    "interval": "Every few minutes",
+    "sync now": "Sync now",
+    "edit": "Your edit",
+    "wake": "Computer woke up",
+    "start": "App started",
+    "undo": "Undo",
+    "from scratch": "Resync from scratch",
+}
+
+
+class UndoPreview(QDialog):
+    """The undo's preview and the question: "Undo this sync" or Cancel. With
+    nothing to put back it only says so."""
+
+    def __init__(self, lines: list[str], can_undo: bool, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Undo this sync?")
+        heading = QLabel(
+            "Both sides go back to how they were before this sync, for every appointment "
+            "that has not changed since. No invitations are sent."
+            if can_undo
+            else "There is nothing this undo could put back."
+        )
+        heading.setWordWrap(True)
+        self.text = QPlainTextEdit("\n".join(lines))
+        self.text.setObjectName("undo-preview")
+        self.text.setReadOnly(True)
+        self.text.setAccessibleName("What the undo does")
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.buttons = QDialogButtonBox()
+        if can_undo:
+            self.undo = self.buttons.addButton(
+                "Undo this sync", QDialogButtonBox.ButtonRole.AcceptRole
+            )
+            self.undo.setDefault(True)
+        self.buttons.addButton(
+            QDialogButtonBox.StandardButton.Cancel
+            if can_undo
+            else QDialogButtonBox.StandardButton.Close
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(self.buttons)
+        # as tall as the preview needs, up to a screenful of lines
+        line = self.text.fontMetrics().lineSpacing()
+        self.resize(640, 150 + line * min(max(len(lines), 3), 18))
+
+
+def ask_undo(parent: QWidget | None, lines: list[str], can_undo: bool) -> bool:
+    """Show the preview; True when the user chose "Undo this sync"."""
+    return UndoPreview(lines, can_undo, parent).exec() == QDialog.DialogCode.Accepted
+
+
+def _shown(field: str, text: str) -> str:
+    """A value in one line of the list (a title's notes follow it after " · ")."""
+    shown = text if text == GONE else value_text(field, text)
+    return " · ".join(line for line in shown.splitlines() if line.strip()) or shown
+
+
+class HistoryPage(QWidget):
+    """The History tab. ``scheduler`` runs the undo and its preview (the app's
+    :class:`~calsync_desktop.gui.worker.SyncScheduler`); without it the page
+    only lists. ``confirm(parent, lines, can_undo) -> bool`` asks about an undo
+    (default: :func:`ask_undo`)."""
+
+    def __init__(
+        self,
+        services,
+        scheduler=None,
+        confirm: Callable[[QWidget | None, list[str], bool], bool] = ask_undo,
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self.services = services
+        self.scheduler = scheduler
+        self.confirm = confirm
+        self.runs: list[RunRecord] = []
+        self.waiting = None  # the worker request this page waits for
+        intro = QLabel(
+            "Every sync that changed something, newest first. Select one to see what it "
+            "changed; “Undo this sync…” puts both sides back as they were before it."
+        )
+        intro.setWordWrap(True)
+        self.table = QTableWidget(0, 5)
+        self.table.setObjectName("history-runs")
+        self.table.setAccessibleName("Sync runs")
+        self.table.setHorizontalHeaderLabels(
+            ["Run", "When", "Account", "Started by", "What changed"]
+        )
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setTabKeyNavigation(False)
+        self.table.setWordWrap(False)
+        self.table.setStyleSheet("QTableWidget::item { padding: 0 6px; }")
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(CHANGES_COLUMN, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._show_selected)
+        self.details = QTreeWidget()
+        self.details.setObjectName("history-changes")
+        self.details.setAccessibleName("What the sync changed")
+        self.details.setHeaderLabels(["Appointment", "Where", "Before", "After"])
+        self.details.setAllColumnsShowFocus(True)
+        self.details.setTextElideMode(Qt.TextElideMode.ElideRight)
+        details_header = self.details.header()
+        details_header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        details_header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        details_header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        details_header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        details_header.setStretchLastSection(False)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.details)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([150, 170])
+        self.empty = QLabel(
+            "No sync has changed anything yet. Each sync that does is listed here, and can "
+            "be undone."
+        )
+        self.empty.setWordWrap(True)
+        self.empty.setStyleSheet(NOTE_STYLE)
+        self.undo_button = QPushButton("Undo this sync…")
+        self.undo_button.clicked.connect(self.undo_selected)
+        self.status = QLabel()
+        self.status.setObjectName("history-status")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.days = QSpinBox()
+        self.days.setRange(1, 365)
+        self.days.setSuffix(" days")
+        self.days.setAccessibleName("Keep the history for")
+        self.days.setValue(self._days_setting())
+        row = QHBoxLayout()
+        row.addWidget(self.undo_button)
+        row.addWidget(self.status, 1)
+        row.addWidget(QLabel("Keep the history for"))
+        row.addWidget(self.days)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(self.empty)
+        layout.addWidget(self.splitter, 1)
+        layout.addLayout(row)
+        if scheduler is not None:
+            scheduler.syncFinished.connect(self._finished)
+        self.refresh()
+
+    @property
+    def store(self):
+        return self.services.store
+
+    def _days_setting(self) -> int:
+        try:
+            return max(1, int(self.store.get_setting(DAYS_SETTING, DEFAULT_DAYS)))
+        except (TypeError, ValueError):
+            return DEFAULT_DAYS
+
+    def save(self) -> None:
+        """Settings › Save: the retention (applied at the next run's start)."""
+        if self.days.value() != self._days_setting():
+            self.store.set_setting(DAYS_SETTING, self.days.value())
+
+    # ------------------------------------------------------------------ listing
+
+    def _names(self) -> dict[str, str]:
+        return {a.id: a.name for a in self.store.list_accounts()}
+
+    def refresh(self, select: int | None = None) -> None:
+        """Read the runs again, keeping the selected one (or selecting ``select``)."""
+        current = self.selected_run()
+        wanted = select if select is not None else (current.id if current else None)
+        self.runs = Journal(self.store).runs()
+        names = self._names()
+        now = self.services.clock().astimezone()
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(self.runs))
+        chosen = 0
+        for row, run in enumerate(self.runs):
+            name = names.get(run.account_id, "(removed account)")
+            parts = state_parts(run)
+            changes = counts_text(run, name) + (f" ({'; '.join(parts)})" if parts else "")
+            cells = (
+                str(run.id),
+                formats.moment_text(run.started.astimezone(), now),
+                name,
+                TRIGGER_WORDS.get(run.trigger, run.trigger),
+                sentence(changes[:1].upper() + changes[1:]),
+            )
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, run.id)
+                if column == CHANGES_COLUMN:
+                    item.setToolTip(text)  # whole, where the column is too narrow
+                if column == RUN_COLUMN:
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
+                self.table.setItem(row, column, item)
+            if run.id == wanted:
+                chosen = row
+        self.table.blockSignals(False)
+        has_runs = bool(self.runs)
+        self.empty.setVisible(not has_runs)
+        self.splitter.setVisible(has_runs)
+        if has_runs:
+            self.table.selectRow(chosen)
+        self._show_selected()
+
+    def selected_run(self) -> RunRecord | None:
+        rows = {i.row() for i in self.table.selectedIndexes()}
+        if not rows or min(rows) >= len(self.runs):
+            return None
+        return self.runs[min(rows)]
+
+    def _show_selected(self) -> None:
+        run = self.selected_run()
+        self.details.clear()
+        self._update_undo_button(run)
+        if run is None:
+            return
+        account = self._names().get(run.account_id, "the calendar service")
+        for change in (Change.from_entry(e) for e in Journal(self.store).entries(run.id)):
+            item = QTreeWidgetItem([change_heading(change)])
+            item.setFirstColumnSpanned(True)
+            for side, field, before, after in change_rows(change):
+                item.addChild(
+                    QTreeWidgetItem(
+                        [
+                            FIELD_WORDS.get(field, field),
+                            account if side == "service" else side,
+                            _shown(field, before),
+                            _shown(field, after),
+                        ]
+                    )
+                )
+            self.details.addTopLevelItem(item)
+            item.setExpanded(True)
+            item.setFirstColumnSpanned(True)
+
+    def _update_undo_button(self, run: RunRecord | None) -> None:
+        why = ""
+        if run is None:
+            why = "Select a sync to undo it"
+        elif self.scheduler is None:
+            why = "Undo works in the running app"
+        elif self.waiting is not None:
+            why = "Working on it…"
+        elif run.undone_by is not None:
+            why = f"Undone already by run {run.undone_by}: undo that one to have it back"
+        elif run.account_id not in self._names():
+            why = "The account of this sync was removed"
+        self.undo_button.setEnabled(not why)
+        self.undo_button.setToolTip(why or "See what goes back, then confirm")
+
+    # ------------------------------------------------------------------ undo
+
+    def undo_selected(self) -> None:
+        """Ask the worker what undoing the selected run would do; the answer
+        comes back in :meth:`_finished`."""
+        run = self.selected_run()
+        if run is None or self.scheduler is None or self.waiting is not None:
+            return
+        self._say("Looking at what changed since this sync…")
+        self.waiting = self.scheduler.undo(run.id, preview=True)
+        self._update_undo_button(run)
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet(ERROR_STYLE if error else "")
+
+    def _finished(self, summary) -> None:
+        request = summary.request
+        mine = request is self.waiting
+        if mine:
+            self.waiting = None
+        if mine and summary.outcomes and summary.outcomes[0].state != "ok":
+            self._say(sentence(summary.outcomes[0].error), error=True)
+        elif mine and request.job == "undo preview":
+            self._preview(request.run_id, summary.outcomes[0])
+        elif mine:
+            self._undone(request.run_id, summary.outcomes[0])
+            return
+        self.refresh()
+
+    def _preview(self, run_id: int, outcome) -> None:
+        plan = outcome.plan
+        lines = preview_lines(plan, outcome.account_name)
+        if not self.confirm(self, lines, bool(plan.put_back)):
+            self._say("Nothing was undone.")
+            return
+        self._say("Undoing…")
+        self.waiting = self.scheduler.undo(run_id)
+
+    def _undone(self, run_id: int, outcome) -> None:
+        result = outcome.result
+        if result.stopped:
+            self._say(
+                "The undo stopped before deleting anything, as you chose at the deletion warning.",
+                error=True,
+            )
+            self.refresh()
+            return
+        lines = undone_lines(result, run_id, outcome.account_name)
+        text = sentence(lines[0])
+        if result.left_alone:
+            text += f" {count(len(result.left_alone), 'appointment')} left alone."
+        if result.errors:
+            text += f" {count(len(result.errors), 'error')}: point here for the list."
+        self._say(f"{text} The undo is listed above and can be undone too.", bool(result.errors))
+        self.status.setToolTip("\n".join(lines))
+        self.refresh(select=result.run_id)

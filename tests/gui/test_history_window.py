@@ -1,0 +1,282 @@
+"""Settings › History and Troubleshooting's "Resync from scratch" (SPEC §9),
+driven through the real widgets of the running app: a real SQLite Sales
+Calendar, the memory calendar service, the app's sync worker thread."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from PySide6.QtWidgets import QLabel, QTableWidget, QTreeWidget, QWidget
+
+from calsync_desktop.store.journal import Journal
+
+from .conftest import add_memory_account
+
+SECRET = "Secret therapy at Dr Who"
+
+
+def wait_for_run(qtbot, app, timeout=20_000):
+    with qtbot.waitSignal(app.scheduler.syncFinished, timeout=timeout) as blocker:
+        pass
+    return blocker.args[0]
+
+
+def sync(qtbot, app):
+    with qtbot.waitSignal(app.scheduler.syncFinished, timeout=20_000) as blocker:
+        app.sync_now()
+    return blocker.args[0]
+
+
+def every_text(widget: QWidget) -> str:
+    """All a user can read on the page, tooltips included."""
+    texts = []
+    for table in widget.findChildren(QTableWidget):
+        for row in range(table.rowCount()):
+            for column in range(table.columnCount()):
+                item = table.item(row, column)
+                if item is not None:
+                    texts += [item.text(), item.toolTip()]
+    for tree in widget.findChildren(QTreeWidget):
+        stack = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
+        while stack:
+            item = stack.pop()
+            for column in range(tree.columnCount()):
+                texts += [item.text(column), item.toolTip(column)]
+            stack += [item.child(i) for i in range(item.childCount())]
+    for label in widget.findChildren(QLabel):
+        texts += [label.text(), label.toolTip()]
+    return "\n".join(texts)
+
+
+def _two_events(calendar, clock):
+    start = clock() + timedelta(days=1)
+    public = calendar.add(
+        subject="Pipeline review",
+        start=start,
+        end=start + timedelta(hours=1),
+        timezone="Europe/Berlin",
+    )
+    private = calendar.add(
+        subject=SECRET,
+        start=start + timedelta(hours=3),
+        end=start + timedelta(hours=4),
+        timezone="Europe/Berlin",
+        private=True,
+    )
+    return public, private
+
+
+def _cells(table: QTableWidget, row: int) -> list[str]:
+    return [table.item(row, c).text() for c in range(table.columnCount())]
+
+
+@pytest.fixture
+def synced(qtbot, make_app, services, clock):
+    """The app after a first sync that brought in two events of the account
+    "Work", one of them private: (app, the service's calendar, the public event)."""
+    _account, calendar = add_memory_account(services, name="Work")
+    public, _private = _two_events(calendar, clock)
+    app = make_app()
+    app.start(sync_at_start=False)
+    sync(qtbot, app)
+    return app, calendar, public
+
+
+def test_history_lists_the_runs_and_their_changes_and_never_private_contents(
+    qtbot, synced, services
+):
+    app, calendar, public = synced
+    calendar.edit(public.remote_id, location="Room 4")
+    sync(qtbot, app)
+    settings = app.open_settings()
+    settings.tabs.setCurrentWidget(settings.history)
+    page = settings.history
+    table = page.table
+    assert table.rowCount() == 2  # newest first
+    newest, first = _cells(table, 0), _cells(table, 1)
+    assert newest[2:] == ["Work", "Sync now", "Update 1."]
+    assert first[2:] == ["Work", "Sync now", "Create 2 in the Sales Calendar."]
+    assert newest[1].startswith("today ")
+    assert int(newest[0]) == page.runs[0].id > int(first[0])
+    # the newest run's details: the appointment, field by field, before and after
+    tree = page.details
+    (heading,) = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
+    assert heading.text(0) == "update: Pipeline review"
+    rows = [[heading.child(i).text(c) for c in range(4)] for i in range(heading.childCount())]
+    assert ["Location", "Sales Calendar", "(empty)", "Room 4"] in rows
+    # the first run brought in both; the private one only by its time
+    table.selectRow(1)
+    headings = sorted(tree.topLevelItem(i).text(0) for i in range(tree.topLevelItemCount()))
+    assert headings == ["create locally: Pipeline review", "create locally: Private appointment"]
+    private_item = next(
+        tree.topLevelItem(i)
+        for i in range(tree.topLevelItemCount())
+        if "Private" in tree.topLevelItem(i).text(0)
+    )
+    fields = {private_item.child(i).text(0) for i in range(private_item.childCount())}
+    assert fields == {"Time", "Private"}
+    shown = every_text(page)
+    assert "Secret" not in shown and "Dr Who" not in shown
+    # the retention: 30 days unless set, saved with Settings
+    assert page.days.value() == 30
+    page.days.setValue(45)
+    settings.save()
+    assert services.store.get_setting("history.days") == 45
+
+
+def test_undo_shows_the_preview_asks_and_puts_the_appointment_back_in_the_worker(
+    qtbot, synced, services
+):
+    app, calendar, public = synced
+    calendar.remove(public.remote_id)  # deleted on the service: the next sync deletes it here
+    sync(qtbot, app)
+    assert services.store.count_appointments() == 1
+    settings = app.open_settings()
+    page = settings.history
+    deleting = page.runs[0]
+    assert deleting.counts == {"delete locally": 1}
+    asked = []
+
+    def answer(parent, lines, can_undo):
+        asked.append((lines, can_undo))
+        return len(asked) > 1  # the first time: Cancel; then "Undo this sync"
+
+    page.confirm = answer
+    # Cancel: nothing changes
+    page.table.selectRow(0)
+    page.undo_button.click()
+    preview = wait_for_run(qtbot, app)
+    assert preview.request.job == "undo preview"
+    assert preview.thread_name != threading.current_thread().name
+    lines, can_undo = asked[0]
+    assert can_undo
+    assert lines == [
+        f"Undoing run {deleting.id} of Work would put back 1 appointment:",
+        "  - Pipeline review: restore in the Sales Calendar, create on the service",
+    ]
+    assert services.store.count_appointments() == 1
+    assert page.status.text() == "Nothing was undone."
+    # "Undo this sync": the preview, then the undo, both in the worker thread
+    with qtbot.waitSignals([app.scheduler.syncFinished] * 2, timeout=30_000):
+        page.undo_button.click()
+    assert asked[1][0] == lines
+    assert services.store.count_appointments() == 2
+    assert sorted(e.subject for e in calendar.events.values()) == ["Pipeline review", SECRET]
+    # the list shows the undo on top, selected, and it can itself be undone
+    undo = page.runs[0]
+    assert undo.trigger == "undo" and undo.undoes == deleting.id
+    assert page.selected_run().id == undo.id
+    assert _cells(page.table, 0)[3] == "Undo"
+    assert f"undid run {deleting.id}" in _cells(page.table, 0)[4]
+    assert page.undo_button.isEnabled()
+    assert f"undone by run {undo.id}" in _cells(page.table, 1)[4]
+    page.table.selectRow(1)
+    assert not page.undo_button.isEnabled()
+    assert f"Undone already by run {undo.id}" in page.undo_button.toolTip()
+    assert "can be undone too" in page.status.text()
+    # the history knows which undo stands for the run
+    assert Journal(services.store).run(deleting.id).undone_by == undo.id
+
+
+def test_resync_from_scratch_explains_asks_and_links_again_without_creating(
+    qtbot, make_app, services, clock
+):
+    _account, calendar = add_memory_account(services, name="Work")
+    _two_events(calendar, clock)
+    start = clock() + timedelta(days=2)
+    from calsync_desktop.model import Appointment, new_id
+
+    services.store.save_appointment(
+        Appointment(
+            id=new_id(),
+            contents="From here",
+            start=start,
+            end=start + timedelta(hours=1),
+            timezone="Europe/Berlin",
+            account_id=_account.id,
+        )
+    )
+    app = make_app()
+    app.start(sync_at_start=False)
+    sync(qtbot, app)
+    assert services.store.count_appointments() == 3 and len(calendar.events) == 3
+    runs_before = len(Journal(services.store).runs())
+    dialog = app.open_troubleshooting()
+    asked = []
+    dialog.ask_resync = lambda parent, account: asked.append(account.name) or True
+    (box,) = dialog.account_checks
+    assert box.resync.isVisibleTo(dialog)
+    with qtbot.waitSignal(app.scheduler.syncFinished, timeout=20_000) as blocker:
+        box.resync.click()
+    summary = blocker.args[0]
+    assert asked == ["Work"]
+    assert summary.request.job == "from scratch"
+    assert summary.thread_name != threading.current_thread().name
+    (outcome,) = summary.outcomes
+    assert outcome.result.counts == {"link": 3}
+    assert services.store.count_appointments() == 3 and len(calendar.events) == 3
+    assert box.resync_status.text() == "Resynced from scratch. 3 appointments linked."
+    assert box.resync.isEnabled()
+    # linking changes neither side: the history has nothing new to undo
+    assert len(Journal(services.store).runs()) == runs_before
+
+
+def test_resync_from_scratch_cancelled_does_nothing(qtbot, make_app, services, clock):
+    _account, calendar = add_memory_account(services, name="Work")
+    _two_events(calendar, clock)
+    app = make_app()
+    app.start(sync_at_start=False)
+    sync(qtbot, app)
+    started = app.scheduler.runs_started
+    dialog = app.open_troubleshooting()
+    dialog.ask_resync = lambda parent, account: False
+    dialog.account_checks[0].resync.click()
+    qtbot.wait(50)
+    assert app.scheduler.runs_started == started
+    assert not dialog.account_checks[0].resync_status.isVisibleTo(dialog)
+
+
+def test_the_resync_question_says_what_it_does(qtbot, services):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from calsync_desktop.gui.troubleshooting import ask_resync
+
+    account, _calendar = add_memory_account(services, name="Work")
+    seen = {}
+
+    def read_and_cancel():
+        box = next((w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox)), None)
+        if box is None or not box.isVisible():
+            QTimer.singleShot(20, read_and_cancel)
+            return
+        seen["text"] = box.text() + " " + box.informativeText()
+        seen["buttons"] = sorted(b.text() for b in box.buttons())
+        box.button(QMessageBox.StandardButton.Cancel).click()
+
+    QTimer.singleShot(20, read_and_cancel)
+    assert ask_resync(None, account) is False
+    assert "Resync Work from scratch?" in seen["text"]
+    assert "Nothing that is on both sides is copied twice" in seen["text"]
+    assert "nothing is deleted" in seen["text"]
+    assert "Resync from scratch" in seen["buttons"]
+
+
+def test_a_resync_asked_for_during_a_sync_runs_right_after_it(qtbot, make_app, services, clock):
+    account, calendar = add_memory_account(services, name="Work")
+    _two_events(calendar, clock)
+    app = make_app()
+    app.start(sync_at_start=False)
+    finished = []
+    app.scheduler.syncFinished.connect(finished.append)
+    app.sync_now()
+    assert app.scheduler.running
+    request = app.scheduler.resync_from_scratch(account.id)
+    assert app.scheduler.jobs == [request]
+    qtbot.waitUntil(lambda: len(finished) == 2, timeout=20_000)
+    assert [s.request.job for s in finished] == ["sync", "from scratch"]
+    assert finished[1].request is request
+    assert finished[1].outcomes[0].result.counts == {"link": 2}
+    assert len(calendar.events) == 2 and services.store.count_appointments() == 2
