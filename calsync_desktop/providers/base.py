@@ -339,6 +339,13 @@ class CalendarProvider(ABC):
     #: engine moves the state past its own writes.
     reports_deleted_new_events: bool = True
 
+    #: Whether a full listing must carry the local id calsync stamped on each
+    #: event. The planner sets it False before a full listing when the Sales
+    #: Calendar holds nothing such an id could link (no appointment, no link
+    #: and no tombstone of the account); a provider that reads the ids in a
+    #: pass of their own (Graph: delta takes no ``$expand``) skips that pass.
+    local_ids_needed: bool = True
+
     #: How many writes the service takes in one request. The engine hands
     #: :meth:`write` at most this many at a time and commits their links right
     #: after, so a crash loses at most one batch's links (SPEC §4, Faults).

@@ -51,6 +51,11 @@ class Planner:
                 return run.provider.changes(run.scope.window, run.account.sync_state)
             except SyncStateExpired:
                 log.info("Sync state of %s expired; listing everything again", run.account.name)
+        # an event's local id links it only to something the Sales Calendar holds
+        store, account = run.store, run.account.id
+        run.provider.local_ids_needed = bool(
+            store.count_appointments() or store.linked_count(account) or store.tombstones(account)
+        )
         return run.provider.changes(run.scope.window, None)
 
     def _mine(self, appointment: Appointment) -> bool:

@@ -43,8 +43,8 @@ class GraphE2E(E2EHarness):
     kind, name = "office365", "Office 365"
 
     def where_changes_are_read(self) -> dict:
-        # the delta listing names what changed; the events come from a $batch
-        return {"path": "$batch"}
+        # a changed single event comes whole in the delta listing's page
+        return {"path": "/calendarView/delta"}
 
     def connect(self) -> None:
         self.session = MsalSession(session_config(self.server), device_code_sign_in(self.server))
@@ -247,3 +247,46 @@ def test_saved_office365_account_syncs_through_its_account_module(tmp_path, cloc
         assert services.secrets.get("o1", "token_cache") != first  # refreshed, saved back
     finally:
         services.store.close()
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def _graph_paths(server: GraphServer, since: int) -> list[str]:
+    return [path for _, path in server.requests[since:]]
+
+
+def test_a_first_sync_into_an_empty_sales_calendar_reads_each_event_once(h):
+    """Delta takes no $expand, so the local ids stamped on events need a pass over
+    calendarView; with nothing in the Sales Calendar they could link, none is made."""
+    for day in (2, 3, 4):
+        h.add_remote(f"Visit {day}", start=h.at(day))
+    h.warm_up()
+    before = len(h.server.requests)
+    assert h.sync().counts == {"create locally": 3}
+    paths = _graph_paths(h.server, before)
+    assert [p for p in paths if p.endswith("/calendarView/delta")]
+    assert [p for p in paths if p.endswith(("/calendarView", "/$batch"))] == []
+
+
+def test_a_full_listing_reads_the_local_ids_when_the_sales_calendar_holds_appointments(h):
+    a = h.add_local("Made here first")
+    h.add_remote("Made there", start=h.at(3))
+    h.warm_up()
+    before = len(h.server.requests)
+    assert h.sync().counts == {"create locally": 1, "create remotely": 1}
+    assert [p for p in _graph_paths(h.server, before) if p.endswith("/calendarView")]
+    # and a crash-repair link still finds the event by the local id it carries
+    assert h.remote_for(a.id).local_id == a.id
+
+
+def test_the_echo_of_pushed_appointments_is_absorbed_by_change_key(h):
+    """The next sync after pushing lists the new events back (their change keys
+    are the ones the pushes answered) and reads none of them again."""
+    for day in (1, 2, 3):
+        h.add_local(f"Pushed {day}", start=h.at(day))
+    assert h.sync().counts == {"create remotely": 3}
+    before = len(h.server.requests)
+    assert h.sync().counts == {}
+    paths = _graph_paths(h.server, before)
+    assert len(paths) == 1 and paths[0].endswith("/calendarView/delta")

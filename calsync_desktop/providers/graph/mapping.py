@@ -208,10 +208,20 @@ def _write_time(moment: datetime, tz: str) -> dict:
     return {"dateTime": local.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": tz}
 
 
+TRANSACTION_PREFIX = "calsync-"
+"""An event calsync created carries ``transactionId`` ``calsync-<local id>``."""
+
+
 def local_id_of(item: dict) -> str | None:
+    """The Sales Calendar id an event carries: its extended property (stamped on
+    every write, read with ``$expand``), else the transactionId calsync gave it
+    when creating it (in any listing, also delta's, which takes no ``$expand``)."""
     for prop in item.get("singleValueExtendedProperties") or ():
         if str(prop.get("id", "")).lower() == LOCAL_ID_PROPERTY.lower():
             return prop.get("value")
+    txn = item.get("transactionId")
+    if isinstance(txn, str) and txn.startswith(TRANSACTION_PREFIX):
+        return txn[len(TRANSACTION_PREFIX) :] or None
     return None
 
 
@@ -340,7 +350,7 @@ def draft_body(draft: EventDraft, fields: Iterable[str] | None = None) -> dict:
     body["singleValueExtendedProperties"] = [{"id": LOCAL_ID_PROPERTY, "value": draft.local_id}]
     if wanted is None:
         body["isAllDay"] = False
-        body["transactionId"] = "calsync-" + draft.local_id
+        body["transactionId"] = TRANSACTION_PREFIX + draft.local_id
     return body
 
 
