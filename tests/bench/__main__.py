@@ -22,6 +22,9 @@ from pathlib import Path
 from tests.bench.common import JSON_MARK, Figure, table
 
 ROOT = Path(__file__).resolve().parents[2]
+FAILURE_WIDTH = 100
+"""How much of a failed benchmark's last error line the table shows (all of it
+is in the benchmark's own output: ``python -m tests.bench.bench_NAME``)."""
 
 BENCHMARKS = {
     "engine": "planning 10,000 appointments against the memory service",
@@ -49,6 +52,8 @@ def run_one(name: str) -> tuple[list[tuple[str, Figure]], float]:
     lines = [line for line in done.stdout.splitlines() if line.startswith(JSON_MARK)]
     if done.returncode != 0 or not lines:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        if len(last) > FAILURE_WIDTH:  # e.g. a failed command, quoted whole
+            last = last[: FAILURE_WIDTH - 1] + "…"
         return [(name, Figure("benchmark run", f"failed: {last}", "runs", False))], seconds
     data = json.loads(lines[-1][len(JSON_MARK) :])
     return [(data["bench"], Figure(**f)) for f in data["figures"]], seconds
