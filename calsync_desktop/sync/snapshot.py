@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from functools import cache
 from typing import Any
 
 from calsync_desktop.store import StatusRow
@@ -81,30 +82,41 @@ class Fields:
         return replace(self, **{k: _normalised(k, v) for k, v in values.items()})
 
     def to_json(self) -> dict[str, Any]:
+        # an initial sync stores two of these per event: the names come from a
+        # cache (dataclasses.fields() is slow) and only tuple-valued fields convert
         out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "time":
-                value = list(value) if value is not None else None
-            elif f.name == "participants":
-                value = [list(p) for p in value]
-            elif f.name == "exdates":
-                value = list(value)
-            elif f.name == "overrides":
-                value = {k: list(v) for k, v in value.items()}
-            elif f.name == "statuses":
-                value = dict(value)
-            elif f.name == "organizer":
-                value = list(value) if value is not None else None
-            out[f.name] = value
+        for name in _names(type(self)):
+            value = getattr(self, name)
+            convert = _TO_JSON.get(name)
+            out[name] = value if convert is None else convert(value)
         return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Fields:
         """Fields from their stored form; unknown keys are ignored, missing ones
         take their empty value."""
-        known = {f.name for f in fields(cls)}
+        known = _names(cls)
         return cls(**{k: _normalised(k, v) for k, v in data.items() if k in known})
+
+
+@cache
+def _names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def _list_or_none(value):
+    return list(value) if value is not None else None
+
+
+_TO_JSON = {
+    "time": _list_or_none,
+    "organizer": _list_or_none,
+    "participants": lambda value: [list(p) for p in value],
+    "exdates": list,
+    "overrides": lambda value: {k: list(v) for k, v in value.items()},
+    "statuses": dict,
+}
+"""How a field's value is stored when it is not stored as it is (JSON has no tuples)."""
 
 
 def _normalised(name: str, value: Any) -> Any:
