@@ -29,6 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import (
+    ARRAY,
+    any_,
     bindparam,
     create_engine,
     delete,
@@ -95,6 +97,36 @@ _STATUS_UPDATE = update(t.sync_status).where(
     _S.account_id == bindparam("b_account"), _S.local_id == bindparam("b_local")
 )
 _STATUS_INSERT = insert(t.sync_status)
+
+
+#: what an Appointment is read from, in this order (the tables and the team views alike)
+_APPOINTMENT_FIELDS = (
+    "id",
+    "contents",
+    "start",
+    "end",
+    "timezone",
+    "location",
+    "all_day",
+    "private",
+    "rrule",
+    "exdates",
+    "created",
+    "modified",
+    "account_id",
+    "ical_uid",
+    # then the availability and meeting columns (store/meetings.py), read by name
+    "show_as",
+    "join_url",
+    "organizer_name",
+    "organizer_email",
+    "my_response",
+)
+_APPOINTMENT_WIDTH = _APPOINTMENT_FIELDS.index("ical_uid") + 1  # the fields read by position
+
+
+def _appointment_columns(c) -> list:
+    return [c[name] for name in _APPOINTMENT_FIELDS]
 
 
 def _row(a: Appointment, seq: int, owner: str) -> dict:
@@ -791,60 +823,94 @@ class Store:
     def get_appointments(self, ids: Iterable[str]) -> dict[str, Appointment]:
         ids = list(ids)
         rows = []
-        for chunk in _chunks(ids):
-            rows.extend(self._read(select(t.appointments).where(t.appointments.c.id.in_(chunk))))
+        for among in self._among(_A.id, ids):
+            rows.extend(self._read(select(*_appointment_columns(_A)).where(among)))
         return {a.id: a for a in self._hydrate(rows)}
 
     def _hydrate(self, rows: list) -> list[Appointment]:
-        ids = [r.id for r in rows]
+        people, moved = self._children(rows, t.participants, t.overrides)
+        return [self._appointment(r, people, moved) for r in rows]
+
+    def _children(self, rows: list, participants, overrides) -> tuple[dict, dict]:
+        """The participants and occurrence overrides of appointment ``rows``, by
+        appointment id, from the tables or the team views."""
+        p, o = participants.c, overrides.c
         people: dict[str, list[Participant]] = {}
         moved: dict[str, list[OccurrenceOverride]] = {}
-        for chunk in _chunks(ids):
-            for p in self._read(
-                select(t.participants)
-                .where(t.participants.c.appointment_id.in_(chunk))
-                .order_by(t.participants.c.appointment_id, t.participants.c.position)
+        for among in self._among(p.appointment_id, [r.id for r in rows]):
+            for appointment_id, name, email, status in self._read(
+                select(p.appointment_id, p.name, p.email, p.status)
+                .where(among)
+                .order_by(p.appointment_id, p.position)
             ):
-                people.setdefault(p.appointment_id, []).append(
-                    Participant(p.name, p.email, InviteStatus(p.status))
+                people.setdefault(appointment_id, []).append(
+                    Participant(name, email, InviteStatus(status))
                 )
-            in_chunk = set(chunk)
-            recurring = [r.id for r in rows if r.rrule and r.id in in_chunk]
-            if recurring:
-                for o in self._read(
-                    select(t.overrides)
-                    .where(t.overrides.c.appointment_id.in_(recurring))
-                    .order_by(t.overrides.c.original_start)
-                ):
-                    moved.setdefault(o.appointment_id, []).append(
-                        OccurrenceOverride(o.original_start, o.contents, o.location, o.start, o.end)
-                    )
-        return [self._appointment(r, people, moved) for r in rows]
+        for among in self._among(o.appointment_id, [r.id for r in rows if r.rrule]):
+            for appointment_id, original, contents, location, start, end in self._read(
+                select(o.appointment_id, o.original_start, o.contents, o.location, o.start, o.end)
+                .where(among)
+                .order_by(o.original_start)
+            ):
+                moved.setdefault(appointment_id, []).append(
+                    OccurrenceOverride(original, contents or "", location or "", start, end)
+                )
+        return people, moved
+
+    def _among(self, column, ids: list[str]) -> Iterator:
+        """Conditions "``column`` is one of ``ids``", one statement each. On
+        PostgreSQL one array parameter: the statement stays the same whatever
+        the number of ids (no list of parameters to bind) and the planner knows
+        how many there are. On SQLite, chunks of bound parameters."""
+        if not ids:
+            return
+        if self.is_team:
+            yield column == any_(bindparam("b_ids", ids, type_=ARRAY(column.type)))
+            return
+        for chunk in _chunks(ids):
+            yield column.in_(chunk)
 
     @staticmethod
     def _appointment(r, people: dict, moved: dict, redacted: bool = False) -> Appointment:
+        (
+            id_,
+            contents,
+            start,
+            end,
+            timezone,
+            location,
+            all_day,
+            private,
+            rrule,
+            exdates,
+            created,
+            modified,
+            account_id,
+            ical_uid,
+        ) = r[:_APPOINTMENT_WIDTH]
         recurrence = None
-        if r.rrule:
+        if rrule:
             recurrence = Recurrence(
-                r.rrule,
-                tuple(datetime.fromisoformat(x) for x in json.loads(r.exdates)),
-                tuple(moved.get(r.id, ())),
+                rrule,
+                tuple(datetime.fromisoformat(x) for x in json.loads(exdates)),
+                tuple(moved.get(id_, ())),
             )
+        found = people.get(id_)
         return Appointment(
-            id=r.id,
-            contents="" if redacted else r.contents,
-            start=r.start,
-            end=r.end,
-            timezone=r.timezone,
-            location="" if redacted else r.location,
-            all_day=bool(r.all_day),
-            private=bool(r.private),
-            participants=tuple(people.get(r.id, ())),
+            id=id_,
+            contents="" if redacted else contents,
+            start=start,
+            end=end,
+            timezone=timezone,
+            location="" if redacted else location,
+            all_day=bool(all_day),
+            private=bool(private),
+            participants=tuple(found) if found else (),
             recurrence=recurrence,
-            created=r.created or r.start,
-            modified=r.modified or r.start,
-            account_id=r.account_id,
-            ical_uid=r.ical_uid,
+            created=created or start,
+            modified=modified or start,
+            account_id=account_id,
+            ical_uid=ical_uid,
             **_meeting_fields(r._mapping),
         )
 
@@ -852,7 +918,7 @@ class Store:
         """Appointments (series whole) that may appear in [start, end)."""
         a = t.appointments.c
         rows = self._read(
-            select(t.appointments).where(
+            select(*_appointment_columns(a)).where(
                 a.owner == self.owner, a.start < end, or_(a.last_end.is_(None), a.last_end > start)
             )
         ).all()
@@ -866,49 +932,22 @@ class Store:
         without contents, location or participants (the database withholds
         them). In a SQLite file: the user's own."""
         a = v.appointments.c
-        query = select(v.appointments).where(
+        query = select(*_appointment_columns(a), a.owner).where(
             a.start < end, or_(a.last_end.is_(None), a.last_end > start)
         )
         if owners is not None:
             query = query.where(a.owner.in_(list(owners)))
-        rows = self._read(query).all()
-        ids = [r.id for r in rows]
-        people: dict[str, list[Participant]] = {}
-        moved: dict[str, list[OccurrenceOverride]] = {}
-        for chunk in _chunks(ids):
-            for p in self._read(
-                select(v.participants)
-                .where(v.participants.c.appointment_id.in_(chunk))
-                .order_by(v.participants.c.appointment_id, v.participants.c.position)
-            ):
-                people.setdefault(p.appointment_id, []).append(
-                    Participant(p.name, p.email, InviteStatus(p.status))
-                )
-            in_chunk = set(chunk)
-            recurring = [r.id for r in rows if r.rrule and r.id in in_chunk]
-            for o in (
-                self._read(
-                    select(v.overrides)
-                    .where(v.overrides.c.appointment_id.in_(recurring))
-                    .order_by(v.overrides.c.original_start)
-                )
-                if recurring
-                else ()
-            ):
-                moved.setdefault(o.appointment_id, []).append(
-                    OccurrenceOverride(
-                        o.original_start, o.contents or "", o.location or "", o.start, o.end
-                    )
-                )
+        with self.transaction():  # one commit for the three statements
+            rows = self._read(query).all()
+            people, moved = self._children(rows, v.participants, v.overrides)
+        me = self.owner
         out = []
         for r in rows:
-            redacted = r.contents is None
+            redacted = r.contents is None  # the view withheld it
+            owner = r.owner
             out.append(
                 TeamAppointment(
-                    self._appointment(r, people, moved, redacted),
-                    r.owner,
-                    r.owner == self.owner,
-                    redacted,
+                    self._appointment(r, people, moved, redacted), owner, owner == me, redacted
                 )
             )
         return out
@@ -927,7 +966,9 @@ class Store:
 
     def changed_since(self, seq: int) -> list[tuple[Appointment, int]]:
         """Appointments changed after change counter ``seq``, with their counter."""
-        rows = self._read(select(t.appointments).where(_A.owner == self.owner, _A.seq > seq)).all()
+        rows = self._read(
+            select(*_appointment_columns(_A), _A.seq).where(_A.owner == self.owner, _A.seq > seq)
+        ).all()
         seqs = {r.id: r.seq for r in rows}
         return [(a, seqs[a.id]) for a in self._hydrate(rows)]
 

@@ -11,7 +11,13 @@ import psycopg
 import pytest
 
 from calsync_desktop.accounts.base import Account
-from calsync_desktop.model import Appointment, Participant, new_id
+from calsync_desktop.model import (
+    Appointment,
+    OccurrenceOverride,
+    Participant,
+    Recurrence,
+    new_id,
+)
 from calsync_desktop.store import NotYours, StatusRow
 from calsync_desktop.team import security
 
@@ -282,6 +288,67 @@ def test_through_the_store_a_colleagues_private_appointment_is_a_bare_busy_box(t
     # the member's own calendar holds none of it
     assert ann.get_appointment(private.id) is None
     assert ann.appointments_between(T0, T0 + timedelta(days=1)) == []
+
+
+def test_through_the_store_a_colleagues_series_comes_whole_and_a_private_one_as_times(team):
+    _, ann, bob, *_ = team
+    week = timedelta(days=7)
+
+    def weekly(first: datetime, moved_to: str) -> Recurrence:
+        third = first + 2 * week
+        hour = timedelta(hours=1)
+        return Recurrence(
+            "FREQ=WEEKLY;COUNT=4",
+            exdates=(first + week,),
+            overrides=(
+                OccurrenceOverride(third, moved_to, "Room 2", third + hour, third + 2 * hour),
+            ),
+        )
+
+    people = (Participant("Cy", "cy@acme.example"), Participant("Di", "di@acme.example"))
+    review = bob.add_appointment(
+        Appointment(
+            new_id(),
+            "Pipeline review",
+            T0,
+            T0 + timedelta(hours=1),
+            participants=people,
+            recurrence=weekly(T0, "Pipeline review, later"),
+        )
+    )
+    later = T0 + timedelta(hours=5)
+    therapy = bob.add_appointment(
+        Appointment(
+            new_id(),
+            SECRET,
+            later,
+            later + timedelta(hours=1),
+            location="Lawyer's office",
+            private=True,
+            participants=people,
+            recurrence=weekly(later, "Lawyer, moved"),
+        )
+    )
+    third_week = T0 + 2 * week
+    shown = {
+        t.appointment.id: t
+        for t in ann.team_appointments_between(third_week, third_week + timedelta(days=1))
+    }
+    assert shown[review.id].appointment == bob.get_appointment(review.id)
+    assert not shown[review.id].redacted
+    box = shown[therapy.id].appointment
+    assert shown[therapy.id].redacted
+    assert (box.contents, box.location, box.participants) == ("", "", ())
+    assert box.recurrence.rrule == therapy.recurrence.rrule
+    assert box.recurrence.exdates == therapy.recurrence.exdates
+    (moved,) = box.recurrence.overrides
+    original = therapy.recurrence.overrides[0]
+    assert (moved.original_start, moved.start, moved.end) == (
+        original.original_start,
+        original.start,
+        original.end,
+    )
+    assert (moved.contents, moved.location) == ("", "")
 
 
 def test_through_the_store_a_colleagues_appointment_cannot_be_changed(team):
