@@ -48,12 +48,26 @@ def _string_constants(path: Path) -> set[str]:
     }
 
 
-@pytest.mark.parametrize(
-    "path",
-    ["gui/wizard.py", "sync/runner.py", "cli/accounts.py", "cli/sync.py", "cli/kinds.py"],
+# the setup wizard is a package: every module of it
+READERS = sorted(
+    [
+        *(p.relative_to(PACKAGE).as_posix() for p in (PACKAGE / "gui" / "wizard").glob("*.py")),
+        "sync/runner.py",
+        "cli/accounts.py",
+        "cli/sync.py",
+        "cli/kinds.py",
+    ]
 )
+
+
+@pytest.mark.parametrize("path", READERS)
 def test_no_kind_is_named_outside_the_registry_and_its_module(path):
+    assert (PACKAGE / path).is_file(), path
     assert not _string_constants(PACKAGE / path) & set(KINDS), path
+
+
+def test_the_registry_readers_include_the_whole_wizard():
+    assert len([p for p in READERS if p.startswith("gui/wizard/")]) >= 5
 
 
 def _imports(path: Path) -> set[str]:
