@@ -66,7 +66,15 @@ def decide(
     # not listed: the service's side is as it was at the last sync, where time
     # alone may have taken it out of scope (the rule flows one way, so its series
     # may end long before the Sales Calendar's)
-    aged = snapshot_out_by(scope, snap.remote) if event is None else None
+    if event is not None:
+        aged = None
+    elif local is None:
+        aged = snapshot_out_by(scope, snap.remote)
+    elif snap.remote.rrule and snap.remote.rrule != (local.recurrence and local.recurrence.rrule):
+        # exactly as Scope judges it: expanded in the series' own zone, no margin
+        aged = snapshot_out_by(scope, snap.remote, local.timezone, margin=timedelta(0))
+    else:
+        aged = None  # the same times and rule as the appointment: local_out says it
     snap_out = aged is not None and (local is None or not remote_deleted)
     if local_out or remote_out or snap_out:
         # frozen: out of scope is never changed or deleted; leaving scope keeps the link
@@ -118,20 +126,23 @@ def decide(
     return UpdateBothSides.merging(run, local, seq, event, link)
 
 
-def snapshot_out_by(scope: Scope, fields: Fields) -> str | None:
+def snapshot_out_by(
+    scope: Scope, fields: Fields, tz: str = "UTC", margin: timedelta = timedelta(days=1)
+) -> str | None:
     """How an item known only by its last-synced fields is out of scope
     (:data:`~calsync_desktop.sync.scope.ENDED` or ``BEYOND``), None when in scope.
 
-    The snapshot keeps UTC times without the zone, so a series is expanded
-    in UTC; at the 30-day edge a day's margin errs towards leaving it alone.
-    A rule that cannot be read is taken for out of scope: left alone.
+    The snapshot keeps UTC times without the zone, so a series is expanded in
+    ``tz`` (UTC unless the zone is known); at the 30-day edge ``margin`` errs
+    towards leaving it alone. A rule that cannot be read is taken for out of
+    scope: left alone.
     """
     if not fields.time:
         return None
     start, end = (datetime.fromisoformat(x) for x in fields.time)
     if fields.rrule:
         try:
-            last = Recurrence(fields.rrule).last_start(start, "UTC")
+            last = Recurrence(fields.rrule).last_start(start, tz)
         except (ValueError, TypeError):
             return ENDED
         if last is not None:
@@ -140,4 +151,4 @@ def snapshot_out_by(scope: Scope, fields: Fields) -> str | None:
             return None
     if start > scope.window.end:
         return BEYOND
-    return ENDED if end < scope.window.start + timedelta(days=1) else None
+    return ENDED if end < scope.window.start + margin else None
