@@ -201,6 +201,8 @@ class RemoteEvent:
     last_modified: datetime | None = None
     organizer_is_self: bool = True
     cancelled: bool = False
+    #: the organiser lets guests change the meeting itself (Google ``guestsCanModify``)
+    guests_can_modify: bool = False
     show_as: ShowAs = ShowAs.BUSY
     join_url: str = ""
     organizer: Organizer | None = None
@@ -302,7 +304,28 @@ class Delete:
     send_invitations: bool = False
 
 
-Write = Create | Update | Delete
+@dataclass(frozen=True, slots=True)
+class Respond:
+    """The user's answer to a meeting someone else organises, sent as a
+    response, never as an edit of the meeting (SPEC §10): Google the attendee's
+    own ``responseStatus``; Graph ``/accept``, ``/tentativelyAccept``,
+    ``/decline``; EWS ``AcceptItem``, ``TentativelyAcceptItem``, ``DeclineItem``.
+
+    ``own_copy``, when given, is an :class:`Update` of what the attendee may set
+    on their own copy (show-as), written first. The result's event is the
+    meeting after the answer, or None when the service took it off the calendar
+    (Exchange and Office 365 move a declined meeting to Deleted Items). An
+    answer to one's own appointment is refused with :class:`InvalidEvent`.
+    ``send_invitations``: the organiser is told of the answer."""
+
+    remote_id: str
+    version: str
+    response: MyResponse
+    own_copy: Update | None = None
+    send_invitations: bool = True
+
+
+Write = Create | Update | Delete | Respond
 
 
 @dataclass(frozen=True, slots=True)

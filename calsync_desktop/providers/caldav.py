@@ -61,6 +61,7 @@ from calsync_desktop.providers.base import (
     NotFound,
     ProviderError,
     RemoteEvent,
+    Respond,
     SyncStateExpired,
     TimeWindow,
     Unreachable,
@@ -71,6 +72,7 @@ from calsync_desktop.providers.base import (
 )
 from calsync_desktop.providers.caldav_ics import (
     UnreadableEvent,
+    answered_resource,
     new_resource,
     patched_resource,
     read_event,
@@ -517,31 +519,52 @@ class CalDAVProvider(CalendarProvider):
         check_status(status, "event")
         return self._written(href, etag, text)
 
-    def _update(self, write: Update) -> RemoteEvent:
-        href = urlsplit(self._absolute(write.remote_id)).path
+    def _rewrite(self, remote_id: str, version: str, change: Callable[[str], str]) -> RemoteEvent:
+        """One conditional PUT of the resource as ``change`` makes it from the
+        text the server holds at ``version`` (ChangedMeanwhile when it holds
+        another)."""
+        href = urlsplit(self._absolute(remote_id)).path
         cached = self._cache.get(href)
-        if cached is not None and cached[0] == write.version:
+        if cached is not None and cached[0] == version:
             text = cached[1]
         else:
             etag, text = self._get_raw(href)
-            if etag != write.version:
+            if etag != version:
                 raise ChangedMeanwhile("The event changed on the CalDAV server meanwhile.")
         try:
-            new_text = patched_resource(
+            new_text = change(text)
+        except UnreadableEvent:
+            raise MalformedResponse(
+                "The CalDAV server holds this event in a form that could not be read."
+            ) from None
+        status, etag, _raw = self._put(href, new_text, {"If-Match": version})
+        check_status(status, "event")
+        return self._written(href, etag, new_text)
+
+    def _update(self, write: Update) -> RemoteEvent:
+        return self._rewrite(
+            write.remote_id,
+            write.version,
+            lambda text: patched_resource(
                 text,
                 write.draft,
                 write.fields,
                 self.account_email(),
                 write.send_invitations,
                 self.clock(),
-            )
-        except UnreadableEvent:
-            raise MalformedResponse(
-                "The CalDAV server holds this event in a form that could not be read."
-            ) from None
-        status, etag, _raw = self._put(href, new_text, {"If-Match": write.version})
-        check_status(status, "event")
-        return self._written(href, etag, new_text)
+            ),
+        )
+
+    def _answer(self, write: Respond) -> RemoteEvent:
+        """The user's answer as their own ``PARTSTAT`` (the attendee's copy's
+        show-as with it), one conditional PUT: never an edit of the meeting."""
+        version = write.version
+        if write.own_copy is not None:
+            version = self._update(write.own_copy).version
+        email = self.account_email()
+        return self._rewrite(
+            write.remote_id, version, lambda text: answered_resource(text, email, write.response)
+        )
 
     def _delete(self, write: Delete) -> None:
         href = self._absolute(write.remote_id)
@@ -584,6 +607,8 @@ class CalDAVProvider(CalendarProvider):
                 return WriteResult(write, self._create(write))
             if isinstance(write, Update):
                 return WriteResult(write, self._update(write))
+            if isinstance(write, Respond):
+                return WriteResult(write, self._answer(write))
             self._delete(write)
             return WriteResult(write)
         except ProviderError as exc:

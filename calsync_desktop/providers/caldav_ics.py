@@ -29,8 +29,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icalendar import Calendar, Event, vCalAddress
 
-from calsync_desktop.model import InviteStatus, OccurrenceOverride, Participant, Recurrence
-from calsync_desktop.providers.base import EventDraft, RemoteEvent
+from calsync_desktop.model import (
+    InviteStatus,
+    MyResponse,
+    OccurrenceOverride,
+    Organizer,
+    Participant,
+    Recurrence,
+)
+from calsync_desktop.providers.base import EventDraft, InvalidEvent, RemoteEvent
 from calsync_desktop.providers.kit.contents import join_contents, looks_like_html, split_contents
 from calsync_desktop.providers.kit.occurrences import SERIES_FIELDS, put_back
 
@@ -44,6 +51,14 @@ PARTSTAT_TO_STATUS = {
     "NEEDS-ACTION": InviteStatus.NO_RESPONSE,
 }
 STATUS_TO_PARTSTAT = {v: k for k, v in PARTSTAT_TO_STATUS.items()}
+
+
+PARTSTAT_TO_ANSWER = {
+    "ACCEPTED": MyResponse.ACCEPTED,
+    "TENTATIVE": MyResponse.TENTATIVE,
+    "DECLINED": MyResponse.DECLINED,
+}
+ANSWER_TO_PARTSTAT = {v: k for k, v in PARTSTAT_TO_ANSWER.items()}
 
 
 class UnreadableEvent(ValueError):
@@ -133,6 +148,25 @@ def _attendees(vevent, owner: str) -> tuple[Participant, ...]:
         )
         out.append(Participant(str(params.get("CN", "") or ""), email, status))
     return tuple(out)
+
+
+def _organizer(prop) -> Organizer:
+    """Who organises someone else's meeting: ``ORGANIZER`` and its ``CN``."""
+    name = str(getattr(prop, "params", {}).get("CN", "") or "")
+    return Organizer(name, _email(prop) or "")
+
+
+def _owners_attendee(vevent, owner: str):
+    return next(
+        (p for p in _list(vevent, "ATTENDEE") if (_email(p) or "").lower() == owner.lower()), None
+    )
+
+
+def _my_response(vevent, owner: str) -> MyResponse:
+    """The user's own answer: their ``ATTENDEE``'s ``PARTSTAT``."""
+    prop = _owners_attendee(vevent, owner)
+    partstat = str(getattr(prop, "params", {}).get("PARTSTAT", "")).upper() if prop else ""
+    return PARTSTAT_TO_ANSWER.get(partstat, MyResponse.NONE)
 
 
 def _body(vevent) -> tuple[str, bool]:
@@ -234,6 +268,7 @@ def read_event(href: str, etag: str, text: str, owner: str) -> RemoteEvent | Non
         )
     body, is_html = _body(master)
     organizer = _email(master.get("ORGANIZER"))
+    own = organizer is None or organizer.lower() == owner.lower()
     local_id = _text(master, LOCAL_ID_PROPERTY) or None
     return RemoteEvent(
         remote_id=href,
@@ -252,7 +287,9 @@ def read_event(href: str, etag: str, text: str, owner: str) -> RemoteEvent | Non
         local_id=local_id,
         ical_uid=_text(master, "UID") or None,
         last_modified=_last_modified(vevents),
-        organizer_is_self=organizer is None or organizer.lower() == owner.lower(),
+        organizer_is_self=own,
+        organizer=None if own else _organizer(master.get("ORGANIZER")),
+        my_response=MyResponse.NONE if own else _my_response(master, owner),
         cancelled=_text(master, "STATUS").upper() == "CANCELLED",
     )
 
@@ -422,6 +459,32 @@ def new_resource(
     master.add("SEQUENCE", 0)
     calendar.add_component(master)
     _apply(calendar, master, draft, None, owner, send_invitations, now)
+    return calendar.to_ical().decode()
+
+
+def answered_resource(text: str, owner: str, response: MyResponse) -> str:
+    """``text`` with the user's own answer: the ``PARTSTAT`` of their ``ATTENDEE``
+    in every component of the meeting, the one change RFC 6638 §3.2.2.1 lets an
+    attendee make besides alarms and ``TRANSP``. Raises InvalidEvent for the
+    user's own appointment or a meeting that does not list them."""
+    calendar = parse_calendar(text)
+    vevents = [c for c in calendar.subcomponents if c.name == "VEVENT"]
+    if not vevents:
+        raise UnreadableEvent("no VEVENT")
+    organizer = _email(vevents[0].get("ORGANIZER"))
+    if organizer is None or organizer.lower() == owner.lower():
+        raise InvalidEvent("This is your own appointment: there is no invitation to answer.")
+    found = False
+    for vevent in vevents:
+        prop = _owners_attendee(vevent, owner)
+        if prop is not None:
+            prop.params["PARTSTAT"] = ANSWER_TO_PARTSTAT[response]
+            prop.params.pop("RSVP", None)  # answered
+            found = True
+    if not found:
+        raise InvalidEvent(
+            "The meeting does not list you as an attendee, so it cannot be answered."
+        )
     return calendar.to_ical().decode()
 
 

@@ -26,12 +26,15 @@ from calsync_desktop.providers.base import (
     Create,
     Delete,
     EventDraft,
+    InvalidEvent,
     MalformedResponse,
     NeedsSignIn,
     NotFound,
     ProviderError,
     RateLimited,
+    ReadOnlyEvent,
     RemoteEvent,
+    Respond,
     ServerError,
     SyncStateExpired,
     TimeWindow,
@@ -41,6 +44,10 @@ from calsync_desktop.providers.base import (
     WriteResult,
     overlaps,
 )
+
+# What a guest may change on their own copy of someone else's meeting, as on
+# Google Calendar (providers/kit/meetings.py): how it shows their time.
+GUEST_FIELDS = frozenset({"show_as"})
 
 FAULTS = {
     "rate_limit": lambda: RateLimited("The calendar service asks to slow down.", retry_after=1.0),
@@ -68,6 +75,7 @@ class MemoryCalendar:
         self._faults: list[str] = []
         self.requests = 0
         self.batch_size = 100
+        self._no_answers: set[str] = set()  # meetings whose organiser wants no answers
         self._lock = threading.RLock()
 
     # -- the service's own behaviour
@@ -177,11 +185,37 @@ class MemoryCalendar:
             if isinstance(write, Delete):
                 self.remove(write.remote_id)
                 return WriteResult(write, None)
+            if isinstance(write, Respond):
+                return WriteResult(write, self._answer(current, write))
+            self._check_guest_write(current, write)
             return WriteResult(
                 write, self.store(_from_draft(current.remote_id, write.draft, current, write))
             )
         except ProviderError as error:
             return WriteResult(write, None, error)
+
+    def refuse_answers(self, remote_id: str) -> None:
+        """The organiser asks for no answers to this meeting (Graph's
+        ``responseRequested`` false): an answer sent to it is refused."""
+        with self._lock:
+            self._no_answers.add(remote_id)
+
+    def _check_guest_write(self, current: RemoteEvent, write: Update) -> None:
+        # as Google: a guest changes only their own copy's properties
+        if not current.organizer_is_self and write.fields - GUEST_FIELDS:
+            raise ReadOnlyEvent("Only the organiser can change this meeting on the test calendar.")
+
+    def _answer(self, current: RemoteEvent, write: Respond) -> RemoteEvent:
+        """The user's answer to someone else's meeting, kept on their copy (a
+        declined one stays, as Google keeps it)."""
+        if current.organizer_is_self:
+            raise InvalidEvent("This is your own appointment: there is no invitation to answer.")
+        if current.remote_id in self._no_answers:
+            raise InvalidEvent("The organiser asked for no answers to this meeting.")
+        if write.own_copy is not None:
+            self._check_guest_write(current, write.own_copy)
+            current = _from_draft(current.remote_id, write.own_copy.draft, current, write.own_copy)
+        return self.store(replace(current, my_response=write.response))
 
 
 def _from_draft(

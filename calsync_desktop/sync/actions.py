@@ -28,24 +28,29 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import ClassVar
 
+from calsync_desktop import meetings
+from calsync_desktop.meetings import organiser_named
 from calsync_desktop.model import Appointment, InvalidAppointment, validate
 from calsync_desktop.providers.base import (
     AlreadyExists,
     ChangedMeanwhile,
     Create,
     Delete,
+    NeedsSignIn,
     NotFound,
     ProviderError,
     ReadOnlyEvent,
     RemoteEvent,
+    Respond,
     Update,
     Write,
     WriteResult,
 )
+from calsync_desktop.providers.kit.meetings import attendee_fields, read_only_reason
 from calsync_desktop.store import ConcurrentEdit
 from calsync_desktop.sync import mapping as m
 from calsync_desktop.sync.history import change_of
-from calsync_desktop.sync.merge import Merged, merge, remote_wins
+from calsync_desktop.sync.merge import Merged, attendee_only, merge, remote_wins
 from calsync_desktop.sync.run import SyncRun, name_of
 from calsync_desktop.sync.snapshot import LinkStatus, Snapshot
 
@@ -183,6 +188,28 @@ def _has_guests(appointment: Appointment) -> bool:
     return any(p.key for p in appointment.participants)
 
 
+def _organised_by_someone_else(local: Appointment, event: RemoteEvent | None) -> bool:
+    """A meeting the user was invited to, as either side knows it."""
+    return local.organised_by_someone_else or (event is not None and not event.organizer_is_self)
+
+
+def _guests_may_modify(run: SyncRun, event: RemoteEvent | None, link: LinkStatus) -> bool:
+    """Whether the organiser lets guests change the meeting itself (Google's
+    ``guestsCanModify``), read from the service when it was not listed."""
+    if event is None:
+        try:
+            event = run.provider.get(link.remote_id)
+        except ProviderError:
+            return False  # not known: the organiser's, as by default
+    return event.guests_can_modify
+
+
+def _refusal(error: ProviderError) -> bool:
+    """An answer the service will not take however often it is sent (not a
+    fault that passes, not a change made meanwhile, not a sign-in to renew)."""
+    return not error.transient and not isinstance(error, ChangedMeanwhile | NeedsSignIn)
+
+
 # --------------------------------------------------------------------------- kinds
 
 
@@ -300,6 +327,9 @@ class UpdateBothSides(Action):
     """The merged fields go to whichever side lacks them (``merged`` says which)."""
 
     merged: Merged | None = None
+    #: fields of someone else's meeting the merge would have pushed: the
+    #: organiser's, so the service's values come back instead (said once)
+    refused: tuple[str, ...] = ()
 
     kind: ClassVar[Kind] = Kind.UPDATE
 
@@ -330,11 +360,23 @@ class UpdateBothSides(Action):
             tz=local.timezone,
             new_series=run.new_series,
         )
-        return cls(local.id, local, seq, event, link, bool(merged.push), merged)
+        refused: tuple[str, ...] = ()
+        allowed = attendee_fields(run.provider.kind) | {"my_response"}
+        theirs = _organised_by_someone_else(local, event) and bool(merged.push - allowed)
+        if theirs and not _guests_may_modify(run, event, link):
+            merged, refused = attendee_only(merged, cur_l, cur_r, allowed)
+        return cls(local.id, local, seq, event, link, bool(merged.push), merged, refused)
 
     def write_failed(self, run: SyncRun, error: ProviderError) -> bool:
+        if "my_response" in self.push and _refusal(error):
+            # the service would not take the answer: it keeps its own, the Sales
+            # Calendar shows that, and the refusal is said once (never retried)
+            return self._take_the_services(run, error, "Answer not sent")
         if not isinstance(error, ReadOnlyEvent):
             return super().write_failed(run, error)
+        return self._take_the_services(run, error, "Read-only")
+
+    def _take_the_services(self, run: SyncRun, error: ProviderError, what: str) -> bool:
         # someone else's meeting, which the service keeps as its organiser has it
         # (SPEC §10): the Sales Calendar takes the organiser's version and says
         # so once; nothing is left to push, so nothing is tried again
@@ -344,7 +386,8 @@ class UpdateBothSides(Action):
             except ProviderError as exc:
                 return super().write_failed(run, exc)
         self.merged = remote_wins(m.local_fields(self.local), run.remote_fields(self.event))
-        run.skip_late("local", self.local_id, self.title, f"Read-only: {error}")
+        self.refused = ()
+        run.skip_late("local", self.local_id, self.title, f"{what}: {error}")
         return True
 
     @property
@@ -365,19 +408,37 @@ class UpdateBothSides(Action):
         if invite is None:
             invite = run.send_invitations and self.from_local and not self.first_link
         target = self.target()
-        fields = frozenset(set().union(*(m.PROVIDER_FIELDS[f] for f in self.push)))
+        edited = self.push - {"my_response"}
+        fields = frozenset(set().union(*(m.PROVIDER_FIELDS[f] for f in edited)))
         organiser = self.event is None or self.event.organizer_is_self
-        return Update(
+        update = Update(
             self.link.remote_id,
             self.remote_version,
             m.draft_from(target),
             fields,
             send_invitations=invite and organiser and _has_guests(target),
         )
+        if "my_response" not in self.push:
+            return update
+        # the answer goes as a response, the attendee's own copy's fields with it
+        return Respond(
+            self.link.remote_id,
+            self.remote_version,
+            target.my_response,
+            own_copy=update if edited else None,
+        )
 
     def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> Appointment | None:
         target = self.target()
         seq = self.local_seq
+        if self.refused:
+            reason = read_only_reason(run.provider.kind, organiser_named(self.local))
+            run.skip_late("local", self.local_id, self.title, f"Read-only: {reason}")
+        if event is None and "my_response" in self.push and meetings.declined(target):
+            # declined, and the service took it off the calendar (Exchange, Office
+            # 365): it stays in the Sales Calendar, linked to nothing any more
+            run.store.drop_status(run.account.id, self.local_id)
+            return target
         if self.pull or target.account_id != run.account.id:
             target = target.with_changes(account_id=run.account.id)
             seq = run.save(target, self.local_seq)
@@ -481,6 +542,9 @@ class DeleteLocally(Action):
         return None
 
     def instead_of_deleting(self, run: SyncRun) -> Action:
+        if self.local is not None and self.local.organised_by_someone_else:
+            # kept, but never made again as the user's own meeting (SPEC §10)
+            return ForgetLink(self.local_id, self.local, self.local_seq, None, self.link)
         return CreateRemotely(self.local_id, self.local, self.local_seq, None, self.link)
 
 

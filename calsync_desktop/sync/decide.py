@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from calsync_desktop import meetings
 from calsync_desktop.model import Appointment, Recurrence
 from calsync_desktop.providers.base import RemoteEvent
 from calsync_desktop.sync import mapping as m
@@ -108,6 +109,13 @@ def decide(
     if remote_deleted:
         if local is None:
             return ForgetLink(local_id, link=link)
+        if local.organised_by_someone_else:
+            # never made again as the user's own (SPEC §10): declined, it stays
+            # here, unlinked (Exchange and Office 365 take a declined meeting
+            # off the calendar); otherwise it is gone from the calendar here too
+            if meetings.declined(local):
+                return ForgetLink(local_id, local, seq, None, link)
+            return DeleteLocally(local_id, local, seq, None, link)
         if local_changed:
             return CreateRemotely(local_id, local, seq, None, link, from_local=True)
         return DeleteLocally(local_id, local, seq, None, link)

@@ -55,6 +55,26 @@ def remote_wins(local: Fields, remote: Fields) -> Merged:
     return Merged(local.with_values(values), frozenset(), pull)
 
 
+def attendee_only(
+    merged: Merged, local: Fields, remote: Fields, allowed: Collection[str]
+) -> tuple[Merged, tuple[str, ...]]:
+    """A merge of someone else's meeting (SPEC §10): only what the service lets
+    an attendee set on their own copy (``allowed``) and the user's answer go to
+    the service; every other field the merge would push stays the organiser's,
+    the service's value coming back to the Sales Calendar. Returns the merge
+    and the fields so kept from being pushed."""
+    keep = {*allowed, "my_response"}
+    refused = tuple(sorted(name for name in merged.push if name not in keep))
+    if not refused:
+        return merged, ()
+    fields = merged.fields.with_values({name: remote.get(name) for name in refused})
+    pull = set(merged.pull) | {name for name in refused if remote.get(name) != local.get(name)}
+    push = merged.push - set(refused)
+    # a refused edit is no conflict to restore: it is reported as read-only instead
+    conflicts = tuple(c for c in merged.conflicts if c.field not in refused)
+    return Merged(fields, frozenset(push), frozenset(pull), conflicts), refused
+
+
 def merge(
     base: Snapshot,
     local: Fields,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+from calsync_desktop.meetings import NOT_ON_CALENDAR
 from calsync_desktop.model import Appointment
 from calsync_desktop.providers.base import ChangeSet, NotFound, RemoteEvent, SyncStateExpired
 from calsync_desktop.store import OutsideRow, SkippedEntry
@@ -231,6 +232,11 @@ class Planner:
                 continue
             if unreadable and not account.first_sync_done:
                 continue  # it may be one the service sent unreadably: linked first
+            if local.organised_by_someone_else:
+                # someone else's meeting no longer on the calendar (declined, say):
+                # kept here, never made again as the user's own (SPEC §10)
+                skipped.append(run.skip("local", local.id, name_of(local), NOT_ON_CALENDAR))
+                continue
             actions.append(CreateRemotely(local.id, local, seqs.get(local.id, 0), from_local=True))
             self._skip_participants(local, skipped)
 

@@ -20,8 +20,8 @@ show_as         free, tentative, busy, oof, workingElsewhere    both ways (§10)
 join_url        the online meeting's link, or ""                remote → local
 organizer       (name, email) of another person's meeting,      remote → local
                 or None (the user's own)
-my_response     the user's answer: none, accepted, tentative,   remote → local
-                declined
+my_response     the user's answer: none, accepted, tentative,   both ways (§10: pushed
+                declined                                        as a response)
 ==============  ==============================================  ===============
 
 A snapshot written before show-as and the meeting fields existed reads them
@@ -45,9 +45,18 @@ from typing import Any
 
 from calsync_desktop.store import StatusRow
 
-TWO_WAY = ("contents", "location", "time", "private", "exdates", "overrides", "show_as")
+TWO_WAY = (
+    "contents",
+    "location",
+    "time",
+    "private",
+    "exdates",
+    "overrides",
+    "show_as",
+    "my_response",
+)
 LOCAL_TO_REMOTE = ("participants", "rrule")
-REMOTE_TO_LOCAL = ("statuses", "join_url", "organizer", "my_response")
+REMOTE_TO_LOCAL = ("statuses", "join_url", "organizer")
 ALL_FIELDS = TWO_WAY + LOCAL_TO_REMOTE + REMOTE_TO_LOCAL
 
 Override = tuple[str, str, str, str]

@@ -1498,7 +1498,10 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar, SeriesEdits):
                 patch = method == "PATCH"
                 _check_request(data, "calendar.events." + ("patch" if patch else "update"))
                 event = s.write(cal, event_id, data, patch=patch, if_match=if_match, as_owner=True)
-                self._notify("patch" if method == "PATCH" else "update", event, q)
+                # a guest's own answer (attendeesOmitted) is a reply to the organiser
+                answer = bool(data.get("attendeesOmitted")) and not event["organizer"].get("self")
+                action = "response" if answer else "patch" if patch else "update"
+                self._notify(action, event, q)
                 return 200, {"ETag": event["etag"]}, event
             if method == "DELETE":
                 s.delete(cal, event_id, if_match=if_match)
@@ -1513,8 +1516,21 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar, SeriesEdits):
         self.notifications.append({"action": action, "id": event["id"], "sendUpdates": send})
 
     def emails_sent(self) -> list[dict]:
-        """Writes for which Google would have emailed the attendees."""
-        return [n for n in self.notifications if n["sendUpdates"] != "none"]
+        """Writes for which Google would have emailed the attendees (a guest's
+        answer goes to the organiser alone: :meth:`answers_sent`)."""
+        return [
+            n
+            for n in self.notifications
+            if n["sendUpdates"] != "none" and n["action"] != "response"
+        ]
+
+    def answers_sent(self) -> list[dict]:
+        """A guest's answers Google would have told the organiser of."""
+        return [
+            n
+            for n in self.notifications
+            if n["sendUpdates"] != "none" and n["action"] == "response"
+        ]
 
     def _calendar_entry(self, cal: Calendar) -> dict:
         entry = {

@@ -12,7 +12,14 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from calsync_desktop.model import InviteStatus, OccurrenceOverride, Participant, Recurrence
+from calsync_desktop.model import (
+    InviteStatus,
+    MyResponse,
+    OccurrenceOverride,
+    Organizer,
+    Participant,
+    Recurrence,
+)
 from calsync_desktop.providers.memory import FAULTS, MemoryCalendar
 from tests.fakes.kit import NewEvent, RemoteCalendar, neutral_changes, response_word
 
@@ -50,6 +57,9 @@ class MemoryRemote(RemoteCalendar):
             private=new.sensitivity in ("private", "confidential"),
             attendees=tuple(Participant(name or email, email) for name, email in new.attendees),
             organizer_is_self=new.organizer is None or new.organizer == self.owner,
+            organizer=Organizer(new.organizer.split("@")[0].title(), new.organizer)
+            if new.organizer and new.organizer != self.owner
+            else None,
         )
         return event.remote_id
 
@@ -165,6 +175,12 @@ class MemoryRemote(RemoteCalendar):
 
     def invitations_sent(self) -> int:
         return 0  # the memory service sends no mail
+
+    def own_response(self, remote_id: str) -> str | None:
+        event = self.calendar.events.get(remote_id)
+        if event is None:
+            return None
+        return {MyResponse.NONE: "no_response"}.get(event.my_response, event.my_response.value)
 
     def count_requests(self) -> int:
         return self.calendar.requests

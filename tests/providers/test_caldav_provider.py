@@ -15,6 +15,7 @@ from calsync_desktop.providers.base import Backoff
 from calsync_desktop.providers.caldav import CalDAVProvider, ConnectionSettings
 
 from .contract import ProviderContract
+from .meeting_contract import MeetingContract
 
 
 def make_provider(server, *, url=None, password=None, calendar_url="", backoff=None, **settings):
@@ -49,5 +50,5 @@ def harness(caldav_server):
     h.provider.close()
 
 
-class TestCalDAVContract(ProviderContract):
+class TestCalDAVContract(ProviderContract, MeetingContract):
     """The provider contract, against Radicale and Xandikos."""

@@ -60,6 +60,7 @@ from calsync_desktop.providers.ews import (
 from tests.fakes.ews_server import EwsServer
 
 from .contract import NOW, WINDOW, ProviderContract, create, draft
+from .meeting_contract import MeetingContract
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +121,7 @@ def harness(ews_server):
     h.provider.close()
 
 
-class TestEwsContract(ProviderContract):
+class TestEwsContract(ProviderContract, MeetingContract):
     """The provider contract, against the EWS test server."""
 
 

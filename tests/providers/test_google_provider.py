@@ -39,6 +39,7 @@ from calsync_desktop.providers.google import (
 from tests.fakes.google_calendar import GoogleCalendarServer
 
 from .contract import NOW, WINDOW, ProviderContract, create, draft
+from .meeting_contract import MeetingContract
 
 
 def credentials_for(server: GoogleCalendarServer, tokens: dict | None = None) -> Credentials:
@@ -85,7 +86,7 @@ def harness(server):
     h.provider.close()
 
 
-class TestGoogleProvider(ProviderContract):
+class TestGoogleProvider(ProviderContract, MeetingContract):
     """The shared provider contract, against the Google test server."""
 
 

@@ -41,6 +41,7 @@ from calsync_desktop.providers.graph import (
 from tests.fakes.graph_server import GraphServer
 
 from .contract import NOW, WINDOW, ProviderContract, create, draft
+from .meeting_contract import MeetingContract
 
 
 def env_for(server: GraphServer) -> dict[str, str]:
@@ -111,7 +112,7 @@ def harness(graph_server, token_cache):
     h.provider.close()
 
 
-class TestGraphProvider(ProviderContract):
+class TestGraphProvider(ProviderContract, MeetingContract):
     """The shared contract (uses the module's ``harness`` fixture)."""
 
 

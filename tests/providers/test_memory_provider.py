@@ -9,6 +9,7 @@ from calsync_desktop.providers.memory import MemoryProvider
 from tests.fakes.memory import MemoryRemote
 
 from .contract import WINDOW, ProviderContract
+from .meeting_contract import MeetingContract
 
 
 class MemoryHarness:
@@ -18,7 +19,7 @@ class MemoryHarness:
         self.provider = MemoryProvider(self.server.calendar, self.backoff)
 
 
-class TestMemoryProvider(ProviderContract):
+class TestMemoryProvider(ProviderContract, MeetingContract):
     @pytest.fixture
     def harness(self):
         return MemoryHarness()

@@ -33,7 +33,14 @@ from exchangelib.recurrence import (
 )
 from exchangelib.recurrence import Recurrence as EwsRecurrence
 
-from calsync_desktop.model import InviteStatus, OccurrenceOverride, Participant, Recurrence
+from calsync_desktop.model import (
+    InviteStatus,
+    MyResponse,
+    OccurrenceOverride,
+    Organizer,
+    Participant,
+    Recurrence,
+)
 from calsync_desktop.providers.base import (
     RemoteEvent,
     UnsupportedRecurrence,
@@ -216,9 +223,16 @@ ITEM_FIELDS = [
     "uid",
     "last_modified_time",
     "organizer",
+    "my_response_type",
     "is_cancelled",
     LOCAL_ID_FIELD,
 ]
+# The user's own answer (MyResponseType); Unknown, Organizer and NoResponseReceived are none.
+_ANSWER_FROM_EWS = {
+    "Accept": MyResponse.ACCEPTED,
+    "Tentative": MyResponse.TENTATIVE,
+    "Decline": MyResponse.DECLINED,
+}
 EXCEPTION_FIELDS = [
     "subject",
     "text_body",
@@ -310,6 +324,7 @@ def to_remote_event(item, exceptions: dict, own_email: str) -> RemoteEvent:
                 overrides=tuple(sorted(overrides, key=lambda o: o.original_start)),
             )
     organizer = item.organizer.email_address if item.organizer else None
+    own = organizer is None or organizer.lower() == own_email.lower()
     return RemoteEvent(
         remote_id=item.id,
         version=item.changekey,
@@ -327,7 +342,11 @@ def to_remote_event(item, exceptions: dict, own_email: str) -> RemoteEvent:
         local_id=getattr(item, LOCAL_ID_FIELD, None),
         ical_uid=item.uid,
         last_modified=utc(item.last_modified_time) if item.last_modified_time else None,
-        organizer_is_self=organizer is None or organizer.lower() == own_email.lower(),
+        organizer_is_self=own,
+        organizer=None if own else Organizer(item.organizer.name or "", organizer or ""),
+        my_response=MyResponse.NONE
+        if own
+        else _ANSWER_FROM_EWS.get(item.my_response_type or "", MyResponse.NONE),
         cancelled=bool(item.is_cancelled),
     )
 

@@ -164,6 +164,14 @@ def translate(exc: Exception) -> ProviderError:
         return ChangedMeanwhile("The appointment was changed on the Exchange server meanwhile.")
     if isinstance(exc, ews_errors.ErrorCalendarOccurrenceIsDeletedFromRecurrence):
         return NotFound("That occurrence was deleted from the series.")
+    if isinstance(exc, ews_errors.ResponseMessageError) and not isinstance(
+        exc, ews_errors.ErrorTimeoutExpired
+    ):
+        # (exchangelib derives these from TransportError: they are read first)
+        name = type(exc).__name__
+        if name.startswith(("ErrorCalendar", "ErrorInvalid")):
+            return InvalidEvent(f"The Exchange server refused the appointment ({name}).")
+        return ServerError(f"The Exchange server refused the request ({name}).")
     if isinstance(exc, ews_errors.ErrorTimeoutExpired | ews_errors.TransportError):
         if any(isinstance(e, (requests.exceptions.Timeout, TimeoutError)) for e in chain):
             return TimedOut("The Exchange server did not answer in time.")
@@ -190,11 +198,6 @@ def translate(exc: Exception) -> ProviderError:
         return ServerError("The Exchange server could not complete the request.")
     if isinstance(exc, (ews_errors.ErrorInvalidRecipients,)):
         return InvalidEvent("An attendee's address was refused by the Exchange server.")
-    if isinstance(exc, ews_errors.ResponseMessageError):
-        name = type(exc).__name__
-        if name.startswith(("ErrorCalendar", "ErrorInvalid")):
-            return InvalidEvent(f"The Exchange server refused the appointment ({name}).")
-        return ServerError(f"The Exchange server refused the request ({name}).")
     if isinstance(exc, requests.exceptions.Timeout):
         return TimedOut("The Exchange server did not answer in time.")
     if isinstance(exc, requests.exceptions.RequestException):

@@ -16,9 +16,10 @@ from exchangelib import (
     EWSTimeZone,
     Mailbox,
 )
-from exchangelib.properties import ItemId, OccurrenceItemId
+from exchangelib.items import SEND_AND_SAVE_COPY, AcceptItem, DeclineItem, TentativelyAcceptItem
+from exchangelib.properties import ItemId, OccurrenceItemId, ReferenceItemId
 
-from calsync_desktop.model import Recurrence
+from calsync_desktop.model import MyResponse, Recurrence
 from calsync_desktop.providers.base import (
     AlreadyExists,
     CertificateUntrusted,
@@ -30,6 +31,7 @@ from calsync_desktop.providers.base import (
     NotFound,
     ProviderError,
     RemoteEvent,
+    Respond,
     Update,
     Write,
     WriteResult,
@@ -46,6 +48,13 @@ from calsync_desktop.providers.kit.contents import join_contents, split_contents
 from calsync_desktop.providers.kit.occurrences import SERIES_FIELDS, put_back
 from calsync_desktop.providers.kit.rrule import occurrence_starts
 
+# The response object that sends each answer (types.xsd NonEmptyArrayOfResponseObjectsType).
+ANSWER_ITEMS = {
+    MyResponse.ACCEPTED: AcceptItem,
+    MyResponse.TENTATIVE: TentativelyAcceptItem,
+    MyResponse.DECLINED: DeclineItem,
+}
+
 
 class ExchangeWrites:
     """The writing side of :class:`ExchangeProvider`: CreateItem / UpdateItem /
@@ -57,10 +66,12 @@ class ExchangeWrites:
         creates = [(i, w) for i, w in enumerate(writes) if isinstance(w, Create)]
         updates = [(i, w) for i, w in enumerate(writes) if isinstance(w, Update)]
         deletes = [(i, w) for i, w in enumerate(writes) if isinstance(w, Delete)]
+        answers = [(i, w) for i, w in enumerate(writes) if isinstance(w, Respond)]
         for group, handler in (
             (creates, self._creates),
             (updates, self._updates),
             (deletes, self._deletes),
+            (answers, self._answers),
         ):
             if not group:
                 continue
@@ -72,6 +83,46 @@ class ExchangeWrites:
                 for i, w in group:
                     results.setdefault(i, WriteResult(w, None, error))
         return [results[i] for i in range(len(writes))]
+
+    def _answers(self, group: list[tuple[int, Respond]]) -> dict[int, WriteResult]:
+        """Answers to meetings someone else organises, each a response object
+        (AcceptItem, TentativelyAcceptItem, DeclineItem) naming the calendar item,
+        sent by CreateItem with MessageDisposition SendAndSaveCopy: never an
+        UpdateItem of the meeting. The attendee's own copy (show-as) is updated
+        first when asked. A declined meeting is in Deleted Items afterwards: its
+        result has no event."""
+        account, _ = self._ready()
+        out: dict[int, WriteResult] = {}
+        for i, write in group:
+            version = write.version
+            if write.own_copy is not None:
+                (done,) = self._updates([(i, write.own_copy)]).values()
+                if not done.ok:
+                    out[i] = WriteResult(write, None, done.error)
+                    continue
+                version = done.event.version if done.event is not None else version
+            reply = ANSWER_ITEMS[write.response](
+                account=account,
+                reference_item_id=ReferenceItemId(id=write.remote_id, changekey=version),
+            )
+            try:
+                sent = self._call(
+                    lambda reply=reply: reply.send(message_disposition=SEND_AND_SAVE_COPY)
+                )
+                # exchangelib hands a refused item back as an exception among its results
+                for outcome in sent if isinstance(sent, list) else [sent]:
+                    if isinstance(outcome, Exception):
+                        raise translate(outcome)
+            except ProviderError as error:
+                out[i] = WriteResult(write, None, error)
+                continue
+            try:
+                out[i] = WriteResult(write, self.get(write.remote_id))
+            except NotFound:
+                out[i] = WriteResult(write, None)  # declined: moved to Deleted Items
+            except ProviderError as error:
+                out[i] = WriteResult(write, None, error)
+        return out
 
     def _calendar_item(self, draft: EventDraft, **extra) -> CalendarItem:
         account, folder = self._ready()

@@ -17,7 +17,14 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from calsync_desktop.model import InviteStatus, OccurrenceOverride, Participant, Recurrence
+from calsync_desktop.model import (
+    InviteStatus,
+    MyResponse,
+    OccurrenceOverride,
+    Organizer,
+    Participant,
+    Recurrence,
+)
 from calsync_desktop.providers.base import (
     EventDraft,
     RemoteEvent,
@@ -33,6 +40,13 @@ _STATUS_FROM_GOOGLE = {
     "declined": InviteStatus.DECLINED,
     "needsAction": InviteStatus.NO_RESPONSE,
 }
+_ANSWER_FROM_GOOGLE = {
+    "accepted": MyResponse.ACCEPTED,
+    "tentative": MyResponse.TENTATIVE,
+    "declined": MyResponse.DECLINED,
+    "needsAction": MyResponse.NONE,
+}
+_ANSWER_TO_GOOGLE = {v: k for k, v in _ANSWER_FROM_GOOGLE.items()}
 SERIES_VERSION_SEPARATOR = "+"
 
 
@@ -117,6 +131,32 @@ def _attendees(item: dict) -> tuple[Participant, ...]:
     return tuple(out)
 
 
+def _organizer(organizer: dict) -> Organizer | None:
+    """Who organises someone else's meeting (the Event's ``organizer``)."""
+    if organizer.get("self", True):
+        return None
+    return Organizer(organizer.get("displayName") or "", organizer.get("email") or "")
+
+
+def _my_response(item: dict) -> MyResponse:
+    """The user's own answer: their attendee entry, marked ``self`` ("this entry
+    represents the calendar on which this copy of the event appears")."""
+    for a in item.get("attendees") or ():
+        if a.get("self"):
+            return _ANSWER_FROM_GOOGLE.get(a.get("responseStatus", ""), MyResponse.NONE)
+    return MyResponse.NONE
+
+
+def answer_body(email: str, response: MyResponse) -> dict:
+    """A patch that gives only the attendee's own answer: their entry with its
+    ``responseStatus`` and ``attendeesOmitted`` ("When updating an event, this can
+    be used to only update the participant's response", Event resource)."""
+    return {
+        "attendeesOmitted": True,
+        "attendees": [{"email": email, "responseStatus": _ANSWER_TO_GOOGLE[response]}],
+    }
+
+
 def to_remote_event(
     item: dict, exceptions: Sequence[dict] = (), default_tz: str = "UTC"
 ) -> RemoteEvent:
@@ -181,6 +221,9 @@ def to_remote_event(
         ical_uid=item.get("iCalUID"),
         last_modified=max(_parse_dt(u) for u in updated) if updated else None,
         organizer_is_self=bool(organizer.get("self", True)),
+        organizer=_organizer(organizer),
+        my_response=_my_response(item),
+        guests_can_modify=bool(item.get("guestsCanModify")),
         cancelled=item.get("status") == "cancelled",
     )
 

@@ -23,10 +23,12 @@ from calsync_desktop.providers.base import (
     CalendarProvider,
     ChangeSet,
     Create,
+    InvalidEvent,
     MalformedResponse,
     NotFound,
     ProviderError,
     RemoteEvent,
+    Respond,
     TimeWindow,
     Update,
     Write,
@@ -34,6 +36,7 @@ from calsync_desktop.providers.base import (
 )
 from calsync_desktop.providers.google.mapping import (
     LOCAL_ID_PROPERTY,
+    answer_body,
     draft_body,
     event_id_for,
     instance_id,
@@ -307,7 +310,17 @@ class GoogleProvider(GoogleWire, CalendarProvider):
             body = draft_body(write.draft)
             body["id"] = event_id_for(write.draft.local_id)
             return events.insert(calendarId=self.calendar_id, body=body, sendUpdates=send)
-        if isinstance(write, Update):
+        if isinstance(write, Respond):
+            # the attendee's own responseStatus (and their copy's show-as) in one
+            # patch, never an edit of the organiser's meeting; sendUpdates tells
+            # the organiser
+            body = answer_body(self.account_email(), write.response)
+            if write.own_copy is not None:
+                body.update(draft_body(write.own_copy.draft, write.own_copy.fields))
+            request = events.patch(
+                calendarId=self.calendar_id, eventId=write.remote_id, body=body, sendUpdates=send
+            )
+        elif isinstance(write, Update):
             request = events.patch(
                 calendarId=self.calendar_id,
                 eventId=write.remote_id,
@@ -323,8 +336,14 @@ class GoogleProvider(GoogleWire, CalendarProvider):
         return request
 
     def write(self, writes: Sequence[Write]) -> list[WriteResult]:
-        factories = [(n, (lambda w=w: self._request_for(w))) for n, w in enumerate(writes)]
-        answers = self._send(factories)
+        refused = self._unanswerable(writes)
+        factories = [
+            (n, (lambda w=w: self._request_for(w)))
+            for n, w in enumerate(writes)
+            if n not in refused
+        ]
+        answers = self._send(factories) if factories else {}
+        answers.update({n: (None, error) for n, error in refused.items()})
         results: list[WriteResult] = []
         relink: list[int] = []
         series: list[int] = []
@@ -338,6 +357,8 @@ class GoogleProvider(GoogleWire, CalendarProvider):
                 if recurrence is not None and (SERIES_FIELDS & fields or recurrence.overrides):
                     series.append(n)
             event = None
+            if error is None and isinstance(write, Respond):
+                event = self._read_back(write.remote_id, response)
             if error is None and isinstance(write, (Create, Update)) and isinstance(response, dict):
                 event = to_remote_event(response, default_tz=self._default_tz)
             results.append(WriteResult(write, event, error))
@@ -346,6 +367,33 @@ class GoogleProvider(GoogleWire, CalendarProvider):
         if series:
             self._write_overrides(writes, results, series)
         return results
+
+    def _unanswerable(self, writes: Sequence[Write]) -> dict[int, ProviderError]:
+        """Answers that cannot be given, by their place in ``writes``: to an event
+        that is gone, or one the user organises (Google would not refuse a patch
+        of the organiser's own entry, so it is checked before anything is sent)."""
+        refused: dict[int, ProviderError] = {}
+        for n, write in enumerate(writes):
+            if not isinstance(write, Respond):
+                continue
+            try:
+                event = self.get(write.remote_id)
+            except ProviderError as error:
+                refused[n] = error
+                continue
+            if event.organizer_is_self:
+                refused[n] = InvalidEvent(
+                    "This is your own appointment on Google Calendar: there is no "
+                    "invitation to answer."
+                )
+        return refused
+
+    def _read_back(self, remote_id: str, response) -> RemoteEvent:
+        """The meeting after an answer: the patched event, or the series whole
+        (its exceptions carry their own answers)."""
+        if isinstance(response, dict) and not response.get("recurrence"):
+            return to_remote_event(response, default_tz=self._default_tz)
+        return self.get(remote_id)
 
     def _relink(
         self, writes: Sequence[Write], results: list[WriteResult], indexes: list[int]

@@ -15,7 +15,14 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from calsync_desktop.model import InviteStatus, OccurrenceOverride, Participant, Recurrence
+from calsync_desktop.model import (
+    InviteStatus,
+    MyResponse,
+    OccurrenceOverride,
+    Organizer,
+    Participant,
+    Recurrence,
+)
 from calsync_desktop.providers.base import (
     EventDraft,
     RemoteEvent,
@@ -48,7 +55,8 @@ LOCAL_ID_PROPERTY = f"String {LOCAL_ID_GUID} Name calsyncLocalId"
 FIELDS = (
     "id,changeKey,subject,body,start,end,originalStartTimeZone,originalEndTimeZone,location,"
     "isAllDay,sensitivity,attendees,recurrence,type,seriesMasterId,originalStart,iCalUId,"
-    "lastModifiedDateTime,isOrganizer,isCancelled,cancelledOccurrences"
+    "lastModifiedDateTime,isOrganizer,isCancelled,cancelledOccurrences,"
+    "organizer,responseStatus,responseRequested"
 )
 EXPAND_LOCAL_ID = f"singleValueExtendedProperties($filter=id eq '{LOCAL_ID_PROPERTY}')"
 
@@ -57,6 +65,20 @@ _STATUS_FROM_GRAPH = {
     "tentativelyaccepted": InviteStatus.TENTATIVE,
     "declined": InviteStatus.DECLINED,
     "organizer": InviteStatus.ACCEPTED,
+}
+
+# The signed-in user's own answer (event.responseStatus.response, responseType):
+# none, organizer and notResponded are no answer.
+_ANSWER_FROM_GRAPH = {
+    "accepted": MyResponse.ACCEPTED,
+    "tentativelyaccepted": MyResponse.TENTATIVE,
+    "declined": MyResponse.DECLINED,
+}
+# The action that sends each answer (event-accept, event-tentativelyaccept, event-decline).
+ANSWER_ACTIONS = {
+    MyResponse.ACCEPTED: "accept",
+    MyResponse.TENTATIVE: "tentativelyAccept",
+    MyResponse.DECLINED: "decline",
 }
 
 # Windows zone names Graph reports for events made in Outlook (CLDR windowsZones, territory 001).
@@ -245,6 +267,14 @@ def _contents(item: dict) -> str:
     return join_contents(item.get("subject"), body.get("content"), is_html)
 
 
+def _organizer(item: dict) -> Organizer | None:
+    """Who organises someone else's meeting (``organizer.emailAddress``)."""
+    if item.get("isOrganizer", True):
+        return None
+    address = (item.get("organizer") or {}).get("emailAddress") or {}
+    return Organizer(address.get("name") or "", address.get("address") or "")
+
+
 def to_remote_event(item: dict, default_tz: str = "UTC") -> RemoteEvent:
     """Map a Graph event (a single instance, or a series master fetched with
     ``cancelledOccurrences`` and ``exceptionOccurrences``)."""
@@ -310,6 +340,10 @@ def to_remote_event(item: dict, default_tz: str = "UTC") -> RemoteEvent:
         ical_uid=item.get("iCalUId"),
         last_modified=parse_stamp(item.get("lastModifiedDateTime")),
         organizer_is_self=bool(item.get("isOrganizer", True)),
+        organizer=_organizer(item),
+        my_response=_ANSWER_FROM_GRAPH.get(
+            ((item.get("responseStatus") or {}).get("response") or "").lower(), MyResponse.NONE
+        ),
         cancelled=bool(item.get("isCancelled")),
     )
 

@@ -28,15 +28,18 @@ from calsync_desktop.providers.base import (
     Create,
     Delete,
     EventDraft,
+    InvalidEvent,
     MalformedResponse,
     ProviderError,
     RemoteEvent,
+    Respond,
     SyncStateExpired,
     TimeWindow,
     Write,
     WriteResult,
 )
 from calsync_desktop.providers.graph.mapping import (
+    ANSWER_ACTIONS,
     EXPAND_LOCAL_ID,
     FIELDS,
     LOCAL_ID_PROPERTY,
@@ -307,6 +310,80 @@ class GraphProvider(GraphWire, CalendarProvider):
     # ------------------------------------------------------------------ writes
 
     def write(self, writes: Sequence[Write]) -> list[WriteResult]:
+        answers_at = [n for n, w in enumerate(writes) if isinstance(w, Respond)]
+        if not answers_at:
+            return self._write_edits(writes)
+        edits_at = [n for n in range(len(writes)) if n not in answers_at]
+        results: list[WriteResult | None] = [None] * len(writes)
+        for n, result in zip(
+            edits_at, self._write_edits([writes[n] for n in edits_at]), strict=True
+        ):
+            results[n] = result
+        answered = self._answer([writes[n] for n in answers_at])
+        for n, result in zip(answers_at, answered, strict=True):
+            results[n] = result
+        return [r for r in results if r is not None]
+
+    def _answer(self, writes: Sequence[Respond]) -> list[WriteResult]:
+        """Answers to meetings someone else organises, sent as responses (never a
+        PATCH of the meeting): read each meeting (the organiser's own cannot be
+        answered; ``sendResponse`` only where the organiser asked for one), set
+        the attendee's own copy first when asked, ``POST .../accept``,
+        ``/tentativelyAccept`` or ``/decline``, then read it back. A declined
+        meeting is in Deleted Items then: its result has no event."""
+        results: dict[int, WriteResult] = {}
+        reads = self._batch([self._full_request(w.remote_id) for w in writes])
+        asked: dict[int, bool] = {}
+        for k, (write, read) in enumerate(zip(writes, reads, strict=True)):
+            try:
+                raise_for(read)
+                if (read.body or {}).get("isOrganizer", True):
+                    raise InvalidEvent(
+                        "This is your own appointment on Office 365: there is no invitation "
+                        "to answer."
+                    )
+                asked[k] = bool((read.body or {}).get("responseRequested", True))
+            except ProviderError as error:
+                results[k] = WriteResult(write, None, error)
+        copies = [k for k in asked if writes[k].own_copy is not None]
+        for k, done in zip(
+            copies, self._write_edits([writes[k].own_copy for k in copies]), strict=True
+        ):
+            if not done.ok:
+                results[k] = WriteResult(writes[k], None, done.error)
+        todo = [k for k in asked if k not in results]
+        posts = [
+            {
+                "method": "POST",
+                "url": f"/me/events/{quote(writes[k].remote_id, safe='')}/"
+                f"{ANSWER_ACTIONS[writes[k].response]}",
+                "headers": {"Content-Type": "application/json"},
+                "body": {"sendResponse": writes[k].send_invitations and asked[k]},
+            }
+            for k in todo
+        ]
+        sent = []
+        for k, answer in zip(
+            todo, self._batch(posts, keep_going=False) if posts else [], strict=True
+        ):
+            try:
+                raise_for(answer)
+                sent.append(k)
+            except ProviderError as error:
+                results[k] = WriteResult(writes[k], None, error)
+        backs = self._batch([self._full_request(writes[k].remote_id) for k in sent]) if sent else []
+        for k, back in zip(sent, backs, strict=True):
+            if back.status == 404:
+                results[k] = WriteResult(writes[k], None)  # declined: moved to Deleted Items
+                continue
+            try:
+                raise_for(back)
+                results[k] = WriteResult(writes[k], to_remote_event(back.body or {}))
+            except ProviderError as error:
+                results[k] = WriteResult(writes[k], None, error)
+        return [results[k] for k in range(len(writes))]
+
+    def _write_edits(self, writes: Sequence[Write]) -> list[WriteResult]:
         requests_ = [self._write_request(w) for w in writes]
         answers = self._batch(requests_, keep_going=False) if writes else []
         results: list[WriteResult] = []

@@ -161,6 +161,13 @@ class RemoteCalendar(abc.ABC):
         """The event's sensitivity in neutral words (one of :data:`SENSITIVITIES`)."""
 
     @abc.abstractmethod
+    def own_response(self, remote_id: str) -> str | None:
+        """The owner's own answer to someone else's meeting as the service holds
+        it (one of :data:`RESPONSES`), or None when the meeting is no longer on
+        the owner's calendar (Exchange and Office 365 move a declined meeting to
+        Deleted Items)."""
+
+    @abc.abstractmethod
     def invitations_sent(self) -> int:
         """How many invitation or update mails the service has sent so far."""
 
