@@ -1,4 +1,4 @@
-"""``calsync appointments add | list | show | edit | delete``."""
+"""``calsync appointments add | list | show | edit | respond | delete``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from calsync_desktop import editing
+from calsync_desktop import editing, meetings
 from calsync_desktop.accounts import default_account_id
 from calsync_desktop.cli.common import (
     EMAIL,
@@ -37,6 +37,7 @@ from calsync_desktop.cli.common import (
 from calsync_desktop.model import (
     Appointment,
     InviteStatus,
+    MyResponse,
     Occurrence,
     Participant,
     Recurrence,
@@ -117,6 +118,10 @@ def appointment_view(
         else [{"name": p.name, "email": p.email, "status": p.status.value} for p in a.participants],
         "recurrence": recurrence,
         "account": accounts.get(a.account_id) if a.account_id else None,
+        "organizer": None
+        if secret or a.organizer is None
+        else {"name": a.organizer.name, "email": a.organizer.email},
+        "my_response": a.my_response.value,
         "created": iso(a.created),
         "modified": iso(a.modified),
     }
@@ -159,6 +164,14 @@ def span_text(start: datetime, end: datetime, all_day: bool, tz: ZoneInfo) -> st
     return f"{when(s, tz)} – {when(e, tz)}"
 
 
+RESPONSE_TEXT = {
+    MyResponse.NONE: "not answered yet",
+    MyResponse.ACCEPTED: "accepted",
+    MyResponse.TENTATIVE: "tentative",
+    MyResponse.DECLINED: "declined",
+}
+
+
 def _status_text(status: InviteStatus) -> str:
     return status.value.replace("_", " ")
 
@@ -188,6 +201,14 @@ def _print_appointment(
         for i, p in enumerate(a.participants):
             who = f"{p.name} <{p.email}>" if p.email else f"{p.name} (no email: not synced)"
             rows.append(("participants" if i == 0 else "", f"{who}, {_status_text(p.status)}"))
+    if a.organizer is not None:
+        if not secret:
+            rows.append(("organiser", meetings.organiser_named(a)))
+        answer = RESPONSE_TEXT[a.my_response]
+        rows.append(
+            ("your answer", answer + " (calsync appointments respond ID accept|tentative|decline)")
+        )
+        rows.append(("read-only", "only the organiser can change this meeting"))
     if a.account_id:
         rows.append(("account", accounts.get(a.account_id, a.account_id)))
     if a.all_day:
@@ -340,8 +361,29 @@ def cmd_edit(args: argparse.Namespace, services: Services) -> int:
         participants=participants,
         recurrence=recurrence,
     )
+    meetings.check_edit(old, changed, _kind_of(services, old))
     saved = services.store.update_appointment(validate(changed))
     return _report_saved(saved, args, services, "Changed")
+
+
+def _kind_of(services: Services, a: Appointment) -> str | None:
+    """The kind of the account ``a`` is linked to (None: not linked)."""
+    account = services.store.get_account(a.account_id) if a.account_id else None
+    return account.kind if account is not None else None
+
+
+def cmd_respond(args: argparse.Namespace, services: Services) -> int:
+    a = find_appointment(services, args.id)
+    saved = services.store.update_appointment(meetings.respond(a, meetings.ANSWERS[args.answer]))
+    if args.json:
+        print_json(appointment_view(saved, args, account_names(services)))
+        return EXIT_OK
+    name = title(saved.contents, saved.private, args)
+    print(f"Your answer to {name!r}: {RESPONSE_TEXT[saved.my_response]}.")
+    print("  The next sync sends it to the organiser as your response.")
+    if meetings.declined(saved):
+        print("  It stays in the Sales Calendar, struck through, and is not busy time.")
+    return EXIT_OK
 
 
 def _report_saved(
@@ -394,6 +436,8 @@ def cmd_list(args: argparse.Namespace, services: Services) -> int:
             text += f" @ {o.location}"
         if a.recurrence is not None:
             text += " [repeats]"
+        if meetings.declined(a):
+            text += " [declined]"
         print(f"  {span:<11}  {short(a.id)}  {text}")
     return EXIT_OK
 
@@ -527,6 +571,17 @@ def register(commands: Commands) -> None:
     edit.add_argument("id", help="the id, or its first characters as `list` shows them")
     _appointment_options(edit, editing_one=True)
     edit.set_defaults(func=cmd_edit)
+
+    respond = acts.add(
+        "respond",
+        help="answer a meeting someone else organises: accept, tentative or decline",
+        description="Your answer is sent by the next sync as a response to the organiser "
+        "(never as a change of the meeting). A declined meeting stays in the Sales "
+        "Calendar, struck through.",
+    )
+    respond.add_argument("id", help="the id, or its first characters as `list` shows them")
+    respond.add_argument("answer", choices=tuple(meetings.ANSWERS), help="your answer")
+    respond.set_defaults(func=cmd_respond)
 
     remove = acts.add("delete", help="delete an appointment (synced accounts follow)")
     remove.add_argument("id", help="the id, or its first characters as `list` shows them")

@@ -22,6 +22,7 @@ from calsync_desktop.gui.appointment_editor import AppointmentEditor
 from calsync_desktop.gui.calendar_list import CalendarList, sections_for
 from calsync_desktop.gui.calendar_model import CalendarModel
 from calsync_desktop.gui.calendar_view import CalendarWindow, display_zone
+from calsync_desktop.gui.meeting_panel import hide_declined
 from calsync_desktop.gui.settings_dialog import working_hours
 from calsync_desktop.gui.team_window import TeamWindow
 from calsync_desktop.gui.tray import Tray, last_sync_text, tray_status
@@ -114,6 +115,7 @@ class CalsyncApp(QObject):
         self.model = CalendarModel(self.store, self.tz, parent=self, calendars=self.calendars)
         self.window = SalesCalendarWindow(self.model, services.clock)
         self.window.set_working_hours(*working_hours(self.store))
+        self.model.set_hide_declined(hide_declined(self.store))
         self.window.restore_window_state(self.store.get_setting(WINDOW_STATE_SETTING, None))
         self.window.hidden.connect(self.save_window_state)
         self.editor = AppointmentEditor(
@@ -442,6 +444,7 @@ class CalsyncApp(QObject):
         self.team.use(store)
         self.editor.store = store
         self.window.set_working_hours(*working_hours(store))
+        self.model.set_hide_declined(hide_declined(store))
         if old is not store:
             old.close()
             old.engine.dispose()
@@ -547,6 +550,7 @@ class CalsyncApp(QObject):
             dialog.accountsChanged.connect(self._account_saved)
             dialog.signInRequested.connect(self.sign_in_again)
             dialog.workingHoursChanged.connect(self.window.set_working_hours)
+            dialog.hideDeclinedChanged.connect(self.model.set_hide_declined)
             dialog.salesCalendarChanged.connect(self.use_store)
             return dialog
 

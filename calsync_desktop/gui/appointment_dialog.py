@@ -50,6 +50,7 @@ from calsync_desktop.editing import (
 )
 from calsync_desktop.gui import formats
 from calsync_desktop.gui.icons import icon
+from calsync_desktop.gui.meeting_panel import MeetingPanel
 from calsync_desktop.gui.participants import NO_EMAIL_NOTE, ParticipantsTable
 from calsync_desktop.gui.recurrence_editor import (  # re-exported for the dialog's users
     FREQUENCIES,
@@ -60,6 +61,7 @@ from calsync_desktop.gui.recurrence_editor import (  # re-exported for the dialo
     same_repeat,
 )
 from calsync_desktop.gui.style import NOTE_STYLE, WARN_STYLE, DateTimeField
+from calsync_desktop.meetings import check_edit, respond
 from calsync_desktop.model import (
     Appointment,
     InvalidAppointment,
@@ -67,6 +69,7 @@ from calsync_desktop.model import (
     Participant,
     validate,
 )
+from calsync_desktop.providers.kit.meetings import attendee_fields
 from calsync_desktop.words import join_words
 
 __all__ = [
@@ -267,10 +270,10 @@ class AppointmentDialog(QDialog):
         self.participants = ParticipantsTable()
         for participant in appointment.participants:
             self.participants.add(participant)
-        add = QPushButton("Add participant")
+        self.add_participant = add = QPushButton("Add participant")
         add.setAutoDefault(False)
         add.clicked.connect(self.participants.add_empty)
-        remove = QPushButton("Remove")
+        self.remove_participant = remove = QPushButton("Remove")
         remove.setAccessibleName("Remove participant")
         remove.setAutoDefault(False)
         remove.clicked.connect(self.participants.remove_selected)
@@ -332,6 +335,15 @@ class AppointmentDialog(QDialog):
         notes.addWidget(heading("Notes", self.notes))
         notes.addWidget(self.notes)
         form.addRow(notes)
+        # someone else's meeting: who organises it and the answer, at the top
+        self.kind = next(
+            (a.kind for a in accounts if getattr(a, "id", None) == appointment.account_id), None
+        )
+        self.meeting: MeetingPanel | None = None
+        if appointment.organised_by_someone_else and not is_new:
+            self.meeting = MeetingPanel(appointment, self.kind)
+            form.insertRow(0, self.meeting)
+            self._lock_for_attendee(attendee_fields(self.kind))
         # hidden rows take no room (a hidden field alone would leave its spacing)
         form.setRowVisible(self.series_note, bool(self.series_note.text()))
         form.setRowVisible(self.zone_label, display_tz is None or display_tz.key != self.tz.key)
@@ -367,6 +379,22 @@ class AppointmentDialog(QDialog):
         self._all_day_toggled(appointment.all_day)
         self._fit(inner)
         self.title.setFocus()
+
+    def _lock_for_attendee(self, allowed: frozenset[str]) -> None:
+        """Read-only but for what the service lets an attendee set on their copy."""
+        for field in (self.title, self.notes, self.location, self.start, self.end):
+            field.setReadOnly(True)
+        for widget in (
+            self.all_day,
+            self.recurrence,
+            self.participants,
+            self.add_participant,
+            self.remove_participant,
+        ):
+            widget.setEnabled(False)
+        if self.account_row is not None:
+            self.account_row.setEnabled(False)
+        self.private.setEnabled("private" in allowed)
 
     def _fit(self, inner: QWidget) -> None:
         """As large as the form wants, within the screen (it scrolls beyond)."""
@@ -525,6 +553,10 @@ class AppointmentDialog(QDialog):
             result = change_series_from(series, occ.original_start, occ.start, edit)
         else:
             result = series  # an occurrence seen and left as it was
+        if self.meeting is not None:
+            check_edit(self.original, result, self.kind)
+            if self.meeting.answer() is not self.original.my_response:
+                result = respond(result, self.meeting.answer())  # the whole meeting's answer
         return validate(result)
 
     def _save(self) -> None:

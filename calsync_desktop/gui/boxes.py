@@ -14,6 +14,7 @@ from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QToolTip
 
+from calsync_desktop import meetings
 from calsync_desktop.gui.calendar_model import (
     PRIVATE_BORDER,
     PRIVATE_FILL,
@@ -189,7 +190,9 @@ def paint_box(
         paint_private(painter, rect, model, row, fonts)
     else:
         colour: QColor = row.colour
-        painter.fillRect(rect, blend_on_white(colour))
+        # a declined meeting stays, paler and struck through (SPEC §10)
+        declined = meetings.declined(row.occurrence.appointment)
+        painter.fillRect(rect, blend_on_white(colour, DECLINED_ALPHA if declined else 60))
         painter.fillRect(QRectF(rect.left(), rect.top(), 3, rect.height()), colour)
         marks = paint_members(painter, rect, row.members)
         text_rect = rect.adjusted(6, 1, -3 - marks, -1)
@@ -200,6 +203,10 @@ def paint_box(
                 bold.setBold(True)
             else:
                 normal, bold = fonts
+            if declined:
+                normal, bold = QFont(normal), QFont(bold)
+                normal.setStrikeOut(True)
+                bold.setStrikeOut(True)
             elide = elided or {}
             width = int(text_rect.width())
             painter.setPen(TEXT)
@@ -241,6 +248,9 @@ def paint_box(
     if selected:
         draw_selection(painter, rect, row.private)
 
+
+DECLINED_ALPHA = 25
+"""How much of its calendar's colour a declined meeting's box keeps (60 normally)."""
 
 MEMBER_DOT = 9
 """The diameter of one attending member's dot on a meeting box."""

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 
+from calsync_desktop import meetings
 from calsync_desktop.gui import formats
 from calsync_desktop.gui.calendar_list import (
     AccountsSection,
@@ -150,6 +151,8 @@ class CalendarModel(QAbstractListModel):
         self._rows: list[Row] = []
         self._seq: object = None
         self.preview = False
+        self.hide_declined = False
+        """Settings › Calendar › "Hide declined meetings" (they show struck through)."""
         self.offline = ""
         """Why the Sales Calendar cannot be read or saved now ("" when it can)."""
         self.explain: Callable[[BaseException], str] = str
@@ -225,6 +228,12 @@ class CalendarModel(QAbstractListModel):
             self.preview = preview
             self.refresh()
 
+    def set_hide_declined(self, hide: bool) -> None:
+        """Hide the meetings the user declined, or show them struck through."""
+        if hide != self.hide_declined:
+            self.hide_declined = hide
+            self.refresh()
+
     def refresh(self) -> None:
         """Reload the visible range from the source. When the team server cannot
         be reached, the rows stay as last loaded and ``availabilityChanged``
@@ -252,15 +261,20 @@ class CalendarModel(QAbstractListModel):
         """(occurrence, calendar key, a colleague's) of the visible range, by start."""
         start, end = self.range_start, self.range_end
         calendars = self.calendars
+        hide = self.hide_declined
         if not self.is_team:
             return [
                 (occ, calendars.key_for(occ.appointment), False)
                 for occ in self.source.occurrences_between(start, end)
+                if meetings.shown(occ.appointment, hide)
             ]
         items = []
         for shown in self.source.team_appointments_between(start, end):
             key = calendars.key_for(shown.appointment if shown.mine else shown)
             appointment = shown.appointment
+            # a colleague's declined meeting is not their busy time: it is not shown
+            if not meetings.shown(appointment, hide or not shown.mine):
+                continue
             if self.preview and appointment.private:
                 appointment = as_colleagues_see_it(appointment)
             items.extend((o, key, not shown.mine) for o in occurrences(appointment, start, end))

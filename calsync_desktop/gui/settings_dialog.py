@@ -45,6 +45,7 @@ from calsync_desktop.gui.appointment_dialog import (
 )
 from calsync_desktop.gui.history_page import HistoryPage
 from calsync_desktop.gui.icons import app_icon, icon
+from calsync_desktop.gui.meeting_panel import HIDE_DECLINED_SETTING, hide_declined
 from calsync_desktop.gui.sales_calendar_page import SalesCalendarPage
 from calsync_desktop.gui.screen_fit import resize_within_screen
 from calsync_desktop.gui.style import NOTE_STYLE, WARN_STYLE
@@ -165,6 +166,7 @@ class SettingsDialog(QDialog):
     signInRequested = Signal(str)
     intervalChanged = Signal(int)
     workingHoursChanged = Signal(int, int)
+    hideDeclinedChanged = Signal(bool)
     accountsChanged = Signal()
     salesCalendarChanged = Signal(object)
 
@@ -374,6 +376,14 @@ class SettingsDialog(QDialog):
         form = QFormLayout(page)
         form.addRow("Working day", hours)
         form.addRow("", note)
+        # meetings someone else organises (SPEC §10)
+        self.hide_declined = QCheckBox("Hide meetings I declined")
+        self.hide_declined.setChecked(hide_declined(self.store))
+        declined_note = QLabel("Otherwise they stay in the calendar, struck through, as free time.")
+        declined_note.setWordWrap(True)
+        declined_note.setStyleSheet(NOTE_STYLE)
+        form.addRow("Declined meetings", self.hide_declined)
+        form.addRow("", declined_note)
         return page
 
     def working_hours(self) -> tuple[int, int]:
@@ -559,6 +569,10 @@ class SettingsDialog(QDialog):
         if tuple(hours) != self.working_hours():
             store.set_setting(WORKING_DAY_SETTING, hours)
             self.workingHoursChanged.emit(*hours)
+        hide = self.hide_declined.isChecked()
+        if hide != hide_declined(store):
+            store.set_setting(HIDE_DECLINED_SETTING, hide)
+            self.hideDeclinedChanged.emit(hide)
         store.set_setting("advanced.client_secrets_file", self.client_secrets.text())
         store.set_setting("advanced.ca_bundle", self.ca_bundle.text())
         if self.default_account.count() > 1:
