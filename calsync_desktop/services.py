@@ -11,14 +11,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
 from calsync_desktop.accounts.base import KeyringSecrets, SecretStore
 from calsync_desktop.files import make_private, private_file, private_folder
 from calsync_desktop.logs import LOG_NAME, log_file_handler, quiet_libraries
-from calsync_desktop.store import Store
-from calsync_desktop.team.member import open_connected
+
+if TYPE_CHECKING:
+    from calsync_desktop.store import Store
 
 APP_NAME = "calsync-desktop"
 DB_NAME = "sales-calendar.sqlite3"
@@ -59,6 +61,11 @@ class Services:
         """Open everything at ``home`` (or ``CALSYNC_HOME``, or the platform's folders).
         ``team=False`` opens this computer's own file even when it is connected to
         a team server (the commands that manage that connection)."""
+        # here, not at the top: the window's launch reads default_home() before
+        # its tray icon shows, and the store brings SQLAlchemy
+        from calsync_desktop.store import Store
+        from calsync_desktop.team.member import open_connected
+
         env = dict(os.environ) if env is None else env
         home = Path(home).expanduser() if home else default_home(env)
         if home is not None:

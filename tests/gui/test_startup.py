@@ -111,3 +111,34 @@ def test_the_tray_shows_before_the_store_opens_and_the_app_takes_it_over(tmp_pat
     assert seen["starting"] not in later["tooltip"]
     assert "No calendar account connected yet" in later["tooltip"]
     assert later["notifies"] is False and later["notifies when on"] is True
+
+
+MAIN = r"""
+import json, sys
+from PySide6.QtCore import QTimer
+import calsync_desktop.gui.launch as launch
+seen = {}
+real_tray, real_open = launch.early_tray, launch.open_app
+
+def early_tray(qt_app):
+    tray = real_tray(qt_app)
+    seen["visible"] = tray.icon.isVisible()
+    seen["store loaded"] = "sqlalchemy" in sys.modules or "calsync_desktop.store" in sys.modules
+    return tray
+
+def open_app(tray, create, **options):
+    app = real_open(tray, create, watch_network=False, **options)
+    seen["built"] = app is not None and app.tray.icon.isVisible()
+    QTimer.singleShot(0, app.quit)  # once the event loop runs: the app has started
+    return app
+
+launch.early_tray, launch.open_app = early_tray, open_app
+seen["exit"] = launch.main(["--home", sys.argv[1]])
+print(json.dumps(seen))
+"""
+
+
+def test_the_real_launch_shows_the_tray_before_it_loads_the_store(tmp_path):
+    """calsync-desktop's own main(), watched where it shows the icon."""
+    seen = run_start(MAIN, tmp_path)
+    assert seen == {"visible": True, "store loaded": False, "built": True, "exit": 0}
