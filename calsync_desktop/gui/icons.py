@@ -12,7 +12,6 @@ from pathlib import Path
 from PySide6.QtGui import QIcon
 
 import calsync_desktop
-from calsync_desktop.model import InviteStatus
 
 TRAY_STATES = ("idle", "syncing", "error", "attention", "paused")
 
@@ -46,20 +45,24 @@ def app_icon() -> QIcon:
     return icon("calsync-desktop")
 
 
+# Keyed by the values of calsync_desktop.model.InviteStatus (a StrEnum: its
+# members find these keys), so that showing the tray icon at start does not
+# load the model and its recurrence rules.
 INVITE_ICON_NAMES = {
-    InviteStatus.ACCEPTED: "invite-accepted",
-    InviteStatus.TENTATIVE: "invite-tentative",
-    InviteStatus.DECLINED: "invite-declined",
-    InviteStatus.NO_RESPONSE: "invite-no-response",
+    "accepted": "invite-accepted",
+    "tentative": "invite-tentative",
+    "declined": "invite-declined",
+    "no_response": "invite-no-response",
 }
 
 INVITE_LABELS = {
-    InviteStatus.ACCEPTED: "Accepted",
-    InviteStatus.TENTATIVE: "Tentative",
-    InviteStatus.DECLINED: "Declined",
-    InviteStatus.NO_RESPONSE: "No response yet",
+    "accepted": "Accepted",
+    "tentative": "Tentative",
+    "declined": "Declined",
+    "no_response": "No response yet",
 }
 
 
-def invite_icon(status: InviteStatus) -> QIcon:
-    return icon(INVITE_ICON_NAMES[InviteStatus(status)])
+def invite_icon(status: str) -> QIcon:
+    """The icon of an :class:`~calsync_desktop.model.InviteStatus`."""
+    return icon(INVITE_ICON_NAMES[status])

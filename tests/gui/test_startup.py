@@ -78,12 +78,13 @@ def test_the_start_loads_nothing_the_first_screen_does_not_need(tmp_path):
 TRAY_FIRST = r"""
 import json, sys
 from calsync_desktop.gui.launch import STARTING, early_tray, open_app, qt_application
-from calsync_desktop.accounts.base import MemorySecrets
 qt = qt_application()
 tray = early_tray(qt)
 early = {"visible": tray.icon.isVisible(), "tooltip": tray.icon.toolTip(),
          "store loaded": "sqlalchemy" in sys.modules or "calsync_desktop.store" in sys.modules,
+         "model loaded": "calsync_desktop.model" in sys.modules,
          "notifies": tray.notifications_on()}
+from calsync_desktop.accounts.base import MemorySecrets
 from calsync_desktop.services import Services
 services = Services.create(home=sys.argv[1], secrets=MemorySecrets(), env={})
 services.store.set_setting("app.notifications", False)
@@ -103,7 +104,7 @@ services.store.close()
 def test_the_tray_shows_before_the_store_opens_and_the_app_takes_it_over(tmp_path):
     seen = run_start(TRAY_FIRST, tmp_path)
     early, later = seen["early"], seen["later"]
-    assert early["visible"] and not early["store loaded"]
+    assert early["visible"] and not early["store loaded"] and not early["model loaded"]
     assert early["tooltip"].endswith(seen["starting"])
     assert not early["notifies"]  # nothing to say before the app is built
     assert later["same tray"] and later["visible"]
