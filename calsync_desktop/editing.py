@@ -38,6 +38,7 @@ from calsync_desktop.model import (
     OccurrenceOverride,
     Participant,
     Recurrence,
+    ShowAs,
 )
 
 
@@ -174,9 +175,11 @@ class Edit:
     participants: tuple[Participant, ...] = ()
     rule: str | None = None
     account_id: str | None = None
+    show_as: ShowAs | None = None
+    """None: as the appointment has it."""
 
 
-SERIES_FIELDS = ("all day", "private", "participants", "repeat", "calendar account")
+SERIES_FIELDS = ("all day", "private", "show as", "participants", "repeat", "calendar account")
 """What belongs to a whole series: one occurrence cannot differ in these."""
 
 
@@ -192,6 +195,7 @@ def series_only_changes(series: Appointment, edit: Edit) -> list[str]:
     changed = {
         "all day": edit.all_day != series.all_day,
         "private": edit.private != series.private,
+        "show as": edit.show_as is not None and edit.show_as != series.show_as,
         "participants": _participant_keys(edit.participants)
         != _participant_keys(series.participants),
         "repeat": (edit.rule or None) != rule,
@@ -298,6 +302,7 @@ def apply_fields(appointment: Appointment, edit: Edit) -> Appointment:
         private=edit.private,
         participants=keep_answers(edit.participants, appointment.participants),
         account_id=edit.account_id,
+        show_as=appointment.show_as if edit.show_as is None else edit.show_as,
     )
 
 

@@ -1,7 +1,9 @@
 """The Sales Calendar as an iCalendar (RFC 5545) file.
 
 Private appointments leave as busy blocks: ``SUMMARY:Busy``, ``CLASS:PRIVATE``,
-their times and repeat rule, nothing else.
+their times, repeat rule and show-as, nothing else. Show-as is TRANSP (free is
+TRANSPARENT, the rest OPAQUE) with X-MICROSOFT-CDO-BUSYSTATUS for the finer
+value (``providers/kit/availability.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from calsync_desktop.model import Appointment, InviteStatus
 from calsync_desktop.providers.kit.contents import split_contents
+from calsync_desktop.providers.kit.availability import ical_show_as
 
 BUSY_SUMMARY = "Busy"
 
@@ -29,7 +32,7 @@ def build_ics(appointments: Iterable[Appointment], now: datetime) -> bytes:
     Times carry their TZID (with VTIMEZONE definitions); series keep their
     RRULE and EXDATEs, changed occurrences become RECURRENCE-ID events. A
     private appointment is a busy block: SUMMARY "Busy", CLASS:PRIVATE, its
-    times and nothing else.
+    times and show-as and nothing else.
     """
     from icalendar import Calendar, Event, vCalAddress, vRecur, vText
 
@@ -51,10 +54,11 @@ def build_ics(appointments: Iterable[Appointment], now: datetime) -> bytes:
         event.add("dtend", when(end, a))
         event.add("created", a.created.astimezone(UTC))
         event.add("last-modified", a.modified.astimezone(UTC))
+        for name, value in ical_show_as(a.show_as).items():
+            event.add(name, value)
         if a.private:
             event.add("summary", BUSY_SUMMARY)
             event.add("class", "PRIVATE")
-            event.add("transp", "OPAQUE")
             return event
         summary, body = split_contents(contents)
         event.add("summary", summary)

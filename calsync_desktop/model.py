@@ -330,6 +330,16 @@ class Occurrence:
         return self.contents.split("\n", 1)[0]
 
 
+JOIN_LEAD = timedelta(minutes=10)
+"""How long before its start an online meeting offers "Join"."""
+
+
+def can_join(join_url: str, start: datetime, end: datetime, now: datetime) -> bool:
+    """Whether "Join" is offered now for a meeting with ``join_url`` from
+    ``start`` to ``end``: from ten minutes before the start until the end."""
+    return bool(join_url) and start - JOIN_LEAD <= now < end
+
+
 def occurrences(appointment: Appointment, start: datetime, end: datetime) -> list[Occurrence]:
     """The appearances of ``appointment`` that overlap [start, end)."""
     a = appointment

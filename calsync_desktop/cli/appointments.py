@@ -41,6 +41,7 @@ from calsync_desktop.model import (
     Occurrence,
     Participant,
     Recurrence,
+    ShowAs,
     new_id,
     validate,
     validate_rrule,
@@ -124,10 +125,24 @@ def appointment_view(
         "my_response": a.my_response.value,
         "created": iso(a.created),
         "modified": iso(a.modified),
+        "show_as": a.show_as.value,
     }
+    if not secret:
+        view.update(meeting_view(a))
     if secret:
         view["hidden"] = True
     return view
+
+
+def meeting_view(a: Appointment) -> dict[str, Any]:
+    """The online meeting and the organiser of an appointment (never of a hidden one)."""
+    return {
+        "join_url": a.join_url or None,
+        "organizer": {"name": a.organizer.name, "email": a.organizer.email}
+        if a.organizer
+        else None,
+        "my_response": a.my_response.value if a.organizer else None,
+    }
 
 
 def occurrence_view(o: Occurrence, args: argparse.Namespace) -> dict[str, Any]:
@@ -146,6 +161,7 @@ def occurrence_view(o: Occurrence, args: argparse.Namespace) -> dict[str, Any]:
         "private": a.private,
         "recurring": a.recurrence is not None,
         "original_start": iso(o.original_start, tz),
+        "show_as": a.show_as.value,
     }
     if secret:
         view["hidden"] = True
@@ -189,6 +205,13 @@ def _print_appointment(
         rows.append(("location", a.location))
     if a.private:
         rows.append(("private", "yes" + (" (use --show-private to read it)" if secret else "")))
+    rows.append(("show as", a.show_as.label.lower()))
+    if not secret:
+        if a.organizer:
+            rows.append(("organiser", a.organizer.shown or "someone else"))
+            rows.append(("your answer", a.my_response.value.replace("none", "not answered")))
+        if a.join_url:
+            rows.append(("join", a.join_url))
     if a.recurrence is not None:
         repeat = a.recurrence.rrule
         if a.recurrence.exdates:
@@ -325,6 +348,7 @@ def cmd_add(args: argparse.Namespace, services: Services) -> int:
         participants=_participants(args.participant or ()),
         recurrence=recurrence,
         account_id=default_account_id(services.store),
+        show_as=ShowAs.parse(args.show_as) if args.show_as else ShowAs.BUSY,
     )
     saved = services.store.add_appointment(validate(appointment))
     return _report_saved(saved, args, services, "Added")
@@ -360,6 +384,7 @@ def cmd_edit(args: argparse.Namespace, services: Services) -> int:
         private=old.private if args.private is None else args.private,
         participants=participants,
         recurrence=recurrence,
+        show_as=old.show_as if args.show_as is None else ShowAs.parse(args.show_as),
     )
     meetings.check_edit(old, changed, _kind_of(services, old))
     saved = services.store.update_appointment(validate(changed))
@@ -496,6 +521,12 @@ def _appointment_options(parser: argparse.ArgumentParser, editing_one: bool) -> 
         action=flag,
         default=default,
         help="private: shown and synced without contents",
+    )
+    parser.add_argument(
+        "--show-as",
+        metavar="AVAILABILITY",
+        help="free, tentative, busy, out-of-office or working-elsewhere"
+        + ("" if editing_one else " (default: busy)"),
     )
     parser.add_argument(
         "--all-day",

@@ -23,6 +23,7 @@ from calsync_desktop.gui.calendar_list import CalendarList, sections_for
 from calsync_desktop.gui.calendar_model import CalendarModel
 from calsync_desktop.gui.calendar_view import CalendarWindow, display_zone
 from calsync_desktop.gui.meeting_panel import hide_declined
+from calsync_desktop.gui.meeting_fields import open_link
 from calsync_desktop.gui.settings_dialog import working_hours
 from calsync_desktop.gui.team_window import TeamWindow
 from calsync_desktop.gui.tray import Tray, last_sync_text, tray_status
@@ -129,6 +130,7 @@ class CalsyncApp(QObject):
         self.team = TeamWindow(self.model, self.window, listen=listen, parent=self)
         self.team.use(self.store)
         self.window.activated.connect(self.open_occurrence)
+        self.window.joinRequested.connect(open_link)
         self.window.newRequested.connect(self.editor.create)
 
         self.prompts = GuiPrompts(decide or self.ask_about_deletions, Decision.STOP, parent=self)

@@ -51,6 +51,7 @@ from calsync_desktop.editing import (
 from calsync_desktop.gui import formats
 from calsync_desktop.gui.icons import icon
 from calsync_desktop.gui.meeting_panel import MeetingPanel
+from calsync_desktop.gui.meeting_fields import JoinRow, ShowAsChoice, open_link
 from calsync_desktop.gui.participants import NO_EMAIL_NOTE, ParticipantsTable
 from calsync_desktop.gui.recurrence_editor import (  # re-exported for the dialog's users
     FREQUENCIES,
@@ -211,6 +212,8 @@ class AppointmentDialog(QDialog):
         occurrence: Occurrence | None = None,
         display_tz: ZoneInfo | None = None,
         ask: Callable[[QWidget | None, str, Sequence[str]], str | None] = ask_scope,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        open_url: Callable[[str], object] = open_link,
     ):
         super().__init__(parent)
         self.original = appointment
@@ -265,6 +268,8 @@ class AppointmentDialog(QDialog):
         self.all_day.toggled.connect(self._all_day_toggled)
         self.private = QCheckBox("Private: others see a grey box without any details")
         self.private.setChecked(appointment.private)
+        self.show_as = ShowAsChoice(appointment.show_as)
+        self.join_row = JoinRow(appointment, shown, clock, open_url)
         self._build_account_choice(accounts, default_account_id, colour_for)
 
         self.participants = ParticipantsTable()
@@ -317,7 +322,9 @@ class AppointmentDialog(QDialog):
         form.addRow("Location", self.location)
         if self.account_row is not None:
             form.addRow("Calendar account", self.account_row)
+        form.addRow("Show as", self.show_as)
         form.addRow("", self.private)
+        form.addRow("Online meeting", self.join_row)
         # participants and notes take the dialog's whole width: emails stay whole
         people = QVBoxLayout()
         people.setContentsMargins(0, 6, 0, 0)
@@ -346,6 +353,7 @@ class AppointmentDialog(QDialog):
             self._lock_for_attendee(attendee_fields(self.kind))
         # hidden rows take no room (a hidden field alone would leave its spacing)
         form.setRowVisible(self.series_note, bool(self.series_note.text()))
+        form.setRowVisible(self.join_row, bool(appointment.join_url))
         form.setRowVisible(self.zone_label, display_tz is None or display_tz.key != self.tz.key)
 
         self.buttons = QDialogButtonBox(
@@ -395,6 +403,7 @@ class AppointmentDialog(QDialog):
         if self.account_row is not None:
             self.account_row.setEnabled(False)
         self.private.setEnabled("private" in allowed)
+        self.show_as.setEnabled("show_as" in allowed)
 
     def _fit(self, inner: QWidget) -> None:
         """As large as the form wants, within the screen (it scrolls beyond)."""
@@ -524,6 +533,7 @@ class AppointmentDialog(QDialog):
             participants=self.participant_list(),
             rule=self.recurrence.rule(start, self.tz),
             account_id=self.account_id,
+            show_as=self.show_as.value(),
         )
 
     def unchanged(self) -> bool:

@@ -79,6 +79,7 @@ class AppointmentEditor:
             occurrence=occurrence,
             display_tz=self.tz,
             ask=self.ask,
+            clock=self.store.clock,
         )
 
     def _refused(self) -> bool:

@@ -3,15 +3,22 @@
 Shared by the day, week and month views. Private appointments are a dark
 grey box with the eye, their time and their calendar's colour as the edge:
 never their contents, location or participants.
+
+Show-as (SPEC §10): a free appointment is a pale box with a dashed outline, a
+tentative one pale and hatched, out of office purple, the rest (busy, working
+elsewhere) in the calendar's colour; a private box is a lighter grey when free
+or tentative. An online meeting that can be joined now (from ten minutes
+before its start) carries a "Join" button at its top right; a private box
+never does.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QToolTip
 
 from calsync_desktop import meetings
@@ -24,6 +31,7 @@ from calsync_desktop.gui.calendar_model import (
     Row,
 )
 from calsync_desktop.gui.icons import icon
+from calsync_desktop.model import ShowAs, can_join
 
 GUTTER = 56
 """Narrowest the hour labels column gets (the locale's clock may need more)."""
@@ -41,6 +49,13 @@ TODAY_TINT = QColor(53, 132, 228, 18)
 WEEKEND_TINT = QColor("#f7f7f6")
 SELECTED = QColor("#1a5fb4")
 TEXT = QColor("#1e1e1e")
+OUT_OF_OFFICE = QColor("#813d9c")
+"""Out of office: purple, as calendar apps draw it, whatever the calendar's colour."""
+PRIVATE_LIGHT_FILL = QColor("#707070")
+"""A private appointment shown as free or tentative: a lighter grey (the light
+time text stays readable on it)."""
+JOIN_FILL = QColor("#26a269")
+LIGHT = (ShowAs.FREE, ShowAs.TENTATIVE)
 
 
 @dataclass(slots=True)
@@ -192,7 +207,10 @@ def paint_box(
         colour: QColor = row.colour
         # a declined meeting stays, paler and struck through (SPEC §10)
         declined = meetings.declined(row.occurrence.appointment)
-        painter.fillRect(rect, blend_on_white(colour, DECLINED_ALPHA if declined else 60))
+        if declined:
+            painter.fillRect(rect, blend_on_white(colour, DECLINED_ALPHA))
+        else:
+            paint_fill(painter, rect, colour, row.appointment.show_as)
         painter.fillRect(QRectF(rect.left(), rect.top(), 3, rect.height()), colour)
         marks = paint_members(painter, rect, row.members)
         text_rect = rect.adjusted(6, 1, -3 - marks, -1)
@@ -229,6 +247,9 @@ def paint_box(
                 if metrics.horizontalAdvance(when) > width:
                     when = when.split("–")[0]  # a narrow box: the start time only
                 extras.append(when)
+            shows = row.appointment.show_as
+            if shows in (ShowAs.OUT_OF_OFFICE, ShowAs.WORKING_ELSEWHERE) and rect.height() >= 50:
+                extras.append(shows.label)  # in words too, whatever the calendar's colour
             if row.occurrence.location and rect.height() >= 50:
                 extras.append(row.occurrence.location)
             title_lines = _wrap(elide, metrics, title, width, max(1, room - len(extras)))
@@ -290,6 +311,52 @@ def paint_members(painter: QPainter, rect: QRectF, members) -> float:
     return 0.0 if below else float(len(dots) * (MEMBER_DOT + 2))
 
 
+def paint_fill(painter: QPainter, rect: QRectF, colour: QColor, show_as: ShowAs) -> None:
+    """A box's background as its show-as says (see the module docstring)."""
+    if show_as is ShowAs.OUT_OF_OFFICE:
+        painter.fillRect(rect, blend_on_white(OUT_OF_OFFICE, 70))
+        return
+    if show_as not in LIGHT:
+        painter.fillRect(rect, blend_on_white(colour))
+        return
+    painter.fillRect(rect, blend_on_white(colour, 22))
+    if show_as is ShowAs.TENTATIVE:
+        painter.fillRect(rect, QBrush(blend_on_white(colour, 75), Qt.BrushStyle.BDiagPattern))
+    else:
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(blend_on_white(colour, 170), 1, Qt.PenStyle.DashLine))
+        painter.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
+
+
+def join_rect(rect: QRectF, metrics: QFontMetrics) -> QRectF | None:
+    """Where a box's "Join" button goes: its bottom right, below the title and
+    time, in a box tall enough; else its top right. None when the box is too
+    small to hold one."""
+    width = metrics.horizontalAdvance("Join") + 12
+    height = metrics.height() + 2
+    if rect.width() < width + 12 or rect.height() < height + 2:
+        return None
+    top = rect.bottom() - height - 2 if rect.height() >= 3.5 * height else rect.top() + 2
+    return QRectF(rect.right() - width - 2, top, width, height)
+
+
+def joinable(row: Row, now: datetime) -> str:
+    """The link a box's "Join" button opens now, or "" (never on a private box)."""
+    if row.private:
+        return ""
+    url = row.appointment.join_url
+    return url if can_join(url, row.occurrence.start, row.occurrence.end, now) else ""
+
+
+def paint_join(painter: QPainter, rect: QRectF, metrics: QFontMetrics) -> None:
+    """The "Join" button on a box, at :func:`join_rect`."""
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(JOIN_FILL)
+    painter.drawRoundedRect(rect, 3, 3)
+    painter.setPen(QColor("#ffffff"))
+    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "Join")
+
+
 def paint_private(
     painter: QPainter,
     rect: QRectF,
@@ -300,7 +367,8 @@ def paint_private(
     """A private box: dark grey, its calendar's colour as the left edge, the eye
     and the time. Nothing of what it is about."""
     painter.fillRect(rect, PRIVATE_BORDER)
-    painter.fillRect(rect.adjusted(1, 1, -1, -1), PRIVATE_FILL)
+    light = row.appointment.show_as in LIGHT
+    painter.fillRect(rect.adjusted(1, 1, -1, -1), PRIVATE_LIGHT_FILL if light else PRIVATE_FILL)
     painter.fillRect(QRectF(rect.left(), rect.top(), 3, rect.height()), row.colour)
     side = int(min(16, rect.height() - 4, rect.width() - 8))
     if side < 8:
@@ -361,6 +429,27 @@ class ItemsMixin:
         """True (and laid out when shown) while hidden: hidden views cost nothing."""
         self._stale = not self.isVisible()
         return self._stale
+
+    def join_at(self, pos: QPointF, now: datetime) -> str:
+        """The link of the "Join" button at ``pos``, or "" (none there now)."""
+        rows = self.model.rows()
+        metrics = QFontMetrics(self.font())
+        for placed in reversed(self.placed):
+            chip = join_rect(placed.rect, metrics)
+            if chip is not None and chip.contains(pos):
+                return joinable(rows[placed.row_index], now)
+        return ""
+
+    def paint_joins(self, painter: QPainter, now: datetime) -> None:
+        """The "Join" buttons of the boxes that can be joined now (drawn over the
+        cached boxes: they come and go with the time)."""
+        rows = self.model.rows()
+        metrics = QFontMetrics(self.font())
+        painter.setFont(self.font())
+        for placed in self.placed:
+            chip = join_rect(placed.rect, metrics)
+            if chip is not None and joinable(rows[placed.row_index], now):
+                paint_join(painter, chip, metrics)
 
     def item_at(self, pos: QPointF) -> int | None:
         for placed in reversed(self.placed):

@@ -26,7 +26,7 @@ from calsync_desktop.gui.calendar_list import (
     CalendarList,
     account_key,
 )
-from calsync_desktop.model import occurrences
+from calsync_desktop.model import MyResponse, ShowAs, occurrences
 from calsync_desktop.store import StoreUnavailable
 
 PRIVATE_TEXT = "Private appointment"
@@ -105,8 +105,8 @@ def local_midnight(day: date, tz: ZoneInfo) -> datetime:
 
 def as_colleagues_see_it(appointment):
     """One's own private appointment as the team view gives it to colleagues:
-    its times and nothing of its contents, location or participants (the
-    database's rule, for the preview)."""
+    its times and show-as and nothing of its contents, location, participants,
+    join link or organiser (the database's rule, for the preview)."""
     recurrence = appointment.recurrence
     if recurrence is not None and recurrence.overrides:
         recurrence = replace(
@@ -114,7 +114,13 @@ def as_colleagues_see_it(appointment):
             overrides=tuple(replace(o, contents="", location="") for o in recurrence.overrides),
         )
     return appointment.with_changes(
-        contents="", location="", participants=(), recurrence=recurrence
+        contents="",
+        location="",
+        participants=(),
+        recurrence=recurrence,
+        join_url="",
+        organizer=None,
+        my_response=MyResponse.NONE,
     )
 
 
@@ -363,11 +369,15 @@ class CalendarModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return PRIVATE_TEXT if row.private else (occ.contents.split("\n", 1)[0] or "(no title)")
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
+            # how it shows the time, when not plainly busy (colleagues see that too)
+            shows = occ.appointment.show_as
+            when_shown = when if shows is ShowAs.BUSY else f"{when} ({shows.label.lower()})"
             if row.private:
                 # the time and whose calendar it is; never what it is about
-                parts = [PRIVATE_TEXT, when] + ([row.account_name] if row.account_name else [])
+                whose = [row.account_name] if row.account_name else []
+                parts = [PRIVATE_TEXT, when_shown, *whose]
                 return "\n".join(parts) if role == Qt.ItemDataRole.ToolTipRole else ", ".join(parts)
-            parts = [occ.contents.split("\n", 1)[0] or "(no title)", when]
+            parts = [occ.contents.split("\n", 1)[0] or "(no title)", when_shown]
             if occ.location:
                 parts.append(occ.location)
             if row.members:

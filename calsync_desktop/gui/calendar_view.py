@@ -141,6 +141,7 @@ class CalendarWindow(QMainWindow):
     settingsRequested = Signal()
     troubleshootingRequested = Signal()
     quitRequested = Signal()
+    joinRequested = Signal(str)  # a box's "Join": the online meeting's link
 
     VIEWS = ("day", "week", "month")
 
@@ -193,6 +194,7 @@ class CalendarWindow(QMainWindow):
         self.setCentralWidget(central)
         for source in (self.time_grid.canvas, self.time_grid.header, self.month):
             source.activated.connect(self.activated)
+        self.time_grid.canvas.joinRequested.connect(self.joinRequested)
         for source in (self.time_grid.canvas, self.month):
             source.newRequested.connect(self.newRequested)
             source.stepRequested.connect(self.step)

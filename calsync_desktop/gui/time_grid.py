@@ -73,6 +73,7 @@ class TimeGridCanvas(AppointmentTooltips, ItemsMixin, QWidget):
     appointment boxes side by side, the current-time line and a keyboard cursor."""
 
     activated = Signal(object)  # the occurrence
+    joinRequested = Signal(str)  # the online meeting's link, from a box's "Join"
     newRequested = Signal(object)  # aware start datetime
     stepRequested = Signal(int)  # -1 / +1 period, when the cursor leaves the range
     selectionChanged = Signal()
@@ -236,6 +237,7 @@ class TimeGridCanvas(AppointmentTooltips, ItemsMixin, QWidget):
             for placed in self.placed:
                 if placed.row_index == self.selected_row:
                     draw_selection(painter, placed.rect, rows[placed.row_index].private)
+        self.paint_joins(painter, self.now())
         y = self.now_line_y()
         if y is not None:
             w = self.column_width()
@@ -324,6 +326,10 @@ class TimeGridCanvas(AppointmentTooltips, ItemsMixin, QWidget):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.setFocus(Qt.FocusReason.MouseFocusReason)
+        link = self.join_at(event.position(), self.now())
+        if link:
+            self.joinRequested.emit(link)
+            return
         index = self.item_at(event.position())
         if index is None:
             slot = self.slot_at(event.position())

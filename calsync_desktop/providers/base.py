@@ -32,9 +32,10 @@ from __future__ import annotations
 import random
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import TypeVar
 
 from calsync_desktop.model import (
@@ -368,6 +369,11 @@ class CalendarProvider(ABC):
     #: and no tombstone of the account); a provider that reads the ids in a
     #: pass of their own (Graph: delta takes no ``$expand``) skips that pass.
     local_ids_needed: bool = True
+
+    #: The show-as values the service cannot hold, and the one it holds instead
+    #: (Google has no "tentative": it keeps such an event busy). The merge
+    #: compares what the service holds, so such a value is not pushed again.
+    show_as_kept: Mapping[ShowAs, ShowAs] = MappingProxyType({})
 
     #: How many writes the service takes in one request. The engine hands
     #: :meth:`write` at most this many at a time and commits their links right

@@ -7,8 +7,9 @@ RFC 5545 §3.8.4.4). Times carry a TZID with the VTIMEZONE it names.
 
 The mapping (SPEC §4): SUMMARY + DESCRIPTION ↔ contents; LOCATION; DTSTART /
 DTEND; ATTENDEE (pushed, PARTSTAT read back); CLASS PRIVATE or CONFIDENTIAL ↔
-private. TRANSP is set to OPAQUE (busy) on events calsync creates and otherwise
-left as the service has it: the Sales Calendar has no show-as field yet.
+private; TRANSP and X-MICROSOFT-CDO-BUSYSTATUS ↔ show-as (both ways, see
+``providers/kit/availability.py``); ORGANIZER; a meeting link in LOCATION,
+DESCRIPTION or URL is the join link (read only).
 
 Events calsync creates carry the local id as their UID and in
 ``X-CALSYNC-LOCAL-ID``; the property is what names the local id when read (an
@@ -39,6 +40,12 @@ from calsync_desktop.model import (
 )
 from calsync_desktop.providers.base import EventDraft, InvalidEvent, RemoteEvent
 from calsync_desktop.providers.kit.contents import join_contents, looks_like_html, split_contents
+from calsync_desktop.providers.kit.availability import (
+    BUSY_STATUS,
+    ical_show_as,
+    join_link_in,
+    show_as_from_ical,
+)
 from calsync_desktop.providers.kit.occurrences import SERIES_FIELDS, put_back
 
 LOCAL_ID_PROPERTY = "X-CALSYNC-LOCAL-ID"
@@ -291,6 +298,8 @@ def read_event(href: str, etag: str, text: str, owner: str) -> RemoteEvent | Non
         organizer=None if own else _organizer(master.get("ORGANIZER")),
         my_response=MyResponse.NONE if own else _my_response(master, owner),
         cancelled=_text(master, "STATUS").upper() == "CANCELLED",
+        show_as=show_as_from_ical(_text(master, "TRANSP"), _text(master, BUSY_STATUS)),
+        join_url=join_link_in(_text(master, "URL")),
     )
 
 
@@ -398,7 +407,7 @@ def _override(master, override: OccurrenceOverride, zone: str) -> Event:
     _set(event, "DESCRIPTION", body)
     _set(event, "LOCATION", override.location)
     _write_times(event, override.start, override.end, zone)
-    for name in ("CLASS", "TRANSP", LOCAL_ID_PROPERTY):
+    for name in ("CLASS", "TRANSP", BUSY_STATUS, LOCAL_ID_PROPERTY):
         if master.get(name) is not None:
             event.add(name, master.get(name))
     return event
@@ -427,6 +436,9 @@ def _apply(
         _write_times(master, draft.start, draft.end, draft.timezone)
     if want("private"):
         _set(master, "CLASS", "PRIVATE" if draft.private else "PUBLIC")
+    if want("show_as"):
+        for name, value in ical_show_as(draft.show_as).items():
+            _set(master, name, value)
     if want("attendees"):
         _write_attendees(master, draft.attendees, owner, send_invitations)
     if want("recurrence"):
@@ -455,7 +467,6 @@ def new_resource(
     master.add("UID", draft.local_id)
     master.add(LOCAL_ID_PROPERTY, draft.local_id)
     master.add("CREATED", now)
-    master.add("TRANSP", "OPAQUE")
     master.add("SEQUENCE", 0)
     calendar.add_component(master)
     _apply(calendar, master, draft, None, owner, send_invitations, now)

@@ -354,7 +354,7 @@ class UpdateBothSides(Action):
             cur_l,
             cur_r,
             local_newer,
-            stored=lambda f: m.stored_form(f, account.email),
+            stored=lambda f: m.stored_form(f, account.email, run.provider.show_as_kept),
             remote_private=event.private if event is not None else None,
             private_one_way=account.sync_all_private,
             tz=local.timezone,

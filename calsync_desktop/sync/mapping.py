@@ -27,6 +27,7 @@ from calsync_desktop.model import (
 )
 from calsync_desktop.providers.base import EventDraft, RemoteEvent
 from calsync_desktop.providers.kit.contents import join_contents, split_contents, stored_contents
+from calsync_desktop.providers.kit.availability import join_link_in
 from calsync_desktop.providers.kit.occurrences import without_plain
 from calsync_desktop.sync.snapshot import Fields
 
@@ -107,10 +108,16 @@ def remote_fields(e: RemoteEvent, own_email: str = "", all_private: bool = False
         statuses={p.key: p.status.value for p in people},
         **_recurrence_fields(remote_recurrence(e)),
         show_as=e.show_as.value,
-        join_url=e.join_url,
+        join_url=join_url_of(e),
         organizer=_organizer(e),
         my_response=_my_response(e).value,
     )
+
+
+def join_url_of(e: RemoteEvent) -> str:
+    """The event's join link: the service's own, else a meeting link in its
+    location or body (a Teams, Zoom or Meet invitation pasted there)."""
+    return e.join_url or join_link_in(e.location, e.body)
 
 
 def _organizer(e: RemoteEvent) -> tuple[str, str] | None:
@@ -125,11 +132,13 @@ def _my_response(e: RemoteEvent) -> MyResponse:
     return MyResponse.NONE if e.organizer_is_self else e.my_response
 
 
-def stored_form(fields: Fields, own_email: str = "") -> Fields:
+def stored_form(fields: Fields, own_email: str = "", show_as_kept=None) -> Fields:
     """``fields`` as a service holds them after a push, read back in the Sales
     Calendar's form: the contents (and each edited occurrence's) split into
     subject and body and joined again; times to the whole second (what every
-    service keeps); the account's own address not a participant.
+    service keeps); the account's own address not a participant; a show-as
+    the service cannot hold as the one it holds instead (``show_as_kept``,
+    the provider's :attr:`~CalendarProvider.show_as_kept`).
 
     Two values that agree in this form need no push between them.
     """
@@ -139,12 +148,19 @@ def stored_form(fields: Fields, own_email: str = "") -> Fields:
         contents=stored_contents(fields.contents),
         time=None if fields.time is None else (_second(fields.time[0]), _second(fields.time[1])),
         participants=tuple(p for p in fields.participants if p[1] != own),
+        show_as=_kept(show_as_kept, fields.show_as),
         exdates=tuple(sorted({_second(x) for x in fields.exdates})),
         overrides={
             _second(k): (stored_contents(v[0]), v[1], _second(v[2]), _second(v[3]))
             for k, v in fields.overrides.items()
         },
     )
+
+
+def _kept(kept, show_as: str) -> str:
+    if not kept or show_as not in set(ShowAs):
+        return show_as
+    return kept.get(ShowAs(show_as), ShowAs(show_as)).value
 
 
 def _second(value: str) -> str:
@@ -264,7 +280,7 @@ def appointment_from(
         account_id=account_id,
         ical_uid=e.ical_uid,
         show_as=e.show_as,
-        join_url=e.join_url,
+        join_url=join_url_of(e),
         organizer=Organizer(*organizer) if (organizer := _organizer(e)) else None,
         my_response=_my_response(e),
     )

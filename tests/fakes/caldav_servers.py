@@ -58,6 +58,25 @@ PARTSTATS = {
     "declined": "DECLINED",
 }
 CLASSES = {"normal": "PUBLIC", "private": "PRIVATE", "confidential": "CONFIDENTIAL"}
+# Show-as as another client writes it: RFC 5545 §3.8.2.7 TRANSP (OPAQUE or
+# TRANSPARENT), and for what TRANSP cannot say the busy status Outlook writes in
+# its iCalendar, X-MICROSOFT-CDO-BUSYSTATUS ([MS-OXCICAL] §2.1.3.1.1.20.15)
+BUSY_STATUS = "X-MICROSOFT-CDO-BUSYSTATUS"
+BUSY_WORDS = {
+    "free": "FREE",
+    "tentative": "TENTATIVE",
+    "busy": "BUSY",
+    "oof": "OOF",
+    "workingElsewhere": "WORKINGELSEWHERE",
+}
+
+
+def _write_show_as(component, word: str) -> None:
+    for name in ("TRANSP", BUSY_STATUS):
+        component.pop(name, None)
+    component.add("TRANSP", "TRANSPARENT" if word == "free" else "OPAQUE")
+    if word not in ("free", "busy"):
+        component.add(BUSY_STATUS, BUSY_WORDS[word])
 
 
 def free_port() -> int:
@@ -257,6 +276,9 @@ class CalDAVServer(RemoteCalendar):
             vevent.add("LOCATION", event.location)
         if event.sensitivity != "normal":
             vevent.add("CLASS", CLASSES.get(event.sensitivity, "PRIVATE"))
+        _write_show_as(vevent, event.show_as)
+        if event.join_url:
+            vevent.add("URL", event.join_url)  # RFC 5545 §3.8.4.6, as Zoom's invitations give it
         if event.attendees or event.organizer:
             vevent.add("ORGANIZER", vCalAddress(f"mailto:{event.organizer or self.owner}"))
         for name, email in event.attendees:
@@ -313,6 +335,8 @@ class CalDAVServer(RemoteCalendar):
         if "sensitivity" in changes:
             component.pop("CLASS", None)
             component.add("CLASS", CLASSES.get(changes["sensitivity"], "PRIVATE"))
+        if "show_as" in changes:
+            _write_show_as(component, changes["show_as"])
         self._stamp(component)
 
     def edit_event(self, remote_id: str, **changes) -> None:
@@ -454,6 +478,14 @@ class CalDAVServer(RemoteCalendar):
             if str(attendee).lower().removeprefix("mailto:") == self.owner.lower():
                 return neutral.get(str(attendee.params.get("PARTSTAT", "")).upper(), "no_response")
         return "no_response"
+
+    def show_as(self, remote_id: str) -> str:
+        master = self._master(self.read(remote_id))
+        status = str(master.get(BUSY_STATUS) or "").upper()
+        for word, value in BUSY_WORDS.items():
+            if status == value:
+                return word
+        return "free" if str(master.get("TRANSP") or "").upper() == "TRANSPARENT" else "busy"
 
     def invitations_sent(self) -> int:
         assert self.proxy is not None

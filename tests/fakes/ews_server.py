@@ -163,6 +163,16 @@ DEFAULTS = {
     "IsOnlineMeeting": "false",
     "MeetingRequestWasSent": "false",
     "IsDraft": "false",
+    # what Exchange gives an appointment made without one (LegacyFreeBusyType)
+    "LegacyFreeBusyStatus": "Busy",
+}
+# LegacyFreeBusyStatus (types.xsd, LegacyFreeBusyType) in the neutral words
+SHOW_AS_WORDS = {
+    "free": "Free",
+    "tentative": "Tentative",
+    "busy": "Busy",
+    "oof": "OOF",
+    "workingElsewhere": "WorkingElsewhere",
 }
 
 
@@ -618,6 +628,8 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
         recurrence: str | None = None,
         extended: dict[tuple, str] | None = None,
         calendar: str | None = None,
+        show_as: str = "Busy",
+        join_url: str = "",
     ) -> str:
         """Create an event as another client (Outlook, OWA) would. ``recurrence``
         is the inner XML of a t:Recurrence element (pattern + range)."""
@@ -633,6 +645,12 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
         props["End"] = el("End", fmt_time(end))
         props["IsAllDayEvent"] = el("IsAllDayEvent", "true" if all_day else "false")
         props["Location"] = el("Location", location)
+        props["LegacyFreeBusyStatus"] = el("LegacyFreeBusyStatus", show_as)
+        if join_url:
+            # a Teams meeting its organiser made: the service sets the link
+            # (JoinOnlineMeetingUrl, read-only) and IsOnlineMeeting
+            props["IsOnlineMeeting"] = el("IsOnlineMeeting", "true")
+            props["JoinOnlineMeetingUrl"] = el("JoinOnlineMeetingUrl", join_url)
         if attendees:
             ra = etree.Element(t("RequiredAttendees"), nsmap={"t": T})
             for name, email in attendees:
@@ -680,6 +698,9 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
                     )
                 elif name == "sensitivity":
                     item.props["Sensitivity"] = _t_el("Sensitivity", value)
+                elif name == "show_as":
+                    word = SHOW_AS_WORDS[value]
+                    item.props["LegacyFreeBusyStatus"] = _t_el("LegacyFreeBusyStatus", word)
                 elif name == "cancelled":
                     item.cancelled = bool(value)
                 elif name == "html":
@@ -772,6 +793,8 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
             attendees=tuple((name or email, email) for name, email in new.attendees),
             organizer=organizer_mailbox,
             recurrence=recurrence,
+            show_as=SHOW_AS_WORDS[new.show_as],
+            join_url=new.join_url,
         )
 
     def create_series(
@@ -921,6 +944,10 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
     def sensitivity(self, remote_id: str) -> str:
         raw = self.item(remote_id).text("Sensitivity") or "Normal"
         return {v: k for k, v in SENSITIVITY_WORDS.items()}[raw]
+
+    def show_as(self, remote_id: str) -> str:
+        raw = self.item(remote_id).text("LegacyFreeBusyStatus") or "Busy"
+        return {v: k for k, v in SHOW_AS_WORDS.items()}[raw]
 
     def invitations_sent(self) -> int:
         return self.mails_sent
@@ -2049,6 +2076,7 @@ READ_ONLY = {
     "MyResponseType",
     "OriginalStart",
     "TextBody",
+    "JoinOnlineMeetingUrl",
 }
 
 

@@ -111,6 +111,18 @@ SHARED_PROPERTIES = (
     "conferenceData",
     "attachments",
 )
+# Show-as (calendar v3 discovery document, Event.transparency and Event.eventType;
+# "Manage focus time, out of office, and working location events",
+# developers.google.com/calendar/api/guides/calendar-status): transparency is
+# "opaque" (the default, busy) or "transparent" (available); the type "cannot be
+# modified after the event is created", "fromGmail" and "birthday" events cannot
+# be made through the API, and the status types exist "only on primary calendars".
+TRANSPARENCIES = ("opaque", "transparent")
+EVENT_TYPES = ("default", "birthday", "focusTime", "fromGmail", "outOfOffice", "workingLocation")
+STATUS_TYPES = ("focusTime", "outOfOffice", "workingLocation")
+UNCREATABLE_TYPES = ("birthday", "fromGmail")
+SHOW_AS_OF_TYPE = {"outOfOffice": "oof", "workingLocation": "workingElsewhere"}
+SHOW_AS_TYPES = {word: kind for kind, word in SHOW_AS_OF_TYPE.items()}
 SYNC_TOKEN_INCOMPATIBLE = (
     "iCalUID",
     "orderBy",
@@ -617,12 +629,36 @@ class CalendarState:
         if "attendees" in event:
             event["attendees"] = attendees
         _check_reminders(event.get("reminders"))
+        self._check_show_as(cal, event, existing)
         event.setdefault("status", "confirmed")
         event.setdefault("organizer", {"email": self.owner_email, "self": True})
         # every event has these in Google's answers (events reference)
         event.setdefault("reminders", {"useDefault": True})
         event.setdefault("eventType", "default")
         return event
+
+    def _check_show_as(self, cal: Calendar, event: dict, existing: dict | None) -> None:
+        """Transparency and type as Google takes them; the Meet link is read-only
+        (``hangoutLink``: "An absolute link to the Google Hangout associated with
+        this event. Read-only."), so it is made from the conference here."""
+        if event.get("transparency", "opaque") not in TRANSPARENCIES:
+            raise ApiError(400, "invalid", "Invalid value for: transparency")
+        kind = event.get("eventType", "default")
+        if kind not in EVENT_TYPES:
+            raise ApiError(400, "invalid", "Invalid value for: eventType")
+        if existing is None:
+            if kind in UNCREATABLE_TYPES:
+                raise ApiError(400, "invalid", f"Events of type {kind} cannot be created.")
+            if kind in STATUS_TYPES and not cal.primary:
+                where = "can only be created on a primary calendar"
+                raise ApiError(400, "invalid", f"Events of type {kind} {where}.")
+        elif kind != existing.get("eventType", "default"):
+            raise ApiError(400, "eventTypeChangeNotAllowed", "The event type cannot be changed.")
+        event.pop("hangoutLink", None)
+        for entry in (event.get("conferenceData") or {}).get("entryPoints") or ():
+            meet = (event["conferenceData"].get("conferenceSolution") or {}).get("key", {})
+            if entry.get("entryPointType") == "video" and meet.get("type") == "hangoutsMeet":
+                event["hangoutLink"] = entry["uri"]
 
     def insert(self, cal: Calendar, body: dict) -> dict:
         event_id = body.get("id")
@@ -687,7 +723,9 @@ class CalendarState:
             merged = _merge_patch(current, body)
         else:
             merged = copy.deepcopy(body)
-            for key in ("recurringEventId", "originalStartTime", "organizer"):
+            # an update without conferenceDataVersion=1 leaves the conference as it is
+            kept = ("recurringEventId", "originalStartTime", "organizer", "eventType")
+            for key in (*kept, "conferenceData"):
                 if key in current:
                     merged.setdefault(key, current[key])
         event = self.normalise(cal, merged, existing=current)
@@ -1884,6 +1922,24 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar, SeriesEdits):
             if new.organizer.lower() not in listed:
                 people.insert(0, {"email": new.organizer, "organizer": True})
             event["attendees"] = people
+        if new.show_as in SHOW_AS_TYPES:
+            # a status event as Calendar makes it (guide "Manage focus time, out of
+            # office, and working location events": outOfOfficeProperties, and
+            # workingLocationProperties naming the place)
+            event["eventType"] = SHOW_AS_TYPES[new.show_as]
+            if new.show_as == "oof":
+                event["outOfOfficeProperties"] = {"autoDeclineMode": "declineNone"}
+            else:
+                event["workingLocationProperties"] = {"type": "homeOffice", "homeOffice": {}}
+        event["transparency"] = "transparent" if new.show_as == "free" else "opaque"
+        if new.join_url:
+            # a Meet conference as Calendar makes it (ConferenceData: a conference
+            # solution and at least one entry point; a video one is its link)
+            event["conferenceData"] = {
+                "conferenceId": new.join_url.rsplit("/", 1)[-1],
+                "conferenceSolution": {"key": {"type": "hangoutsMeet"}, "name": "Google Meet"},
+                "entryPoints": [{"entryPointType": "video", "uri": new.join_url}],
+            }
         return event
 
     def create_all_day_event(self, subject: str, day: date, days: int = 1) -> str:
@@ -1905,6 +1961,10 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar, SeriesEdits):
                 patch[name] = {"dateTime": value.isoformat(), "timeZone": tz}
             elif name == "sensitivity":
                 patch["visibility"] = _visibility(value)
+            elif name == "show_as":
+                if value in SHOW_AS_TYPES or value == "tentative":
+                    raise ValueError(f"Google Calendar cannot change an event to {value!r}")
+                patch["transparency"] = "transparent" if value == "free" else "opaque"
             else:
                 patch[{"subject": "summary", "body": "description"}.get(name, name)] = value
         return patch
@@ -1981,6 +2041,11 @@ class GoogleCalendarServer(BackgroundServer, RemoteCalendar, SeriesEdits):
 
     def sensitivity(self, remote_id: str) -> str:
         return SENSITIVITY_OF[self.get_event(remote_id).get("visibility", "default")]
+
+    def show_as(self, remote_id: str) -> str:
+        event = self.get_event(remote_id)
+        typed = SHOW_AS_OF_TYPE.get(event.get("eventType", "default"))
+        return typed or ("free" if event.get("transparency") == "transparent" else "busy")
 
     def invitations_sent(self) -> int:
         return len(self.emails_sent())

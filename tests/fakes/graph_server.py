@@ -601,7 +601,17 @@ class GraphServer(BackgroundServer, RemoteCalendar, SeriesEdits):
     # ------------------------------------------------------------------ the shared vocabulary
 
     def _create_event(self, new: NewEvent) -> str:
-        return self.add_event(organizer=new.organizer, **self._event_fields(new))
+        event_id = self.add_event(organizer=new.organizer, **self._event_fields(new))
+        if new.join_url:
+            # the Teams meeting its organiser made: onlineMeeting is read-only
+            # (onlineMeetingInfo, set by the service once isOnlineMeeting is on)
+            with self.state.lock:
+                self._find(event_id).update(
+                    isOnlineMeeting=True,
+                    onlineMeetingProvider="teamsForBusiness",
+                    onlineMeeting={"joinUrl": new.join_url},
+                )
+        return event_id
 
     def create_series(
         self, subject: str, start: datetime, end: datetime, rrule: str, **fields
@@ -689,6 +699,7 @@ class GraphServer(BackgroundServer, RemoteCalendar, SeriesEdits):
             "start": _fmt_local(new.start, new.timezone),
             "end": _fmt_local(new.end, new.timezone),
             "sensitivity": new.sensitivity,
+            "showAs": new.show_as,  # freeBusyStatus: the neutral words are Graph's
         }
         if new.body:
             # as Outlook sends HTML: a whole document
@@ -726,6 +737,8 @@ class GraphServer(BackgroundServer, RemoteCalendar, SeriesEdits):
                 patch[name] = {"displayName": value}
             elif name == "body":
                 patch[name] = {"contentType": "html" if html_body else "text", "content": value}
+            elif name == "show_as":
+                patch["showAs"] = value
             else:
                 patch[name] = value
         return patch
@@ -794,6 +807,9 @@ class GraphServer(BackgroundServer, RemoteCalendar, SeriesEdits):
 
     def sensitivity(self, remote_id: str) -> str:
         return self.event(remote_id)["sensitivity"]  # Graph's words are the neutral ones
+
+    def show_as(self, remote_id: str) -> str:
+        return self.event(remote_id)["showAs"]  # so are its freeBusyStatus words
 
     def invitations_sent(self) -> int:
         return len(self.mails)

@@ -19,6 +19,7 @@ from calsync_desktop.model import (
     Organizer,
     Participant,
     Recurrence,
+    ShowAs,
 )
 from calsync_desktop.providers.memory import FAULTS, MemoryCalendar
 from tests.fakes.kit import NewEvent, RemoteCalendar, neutral_changes, response_word
@@ -60,6 +61,8 @@ class MemoryRemote(RemoteCalendar):
             organizer=Organizer(new.organizer.split("@")[0].title(), new.organizer)
             if new.organizer and new.organizer != self.owner
             else None,
+            show_as=ShowAs(new.show_as),
+            join_url=new.join_url,
         )
         return event.remote_id
 
@@ -78,6 +81,8 @@ class MemoryRemote(RemoteCalendar):
                 fields["body_is_html"] = value
             elif name == "sensitivity":
                 fields["private"] = value in ("private", "confidential")
+            elif name == "show_as":
+                fields["show_as"] = ShowAs(value)
             else:
                 fields[name] = value
         self.calendar.edit(remote_id, **fields)
@@ -172,6 +177,9 @@ class MemoryRemote(RemoteCalendar):
 
     def sensitivity(self, remote_id: str) -> str:
         return "private" if self.calendar.events[remote_id].private else "normal"
+
+    def show_as(self, remote_id: str) -> str:
+        return self.calendar.events[remote_id].show_as.value
 
     def invitations_sent(self) -> int:
         return 0  # the memory service sends no mail

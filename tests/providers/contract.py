@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from calsync_desktop.model import InviteStatus, Participant, Recurrence
+from calsync_desktop.model import InviteStatus, Participant, Recurrence, ShowAs
 from calsync_desktop.providers.base import (
     AlreadyExists,
     ChangedMeanwhile,
@@ -106,6 +106,68 @@ class ProviderContract:
         event = create(harness.provider, draft())
         harness.server.edit_event(event.remote_id, private=True)
         assert harness.provider.get(event.remote_id).private is True
+
+    # -- show-as and join links (SPEC §10)
+
+    def test_show_as_round_trips_as_the_service_holds_it(self, harness):
+        """Every show-as is written, and read back as itself or, where the service
+        cannot hold it, as what the provider says it holds instead
+        (:attr:`show_as_kept`, which the merge uses so nothing is pushed again)."""
+        kept = harness.provider.show_as_kept
+        for value in ShowAs:
+            event = create(harness.provider, draft(show_as=value))
+            held = kept.get(value, value)
+            assert harness.provider.get(event.remote_id).show_as is held, value
+            assert harness.server.show_as(event.remote_id) == held.value, value
+
+    def test_show_as_changed_by_an_update_alone(self, harness):
+        event = create(harness.provider, draft())
+        (result,) = harness.provider.write(
+            [
+                Update(
+                    event.remote_id,
+                    event.version,
+                    draft(local_id=event.local_id, subject="ignored", show_as=ShowAs.FREE),
+                    frozenset({"show_as"}),
+                )
+            ]
+        )
+        assert result.ok, result.error
+        fetched = harness.provider.get(event.remote_id)
+        assert fetched.show_as is ShowAs.FREE
+        assert fetched.subject == "Call with Acme"  # only the named field changed
+
+    def test_show_as_set_elsewhere_comes_back(self, harness):
+        event = create(harness.provider, draft())
+        harness.server.edit_event(event.remote_id, show_as="free")
+        assert harness.provider.get(event.remote_id).show_as is ShowAs.FREE
+        harness.server.edit_event(event.remote_id, show_as="busy")
+        assert harness.provider.get(event.remote_id).show_as is ShowAs.BUSY
+
+    def test_show_as_of_an_event_made_elsewhere_is_read(self, harness):
+        start = NOW + timedelta(days=3)
+        for value in ShowAs:
+            rid = harness.server.create_event(
+                f"Shown {value}", start, start + timedelta(hours=1), show_as=value.value
+            )
+            held = harness.server.show_as(rid)
+            assert held == value.value or value.value in self.show_as_unknown, value
+            assert harness.provider.get(rid).show_as is ShowAs(held), value
+
+    def test_the_join_link_of_an_online_meeting_is_read(self, harness):
+        start = NOW + timedelta(days=3)
+        rid = harness.server.create_event(
+            "Online review", start, start + timedelta(hours=1), join_url=self.join_url
+        )
+        assert harness.provider.get(rid).join_url == self.join_url
+        plain = harness.server.create_event("In the room", start, start + timedelta(hours=1))
+        assert harness.provider.get(plain).join_url == ""
+
+    #: show-as values the service has no word for (another client makes them busy)
+    show_as_unknown: tuple[str, ...] = ()
+
+    #: a link the service's own online meetings have
+    join_url = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_Zm9v%40thread.v2/0"
 
     def test_full_listing_holds_events_in_the_window(self, harness):
         inside = create(harness.provider, draft())

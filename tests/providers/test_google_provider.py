@@ -89,6 +89,9 @@ def harness(server):
 class TestGoogleProvider(ProviderContract, MeetingContract):
     """The shared provider contract, against the Google test server."""
 
+    join_url = "https://meet.google.com/abc-defg-hij"  # a Meet conference's video entry point
+    show_as_unknown = ("tentative",)  # transparency and eventType have none
+
 
 # --------------------------------------------------------------------------- Google specifics
 
@@ -640,3 +643,90 @@ def test_many_changed_series_are_read_back_in_one_batch(harness):
     assert harness.server.count_requests() - before == 2  # the incremental page + one batch
     assert sorted(e.remote_id for e in listing.events) == sorted(e.remote_id for e in made)
     assert all(len(e.recurrence.overrides) == 1 for e in listing.events)
+
+
+# --------------------------------------------------------------------------- show-as and Meet links
+
+
+def test_out_of_office_is_an_event_type_made_only_on_a_primary_calendar(server, harness):
+    from calsync_desktop.model import ShowAs
+
+    typed = create(harness.provider, draft(show_as=ShowAs.OUT_OF_OFFICE))
+    stored = server.get_event(typed.remote_id)
+    assert (stored["eventType"], stored["transparency"]) == ("outOfOffice", "opaque")
+    # another calendar of the account has no status events: a busy event there
+    server.state.add_calendar("team@group.calendar.google.com", "Team")
+    other = GoogleProvider(
+        harness.credentials,
+        calendar_id="team@group.calendar.google.com",
+        api_endpoint=server.api_endpoint,
+        backoff=harness.backoff,
+        timeout=5,
+    )
+    try:
+        plain = create(other, draft(show_as=ShowAs.OUT_OF_OFFICE))
+        stored = server.get_event(plain.remote_id, "team@group.calendar.google.com")
+        assert (stored["eventType"], stored["transparency"]) == ("default", "opaque")
+        assert other.get(plain.remote_id).show_as is ShowAs.BUSY
+    finally:
+        other.close()
+
+
+def test_the_server_refuses_what_google_refuses(server, harness):
+    """The type "cannot be modified after the event is created"; status events
+    exist on primary calendars only; transparency is opaque or transparent
+    (calendar v3 discovery document)."""
+    events = build(
+        "calendar",
+        "v3",
+        credentials=harness.credentials,
+        static_discovery=True,
+        client_options={"api_endpoint": server.api_endpoint},
+    ).events()
+    start = {"dateTime": (NOW + timedelta(days=2)).isoformat(), "timeZone": "UTC"}
+    end = {"dateTime": (NOW + timedelta(days=2, hours=1)).isoformat(), "timeZone": "UTC"}
+    made = events.insert(calendarId="primary", body={"start": start, "end": end}).execute()
+    for body in ({"eventType": "outOfOffice"}, {"transparency": "see-through"}):
+        with pytest.raises(HttpError) as refused:
+            events.patch(calendarId="primary", eventId=made["id"], body=body).execute()
+        assert refused.value.resp.status == 400
+    server.state.add_calendar("team@group.calendar.google.com", "Team")
+    with pytest.raises(HttpError) as refused:
+        events.insert(
+            calendarId="team@group.calendar.google.com",
+            body={"start": start, "end": end, "eventType": "outOfOffice"},
+        ).execute()
+    assert refused.value.resp.status == 400
+    # the Meet link is read-only: what a client sends is not kept
+    patched = events.patch(
+        calendarId="primary", eventId=made["id"], body={"hangoutLink": "https://x.example"}
+    ).execute()
+    assert "hangoutLink" not in patched
+
+
+def test_a_meet_link_comes_from_the_conference_or_the_hangout_link(server, harness):
+    from calsync_desktop.model import ShowAs
+
+    start = NOW + timedelta(days=2)
+    rid = server.create_event(
+        "Weekly", start, start + timedelta(hours=1), join_url="https://meet.google.com/kkk-llll-mmm"
+    )
+    assert server.get_event(rid)["hangoutLink"] == "https://meet.google.com/kkk-llll-mmm"
+    event = harness.provider.get(rid)
+    assert event.join_url == "https://meet.google.com/kkk-llll-mmm"
+    # a show-as change by calsync leaves the conference alone
+    (result,) = harness.provider.write(
+        [
+            Update(
+                rid,
+                event.version,
+                draft(local_id="x", show_as=ShowAs.FREE),
+                frozenset({"show_as"}),
+            )
+        ]
+    )
+    assert result.ok, result.error
+    assert harness.provider.get(rid).join_url == "https://meet.google.com/kkk-llll-mmm"
+    assert to_remote_event({**server.get_event(rid), "conferenceData": None}).join_url == (
+        "https://meet.google.com/kkk-llll-mmm"
+    )

@@ -47,6 +47,7 @@ from calsync_desktop.model import (
     OccurrenceOverride,
     Participant,
     Recurrence,
+    ShowAs,
     new_id,
 )
 from calsync_desktop.providers.base import Backoff, CalendarProvider, NotFound, RemoteEvent
@@ -57,6 +58,8 @@ from tests.fakes.kit import IMPOSSIBLE_DATE, RemoteCalendar
 
 from .e2e_history import HistoryContract
 from .harness import Crash, EngineHarness
+
+ZOOM = "https://acme.zoom.us/j/5551234567?pwd=abc"
 
 SENSITIVITIES = ("normal", "private", "confidential", "personal")
 
@@ -720,6 +723,37 @@ class EndToEndContract(HistoryContract):
         h.sync()
         assert h.local_for(made).private
         assert h.server.sensitivity(made) == "normal"
+
+    # ----------------------------------------------------------- availability (SPEC §10)
+
+    def test_show_as_both_ways_and_nothing_pushed_again(self, h):
+        made = h.add_remote("Focus block", show_as="free")
+        a = h.add_local("Offsite", show_as=ShowAs.TENTATIVE)
+        h.sync()
+        assert h.local_for(made).show_as is ShowAs.FREE
+        held = h.provider.show_as_kept.get(ShowAs.TENTATIVE, ShowAs.TENTATIVE)
+        assert h.server.show_as(h.remote_id_for(a.id)) == held
+        # what the service holds instead of tentative is no change of the Sales Calendar's
+        assert h.local(a.id).show_as is ShowAs.TENTATIVE
+        h.edit_local(a.id, show_as=ShowAs.FREE)
+        h.server.edit_event(made, show_as="busy")
+        h.sync()
+        assert h.server.show_as(h.remote_id_for(a.id)) == "free"
+        assert h.local_for(made).show_as is ShowAs.BUSY
+        h.sync()  # the echo of its own writes
+        before = h.server.count_requests()
+        assert h.sync().counts == {}  # nothing pushed again
+        assert h.server.count_requests() - before == 1
+
+    def test_an_online_meetings_join_link_comes_to_the_sales_calendar(self, h):
+        link = self.join_url
+        made = h.add_remote("Weekly review", join_url=link)
+        pasted = h.add_remote("Vendor call", location=f"Zoom: {ZOOM}")
+        h.sync()
+        assert h.local_for(made).join_url == link
+        assert h.local_for(pasted).join_url == ZOOM
+
+    join_url = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_Zm9v%40thread.v2/0"
 
     # ----------------------------------------------------------- incremental and faults
 

@@ -94,6 +94,8 @@ class TestGoogleSeries(SeriesContract):
 class TestGoogleRules(EndToEndContract):
     """The shared rules against the Google test server, with Google's own checks added."""
 
+    join_url = "https://meet.google.com/abc-defg-hij"  # a Meet conference's video entry point
+
     retry_cases = (
         ("rate_limit", 5, 5.0),
         ("rate_limit_403", 7, 7.0),

@@ -19,6 +19,7 @@ from exchangelib import (
     EWSTimeZone,
     ExtendedProperty,
 )
+from exchangelib.fields import TextField
 from exchangelib.folders import Calendar
 from exchangelib.recurrence import (
     AbsoluteMonthlyPattern,
@@ -32,6 +33,7 @@ from exchangelib.recurrence import (
     WeeklyPattern,
 )
 from exchangelib.recurrence import Recurrence as EwsRecurrence
+from exchangelib.version import EXCHANGE_2013
 
 from calsync_desktop.model import (
     InviteStatus,
@@ -40,6 +42,7 @@ from calsync_desktop.model import (
     Organizer,
     Participant,
     Recurrence,
+    ShowAs,
 )
 from calsync_desktop.providers.base import (
     RemoteEvent,
@@ -75,6 +78,21 @@ class CalsyncLocalId(ExtendedProperty):
 LOCAL_ID_FIELD = "calsync_local_id"
 _register_lock = threading.Lock()
 
+JOIN_URL_FIELD = "join_online_meeting_url"
+"""calendar:JoinOnlineMeetingUrl (types.xsd, CalendarItemType, Exchange 2013 on):
+the online meeting's join link, which exchangelib does not name; read-only."""
+
+# LegacyFreeBusyStatus (types.xsd, LegacyFreeBusyType): Free, Tentative, Busy,
+# OOF, WorkingElsewhere, or NoData (shown as busy)
+SHOW_AS_TO_EWS = {
+    ShowAs.FREE: "Free",
+    ShowAs.TENTATIVE: "Tentative",
+    ShowAs.BUSY: "Busy",
+    ShowAs.OUT_OF_OFFICE: "OOF",
+    ShowAs.WORKING_ELSEWHERE: "WorkingElsewhere",
+}
+_SHOW_AS_FROM_EWS = {word: value for value, word in SHOW_AS_TO_EWS.items()}
+
 
 def register_local_id_property() -> None:
     """Register the extended property on CalendarItem once per process.
@@ -84,6 +102,16 @@ def register_local_id_property() -> None:
     """
     with _register_lock:
         existing = {f.name: f for f in CalendarItem.FIELDS}
+        if JOIN_URL_FIELD not in existing:
+            CalendarItem.add_field(
+                TextField(
+                    JOIN_URL_FIELD,
+                    field_uri="calendar:JoinOnlineMeetingUrl",
+                    is_read_only=True,
+                    supported_from=EXCHANGE_2013,
+                ),
+                insert_after="net_show_url",
+            )
         if LOCAL_ID_FIELD in existing:
             return
         CalendarItem.register(LOCAL_ID_FIELD, CalsyncLocalId)
@@ -225,6 +253,8 @@ ITEM_FIELDS = [
     "organizer",
     "my_response_type",
     "is_cancelled",
+    "legacy_free_busy_status",
+    JOIN_URL_FIELD,
     LOCAL_ID_FIELD,
 ]
 # The user's own answer (MyResponseType); Unknown, Organizer and NoResponseReceived are none.
@@ -348,6 +378,8 @@ def to_remote_event(item, exceptions: dict, own_email: str) -> RemoteEvent:
         if own
         else _ANSWER_FROM_EWS.get(item.my_response_type or "", MyResponse.NONE),
         cancelled=bool(item.is_cancelled),
+        show_as=_SHOW_AS_FROM_EWS.get(item.legacy_free_busy_status or "", ShowAs.BUSY),
+        join_url=getattr(item, JOIN_URL_FIELD, None) or "",
     )
 
 

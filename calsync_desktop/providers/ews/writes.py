@@ -38,6 +38,7 @@ from calsync_desktop.providers.base import (
 )
 from calsync_desktop.providers.ews.mapping import (
     LOCAL_ID_FIELD,
+    SHOW_AS_TO_EWS,
     ews_time,
     ews_to_rrule,
     rrule_to_ews,
@@ -137,6 +138,7 @@ class ExchangeWrites:
             end=ews_time(draft.end, tz),
             is_all_day=False,
             sensitivity="Private" if draft.private else "Normal",
+            legacy_free_busy_status=SHOW_AS_TO_EWS[draft.show_as],
             required_attendees=[
                 Attendee(
                     mailbox=Mailbox(email_address=p.email, name=p.name or None),
@@ -338,6 +340,7 @@ class ExchangeWrites:
                     "location": ["location"],
                     "time": ["start", "end"],
                     "private": ["sensitivity"],
+                    "show_as": ["legacy_free_busy_status"],
                     "attendees": ["required_attendees"],
                     "recurrence": ["recurrence"],
                 }.get(f, [])

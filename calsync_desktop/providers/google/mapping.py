@@ -24,6 +24,7 @@ from calsync_desktop.model import (
     Organizer,
     Participant,
     Recurrence,
+    ShowAs,
 )
 from calsync_desktop.providers.base import (
     EventDraft,
@@ -48,6 +49,36 @@ _ANSWER_FROM_GOOGLE = {
 }
 _ANSWER_TO_GOOGLE = {v: k for k, v in _ANSWER_FROM_GOOGLE.items()}
 SERIES_VERSION_SEPARATOR = "+"
+
+# Show-as on Google (calendar v3 discovery document, Event.transparency and
+# Event.eventType; guide "Manage focus time, out of office, and working location
+# events", developers.google.com/calendar/api/guides/calendar-status):
+# "transparent" is "Show me as Available", "opaque" (the default) busy; an
+# out-of-office or working-location event says so in its eventType, which
+# "cannot be modified after the event is created". Google has no tentative and
+# calsync makes no working-location events (they hold a place, not a time):
+# both are written as busy, and an event that exists already keeps its type.
+SHOW_AS_KEPT = {ShowAs.TENTATIVE: ShowAs.BUSY, ShowAs.WORKING_ELSEWHERE: ShowAs.BUSY}
+_EVENT_TYPE_SHOW_AS = {
+    "outOfOffice": ShowAs.OUT_OF_OFFICE,
+    "workingLocation": ShowAs.WORKING_ELSEWHERE,
+}
+def show_as_of(item: dict) -> ShowAs:
+    """An event's show-as: its type first (out of office, working location), then
+    its transparency."""
+    typed = _EVENT_TYPE_SHOW_AS.get(item.get("eventType") or "default")
+    if typed is not None:
+        return typed
+    return ShowAs.FREE if item.get("transparency") == "transparent" else ShowAs.BUSY
+
+
+def join_url_of(item: dict) -> str:
+    """The Meet (or add-on conference) link: the conference's video entry point,
+    else the read-only ``hangoutLink``."""
+    for entry in (item.get("conferenceData") or {}).get("entryPoints") or ():
+        if entry.get("entryPointType") == "video" and entry.get("uri"):
+            return entry["uri"]
+    return item.get("hangoutLink") or ""
 
 
 def master_etag(version: str) -> str:
@@ -225,11 +256,17 @@ def to_remote_event(
         my_response=_my_response(item),
         guests_can_modify=bool(item.get("guestsCanModify")),
         cancelled=item.get("status") == "cancelled",
+        show_as=show_as_of(item),
+        join_url=join_url_of(item),
     )
 
 
-def draft_body(draft: EventDraft, fields: Iterable[str] | None = None) -> dict:
-    """The Google event body for a draft, limited to ``fields`` (all when None)."""
+def draft_body(draft: EventDraft, fields: Iterable[str] | None = None, typed: bool = False) -> dict:
+    """The Google event body for a draft, limited to ``fields`` (all when None).
+
+    Out of office is an event type: given only with ``typed``, for an event
+    being made on a primary calendar (the only ones that have the type);
+    otherwise show-as is the transparency alone."""
     wanted = set(fields) if fields is not None else None
 
     def want(name: str) -> bool:
@@ -254,6 +291,10 @@ def draft_body(draft: EventDraft, fields: Iterable[str] | None = None) -> dict:
             for p in draft.attendees
             if p.email
         ]
+    if want("show_as"):
+        body["transparency"] = "transparent" if draft.show_as is ShowAs.FREE else "opaque"
+        if typed and draft.show_as is ShowAs.OUT_OF_OFFICE:
+            body["eventType"] = "outOfOffice"
     if want("recurrence"):
         if draft.recurrence is None:
             body["recurrence"] = []

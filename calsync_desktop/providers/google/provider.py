@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import google_auth_httplib2
@@ -37,6 +38,7 @@ from calsync_desktop.providers.base import (
 from calsync_desktop.providers.google.mapping import (
     LOCAL_ID_PROPERTY,
     answer_body,
+    SHOW_AS_KEPT,
     draft_body,
     event_id_for,
     instance_id,
@@ -71,6 +73,7 @@ class GoogleProvider(GoogleWire, CalendarProvider):
 
     kind = "google"
     write_batch_size = BATCH_SIZE
+    show_as_kept = MappingProxyType(SHOW_AS_KEPT)
 
     def __init__(
         self,
@@ -303,11 +306,15 @@ class GoogleProvider(GoogleWire, CalendarProvider):
 
     # -- writes
 
+    def _primary(self) -> bool:
+        """Whether this is the account's primary calendar (its id is the address)."""
+        return self.calendar_id == "primary" or self.calendar_id == self._email
+
     def _request_for(self, write: Write):
         events = self._events()
         send = "all" if write.send_invitations else "none"
         if isinstance(write, Create):
-            body = draft_body(write.draft)
+            body = draft_body(write.draft, typed=self._primary())
             body["id"] = event_id_for(write.draft.local_id)
             return events.insert(calendarId=self.calendar_id, body=body, sendUpdates=send)
         if isinstance(write, Respond):

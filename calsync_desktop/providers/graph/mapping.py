@@ -22,6 +22,7 @@ from calsync_desktop.model import (
     Organizer,
     Participant,
     Recurrence,
+    ShowAs,
 )
 from calsync_desktop.providers.base import (
     EventDraft,
@@ -56,7 +57,8 @@ FIELDS = (
     "id,changeKey,subject,body,start,end,originalStartTimeZone,originalEndTimeZone,location,"
     "isAllDay,sensitivity,attendees,recurrence,type,seriesMasterId,originalStart,iCalUId,"
     "lastModifiedDateTime,isOrganizer,isCancelled,cancelledOccurrences,"
-    "organizer,responseStatus,responseRequested"
+    "organizer,responseStatus,responseRequested,"
+    "showAs,onlineMeeting,onlineMeetingUrl"
 )
 EXPAND_LOCAL_ID = f"singleValueExtendedProperties($filter=id eq '{LOCAL_ID_PROPERTY}')"
 
@@ -267,6 +269,21 @@ def _contents(item: dict) -> str:
     return join_contents(item.get("subject"), body.get("content"), is_html)
 
 
+def _show_as(item: dict) -> ShowAs:
+    """event.showAs, a freeBusyStatus (graph-schemas/calendar-v1.0.xml): free,
+    tentative, busy, oof, workingElsewhere (the product's own values), or
+    unknown, which shows as busy."""
+    try:
+        return ShowAs(item.get("showAs") or "busy")
+    except ValueError:
+        return ShowAs.BUSY  # "unknown"
+
+
+def _join_url(item: dict) -> str:
+    """onlineMeeting.joinUrl, else the older onlineMeetingUrl (Skype for Business)."""
+    return (item.get("onlineMeeting") or {}).get("joinUrl") or item.get("onlineMeetingUrl") or ""
+
+
 def _organizer(item: dict) -> Organizer | None:
     """Who organises someone else's meeting (``organizer.emailAddress``)."""
     if item.get("isOrganizer", True):
@@ -345,6 +362,8 @@ def to_remote_event(item: dict, default_tz: str = "UTC") -> RemoteEvent:
             ((item.get("responseStatus") or {}).get("response") or "").lower(), MyResponse.NONE
         ),
         cancelled=bool(item.get("isCancelled")),
+        show_as=_show_as(item),
+        join_url=_join_url(item),
     )
 
 
@@ -367,6 +386,8 @@ def draft_body(draft: EventDraft, fields: Iterable[str] | None = None) -> dict:
         body["end"] = _write_time(draft.end, draft.timezone)
     if want("private"):
         body["sensitivity"] = "private" if draft.private else "normal"
+    if want("show_as"):
+        body["showAs"] = draft.show_as.value
     if want("attendees"):
         # No status: the answer belongs to the attendee and Graph keeps it.
         body["attendees"] = [

@@ -8,11 +8,13 @@ from tests.fakes.kit.proxy import FaultProxy, plain_http_answer
 from tests.fakes.kit.remote import (
     RESPONSES,
     SENSITIVITIES,
+    SHOW_AS,
     NewEvent,
     RemoteCalendar,
     SeriesEdits,
     neutral_changes,
     response_word,
+    show_as_word,
 )
 from tests.fakes.kit.serving import CLIENT_GONE, BackgroundServer, HTTPServer
 from tests.fakes.kit.tls import TestCA
@@ -25,6 +27,7 @@ __all__ = [
     "IMPOSSIBLE_DATE",
     "RESPONSES",
     "SENSITIVITIES",
+    "SHOW_AS",
     "BackgroundServer",
     "Fault",
     "FaultProxy",
@@ -39,4 +42,5 @@ __all__ = [
     "neutral_changes",
     "plain_http_answer",
     "response_word",
+    "show_as_word",
 ]

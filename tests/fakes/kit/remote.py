@@ -14,7 +14,12 @@ The words:
   original start (an aware datetime);
 - *changes* name neutral fields: ``subject``, ``body`` (with ``html=True`` when
   it is HTML), ``location``, ``start``, ``end``, ``sensitivity`` (one of
-  :data:`SENSITIVITIES`) or ``private`` (a bool: ``"private"`` or ``"normal"``);
+  :data:`SENSITIVITIES`) or ``private`` (a bool: ``"private"`` or ``"normal"``),
+  ``show_as`` (one of :data:`SHOW_AS`, the values of the product's ``ShowAs``;
+  a service that keeps a show-as in an event's type, Google's out of office,
+  refuses to change it as the service does);
+- a new event may also carry ``join_url``: its online meeting's link in the
+  service's own field for it (a conference, an online meeting);
 - a *response* is an attendee's answer, one of :data:`RESPONSES` (the values of
   the product's ``InviteStatus``, so either may be passed);
 - a *fault* is how the next requests fail, one of :data:`FAULT_KINDS` (a server
@@ -37,13 +42,25 @@ from tests.fakes.kit.faults import FAULT_KINDS, FaultQueue
 
 SENSITIVITIES = ("normal", "private", "confidential", "personal")
 RESPONSES = ("no_response", "accepted", "tentative", "declined")
-CHANGES = ("subject", "body", "html", "location", "start", "end", "sensitivity", "private")
+CHANGES = (
+    "subject",
+    "body",
+    "html",
+    "location",
+    "start",
+    "end",
+    "sensitivity",
+    "private",
+    "show_as",
+)
+SHOW_AS = ("free", "tentative", "busy", "oof", "workingElsewhere")
 
 __all__ = [
     "CHANGES",
     "FAULT_KINDS",
     "RESPONSES",
     "SENSITIVITIES",
+    "SHOW_AS",
     "NewEvent",
     "RemoteCalendar",
     "SeriesEdits",
@@ -66,10 +83,13 @@ class NewEvent:
     attendees: tuple[tuple[str | None, str], ...] = ()
     organizer: str | None = None
     timezone: str = "UTC"
+    show_as: str = "busy"
+    join_url: str = ""
 
     def __post_init__(self) -> None:
         if self.sensitivity not in SENSITIVITIES:
             raise ValueError(f"sensitivity {self.sensitivity!r}; one of {SENSITIVITIES}")
+        object.__setattr__(self, "show_as", show_as_word(self.show_as))
         if self.end < self.start:
             raise ValueError("an event ends after it starts")
         object.__setattr__(self, "attendees", tuple(self.attendees))
@@ -166,6 +186,10 @@ class RemoteCalendar(abc.ABC):
         it (one of :data:`RESPONSES`), or None when the meeting is no longer on
         the owner's calendar (Exchange and Office 365 move a declined meeting to
         Deleted Items)."""
+
+    @abc.abstractmethod
+    def show_as(self, remote_id: str) -> str:
+        """How the event shows the owner's time, in neutral words (one of :data:`SHOW_AS`)."""
 
     @abc.abstractmethod
     def invitations_sent(self) -> int:
@@ -290,7 +314,17 @@ def neutral_changes(changes: dict) -> dict:
         out["sensitivity"] = "private" if out.pop("private") else "normal"
     if out.get("sensitivity", "normal") not in SENSITIVITIES:
         raise ValueError(f"sensitivity {out['sensitivity']!r}; one of {SENSITIVITIES}")
+    if "show_as" in out:
+        out["show_as"] = show_as_word(out["show_as"])
     return out
+
+
+def show_as_word(value) -> str:
+    """A neutral show-as (or the product's ``ShowAs``), checked."""
+    value = getattr(value, "value", value)
+    if value not in SHOW_AS:
+        raise ValueError(f"show_as {value!r}; one of {SHOW_AS}")
+    return value
 
 
 def response_word(response: str, words: dict[str, str]) -> str:

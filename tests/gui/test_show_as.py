@@ -1,0 +1,193 @@
+"""Show-as and online meetings in the window (SPEC §10): free and tentative
+boxes drawn lighter, out of office distinctly, "Join" on a box and in the
+dialog from ten minutes before the start (by the app's clock), never on a
+private box; the dialog sets show-as."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QFontMetrics
+
+from calsync_desktop.gui.appointment_dialog import AppointmentDialog
+from calsync_desktop.gui.boxes import JOIN_FILL, OUT_OF_OFFICE, blend_on_white, join_rect
+from calsync_desktop.gui.calendar_model import PRIVATE_FILL, Roles
+from calsync_desktop.model import MyResponse, Organizer, ShowAs
+
+from . import test_calendar_view as views
+from .conftest import make_appointment
+
+berlin = views.berlin
+window = views.window  # the calendar views' window fixture, shared
+
+JOIN = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0"
+
+
+def box_of(canvas, contents: str):
+    rows = canvas.model.rows()
+    (placed,) = [p for p in canvas.placed if rows[p.row_index].occurrence.contents == contents]
+    return placed, rows[placed.row_index]
+
+
+def inside(canvas, rect) -> QColor:
+    """A pixel of the box away from its text, edge and outline."""
+    image = canvas.grab().toImage()
+    ratio = image.devicePixelRatio()
+    return image.pixelColor(int((rect.right() - 6) * ratio), int((rect.bottom() - 4) * ratio))
+
+
+def test_free_and_tentative_are_lighter_and_out_of_office_is_purple(window, gui_store):
+    # Thursday 26 March 2026 (the clock's day), one box a day apart each
+    for hour, show in ((8, ShowAs.BUSY), (10, ShowAs.FREE), (13, ShowAs.TENTATIVE)):
+        gui_store.add_appointment(
+            make_appointment(show.label, berlin(2026, 3, 26, hour), berlin(2026, 3, 26, hour + 2),
+                             show_as=show)
+        )  # fmt: skip
+    gui_store.add_appointment(
+        make_appointment(
+            "Holiday", berlin(2026, 3, 27, 8), berlin(2026, 3, 27, 17), show_as=ShowAs.OUT_OF_OFFICE
+        )
+    )
+    window.model.refresh()
+    canvas = window.time_grid.canvas
+    busy, row = box_of(canvas, "Busy")
+    colour = row.colour
+    assert inside(canvas, busy.rect) == blend_on_white(colour)
+    free, _ = box_of(canvas, "Free")
+    tentative, _ = box_of(canvas, "Tentative")
+    assert inside(canvas, free.rect).lightness() > blend_on_white(colour).lightness()
+    # tentative: pale, with the hatching in the calendar's colour across it
+    image = canvas.grab().toImage()
+    ratio = image.devicePixelRatio()
+    r = tentative.rect
+    strip = {
+        image.pixelColor(int(x * ratio), int((r.bottom() - 4) * ratio)).name()
+        for x in range(int(r.left() + 40), int(r.right() - 4))
+    }
+    assert len(strip) >= 2  # hatched, not a flat fill
+    shades = [
+        image.pixelColor(int(x * ratio), int(y * ratio)).lightness()
+        for x in range(int(r.left() + 40), int(r.right() - 4))
+        for y in range(int(r.bottom() - 20), int(r.bottom() - 3))
+    ]
+    assert sum(shades) / len(shades) > blend_on_white(colour).lightness()  # lighter overall
+    oof, _ = box_of(canvas, "Holiday")
+    assert inside(canvas, oof.rect) == blend_on_white(OUT_OF_OFFICE, 70)
+    # the tooltip says it in words
+    index = window.model.index(row_index(window, "Tentative"), 0)
+    assert "(tentative)" in window.model.data(index, Qt.ItemDataRole.ToolTipRole)
+
+
+def row_index(window, contents: str) -> int:
+    rows = window.model.rows()
+    return next(i for i, r in enumerate(rows) if r.occurrence.contents == contents)
+
+
+def test_a_private_free_appointment_is_a_lighter_grey_box(window, gui_store):
+    gui_store.add_appointment(
+        make_appointment(
+            "Secret", berlin(2026, 3, 26, 14), berlin(2026, 3, 26, 16), private=True,
+            show_as=ShowAs.FREE,
+        )
+    )  # fmt: skip
+    window.model.refresh()
+    canvas = window.time_grid.canvas
+    rows = window.model.rows()
+    (box,) = [p for p in canvas.placed if rows[p.row_index].private]
+    shade = inside(canvas, box.rect)
+    assert shade != PRIVATE_FILL and shade.lightness() > PRIVATE_FILL.lightness()
+    index = window.model.index(box.row_index, 0)
+    assert "Secret" not in window.model.data(index, Qt.ItemDataRole.ToolTipRole)
+
+
+def test_join_shows_on_the_box_from_ten_minutes_before_and_opens_the_link(
+    window, gui_store, gui_clock, qtbot
+):
+    # the clock: 26 March 2026, 10:30 UTC = 11:30 in Berlin
+    gui_store.add_appointment(
+        make_appointment(
+            "Weekly sync", berlin(2026, 3, 26, 11, 45), berlin(2026, 3, 26, 13), join_url=JOIN
+        )
+    )
+    gui_store.add_appointment(
+        make_appointment(
+            "Lawyer", berlin(2026, 3, 26, 11, 35), berlin(2026, 3, 26, 12, 30),
+            private=True, join_url=JOIN,
+        )
+    )  # fmt: skip
+    window.model.refresh()
+    canvas = window.time_grid.canvas
+    placed, _ = box_of(canvas, "Weekly sync")
+    chip = join_rect(placed.rect, QFontMetrics(canvas.font()))
+    assert chip is not None
+
+    def chip_colour() -> QColor:
+        image = canvas.grab().toImage()
+        ratio = image.devicePixelRatio()
+        return image.pixelColor(int((chip.left() + 2) * ratio), int(chip.center().y() * ratio))
+
+    # 15 minutes before: no button; a click there selects the box
+    assert chip_colour() != JOIN_FILL
+    with qtbot.assertNotEmitted(canvas.joinRequested):
+        qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=chip.center().toPoint())
+    assert canvas.selected_row == placed.row_index
+    # 10 minutes before: the button is there and opens the meeting
+    gui_clock.now = datetime(2026, 3, 26, 10, 35, tzinfo=UTC)
+    canvas.update()
+    assert chip_colour() == JOIN_FILL
+    with qtbot.waitSignal(canvas.joinRequested) as joined:
+        qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=chip.center().toPoint())
+    assert joined.args == [JOIN]
+    # never on a private box, even one's own
+    rows = window.model.rows()
+    (private,) = [p for p in canvas.placed if rows[p.row_index].private]
+    corner = private.rect.topRight() + QPointF(-12, 8)
+    assert canvas.join_at(corner, gui_clock()) == ""
+    # over once the meeting has ended
+    gui_clock.now = datetime(2026, 3, 26, 12, 0, tzinfo=UTC)
+    assert canvas.join_at(QPointF(chip.center()), gui_clock()) == ""
+
+
+def test_the_dialog_sets_show_as_and_offers_join_by_the_clock(qtbot, gui_clock):
+    opened = []
+    meeting = make_appointment(
+        "Board meeting",
+        datetime(2026, 3, 26, 10, 45, tzinfo=UTC),
+        datetime(2026, 3, 26, 11, 30, tzinfo=UTC),
+        join_url=JOIN,
+        organizer=Organizer("Dana Boss", "dana@acme.example"),
+        my_response=MyResponse.TENTATIVE,
+        show_as=ShowAs.TENTATIVE,
+    )
+    dialog = AppointmentDialog(meeting, False, clock=gui_clock, open_url=opened.append)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.show_as.currentText() == "Tentative"
+    # someone else's meeting: show-as is the attendee's own to set
+    assert dialog.show_as.isEnabled() and dialog.title.isReadOnly()
+    assert not dialog.join_row.join.isVisible()  # 15 minutes before
+    assert "ten minutes before" in dialog.join_row.when.text()
+    gui_clock.now = datetime(2026, 3, 26, 10, 36, tzinfo=UTC)
+    dialog.join_row.refresh()
+    assert dialog.join_row.join.isVisible()
+    qtbot.mouseClick(dialog.join_row.join, Qt.MouseButton.LeftButton)
+    assert opened == [JOIN]
+    dialog.show_as.set_value(ShowAs.OUT_OF_OFFICE)
+    assert dialog.appointment().show_as is ShowAs.OUT_OF_OFFICE
+    # an appointment without link or organiser has no meeting row at all
+    plain = AppointmentDialog(make_appointment("Call", meeting.start, meeting.end), False)
+    qtbot.addWidget(plain)
+    assert not plain.form.isRowVisible(plain.join_row)
+    assert plain.appointment().show_as is ShowAs.BUSY
+
+
+def test_time_text_role_is_unchanged_by_show_as(window, gui_store):
+    gui_store.add_appointment(
+        make_appointment(
+            "Focus", berlin(2026, 3, 26, 9), berlin(2026, 3, 26, 10), show_as=ShowAs.FREE
+        )
+    )
+    window.model.refresh()
+    index = window.model.index(row_index(window, "Focus"), 0)
+    assert window.model.data(index, Roles.TIME_TEXT) == "09:00–10:00"
