@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from calsync_desktop.model import Appointment, InviteStatus
-from calsync_desktop.providers.kit.contents import split_contents
 from calsync_desktop.providers.kit.availability import ical_show_as
+from calsync_desktop.providers.kit.contents import split_contents
 
 BUSY_SUMMARY = "Busy"
 

@@ -22,8 +22,8 @@ from calsync_desktop.gui.appointment_editor import AppointmentEditor
 from calsync_desktop.gui.calendar_list import CalendarList, sections_for
 from calsync_desktop.gui.calendar_model import CalendarModel
 from calsync_desktop.gui.calendar_view import CalendarWindow, display_zone
-from calsync_desktop.gui.meeting_panel import hide_declined
 from calsync_desktop.gui.meeting_fields import open_link
+from calsync_desktop.gui.meeting_panel import hide_declined
 from calsync_desktop.gui.settings_dialog import working_hours
 from calsync_desktop.gui.team_window import TeamWindow
 from calsync_desktop.gui.tray import Tray, last_sync_text, tray_status

@@ -50,8 +50,8 @@ from calsync_desktop.editing import (
 )
 from calsync_desktop.gui import formats
 from calsync_desktop.gui.icons import icon
-from calsync_desktop.gui.meeting_panel import MeetingPanel
 from calsync_desktop.gui.meeting_fields import JoinRow, ShowAsChoice, open_link
+from calsync_desktop.gui.meeting_panel import MeetingPanel
 from calsync_desktop.gui.participants import NO_EMAIL_NOTE, ParticipantsTable
 from calsync_desktop.gui.recurrence_editor import (  # re-exported for the dialog's users
     FREQUENCIES,

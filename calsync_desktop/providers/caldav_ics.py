@@ -39,13 +39,13 @@ from calsync_desktop.model import (
     Recurrence,
 )
 from calsync_desktop.providers.base import EventDraft, InvalidEvent, RemoteEvent
-from calsync_desktop.providers.kit.contents import join_contents, looks_like_html, split_contents
 from calsync_desktop.providers.kit.availability import (
     BUSY_STATUS,
     ical_show_as,
     join_link_in,
     show_as_from_ical,
 )
+from calsync_desktop.providers.kit.contents import join_contents, looks_like_html, split_contents
 from calsync_desktop.providers.kit.occurrences import SERIES_FIELDS, put_back
 
 LOCAL_ID_PROPERTY = "X-CALSYNC-LOCAL-ID"

@@ -26,8 +26,8 @@ from calsync_desktop.model import (
     ShowAs,
 )
 from calsync_desktop.providers.base import EventDraft, RemoteEvent
-from calsync_desktop.providers.kit.contents import join_contents, split_contents, stored_contents
 from calsync_desktop.providers.kit.availability import join_link_in
+from calsync_desktop.providers.kit.contents import join_contents, split_contents, stored_contents
 from calsync_desktop.providers.kit.occurrences import without_plain
 from calsync_desktop.sync.snapshot import Fields
 

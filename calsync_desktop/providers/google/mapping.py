@@ -63,6 +63,8 @@ _EVENT_TYPE_SHOW_AS = {
     "outOfOffice": ShowAs.OUT_OF_OFFICE,
     "workingLocation": ShowAs.WORKING_ELSEWHERE,
 }
+
+
 def show_as_of(item: dict) -> ShowAs:
     """An event's show-as: its type first (out of office, working location), then
     its transparency."""

@@ -37,8 +37,8 @@ from calsync_desktop.providers.base import (
 )
 from calsync_desktop.providers.google.mapping import (
     LOCAL_ID_PROPERTY,
-    answer_body,
     SHOW_AS_KEPT,
+    answer_body,
     draft_body,
     event_id_for,
     instance_id,
