@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QFontMetrics
 
+from calsync_desktop.accounts.base import Account
 from calsync_desktop.gui.appointment_dialog import AppointmentDialog
 from calsync_desktop.gui.boxes import JOIN_FILL, OUT_OF_OFFICE, blend_on_white, join_rect
 from calsync_desktop.gui.calendar_model import PRIVATE_FILL, Roles
@@ -159,12 +160,16 @@ def test_the_dialog_sets_show_as_and_offers_join_by_the_clock(qtbot, gui_clock):
         organizer=Organizer("Dana Boss", "dana@acme.example"),
         my_response=MyResponse.TENTATIVE,
         show_as=ShowAs.TENTATIVE,
+        account_id="work",
     )
-    dialog = AppointmentDialog(meeting, False, clock=gui_clock, open_url=opened.append)
+    work = Account("work", "google", "Work", "me@example.com")
+    dialog = AppointmentDialog(
+        meeting, False, accounts=[work], clock=gui_clock, open_url=opened.append
+    )
     qtbot.addWidget(dialog)
     dialog.show()
     assert dialog.show_as.currentText() == "Tentative"
-    # someone else's meeting: show-as is the attendee's own to set
+    # someone else's meeting on Google: show-as is the attendee's own to set
     assert dialog.show_as.isEnabled() and dialog.title.isReadOnly()
     assert not dialog.join_row.join.isVisible()  # 15 minutes before
     assert "ten minutes before" in dialog.join_row.when.text()
