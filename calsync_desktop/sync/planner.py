@@ -37,6 +37,22 @@ from calsync_desktop.sync.snapshot import LinkStatus
 log = logging.getLogger(__name__)
 
 
+def _carriers(
+    events: dict[str, RemoteEvent], by_remote: dict[str, LinkStatus], copies: set[str]
+) -> dict[str, RemoteEvent]:
+    """Local id -> the unlinked event that carries it. Several carry one when the
+    links are gone (resync from scratch, an account added again, a crash) and the
+    service copied the id into a split's new series (Google): the appointment's
+    own series began first, the copy at the split; the others are new events."""
+    out: dict[str, RemoteEvent] = {}
+    for e in events.values():
+        if e.local_id and e.remote_id not in by_remote and e.remote_id not in copies:
+            held = out.get(e.local_id)
+            if held is None or (e.start, e.remote_id) < (held.start, held.remote_id):
+                out[e.local_id] = e
+    return out
+
+
 class Planner:
     """Makes the plan of one run; ``suspects`` are linked events a full listing
     lacked (deleted, or moved out of the window: asked for by id)."""
@@ -169,16 +185,18 @@ class Planner:
                     link = links[event.local_id]  # our event under a new remote id
             if link is not None:
                 continue  # decided with its local item below
+        remote_by_local = _carriers(events, by_remote, copies)
+        for rid, event in events.items():
+            if rid in by_remote or (event.local_id in links and rid not in copies):
+                continue
             local_id = event.local_id if rid not in copies else None
-            if local_id and (local_id in locals_ or local_id in tombstones):
+            if (
+                local_id
+                and (local_id in locals_ or local_id in tombstones)
+                and remote_by_local[local_id] is event
+            ):
                 continue  # crash repair / re-added account: linked below by local id
             unlinked_events.append(event)
-
-        remote_by_local = {
-            e.local_id: e
-            for e in events.values()
-            if e.local_id and e.remote_id not in by_remote and e.remote_id not in copies
-        }
 
         item_ids = (set(links) | set(tombstones) | set(locals_)) - touched
         unlinked_locals: list[Appointment] = []

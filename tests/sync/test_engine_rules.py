@@ -367,6 +367,29 @@ def test_a_split_off_series_carrying_the_old_series_local_id_comes_in_as_its_own
     assert h.sync().counts == {}
 
 
+def test_an_appointment_relinked_by_its_id_takes_its_own_series_not_a_split_off_copy(h):
+    """When the links are gone (resync from scratch, an account added again,
+    a crash), two unlinked events may carry the appointment's id: its own
+    series and the copy Google made of it for a split. Its own began first."""
+    from calsync_desktop.store.resync import forget_sync
+
+    a = h.add_local(start=h.at(1), recurrence=Recurrence("FREQ=DAILY;COUNT=6"))
+    h.sync()
+    starts = _first_starts(a, 6)
+    h.clock.advance(minutes=1)
+    remote_id = h.remote_for(a.id).remote_id
+    new = split_remotely(
+        h, remote_id, "FREQ=DAILY;COUNT=6", starts, 2, subject="New room", local_id=a.id
+    )
+    forget_sync(h.store, h.account.id)
+    h.sync()
+    assert h.store.status_for(h.account.id, [a.id])[a.id].remote_id == remote_id
+    copy = h.local_for(new.remote_id)
+    assert copy is not None and copy.id != a.id and copy.contents == "New room"
+    assert len(h.all_local()) == 2 and len(h.calendar.events) == 2
+    assert h.sync().counts == {}
+
+
 @pytest.mark.parametrize(
     "changed",
     [
