@@ -39,11 +39,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from calsync_desktop import meetings
 from calsync_desktop.accounts import remove_account
 from calsync_desktop.accounts.base import AccountState
 from calsync_desktop.model import (
     Appointment,
     InviteStatus,
+    MyResponse,
     OccurrenceOverride,
     Participant,
     Recurrence,
@@ -682,6 +684,31 @@ class EndToEndContract(HistoryContract):
         h.server.cancel_event(made)
         h.sync()
         assert h.local(local.id) is None and h.all_local() == []
+
+    @pytest.mark.parametrize("answer", [MyResponse.ACCEPTED, MyResponse.DECLINED])
+    def test_an_answer_reaches_the_organiser_as_a_response_and_the_meeting_stays(self, h, answer):
+        made = h.add_remote(
+            "Their review",
+            organizer="boss@other.example",
+            attendees=(("Boss", "boss@other.example"),),
+        )
+        h.sync()
+        local = h.local_for(made)
+        assert local.organised_by_someone_else and local.my_response is MyResponse.NONE
+        h.clock.advance(minutes=1)
+        h.store.update_appointment(meetings.respond(h.local(local.id), answer))
+        result = h.sync()
+        assert result.errors == []
+        # accepted: on the service; declined: there, or in Deleted Items (Exchange, Office 365)
+        assert h.server.own_response(made) in (answer.value, None)
+        if answer is MyResponse.ACCEPTED:
+            assert h.server.own_response(made) == "accepted"
+        kept = h.local(local.id)
+        assert kept is not None and kept.my_response is answer
+        assert kept.contents == "Their review"
+        again = h.sync()
+        assert again.counts == {} and again.errors == []
+        assert h.local(local.id).my_response is answer  # the declined meeting stays
 
     def test_mass_deletion_guard_stops_then_restore_brings_them_back(self, h):
         items = _many(h, 40)
