@@ -380,6 +380,8 @@ class CalendarModel(QAbstractListModel):
             parts = [occ.contents.split("\n", 1)[0] or "(no title)", when_shown]
             if occ.location:
                 parts.append(occ.location)
+            if meetings.declined(occ.appointment):
+                parts.append("You declined this meeting")  # struck through is not enough
             if row.members:
                 parts.append("In the calendars of " + ", ".join(n for n, _ in row.members))
             elif row.account_name:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 
 from calsync_desktop.accounts.base import Account
@@ -106,6 +106,9 @@ def test_a_declined_meeting_is_struck_through_and_the_setting_hides_it(qtbot, st
     assert pictures[MyResponse.DECLINED] != pictures[MyResponse.ACCEPTED]
     fill = pictures[MyResponse.DECLINED].pixelColor(100, 55).lightness()
     assert fill > pictures[MyResponse.ACCEPTED].pixelColor(100, 55).lightness()
+    tip = model.row_data(rows[MyResponse.DECLINED], Qt.ItemDataRole.ToolTipRole)
+    assert "You declined this meeting" in tip
+    assert "declined" not in model.row_data(rows[MyResponse.ACCEPTED], Qt.ItemDataRole.ToolTipRole)
     store.set_setting(HIDE_DECLINED_SETTING, True)
     model.set_hide_declined(hide_declined(store))
     assert [r.occurrence.appointment.my_response for r in model.rows()] == [MyResponse.ACCEPTED]
