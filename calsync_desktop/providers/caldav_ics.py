@@ -38,6 +38,7 @@ from calsync_desktop.model import (
     Participant,
     Recurrence,
 )
+from calsync_desktop.providers import caldav_lean
 from calsync_desktop.providers.base import EventDraft, InvalidEvent, RemoteEvent
 from calsync_desktop.providers.kit.availability import (
     BUSY_STATUS,
@@ -47,6 +48,7 @@ from calsync_desktop.providers.kit.availability import (
 )
 from calsync_desktop.providers.kit.contents import join_contents, looks_like_html, split_contents
 from calsync_desktop.providers.kit.occurrences import SERIES_FIELDS, put_back
+from calsync_desktop.providers.kit.reading import UNREADABLE_ERRORS
 
 LOCAL_ID_PROPERTY = "X-CALSYNC-LOCAL-ID"
 PRODID = "-//calsync-desktop//Sales Calendar//EN"
@@ -245,11 +247,28 @@ def _override_of(v, original: datetime) -> OccurrenceOverride:
     )
 
 
-def read_event(href: str, etag: str, text: str, owner: str) -> RemoteEvent | None:
+def read_event(
+    href: str, etag: str, text: str, owner: str, *, lean: bool = True
+) -> RemoteEvent | None:
     """The resource as a :class:`RemoteEvent`; None when it holds no VEVENT
-    (a task or journal entry in the same collection)."""
+    (a task or journal entry in the same collection).
+
+    The lean reader (caldav_lean.py) reads it when it can; what it leaves, and
+    any event it finds unreadable, icalendar reads (``lean=False``: icalendar
+    alone, as the tests compare)."""
+    if lean:
+        found = caldav_lean.vevents(text)
+        if found is not None:
+            try:
+                return event_of(href, etag, found, owner)
+            except (caldav_lean.Unusual, *UNREADABLE_ERRORS):
+                pass  # icalendar decides, and names what it cannot read
     calendar = parse_calendar(_without_known_zones(text))
-    vevents = [c for c in calendar.walk("VEVENT")]
+    return event_of(href, etag, calendar.walk("VEVENT"), owner)
+
+
+def event_of(href: str, etag: str, vevents: list, owner: str) -> RemoteEvent | None:
+    """The event of a resource's VEVENTs (icalendar's or the lean reader's)."""
     if not vevents:
         return None
     masters = [v for v in vevents if v.get("RECURRENCE-ID") is None]

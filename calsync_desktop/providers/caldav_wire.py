@@ -6,6 +6,7 @@ provider errors (RFC 4918, RFC 4791, RFC 6578)."""
 
 from __future__ import annotations
 
+import re
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -107,14 +108,31 @@ class Entry:
         return [] if node is None else [h.text or "" for h in node.findall("d:href", NS)]
 
 
+# a folded line (RFC 5545 §3.1: a line break and a space or tab), in bytes
+_FOLD_BYTES = re.compile(rb"(?:(?<!\n)\r\n|(?<![\r\n])\n)(?:\r?\n)*[ \t]")
+
+
+def calendar_text(raw: bytes) -> str:
+    """A calendar resource's bytes as text. A server that folded a line inside
+    a multi-byte UTF-8 character (RFC 5545 §3.1 warns of it: "implementations
+    need to unfold lines in such a way to properly restore the original
+    sequence") is unfolded before the bytes are decoded."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _FOLD_BYTES.sub(b"", raw).decode("utf-8", "replace")
+
+
 def read_multistatus(raw: bytes) -> tuple[list[Entry], str | None]:
     """The responses of a 207 body and its sync-token (RFC 4918 §13, RFC 6578 §6.4)."""
     try:
         root = etree.fromstring(raw, parser=_PARSER)
     except etree.XMLSyntaxError:
-        raise MalformedResponse(
-            "The CalDAV server sent an answer that could not be read."
-        ) from None
+        root = _refolded(raw)
+        if root is None:
+            raise MalformedResponse(
+                "The CalDAV server sent an answer that could not be read."
+            ) from None
     if root is None or root.tag != f"{{{DAV}}}multistatus":
         raise MalformedResponse("The CalDAV server sent an answer that is not a WebDAV listing.")
     entries = []
@@ -130,6 +148,24 @@ def read_multistatus(raw: bytes) -> tuple[list[Entry], str | None]:
                     props[child.tag] = child
         entries.append(Entry(urlsplit(href).path or href, status or 200, props))
     return entries, root.findtext("d:sync-token", None, NS)
+
+
+def _refolded(raw: bytes):
+    """The answer read again when it is not UTF-8 only because calendar data in
+    it was folded inside a multi-byte character (see :func:`calendar_text`).
+    Of the rest of a listing of events, unfolding takes out only white space
+    between elements (hrefs, ETags and statuses hold no line breaks)."""
+    try:
+        raw.decode("utf-8")
+        return None  # it is UTF-8: the answer is broken otherwise
+    except UnicodeDecodeError:
+        pass
+    unfolded = _FOLD_BYTES.sub(b"", raw)
+    try:
+        unfolded.decode("utf-8")
+        return etree.fromstring(unfolded, parser=_PARSER)
+    except (UnicodeDecodeError, etree.XMLSyntaxError):
+        return None
 
 
 def _status(line: str) -> int:
