@@ -5,10 +5,11 @@ chosen here so that each costs what SPEC §4 allows.
 
 What it keeps inside (see :class:`CalDAVProvider`):
 
-- discovery (RFC 6764 §5, RFC 5397, RFC 4791 §6.2.1): the URL given, or the
-  host's ``/.well-known/caldav``, names the current user's principal; the
-  principal names its calendar home set and addresses; the home set lists the
-  calendars. A saved account keeps its calendar's URL and skips all of it;
+- discovery (caldav_discovery.py): principal, calendar home set, calendars;
+- the first listing: the collection's ``DAV:sync-token`` property, then every
+  event with its data in one ``calendar-query`` (see ``_first_listing``);
+  events are read by the lean reader of caldav_lean.py, icalendar reading
+  what it leaves (recurrence, zones the database lacks, lenient forms);
 - incremental sync with WebDAV sync-collection (RFC 6578): one REPORT with the
   calendar data of what changed (and 404 entries for what was deleted); a
   token the server no longer accepts (``DAV:valid-sync-token``) is
@@ -48,7 +49,6 @@ from urllib.parse import quote, urljoin, urlsplit
 from calsync_desktop.providers.base import (
     AlreadyExists,
     Backoff,
-    BadCredentials,
     CalendarInfo,
     CalendarProvider,
     ChangedMeanwhile,
@@ -70,6 +70,7 @@ from calsync_desktop.providers.base import (
     WriteResult,
     overlaps,
 )
+from calsync_desktop.providers.caldav_discovery import Discovery
 from calsync_desktop.providers.caldav_ics import (
     UnreadableEvent,
     answered_resource,
@@ -81,9 +82,9 @@ from calsync_desktop.providers.caldav_wire import (
     CALDAV,
     CS,
     DAV,
-    NS,
     Entry,
     calendar_query_body,
+    calendar_text,
     check_status,
     multiget_body,
     propfind_body,
@@ -120,7 +121,7 @@ class ConnectionSettings:
 # --------------------------------------------------------------------------- provider
 
 
-class CalDAVProvider(CalendarProvider):
+class CalDAVProvider(Discovery, CalendarProvider):
     """One calendar collection on a CalDAV server."""
 
     kind = "caldav"
@@ -229,136 +230,6 @@ class CalDAVProvider(CalendarProvider):
             raise NotACalendarService("The address answers, but it is not a CalDAV server.")
         raise ProviderError(f"The CalDAV server answered {status}.")
 
-    # ---------------------------------------------------------------- discovery
-
-    def _principal(self) -> tuple[str, list[str]]:
-        """The current user's principal and its calendar home sets (RFC 6764 §6)."""
-        body = propfind_body("<d:current-user-principal/>")
-        try:
-            entries, _ = self._dav("PROPFIND", self.connection.url, body)
-        except NeedsSignIn:
-            raise
-        except ProviderError as exc:
-            if exc.transient and not isinstance(exc, MalformedResponse):
-                raise
-            entries = []  # not the DAV root (a web page, a forbidden path): ask the host
-        principal = next(
-            (e.hrefs(tag(DAV, "current-user-principal")) for e in entries if e.props), []
-        )
-        if not principal or not principal[0]:
-            well_known = self._well_known()
-            entries, _ = self._dav("PROPFIND", well_known, body)
-            principal = next(
-                (e.hrefs(tag(DAV, "current-user-principal")) for e in entries if e.props), []
-            )
-        if not principal or not principal[0]:
-            raise NotACalendarService("The address answers, but it is not a CalDAV server.")
-        principal_url = self._absolute(principal[0])
-        entries, _ = self._dav(
-            "PROPFIND",
-            principal_url,
-            propfind_body("<c:calendar-home-set/>", "<c:calendar-user-address-set/>"),
-        )
-        homes: list[str] = []
-        for entry in entries:
-            homes += [self._absolute(h) for h in entry.hrefs(tag(CALDAV, "calendar-home-set"))]
-            for address in entry.hrefs(tag(CALDAV, "calendar-user-address-set")):
-                if address.lower().startswith("mailto:") and not self._email:
-                    self._email = address[7:]
-        if not homes:
-            raise NotACalendarService("The server names no calendars for this account.")
-        return principal_url, homes
-
-    def _well_known(self) -> str:
-        """Where ``/.well-known/caldav`` on the host leads (RFC 6764 §5): its redirect
-        is followed here, so that the PROPFIND is not turned into a GET."""
-        target = urljoin(self.connection.url, "/.well-known/caldav")
-        client = self._client()
-
-        def probe():
-            response = client.session.request(
-                "PROPFIND",
-                target,
-                data=propfind_body("<d:current-user-principal/>"),
-                headers={"Depth": "0", "Content-Type": "application/xml"},
-                auth=client.auth,
-                timeout=self.connection.timeout,
-                verify=self.connection.ca_bundle or True,
-                allow_redirects=False,
-            )
-            if response.status_code in (301, 302, 303, 307, 308):
-                return urljoin(target, response.headers.get("Location", "/"))
-            if response.status_code == 401 and client.auth is None:
-                client.build_auth_object()
-                return None
-            return target
-
-        found = self._call(probe)
-        return found if found is not None else self._call(probe) or target
-
-    def list_calendars(self) -> list[CalendarInfo]:
-        if self._calendars is not None:
-            return self._calendars
-        _principal, homes = self._principal()
-        calendars: list[CalendarInfo] = []
-        for home in homes:
-            entries, _ = self._dav(
-                "PROPFIND",
-                home,
-                propfind_body(
-                    "<d:resourcetype/>",
-                    "<d:displayname/>",
-                    "<c:supported-calendar-component-set/>",
-                    "<d:current-user-privilege-set/>",
-                ),
-                depth=1,
-            )
-            for entry in entries:
-                kind = entry.props.get(tag(DAV, "resourcetype"))
-                if kind is None or kind.find("c:calendar", NS) is None:
-                    continue
-                comps = entry.props.get(tag(CALDAV, "supported-calendar-component-set"))
-                if (
-                    comps is not None
-                    and len(comps)
-                    and not any(c.get("name", "").upper() == "VEVENT" for c in comps)
-                ):
-                    continue  # a task list
-                privileges = entry.props.get(tag(DAV, "current-user-privilege-set"))
-                can_write = privileges is None or any(
-                    p.find("d:write", NS) is not None or p.find("d:all", NS) is not None
-                    for p in privileges.findall("d:privilege", NS)
-                )
-                name = entry.text(tag(DAV, "displayname")) or posixpath.basename(
-                    entry.href.rstrip("/")
-                )
-                calendars.append(CalendarInfo(self._absolute(entry.href), name, False, can_write))
-        if not calendars:
-            raise NotACalendarService("The server has no calendar for events on this account.")
-        first = next((c for c in calendars if c.can_write), calendars[0])
-        self._calendars = [CalendarInfo(c.id, c.name, c is first, c.can_write) for c in calendars]
-        return self._calendars
-
-    def calendar_url(self) -> str:
-        if not self._calendar_url:
-            self._calendar_url = next(c.id for c in self.list_calendars() if c.primary)
-        return self._calendar_url
-
-    def account_email(self) -> str:
-        if not self._email and "@" not in self.connection.username:
-            try:
-                self._principal()
-            except NotACalendarService:
-                pass
-        return self._email or self.connection.username
-
-    def check_access(self) -> list[CalendarInfo]:
-        """Sign in and list the calendars (what adding an account checks)."""
-        try:
-            return self.list_calendars()
-        except NeedsSignIn as exc:
-            raise BadCredentials(str(exc)) from None
-
     # ---------------------------------------------------------------- reading
 
     def _event(
@@ -407,6 +278,10 @@ class CalDAVProvider(CalendarProvider):
         token = state[len(SYNC_PREFIX) :] if state and state.startswith(SYNC_PREFIX) else ""
         if self._supports_sync is False:
             return self._ctag_changes(window, None)
+        if not token:
+            first = self._first_listing(window)
+            if first is not None:
+                return first
         try:
             entries, new_token = self._dav("REPORT", url, sync_collection_body(token), depth=None)
         except NotACalendarService:
@@ -431,6 +306,37 @@ class CalDAVProvider(CalendarProvider):
             events = [e for e in events if overlaps(e, window)]
         state = SYNC_PREFIX + new_token
         return ChangeSet(events, deleted, state, not token, readings.unreadable)
+
+    def _first_listing(self, window: TimeWindow) -> ChangeSet | None:
+        """The first listing: the collection's ``DAV:sync-token`` (RFC 6578 §4),
+        then every event with its data in one ``calendar-query`` (RFC 4791
+        §7.8); None when the server names no token (the sync-collection REPORT
+        then decides). A sync-collection from the empty token costs the
+        server a listing and a reading of every item more than these two do
+        (Radicale computes and stores the token's state, then fetches each item
+        again), and the token is the same. Asked in this order, an event
+        changed or deleted between the two requests is reported again by the
+        first sync from the token, never lost."""
+        url = self.calendar_url()
+        try:
+            entries, _ = self._dav("PROPFIND", url, propfind_body("<d:sync-token/>"))
+        except ProviderError as exc:
+            if exc.transient or isinstance(exc, NeedsSignIn):
+                raise
+            return None
+        token = next((e.text(tag(DAV, "sync-token")) for e in entries if e.props), None)
+        if not token or not token.strip():
+            return None
+        try:
+            entries, _ = self._dav("REPORT", url, calendar_query_body(), depth=1)
+        except NotACalendarService:
+            return None  # 404, 405, 501: the sync-collection REPORT decides
+        self._supports_sync = True
+        readings = Readings("The CalDAV server")
+        events, _, missing = self._events(entries, readings)
+        events += self._fetch(missing, readings)
+        events = [e for e in events if overlaps(e, window)]
+        return ChangeSet(events, [], SYNC_PREFIX + token.strip(), True, readings.unreadable)
 
     def _ctag(self) -> str:
         entries, _ = self._dav(
@@ -464,7 +370,7 @@ class CalDAVProvider(CalendarProvider):
         if status != 200:
             raise ProviderError(f"The CalDAV server answered {status} for the event.")
         etag = headers.get("etag", "")
-        return etag, raw.decode("utf-8", "replace")
+        return etag, calendar_text(raw)
 
     def get(self, remote_id: str) -> RemoteEvent:
         etag, text = self._get_raw(remote_id)

@@ -40,6 +40,7 @@ from tests.fakes.kit.faults import FaultQueue
 from tests.fakes.kit.proxy import HOP_BY_HOP
 
 SYNC_TOKEN = re.compile(rb"<(?:\w+:)?sync-token>([^<]*)</(?:\w+:)?sync-token>")
+SYNC_TOKEN_PROP = re.compile(rb"<(?:\w+:)?sync-token\s*/>")
 CALDAV_FAULT_KINDS = (
     *FAULT_KINDS,
     *HOSTILE_KINDS,
@@ -113,6 +114,9 @@ class CalDAVProxy(FaultProxy):
     def intercept(self, method, path, headers, body):
         if self.users is not None and not self._authenticated(headers.get("Authorization", "")):
             return 401, {"WWW-Authenticate": 'Basic realm="calendar"'}, b"Unauthorized"
+        if method == "PROPFIND" and self.refuse_sync_collection and SYNC_TOKEN_PROP.search(body):
+            # a server without RFC 6578 has no DAV:sync-token property either (§4)
+            return self._upstream(method, path, headers, SYNC_TOKEN_PROP.sub(b"", body))
         if method == "REPORT" and b"sync-collection" in body:
             if self.refuse_sync_collection:  # a server without RFC 6578
                 return 501, {"Content-Type": "text/plain"}, b"Not Implemented"
@@ -167,7 +171,7 @@ class CalDAVProxy(FaultProxy):
         with self.lock:
             if not self._looks:
                 self.traffic.append((method, status))
-            if method == "REPORT":
+            if method in ("REPORT", "PROPFIND"):  # a sync-collection, the DAV:sync-token property
                 for token in SYNC_TOKEN.findall(payload):
                     self.issued_tokens.add(token.decode().strip())
             if method == "PUT" and 200 <= status < 300:
