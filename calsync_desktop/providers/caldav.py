@@ -26,7 +26,8 @@ What it keeps inside (see :class:`CalDAVProvider`):
   flight at once on connections of their own, each with
   ``If-Match`` on the ETag read (412 → :class:`ChangedMeanwhile`); an update
   patches the resource as the server holds it, only the fields named;
-- retries of 429 and 503 (with Retry-After) and other 5xx through
+- retries of 429 and 503 (with Retry-After), 423 (a write meeting another at
+  the server's lock: Xandikos) and other 5xx through
   :class:`Backoff`, except 501 and 505, which say the server does not support
   the request and would answer the same again (RFC 9110 §15.6.2, §15.6.6), and
   never a 4xx (a 405 is a method this server does not allow there);

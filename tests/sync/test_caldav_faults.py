@@ -165,6 +165,33 @@ def test_a_delete_refused_because_another_client_edited_brings_the_edit_back(h):
     assert remote_subjects(h) == ["Pitch"]
 
 
+# ------------------------------------------------------------------ the server's lock
+
+
+def test_writes_in_flight_at_once_all_reach_the_real_server(h):
+    """Xandikos answers 423 when two writes meet at its git index lock; each
+    write is sent again until it goes through, none is lost or doubled."""
+    items = [h.add_local(f"Visit {i}", start=h.at(1 + i % 20, 8 + i % 9)) for i in range(24)]
+    result = h.sync()
+    assert not result.errors
+    h.sync()  # past our own creates
+    h.clock.advance(minutes=5)
+    for a in items:
+        h.edit_local(a.id, location="Room 2")
+    assert not h.sync().errors
+    with h.server.looking():
+        assert {h.remote(h.remote_id_for(a.id)).location for a in items} == {"Room 2"}
+    h.sync()  # past our own updates
+    h.clock.advance(minutes=5)
+    for a in items[:4]:  # a few: deleting many at once waits for a confirmation
+        h.store.delete_appointment(a.id)
+    gone = h.sync()
+    assert not gone.errors
+    assert remote_subjects(h) == sorted(f"Visit {i}" for i in range(4, 24))
+    locked = answered(h, "PUT").count(423) + answered(h, "DELETE").count(423)
+    assert len(h.waits) >= locked  # each 423 waited out, then sent again
+
+
 # ---------------------------------------------------------------- sync tokens
 
 
