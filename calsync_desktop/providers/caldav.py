@@ -27,7 +27,7 @@ What it keeps inside (see :class:`CalDAVProvider`):
   ``If-Match`` on the ETag read (412 → :class:`ChangedMeanwhile`); an update
   patches the resource as the server holds it, only the fields named;
 - retries of 429 and 503 (with Retry-After), 423 (a write meeting another at
-  the server's lock: Xandikos) and other 5xx through
+  the server's lock: Xandikos; after one, the writes take turns) and other 5xx through
   :class:`Backoff`, except 501 and 505, which say the server does not support
   the request and would answer the same again (RFC 9110 §15.6.2, §15.6.6), and
   never a 4xx (a 405 is a method this server does not allow there);
@@ -83,6 +83,7 @@ from calsync_desktop.providers.caldav_wire import (
     CALDAV,
     CS,
     DAV,
+    LOCKED,
     Entry,
     calendar_query_body,
     calendar_text,
@@ -103,6 +104,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SYNC_PREFIX = "sync:"
+WRITES = frozenset({"PUT", "DELETE"})
 CTAG_PREFIX = "ctag:"
 
 
@@ -149,6 +151,8 @@ class CalDAVProvider(Discovery, CalendarProvider):
         self._writers = threading.local()  # each writing thread's own client (own connection)
         self._writer_clients: list = []
         self._writers_lock = threading.Lock()
+        self._one_write_at_a_time = False  # set by a 423 answer (see _request)
+        self._write_turn = threading.Lock()
         self._calendar_url = self._absolute(calendar_url) if calendar_url else ""
         self._calendars: list[CalendarInfo] | None = None
         self._supports_sync: bool | None = None
@@ -206,10 +210,18 @@ class CalDAVProvider(Discovery, CalendarProvider):
         self, method: str, url: str, body: str = "", headers: dict | None = None
     ) -> tuple[int, dict, bytes]:
         def send():
-            response = self._client().request(url, method, body, headers or {})
+            if self._one_write_at_a_time and method in WRITES:
+                with self._write_turn:
+                    response = self._client().request(url, method, body, headers or {})
+            else:
+                response = self._client().request(url, method, body, headers or {})
             raw = response._raw
             if isinstance(raw, str):
                 raw = raw.encode("utf-8")
+            if response.status == LOCKED and method in WRITES:
+                # the server takes one write at a time (Xandikos's git index
+                # lock): the writes in flight take turns from now on
+                self._one_write_at_a_time = True
             if retryable(response.status):
                 raise server_failure(response.status)
             return response.status, dict(response.headers), raw or b""
@@ -483,7 +495,8 @@ class CalDAVProvider(Discovery, CalendarProvider):
         """Each write is a request of its own (CalDAV has no batches): up to
         :data:`WRITERS` are in flight at once, each thread on a connection of its
         own, so that one write's round trip and the server's work overlap the
-        next ones'. The results keep the order of ``writes``; a failure of the
+        next ones' (a server that answers 423 Locked gets them one at a time
+        from then on). The results keep the order of ``writes``; a failure of the
         sign-in or of the network ends the run once the writes in flight are
         answered (the next run links what they made)."""
         if not writes:

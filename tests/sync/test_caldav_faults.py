@@ -169,8 +169,9 @@ def test_a_delete_refused_because_another_client_edited_brings_the_edit_back(h):
 
 
 def test_writes_in_flight_at_once_all_reach_the_real_server(h):
-    """Xandikos answers 423 when two writes meet at its git index lock; each
-    write is sent again until it goes through, none is lost or doubled."""
+    """Xandikos answers 423 when two writes meet at its git index lock; the
+    write is sent again and the writes take turns from then on, so none is
+    lost or doubled (the backoff here does not wait: turns, not time, end it)."""
     items = [h.add_local(f"Visit {i}", start=h.at(1 + i % 20, 8 + i % 9)) for i in range(24)]
     result = h.sync()
     assert not result.errors
