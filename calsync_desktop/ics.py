@@ -3,7 +3,7 @@
 Private appointments leave as busy blocks: ``SUMMARY:Busy``, ``CLASS:PRIVATE``,
 their times, repeat rule and show-as, nothing else. Show-as is TRANSP (free is
 TRANSPARENT, the rest OPAQUE) with X-MICROSOFT-CDO-BUSYSTATUS for the finer
-value (``providers/kit/availability.py``).
+value (``providers/kit/availability.py``); a declined meeting is free.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from calsync_desktop.model import Appointment, InviteStatus
+from calsync_desktop.meetings import declined
+from calsync_desktop.model import Appointment, InviteStatus, ShowAs
 from calsync_desktop.providers.kit.availability import ical_show_as
 from calsync_desktop.providers.kit.contents import split_contents
 
@@ -54,7 +55,9 @@ def build_ics(appointments: Iterable[Appointment], now: datetime) -> bytes:
         event.add("dtend", when(end, a))
         event.add("created", a.created.astimezone(UTC))
         event.add("last-modified", a.modified.astimezone(UTC))
-        for name, value in ical_show_as(a.show_as).items():
+        # a declined meeting leaves the busy time (meetings.counts_as_busy): free
+        shows = ShowAs.FREE if declined(a) else a.show_as
+        for name, value in ical_show_as(shows).items():
             event.add(name, value)
         if a.private:
             event.add("summary", BUSY_SUMMARY)

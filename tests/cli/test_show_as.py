@@ -89,3 +89,20 @@ def test_ics_export_writes_transp_and_the_busy_status_private_ones_too(cli, tmp_
         "Call": ("OPAQUE", "BUSY"),
         "Busy": ("TRANSPARENT", "FREE"),  # the private one: a block, free as it says
     }
+
+
+def test_a_declined_meeting_is_exported_free(cli, tmp_path):
+    import icalendar
+
+    added = cli.add("--contents", "Their meeting", *WHEN)
+    a = cli.store.get_appointment(added["id"])
+    cli.store.update_appointment(
+        a.with_changes(
+            organizer=Organizer("", "dana@acme.example"), my_response=MyResponse.DECLINED
+        )
+    )
+    out = tmp_path / "cal.ics"
+    cli.ok("export", "--ics", str(out), "--from", "2026-11-01", "--to", "2026-12-31")
+    (event,) = icalendar.Calendar.from_ical(out.read_bytes()).walk("VEVENT")
+    shown = (str(event["TRANSP"]), str(event["X-MICROSOFT-CDO-BUSYSTATUS"]))
+    assert shown == ("TRANSPARENT", "FREE")
