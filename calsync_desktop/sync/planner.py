@@ -55,11 +55,13 @@ def _carriers(
 
 class Planner:
     """Makes the plan of one run; ``suspects`` are linked events a full listing
-    lacked (deleted, or moved out of the window: asked for by id)."""
+    lacked (deleted, or moved out of the window: asked for by id), ``tombstones``
+    the deletions made here still to reach the service."""
 
     def __init__(self, run: SyncRun):
         self.run = run
         self.suspects: set[str] = set()
+        self.tombstones: dict = {}
 
     def _list_remote(self) -> ChangeSet:
         run = self.run
@@ -112,6 +114,7 @@ class Planner:
             seqs = {a.id: s for a, s in changed}
             rows = {}
         tombstones = {t.local_id: t for t in store.tombstones(account_id)}
+        self.tombstones = tombstones
         locals_ = {k: a for k, a in locals_.items() if self._mine(a) or k in rows}
 
         # links of everything touched
@@ -147,7 +150,8 @@ class Planner:
 
         # a full listing that lacks a linked event: deleted, or moved out of the window?
         if full:
-            listed = set(events)
+            # what the listing carried, the echoes of our own writes among them
+            listed = {e.remote_id for e in changes.events}
             for link in links.values():
                 if (
                     link.remote_id
@@ -359,6 +363,7 @@ class Planner:
                 event = run.provider.get(action.link.remote_id)
             except NotFound:
                 continue
+            gone = self.tombstones.get(action.local_id)  # deleted here meanwhile?
             replacement = decide(
                 run,
                 action.local_id,
@@ -366,8 +371,9 @@ class Planner:
                 action.local_seq,
                 event,
                 action.link,
-                tombstone=False,
+                tombstone=gone is not None,
                 remote_deleted=False,
+                deleted=gone.appointment if gone is not None else None,
             )
             plan.actions.remove(action)
             if replacement is not None:

@@ -1450,3 +1450,23 @@ def test_a_create_that_finds_its_event_there_out_of_scope_leaves_it_alone(h):
     assert list(h.calendar.events.values()) == [ended]  # neither changed nor copied
     assert frozen_entries(h)[a.id].startswith("Its last occurrence in Work calendar ended")
     assert h.local(a.id).location == "Room 4"
+
+
+def test_a_deletion_made_here_reaches_the_service_through_a_full_listing(h):
+    kept, gone = h.add_local("Kept"), h.add_local("Deleted here")
+    h.sync()
+    h.calendar.expire_sync_state()  # the next run lists everything
+    h.store.delete_appointment(gone.id)
+    result = h.sync()
+    assert result.full_listing and result.counts == {"delete remotely": 1}
+    assert h.remote_for(gone.id) is None and h.remote_for(kept.id) is not None
+    assert h.store.tombstones(h.account.id) == []
+
+
+def test_a_full_listing_asks_for_no_event_it_listed(h):
+    _many(h, 12)
+    h.calendar.expire_sync_state()
+    before = h.calendar.requests
+    result = h.sync()
+    assert result.full_listing and result.counts == {}
+    assert h.calendar.requests - before == 2  # the refused incremental request, the listing
