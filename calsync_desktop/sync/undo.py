@@ -63,7 +63,7 @@ from calsync_desktop.sync import mapping as m
 from calsync_desktop.sync.history import Change, RunJournal
 from calsync_desktop.sync.plan import Confirm, Decision, MassDeletionGuard, too_many
 from calsync_desktop.sync.scope import DEFAULT_HORIZON_DAYS, Scope
-from calsync_desktop.sync.snapshot import ALL_FIELDS, Fields, LinkStatus, Snapshot
+from calsync_desktop.sync.snapshot import ALL_FIELDS, TWO_WAY, Fields, LinkStatus, Snapshot
 
 
 class UndoRefused(Exception):
@@ -152,6 +152,12 @@ def title_of(change: Change) -> str:
 
 def _same_remote(event: RemoteEvent, fields: Fields, run_fields, own: str) -> bool:
     return m.stored_form(run_fields(event), own) == m.stored_form(fields, own)
+
+
+def _same_two_way(remote: Fields, local: Fields, own: str) -> bool:
+    """Whether an event holds an appointment's two-way values and answers."""
+    a, b = m.stored_form(remote, own), m.stored_form(local, own)
+    return all(a.get(f) == b.get(f) for f in (*TWO_WAY, "statuses"))
 
 
 def _kind(item: UndoItem) -> str:
@@ -248,6 +254,14 @@ class Undo:
                 or (
                     c.remote_after is not None
                     and _same_remote(event, c.remote_after, self.remote_fields, own)
+                )
+                or (
+                    # a run that changed only this side left both alike: a new
+                    # version with the same values (another client saved it as
+                    # it was) is no change
+                    c.remote_after is None
+                    and c.local_after is not None
+                    and _same_two_way(self.remote_fields(event), c.local_after, own)
                 )
             )
         if remote_target is None:

@@ -355,3 +355,15 @@ def test_an_undone_import_is_not_imported_again_until_its_event_changes(h, clock
     (back,) = h.all_local()
     assert back.contents == "From the phone (moved)"
     assert_no_duplicates(h)
+
+
+def test_an_event_saved_again_as_it_was_is_not_changed_since(h, clock):
+    e = h.add_remote("From the phone", location="HQ")
+    h.sync()
+    run = last_run(h).id
+    version = h.calendar.events[e.remote_id].version
+    h.calendar.edit(e.remote_id, location="HQ")  # another client saves it unchanged
+    assert h.calendar.events[e.remote_id].version != version
+    result = undo(h, run)
+    assert result.left_alone == [] and result.counts == {"delete": 1}
+    assert h.local_for(e.remote_id) is None
