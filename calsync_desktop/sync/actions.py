@@ -52,6 +52,7 @@ from calsync_desktop.sync import mapping as m
 from calsync_desktop.sync.history import change_of
 from calsync_desktop.sync.merge import Merged, attendee_only, merge, remote_wins
 from calsync_desktop.sync.run import SyncRun, name_of
+from calsync_desktop.sync.series_end import ended_at, split_at
 from calsync_desktop.sync.snapshot import LinkStatus, Snapshot
 
 
@@ -569,13 +570,19 @@ class RestoreLocally(Action):
         )
         tombstones = run.store.tombstones(account.id)
         deleted = next((t.appointment for t in tombstones if t.local_id == self.local_id), None)
-        if deleted is not None:  # one-way fields never flow back (SPEC §4)
+        if deleted is not None:  # one-way fields never flow back (SPEC §4) …
+            remote = run.remote_fields(event)
+            own = m.local_fields(deleted)
+            if own.rrule and own.time and self.link is not None:
+                # … but a split made there ends the series here too
+                tz = deleted.timezone
+                last = split_at(self.link.snapshot.remote, remote, tz, run.new_series)
+                if last is not None:
+                    own = replace(own, rrule=ended_at(own.rrule, own.time[0], tz, last))
             appointment = m.apply_fields(
-                appointment.with_changes(participants=deleted.participants),
-                m.local_fields(deleted),
-                ("rrule",),
+                appointment.with_changes(participants=deleted.participants), own, ("rrule",)
             )
-            appointment = m.apply_fields(appointment, run.remote_fields(event), ("statuses",))
+            appointment = m.apply_fields(appointment, remote, ("statuses",))
         seq = run.save(appointment, 0)
         run.put_link(
             LinkStatus(

@@ -1470,3 +1470,38 @@ def test_a_full_listing_asks_for_no_event_it_listed(h):
     result = h.sync()
     assert result.full_listing and result.counts == {}
     assert h.calendar.requests - before == 2  # the refused incremental request, the listing
+
+
+def test_a_series_that_comes_back_ends_where_it_was_split_there(h):
+    start = h.at(2, 9)
+    a = h.add_local(
+        "Weekly review",
+        start=start,
+        participants=(Participant("Ann", "ann@x.example"),),
+        recurrence=Recurrence("FREQ=WEEKLY;COUNT=4"),
+    )
+    h.sync()
+    remote_id = h.remote_for(a.id).remote_id
+    # another client splits it "this and following" at the third occurrence, and
+    # renames it; meanwhile it is deleted here: the edit wins, it comes back
+    cut = start + timedelta(weeks=2)
+    until = (cut - timedelta(seconds=1)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    h.calendar.edit(
+        remote_id,
+        subject="Weekly review (old room)",
+        recurrence=Recurrence(f"FREQ=WEEKLY;UNTIL={until}"),
+    )
+    h.add_remote(
+        "Weekly review (new room)", start=cut, recurrence=Recurrence("FREQ=WEEKLY;COUNT=2")
+    )
+    h.store.delete_appointment(a.id)
+    h.sync()
+    back = h.local(a.id)
+    assert back.contents == "Weekly review (old room)"
+    assert back.participants[0].email == "ann@x.example"
+    starts = list(back.recurrence.rule_set(back.start, back.timezone))
+    assert len(starts) == 2 and max(starts) < cut
+    assert sorted(x.contents for x in h.all_local()) == [
+        "Weekly review (new room)",
+        "Weekly review (old room)",
+    ]
