@@ -15,19 +15,29 @@ from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from calsync_desktop.accounts.kinds import kind_label
 from calsync_desktop.gui.appointment_editor import AppointmentEditor
 from calsync_desktop.gui.calendar_list import CalendarList, sections_for
 from calsync_desktop.gui.calendar_model import CalendarModel
 from calsync_desktop.gui.calendar_view import CalendarWindow, display_zone
+from calsync_desktop.gui.deletion_warning import GUARD_WORDS, DeletionWarning
 from calsync_desktop.gui.meeting_fields import open_link
 from calsync_desktop.gui.meeting_panel import hide_declined
 from calsync_desktop.gui.settings_dialog import working_hours
 from calsync_desktop.gui.team_window import TeamWindow
 from calsync_desktop.gui.tray import Tray, last_sync_text, tray_status
-from calsync_desktop.gui.worker import GuiPrompts, RunSummary, SyncScheduler, SyncWorker
+from calsync_desktop.gui.worker import (
+    FROM_SCRATCH,
+    SYNC,
+    UNDO,
+    UNDO_PREVIEW,
+    GuiPrompts,
+    RunSummary,
+    SyncScheduler,
+    SyncWorker,
+)
 from calsync_desktop.store import StoreUnavailable
 from calsync_desktop.sync.runner import SyncRunner
 from calsync_desktop.words import PRODUCT_NAME, count
@@ -36,6 +46,13 @@ log = logging.getLogger(__name__)
 
 REPEATED_FAILURES = 3
 """Notify when an account's sync failed this many times in a row."""
+JOB_WORDS = {
+    SYNC: "Syncing {}…",
+    UNDO: "Undoing a sync of {}…",
+    UNDO_PREVIEW: "Reading {} for the undo…",
+    FROM_SCRATCH: "Resyncing {} from scratch…",
+}
+"""The status bar while the worker runs a job, with the account's name."""
 WINDOW_STATE_SETTING = "window.state"
 """Where the window was, how large, the calendar list shown or not, the view."""
 
@@ -270,8 +287,11 @@ class CalsyncApp(QObject):
         self.window.set_status(self.syncing_text(done, total))
 
     def syncing_text(self, done: int, total: int) -> str:
-        """The status bar while syncing: which account, and how far."""
-        text = f"Syncing {self.syncing_account}…" if self.syncing_account else "Syncing…"
+        """The status bar while syncing: which account, and how far (an undo
+        or a resync says so)."""
+        current = self.scheduler.current
+        words = JOB_WORDS.get(current.job if current is not None else SYNC, JOB_WORDS[SYNC])
+        text = words.format(self.syncing_account) if self.syncing_account else "Syncing…"
         if total:
             text += f" {min(done, total)} of {total}"
         return text
@@ -336,48 +356,25 @@ class CalsyncApp(QObject):
 
     def ask_about_deletions(self, guard) -> Any:
         """The mass-deletion guard's question as a dialog (runs in the GUI thread)."""
-        from calsync_desktop.sync.engine import Decision
-
         self.asking = True
         self.refresh_status()
         total = len(guard.local_deletions) + len(guard.remote_deletions)
+        current = self.scheduler.current
+        undoing = current is not None and current.job == UNDO
         self.tray.notify(
             f"{PRODUCT_NAME} needs your decision",
-            f"{guard.account_name}: a sync would delete {count(total, 'appointment')}. "
+            f"{guard.account_name}: {GUARD_WORDS[undoing][0]} {count(total, 'appointment')}. "
             "Nothing has been deleted yet.",
             critical=True,
             on_click=self.show_window,
         )
-        box = QMessageBox(self.window if self.window.isVisible() else None)
-        box.setIcon(QMessageBox.Icon.Warning)
-        box.setWindowTitle("Delete many appointments?")
-        box.setText(
-            f"<b>{guard.account_name}</b>: the sync stopped before deleting anything, "
-            f"because {guard.reason}"
-        )
-        box.setInformativeText(
-            "Apply the deletions, restore the appointments on the side they disappeared "
-            "from, or decide later (nothing changes until then). "
-            "“Show Details” lists them."
-        )
-        lines = [f"From the Sales Calendar: {t}" for t in guard.local_deletions]
-        lines += [f"From {guard.account_name}: {t}" for t in guard.remote_deletions]
-        box.setDetailedText("\n".join(lines))
-        apply = box.addButton("Delete them", QMessageBox.ButtonRole.DestructiveRole)
-        restore = box.addButton("Restore them", QMessageBox.ButtonRole.AcceptRole)
-        later = box.addButton("Decide later", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(later)
+        box = DeletionWarning(guard, undoing, self.window if self.window.isVisible() else None)
         self.dialogs["guard"] = box
         box.exec()
         self.dialogs.pop("guard", None)
         self.asking = False
-        clicked = box.clickedButton()
         self.refresh_status()
-        if clicked is apply:
-            return Decision.APPLY
-        if clicked is restore:
-            return Decision.RESTORE
-        return Decision.STOP
+        return box.decision()
 
     # ------------------------------------------------------------------ status
 

@@ -367,6 +367,8 @@ class HistoryPage(QWidget):
             text += f" {count(len(result.left_alone), 'appointment')} left alone."
         if result.errors:
             text += f" {count(len(result.errors), 'error')}: point here for the list."
-        self._say(f"{text} The undo is listed above and can be undone too.", bool(result.errors))
+        if result.run_id is not None:  # else it changed nothing and left no run
+            text += " The undo is listed above and can be undone too."
+        self._say(text, bool(result.errors))
         self.status.setToolTip("\n".join(lines))
         self.refresh(select=result.run_id)

@@ -235,7 +235,7 @@ class SyncScheduler(QObject):
 
     Signals: ``syncStarted``, ``progress(done, total, message)``,
     ``accountStarted(name)``, ``syncFinished(RunSummary)``; ``running`` tells
-    whether a run is under way.
+    whether a run is under way, ``current`` which.
     """
 
     syncStarted = Signal()
@@ -268,6 +268,7 @@ class SyncScheduler(QObject):
         self.paused = False
         self.pending: SyncRequest | None = None
         self.jobs: list[SyncRequest] = []  # undos and resyncs asked for during a run
+        self.current: SyncRequest | None = None  # the run under way
         self.runs_started = 0
 
         self.interval = QTimer(self)
@@ -361,6 +362,7 @@ class SyncScheduler(QObject):
         return True
 
     def _start(self, request: SyncRequest) -> None:
+        self.current = request
         self.running = True
         self.runs_started += 1
         if request.job == SYNC:
@@ -380,6 +382,7 @@ class SyncScheduler(QObject):
 
     def _on_finished(self, summary: RunSummary) -> None:
         self.running = False
+        self.current = None
         self.syncFinished.emit(summary)
         if self.jobs and not self.running:
             self._start(self.jobs.pop(0))

@@ -91,6 +91,22 @@ def add_memory_account(services, email: str = "me@example.com", name: str | None
     return account, memory.calendar_for(services, email, email)
 
 
+def when_box_shows(find, act, every_ms: int = 20) -> None:
+    """Once the message box that ``find()`` returns is shown (a modal one runs
+    its own event loop), call ``act(box)``: how a test reads and answers it."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QMessageBox
+
+    def poll():
+        box = find()
+        if not isinstance(box, QMessageBox) or not box.isVisible():
+            QTimer.singleShot(every_ms, poll)
+            return
+        act(box)
+
+    QTimer.singleShot(every_ms, poll)
+
+
 class Answers:
     """Answers the mass-deletion guard for tests and records who asked, from where."""
 

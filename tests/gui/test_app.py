@@ -12,7 +12,7 @@ from calsync_desktop.gui.tray import MENU_TEXTS
 from calsync_desktop.gui.worker import SyncScheduler
 from calsync_desktop.sync.engine import Decision
 
-from .conftest import add_memory_account
+from .conftest import add_memory_account, when_box_shows
 
 
 def remote_events(calendar, count: int, start: datetime, private: bool = False) -> list:
@@ -268,8 +268,6 @@ def test_interval_timer_uses_the_setting(make_app, services):
 def test_the_guard_dialog_lists_titles_but_never_private_contents_and_restores(
     qtbot, make_app, services, clock
 ):
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QMessageBox
 
     _account, calendar = add_memory_account(services)
     events = remote_events(calendar, 12, clock() + timedelta(days=1))
@@ -283,18 +281,14 @@ def test_the_guard_dialog_lists_titles_but_never_private_contents_and_restores(
         calendar.remove(event.remote_id)
     seen = {}
 
-    def answer():
-        box = app.dialogs.get("guard")
-        if not isinstance(box, QMessageBox) or not box.isVisible():
-            QTimer.singleShot(20, answer)
-            return
+    def answer(box):
         seen["text"] = box.text() + box.informativeText()
         seen["details"] = box.detailedText()
         seen["tray"] = app.tray.status.state
         (restore,) = [b for b in box.buttons() if b.text() == "Restore them"]
         restore.click()
 
-    QTimer.singleShot(20, answer)
+    when_box_shows(lambda: app.dialogs.get("guard"), answer)
     app.sync_now()
     wait_for_run(qtbot, app)
     assert "stopped before deleting anything" in seen["text"]

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QLabel, QTableWidget, QTreeWidget, QWidget
 
 from calsync_desktop.store.journal import Journal
 
-from .conftest import add_memory_account
+from .conftest import add_memory_account, when_box_shows
 
 SECRET = "Secret therapy at Dr Who"
 
@@ -239,7 +239,6 @@ def test_resync_from_scratch_cancelled_does_nothing(qtbot, make_app, services, c
 
 
 def test_the_resync_question_says_what_it_does(qtbot, services):
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from calsync_desktop.gui.troubleshooting import ask_resync
@@ -247,16 +246,15 @@ def test_the_resync_question_says_what_it_does(qtbot, services):
     account, _calendar = add_memory_account(services, name="Work")
     seen = {}
 
-    def read_and_cancel():
-        box = next((w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox)), None)
-        if box is None or not box.isVisible():
-            QTimer.singleShot(20, read_and_cancel)
-            return
+    def read_and_cancel(box):
         seen["text"] = box.text() + " " + box.informativeText()
         seen["buttons"] = sorted(b.text() for b in box.buttons())
         box.button(QMessageBox.StandardButton.Cancel).click()
 
-    QTimer.singleShot(20, read_and_cancel)
+    def shown_box():
+        return next((w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox)), None)
+
+    when_box_shows(shown_box, read_and_cancel)
     assert ask_resync(None, account) is False
     assert "Resync Work from scratch?" in seen["text"]
     assert "Nothing that is on both sides is copied twice" in seen["text"]
@@ -280,3 +278,55 @@ def test_a_resync_asked_for_during_a_sync_runs_right_after_it(qtbot, make_app, s
     assert finished[1].request is request
     assert finished[1].outcomes[0].result.counts == {"link": 2}
     assert len(calendar.events) == 2 and services.store.count_appointments() == 2
+
+
+def test_an_undo_that_would_delete_many_asks_in_its_own_words_and_keeps_them(
+    qtbot, make_app, services, clock
+):
+
+    from calsync_desktop.model import Appointment, new_id
+
+    account, calendar = add_memory_account(services, name="Work")
+    start = clock() + timedelta(days=1)
+    for i in range(12):
+        services.store.save_appointment(
+            Appointment(
+                id=new_id(),
+                contents=f"Call {i}",
+                start=start + timedelta(hours=i),
+                end=start + timedelta(hours=i, minutes=30),
+                timezone="Europe/Berlin",
+                account_id=account.id,
+            )
+        )
+    app = make_app(decide=None)  # the real deletion warning
+    app.start(sync_at_start=False)
+    sync(qtbot, app)
+    assert len(calendar.events) == 12
+    page = app.open_settings().history
+    page.confirm = lambda parent, lines, can_undo: True
+    pushed = page.runs[0].id
+    statuses = []
+    set_status = app.window.set_status
+    app.window.set_status = lambda text: statuses.append(text) or set_status(text)
+    seen = {}
+
+    def answer(box):
+        seen["text"] = box.text() + " " + box.informativeText()
+        seen["buttons"] = [b.text() for b in box.buttons()]
+        (keep,) = [b for b in box.buttons() if b.text() == "Keep them"]
+        keep.click()
+
+    when_box_shows(lambda: app.dialogs.get("guard"), answer)
+    with qtbot.waitSignals([app.scheduler.syncFinished] * 2, timeout=30_000):
+        page.undo_button.click()
+    assert "the undo stopped before deleting anything" in seen["text"]
+    assert "keep them and put back the rest" in seen["text"]
+    assert "Keep them" in seen["buttons"] and "Restore them" not in seen["buttons"]
+    assert "Reading Work for the undo…" in statuses and "Undoing a sync of Work…" in statuses
+    assert len(calendar.events) == 12  # kept
+    assert page.status.text() == (
+        f"Undid nothing of run {pushed} of Work: nothing to put back. 12 appointments left alone."
+    )
+    assert [r.id for r in page.runs] == [pushed]  # an undo that changed nothing is not kept
+    assert "kept, as you chose at the deletion warning" in page.status.toolTip()
