@@ -54,6 +54,9 @@ from calsync_desktop.words import count, sentence
 DAYS_SETTING = "history.days"
 """How many days the history keeps (the journal prunes older runs at a run's start)."""
 RUN_COLUMN, WHEN_COLUMN, ACCOUNT_COLUMN, TRIGGER_COLUMN, CHANGES_COLUMN = range(5)
+SHOWN_CHANGES = 300
+"""The details list at most this many appointments of a run (a first sync may
+have changed thousands); the command line lists them all."""
 TRIGGER_WORDS = {
     "interval": "Every few minutes",
     "sync now": "Sync now",
@@ -280,7 +283,9 @@ class HistoryPage(QWidget):
         if run is None:
             return
         account = self._names().get(run.account_id, "the calendar service")
-        for change in (Change.from_entry(e) for e in Journal(self.store).entries(run.id)):
+        entries = Journal(self.store).entries(run.id)
+        self.details.setUpdatesEnabled(False)
+        for change in (Change.from_entry(e) for e in entries[:SHOWN_CHANGES]):
             item = QTreeWidgetItem([change_heading(change)])
             item.setFirstColumnSpanned(True)
             for side, field, before, after in change_rows(change):
@@ -297,6 +302,16 @@ class HistoryPage(QWidget):
             self.details.addTopLevelItem(item)
             item.setExpanded(True)
             item.setFirstColumnSpanned(True)
+        if len(entries) > SHOWN_CHANGES:
+            more = QTreeWidgetItem(
+                [
+                    f"… and {count(len(entries) - SHOWN_CHANGES, 'more appointment')}: "
+                    f"“calsync history show {run.id}” lists them all"
+                ]
+            )
+            self.details.addTopLevelItem(more)
+            more.setFirstColumnSpanned(True)
+        self.details.setUpdatesEnabled(True)
 
     def _update_undo_button(self, run: RunRecord | None) -> None:
         why = ""

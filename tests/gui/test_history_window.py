@@ -330,3 +330,28 @@ def test_an_undo_that_would_delete_many_asks_in_its_own_words_and_keeps_them(
     )
     assert [r.id for r in page.runs] == [pushed]  # an undo that changed nothing is not kept
     assert "kept, as you chose at the deletion warning" in page.status.toolTip()
+
+
+def test_a_run_of_many_changes_lists_the_first_and_says_how_many_more(
+    qtbot, make_app, services, clock
+):
+    from calsync_desktop.gui.history_page import SHOWN_CHANGES
+
+    _account, calendar = add_memory_account(services, name="Work")
+    start = clock() + timedelta(days=1)
+    for i in range(SHOWN_CHANGES + 5):
+        calendar.add(
+            subject=f"Visit {i}",
+            start=start + timedelta(hours=i),
+            end=start + timedelta(hours=i, minutes=30),
+            timezone="Europe/Berlin",
+        )
+    app = make_app()
+    app.start(sync_at_start=False)
+    sync(qtbot, app)
+    page = app.open_settings().history
+    tree = page.details
+    assert tree.topLevelItemCount() == SHOWN_CHANGES + 1
+    last = tree.topLevelItem(SHOWN_CHANGES).text(0)
+    run = page.runs[0].id
+    assert last == f"… and 5 more appointments: “calsync history show {run}” lists them all"
