@@ -204,7 +204,7 @@ class Journal:
             query = query.where(_R.account_id == account_id)
         rows = self.store._read(query).all()
         # an undo is a run of the same account: it is among these rows
-        undone = {r.undoes: r.id for r in rows if r.undoes is not None and r.state == "done"}
+        undone = _newest_undos(r for r in rows if r.state == "done")
         return [_run(r, _undone(undone, r.id)) for r in rows]
 
     def run(self, run_id: int) -> RunRecord | None:
@@ -214,7 +214,7 @@ class Journal:
         undos = self.store._read(
             select(_R.id, _R.undoes).where(_R.account_id == row.account_id, _R.state == "done")
         ).all()
-        return _run(row, _undone({r.undoes: r.id for r in undos if r.undoes is not None}, run_id))
+        return _run(row, _undone(_newest_undos(undos), run_id))
 
     def entries(self, run_id: int) -> list[Entry]:
         """A run's journal, in the order it was written."""
@@ -226,6 +226,16 @@ class Journal:
     def count(self) -> int:
         """How many journal entries the history holds."""
         return self.store._read(select(func.count()).select_from(t.journal)).scalar_one()
+
+
+def _newest_undos(rows) -> dict[int, int]:
+    """Undone run → its newest finished undo (a run undone, brought back by
+    undoing that undo, and undone again has two)."""
+    out: dict[int, int] = {}
+    for r in rows:
+        if r.undoes is not None and r.id > out.get(r.undoes, 0):
+            out[r.undoes] = r.id
+    return out
 
 
 def _undone(undos: dict[int, int], run_id: int) -> int | None:

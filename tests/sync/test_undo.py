@@ -367,3 +367,17 @@ def test_an_event_saved_again_as_it_was_is_not_changed_since(h, clock):
     result = undo(h, run)
     assert result.left_alone == [] and result.counts == {"delete": 1}
     assert h.local_for(e.remote_id) is None
+
+
+def test_a_run_undone_brought_back_and_undone_again_reads_as_undone_by_the_last_undo(h, clock):
+    h.add_local("Demo")
+    h.sync()
+    run = last_run(h).id
+    first = undo(h, run)
+    undo(h, first.run_id)  # brought back
+    last = undo(h, run)  # and undone again
+    journal = Journal(h.store)
+    listed = {r.id: r for r in journal.runs(h.account.id)}
+    assert listed[run].undone_by == journal.run(run).undone_by == last.run_id
+    with pytest.raises(UndoRefused, match=f"by run {last.run_id}"):
+        undo(h, run)
