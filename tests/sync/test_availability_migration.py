@@ -10,7 +10,8 @@ from alembic import command
 from sqlalchemy import create_engine, event
 
 from calsync_desktop.model import MyResponse, Organizer, ShowAs
-from calsync_desktop.store import Store, _alembic_config, _on_connect
+from calsync_desktop.store import Store, _on_connect
+from calsync_desktop.store.upgrade import _alembic_config
 from calsync_desktop.sync.snapshot import ALL_FIELDS
 
 from .harness import Harness
