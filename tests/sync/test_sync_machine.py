@@ -43,9 +43,16 @@ from hypothesis.stateful import (
     rule,
 )
 
-from calsync_desktop.model import InviteStatus, OccurrenceOverride, Participant, Recurrence
+from calsync_desktop.model import (
+    InviteStatus,
+    OccurrenceOverride,
+    Participant,
+    Recurrence,
+    ShowAs,
+)
 from calsync_desktop.providers.base import Create, ProviderError
 from calsync_desktop.store import Store
+from calsync_desktop.store.logs import field_text
 from calsync_desktop.sync.engine import Decision
 from calsync_desktop.sync.mapping import join_contents
 from calsync_desktop.sync.scope import Scope
@@ -220,6 +227,13 @@ class SyncMachine(RuleBasedStateMachine):
         self.note(key, "contents", "local", contents)
         self.note(key, "location", "local", location)
 
+    @rule(local_id=appointments, show_as=st.sampled_from(list(ShowAs)))
+    def set_show_as_local(self, local_id, show_as):
+        if self.store.get_appointment(local_id) is None:
+            return
+        self.h.edit_local(local_id, show_as=show_as)
+        self.note(self.key_of_local(local_id), "show_as", "local", show_as)
+
     @rule(local_id=appointments, shift=st.integers(min_value=-3, max_value=3))
     def move_local(self, local_id, shift):
         a = self.store.get_appointment(local_id)
@@ -352,6 +366,13 @@ class SyncMachine(RuleBasedStateMachine):
         )
         self.note(remote_id, "contents", "remote", join_contents(subject, body, is_html))
         self.note(remote_id, "location", "remote", location)
+
+    @rule(remote_id=events, show_as=st.sampled_from(list(ShowAs)))
+    def set_show_as_remote(self, remote_id, show_as):
+        if self._remote_pick(remote_id) is None:
+            return
+        self.h.calendar.edit(remote_id, show_as=show_as)
+        self.note(remote_id, "show_as", "remote", show_as)
 
     @rule(local_id=appointments, subject=text)
     def edit_remote_of_local(self, local_id, subject):
@@ -728,6 +749,7 @@ class SyncMachine(RuleBasedStateMachine):
             # both sides equal on the two-way fields
             assert a.contents == join_contents(e.subject, e.body, e.body_is_html)
             assert a.location == e.location
+            assert a.show_as == e.show_as, "show-as differs"
             assert (a.start, a.end) == (e.start, e.end)
             self.check_private(a, e, local_id, row.remote_id)
             # each participant's answer as the service reports it
@@ -781,6 +803,7 @@ class SyncMachine(RuleBasedStateMachine):
                 "location": a.location,
                 "time": (a.start, a.end),
                 "private": a.private,
+                "show_as": a.show_as,
             }[field]
             candidates = list(sides.values())
             assert final in candidates or (
@@ -788,7 +811,8 @@ class SyncMachine(RuleBasedStateMachine):
             ), (field, final, sides)
             for value in candidates:
                 if value != final and field != "time":
-                    assert (row.local_id, field, str(value)) in lost, (field, value, "lost")
+                    said = field_text(field, value) if field == "show_as" else str(value)
+                    assert (row.local_id, field, said) in lost, (field, value, "lost")
 
         # an edit beats a deletion; a plain deletion reaches the other side
         for key, side in self.deleted.items():
