@@ -93,6 +93,9 @@ class Links(StoreCore):
             .join(t.sync_status, s.local_id == a.id)
             .where(
                 s.account_id == account_id,
+                # one's own rows by name, so that a team's other members' rows are
+                # not read (the row policy says so too, but it is no index condition)
+                a.owner == self.owner,
                 or_(a.all_day.is_(True), a.last_end < not_before, a.start > not_after),
             )
         )
