@@ -54,15 +54,19 @@ def test_lists_are_joined_with_and():
 def test_the_product_has_one_name_in_the_window(tmp_path):
     """Every user-visible string of the window (and the account kinds' texts the
     wizard shows) names the product the same way: never "calsync" in a sentence
-    (``calsync accounts add``, ``calsync team disconnect`` are commands, not a name)."""
+    (``calsync accounts add``, ``calsync team disconnect``, ``calsync history show``
+    are commands, not a name)."""
     import re
     from pathlib import Path
 
     import calsync_desktop.accounts.kinds
     import calsync_desktop.gui
 
+    # "calsync" followed by a command group is a command, not the product's name
+    NAMED = r"\bcalsync\b(?![-_.]| accounts| sync| team| history| undo)"
     offenders = []
-    shown = [*Path(calsync_desktop.gui.__file__).parent.glob("*.py")]
+    shown = sorted(Path(calsync_desktop.gui.__file__).parent.rglob("*.py"))  # wizard/ too
+    assert any(p.parent.name == "wizard" for p in shown)
     shown.append(Path(calsync_desktop.accounts.kinds.__file__))  # the wizard's texts
     for path in shown:
         for number, line in enumerate(path.read_text().splitlines(), 1):
@@ -70,7 +74,7 @@ def test_the_product_has_one_name_in_the_window(tmp_path):
             if stripped.startswith(("#", "import", "from", "log.", '"""')):
                 continue
             for text in re.findall(r'"([^"]*)"', line):
-                if re.search(r"\bcalsync\b(?![-_.]| accounts| sync| team)", text) and " " in text:
-                    offenders.append(f"{path.name}:{number}: {text}")
+                if re.search(NAMED, text) and " " in text:
+                    offenders.append(f"{path.relative_to(path.parents[1])}:{number}: {text}")
     assert PRODUCT_NAME == "Calendar Sync"
     assert offenders == []
