@@ -91,7 +91,9 @@ class AccountsAndSettings(StoreCore):
             conn.execute(
                 update(t.accounts)
                 .where(t.accounts.c.id == account.id)
-                .values(**self._account_row(account))
+                # the owner stays: setting it (a parent key column) would make
+                # SQLite look through every row that refers to the account
+                .values(**{k: v for k, v in self._account_row(account).items() if k != "owner"})
             )
         return account
 

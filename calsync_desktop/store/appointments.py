@@ -38,6 +38,7 @@ _PEOPLE_DELETE = delete(t.participants).where(t.participants.c.appointment_id ==
 _PEOPLE_INSERT = insert(t.participants)
 _MOVED_DELETE = delete(t.overrides).where(t.overrides.c.appointment_id == bindparam("b_id"))
 _MOVED_INSERT = insert(t.overrides)
+_ANY_TOMBSTONE = select(t.tombstones.c.appointment_id).limit(1)
 _TOMB_DELETE = delete(t.tombstones).where(t.tombstones.c.appointment_id == bindparam("b_id"))
 
 #: what an Appointment is read from, in this order (the tables and the team views alike)
@@ -281,8 +282,12 @@ class Appointments(StoreCore):
                 t.overrides,
                 [r for a in items if a.recurrence for r in _override_rows(a, owner)],
             )
-            for chunk in _chunks([a.id for a in items]):
-                conn.execute(delete(t.tombstones).where(t.tombstones.c.appointment_id.in_(chunk)))
+            # an appointment that exists again is no longer deleted anywhere
+            if conn.execute(_ANY_TOMBSTONE).first() is not None:
+                for chunk in _chunks([a.id for a in items]):
+                    conn.execute(
+                        delete(t.tombstones).where(t.tombstones.c.appointment_id.in_(chunk))
+                    )
         return seqs
 
     def delete_appointment(

@@ -34,6 +34,7 @@ class _Prepared:
 
 
 _PREPARED: dict[tuple, _Prepared] = {}
+_NONE = object()  # a value no row holds
 
 
 def _prepare(conn: Connection, table: Table, names: frozenset[str]) -> _Prepared:
@@ -70,10 +71,19 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         values = itemgetter(*order)
     params: list = []
     if processors:
+        # a column often holds one object in every row (the time of an import
+        # in created and modified): it is processed once
+        last: list[Any] = [_NONE] * len(processors)
+        done: list[Any] = [None] * len(processors)
         for row in rows:
             v = list(values(row))
-            for i, process in processors:
-                v[i] = process(v[i])
+            for j, (i, process) in enumerate(processors):
+                value = v[i]
+                if value is last[j]:
+                    v[i] = done[j]
+                else:
+                    last[j] = value
+                    v[i] = done[j] = process(value)
             params.append(tuple(v))
     else:
         params = [values(row) for row in rows]

@@ -23,6 +23,23 @@ _STATUS_UPDATE = update(t.sync_status).where(
     _S.account_id == bindparam("b_account"), _S.local_id == bindparam("b_local")
 )
 _STATUS_INSERT = insert(t.sync_status)
+_ENCODE = json.JSONEncoder(sort_keys=True).encode
+
+
+def snapshot_text(snapshot: dict) -> str:
+    """A snapshot as stored: ``json.dumps(snapshot, sort_keys=True)``, with a
+    value held under two keys (both sides of an import) encoded once."""
+    if not all(isinstance(k, str) for k in snapshot):
+        return _ENCODE(snapshot)
+    done: dict[int, str] = {}
+    parts = []
+    for key in sorted(snapshot):
+        value = snapshot[key]
+        text = done.get(id(value))
+        if text is None:
+            text = done[id(value)] = _ENCODE(value)
+        parts.append(f"{_ENCODE(key)}: {text}")
+    return "{" + ", ".join(parts) + "}"
 
 
 @dataclass(frozen=True)
@@ -161,7 +178,7 @@ class Links(StoreCore):
             "owner": self.owner,
             "remote_id": row.remote_id,
             "version": row.version,
-            "snapshot": json.dumps(row.snapshot, sort_keys=True),
+            "snapshot": snapshot_text(row.snapshot),
             "local_seq": row.local_seq,
         }
         with self.transaction() as conn:
@@ -188,7 +205,7 @@ class Links(StoreCore):
                         "local_id": r.local_id,
                         "remote_id": r.remote_id,
                         "version": r.version,
-                        "snapshot": json.dumps(r.snapshot, sort_keys=True),
+                        "snapshot": snapshot_text(r.snapshot),
                         "local_seq": r.local_seq,
                     }
                     for r in rows

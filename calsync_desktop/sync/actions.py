@@ -294,7 +294,7 @@ class CreateLocally(Action):
             except InvalidAppointment as error:
                 unstorable(run, action, error)
                 continue
-            items.append((action, appointment, run.snapshot(appointment, action.event)))
+            items.append((action, appointment, run.import_snapshot(appointment, action.event)))
             if no_email:
                 names = ", ".join(
                     "an attendee" if appointment.private else (p.name or "?") for p in no_email

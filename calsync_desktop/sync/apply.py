@@ -19,7 +19,7 @@ from calsync_desktop.sync.decide import decide
 from calsync_desktop.sync.plan import Plan
 from calsync_desktop.sync.run import SyncRun
 
-IMPORT_CHUNK = 1000  # local-only writes per transaction
+IMPORT_CHUNK = 1000  # local-only writes between progress reports
 
 
 def apply(run: SyncRun, plan: Plan) -> None:
@@ -37,17 +37,17 @@ def apply(run: SyncRun, plan: Plan) -> None:
     local_only = [a for a in plan.actions if a.local_only]
     remote = [a for a in plan.actions if not a.local_only]
     done = 0
-    # a group of local writes commits together: a crash rolls back the
-    # group, and the next run (its sync state not yet advanced) redoes it
-    for start in range(0, len(local_only), IMPORT_CHUNK):
-        group = local_only[start : start + IMPORT_CHUNK]
-        with store.transaction():
+    # the local writes commit together, once: a crash rolls them back, and
+    # the next run (its sync state not yet advanced) redoes them
+    with store.transaction():
+        for start in range(0, len(local_only), IMPORT_CHUNK):
+            group = local_only[start : start + IMPORT_CHUNK]
             CreateLocally.import_all(run, [a for a in group if isinstance(a, CreateLocally)])
             for action in group:
                 if not isinstance(action, CreateLocally):
                     action.commit(run)
-        done += len(group)
-        run.progress(done, total, "Updating the Sales Calendar")
+            done += len(group)
+            run.progress(done, total, "Updating the Sales Calendar")
 
     # one request's writes at a time, their links committed right after it, so
     # a kill loses at most the links of the batch in flight (re-linked next run)

@@ -285,3 +285,17 @@ def appointment_from(
         my_response=_my_response(e),
     )
     return appointment, skipped
+
+
+def imported_fields(
+    e: RemoteEvent, appointment: Appointment, own_email: str = "", all_private: bool = False
+) -> tuple[Fields, Fields]:
+    """The merge fields (local, remote) of an appointment :func:`appointment_from`
+    just made from ``e``. The appointment holds what the event holds, so both
+    sides are one :class:`Fields`, built once (an initial sync imports
+    thousands), except where an attendee without a name came in named by their
+    address: then the local side is the appointment's own."""
+    remote = remote_fields(e, own_email, all_private)
+    if all(name for name, _ in remote.participants):
+        return remote, remote
+    return local_fields(appointment), remote

@@ -99,7 +99,8 @@ class Planner:
         run.reread = bool(unreadable)
 
         # local side
-        if full or not account.first_sync_done:
+        every_link = full or not account.first_sync_done  # all the account's links read
+        if every_link:
             rows = store.all_status(account_id)
             candidate_ids = (
                 set(store.in_scope_ids(run.scope.window.start, run.scope.window.end))
@@ -121,7 +122,9 @@ class Planner:
         rows.update(store.status_for(account_id, set(locals_) | set(tombstones)))
         links = {lid: LinkStatus.from_row(r) for lid, r in rows.items()}
         by_remote = {s.remote_id: s for s in links.values() if s.remote_id}
-        need = (set(events) | remote_gone | set(unreadable)) - set(by_remote)
+        need = (
+            set() if every_link else (set(events) | remote_gone | set(unreadable)) - set(by_remote)
+        )
         for rid, row in store.status_for_remote(account_id, need).items():
             links[row.local_id] = by_remote[rid] = LinkStatus.from_row(row)
 

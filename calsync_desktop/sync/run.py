@@ -97,6 +97,14 @@ class SyncRun:
         """The snapshot of an item both sides hold now."""
         return Snapshot(m.local_fields(local), self.remote_fields(event))
 
+    def import_snapshot(self, appointment: Appointment, event: RemoteEvent) -> Snapshot:
+        """The snapshot of an appointment just made from ``event``
+        (:func:`~calsync_desktop.sync.mapping.imported_fields`)."""
+        account = self.account
+        return Snapshot(
+            *m.imported_fields(event, appointment, account.email, account.sync_all_private)
+        )
+
     # ------------------------------------------------------------------ writing locally
 
     def save(self, appointment: Appointment, expect_seq: int) -> int:

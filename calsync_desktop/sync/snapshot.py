@@ -158,7 +158,10 @@ class Snapshot:
         return cls(fields_, fields_)
 
     def to_json(self) -> dict[str, Any]:
-        return {"local": self.local.to_json(), "remote": self.remote.to_json()}
+        local = self.local.to_json()
+        # one side held twice (an import's) is converted once and shared
+        remote = local if self.remote is self.local else self.remote.to_json()
+        return {"local": local, "remote": remote}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Snapshot:

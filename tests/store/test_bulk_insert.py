@@ -120,3 +120,21 @@ def test_imported_appointments_and_links_read_back_whole(store):
     assert store.appointment_seqs([a.id for a in items]) == dict(
         zip([a.id for a in items], seqs, strict=True)
     )
+
+
+def test_an_appointment_inserted_again_is_no_longer_deleted(store):
+    account = store.add_account(Account(id=new_id(), kind="google", name="G", email="me@x"))
+    gone = Appointment(
+        new_id(), "Visit", T0, T0 + timedelta(hours=1), "UTC", created=T0, modified=T0
+    )
+    store.insert_appointments([gone])
+    store.add_statuses(account.id, [StatusRow(gone.id, "r0", "v1", {}, 1)])
+    store.delete_appointment(gone.id)
+    assert [x.local_id for x in store.tombstones(account.id)] == [gone.id]
+    fresh = Appointment(
+        new_id(), "Other", T0, T0 + timedelta(hours=1), "UTC", created=T0, modified=T0
+    )
+    store.insert_appointments([fresh])
+    assert [x.local_id for x in store.tombstones(account.id)] == [gone.id]
+    store.insert_appointments([gone])
+    assert store.tombstones(account.id) == []
