@@ -37,9 +37,13 @@ if TYPE_CHECKING:
 TRIGGERS = ("interval", "sync now", "edit", "wake", "start", "undo", "from scratch")
 
 
+_COMPACT = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def fields_json(f: Fields | None) -> str | None:
-    """Merge fields as compact JSON: empty values are left out (written field
-    by field: an initial sync writes one of these per event)."""
+    """Merge fields as compact JSON: empty values and the defaults (busy, no
+    link, the user's own, no answer) are left out (written field by field: an
+    initial sync writes one of these per event)."""
     if f is None:
         return None
     out: dict = {}
@@ -61,7 +65,15 @@ def fields_json(f: Fields | None) -> str | None:
         out["exdates"] = f.exdates
     if f.overrides:
         out["overrides"] = dict(f.overrides)
-    return json.dumps(out, ensure_ascii=False)
+    if f.show_as != "busy":
+        out["show_as"] = f.show_as
+    if f.join_url:
+        out["join_url"] = f.join_url
+    if f.organizer is not None:
+        out["organizer"] = f.organizer
+    if f.my_response != "none":
+        out["my_response"] = f.my_response
+    return _COMPACT(out)
 
 
 def fields_from(text: str | None) -> Fields | None:
