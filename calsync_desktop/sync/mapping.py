@@ -294,8 +294,9 @@ def imported_fields(
     just made from ``e``. The appointment holds what the event holds, so both
     sides are one :class:`Fields`, built once (an initial sync imports
     thousands), except where an attendee without a name came in named by their
-    address: then the local side is the appointment's own."""
-    remote = remote_fields(e, own_email, all_private)
-    if all(name for name, _ in remote.participants):
-        return remote, remote
-    return local_fields(appointment), remote
+    address: then the remote side is the event's own."""
+    local = local_fields(appointment)
+    own = own_email.strip().lower()
+    if all(p.name for p in e.attendees if p.key and p.key != own):
+        return local, local
+    return local, remote_fields(e, own_email, all_private)

@@ -13,10 +13,9 @@ mass-deletion guard's look.
 from __future__ import annotations
 
 import logging
-import uuid
 
 from calsync_desktop.meetings import NOT_ON_CALENDAR
-from calsync_desktop.model import Appointment
+from calsync_desktop.model import Appointment, new_id
 from calsync_desktop.providers.base import ChangeSet, NotFound, RemoteEvent, SyncStateExpired
 from calsync_desktop.store import OutsideRow, SkippedEntry
 from calsync_desktop.sync.actions import (
@@ -273,7 +272,7 @@ class Planner:
             if reason:
                 skipped.append(run.skip("remote", event.remote_id, name_of_event(event), reason))
                 continue
-            actions.append(CreateLocally(str(uuid.uuid4()), event=event))
+            actions.append(CreateLocally(new_id(), event=event))
 
         plan = Plan(actions, changes, full, seq_at_start, skipped, touched, run=run)
         self._verify_suspects(plan)

@@ -252,7 +252,7 @@ def to_remote_event(
         recurrence=recurrence,
         local_id=private.get(LOCAL_ID_PROPERTY),
         ical_uid=item.get("iCalUID"),
-        last_modified=max(_parse_dt(u) for u in updated) if updated else None,
+        last_modified=max(map(_parse_dt, updated)) if updated else None,
         organizer_is_self=bool(organizer.get("self", True)),
         organizer=_organizer(organizer),
         my_response=_my_response(item),
