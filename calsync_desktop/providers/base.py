@@ -363,13 +363,6 @@ class CalendarProvider(ABC):
     #: engine moves the state past its own writes.
     reports_deleted_new_events: bool = True
 
-    #: Whether a full listing must carry the local id calsync stamped on each
-    #: event. The planner sets it False before a full listing when the Sales
-    #: Calendar holds nothing such an id could link (no appointment, no link
-    #: and no tombstone of the account); a provider that reads the ids in a
-    #: pass of their own (Graph: delta takes no ``$expand``) skips that pass.
-    local_ids_needed: bool = True
-
     #: The show-as values the service cannot hold, and the one it holds instead
     #: (Google has no "tentative": it keeps such an event busy). The merge
     #: compares what the service holds, so such a value is not pushed again.
@@ -389,10 +382,19 @@ class CalendarProvider(ABC):
         """The calendars the account may sync."""
 
     @abstractmethod
-    def changes(self, window: TimeWindow, state: str | None) -> ChangeSet:
+    def changes(
+        self, window: TimeWindow, state: str | None, *, local_ids: bool = True
+    ) -> ChangeSet:
         """Events changed since ``state``, or all events overlapping ``window``
         when ``state`` is None. Raises :class:`SyncStateExpired` when the state
-        is no longer accepted. A call with nothing changed costs one request."""
+        is no longer accepted. A call with nothing changed costs one request.
+
+        ``local_ids=False`` tells a full listing that the local id calsync
+        stamped on each event is not needed (the Sales Calendar holds nothing
+        such an id could link: no appointment, no link and no tombstone of the
+        account); a provider that reads the ids in a pass of their own (Graph:
+        delta takes no ``$expand``) skips that pass. Every other listing
+        carries them as usual."""
 
     @abstractmethod
     def get(self, remote_id: str) -> RemoteEvent:

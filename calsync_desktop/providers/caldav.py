@@ -284,7 +284,9 @@ class CalDAVProvider(Discovery, CalendarProvider):
         events, _, _ = self._events(entries, readings)
         return events
 
-    def changes(self, window: TimeWindow, state: str | None) -> ChangeSet:
+    def changes(
+        self, window: TimeWindow, state: str | None, *, local_ids: bool = True
+    ) -> ChangeSet:
         url = self.calendar_url()
         if state and state.startswith(CTAG_PREFIX):
             return self._ctag_changes(window, state[len(CTAG_PREFIX) :])

@@ -274,7 +274,9 @@ class MemoryProvider(CalendarProvider):
     def list_calendars(self) -> list[CalendarInfo]:
         return [CalendarInfo("primary", "Calendar", primary=True)]
 
-    def changes(self, window: TimeWindow, state: str | None) -> ChangeSet:
+    def changes(
+        self, window: TimeWindow, state: str | None, *, local_ids: bool = True
+    ) -> ChangeSet:
         return self.backoff.run(lambda: self.calendar.list_changes(window, state))
 
     def get(self, remote_id: str) -> RemoteEvent:

@@ -71,10 +71,10 @@ class Planner:
                 log.info("Sync state of %s expired; listing everything again", run.account.name)
         # an event's local id links it only to something the Sales Calendar holds
         store, account = run.store, run.account.id
-        run.provider.local_ids_needed = bool(
+        needed = bool(
             store.count_appointments() or store.linked_count(account) or store.tombstones(account)
         )
-        return run.provider.changes(run.scope.window, None)
+        return run.provider.changes(run.scope.window, None, local_ids=needed)
 
     def _mine(self, appointment: Appointment) -> bool:
         return appointment.account_id in (None, self.run.account.id)

@@ -178,6 +178,14 @@ class ProviderContract:
         assert inside.remote_id in ids
         assert outside.remote_id not in ids
 
+    def test_a_full_listing_without_local_ids_lists_the_same_events(self, harness):
+        made = create(harness.provider, draft())
+        full = harness.provider.changes(WINDOW, None)
+        lean = harness.provider.changes(WINDOW, None, local_ids=False)
+        assert [e.local_id for e in full.events] == [made.local_id]
+        assert lean.complete and lean.state
+        assert [(e.remote_id, e.version) for e in lean.events] == [(made.remote_id, made.version)]
+
     def test_get_unknown_is_not_found(self, harness):
         event = create(harness.provider, draft())
         harness.server.delete_event(event.remote_id)

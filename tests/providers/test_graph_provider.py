@@ -393,6 +393,15 @@ def test_delta_pages_are_followed(harness):
     assert [e.subject for e in listing.events] == ["Changed"]
 
 
+def test_a_full_listing_without_local_ids_reads_the_delta_pages_alone(harness):
+    harness.provider.page_size = 3
+    made = harness.provider.write([Create(draft(subject=f"Visit {i}")) for i in range(10)])
+    before = harness.server.count_requests()
+    listing = harness.provider.changes(WINDOW, None, local_ids=False)
+    assert sorted(e.remote_id for e in listing.events) == sorted(r.event.remote_id for r in made)
+    assert harness.server.count_requests() - before == 4  # the delta pages
+
+
 def test_writes_go_in_batches_of_twenty(harness):
     harness.provider.account_email()  # sign-in and discovery requests out of the way
     before = harness.server.count_requests()

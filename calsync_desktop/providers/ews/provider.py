@@ -162,7 +162,9 @@ class ExchangeProvider(ExchangeWire, ExchangeWrites, CalendarProvider):
 
         return self._call(run)
 
-    def changes(self, window: TimeWindow, state: str | None) -> ChangeSet:
+    def changes(
+        self, window: TimeWindow, state: str | None, *, local_ids: bool = True
+    ) -> ChangeSet:
         account, folder = self._ready()
         list_fields = (
             field_paths(folder, account, ["start", "end", "type"]) if state is None else None

@@ -136,7 +136,9 @@ class GoogleProvider(GoogleWire, CalendarProvider):
             if not page_token:
                 return out
 
-    def changes(self, window: TimeWindow, state: str | None) -> ChangeSet:
+    def changes(
+        self, window: TimeWindow, state: str | None, *, local_ids: bool = True
+    ) -> ChangeSet:
         if state is None:
             items, token = self._list_all(
                 timeMin=rfc3339(window.start),

@@ -178,9 +178,11 @@ class GraphProvider(GraphWire, CalendarProvider):
             return self.get(item["id"])
         return None
 
-    def changes(self, window: TimeWindow, state: str | None) -> ChangeSet:
+    def changes(
+        self, window: TimeWindow, state: str | None, *, local_ids: bool = True
+    ) -> ChangeSet:
         if state is None:
-            return self._full_listing(window)
+            return self._full_listing(window, local_ids)
         saved = _State.load(state)
         # A delta link follows the window it was made for. Once the horizon has
         # moved on by a week, list again so new days ahead are followed too.
@@ -204,7 +206,7 @@ class GraphProvider(GraphWire, CalendarProvider):
             raise MalformedResponse("Office 365 ended a change listing without a delta link.")
         return changed, removed, link
 
-    def _full_listing(self, window: TimeWindow) -> ChangeSet:
+    def _full_listing(self, window: TimeWindow, local_ids: bool) -> ChangeSet:
         span = {
             "startDateTime": window.start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "endDateTime": window.end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -214,14 +216,14 @@ class GraphProvider(GraphWire, CalendarProvider):
         # come from calendarView, a second pass over the window (ids only); not
         # needed when the Sales Calendar holds nothing they could link (a first
         # sync into an empty one), nor for events calsync created (transactionId).
-        local_ids: dict[str, str] = {}
-        if self.local_ids_needed:
+        stamped: dict[str, str] = {}
+        if local_ids:
             params = {**span, "$select": "id", "$expand": EXPAND_LOCAL_ID}
             for page in self._pages(f"{self._calendar_path()}/calendarView", params):
                 for item in page.get("value") or ():
                     found = local_id_of(item)
                     if found:
-                        local_ids[item["id"]] = found
+                        stamped[item["id"]] = found
         series: dict[str, list[str]] = {}
         events: list[RemoteEvent] = []
         readings = Readings("Office 365")
@@ -232,7 +234,7 @@ class GraphProvider(GraphWire, CalendarProvider):
                 continue
             event = readings.read(item["id"], lambda i=item: to_remote_event(i))
             if event is not None:
-                events.append(_with_local_id(event, local_ids.get(item["id"])))
+                events.append(_with_local_id(event, stamped.get(item["id"])))
         masters, gone = self._fetch(list(series), readings)
         events.extend(masters)
         for master_id in gone:
