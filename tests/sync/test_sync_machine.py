@@ -818,11 +818,18 @@ class SyncMachine(RuleBasedStateMachine):
         for key, side in self.deleted.items():
             row = by_remote.get(key) or status.get(key)
             canon = row.local_id if row else key
-            edited_other = any(
-                k == canon and ("remote" if side == "local" else "local") in s
-                for (k, _f), s in edits.items()
+            other = "remote" if side == "local" else "local"
+            edited_other = any(k == canon and other in s for (k, _f), s in edits.items())
+            # a "this and following" split since the last clean sync is the
+            # other side's edit of the old series too (SPEC §4): it wins and
+            # brings the series back, ending where the split starts
+            split_other = row is not None and any(
+                split == other
+                and old == (row.remote_id if other == "remote" else row.local_id)
+                and epoch == self.epoch - 1
+                for split, old, _new, _cut, epoch in self.splits
             )
-            if row is not None and not edited_other:
+            if row is not None and not edited_other and not split_other:
                 a, e = locals_.get(row.local_id), h.calendar.events.get(row.remote_id)
                 if (a and scope.local_reason(a)) or (e and scope.remote_reason(e)):
                     continue
