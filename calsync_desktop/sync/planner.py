@@ -300,9 +300,37 @@ class Planner:
         ]
         if back:
             self._decide_again(plan, back)
+        self._still_out_remotely(plan)
         # a change of the way an item is out of scope is news; the same entry is not
         before = {e.item_id: e.reason for e in run.skipped_before if e.frozen}
         plan.skipped.extend(e for e in run.frozen.values() if before.get(e.item_id) != e.reason)
+
+    def _still_out_remotely(self, plan: Plan) -> None:
+        """An item whose event left scope on the service (made all-day there,
+        say) stays listed as frozen when only its appointment was looked at:
+        the service did not list the event again, so it is as it was when it
+        left scope (an edit of the appointment alone never brings it back)."""
+        run = self.run
+        acted = {a.local_id for a in plan.actions}
+        kept = [
+            e
+            for e in run.skipped_before
+            if e.frozen
+            and e.side == "remote"
+            and e.item_id in plan.touched
+            and e.item_id not in run.frozen
+            and e.item_id not in acted
+        ]
+        if not kept:
+            return
+        changes = plan.changes
+        listed = {e.remote_id for e in changes.events} | set(changes.deleted)
+        listed |= {u.remote_id for u in changes.unreadable}
+        rows = run.store.status_for(run.account.id, [e.item_id for e in kept])
+        for e in kept:
+            row = rows.get(e.item_id)
+            if row is not None and row.remote_id not in listed:
+                run.frozen[e.item_id] = e
 
     def _frozen_entry(self, row: OutsideRow) -> SkippedEntry:
         run = self.run

@@ -594,6 +594,33 @@ def test_every_way_of_leaving_scope_is_listed_as_skipped_with_its_reason(h, leav
     assert [s for s in h.store.skipped(h.account.id) if s.item_id == a.id] == [entry]
 
 
+REMOTELY_OUT = {k: v for k, v in LEAVING_SCOPE.items() if v[1] == "remote"}
+LOCAL_TOUCHES = {
+    "saved unchanged": {},
+    "edited": {"location": "Room 7"},
+}
+
+
+@pytest.mark.parametrize("touch", LOCAL_TOUCHES.values(), ids=LOCAL_TOUCHES)
+@pytest.mark.parametrize("leave", REMOTELY_OUT.values(), ids=REMOTELY_OUT)
+def test_an_event_out_of_scope_on_the_service_stays_listed_when_only_its_appointment_changes(
+    h, leave, touch
+):
+    how, _side, words = leave
+    a = h.add_local("Quarterly review")
+    h.sync()
+    h.clock.advance(minutes=1)
+    how(h, a, h.remote_for(a.id))
+    h.sync()
+    event = h.remote_for(a.id)
+    h.edit_local(a.id, **touch)  # the service lists nothing new: its event is as it was
+    h.sync()
+    assert frozen_entries(h)[a.id].startswith(words)
+    assert h.remote_for(a.id) == event  # frozen: never written
+    h.sync()
+    assert frozen_entries(h)[a.id].startswith(words)
+
+
 def test_a_series_that_ages_out_is_listed_as_skipped(h):
     a = h.add_local(
         start=h.clock() - timedelta(days=20), recurrence=Recurrence("FREQ=DAILY;COUNT=3")
