@@ -130,6 +130,8 @@ class SyncMachine(RuleBasedStateMachine):
         # series split since they were linked: (side, old key, new key, cut, epoch),
         # a key being a local id for a local split and a remote id for a remote one
         self.splits: list[tuple[str, str, str, datetime, int]] = []
+        # occurrences cancelled since they were linked: (side, key, epoch)
+        self.cancellations: list[tuple[str, str, int]] = []
         # items of a split series: their occurrences are checked by check_series
         self.ever_split: set[str] = set()
         # new series of remote splits: they carry the old series' local id (as on Google)
@@ -469,6 +471,7 @@ class SyncMachine(RuleBasedStateMachine):
         exdates = tuple(sorted({*e.recurrence.exdates, original}))
         self.h.calendar.edit(remote_id, recurrence=replace(e.recurrence, exdates=exdates))
         self.cancelled.setdefault(remote_id, set()).add(original)
+        self.cancellations.append(("remote", remote_id, self.epoch))
 
     @staticmethod
     def _split_rules(rrule: str, starts: list, at: int) -> tuple[str, str]:
@@ -637,6 +640,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.remote_attendee_edits.clear()
         self.cancelled.clear()
         self.splits.clear()
+        self.cancellations.clear()
         self.first_sync_pending = True
         if settled:
             self.sync()
@@ -820,14 +824,16 @@ class SyncMachine(RuleBasedStateMachine):
             canon = row.local_id if row else key
             other = "remote" if side == "local" else "local"
             edited_other = any(k == canon and other in s for (k, _f), s in edits.items())
-            # a "this and following" split since the last clean sync is the
-            # other side's edit of the old series too (SPEC §4): it wins and
-            # brings the series back, ending where the split starts
+            # a "this and following" split or a cancelled occurrence since the
+            # last clean sync is the other side's edit of the series too (SPEC
+            # §4: exdates are two-way, a split is the user's own edit): it wins
+            # and brings the series back
+            series_edits = [(s, old, epoch) for s, old, _n, _c, epoch in self.splits]
             split_other = row is not None and any(
-                split == other
+                edit_side == other
                 and old == (row.remote_id if other == "remote" else row.local_id)
                 and epoch == self.epoch - 1
-                for split, old, _new, _cut, epoch in self.splits
+                for edit_side, old, epoch in [*series_edits, *self.cancellations]
             )
             if row is not None and not edited_other and not split_other:
                 a, e = locals_.get(row.local_id), h.calendar.events.get(row.remote_id)
