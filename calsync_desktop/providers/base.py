@@ -262,6 +262,11 @@ class ChangeSet:
     ``unreadable``: events the service sent that could not be read (an
     impossible date, a value of the wrong kind); they are neither changed nor
     deleted, and the next listing reads them again.
+    ``declined``: the iCalendar UIDs of meetings someone else organises that the
+    user declined on the service itself (in Outlook), which took them off the
+    calendar: Exchange and Office 365 move a declined meeting to Deleted Items,
+    so the listing reports it deleted. The Sales Calendar keeps such a meeting,
+    declined (SPEC §10).
     """
 
     events: list[RemoteEvent]
@@ -269,6 +274,7 @@ class ChangeSet:
     state: str | None
     complete: bool
     unreadable: list[Unreadable] = field(default_factory=list)
+    declined: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,8 @@ delete remotely    an appointment deleted here is deleted there
 delete locally     an event deleted there is deleted here
 restore locally    deleted here, edited there: the edit wins, it comes back
 forget             gone on both sides, or left scope: the link is dropped
+keep declined      someone else's meeting declined on the service itself, which
+                   took it off the calendar: kept here, declined, unlinked
 =================  ===========================================================
 """
 
@@ -30,7 +32,7 @@ from typing import ClassVar
 
 from calsync_desktop import meetings
 from calsync_desktop.meetings import organiser_named
-from calsync_desktop.model import Appointment, InvalidAppointment, validate
+from calsync_desktop.model import Appointment, InvalidAppointment, MyResponse, validate
 from calsync_desktop.providers.base import (
     AlreadyExists,
     ChangedMeanwhile,
@@ -608,3 +610,21 @@ class ForgetLink(Action):
         run.store.drop_status(run.account.id, self.local_id)
         run.store.drop_tombstone(run.account.id, self.local_id)
         return self.local
+
+
+@dataclass
+class KeepDeclined(Action):
+    """Someone else's meeting that the user declined on the service itself (in
+    Outlook): Exchange and Office 365 take it to Deleted Items, so the listing
+    reports it deleted. It stays in the Sales Calendar with the answer, struck
+    through, linked to nothing any more (SPEC §10), as a meeting declined here
+    does once the service has the answer."""
+
+    kind: ClassVar[Kind] = Kind.UPDATE
+    local_only: ClassVar[bool] = True
+
+    def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> Appointment | None:
+        kept = self.local.with_changes(my_response=MyResponse.DECLINED)
+        run.save(kept, self.local_seq)
+        run.store.drop_status(run.account.id, self.local_id)
+        return kept

@@ -20,6 +20,7 @@ from calsync_desktop.sync.actions import (
     DeleteLocally,
     DeleteRemotely,
     ForgetLink,
+    KeepDeclined,
     LinkExisting,
     RestoreLocally,
     UpdateBothSides,
@@ -115,6 +116,10 @@ def decide(
             # off the calendar); otherwise it is gone from the calendar here too
             if meetings.declined(local):
                 return ForgetLink(local_id, local, seq, None, link)
+            if local.ical_uid and local.ical_uid in run.declined_uids:
+                # declined on the service itself (in Outlook), which took it
+                # to Deleted Items: it stays here, declined
+                return KeepDeclined(local_id, local, seq, None, link)
             return DeleteLocally(local_id, local, seq, None, link)
         if local_changed:
             return CreateRemotely(local_id, local, seq, None, link, from_local=True)

@@ -96,6 +96,7 @@ class Planner:
         unreadable = {u.remote_id: u.reason for u in changes.unreadable}
         remote_gone -= set(unreadable)
         run.reread = bool(unreadable)
+        run.declined_uids = changes.declined
 
         # local side
         every_link = full or not account.first_sync_done  # all the account's links read

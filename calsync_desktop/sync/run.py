@@ -74,6 +74,9 @@ class SyncRun:
     failed_local_seq: int | None = None
     keep_remote_state: bool = False
     reread: bool = False
+    #: iCalUIDs of meetings declined on the service itself, which took them off
+    #: the calendar (``ChangeSet.declined``): kept here, declined
+    declined_uids: frozenset[str] = frozenset()
     own_seqs: set[int] = field(default_factory=set)
     created_remote: bool = False
     late_skipped: list[SkippedEntry] = field(default_factory=list)

@@ -344,6 +344,8 @@ class Mailbox:
         self.root_id = base64.b64encode(b"AQMkADAwATM0MDAAMS1msgroot").decode()
         # Sent Items: where Exchange files the invitations a meeting sends.
         self.sent_id = base64.b64encode(b"AQMkADAwATM0MDAAMS1sentitems").decode()
+        # Deleted Items: where Outlook and Exchange move a declined meeting.
+        self.deleted_id = base64.b64encode(b"AQMkADAwATM0MDAAMS1deleteditems").decode()
         self.calendars: dict[str, str] = {self.calendar_id: "Calendar"}  # id -> display name
         self._ids = itertools.count(1)
 
@@ -378,12 +380,47 @@ class Mailbox:
         self.tombstones[item_id] = (item.created_seq, self.seq, item.folder_id)
 
     def listed(self, folder_id: str | None = None) -> list[Item]:
-        """Items a folder listing shows: singles and masters, not exceptions."""
+        """Items a folder listing shows: singles and masters, not exceptions
+        (without a folder: those of every calendar, not Deleted Items')."""
         return [
             i
             for i in self.items.values()
-            if i.kind != "Exception" and (folder_id is None or i.folder_id == folder_id)
+            if i.kind != "Exception"
+            and (
+                i.folder_id == folder_id
+                if folder_id is not None
+                else i.folder_id != self.deleted_id
+            )
         ]
+
+    def move_to_deleted_items(self, item_id: str) -> str:
+        """Move a calendar item (a series with its exceptions) to Deleted Items,
+        as Outlook and Exchange do with a declined meeting; its new id.
+
+        An Outlook item's id changes when the item moves to another folder
+        (learn.microsoft.com/graph/outlook-immutable-id: "their IDs change ...
+        only if the item is moved"), so the calendar's SyncFolderItems reports
+        the old id deleted (a tombstone) and the item lives on under a new one.
+        OWA and Exchange keep deleted events in Deleted Items, listed with the
+        mail there (mustang-im/mustang#1437, #1438); Microsoft keeps them 14
+        days by default (developer.nylas.com, "Deleted events")."""
+        item = self.items[item_id]
+        exceptions = {o: self.items[e] for o, e in item.exceptions.items() if e in self.items}
+        self.remove(item_id)
+        item.id = self.new_id()
+        item.folder_id = self.deleted_id
+        self.seq += 1
+        item.seq = item.created_seq = self.seq
+        item.version += 1
+        item.modified = self.clock()
+        self.items[item.id] = item
+        for original, exception in exceptions.items():
+            exception.id = self.new_id()
+            exception.folder_id = self.deleted_id
+            exception.master_id = item.id
+            item.exceptions[original] = exception.id
+            self.items[exception.id] = exception
+        return item.id
 
     # -- recurrence: expand the stored pattern (independently of the client's converter)
 
@@ -952,6 +989,24 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
     def invitations_sent(self) -> int:
         return self.mails_sent
 
+    def decline_elsewhere(self, remote_id: str) -> None:
+        # Outlook declines on the owner's behalf: the answer goes to the
+        # organiser and the meeting to Deleted Items, under a new id
+        with self._lock:
+            item = self.mailbox.items[remote_id]
+            assert item.organizer is not None, "only someone else's meeting is declined"
+            item.my_response = "Decline"
+            own = self.mailbox.email.lower()
+            if own in self._attendee_addresses(item):
+                item.responses[own] = "Decline"
+            self.mailbox.move_to_deleted_items(remote_id)
+
+    def deleted_item(self, ical_uid: str) -> Item | None:
+        """The item with this UID in Deleted Items, if any."""
+        with self._lock:
+            found = [i for i in self.mailbox.listed(self.mailbox.deleted_id) if i.uid == ical_uid]
+        return found[0] if found else None
+
     def own_response(self, remote_id: str) -> str | None:
         with self._lock:
             item = self.mailbox.items.get(remote_id)
@@ -1436,6 +1491,9 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
         elif which == mb.sent_id:
             tag, name, cls, count = "Folder", "Sent Items", "IPF.Note", 0
             children, parent = 0, mb.root_id
+        elif which == mb.deleted_id:
+            tag, name, cls = "Folder", "Deleted Items", "IPF.Note"
+            count, children, parent = len(mb.listed(which)), 0, mb.root_id
         else:
             tag, name, cls, count = "Folder", "Top of Information Store", "IPF.Note", 0
             children, parent = 2, None
@@ -1474,11 +1532,13 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
                 return mb.root_id
             if name == "sentitems":
                 return mb.sent_id
+            if name == "deleteditems":
+                return mb.deleted_id
             raise EwsError(
                 "ErrorFolderNotFound", "The specified folder could not be found in the store."
             )
         fid = fid_el.get("Id")
-        if fid in mb.calendars or fid in (mb.root_id, mb.sent_id):
+        if fid in mb.calendars or fid in (mb.root_id, mb.sent_id, mb.deleted_id):
             return fid
         raise EwsError(
             "ErrorFolderNotFound", "The specified folder could not be found in the store."
@@ -1677,6 +1737,7 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
                 offset, total, last = 0, len(rows), True
             else:
                 matching = [i for i in mb.listed(folder_id) if self._matches(i, restriction)]
+                matching = self._sorted(matching, req.find(m("SortOrder")))
                 offset = int(paged.get("Offset", "0")) if paged is not None else 0
                 limit = int(paged.get("MaxEntriesReturned", "1000")) if paged is not None else 1000
                 chosen = matching[offset : offset + limit]
@@ -1695,6 +1756,24 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
             for row in rows:
                 items.append(row)
         return resp
+
+    @staticmethod
+    def _sorted(items: list[Item], order) -> list[Item]:
+        """Items in a FindItem's SortOrder (FieldOrder elements, the first the
+        most significant); only the fields the tests sort by are known."""
+        if order is None:
+            return items
+        keys = {
+            "item:LastModifiedTime": lambda i: i.modified,
+            "calendar:Start": lambda i: i.start,
+            "item:Subject": lambda i: i.text("Subject"),
+        }
+        for field_order in reversed(list(order)):
+            uri = field_order[0].get("FieldURI")
+            if uri not in keys:
+                raise SoapFault("ErrorUnsupportedPathForSortGroup", f"Cannot sort by {uri}.")
+            items = sorted(items, key=keys[uri], reverse=field_order.get("Order") == "Descending")
+        return items
 
     def _matches(self, item: Item, restriction) -> bool:
         if restriction is None:
@@ -1752,6 +1831,8 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
                 found = item.extended.get(ext_key(path))
                 actual = found.findtext(t("Value")) if found is not None else None
                 equal = actual == value
+            elif path.get("FieldURI") == "calendar:MyResponseType":
+                equal = value == ("Organizer" if item.organizer is None else item.my_response)
             else:
                 values = _field_values(item, path.get("FieldURI").split(":", 1)[1])
                 if len(values) > 1 or path.get("FieldURI") == "item:Categories":
@@ -1876,7 +1957,7 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
         if own in self._attendee_addresses(item):
             item.responses[own] = word
         if word == "Decline":
-            self.mailbox.remove(item.id)
+            self.mailbox.move_to_deleted_items(item.id)
         else:
             self._touch_with_master(item)
 

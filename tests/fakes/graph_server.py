@@ -771,6 +771,20 @@ class GraphServer(BackgroundServer, RemoteCalendar, SeriesEdits):
                 raise KeyError(email)
             self._touch(target)
 
+    def decline_elsewhere(self, remote_id: str) -> None:
+        # Outlook declines on the owner's behalf: as /decline does, the meeting
+        # leaves the calendar for Deleted Items
+        with self.state.lock:
+            event = self._find(remote_id)
+            assert not event.get("isOrganizer", True), "only someone else's meeting is declined"
+            now = _iso(self.clock())
+            event["responseStatus"] = {"response": "declined", "time": now}
+            own = self.state.user.mail.lower()
+            for attendee in event["attendees"]:
+                if attendee["emailAddress"]["address"].lower() == own:
+                    attendee["status"] = {"response": "declined", "time": now}
+            self._delete(event["id"], None)
+
     def answer_occurrence(
         self, master_id: str, original_start: datetime, email: str, response: str
     ) -> None:

@@ -109,6 +109,10 @@ class MemoryRemote(RemoteCalendar):
         )
         self.calendar.edit(remote_id, attendees=attendees)
 
+    def decline_elsewhere(self, remote_id: str) -> None:
+        # the owner's answer is the event's own: it stays declined, as Google keeps it
+        self.calendar.edit(remote_id, my_response=MyResponse.DECLINED)
+
     def answer_occurrence(
         self, master_id: str, original_start: datetime, email: str, response: str
     ) -> None:

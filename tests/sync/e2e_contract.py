@@ -710,6 +710,35 @@ class EndToEndContract(HistoryContract):
         assert again.counts == {} and again.errors == []
         assert h.local(local.id).my_response is answer  # the declined meeting stays
 
+    @staticmethod
+    def _their_meeting_synced(h, subject: str) -> tuple[str, Appointment]:
+        made = h.add_remote(
+            subject, organizer="boss@other.example", attendees=(("Boss", "boss@other.example"),)
+        )
+        h.sync()
+        return made, h.local_for(made)
+
+    def test_a_meeting_declined_on_the_service_itself_stays_declined(self, h):
+        made, local = self._their_meeting_synced(h, "Their pricing call")
+        assert local.my_response is MyResponse.NONE
+        # declined in Outlook, the service's web page: Exchange and Office 365
+        # take it to Deleted Items, Google and CalDAV keep it with the answer
+        h.server.decline_elsewhere(made)
+        result = h.sync()
+        assert result.errors == []
+        kept = h.local(local.id)
+        assert kept is not None, "a meeting declined elsewhere is kept (SPEC §10)"
+        assert kept.my_response is MyResponse.DECLINED and kept.contents == "Their pricing call"
+        again = h.sync()
+        assert again.counts == {} and again.errors == []
+        assert h.local(local.id).my_response is MyResponse.DECLINED
+
+    def test_someone_elses_meeting_deleted_on_the_service_is_deleted_here(self, h):
+        made, local = self._their_meeting_synced(h, "Their old call")
+        h.server.delete_event(made)
+        h.sync()
+        assert h.local(local.id) is None
+
     def test_mass_deletion_guard_stops_then_restore_brings_them_back(self, h):
         items = _many(h, 40)
         for a in items[:15]:

@@ -16,8 +16,10 @@ from exchangelib import (
     Account,
     Q,
 )
-from exchangelib.folders import Calendar
-from exchangelib.properties import ItemId
+from exchangelib.fields import FieldOrder, FieldPath
+from exchangelib.folders import Calendar, DeletedItems
+from exchangelib.items import CalendarItem
+from exchangelib.properties import DistinguishedFolderId, ItemId, Mailbox
 from exchangelib.restriction import Restriction
 from exchangelib.services import FindFolder, FindItem, GetFolder, SyncFolderItems
 
@@ -53,6 +55,9 @@ from calsync_desktop.providers.ews.writes import ExchangeWrites
 from calsync_desktop.providers.kit.reading import ENDS_BEFORE_START, Readings
 
 log = logging.getLogger(__package__)  # one logger for the whole provider
+
+#: How many of the meetings declined last in Deleted Items one look reads
+DECLINED_LOOKUP = 100
 
 
 class ExchangeProvider(ExchangeWire, ExchangeWrites, CalendarProvider):
@@ -202,7 +207,44 @@ class ExchangeProvider(ExchangeWire, ExchangeWrites, CalendarProvider):
         events = self._fetch(wanted, readings=readings)
         if state is None:
             events = [e for e in events if overlaps(e, window)]
-        return ChangeSet(events, deleted, current, state is None, readings.unreadable)
+        # a meeting declined in Outlook leaves for Deleted Items under a new id,
+        # which the calendar's listing reports as a deletion: look there
+        declined = self._declined_in_deleted_items() if deleted else frozenset()
+        return ChangeSet(
+            events, deleted, current, state is None, readings.unreadable, declined=declined
+        )
+
+    def _declined_in_deleted_items(self) -> frozenset[str]:
+        """The UIDs of the meetings the user declined that are in Deleted Items,
+        the newest :data:`DECLINED_LOOKUP` of them, in one FindItem.
+
+        Outlook and Exchange move a declined meeting there (its id changes
+        with the folder, so GetItem of the calendar's id finds nothing); the
+        calendar item keeps its UID and ``MyResponseType`` Decline."""
+        _, folder = self._ready()
+        trash = DeletedItems(
+            root=folder.root,
+            _distinguished_id=DistinguishedFolderId(
+                id="deleteditems", mailbox=Mailbox(email_address=self.connection.email)
+            ),
+        )
+        fields = [
+            FieldPath(field=CalendarItem.get_field_by_fieldname(name))
+            for name in ("uid", "my_response_type")
+        ]
+        newest = FieldOrder(
+            field_path=FieldPath(field=CalendarItem.get_field_by_fieldname("last_modified_time")),
+            reverse=True,
+        )
+
+        found = self._find_items(
+            trash, Q(my_response_type="Decline"), fields, [newest], DECLINED_LOOKUP
+        )
+        uids = set()
+        for item in found:
+            if isinstance(item, CalendarItem) and item.my_response_type == "Decline" and item.uid:
+                uids.add(item.uid)
+        return frozenset(uids)
 
     def _fetch(
         self, ids: Sequence[str], missing_ok: bool = True, readings: Readings | None = None
@@ -268,30 +310,41 @@ class ExchangeProvider(ExchangeWire, ExchangeWrites, CalendarProvider):
                 else Q(**{f"{LOCAL_ID_FIELD}__in": chunk})
             )
 
-            def run(q=q):
-                restriction = Restriction(q, folders=[folder], applies_to=Restriction.ITEMS)
-                return list(
-                    FindItem(account=account, page_size=1000).call(
-                        folders=[folder],
-                        additional_fields=fields,
-                        restriction=restriction,
-                        order_fields=None,
-                        shape="IdOnly",
-                        query_string=None,
-                        depth="Shallow",
-                        calendar_view=None,
-                        max_items=None,
-                        offset=0,
-                    )
-                )
-
-            for item in self._call(run):
-                if isinstance(item, Exception):
-                    raise translate(item)
+            for item in self._find_items(folder, q, fields):
                 lid = getattr(item, LOCAL_ID_FIELD, None)
                 if lid and lid not in out:
                     out[lid] = item.id
         return out
+
+    def _find_items(
+        self, folder, q: Q, fields: list, order: list | None = None, most: int | None = None
+    ) -> list:
+        """The items of ``folder`` that ``q`` picks (IdOnly and ``fields``), in
+        ``order``, at most ``most``: one FindItem, an error raised as ours."""
+        account, _ = self._ready()
+
+        def run():
+            restriction = Restriction(q, folders=[folder], applies_to=Restriction.ITEMS)
+            return list(
+                FindItem(account=account, page_size=most or 1000).call(
+                    folders=[folder],
+                    additional_fields=fields,
+                    restriction=restriction,
+                    order_fields=order,
+                    shape="IdOnly",
+                    query_string=None,
+                    depth="Shallow",
+                    calendar_view=None,
+                    max_items=most,
+                    offset=0,
+                )
+            )
+
+        found = self._call(run)
+        for item in found:
+            if isinstance(item, Exception):
+                raise translate(item)
+        return found
 
     def _to_event(self, item, exceptions: dict) -> RemoteEvent:
         return to_remote_event(item, exceptions, self.connection.email)

@@ -149,6 +149,13 @@ class RemoteCalendar(abc.ABC):
     def set_response(self, remote_id: str, email: str, response: str) -> None:
         """The attendee ``email`` (any case) answers with ``response``."""
 
+    def decline_elsewhere(self, remote_id: str) -> None:
+        """The owner declines someone else's meeting in another client (Outlook,
+        the service's own web page). Google and CalDAV servers keep it on the
+        calendar with the answer, as this does; Exchange and Office 365 move it
+        to Deleted Items (their servers say so where they override this)."""
+        self.set_response(remote_id, self.owner, "declined")
+
     @abc.abstractmethod
     def answer_occurrence(
         self, master_id: str, original_start: datetime, email: str, response: str
