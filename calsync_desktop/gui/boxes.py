@@ -340,6 +340,16 @@ def join_rect(rect: QRectF, metrics: QFontMetrics) -> QRectF | None:
     return QRectF(rect.right() - width - 2, top, width, height)
 
 
+def line_join_rect(rect: QRectF, metrics: QFontMetrics) -> QRectF | None:
+    """Where the "Join" button goes on a one-line entry (the month view's): its
+    right end, the line's height. None when the line is too short to keep
+    some of its title beside one."""
+    width = metrics.horizontalAdvance("Join") + 8
+    if rect.width() < width + 40:
+        return None
+    return QRectF(rect.right() - width, rect.top(), width, rect.height())
+
+
 def joinable(row: Row, now: datetime) -> str:
     """The link a box's "Join" button opens now, or "" (never on a private box)."""
     if row.private:
@@ -430,12 +440,16 @@ class ItemsMixin:
         self._stale = not self.isVisible()
         return self._stale
 
+    def join_chip(self, rect: QRectF, metrics: QFontMetrics) -> QRectF | None:
+        """Where a placed item's "Join" button goes (a box's, :func:`join_rect`)."""
+        return join_rect(rect, metrics)
+
     def join_at(self, pos: QPointF, now: datetime) -> str:
         """The link of the "Join" button at ``pos``, or "" (none there now)."""
         rows = self.model.rows()
         metrics = QFontMetrics(self.font())
         for placed in reversed(self.placed):
-            chip = join_rect(placed.rect, metrics)
+            chip = self.join_chip(placed.rect, metrics)
             if chip is not None and chip.contains(pos):
                 return joinable(rows[placed.row_index], now)
         return ""
@@ -447,7 +461,7 @@ class ItemsMixin:
         metrics = QFontMetrics(self.font())
         painter.setFont(self.font())
         for placed in self.placed:
-            chip = join_rect(placed.rect, metrics)
+            chip = self.join_chip(placed.rect, metrics)
             if chip is not None and joinable(rows[placed.row_index], now):
                 paint_join(painter, chip, metrics)
 

@@ -194,7 +194,8 @@ class CalendarWindow(QMainWindow):
         self.setCentralWidget(central)
         for source in (self.time_grid.canvas, self.time_grid.header, self.month):
             source.activated.connect(self.activated)
-        self.time_grid.canvas.joinRequested.connect(self.joinRequested)
+        for source in (self.time_grid.canvas, self.month):
+            source.joinRequested.connect(self.joinRequested)
         for source in (self.time_grid.canvas, self.month):
             source.newRequested.connect(self.newRequested)
             source.stepRequested.connect(self.step)

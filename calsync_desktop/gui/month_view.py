@@ -5,8 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFontMetrics,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+)
 from PySide6.QtWidgets import QWidget
 
 from calsync_desktop.gui import formats
@@ -18,6 +26,8 @@ from calsync_desktop.gui.boxes import (
     ItemsMixin,
     Placed,
     day_segments,
+    joinable,
+    line_join_rect,
     paint_box,
 )
 from calsync_desktop.gui.calendar_model import CalendarModel, local_midnight
@@ -30,6 +40,7 @@ class MonthCanvas(AppointmentTooltips, ItemsMixin, QWidget):
     newRequested = Signal(object)
     dayOpened = Signal(object)  # a date: open it in the day view
     stepRequested = Signal(int)
+    joinRequested = Signal(str)  # an entry's "Join": the online meeting's link
 
     LINE = 17
 
@@ -45,6 +56,14 @@ class MonthCanvas(AppointmentTooltips, ItemsMixin, QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(280, 240)
         model.modelReset.connect(self.relayout)
+        # "Join" comes ten minutes before a start and goes at its end
+        self._tick = QTimer(self)
+        self._tick.setInterval(60_000)
+        self._tick.timeout.connect(self.update)
+        self._tick.start()
+
+    def join_chip(self, rect: QRectF, metrics: QFontMetrics) -> QRectF | None:
+        return line_join_rect(rect, metrics)
 
     def cell_rect(self, index: int) -> QRectF:
         w = self.width() / 7
@@ -130,6 +149,7 @@ class MonthCanvas(AppointmentTooltips, ItemsMixin, QWidget):
                     f"+{self.more[index]} more",
                 )
         rows = self.model.rows()
+        now = self.now()
         for placed in self.placed:
             row = rows[placed.row_index]
             selected = placed.row_index == self.selected_row
@@ -143,9 +163,11 @@ class MonthCanvas(AppointmentTooltips, ItemsMixin, QWidget):
             label = self.model.row_data(row, Qt.ItemDataRole.DisplayRole)
             if not row.all_day:
                 label = f"{formats.time_text(row.start)} {label}"
-            text = painter.fontMetrics().elidedText(
-                label, Qt.TextElideMode.ElideRight, int(placed.rect.width() - 14)
-            )
+            room = placed.rect.width() - 14
+            chip = line_join_rect(placed.rect, painter.fontMetrics())
+            if chip is not None and joinable(row, now):
+                room -= chip.width() + 2  # the title ends before its "Join"
+            text = painter.fontMetrics().elidedText(label, Qt.TextElideMode.ElideRight, int(room))
             painter.drawText(
                 placed.rect.adjusted(12, 0, 0, 0),
                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
@@ -155,10 +177,15 @@ class MonthCanvas(AppointmentTooltips, ItemsMixin, QWidget):
                 painter.setBrush(Qt.BrushStyle.NoBrush)
                 painter.setPen(QPen(SELECTED, 1.5))
                 painter.drawRoundedRect(placed.rect, 3, 3)
+        self.paint_joins(painter, now)
         painter.end()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.setFocus(Qt.FocusReason.MouseFocusReason)
+        link = self.join_at(event.position(), self.now())
+        if link:
+            self.joinRequested.emit(link)
+            return
         self.selected_row = self.item_at(event.position())
         cell = self.cell_at(event.position())
         if cell is not None:

@@ -7,12 +7,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QFontMetrics
 
 from calsync_desktop.accounts.base import Account
 from calsync_desktop.gui.appointment_dialog import AppointmentDialog
-from calsync_desktop.gui.boxes import JOIN_FILL, OUT_OF_OFFICE, blend_on_white, join_rect
+from calsync_desktop.gui.boxes import (
+    JOIN_FILL,
+    OUT_OF_OFFICE,
+    blend_on_white,
+    join_rect,
+    line_join_rect,
+)
 from calsync_desktop.gui.calendar_model import PRIVATE_FILL, Roles
 from calsync_desktop.model import MyResponse, Organizer, ShowAs
 
@@ -102,8 +109,9 @@ def test_a_private_free_appointment_is_a_lighter_grey_box(window, gui_store):
     assert "Secret" not in window.model.data(index, Qt.ItemDataRole.ToolTipRole)
 
 
+@pytest.mark.parametrize("view", ["week", "month"])
 def test_join_shows_on_the_box_from_ten_minutes_before_and_opens_the_link(
-    window, gui_store, gui_clock, qtbot
+    window, gui_store, gui_clock, qtbot, view
 ):
     # the clock: 26 March 2026, 10:30 UTC = 11:30 in Berlin
     gui_store.add_appointment(
@@ -117,10 +125,13 @@ def test_join_shows_on_the_box_from_ten_minutes_before_and_opens_the_link(
             private=True, join_url=JOIN,
         )
     )  # fmt: skip
+    window.set_view(view)
     window.model.refresh()
-    canvas = window.time_grid.canvas
+    canvas = window.month if view == "month" else window.time_grid.canvas
     placed, _ = box_of(canvas, "Weekly sync")
-    chip = join_rect(placed.rect, QFontMetrics(canvas.font()))
+    # a box's button (day, week), or one at the end of a month view's line
+    where = line_join_rect if view == "month" else join_rect
+    chip = where(placed.rect, QFontMetrics(canvas.font()))
     assert chip is not None
 
     def chip_colour() -> QColor:
@@ -130,20 +141,20 @@ def test_join_shows_on_the_box_from_ten_minutes_before_and_opens_the_link(
 
     # 15 minutes before: no button; a click there selects the box
     assert chip_colour() != JOIN_FILL
-    with qtbot.assertNotEmitted(canvas.joinRequested):
+    with qtbot.assertNotEmitted(window.joinRequested):
         qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=chip.center().toPoint())
     assert canvas.selected_row == placed.row_index
-    # 10 minutes before: the button is there and opens the meeting
+    # 10 minutes before: the button is there and the window opens the meeting
     gui_clock.now = datetime(2026, 3, 26, 10, 35, tzinfo=UTC)
     canvas.update()
     assert chip_colour() == JOIN_FILL
-    with qtbot.waitSignal(canvas.joinRequested) as joined:
+    with qtbot.waitSignal(window.joinRequested) as joined:
         qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=chip.center().toPoint())
     assert joined.args == [JOIN]
     # never on a private box, even one's own
     rows = window.model.rows()
     (private,) = [p for p in canvas.placed if rows[p.row_index].private]
-    corner = private.rect.topRight() + QPointF(-12, 8)
+    corner = private.rect.topRight() + QPointF(-6, 7)
     assert canvas.join_at(corner, gui_clock()) == ""
     # over once the meeting has ended
     gui_clock.now = datetime(2026, 3, 26, 12, 0, tzinfo=UTC)
