@@ -420,6 +420,8 @@ class GraphState:
     by_txn: dict[tuple[str, str], str] = field(default_factory=dict)
     deltas: OrderedDict[str, _DeltaState] = field(default_factory=OrderedDict)
     pages: dict[str, _Pages] = field(default_factory=dict)
+    # Deleted Items: immutable id -> event (a declined meeting, moved there)
+    deleted_items: dict[str, dict] = field(default_factory=dict)
     # (seq, calendar id, instance id, start, end) of every deleted instance
     removed: list[tuple[int, str, str, datetime, datetime]] = field(default_factory=list)
     seq: int = 0
@@ -783,7 +785,7 @@ class GraphServer(BackgroundServer, RemoteCalendar, SeriesEdits):
             for attendee in event["attendees"]:
                 if attendee["emailAddress"]["address"].lower() == own:
                     attendee["status"] = {"response": "declined", "time": now}
-            self._delete(event["id"], None)
+            self._to_deleted_items(event)
 
     def answer_occurrence(
         self, master_id: str, original_start: datetime, email: str, response: str
@@ -947,6 +949,8 @@ class GraphServer(BackgroundServer, RemoteCalendar, SeriesEdits):
         org_address = user.mail if own else organizer
         event = {
             "id": eid,
+            # its immutable id (Prefer: IdType="ImmutableId"), which no move changes
+            "_immutable": _new_id("AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0A"),
             "createdDateTime": _iso(now),
             "lastModifiedDateTime": _iso(now),
             "changeKey": _b64url(secrets.token_bytes(12)),
@@ -1247,9 +1251,70 @@ class GraphServer(BackgroundServer, RemoteCalendar, SeriesEdits):
         # a response mail goes to the organiser only, not counted as an invitation
         self.responses.append({"event": event["id"], "response": word, "sent": bool(send)})
         if action == "decline":
-            self._delete(event["id"], None)
+            self._to_deleted_items(event)
             return
         self._touch(event)
+
+    def _to_deleted_items(self, event: dict) -> None:
+        """A declined meeting leaves the calendar for Deleted Items, as Outlook
+        does: the delta reports it ``@removed``; its REST id changes with the
+        folder, its immutable id does not ("immutable ID will NOT change if the
+        item is moved to a different folder in the mailbox",
+        learn.microsoft.com/graph/outlook-immutable-id), so an event there is
+        read by its immutable id alone. Microsoft keeps deleted events there
+        14 days by default (developer.nylas.com, "Deleted events")."""
+        self._delete(event["id"], None)
+        if event.get("_immutable") and event["type"] in ("singleInstance", "seriesMaster"):
+            moved = dict(event, id=_new_id(), _calendar="deleteditems")
+            self.state.deleted_items[event["_immutable"]] = moved
+
+    def _find_immutable(self, immutable_id: str) -> dict:
+        """A single event or series master by its immutable id, on a calendar
+        or in Deleted Items."""
+        for event in self.state.events.values():
+            single = event["type"] in ("singleInstance", "seriesMaster")
+            if single and event.get("_immutable") == immutable_id:
+                return event
+        if immutable_id in self.state.deleted_items:
+            return self.state.deleted_items[immutable_id]
+        raise GraphError(
+            404, "ErrorItemNotFound", "The specified object was not found in the store."
+        )
+
+    def _translate_ids(self, body) -> dict:
+        """``POST /me/translateExchangeIds`` (learn.microsoft.com/graph/api/
+        user-translateexchangeids): ``inputIds`` (at most 1000), ``sourceIdType``
+        and ``targetIdType`` of exchangeIdFormat; the answer lists a
+        convertIdResult per id, ``targetId`` or ``errorDetails``. This server
+        translates the REST ids of events into immutable ones only."""
+        formats = ("entryId", "ewsId", "immutableEntryId", "restId", "restImmutableEntryId")
+        if not isinstance(body, dict) or not isinstance(body.get("inputIds"), list):
+            raise GraphError(400, "BadRequest", "The parameter 'inputIds' is required.")
+        for name in ("sourceIdType", "targetIdType"):
+            if body.get(name) not in formats:
+                raise GraphError(
+                    400, "BadRequest", f"The parameter '{name}' must be an exchangeIdFormat."
+                )
+        if (body["sourceIdType"], body["targetIdType"]) != ("restId", "restImmutableEntryId"):
+            raise GraphError(400, "BadRequest", "This test server translates restId only.")
+        if len(body["inputIds"]) > 1000:
+            raise GraphError(400, "BadRequest", "At most 1000 ids can be translated at once.")
+        out = []
+        for source in body["inputIds"]:
+            event = self.state.events.get(source) if isinstance(source, str) else None
+            if event is None or not event.get("_immutable"):
+                out.append(
+                    {
+                        "sourceId": source,
+                        "errorDetails": {
+                            "code": "ErrorItemNotFound",
+                            "message": "The specified object was not found in the store.",
+                        },
+                    }
+                )
+            else:
+                out.append({"sourceId": source, "targetId": event["_immutable"]})
+        return {"value": out}
 
     def _make_exception(self, occurrence: dict) -> dict:
         master = self.state.events[occurrence["seriesMasterId"]]
@@ -1464,6 +1529,12 @@ class GraphServer(BackgroundServer, RemoteCalendar, SeriesEdits):
         single = "value" not in data
         if seg == ["me"]:
             context, type_name = "users/$entity", "user"
+        elif rest == ["translateExchangeIds"]:
+            # convertIdResult is not in the calendar subset of the metadata
+            return {
+                "@odata.context": f"{self.graph_url}/$metadata#Collection(convertIdResult)",
+                **data,
+            }
         elif rest and rest[-1] == "delta":
             context, type_name = "Collection(event)", "event"
         else:
@@ -1501,6 +1572,8 @@ class GraphServer(BackgroundServer, RemoteCalendar, SeriesEdits):
             )
         if seg == ["me", "calendars"] and method == "GET":
             return 200, {}, {"value": list(st.calendars.values())}
+        if seg == ["me", "translateExchangeIds"] and method == "POST":
+            return 200, {}, self._translate_ids(body)
         if seg[:2] == ["me", "calendar"]:
             seg = ["me", "calendars", self.default_calendar_id, *seg[2:]]
         if seg[:2] == ["me", "calendarView"]:
@@ -1551,6 +1624,18 @@ class GraphServer(BackgroundServer, RemoteCalendar, SeriesEdits):
                 items = sorted(self._instances(master, start, end), key=lambda e: e["_start"])
                 return self._list(items, query, page_size, tz, "instances")
             if len(seg) == 3:
+                if method == "GET" and _immutable_ids(headers):
+                    event = self._find_immutable(event_id)
+                    select, ext, exc = self._shape(query)
+                    rendered = self._render(event, select, ext, exc, tz)
+                    return (
+                        200,
+                        {"ETag": f'W/"{event["changeKey"]}"'},
+                        {
+                            **rendered,
+                            "id": event["_immutable"],
+                        },
+                    )
                 if method == "GET":
                     event = self._find(event_id)
                     if cid and event["_calendar"] != cid:
@@ -2002,6 +2087,11 @@ class GraphServer(BackgroundServer, RemoteCalendar, SeriesEdits):
 
 
 _COLLECTIONS = frozenset({"calendars", "events", "calendarView", "instances"})
+
+
+def _immutable_ids(headers: dict) -> bool:
+    """Whether the request asks for immutable ids (Prefer: IdType="ImmutableId")."""
+    return 'idtype="immutableid"' in headers.get("prefer", "").lower()
 
 
 def _expanded(query: dict) -> frozenset:

@@ -90,12 +90,6 @@ class TestOffice365Rules(EndToEndContract):
     # test_graph_mails_new_attendees_whatever_the_setting for what is checked instead.
     test_no_invitations_with_the_setting_off = None
 
-    @pytest.mark.xfail(
-        strict=True, reason="Office 365: a meeting declined in Outlook is not yet told apart"
-    )
-    def test_a_meeting_declined_on_the_service_itself_stays_declined(self, h):
-        super().test_a_meeting_declined_on_the_service_itself_stays_declined(h)
-
     def test_moved_occurrence_becomes_an_override_both_ways(self, h):
         super().test_moved_occurrence_becomes_an_override_both_ways(h)
         (master,) = h.server.event_ids()

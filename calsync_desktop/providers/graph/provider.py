@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -76,9 +76,14 @@ class _State:
     delta: str
     series: dict[str, list[str]]
     end: str = ""  # the window's end the delta link follows (ISO, UTC)
+    #: the immutable id of each meeting someone else organises, by its REST id:
+    #: declined in Outlook, it moves to Deleted Items, where only that id finds it
+    meetings: dict[str, str] = field(default_factory=dict)
 
     def dump(self) -> str:
         data = {"v": 1, "delta": self.delta, "end": self.end, "series": self.series}
+        if self.meetings:
+            data["meetings"] = self.meetings
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -86,7 +91,8 @@ class _State:
         try:
             data = json.loads(text)
             series = {k: list(v) for k, v in data.get("series", {}).items()}
-            return cls(str(data["delta"]), series, str(data.get("end", "")))
+            meetings = {str(k): str(v) for k, v in data.get("meetings", {}).items()}
+            return cls(str(data["delta"]), series, str(data.get("end", "")), meetings)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise SyncStateExpired("The saved Office 365 sync state cannot be read.") from exc
 
@@ -240,14 +246,15 @@ class GraphProvider(GraphWire, CalendarProvider):
         for master_id in gone:
             series.pop(master_id, None)
         end = window.end.astimezone(UTC).isoformat()
-        state = _State(link, series, end).dump()
+        state = _State(link, series, end, self._meeting_ids(events, {})).dump()
         return ChangeSet(events, [], state, True, readings.unreadable)
 
     def _incremental(self, state: _State) -> ChangeSet:
         changed, removed, link = self._delta_round(state.delta, None)
         series = {k: list(v) for k, v in state.series.items()}
         if not changed and not removed:
-            return ChangeSet([], [], _State(link, series, state.end).dump(), complete=False)
+            same = _State(link, series, state.end, state.meetings).dump()
+            return ChangeSet([], [], same, complete=False)
         master_of = state.master_of()
         singles: dict[str, dict] = {}
         masters: list[str] = []
@@ -284,8 +291,57 @@ class GraphProvider(GraphWire, CalendarProvider):
         events.extend(fetched)
         for master_id in gone:
             series.pop(master_id, None)
-        new_state = _State(link, series, state.end).dump()
-        return ChangeSet(events, gone, new_state, False, readings.unreadable)
+        meetings = self._meeting_ids(events, state.meetings)
+        declined = self._declined(gone, meetings)
+        for rid in gone:
+            meetings.pop(rid, None)
+        new_state = _State(link, series, state.end, meetings).dump()
+        return ChangeSet(
+            events, gone, new_state, False, readings.unreadable, declined=frozenset(declined)
+        )
+
+    def _meeting_ids(self, events: Sequence[RemoteEvent], known: dict[str, str]) -> dict[str, str]:
+        """``known`` with the immutable ids of the listed meetings someone else
+        organises that it lacks (one ``translateExchangeIds`` for up to 1000)."""
+        out = dict(known)
+        new = [e.remote_id for e in events if not e.organizer_is_self and e.remote_id not in out]
+        for start in range(0, len(new), 1000):
+            answer = self._send(
+                "POST",
+                "/me/translateExchangeIds",
+                body={
+                    "inputIds": new[start : start + 1000],
+                    "sourceIdType": "restId",
+                    "targetIdType": "restImmutableEntryId",
+                },
+            )
+            for result in (answer.body or {}).get("value") or ():
+                if isinstance(result, dict) and result.get("targetId"):
+                    out[str(result.get("sourceId"))] = str(result["targetId"])
+        return out
+
+    def _declined(self, gone: Sequence[str], meetings: dict[str, str]) -> set[str]:
+        """The UIDs of the gone meetings that the user declined: in Deleted
+        Items, where Outlook moves a declined meeting, read by immutable id."""
+        asked = [rid for rid in gone if rid in meetings]
+        reads = [
+            {
+                "method": "GET",
+                "url": f"/me/events/{quote(meetings[rid], safe='')}"
+                "?$select=iCalUId,isOrganizer,responseStatus",
+                "headers": {"Prefer": 'IdType="ImmutableId"'},
+            }
+            for rid in asked
+        ]
+        uids = set()
+        for answer in self._batch(reads) if reads else []:
+            if answer.status != 200 or not isinstance(answer.body, dict):
+                continue  # deleted for good: not declined
+            body = answer.body
+            response = (body.get("responseStatus") or {}).get("response")
+            if response == "declined" and not body.get("isOrganizer", True) and body.get("iCalUId"):
+                uids.add(str(body["iCalUId"]))
+        return uids
 
     def _fetch(
         self, ids: Sequence[str], readings: Readings | None = None
