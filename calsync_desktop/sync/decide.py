@@ -70,11 +70,16 @@ def decide(
     # may end long before the Sales Calendar's)
     if event is not None:
         aged = None
-    elif local is None:
+    elif local is None and deleted is None:
         aged = snapshot_out_by(scope, snap.remote)
-    elif snap.remote.rrule and snap.remote.rrule != (local.recurrence and local.recurrence.rrule):
+    elif local is None or (
+        snap.remote.rrule and snap.remote.rrule != (local.recurrence and local.recurrence.rrule)
+    ):
         # exactly as Scope judges it: expanded in the series' own zone, no margin
-        aged = snapshot_out_by(scope, snap.remote, local.timezone, margin=timedelta(0))
+        # (a deletion judged with a margin would not be synced, and its event,
+        # still in scope, would come back as a new appointment)
+        zone = (local if local is not None else deleted).timezone
+        aged = snapshot_out_by(scope, snap.remote, zone, margin=timedelta(0))
     else:
         aged = None  # the same times and rule as the appointment: local_out says it
     snap_out = aged is not None and (local is None or not remote_deleted)

@@ -1259,6 +1259,19 @@ def test_a_deleted_series_that_aged_out_of_the_window_is_left_alone(h):
     assert len(h.calendar.events) == 1
 
 
+def test_an_appointment_deleted_within_a_day_of_the_30_day_edge_is_deleted_remotely(h):
+    # still in scope (it ended less than 30 days ago): its deletion reaches the
+    # service, so a full listing later finds nothing to bring back
+    a = h.add_local(start=h.clock() - timedelta(days=30))
+    h.sync()
+    h.store.delete_appointment(a.id)
+    h.sync()
+    assert h.calendar.events == {}
+    h.calendar.expire_sync_state()
+    h.sync()
+    assert h.all_local() == []
+
+
 def test_a_remote_event_that_cannot_be_stored_is_skipped_with_its_reason(h):
     start = h.at(2)
     bad = h.calendar.add(subject="Broken", start=start, end=start - timedelta(hours=1))
