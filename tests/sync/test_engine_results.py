@@ -94,8 +94,8 @@ def test_an_already_exists_answer_to_a_create_links_the_event_it_names(h):
     # eventually consistent): the next run does not see the event it created
     listing = h.provider.changes
 
-    def lagging(window, state):
-        found = listing(window, state)
+    def lagging(window, state, **options):
+        found = listing(window, state, **options)
         return replace(found, events=[e for e in found.events if e.remote_id != event.remote_id])
 
     h.provider.changes = lagging
