@@ -13,6 +13,20 @@ PRODUCT_NAME = "Calendar Sync"
 The command is ``calsync`` and the package ``calsync-desktop``; neither is a name
 to show in a sentence."""
 
+FIELD_WORDS = {
+    "contents": "Title and notes",
+    "location": "Location",
+    "time": "Time",
+    "private": "Private",
+    "participants": "Participants",
+    "statuses": "Invite statuses",
+    "rrule": "Repeat",
+    "exdates": "Deleted occurrences",
+    "overrides": "Changed occurrences",
+}
+"""An appointment's synced fields by the names people read (the conflict log,
+the sync history, in the window and on the command line)."""
+
 _IRREGULAR = {
     "person": "people",
     "entry": "entries",

@@ -36,9 +36,13 @@ from calsync_desktop.sync.history import Change, field_changes
 from calsync_desktop.sync.history_words import (
     change_heading,
     change_rows,
+    change_words,
     counts_text,
+    field_words,
     preview_lines,
+    side_words,
     state_words,
+    trigger_words,
     undone_lines,
 )
 from calsync_desktop.sync.runner import SyncRunner
@@ -78,16 +82,18 @@ def cmd_history(args: argparse.Namespace, services: Services) -> int:
     for r in runs:
         name = _account_name(services, r.account_id)
         counts = counts_text(r, name)
-        print(f"  {r.id:>5}  {when(r.started, tz)}  {name} ({r.trigger}): {counts}{state_words(r)}")
+        trigger = trigger_words(r.trigger)
+        print(f"  {r.id:>5}  {when(r.started, tz)}  {name} ({trigger}): {counts}{state_words(r)}")
     print("Details: calsync history show RUN; to put a run's changes back: calsync undo RUN")
     return EXIT_OK
 
 
-def _change_view(c: Change) -> dict[str, Any]:
+def _change_view(c: Change, account: str) -> dict[str, Any]:
     return {
         "appointment_id": c.local_id,
         "appointment": title_of(c),
         "kind": c.kind,
+        "what": change_words(c, account),
         "sides": c.sides,
         "remote_id": c.remote_id,
         "version_before": c.version_before,
@@ -110,19 +116,21 @@ def _find_run(services: Services, run_id: int) -> RunRecord:
 def cmd_show(args: argparse.Namespace, services: Services) -> int:
     record = _find_run(services, args.run)
     changes = [Change.from_entry(e) for e in Journal(services.store).entries(record.id)]
+    name = _account_name(services, record.account_id)
     if args.json:
-        print_json({**_run_view(services, record), "changes": [_change_view(c) for c in changes]})
+        views = [_change_view(c, name) for c in changes]
+        print_json({**_run_view(services, record), "changes": views})
         return EXIT_OK
     tz = zone(local_zone_name(services.env))
-    name = _account_name(services, record.account_id)
     started = when(record.started, tz)
-    print(f"Run {record.id}: {name}, {started} ({record.trigger}){state_words(record)}")
+    trigger = trigger_words(record.trigger)
+    print(f"Run {record.id}: {name}, {started} ({trigger}){state_words(record)}")
     if not changes:
         print("  It changed nothing.")
     for c in changes:
-        print(f"  {change_heading(c)}")
+        print(f"  {change_heading(c, name)}")
         for side, field, old, new in change_rows(c):
-            print(f"      {side} {field}: {old} → {new}")
+            print(f"      {field_words(field)} ({side_words(side, name)}): {old} → {new}")
     return EXIT_OK
 
 

@@ -28,23 +28,11 @@ from calsync_desktop.accounts.kinds import KINDS
 from calsync_desktop.gui import formats
 from calsync_desktop.gui.calendar_model import PRIVATE_TEXT
 from calsync_desktop.gui.style import NOTE_STYLE
+from calsync_desktop.words import FIELD_WORDS
 
 
 def _html(text: str) -> str:
     return escape(text, quote=False)
-
-
-FIELD_WORDS = {
-    "contents": "Title and notes",
-    "location": "Location",
-    "time": "Time",
-    "private": "Private",
-    "participants": "Participants",
-    "statuses": "Invite statuses",
-    "rrule": "Repeat",
-    "exdates": "Deleted occurrences",
-    "overrides": "Changed occurrences",
-}
 
 
 def remote_version_title(kind: str | None) -> str:
@@ -65,7 +53,8 @@ def value_text(field_name: str, text: str) -> str:
             return f"{day}, {formats.time_range_text(start, end)}"
         return formats.time_range_text(start, end, today)
     if field_name == "private":
-        return "Private" if text == "private" else "Not private"
+        # the log's "private", or the history's words for it already
+        return "Private" if text.lower() == "private" else "Not private"
     return text if text.strip() else "(empty)"
 
 

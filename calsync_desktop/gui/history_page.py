@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from calsync_desktop.gui import formats
-from calsync_desktop.gui.conflict_log import FIELD_WORDS, value_text
+from calsync_desktop.gui.conflict_log import value_text
 from calsync_desktop.gui.style import ERROR_STYLE, NOTE_STYLE
 from calsync_desktop.store.journal import DEFAULT_DAYS, Journal, RunRecord
 from calsync_desktop.sync.history import Change
@@ -45,8 +45,11 @@ from calsync_desktop.sync.history_words import (
     change_heading,
     change_rows,
     counts_text,
+    field_words,
     preview_lines,
+    side_words,
     state_parts,
+    trigger_words,
     undone_lines,
 )
 from calsync_desktop.words import count, sentence
@@ -57,15 +60,6 @@ RUN_COLUMN, WHEN_COLUMN, ACCOUNT_COLUMN, TRIGGER_COLUMN, CHANGES_COLUMN = range(
 SHOWN_CHANGES = 300
 """The details list at most this many appointments of a run (a first sync may
 have changed thousands); the command line lists them all."""
-TRIGGER_WORDS = {
-    "interval": "Every few minutes",
-    "sync now": "Sync now",
-    "edit": "Your edit",
-    "wake": "Computer woke up",
-    "start": "App started",
-    "undo": "Undo",
-    "from scratch": "Resync from scratch",
-}
 
 
 class UndoPreview(QDialog):
@@ -247,7 +241,7 @@ class HistoryPage(QWidget):
                 str(run.id),
                 formats.moment_text(run.started.astimezone(), now),
                 name,
-                TRIGGER_WORDS.get(run.trigger, run.trigger),
+                trigger_words(run.trigger),
                 sentence(changes[:1].upper() + changes[1:]),
             )
             for column, text in enumerate(cells):
@@ -286,14 +280,14 @@ class HistoryPage(QWidget):
         entries = Journal(self.store).entries(run.id)
         self.details.setUpdatesEnabled(False)
         for change in (Change.from_entry(e) for e in entries[:SHOWN_CHANGES]):
-            item = QTreeWidgetItem([change_heading(change)])
+            item = QTreeWidgetItem([change_heading(change, account)])
             item.setFirstColumnSpanned(True)
             for side, field, before, after in change_rows(change):
                 item.addChild(
                     QTreeWidgetItem(
                         [
-                            FIELD_WORDS.get(field, field),
-                            account if side == "service" else side,
+                            field_words(field),
+                            side_words(side, account),
                             _shown(field, before),
                             _shown(field, after),
                         ]

@@ -1,9 +1,11 @@
 """The sync history and an undo in a user's words (SPEC §9).
 
 One home for what ``calsync history``, ``calsync undo`` and Settings › History
-say: a run's state and counts, one appointment's change, the preview of an
-undo (what goes back, what is left alone because it changed since) and what
-an undo did. Private appointments are named "Private appointment" by
+say: what started a run, its state and counts, one appointment's change (what
+happened to it and where: :data:`CHANGE_WORDS`, never the journal's own names
+of the kinds), each field's name, the preview of an undo (what goes back,
+what is left alone because it changed since) and what an undo did. Private
+appointments are named "Private appointment" by
 :func:`~calsync_desktop.sync.undo.title_of`, never by their contents.
 """
 
@@ -15,9 +17,37 @@ from calsync_desktop.store.journal import RunRecord
 from calsync_desktop.sync.history import Change, field_changes
 from calsync_desktop.sync.preview import plan_clauses
 from calsync_desktop.sync.undo import UndoItem, UndoPlan, UndoResult, title_of
-from calsync_desktop.words import count
+from calsync_desktop.words import FIELD_WORDS, count
 
 NOTHING_CHANGED = "nothing changed"
+
+TRIGGER_WORDS = {
+    "interval": "Every few minutes",
+    "sync now": "Sync now",
+    "edit": "Your edit",
+    "wake": "Computer woke up",
+    "start": "App started",
+    "undo": "Undo",
+    "from scratch": "Resync from scratch",
+}
+"""What started a run (its ``trigger``), as the window and ``calsync history`` say it."""
+
+CHANGE_WORDS = {
+    # the sync's action kinds (sync/actions.py: Kind)
+    "create locally": ("added", "to"),
+    "create remotely": ("added", "to"),
+    "update": ("changed", "in"),
+    "delete locally": ("deleted", "from"),
+    "delete remotely": ("deleted", "from"),
+    "restore locally": ("brought back", "in"),
+    "link": ("linked", "in"),
+    "forget": ("forgotten", "in"),
+    # an undo's own (sync/undo.py: _kind)
+    "delete": ("deleted", "from"),
+    "restore": ("brought back", "in"),
+}
+"""What a change did to an appointment: the verb, and the word before where
+(:func:`change_words`). The keys are the journal's kinds, which stay its own."""
 
 
 def state_parts(r: RunRecord) -> list[str]:
@@ -43,19 +73,52 @@ def counts_text(r: RunRecord, account: str) -> str:
     return plan_clauses(r.counts, account) if r.counts else NOTHING_CHANGED
 
 
-def change_heading(c: Change) -> str:
-    """One appointment's change: "create locally: Pulled"."""
-    return f"{c.kind}: {title_of(c)}"
+def trigger_words(trigger: str) -> str:
+    """What started a run: "Sync now", "Every few minutes"."""
+    return TRIGGER_WORDS.get(trigger, trigger)
+
+
+def side_words(side: str, account: str) -> str:
+    """Where a field changed: "Sales Calendar", or the account's name for the
+    service's side (:func:`change_rows` names it "service")."""
+    return account if side == "service" else side
+
+
+def field_words(field: str) -> str:
+    """A field's name as the window shows it: "Title and notes", "Repeat"."""
+    return FIELD_WORDS.get(field, field)
+
+
+def change_words(c: Change, account: str) -> str:
+    """What a run did to an appointment, where: "added to the Sales Calendar",
+    "changed in Work", "deleted from the Sales Calendar and Work". A kind
+    this table does not know reads as its name, underscores as spaces."""
+    verb, before = CHANGE_WORDS.get(c.kind, (c.kind.replace("_", " "), "in"))
+    where = {
+        "local": "the Sales Calendar",
+        "remote": account,
+        "both": f"the Sales Calendar and {account}",
+    }[c.sides]
+    return f"{verb} {before} {where}"
+
+
+def change_heading(c: Change, account: str) -> str:
+    """One appointment's change: "Added to the Sales Calendar: Pulled"."""
+    words = change_words(c, account)
+    return f"{words[:1].upper()}{words[1:]}: {title_of(c)}"
 
 
 GONE = "—"
 """The value of a side where the appointment did not exist."""
-_EMPTY = {"", "(none)", "does not repeat", "not private"}
+EMPTY = "(empty)"
+_EMPTY = {EMPTY, "(none)", "does not repeat", "Not private"}
 
 
 def _readable(field: str, text: str) -> str:
     if text == GONE:
         return text
+    if field == "private":
+        return "Private" if text == "private" else "Not private"
     if field == "participants":
         people = json.loads(text)
         return ", ".join(f"{n} <{e}>" if n else e for n, e in people) or "(none)"
@@ -63,12 +126,12 @@ def _readable(field: str, text: str) -> str:
         return ", ".join(json.loads(text)) or "(none)"
     if field == "rrule":
         return "does not repeat" if text == "null" else text
-    return text
+    return text if text.strip() else EMPTY
 
 
 def change_rows(change: Change) -> list[tuple[str, str, str, str]]:
     """What a change did, field by field: (side, field, before, after), in
-    words ("Bob <bob@x.example>", "does not repeat"); of an appointment that
+    words ("Bob <bob@x.example>", "does not repeat", "(empty)"); of an appointment that
     came or went, only the fields it had. A private appointment shows only its
     time (:func:`~calsync_desktop.sync.history.field_changes`)."""
     rows = []

@@ -31,7 +31,7 @@ def test_history_lists_the_runs_newest_first_with_account_trigger_and_counts(cli
     assert {r["trigger"] for r in runs} == {"sync now"} and runs[0]["id"] > runs[1]["id"]
     assert cli.json("history", "--account", "me@example.com") == runs
     text = cli.ok("history")
-    assert "2 sync run(s)" in text and "me@example.com (sync now)" in text
+    assert "2 sync run(s)" in text and "me@example.com (Sync now)" in text
     assert "calsync undo RUN" in text
 
 
@@ -43,7 +43,40 @@ def test_history_show_lists_each_change_field_by_field(cli):
     assert change["kind"] == "create locally" and change["appointment"] == "Pulled"
     fields = {(f["side"], f["field"]): (f["before"], f["after"]) for f in change["fields"]}
     assert fields[("Sales Calendar", "contents")] == ("—", "Pulled")
-    assert "create locally: Pulled" in cli.ok("history", "show", str(newest))
+    assert change["what"] == "added to the Sales Calendar"
+    text = cli.ok("history", "show", str(newest))
+    assert "Added to the Sales Calendar: Pulled" in text
+    assert "Title and notes (Sales Calendar): — → Pulled" in text
+    assert "(Sync now)" in text
+
+
+def test_history_show_speaks_of_what_happened_where_never_of_the_journals_kinds(cli):
+    """The words are those of Settings › History (sync/history_words.py): what
+    happened to the appointment and where, the fields by their names."""
+    remote = _two_runs(cli)
+    pushed, _pulled = sorted(r["id"] for r in cli.json("history"))
+    text = cli.ok("history", "show", str(pushed))
+    assert "Added to me@example.com: Push me" in text
+    assert "Title and notes (me@example.com): — → Push me" in text
+    (event,) = [e for e in remote.events.values() if e.subject == "Pulled"]
+    remote.edit(event.remote_id, location="Room 4")
+    cli.ok("sync")
+    edited = cli.json("history")[0]["id"]
+    text = cli.ok("history", "show", str(edited))
+    assert "Changed in the Sales Calendar: Pulled" in text
+    assert "Location (Sales Calendar): (empty) → Room 4" in text
+    undone = cli.ok("undo", str(edited))
+    assert "Undid run" in undone
+    undo_run = cli.json("history")[0]["id"]
+    text = cli.ok("history", "show", str(undo_run))
+    assert "(Undo) (undid run" in text
+    assert "Changed in the Sales Calendar: Pulled" in text
+    assert "Location (Sales Calendar): Room 4 → (empty)" in text
+    shown = "\n".join(
+        cli.ok("history", "show", str(r["id"])) + cli.ok("history") for r in cli.json("history")
+    )
+    for internal in ("create locally", "create remotely", "delete locally", "sync now", "service"):
+        assert internal not in shown
 
 
 def test_history_never_shows_a_private_appointments_contents(cli):
@@ -62,6 +95,7 @@ def test_history_never_shows_a_private_appointments_contents(cli):
     for out in (cli.ok("history", "show", str(run)), cli.ok("--json", "history", "show", str(run))):
         assert SECRET.split()[0] not in out
         assert "Private appointment" in out
+    assert "Private (me@example.com): — → Private" in cli.ok("history", "show", str(run))
 
 
 def test_undo_dry_run_prints_what_goes_back_and_changes_nothing(cli):

@@ -103,13 +103,16 @@ def test_history_lists_the_runs_and_their_changes_and_never_private_contents(
     # the newest run's details: the appointment, field by field, before and after
     tree = page.details
     (heading,) = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
-    assert heading.text(0) == "update: Pipeline review"
+    assert heading.text(0) == "Changed in the Sales Calendar: Pipeline review"
     rows = [[heading.child(i).text(c) for c in range(4)] for i in range(heading.childCount())]
     assert ["Location", "Sales Calendar", "(empty)", "Room 4"] in rows
     # the first run brought in both; the private one only by its time
     table.selectRow(1)
     headings = sorted(tree.topLevelItem(i).text(0) for i in range(tree.topLevelItemCount()))
-    assert headings == ["create locally: Pipeline review", "create locally: Private appointment"]
+    assert headings == [
+        "Added to the Sales Calendar: Pipeline review",
+        "Added to the Sales Calendar: Private appointment",
+    ]
     private_item = next(
         tree.topLevelItem(i)
         for i in range(tree.topLevelItemCount())
@@ -117,6 +120,12 @@ def test_history_lists_the_runs_and_their_changes_and_never_private_contents(
     )
     fields = {private_item.child(i).text(0) for i in range(private_item.childCount())}
     assert fields == {"Time", "Private"}
+    private_row = next(
+        [private_item.child(i).text(c) for c in range(4)]
+        for i in range(private_item.childCount())
+        if private_item.child(i).text(0) == "Private"
+    )
+    assert private_row == ["Private", "Sales Calendar", "—", "Private"]
     shown = every_text(page)
     assert "Secret" not in shown and "Dr Who" not in shown
     # the retention: 30 days unless set, saved with Settings
@@ -355,3 +364,34 @@ def test_a_run_of_many_changes_lists_the_first_and_says_how_many_more(
     last = tree.topLevelItem(SHOWN_CHANGES).text(0)
     run = page.runs[0].id
     assert last == f"… and 5 more appointments: “calsync history show {run}” lists them all"
+
+
+def test_a_runs_details_speak_the_words_of_calsync_history_show(qtbot, synced, services, capsys):
+    """The window and ``calsync history show RUN`` say the same of each change
+    (sync/history_words.py), never the journal's names of its kinds."""
+    from calsync_desktop.cli import main
+
+    app, calendar, public = synced
+    calendar.edit(public.remote_id, location="Room 4")
+    sync(qtbot, app)
+    page = app.open_settings().history
+    shown = set()
+    for row in range(page.table.rowCount()):
+        page.table.selectRow(row)
+        tree = page.details
+        for i in range(tree.topLevelItemCount()):
+            item = tree.topLevelItem(i)
+            shown.add(item.text(0))
+            for j in range(item.childCount()):
+                child = item.child(j)
+                shown.add(f"{child.text(0)} ({child.text(1)})")
+    assert "Changed in the Sales Calendar: Pipeline review" in shown
+    assert "Location (Sales Calendar)" in shown
+    printed = ""
+    for run in page.runs:
+        assert main(["history", "show", str(run.id)], services=services) == 0
+        printed += capsys.readouterr().out
+    for text in shown:
+        assert text in printed
+    for internal in ("create locally", "create_remote", "update:", "sync now"):
+        assert internal not in printed and not any(internal in t for t in shown)

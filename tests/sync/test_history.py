@@ -189,3 +189,21 @@ def test_the_runner_names_what_started_a_run(services, h):
     h.add_local("Asked for")
     runner.sync_account(h.account.id)
     assert last_run(h).trigger == "sync now"
+
+
+def test_every_kind_the_journal_keeps_has_words_of_its_own():
+    """Settings › History and ``calsync history show`` say what happened to an
+    appointment, and where, for every kind a sync or an undo journals."""
+    from calsync_desktop.sync.actions import Kind
+    from calsync_desktop.sync.history_words import CHANGE_WORDS, change_heading
+
+    for kind in [*Kind, "delete", "restore", "update"]:
+        assert kind in CHANGE_WORDS
+    pulled = Change("a1", "create locally", True, False)
+    assert change_heading(pulled, "Work") == "Added to the Sales Calendar: (no title)"
+    pushed = Change("a1", "delete remotely", False, True)
+    assert change_heading(pushed, "Work") == "Deleted from Work: (no title)"
+    both = Change("a1", "restore", True, True)
+    assert change_heading(both, "Work") == "Brought back in the Sales Calendar and Work: (no title)"
+    unknown = Change("a1", "merge_both", True, False)
+    assert change_heading(unknown, "Work") == "Merge both in the Sales Calendar: (no title)"
