@@ -38,6 +38,18 @@ How Exchange answers, and where that is documented:
 - Each response carries ``ServerVersionInfo`` in the SOAP header; Exchange
   2016 reports Version="V2017_07_11", which exchangelib maps back to the
   version it asked for (``Version.from_soap_header``).
+- ``EwsServer(exchange_version="Exchange2010_SP2")`` pretends an older
+  Exchange. A request asking for a newer schema (RequestServerVersion) is
+  refused with ErrorInvalidServerVersion, which is how exchangelib finds the
+  version to use; each request is held to the schema it names or the
+  server's, whichever is older, and what that schema lacks (the property
+  ``calendar:JoinOnlineMeetingUrl``, the show-as ``WorkingElsewhere``, both
+  from Exchange 2013 on) fails schema validation and is never answered.
+  https://learn.microsoft.com/en-us/previous-versions/office/developer/exchange-server-2010/bb856547(v=exchg.140)
+  (the version header names the schema a request is validated against),
+  https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/joinonlinemeetingurl
+  ("introduced in Exchange Server 2013"); an Exchange 2010 SP3 server
+  reports build 14.3.123.4 and the schema Exchange2010_SP2.
 - A wrong password is an HTTP 401 with ``WWW-Authenticate`` naming the
   methods on offer, before any SOAP is read.
 
@@ -174,6 +186,59 @@ SHOW_AS_WORDS = {
     "oof": "OOF",
     "workingElsewhere": "WorkingElsewhere",
 }
+
+
+# The request schemas (RequestServerVersion, types.xsd ExchangeVersionType), oldest first.
+SCHEMAS = (
+    "Exchange2007",
+    "Exchange2007_SP1",
+    "Exchange2010",
+    "Exchange2010_SP1",
+    "Exchange2010_SP2",
+    "Exchange2013",
+    "Exchange2013_SP1",
+    "Exchange2015",
+    "Exchange2016",
+)
+# What a pretended server reports in ServerVersionInfo: major, minor, builds, Version.
+SERVER_VERSION_INFO = {
+    "Exchange2010_SP2": ("14", "3", "123", "4", "Exchange2010_SP2"),  # Exchange 2010 SP3
+    "Exchange2013": ("15", "0", "1497", "2", "Exchange2013"),
+    "Exchange2016": ("15", "1", "2507", "6", "V2017_07_11"),
+}
+# What the schemas before Exchange 2013 do not have: a FieldURI, and a value of
+# LegacyFreeBusyStatus (LegacyFreeBusyType gained WorkingElsewhere in 2013).
+NEWER_FIELD_URIS = {"calendar:JoinOnlineMeetingUrl": "Exchange2013"}
+NEWER_ELEMENTS = {"JoinOnlineMeetingUrl": "Exchange2013"}
+NEWER_FREE_BUSY = {"WorkingElsewhere": "Exchange2013"}
+
+
+def older_schema_lacks(request: etree._Element, schema_version: str) -> str:
+    """What of ``request`` the schema ``schema_version`` does not know, as
+    Exchange's schema validation says it, or "" when it knows it all."""
+    rank = SCHEMAS.index(schema_version)
+    for node in request.iter(etree.Element):
+        uri = node.get("FieldURI")
+        if uri in NEWER_FIELD_URIS and rank < SCHEMAS.index(NEWER_FIELD_URIS[uri]):
+            return (
+                f"The 'FieldURI' attribute is invalid - The value '{uri}' is invalid according "
+                f"to its datatype '{T}:UnindexedFieldURIType' - The Enumeration constraint failed."
+            )
+        name = etree.QName(node).localname
+        if name in NEWER_ELEMENTS and rank < SCHEMAS.index(NEWER_ELEMENTS[name]):
+            return f"The element '{name}' in namespace '{T}' is not expected."
+        text = (node.text or "").strip()
+        if (
+            name == "LegacyFreeBusyStatus"
+            and text in NEWER_FREE_BUSY
+            and rank < SCHEMAS.index(NEWER_FREE_BUSY[text])
+        ):
+            return (
+                f"The '{T}:LegacyFreeBusyStatus' element is invalid - The value '{text}' is "
+                f"invalid according to its datatype '{T}:LegacyFreeBusyType' - The Enumeration "
+                "constraint failed."
+            )
+    return ""
 
 
 def item_order() -> list[str]:
@@ -561,7 +626,11 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
         not_ews: bool = False,
         auth_methods: tuple[str, ...] = ("Basic",),
         clock=None,
+        exchange_version: str = "Exchange2016",
     ):
+        if exchange_version not in SERVER_VERSION_INFO:
+            raise ValueError(f"pretend one of {sorted(SERVER_VERSION_INFO)}")
+        self.exchange_version = exchange_version
         self.username = username
         self.password = self._signed_in_password = password
         self.mailbox = Mailbox(email, clock=clock)
@@ -1106,12 +1175,26 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
             # Exchange requires the header since Exchange 2010 (it otherwise
             # assumes Exchange2007 and rejects newer elements); exchangelib always sends it.
             self.validation_errors.append(f"{op} request without RequestServerVersion")
+        requested = version if version in SCHEMAS else "Exchange2007"
+        if SCHEMAS.index(requested) > SCHEMAS.index(self.exchange_version):
+            # an older Exchange does not know the newer schema: the client tries an older one
+            return 500, self._fault(
+                "ErrorInvalidServerVersion",
+                "The specified server version is invalid.",
+            )
+        held_to = min(requested, self.exchange_version, key=SCHEMAS.index)
+        lacks = older_schema_lacks(request, held_to)
+        if lacks:
+            self.validation_errors.append(f"{op} request for {held_to}: {lacks}")
+            return 500, self._fault(
+                "ErrorSchemaValidation", "The request failed schema validation: " + lacks
+            )
         try:
-            return self._dispatch(op, request)
+            return self._dispatch(op, request, held_to)
         finally:
             self.busy_seconds[op] += time.perf_counter() - self._t0
 
-    def _dispatch(self, op: str, request) -> tuple[int, bytes]:
+    def _dispatch(self, op: str, request, held_to: str = "Exchange2016") -> tuple[int, bytes]:
         handler = getattr(self, f"op_{op}", None)
         if handler is None:
             return 500, self._fault("ErrorInvalidRequest", f"The operation {op} is not supported.")
@@ -1120,6 +1203,10 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
                 response = handler(request)
         except SoapFault as fault:
             return fault.status, self._fault(fault.code, fault.text, fault.values)
+        if SCHEMAS.index(held_to) < SCHEMAS.index("Exchange2013"):
+            # an answer holds only what the request's schema knows (AllProperties included)
+            for node in list(response.iter(t("JoinOnlineMeetingUrl"))):
+                node.getparent().remove(node)
         if self.validate:
             sch = schema()
             if not sch.validate(etree.ElementTree(response)):
@@ -1135,13 +1222,19 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
         etree.SubElement(
             header,
             t("ServerVersionInfo"),
-            {
-                "MajorVersion": "15",
-                "MinorVersion": "1",
-                "MajorBuildNumber": "2507",
-                "MinorBuildNumber": "6",
-                "Version": "V2017_07_11",
-            },
+            dict(
+                zip(
+                    (
+                        "MajorVersion",
+                        "MinorVersion",
+                        "MajorBuildNumber",
+                        "MinorBuildNumber",
+                        "Version",
+                    ),
+                    SERVER_VERSION_INFO[self.exchange_version],
+                    strict=True,
+                )
+            ),
             nsmap={"h": T},
         )
         body = sub(env, f"{{{SOAP}}}Body")

@@ -857,3 +857,130 @@ def test_a_monthly_repetition_on_the_first_weekday_reaches_exchange_as_its_weekd
 
     expected = occurrence_starts(rule, start, "Europe/Berlin")
     assert harness.server.occurrence_starts(event.remote_id) == expected
+
+
+# ------------------------------------------------------------------------- an Exchange 2010 server
+
+TEAMS_LINK = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_MjAxMA%40thread.v2/0"
+
+
+@pytest.fixture(scope="module")
+def exchange_2010_module():
+    server = EwsServer(exchange_version="Exchange2010_SP2")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def exchange_2010(exchange_2010_module):
+    """An Exchange 2010 SP3 server: it knows no JoinOnlineMeetingUrl and no
+    WorkingElsewhere, and refuses a request that names either."""
+    server = exchange_2010_module
+    server.reset()
+    yield server
+    errors = list(server.validation_errors)
+    server.validation_errors.clear()
+    assert not errors, f"requests Exchange 2010 refuses: {errors}"
+
+
+def _get_item_with_join_link(server: EwsServer, schema: str):
+    import requests
+
+    envelope = (
+        '<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"'
+        ' xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"'
+        ' xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">'
+        f'<s:Header><t:RequestServerVersion Version="{schema}"/></s:Header>'
+        "<s:Body><m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>"
+        '<t:AdditionalProperties><t:FieldURI FieldURI="calendar:JoinOnlineMeetingUrl"/>'
+        "</t:AdditionalProperties></m:ItemShape>"
+        '<m:ItemIds><t:ItemId Id="AAMkADAwATM0MDAAMS1"/></m:ItemIds></m:GetItem>'
+        "</s:Body></s:Envelope>"
+    )
+    return requests.post(server.url, data=envelope, auth=("alice", "secret"), timeout=5)
+
+
+def test_exchange_2010_refuses_the_join_link_property_and_newer_schemas(exchange_2010):
+    # what Exchange 2010 does: its schema has no calendar:JoinOnlineMeetingUrl
+    # (introduced in Exchange 2013), and it knows no request schema after its own
+    answer = _get_item_with_join_link(exchange_2010, "Exchange2010_SP2")
+    assert answer.status_code == 500 and b"ErrorSchemaValidation" in answer.content
+    assert b"calendar:JoinOnlineMeetingUrl" in answer.content
+    assert exchange_2010.validation_errors
+    exchange_2010.validation_errors.clear()
+    newer = _get_item_with_join_link(exchange_2010, "Exchange2013")
+    assert newer.status_code == 500 and b"ErrorInvalidServerVersion" in newer.content
+
+
+def test_exchange_2016_answers_the_join_link_property_even_for_a_2013_request(ews_server):
+    # the same request is fine where the schema has the property
+    answer = _get_item_with_join_link(ews_server, "Exchange2013")
+    assert b"ErrorSchemaValidation" not in answer.content, answer.text
+    assert b"ErrorInvalidServerVersion" not in answer.content, answer.text
+    # and Exchange 2016 holds working elsewhere as itself
+    provider = make_provider(ews_server)
+    try:
+        provider.list_calendars()
+        assert dict(provider.show_as_kept) == {}
+    finally:
+        provider.close()
+
+
+def test_on_exchange_2010_the_join_link_comes_from_the_location_or_body(exchange_2010):
+    from calsync_desktop.sync.mapping import join_url_of
+
+    settings: dict = {}
+    provider = make_provider(exchange_2010, settings=settings)
+    start = NOW + timedelta(days=3)
+    in_body = exchange_2010.create_event(
+        "Weekly sync",
+        start,
+        start + timedelta(hours=1),
+        body=f"Join the meeting: {TEAMS_LINK}",
+        location="Microsoft Teams Meeting",
+        join_url=TEAMS_LINK,
+    )
+    in_location = exchange_2010.create_event(
+        "Zoom demo",
+        start,
+        start + timedelta(hours=1),
+        location="https://acme.zoom.us/j/5551234567",
+    )
+    try:
+        listed = provider.changes(WINDOW, None).events
+        by_id = {e.remote_id: e for e in listed}
+        assert set(by_id) == {in_body, in_location}
+        # the provider never asks Exchange 2010 for JoinOnlineMeetingUrl ...
+        assert by_id[in_body].join_url == ""
+        # ... and the Sales Calendar takes the link in the body or location instead
+        assert join_url_of(by_id[in_body]) == TEAMS_LINK
+        assert join_url_of(provider.get(in_location)) == "https://acme.zoom.us/j/5551234567"
+        assert settings["ews_version"]["api_version"] == "Exchange2010_SP2"
+    finally:
+        provider.close()
+
+
+def test_on_exchange_2010_working_elsewhere_is_written_as_busy(exchange_2010):
+    from calsync_desktop.model import ShowAs
+
+    provider = make_provider(exchange_2010)
+    try:
+        event = create(provider, draft(show_as=ShowAs.WORKING_ELSEWHERE))
+        assert exchange_2010.show_as(event.remote_id) == "busy"
+        # the merge compares what Exchange 2010 holds: busy is not pushed again
+        assert dict(provider.show_as_kept) == {ShowAs.WORKING_ELSEWHERE: ShowAs.BUSY}
+        (result,) = provider.write(
+            [
+                Update(
+                    event.remote_id,
+                    event.version,
+                    draft(local_id=event.local_id, show_as=ShowAs.FREE),
+                    fields=frozenset({"show_as"}),
+                )
+            ]
+        )
+        assert result.ok, result.error
+        assert exchange_2010.show_as(event.remote_id) == "free"
+    finally:
+        provider.close()

@@ -9,7 +9,9 @@ recurrence patterns ↔ RRULE (through the shared pattern model in
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -381,6 +383,31 @@ def to_remote_event(item, exceptions: dict, own_email: str) -> RemoteEvent:
         show_as=_SHOW_AS_FROM_EWS.get(item.legacy_free_busy_status or "", ShowAs.BUSY),
         join_url=getattr(item, JOIN_URL_FIELD, None) or "",
     )
+
+
+def known_to(version, names: list[str]) -> list[str]:
+    """``names`` without the fields the server's version of Exchange does not
+    know: JoinOnlineMeetingUrl is Exchange 2013's, and Exchange 2010 refuses a
+    request that names it (its schema lacks it; exchangelib refuses it before
+    sending). On such a server the join link comes from the location or body."""
+    return [n for n in names if CalendarItem.get_field_by_fieldname(n).supports_version(version)]
+
+
+def show_as_word(show_as: ShowAs, version) -> str:
+    """The LegacyFreeBusyStatus for ``show_as`` on the server's version:
+    Exchange 2010 has no WorkingElsewhere (LegacyFreeBusyType gained it in
+    Exchange 2013), so working elsewhere is busy there, as Outlook shows it."""
+    word = SHOW_AS_TO_EWS[show_as]
+    status = CalendarItem.get_field_by_fieldname("legacy_free_busy_status")
+    return word if version is None or word in status.supported_choices(version) else "Busy"
+
+
+def show_as_kept_on(version) -> Mapping[ShowAs, ShowAs]:
+    """What the server's version holds instead of a show-as it has no word for
+    (the provider's ``show_as_kept``): busy for working elsewhere before 2013."""
+    if version is None or show_as_word(ShowAs.WORKING_ELSEWHERE, version) != "Busy":
+        return MappingProxyType({})
+    return MappingProxyType({ShowAs.WORKING_ELSEWHERE: ShowAs.BUSY})
 
 
 def field_paths(folder, account, names: list[str]) -> list:

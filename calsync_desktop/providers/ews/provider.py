@@ -9,7 +9,7 @@ is in ``wire.py``, writes in ``writes.py``, field names in ``mapping.py``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from exchangelib import (
@@ -23,6 +23,7 @@ from exchangelib.properties import DistinguishedFolderId, ItemId, Mailbox
 from exchangelib.restriction import Restriction
 from exchangelib.services import FindFolder, FindItem, GetFolder, SyncFolderItems
 
+from calsync_desktop.model import ShowAs
 from calsync_desktop.providers.base import (
     Backoff,
     CalendarInfo,
@@ -39,7 +40,9 @@ from calsync_desktop.providers.ews.mapping import (
     LOCAL_ID_FIELD,
     field_paths,
     folder_fields,
+    known_to,
     register_local_id_property,
+    show_as_kept_on,
     to_remote_event,
     utc,
 )
@@ -72,6 +75,12 @@ class ExchangeProvider(ExchangeWire, ExchangeWrites, CalendarProvider):
     # SyncFolderItems never reports deleting an item created after the state
     reports_deleted_new_events = False
     write_batch_size = BATCH
+
+    @property
+    def show_as_kept(self) -> Mapping[ShowAs, ShowAs]:
+        """Exchange 2010 keeps working elsewhere as busy (:func:`show_as_word`)."""
+        account = self._account
+        return show_as_kept_on(account.protocol.config.version if account is not None else None)
 
     def __init__(
         self,
@@ -279,6 +288,7 @@ class ExchangeProvider(ExchangeWire, ExchangeWrites, CalendarProvider):
 
     def _get_items(self, ids: list, fields: list[str]) -> list:
         account, folder = self._ready()
+        fields = known_to(account.version, fields)
         return self._call(
             lambda: list(
                 account.fetch(ids=ids, folder=folder, only_fields=fields, chunk_size=BATCH)

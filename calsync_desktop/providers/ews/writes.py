@@ -38,10 +38,10 @@ from calsync_desktop.providers.base import (
 )
 from calsync_desktop.providers.ews.mapping import (
     LOCAL_ID_FIELD,
-    SHOW_AS_TO_EWS,
     ews_time,
     ews_to_rrule,
     rrule_to_ews,
+    show_as_word,
     utc,
 )
 from calsync_desktop.providers.ews.wire import BATCH, SEND_TO_ALL, SEND_TO_NONE, translate
@@ -138,7 +138,7 @@ class ExchangeWrites:
             end=ews_time(draft.end, tz),
             is_all_day=False,
             sensitivity="Private" if draft.private else "Normal",
-            legacy_free_busy_status=SHOW_AS_TO_EWS[draft.show_as],
+            legacy_free_busy_status=show_as_word(draft.show_as, account.version),
             required_attendees=[
                 Attendee(
                     mailbox=Mailbox(email_address=p.email, name=p.name or None),
