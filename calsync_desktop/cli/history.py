@@ -30,7 +30,7 @@ from calsync_desktop.cli.common import (
 from calsync_desktop.cli.kinds import installed_module
 from calsync_desktop.services import Services
 from calsync_desktop.store import AccountBusy
-from calsync_desktop.store.journal import Journal, RunRecord
+from calsync_desktop.store.journal import Journal, Retention, RunRecord
 from calsync_desktop.sync.engine import Decision, MassDeletionGuard
 from calsync_desktop.sync.history import Change, field_changes
 from calsync_desktop.sync.history_words import (
@@ -47,6 +47,7 @@ from calsync_desktop.sync.history_words import (
 )
 from calsync_desktop.sync.runner import SyncRunner
 from calsync_desktop.sync.undo import UndoItem, UndoRefused, UndoResult, title_of
+from calsync_desktop.words import count
 
 
 def _account_name(services: Services, account_id: str) -> str:
@@ -75,7 +76,8 @@ def cmd_history(args: argparse.Namespace, services: Services) -> int:
         print_json([_run_view(services, r) for r in runs])
         return EXIT_OK
     if not runs:
-        print("No sync has changed anything yet (the history keeps 30 days).")
+        days = Retention.of(services.store).days
+        print(f"No sync has changed anything yet (the history keeps {count(days, 'day')}).")
         return EXIT_OK
     tz = zone(local_zone_name(services.env))
     print(f"{len(runs)} sync run(s) that changed something, newest first:")
@@ -109,7 +111,10 @@ def _change_view(c: Change, account: str) -> dict[str, Any]:
 def _find_run(services: Services, run_id: int) -> RunRecord:
     record = Journal(services.store).run(run_id)
     if record is None:
-        raise UsageError(f"There is no sync run {run_id} in the history (it keeps 30 days).")
+        days = Retention.of(services.store).days
+        raise UsageError(
+            f"There is no sync run {run_id} in the history (it keeps {count(days, 'day')})."
+        )
     return record
 
 
@@ -225,7 +230,8 @@ def register(commands: Commands) -> None:
     history = commands.add(
         "history",
         help="the sync runs that changed something, and what each changed",
-        description="Lists the runs of the last 30 days, newest first. Private appointments "
+        description="Lists the runs the history keeps (30 days unless the setting "
+        "history.days says otherwise), newest first. Private appointments "
         "show as 'Private appointment' with their time only.",
     )
     add_account_option(history)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from calsync_desktop.cli.common import EMAIL, EXIT_OK, Commands, UsageError, print_json
 from calsync_desktop.services import Services
 from calsync_desktop.store import SETTING_DEFAULTS
+from calsync_desktop.store.journal import DAYS_SETTING, MAX_CHANGES_SETTING, Journal, Retention
+from calsync_desktop.words import count
 
 EXTRA_SETTINGS: dict[str, Any] = {"sync.paused": False}
 """Settings the app reads that :data:`SETTING_DEFAULTS` does not list."""
@@ -62,8 +65,13 @@ def cmd_settings(args: argparse.Namespace, services: Services) -> int:
     known = known_settings()
     if args.key is not None and args.key not in known:
         raise UsageError(f"Unknown setting {args.key!r}. Settings: {', '.join(known)}.")
+    dropped = None
     if args.key is not None and args.value is not None:
-        store.set_setting(args.key, _value(args.key, args.value, known[args.key]))
+        value = _value(args.key, args.value, known[args.key])
+        if args.key in RETENTION:
+            dropped = _keep_history(services, args.key, value)
+        else:
+            store.set_setting(args.key, value)
     keys = [args.key] if args.key is not None else list(known)
     values = {k: store.get_setting(k, known[k]) for k in keys}
     if args.json:
@@ -72,7 +80,23 @@ def cmd_settings(args: argparse.Namespace, services: Services) -> int:
         width = max(len(k) for k in keys)
         for key, value in values.items():
             print(f"{key:<{width}}  {_text(value)}")
+        if dropped:
+            print(f"{count(dropped, 'older run')} left the history.")
     return EXIT_OK
+
+
+RETENTION = {DAYS_SETTING: "days", MAX_CHANGES_SETTING: "max_changes"}
+"""The history's retention: set through :meth:`Journal.keep`, as the window
+does, so it is checked the same way and applies at once."""
+
+
+def _keep_history(services: Services, key: str, value: int) -> int:
+    journal = Journal(services.store)
+    wanted = replace(Retention.of(services.store), **{RETENTION[key]: value})
+    try:
+        return journal.keep(wanted, services.clock())
+    except ValueError as problem:
+        raise UsageError(f"{key}: {problem}") from None
 
 
 def register(commands: Commands) -> None:

@@ -38,7 +38,13 @@ from PySide6.QtWidgets import (
 from calsync_desktop.gui import formats
 from calsync_desktop.gui.conflict_log import value_text
 from calsync_desktop.gui.style import ERROR_STYLE, NOTE_STYLE
-from calsync_desktop.store.journal import DEFAULT_DAYS, Journal, RunRecord
+from calsync_desktop.store.journal import (
+    DAYS_RANGE,
+    MAX_CHANGES_RANGE,
+    Journal,
+    Retention,
+    RunRecord,
+)
 from calsync_desktop.sync.history import Change
 from calsync_desktop.sync.history_words import (
     GONE,
@@ -54,8 +60,6 @@ from calsync_desktop.sync.history_words import (
 )
 from calsync_desktop.words import count, sentence
 
-DAYS_SETTING = "history.days"
-"""How many days the history keeps (the journal prunes older runs at a run's start)."""
 RUN_COLUMN, WHEN_COLUMN, ACCOUNT_COLUMN, TRIGGER_COLUMN, CHANGES_COLUMN = range(5)
 SHOWN_CHANGES = 300
 """The details list at most this many appointments of a run (a first sync may
@@ -184,39 +188,87 @@ class HistoryPage(QWidget):
         self.status.setObjectName("history-status")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # the retention: the ranges are the ones the core accepts (Retention.problem)
+        kept = Retention.of(self.store)
         self.days = QSpinBox()
-        self.days.setRange(1, 365)
+        self.days.setRange(*DAYS_RANGE)
         self.days.setSuffix(" days")
         self.days.setAccessibleName("Keep the history for")
-        self.days.setValue(self._days_setting())
+        self.days.setValue(min(max(kept.days, DAYS_RANGE[0]), DAYS_RANGE[1]))
+        self.max_changes = QSpinBox()
+        self.max_changes.setRange(*MAX_CHANGES_RANGE)
+        self.max_changes.setSingleStep(10_000)
+        self.max_changes.setGroupSeparatorShown(True)
+        self.max_changes.setSuffix(" changed appointments")
+        self.max_changes.setAccessibleName("Keep at most")
+        self.max_changes.setValue(
+            min(max(kept.max_changes, MAX_CHANGES_RANGE[0]), MAX_CHANGES_RANGE[1])
+        )
+        self.retention_note = QLabel()
+        self.retention_note.setObjectName("history-retention")
+        self.retention_note.setWordWrap(True)
+        self.retention_note.setStyleSheet(NOTE_STYLE)
+        for box in (self.days, self.max_changes):
+            box.valueChanged.connect(self._retention_changed)
         row = QHBoxLayout()
         row.addWidget(self.undo_button)
         row.addWidget(self.status, 1)
-        row.addWidget(QLabel("Keep the history for"))
-        row.addWidget(self.days)
+        keep = QHBoxLayout()
+        keep.addWidget(QLabel("Keep the history for"))
+        keep.addWidget(self.days)
+        keep.addWidget(QLabel("and at most"))
+        keep.addWidget(self.max_changes)
+        keep.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addWidget(self.empty)
         layout.addWidget(self.splitter, 1)
         layout.addLayout(row)
+        layout.addLayout(keep)
+        layout.addWidget(self.retention_note)
         if scheduler is not None:
             scheduler.syncFinished.connect(self._finished)
         self.refresh()
+        self._retention_changed()
 
     @property
     def store(self):
         return self.services.store
 
-    def _days_setting(self) -> int:
-        try:
-            return max(1, int(self.store.get_setting(DAYS_SETTING, DEFAULT_DAYS)))
-        except (TypeError, ValueError):
-            return DEFAULT_DAYS
+    def retention(self) -> Retention:
+        """The retention as the page shows it."""
+        return Retention(self.days.value(), self.max_changes.value())
 
-    def save(self) -> None:
-        """Settings › Save: the retention (applied at the next run's start)."""
-        if self.days.value() != self._days_setting():
-            self.store.set_setting(DAYS_SETTING, self.days.value())
+    def _retention_changed(self) -> None:
+        """Say what saving would drop, before it does."""
+        wanted = self.retention()
+        problem = wanted.problem()
+        if problem is not None:  # the boxes' ranges keep this from happening
+            self.retention_note.setText(problem)
+            self.retention_note.setStyleSheet(ERROR_STYLE)
+            return
+        self.retention_note.setStyleSheet(NOTE_STYLE)
+        dropped = Journal(self.store).dropped_by(wanted, self.services.clock())
+        if dropped:
+            self.retention_note.setText(
+                f"Saving takes {count(dropped, 'older sync')} out of the history now; "
+                "they can no longer be undone."
+            )
+        else:
+            self.retention_note.setText(
+                "Older syncs leave the history when you save and whenever a sync starts."
+            )
+
+    def save(self) -> int:
+        """Settings › Save: the retention, applied at once (the same path as
+        ``calsync settings history.days N``); how many runs left the history."""
+        wanted = self.retention()
+        if wanted == Retention.of(self.store):
+            return 0
+        dropped = Journal(self.store).keep(wanted, self.services.clock())
+        if dropped:
+            self.refresh()
+        return dropped
 
     # ------------------------------------------------------------------ listing
 

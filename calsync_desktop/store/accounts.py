@@ -20,6 +20,9 @@ SETTING_DEFAULTS = {
     "advanced.client_secrets_file": "",
     "advanced.ca_bundle": "",
     "app.default_account": "",
+    # the sync history's retention (store/journal.py: Retention)
+    "history.days": 30,
+    "history.max_changes": 100_000,
 }
 
 

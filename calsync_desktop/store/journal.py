@@ -11,7 +11,10 @@ from colleagues (:mod:`calsync_desktop.team.security`).
 
 The history keeps :data:`DEFAULT_DAYS` days (setting ``history.days``) and at
 most :data:`DEFAULT_MAX_CHANGES` entries (``history.max_changes``); older runs
-go whole when a run starts (:meth:`Journal.prune`).
+go whole when a run starts (:meth:`Journal.prune`). :class:`Retention` is
+those two settings; :meth:`Journal.keep` checks, saves and applies a new one
+at once (Settings › History and ``calsync settings history.days N`` both go
+through it).
 """
 
 from __future__ import annotations
@@ -21,14 +24,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 
 from calsync_desktop.store import Store
 from calsync_desktop.store import schema as t
+from calsync_desktop.store.accounts import SETTING_DEFAULTS
 from calsync_desktop.store.bulk import insert_many
 
-DEFAULT_DAYS = 30
-DEFAULT_MAX_CHANGES = 100_000
+DAYS_SETTING = "history.days"
+MAX_CHANGES_SETTING = "history.max_changes"
+DEFAULT_DAYS: int = SETTING_DEFAULTS[DAYS_SETTING]
+DEFAULT_MAX_CHANGES: int = SETTING_DEFAULTS[MAX_CHANGES_SETTING]
+DAYS_RANGE = (1, 365)
+MAX_CHANGES_RANGE = (1_000, 1_000_000)
+"""What the window and ``calsync settings`` accept: a bound below a thousand
+changed appointments would lose a first sync's history at the next run."""
 
 _R = t.sync_runs.c
 _J = t.journal.c
@@ -67,6 +77,45 @@ class RunRecord:
     @property
     def changes(self) -> int:
         return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long the history keeps runs (``days``) and how many changed
+    appointments it holds at most (``max_changes``): the oldest runs go whole
+    beyond either."""
+
+    days: int = DEFAULT_DAYS
+    max_changes: int = DEFAULT_MAX_CHANGES
+
+    @classmethod
+    def of(cls, store: Store) -> Retention:
+        """The retention set in ``store`` (a value that is not a whole number
+        of at least 1 reads as the default)."""
+        return cls(
+            _whole(store.get_setting(DAYS_SETTING, DEFAULT_DAYS), DEFAULT_DAYS),
+            _whole(
+                store.get_setting(MAX_CHANGES_SETTING, DEFAULT_MAX_CHANGES), DEFAULT_MAX_CHANGES
+            ),
+        )
+
+    def problem(self) -> str | None:
+        """Why this retention cannot be set, in a user's words (None: it can)."""
+        for value, (low, high), what in (
+            (self.days, DAYS_RANGE, "The history keeps between {} and {} days"),
+            (self.max_changes, MAX_CHANGES_RANGE, "The history holds between {} and {} changes"),
+        ):
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                return f"{what.format(f'{low:,}', f'{high:,}')}, not {value}."
+        return None
+
+
+def _whole(value, default: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return default
+    return number if number >= 1 else default
 
 
 @dataclass(frozen=True)
@@ -173,27 +222,43 @@ class Journal:
             )
         return True
 
-    def prune(self, now: datetime, days: int | None = None, max_changes: int | None = None) -> int:
-        """Drop runs older than the retention, then the oldest runs while the
-        journal holds more entries than its bound; how many runs went."""
-        store = self.store
-        if days is None:
-            days = int(store.get_setting("history.days", DEFAULT_DAYS) or DEFAULT_DAYS)
-        if max_changes is None:
-            max_changes = int(
-                store.get_setting("history.max_changes", DEFAULT_MAX_CHANGES) or DEFAULT_MAX_CHANGES
-            )
-        with store.transaction() as conn:
-            gone = conn.execute(
-                delete(t.sync_runs).where(_R.started < now - timedelta(days=days))
+    def _beyond(self, conn, now: datetime, retention: Retention):
+        """The runs ``retention`` drops: older than its days, and (the newest
+        entry beyond its bound) that entry's run and all older ones."""
+        beyond = conn.execute(
+            select(_J.run_id).order_by(_J.id.desc()).limit(1).offset(retention.max_changes)
+        ).scalar()
+        older = _R.started < now - timedelta(days=retention.days)
+        return older if beyond is None else or_(older, _R.id <= beyond)
+
+    def prune(self, now: datetime, retention: Retention | None = None) -> int:
+        """Drop the runs beyond the retention (the one set, unless given),
+        whole; how many runs went."""
+        retention = retention or Retention.of(self.store)
+        with self.store.transaction() as conn:
+            return conn.execute(
+                delete(t.sync_runs).where(self._beyond(conn, now, retention))
             ).rowcount
-            # the newest entry beyond the bound: its run and all older ones go
-            beyond = conn.execute(
-                select(_J.run_id).order_by(_J.id.desc()).limit(1).offset(max_changes)
-            ).scalar()
-            if beyond is not None:
-                gone += conn.execute(delete(t.sync_runs).where(_R.id <= beyond)).rowcount
-        return gone
+
+    def dropped_by(self, retention: Retention, now: datetime) -> int:
+        """How many runs :meth:`prune` would drop with ``retention`` now."""
+        with self.store.transaction() as conn:
+            where = self._beyond(conn, now, retention)
+            return conn.execute(
+                select(func.count()).select_from(t.sync_runs).where(where)
+            ).scalar_one()
+
+    def keep(self, retention: Retention, now: datetime) -> int:
+        """Set the retention and apply it at once: raises ValueError (its
+        :meth:`Retention.problem`) for one that cannot be set; how many runs
+        went."""
+        problem = retention.problem()
+        if problem is not None:
+            raise ValueError(problem)
+        with self.store.transaction():
+            self.store.set_setting(DAYS_SETTING, retention.days)
+            self.store.set_setting(MAX_CHANGES_SETTING, retention.max_changes)
+            return self.prune(now, retention)
 
     # ------------------------------------------------------------------ reading
 

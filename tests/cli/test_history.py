@@ -150,3 +150,34 @@ def test_sync_from_scratch_links_again_and_creates_nothing(cli):
     assert out.strip() == "me@example.com: 2 link"
     assert len(remote.events) == 2 and cli.json("status")["appointments"] == 2
     _assert_usage_error(cli("sync", "--from-scratch"), "--from-scratch needs --account")
+
+
+def test_the_retention_is_set_checked_and_applied_at_once(cli, clock):
+    """``calsync settings history.days N`` and ``history.max_changes N`` go
+    through the same check and pruning as Settings › History."""
+    _two_runs(cli)
+    assert cli.json("settings", "history.days") == {"history.days": 30}
+    assert cli.json("settings", "history.max_changes") == {"history.max_changes": 100_000}
+    _assert_usage_error(cli("settings", "history.days", "400"), "between 1 and 365 days")
+    _assert_usage_error(cli("settings", "history.max_changes", "10"), "between 1,000 and")
+    _assert_usage_error(cli("settings", "history.days", "0"), "at least 1")
+    assert cli.store.get_setting("history.days") == 30
+    assert len(cli.json("history")) == 2
+    clock.advance(days=3)
+    remote = calendar_for(cli.services, "me@example.com")
+    remote.add(
+        subject="Later",
+        start=datetime(2026, 11, 28, 9, tzinfo=UTC),
+        end=datetime(2026, 11, 28, 10, tzinfo=UTC),
+    )
+    cli.ok("sync")
+    assert len(cli.json("history")) == 3
+    out = cli.ok("settings", "history.days", "2")
+    assert "history.days  2" in out and "2 older runs left the history." in out
+    (kept,) = cli.json("history")
+    assert kept["counts"] == {"create locally": 1}
+    assert cli.store.get_setting("history.days") == 2
+    assert "left the history" not in cli.ok("settings", "history.max_changes", "5000")
+    assert cli.json("settings", "history.max_changes") == {"history.max_changes": 5000}
+    cli.ok("settings", "history.days", "9")
+    _assert_usage_error(cli("history", "show", "999"), "it keeps 9 days")

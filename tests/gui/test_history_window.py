@@ -128,11 +128,43 @@ def test_history_lists_the_runs_and_their_changes_and_never_private_contents(
     assert private_row == ["Private", "Sales Calendar", "—", "Private"]
     shown = every_text(page)
     assert "Secret" not in shown and "Dr Who" not in shown
-    # the retention: 30 days unless set, saved with Settings
-    assert page.days.value() == 30
-    page.days.setValue(45)
+
+
+def test_the_retention_is_shown_checked_saved_and_applied_at_once(
+    qtbot, synced, services, clock
+):
+    """Settings › History sets how long the history keeps runs and how many
+    changed appointments it holds, in the ranges the core accepts; saving
+    applies it at once, as ``calsync settings history.days N`` does."""
+    from calsync_desktop.store.journal import DAYS_RANGE, MAX_CHANGES_RANGE, Retention
+
+    app, calendar, public = synced
+    clock.advance(days=3)
+    calendar.edit(public.remote_id, location="Room 4")
+    sync(qtbot, app)
+    settings = app.open_settings()
+    settings.tabs.setCurrentWidget(settings.history)
+    page = settings.history
+    assert (page.days.value(), page.max_changes.value()) == (30, 100_000)
+    assert (page.days.minimum(), page.days.maximum()) == DAYS_RANGE
+    assert (page.max_changes.minimum(), page.max_changes.maximum()) == MAX_CHANGES_RANGE
+    assert "when you save and whenever a sync starts" in page.retention_note.text()
+    # before saving, the page says what saving would take out; nothing goes yet
+    page.days.setValue(2)
+    assert page.retention_note.text() == (
+        "Saving takes 1 older sync out of the history now; they can no longer be undone."
+    )
+    assert page.table.rowCount() == 2 and len(Journal(services.store).runs()) == 2
+    page.max_changes.setValue(5_000)
     settings.save()
-    assert services.store.get_setting("history.days") == 45
+    assert Retention.of(services.store) == Retention(2, 5_000)
+    (kept,) = Journal(services.store).runs()
+    assert kept.counts == {"update": 1}
+    assert page.table.rowCount() == 1
+    # shown as saved when Settings opens again
+    again = app.open_settings().history
+    assert (again.days.value(), again.max_changes.value()) == (2, 5_000)
+    assert again.table.rowCount() == 1
 
 
 def test_undo_shows_the_preview_asks_and_puts_the_appointment_back_in_the_worker(
