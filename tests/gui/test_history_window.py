@@ -130,9 +130,7 @@ def test_history_lists_the_runs_and_their_changes_and_never_private_contents(
     assert "Secret" not in shown and "Dr Who" not in shown
 
 
-def test_the_retention_is_shown_checked_saved_and_applied_at_once(
-    qtbot, synced, services, clock
-):
+def test_the_retention_is_shown_checked_saved_and_applied_at_once(qtbot, synced, services, clock):
     """Settings › History sets how long the history keeps runs and how many
     changed appointments it holds, in the ranges the core accepts; saving
     applies it at once, as ``calsync settings history.days N`` does."""
