@@ -180,9 +180,10 @@ class Appointment:
     """One entry of the Sales Calendar.
 
     ``ical_uid`` is the iCalendar UID of the event the appointment was first
-    synced with (imported from or exported to a calendar): identity, not
-    contents. It stays when the account goes, so that the appointment is
-    recognised when that calendar is connected again.
+    synced with (imported from or exported to a calendar, or the event a first
+    sync linked it to): identity, not contents. It stays when the account
+    goes, so that the appointment is recognised when that calendar is
+    connected again.
 
     Availability and meetings (SPEC §10): ``show_as`` syncs both ways;
     ``join_url`` (the online meeting's link), ``organizer`` (set only for a

@@ -336,16 +336,15 @@ class Appointments(StoreCore):
                 self._next_seq()
             conn.execute(delete(t.appointments).where(t.appointments.c.id == appointment_id))
 
-    def remember_ical_uids(self, uids: dict[str, str]) -> None:
-        """Record the iCalUID of appointments (id → UID) that have none yet; not
-        an edit (the change counter stays)."""
+    def remember_ical_uids(self, uids: dict[str, str], replace: bool = False) -> None:
+        """Record the iCalUID of appointments (id → UID) that have none yet (with
+        ``replace``, whatever they had); not an edit (the change counter stays)."""
         if not uids:
             return
+        which = [_A.id == bindparam("b_id")] + ([] if replace else [_A.ical_uid.is_(None)])
         with self.transaction() as conn:
             conn.execute(
-                update(t.appointments)
-                .where(_A.id == bindparam("b_id"), _A.ical_uid.is_(None))
-                .values(ical_uid=bindparam("b_uid")),
+                update(t.appointments).where(*which).values(ical_uid=bindparam("b_uid")),
                 [{"b_id": k, "b_uid": v} for k, v in uids.items()],
             )
 

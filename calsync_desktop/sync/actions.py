@@ -485,6 +485,11 @@ class LinkExisting(UpdateBothSides):
 
     def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> Appointment | None:
         after = super().commit_local(run, event)
+        if event is not None and event.ical_uid:
+            # the appointment is this event now (linked by its contents, say, while
+            # the UID it remembers is another event's): its UID is the evidence
+            # that links them when the account is added again (SPEC §4)
+            run.store.remember_ical_uids({self.local_id: event.ical_uid}, replace=True)
         found = self.event
         if run.journal is not None and found is not None and found.local_id == self.local_id:
             # our own event: created by a run killed before its commit

@@ -847,6 +847,20 @@ def test_removing_and_readding_the_account_after_a_title_changed_duplicates_noth
     assert link_pairs(h) == {a.id: imported.remote_id}
 
 
+def test_an_appointment_linked_by_its_contents_is_recognised_by_that_events_ical_uid(h, services):
+    # imported once from an event the service no longer has; another event with
+    # the same contents and time (its own iCalUID) is linked to it by them
+    a = h.add_local("Weekly call", start=h.at(2), ical_uid="gone@other-client.example")
+    e = h.add_remote("Weekly call", start=h.at(2), ical_uid="kept@other-client.example")
+    h.sync()
+    assert link_pairs(h) == {a.id: e.remote_id}
+    readd_account(h, services)
+    h.calendar.edit(e.remote_id, subject="Weekly call (renamed)")  # the title is no evidence now
+    h.sync()
+    assert len(h.calendar.events) == 1 and len(h.all_local()) == 1
+    assert link_pairs(h) == {a.id: e.remote_id}
+
+
 # the order of evidence (SPEC §4): local id, then iCalUID, then the whole contents + start + end
 EVIDENCE_CASES = {
     "the iCalUID beats the same contents and time": (
