@@ -13,8 +13,6 @@ of its own: it appears at the top of the list and can itself be undone.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,6 +22,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPlainTextEdit,
+    QProgressBar,
     QPushButton,
     QSpinBox,
     QSplitter,
@@ -58,58 +57,90 @@ from calsync_desktop.sync.history_words import (
     trigger_words,
     undone_lines,
 )
-from calsync_desktop.words import count, sentence
+from calsync_desktop.words import count, noun, sentence
 
 RUN_COLUMN, WHEN_COLUMN, ACCOUNT_COLUMN, TRIGGER_COLUMN, CHANGES_COLUMN = range(5)
+RETENTION_TIP = (
+    "Older syncs, and the oldest beyond that many changed appointments, leave the history "
+    "when you save and whenever a sync starts."
+)
 SHOWN_CHANGES = 300
 """The details list at most this many appointments of a run (a first sync may
 have changed thousands); the command line lists them all."""
 
 
 class UndoPreview(QDialog):
-    """The undo's preview and the question: "Undo this sync" or Cancel. With
-    nothing to put back it only says so."""
+    """The undo's preview and the question. It opens at once, while the sync
+    worker reads the service ("Looking at what changed since this sync…",
+    with Cancel, which stops that reading); then it shows what goes back and
+    what is left alone and asks "Undo this sync" or Cancel. With nothing to
+    put back it only says so. Accepted: undo; rejected: nothing is undone."""
 
-    def __init__(self, lines: list[str], can_undo: bool, parent: QWidget | None = None):
+    LOOKING = "Looking at what changed since this sync, on both sides…"
+
+    def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Undo this sync?")
-        heading = QLabel(
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.ready = False  # the preview is shown
+        self.heading = QLabel(self.LOOKING)
+        self.heading.setObjectName("undo-heading")
+        self.heading.setWordWrap(True)
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)  # no figure to show: it reads the account's calendar
+        self.busy.setTextVisible(False)
+        self.busy.setAccessibleName("Reading the calendar")
+        self.busy.setMaximumHeight(self.fontMetrics().height())
+        self.text = QPlainTextEdit()
+        self.text.setObjectName("undo-preview")
+        self.text.setReadOnly(True)
+        self.text.setAccessibleName("What the undo does")
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.text.hide()
+        self.buttons = QDialogButtonBox()
+        self.undo = self.buttons.addButton("Undo this sync", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.undo.hide()
+        self.cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.cancel.setToolTip("Stop reading and undo nothing")
+        self.cancel.setDefault(True)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.text, 1)
+        layout.addStretch(0)
+        layout.addWidget(self.buttons)
+        self.resize(560, self.sizeHint().height())
+
+    def show_plan(self, lines: list[str], can_undo: bool) -> None:
+        """The preview is ready: what goes back, what is left alone, and the question."""
+        self.ready = True
+        self.busy.hide()
+        self.heading.setText(
             "Both sides go back to how they were before this sync, for every appointment "
             "that has not changed since. No invitations are sent."
             if can_undo
             else "There is nothing this undo could put back."
         )
-        heading.setWordWrap(True)
-        self.text = QPlainTextEdit("\n".join(lines))
-        self.text.setObjectName("undo-preview")
-        self.text.setReadOnly(True)
-        self.text.setAccessibleName("What the undo does")
-        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
-        self.buttons = QDialogButtonBox()
-        if can_undo:
-            self.undo = self.buttons.addButton(
-                "Undo this sync", QDialogButtonBox.ButtonRole.AcceptRole
-            )
-            self.undo.setDefault(True)
-        self.buttons.addButton(
-            QDialogButtonBox.StandardButton.Cancel
-            if can_undo
-            else QDialogButtonBox.StandardButton.Close
-        )
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(heading)
-        layout.addWidget(self.text, 1)
-        layout.addWidget(self.buttons)
+        self.text.setPlainText("\n".join(lines))
+        self.text.show()
+        self.undo.setVisible(can_undo)
+        self.undo.setDefault(can_undo)
+        self.cancel.setText("Cancel" if can_undo else "Close")
+        self.cancel.setToolTip("Undo nothing")
+        (self.undo if can_undo else self.cancel).setFocus()
         # as tall as the preview needs, up to a screenful of lines
         line = self.text.fontMetrics().lineSpacing()
-        self.resize(640, 150 + line * min(max(len(lines), 3), 18))
+        self.resize(max(self.width(), 640), 150 + line * min(max(len(lines), 3), 18))
 
-
-def ask_undo(parent: QWidget | None, lines: list[str], can_undo: bool) -> bool:
-    """Show the preview; True when the user chose "Undo this sync"."""
-    return UndoPreview(lines, can_undo, parent).exec() == QDialog.DialogCode.Accepted
+    def show_problem(self, text: str) -> None:
+        """The preview could not be made: why, and only Close."""
+        self.ready = True
+        self.busy.hide()
+        self.heading.setText(text)
+        self.heading.setStyleSheet(ERROR_STYLE)
+        self.cancel.setText("Close")
 
 
 def _shown(field: str, text: str) -> str:
@@ -121,22 +152,15 @@ def _shown(field: str, text: str) -> str:
 class HistoryPage(QWidget):
     """The History tab. ``scheduler`` runs the undo and its preview (the app's
     :class:`~calsync_desktop.gui.worker.SyncScheduler`); without it the page
-    only lists. ``confirm(parent, lines, can_undo) -> bool`` asks about an undo
-    (default: :func:`ask_undo`)."""
+    only lists. ``preview`` is the open :class:`UndoPreview`, if any."""
 
-    def __init__(
-        self,
-        services,
-        scheduler=None,
-        confirm: Callable[[QWidget | None, list[str], bool], bool] = ask_undo,
-        parent: QWidget | None = None,
-    ):
+    def __init__(self, services, scheduler=None, parent: QWidget | None = None):
         super().__init__(parent)
         self.services = services
         self.scheduler = scheduler
-        self.confirm = confirm
         self.runs: list[RunRecord] = []
         self.waiting = None  # the worker request this page waits for
+        self.preview: UndoPreview | None = None
         intro = QLabel(
             "Every sync that changed something, newest first. Select one to see what it "
             "changed; “Undo this sync…” puts both sides back as they were before it."
@@ -209,6 +233,7 @@ class HistoryPage(QWidget):
         self.retention_note.setWordWrap(True)
         self.retention_note.setStyleSheet(NOTE_STYLE)
         for box in (self.days, self.max_changes):
+            box.setToolTip(RETENTION_TIP)
             box.valueChanged.connect(self._retention_changed)
         row = QHBoxLayout()
         row.addWidget(self.undo_button)
@@ -244,20 +269,20 @@ class HistoryPage(QWidget):
         wanted = self.retention()
         problem = wanted.problem()
         if problem is not None:  # the boxes' ranges keep this from happening
+            self.retention_note.show()
             self.retention_note.setText(problem)
             self.retention_note.setStyleSheet(ERROR_STYLE)
             return
         self.retention_note.setStyleSheet(NOTE_STYLE)
         dropped = Journal(self.store).dropped_by(wanted, self.services.clock())
-        if dropped:
-            self.retention_note.setText(
-                f"Saving takes {count(dropped, 'older sync')} out of the history now; "
-                "they can no longer be undone."
-            )
-        else:
-            self.retention_note.setText(
-                "Older syncs leave the history when you save and whenever a sync starts."
-            )
+        # only when saving would take something out: the page has little room
+        self.retention_note.setVisible(bool(dropped))
+        self.retention_note.setText(
+            f"Saving takes {count(dropped, 'older sync')} out of the history now; "
+            f"{noun(dropped, 'it')} can no longer be undone."
+            if dropped
+            else ""
+        )
 
     def save(self) -> int:
         """Settings › Save: the retention, applied at once (the same path as
@@ -377,14 +402,38 @@ class HistoryPage(QWidget):
     # ------------------------------------------------------------------ undo
 
     def undo_selected(self) -> None:
-        """Ask the worker what undoing the selected run would do; the answer
-        comes back in :meth:`_finished`."""
+        """Open the undo's preview at once and ask the worker to make it; the
+        answer comes back in :meth:`_finished`. The preview's Cancel stops the
+        worker's reading (:meth:`SyncScheduler.cancel`)."""
         run = self.selected_run()
         if run is None or self.scheduler is None or self.waiting is not None:
             return
         self._say("Looking at what changed since this sync…")
         self.waiting = self.scheduler.undo(run.id, preview=True)
+        preview = self.preview = UndoPreview(self)
+        preview.accepted.connect(lambda r=run.id: self._confirmed(preview, r))
+        preview.rejected.connect(lambda: self._declined(preview))
+        preview.finished.connect(preview.deleteLater)
+        preview.open()
         self._update_undo_button(run)
+
+    def _declined(self, preview: UndoPreview) -> None:
+        """Cancel (or Close): a preview still being made stops; nothing is undone."""
+        if self.preview is preview:
+            self.preview = None
+        request = self.waiting
+        if request is not None and request.job == "undo preview":
+            self.scheduler.cancel(request)
+            self.waiting = None
+        self._say("Nothing was undone.")
+        self._update_undo_button(self.selected_run())
+
+    def _confirmed(self, preview: UndoPreview, run_id: int) -> None:
+        if self.preview is preview:
+            self.preview = None
+        self._say("Undoing…")
+        self.waiting = self.scheduler.undo(run_id)
+        self._update_undo_button(self.selected_run())
 
     def _say(self, text: str, error: bool = False) -> None:
         self.status.setText(text)
@@ -393,25 +442,33 @@ class HistoryPage(QWidget):
     def _finished(self, summary) -> None:
         request = summary.request
         mine = request is self.waiting
-        if mine:
-            self.waiting = None
-        if mine and summary.outcomes and summary.outcomes[0].state != "ok":
-            self._say(sentence(summary.outcomes[0].error), error=True)
-        elif mine and request.job == "undo preview":
-            self._preview(request.run_id, summary.outcomes[0])
-        elif mine:
-            self._undone(request.run_id, summary.outcomes[0])
+        if not mine:
+            self.refresh()
             return
-        self.refresh()
+        self.waiting = None
+        outcome = summary.outcomes[0] if summary.outcomes else None
+        if request.job == "undo preview":
+            self._preview_ready(outcome)
+        elif outcome is not None and outcome.state != "ok":
+            self._say(sentence(outcome.error), error=True)
+            self.refresh()
+        else:
+            self._undone(request.run_id, outcome)
 
-    def _preview(self, run_id: int, outcome) -> None:
-        plan = outcome.plan
-        lines = preview_lines(plan, outcome.account_name)
-        if not self.confirm(self, lines, bool(plan.put_back)):
-            self._say("Nothing was undone.")
+    def _preview_ready(self, outcome) -> None:
+        preview = self.preview
+        if outcome is None or outcome.state != "ok":
+            problem = sentence(outcome.error if outcome else "The undo could not be prepared")
+            self._say(problem, error=True)
+            if preview is not None:
+                preview.show_problem(problem)
+            self.refresh()
             return
-        self._say("Undoing…")
-        self.waiting = self.scheduler.undo(run_id)
+        self._say("See what the undo puts back, then confirm.")
+        if preview is not None:
+            plan = outcome.plan
+            preview.show_plan(preview_lines(plan, outcome.account_name), bool(plan.put_back))
+        self._update_undo_button(self.selected_run())
 
     def _undone(self, run_id: int, outcome) -> None:
         result = outcome.result

@@ -70,13 +70,16 @@ class SyncRequest:
     account_id: str | None = None
     job: str = SYNC
     run_id: int | None = None
+    #: set by :meth:`SyncScheduler.cancel`: an undo's preview stops
+    stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
 
 @dataclass
 class AccountOutcome:
     """How one account's run ended, in words fit for the window and the tray.
     An undo's ``result`` is its UndoResult (None for a preview) and ``plan``
-    its UndoPlan; ``state`` "refused" is an undo the history does not allow."""
+    its UndoPlan; ``state`` "refused" is an undo the history does not allow,
+    "cancelled" a preview the user cancelled."""
 
     account_id: str
     account_name: str
@@ -160,7 +163,7 @@ class SyncWorker(QObject):
         self.finished.emit(summary)
 
     def _undo(self, runner, request: SyncRequest) -> AccountOutcome:
-        from calsync_desktop.providers.base import ProviderError
+        from calsync_desktop.providers.base import Cancelled, ProviderError
         from calsync_desktop.store.journal import Journal
         from calsync_desktop.sync.runner import explain
         from calsync_desktop.sync.undo import UndoRefused
@@ -169,12 +172,17 @@ class SyncWorker(QObject):
         record = Journal(store).run(request.run_id)
         account = store.get_account(record.account_id) if record is not None else None
         outcome = AccountOutcome(account.id if account else "", account.name if account else "")
+        if request.stop.is_set():  # cancelled before its turn came
+            outcome.state = "cancelled"
+            return outcome
         if account is not None:
             self.accountStarted.emit(account.name)
         try:
             outcome.plan, outcome.result = runner.undo_run(
-                request.run_id, dry_run=request.job == UNDO_PREVIEW
+                request.run_id, dry_run=request.job == UNDO_PREVIEW, stop=request.stop
             )
+        except Cancelled:
+            outcome.state = "cancelled"
         except UndoRefused as refused:
             outcome.state, outcome.error = "refused", str(refused)
         except ProviderError as error:
@@ -328,6 +336,15 @@ class SyncScheduler(QObject):
         return self.run_job(
             SyncRequest("undo", job=UNDO_PREVIEW if preview else UNDO, run_id=run_id)
         )
+
+    def cancel(self, request: SyncRequest) -> None:
+        """Stop an undo's preview: one still waiting for its turn is dropped
+        (no summary comes back for it); the one under way stops at its next
+        request to the service, or at once while it waits to retry, and comes
+        back with the outcome "cancelled"."""
+        request.stop.set()
+        if request in self.jobs:
+            self.jobs.remove(request)
 
     def resync_from_scratch(self, account_id: str) -> SyncRequest:
         return self.run_job(SyncRequest("from scratch", account_id, job=FROM_SCRATCH))

@@ -30,6 +30,7 @@ language.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -147,6 +148,11 @@ class ServerError(ProviderError):
     """The service failed (5xx) in a way that may pass."""
 
     transient = True
+
+
+class Cancelled(Exception):
+    """The user stopped the work (:attr:`Backoff.stop`): not the service's
+    failure, so no :class:`ProviderError`; nothing was written."""
 
 
 # --------------------------------------------------------------------------- data
@@ -420,6 +426,13 @@ class CalendarProvider(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
+    def stop_when(self, stop: threading.Event | None) -> None:
+        """Stop every further request once ``stop`` is set (:attr:`Backoff.stop`):
+        a user's Cancel that really ends the work, between requests."""
+        backoff = getattr(self, "backoff", None)
+        if isinstance(backoff, Backoff):
+            backoff.stop = stop
+
 
 # --------------------------------------------------------------------------- retries
 
@@ -430,6 +443,9 @@ class Backoff:
     honouring the wait the service asked for, within a bounded total wait.
 
     ``sleep`` and ``rand`` are injected so tests run without waiting.
+    ``stop``, once set, ends the work: the next request, or the wait before a
+    retry the moment it is set, raises :class:`Cancelled` (every request of a
+    provider goes through :meth:`run`, so it stops between a listing's pages).
     """
 
     base: float = 1.0
@@ -439,6 +455,19 @@ class Backoff:
     sleep: Callable[[float], None] = time.sleep
     rand: Callable[[], float] = random.random
     waits: list[float] = field(default_factory=list)
+    stop: threading.Event | None = None
+
+    def check(self) -> None:
+        """Raise :class:`Cancelled` when :attr:`stop` is set."""
+        if self.stop is not None and self.stop.is_set():
+            raise Cancelled("Stopped.")
+
+    def pause(self, seconds: float) -> None:
+        """Wait before a retry; ends early, with :class:`Cancelled`, on :attr:`stop`."""
+        if self.stop is None:
+            self.sleep(seconds)
+        elif self.stop.wait(seconds):
+            raise Cancelled("Stopped.")
 
     def delay(self, attempt: int, error: ProviderError) -> float:
         asked = getattr(error, "retry_after", None)
@@ -449,6 +478,7 @@ class Backoff:
         waited = 0.0
         attempt = 0
         while True:
+            self.check()
             try:
                 return call()
             except (RateLimited, ServerError) as error:
@@ -458,4 +488,4 @@ class Backoff:
                     raise
                 self.waits.append(wait)
                 waited += wait
-                self.sleep(wait)
+                self.pause(wait)

@@ -247,13 +247,17 @@ class SyncRunner:
             log.info("Synced %s: %s", account.name, result.describe())
             return result
 
-    def undo_run(self, run_id: int, dry_run: bool = False) -> tuple[UndoPlan, UndoResult | None]:
+    def undo_run(
+        self, run_id: int, dry_run: bool = False, stop: threading.Event | None = None
+    ) -> tuple[UndoPlan, UndoResult | None]:
         """Undo the history's run ``run_id`` (SPEC §9), or with ``dry_run`` only
         plan it: the plan (what goes back, what is left alone) and the result
         (None for a dry run). Holds the account as a sync does; the
         mass-deletion guard asks through ``confirm``. Raises
         :class:`~calsync_desktop.sync.undo.UndoRefused` for a run that cannot
-        be undone and the provider's errors as they come."""
+        be undone, the provider's errors as they come, and
+        :class:`~calsync_desktop.providers.base.Cancelled` when ``stop`` is
+        set while a dry run plans (the window's Cancel of the preview)."""
         store = self.services.store
         record = Journal(store).run(run_id)
         account = store.get_account(record.account_id) if record is not None else None
@@ -268,7 +272,12 @@ class SyncRunner:
             provider = self._open(account)
             try:
                 undo = Undo(
-                    store, account, provider, clock=self.services.clock, confirm=self.confirm
+                    store,
+                    account,
+                    provider,
+                    clock=self.services.clock,
+                    confirm=self.confirm,
+                    stop=stop if dry_run else None,  # an undo that writes runs to its end
                 )
                 plan = undo.plan(run_id)
                 return plan, None if dry_run else undo.apply(plan)

@@ -37,6 +37,7 @@ recreated carries the local id and is linked by it, never copied.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +48,7 @@ from calsync_desktop.providers.base import (
     FIELDS,
     AlreadyExists,
     CalendarProvider,
+    Cancelled,
     ChangedMeanwhile,
     Create,
     Delete,
@@ -180,6 +182,7 @@ class Undo:
         clock: Callable[[], datetime] | None = None,
         confirm: Confirm | None = None,
         horizon_days: int = DEFAULT_HORIZON_DAYS,
+        stop: threading.Event | None = None,
     ):
         self.store = store
         self.account = account
@@ -188,6 +191,14 @@ class Undo:
         self.confirm = confirm
         self.horizon_days = horizon_days
         self.journal = Journal(store)
+        # a preview the user cancels stops: between the listing's requests,
+        # after it, and while it weighs the run's appointments
+        self.stop = stop
+        provider.stop_when(stop)
+
+    def _check_stop(self) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise Cancelled("Stopped.")
 
     def remote_fields(self, event: RemoteEvent) -> Fields:
         return m.remote_fields(event, self.account.email, self.account.sync_all_private)
@@ -195,7 +206,8 @@ class Undo:
     # ------------------------------------------------------------------ planning
 
     def plan(self, run_id: int) -> UndoPlan:
-        """What undoing run ``run_id`` puts back and what it leaves alone; writes nothing."""
+        """What undoing run ``run_id`` puts back and what it leaves alone;
+        writes nothing. Raises :class:`Cancelled` once ``stop`` is set."""
         record = self.journal.run(run_id)
         if record is None or record.account_id != self.account.id:
             raise UndoRefused(
@@ -209,15 +221,21 @@ class Undo:
         changes = [Change.from_entry(e) for e in self.journal.entries(run_id)]
         scope = Scope(self.clock(), self.horizon_days)
         listing = self.provider.changes(scope.window, None)  # the one listing
+        self._check_stop()
         events = {e.remote_id: e for e in listing.events if not e.cancelled}
         by_local = {e.local_id: e for e in events.values() if e.local_id}
         ids = [c.local_id for c in changes]
         locals_ = self.store.get_appointments(ids)
         seqs = self.store.appointment_seqs(locals_)
-        items = [
-            self._item(c, locals_.get(c.local_id), seqs.get(c.local_id, 0), events, by_local, scope)
-            for c in changes
-        ]
+        items = []
+        for n, c in enumerate(changes):
+            if n % 200 == 0:
+                self._check_stop()
+            items.append(
+                self._item(
+                    c, locals_.get(c.local_id), seqs.get(c.local_id, 0), events, by_local, scope
+                )
+            )
         plan = UndoPlan(record, items)
         plan.guard = self._guard(plan)
         return plan

@@ -358,8 +358,6 @@ def history_pages(app: CalsyncApp, services: Services, out: Path) -> None:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QMessageBox
 
-    from calsync_desktop.gui.history_page import UndoPreview
-
     work = memory.calendar_for(services, "ann@company.example", "ann@company.example")
     by_subject = {e.subject.split("\n")[0]: e for e in work.events.values()}
     work.edit(by_subject["Pipeline review"].remote_id, location="Room 5")
@@ -376,17 +374,17 @@ def history_pages(app: CalsyncApp, services: Services, out: Path) -> None:
     page.table.selectRow(0)
     save(settings, out, "settings-history.png")
 
-    def confirm(parent, lines, can_undo) -> bool:
-        preview = UndoPreview(lines, can_undo, parent)
-        preview.show()
-        save(preview, out, "settings-history-undo-preview.png")
-        preview.close()
-        return True
-
-    page.confirm = confirm
-    runs = app.scheduler.runs_started
+    # the preview opens at once, while the worker reads Work (busy once, so
+    # that the picture catches it), then shows what goes back and asks
+    work.fail_next("server_busy")
     page.undo_button.click()
-    wait_for(lambda: app.scheduler.runs_started >= runs + 2 and not app.scheduler.running)
+    preview = page.preview
+    save(preview, out, "settings-history-undo-looking.png")
+    wait_for(lambda: preview.ready)
+    save(preview, out, "settings-history-undo-preview.png")
+    runs = app.scheduler.runs_started
+    preview.undo.click()
+    wait_for(lambda: app.scheduler.runs_started > runs and not app.scheduler.running)
     wait(300)
     save(settings, out, "settings-history-undone.png")
     settings.close()

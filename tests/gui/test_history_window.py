@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from PySide6.QtWidgets import QLabel, QTableWidget, QTreeWidget, QWidget
 
+from calsync_desktop.gui.history_page import UndoPreview
 from calsync_desktop.store.journal import Journal
 
 from .conftest import add_memory_account, when_box_shows
@@ -146,12 +147,14 @@ def test_the_retention_is_shown_checked_saved_and_applied_at_once(qtbot, synced,
     assert (page.days.value(), page.max_changes.value()) == (30, 100_000)
     assert (page.days.minimum(), page.days.maximum()) == DAYS_RANGE
     assert (page.max_changes.minimum(), page.max_changes.maximum()) == MAX_CHANGES_RANGE
-    assert "when you save and whenever a sync starts" in page.retention_note.text()
+    assert "when you save and whenever a sync starts" in page.days.toolTip()
+    assert not page.retention_note.isVisibleTo(page)
     # before saving, the page says what saving would take out; nothing goes yet
     page.days.setValue(2)
     assert page.retention_note.text() == (
-        "Saving takes 1 older sync out of the history now; they can no longer be undone."
+        "Saving takes 1 older sync out of the history now; it can no longer be undone."
     )
+    assert page.retention_note.isVisibleTo(page)
     assert page.table.rowCount() == 2 and len(Journal(services.store).runs()) == 2
     page.max_changes.setValue(5_000)
     settings.save()
@@ -176,31 +179,35 @@ def test_undo_shows_the_preview_asks_and_puts_the_appointment_back_in_the_worker
     page = settings.history
     deleting = page.runs[0]
     assert deleting.counts == {"delete locally": 1}
-    asked = []
-
-    def answer(parent, lines, can_undo):
-        asked.append((lines, can_undo))
-        return len(asked) > 1  # the first time: Cancel; then "Undo this sync"
-
-    page.confirm = answer
-    # Cancel: nothing changes
+    # the preview opens at once and is made in the worker; Cancel: nothing changes
     page.table.selectRow(0)
-    page.undo_button.click()
-    preview = wait_for_run(qtbot, app)
-    assert preview.request.job == "undo preview"
-    assert preview.thread_name != threading.current_thread().name
-    lines, can_undo = asked[0]
-    assert can_undo
+    with qtbot.waitSignal(app.scheduler.syncFinished, timeout=20_000) as blocker:
+        page.undo_button.click()
+        preview = page.preview
+        assert preview.isVisible() and not preview.ready
+        assert preview.heading.text() == UndoPreview.LOOKING
+    summary = blocker.args[0]
+    assert summary.request.job == "undo preview"
+    assert summary.thread_name != threading.current_thread().name
+    assert preview.ready and preview.undo.isVisible() and preview.undo.isDefault()
+    lines = preview.text.toPlainText().splitlines()
     assert lines == [
         f"Undoing run {deleting.id} of Work would put back 1 appointment:",
         "  - Pipeline review: restore in the Sales Calendar, create on the service",
     ]
+    preview.cancel.click()
+    assert not preview.isVisible() and page.preview is None
     assert services.store.count_appointments() == 1
     assert page.status.text() == "Nothing was undone."
     # "Undo this sync": the preview, then the undo, both in the worker thread
-    with qtbot.waitSignals([app.scheduler.syncFinished] * 2, timeout=30_000):
+    with qtbot.waitSignal(app.scheduler.syncFinished, timeout=20_000):
         page.undo_button.click()
-    assert asked[1][0] == lines
+    preview = page.preview
+    assert preview.text.toPlainText().splitlines() == lines
+    with qtbot.waitSignal(app.scheduler.syncFinished, timeout=20_000) as blocker:
+        preview.undo.click()
+    assert blocker.args[0].request.job == "undo"
+    assert blocker.args[0].thread_name != threading.current_thread().name
     assert services.store.count_appointments() == 2
     assert sorted(e.subject for e in calendar.events.values()) == ["Pipeline review", SECRET]
     # the list shows the undo on top, selected, and it can itself be undone
@@ -343,7 +350,6 @@ def test_an_undo_that_would_delete_many_asks_in_its_own_words_and_keeps_them(
     sync(qtbot, app)
     assert len(calendar.events) == 12
     page = app.open_settings().history
-    page.confirm = lambda parent, lines, can_undo: True
     pushed = page.runs[0].id
     statuses = []
     set_status = app.window.set_status
@@ -357,8 +363,10 @@ def test_an_undo_that_would_delete_many_asks_in_its_own_words_and_keeps_them(
         keep.click()
 
     when_box_shows(lambda: app.dialogs.get("guard"), answer)
-    with qtbot.waitSignals([app.scheduler.syncFinished] * 2, timeout=30_000):
+    with qtbot.waitSignal(app.scheduler.syncFinished, timeout=20_000):
         page.undo_button.click()
+    with qtbot.waitSignal(app.scheduler.syncFinished, timeout=20_000):
+        page.preview.undo.click()
     assert "the undo stopped before deleting anything" in seen["text"]
     assert "keep them and put back the rest" in seen["text"]
     assert "Keep them" in seen["buttons"] and "Restore them" not in seen["buttons"]
@@ -425,3 +433,62 @@ def test_a_runs_details_speak_the_words_of_calsync_history_show(qtbot, synced, s
         assert text in printed
     for internal in ("create locally", "create_remote", "update:", "sync now"):
         assert internal not in printed and not any(internal in t for t in shown)
+
+
+def test_the_undo_preview_can_be_cancelled_while_it_reads_and_that_stops_the_reading(
+    qtbot, synced, services
+):
+    """Cancel while the preview is being made (the service keeps answering
+    "busy, come back later"): the dialog closes at once, the worker stops
+    reading (no retry reaches the service), nothing is undone and the worker
+    is free for the next sync."""
+    app, calendar, public = synced
+    calendar.remove(public.remote_id)
+    sync(qtbot, app)
+    page = app.open_settings().history
+    page.table.selectRow(0)
+    before = services.store.count_appointments()
+    calendar.fail_next("server_busy", 8)  # each asks for 2 s: reading would take 15 s and more
+    requests = calendar.requests
+    finished = []
+    app.scheduler.syncFinished.connect(finished.append)
+    page.undo_button.click()
+    preview = page.preview
+    assert preview.isVisible() and not preview.ready and not preview.undo.isVisible()
+    assert preview.busy.isVisible() and preview.cancel.isEnabled()
+    assert not page.undo_button.isEnabled()
+    # the window keeps answering while the worker waits for the busy service
+    qtbot.waitUntil(lambda: calendar.requests == requests + 1, timeout=10_000)
+    assert app.scheduler.running and not finished
+    preview.cancel.click()
+    assert not preview.isVisible() and page.preview is None
+    assert page.status.text() == "Nothing was undone."
+    # the worker stops at once instead of retrying seven more times
+    qtbot.waitUntil(lambda: bool(finished), timeout=20_000)
+    (summary,) = finished
+    assert summary.request.job == "undo preview"
+    assert [o.state for o in summary.outcomes] == ["cancelled"]
+    assert calendar.requests == requests + 1 and calendar.pending_faults == 7
+    assert services.store.count_appointments() == before
+    assert page.undo_button.isEnabled()
+    # a late answer changes nothing on the page, and the next sync runs
+    calendar.clear_faults()
+    sync(qtbot, app)
+    assert page.status.text() == "Nothing was undone."
+
+
+def test_an_undo_preview_asked_for_during_a_sync_and_cancelled_never_runs(qtbot, synced, services):
+    app, _calendar, _public = synced
+    page = app.open_settings().history
+    page.table.selectRow(0)
+    finished = []
+    app.scheduler.syncFinished.connect(finished.append)
+    app.sync_now()
+    assert app.scheduler.running
+    page.undo_button.click()
+    request = page.waiting
+    assert app.scheduler.jobs == [request]
+    page.preview.cancel.click()
+    assert app.scheduler.jobs == [] and request.stop.is_set()
+    qtbot.waitUntil(lambda: not app.scheduler.running, timeout=20_000)
+    assert [s.request.job for s in finished] == ["sync"]

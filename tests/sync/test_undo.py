@@ -381,3 +381,40 @@ def test_a_run_undone_brought_back_and_undone_again_reads_as_undone_by_the_last_
     assert listed[run].undone_by == journal.run(run).undone_by == last.run_id
     with pytest.raises(UndoRefused, match=f"by run {last.run_id}"):
         undo(h, run)
+
+
+def test_an_undo_preview_stops_when_asked_even_while_it_waits_to_retry(h):
+    """The window's Cancel of a preview: ``stop`` set while the service keeps
+    answering "busy" ends the wait at once, with nothing more asked of the
+    service, and nothing written on either side."""
+    import threading
+    import time
+
+    from calsync_desktop.providers.base import Backoff, Cancelled
+    from calsync_desktop.providers.memory import MemoryProvider
+
+    h.add_remote("Pulled")
+    h.sync()
+    run = last_run(h)
+    stop = threading.Event()
+    account = h.store.get_account(h.account.id)
+    provider = MemoryProvider(h.calendar, Backoff())  # the real waits: 2 s and more each
+    h.calendar.fail_next("server_busy", 8)
+    requests = h.calendar.requests
+
+    def cancel_once_asked():  # the user's Cancel, once the service said "busy"
+        while h.calendar.requests == requests:
+            time.sleep(0.01)
+        stop.set()
+
+    threading.Thread(target=cancel_once_asked, daemon=True).start()
+    with pytest.raises(Cancelled):
+        Undo(h.store, account, provider, clock=h.clock, stop=stop).plan(run.id)
+    assert h.calendar.requests == requests + 1 and h.calendar.pending_faults == 7
+    # set before it starts: not one request
+    with pytest.raises(Cancelled):
+        Undo(h.store, account, provider, clock=h.clock, stop=stop).plan(run.id)
+    assert h.calendar.requests == requests + 1
+    assert Journal(h.store).runs(h.account.id) == [run]
+    h.calendar.clear_faults()
+    assert undo(h, run.id, dry_run=True).put_back  # without stop it plans as ever

@@ -230,7 +230,7 @@ class GoogleWire:
                 break
             self.backoff.waits.append(wait)
             waited += wait
-            self.backoff.sleep(wait)
+            self.backoff.pause(wait)
             todo = retry
         return answers
 

@@ -220,7 +220,7 @@ class GraphWire:
                     break
                 self.backoff.waits.append(wait)
                 waited += wait
-                self.backoff.sleep(wait)
+                self.backoff.pause(wait)
         return [a if a is not None else _Answer(500, {}, None) for a in answers]
 
     # ------------------------------------------------------------------ reads
