@@ -84,9 +84,7 @@ def _row(a: Appointment, seq: int, owner: str) -> dict:
         "all_day": a.all_day,
         "private": a.private,
         "rrule": a.recurrence.rrule if a.recurrence else None,
-        "exdates": json.dumps(
-            [x.astimezone(UTC).isoformat() for x in a.recurrence.exdates] if a.recurrence else []
-        ),
+        "exdates": _exdates_json(a.recurrence),
         "last_end": a.last_end(),
         "created": a.created,
         "modified": a.modified,
@@ -95,6 +93,14 @@ def _row(a: Appointment, seq: int, owner: str) -> dict:
         "ical_uid": a.ical_uid,
         **_meeting_row(a),
     }
+
+
+def _exdates_json(recurrence: Recurrence | None) -> str:
+    """A series' deleted occurrences as stored (an import of thousands of
+    single appointments encodes none)."""
+    if recurrence is None or not recurrence.exdates:
+        return "[]"
+    return json.dumps([x.astimezone(UTC).isoformat() for x in recurrence.exdates])
 
 
 def _people_rows(a: Appointment, owner: str) -> list[dict]:
