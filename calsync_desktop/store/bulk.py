@@ -63,20 +63,42 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     if not rows:
         return
     prepared = _prepare(conn, table, frozenset(rows[0]))
-    order, processors = prepared.order, prepared.processors
+    order = prepared.order
     if len(order) == 1:
         only = order[0]
         values: Callable[[Mapping[str, Any]], tuple] = lambda row: (row[only],)  # noqa: E731
     else:
         values = itemgetter(*order)
-    params: list = []
+    _execute(conn, prepared, [values(row) for row in rows])
+
+
+def insert_tuples(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple]
+) -> None:
+    """Insert ``rows`` (tuples of the values of ``columns``, in that order) into
+    ``table`` with one ``executemany``, in the caller's transaction: what
+    :func:`insert_many` stores, without a mapping per row."""
+    if not rows:
+        return
+    prepared = _prepare(conn, table, frozenset(columns))
+    if tuple(columns) != prepared.order:
+        reorder = itemgetter(*(list(columns).index(name) for name in prepared.order))
+        rows = [reorder(row) for row in rows] if len(columns) > 1 else rows
+    _execute(conn, prepared, rows)
+
+
+def _execute(conn: Connection, prepared: _Prepared, rows: Sequence[tuple]) -> None:
+    """Run the prepared INSERT on ``rows`` (tuples in the statement's order)."""
+    processors = prepared.processors
+    params: list = rows if isinstance(rows, list) else list(rows)  # a list: executemany
     if processors:
+        params = []
         # a column often holds one object in every row (the time of an import
         # in created and modified): it is processed once
         last: list[Any] = [_NONE] * len(processors)
         done: list[Any] = [None] * len(processors)
         for row in rows:
-            v = list(values(row))
+            v = list(row)
             for j, (i, process) in enumerate(processors):
                 value = v[i]
                 if value is last[j]:
@@ -85,8 +107,7 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
                     last[j] = value
                     v[i] = done[j] = process(value)
             params.append(tuple(v))
-    else:
-        params = [values(row) for row in rows]
     if not prepared.positional:
+        order = prepared.order
         params = [dict(zip(order, p, strict=True)) for p in params]
     conn.exec_driver_sql(prepared.sql, params)

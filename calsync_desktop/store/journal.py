@@ -20,7 +20,7 @@ through it).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,7 +29,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from calsync_desktop.store import Store
 from calsync_desktop.store import schema as t
 from calsync_desktop.store.accounts import SETTING_DEFAULTS
-from calsync_desktop.store.bulk import insert_many
+from calsync_desktop.store.bulk import insert_tuples
 
 DAYS_SETTING = "history.days"
 MAX_CHANGES_SETTING = "history.max_changes"
@@ -163,32 +163,17 @@ class Journal:
     def add(self, run_id: int, entries: Sequence[Entry]) -> None:
         """Journal entries of a run, inside the caller's transaction (the one
         that commits the changes they describe)."""
-        if not entries:
-            return
-        owner = self.store.owner
-        with self.store.transaction() as conn:
-            insert_many(
-                conn,
-                t.journal,
-                [
-                    {
-                        "run_id": run_id,
-                        "owner": owner,
-                        **dict(zip(ENTRY_COLUMNS, _values(e), strict=True)),
-                    }
-                    for e in entries
-                ],
-            )
+        self.add_columns(run_id, ENTRY_COLUMNS, [_values(e) for e in entries])
 
-    def add_rows(self, run_id: int, rows: list[dict]) -> None:
-        """Journal entries given as column values (the ones left out are NULL),
-        all with the same columns, inside the caller's transaction."""
-        owner = self.store.owner
+    def add_columns(self, run_id: int, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
+        """Journal entries given as the values of ``columns``, in that order
+        (the columns left out are NULL), inside the caller's transaction."""
+        head = (run_id, self.store.owner)
+        values = [head + r for r in rows]
+        if not values:
+            return
         with self.store.transaction() as conn:
-            for row in rows:
-                row["run_id"] = run_id
-                row["owner"] = owner
-            insert_many(conn, t.journal, rows)
+            insert_tuples(conn, t.journal, ("run_id", "owner", *columns), values)
 
     def drop_entries(self, run_id: int, local_ids: Sequence[str]) -> None:
         """A run's entries of these appointments, inside the caller's

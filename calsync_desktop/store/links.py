@@ -26,9 +26,12 @@ _STATUS_INSERT = insert(t.sync_status)
 _ENCODE = json.JSONEncoder(sort_keys=True).encode
 
 
-def snapshot_text(snapshot: dict) -> str:
+def snapshot_text(snapshot: dict | str) -> str:
     """A snapshot as stored: ``json.dumps(snapshot, sort_keys=True)``, with a
-    value held under two keys (both sides of an import) encoded once."""
+    value held under two keys (both sides of an import) encoded once; a
+    snapshot given as text is stored as it is."""
+    if isinstance(snapshot, str):
+        return snapshot
     if not all(isinstance(k, str) for k in snapshot):
         return _ENCODE(snapshot)
     done: dict[int, str] = {}
@@ -47,14 +50,15 @@ class StatusRow:
     """The link between an appointment and its remote event, as last synced.
 
     ``snapshot`` holds the mapped fields both sides agreed on at that moment
-    (the base of the three-way merge); ``local_seq`` the appointment's change
+    (the base of the three-way merge): read from the store, a dict; to store,
+    a dict or its stored text (:func:`snapshot_text`); ``local_seq`` the appointment's change
     counter right after that sync wrote it.
     """
 
     local_id: str
     remote_id: str | None
     version: str = ""
-    snapshot: dict = field(default_factory=dict)
+    snapshot: dict | str = field(default_factory=dict)
     local_seq: int = 0
 
 

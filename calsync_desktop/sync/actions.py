@@ -310,19 +310,26 @@ class CreateLocally(Action):
                 run.result.skipped += 1
         seqs = run.store.insert_appointments([a for _, a, _ in items])
         run.own_seqs.update(seqs)
+        # the snapshot and the journal's fields after are encoded together
+        texts = [snapshot.texts() for _, _, snapshot in items]
         run.store.add_statuses(
             account.id,
             [
                 LinkStatus(
                     action.local_id, action.event.remote_id, action.event.version, snapshot, seq
-                ).to_row()
-                for (action, _, snapshot), seq in zip(items, seqs, strict=True)
+                ).to_row(stored)
+                for (action, _, snapshot), seq, (stored, _) in zip(items, seqs, texts, strict=True)
             ],
         )
         for _ in items:
             run.result.add(CreateLocally.kind)
         if run.journal is not None:  # the history, in the same transaction
-            run.journal.record_imports([(a.local_id, a.event, snap.local) for a, _, snap in items])
+            run.journal.record_imports(
+                [
+                    (action.local_id, action.event, local_after)
+                    for (action, _, _), (_, local_after) in zip(items, texts, strict=True)
+                ]
+            )
 
 
 @dataclass

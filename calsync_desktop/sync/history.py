@@ -37,43 +37,14 @@ if TYPE_CHECKING:
 TRIGGERS = ("interval", "sync now", "edit", "wake", "start", "undo", "from scratch")
 
 
-_COMPACT = json.JSONEncoder(ensure_ascii=False).encode
-
-
 def fields_json(f: Fields | None) -> str | None:
     """Merge fields as compact JSON: empty values and the defaults (busy, no
-    link, the user's own, no answer) are left out (written field by field: an
-    initial sync writes one of these per event)."""
-    if f is None:
-        return None
-    out: dict = {}
-    if f.contents:
-        out["contents"] = f.contents
-    if f.location:
-        out["location"] = f.location
-    if f.time is not None:
-        out["time"] = f.time
-    if f.private:
-        out["private"] = True
-    if f.participants:
-        out["participants"] = f.participants
-    if f.statuses:
-        out["statuses"] = dict(f.statuses)
-    if f.rrule:
-        out["rrule"] = f.rrule
-    if f.exdates:
-        out["exdates"] = f.exdates
-    if f.overrides:
-        out["overrides"] = dict(f.overrides)
-    if f.show_as != "busy":
-        out["show_as"] = f.show_as
-    if f.join_url:
-        out["join_url"] = f.join_url
-    if f.organizer is not None:
-        out["organizer"] = f.organizer
-    if f.my_response != "none":
-        out["my_response"] = f.my_response
-    return _COMPACT(out)
+    link, the user's own, no answer) are left out (:meth:`Fields.texts`)."""
+    return None if f is None else f.texts()[1]
+
+
+#: the columns of an import's journal entry (the others are NULL)
+_IMPORT_COLUMNS = ("local_id", "kind", "sides", "remote_id", "version_after", "local_after")
 
 
 def fields_from(text: str | None) -> Fields | None:
@@ -220,24 +191,20 @@ class RunJournal:
         self.journal.drop_entries(killed, [local_id])
         self.journal.add(killed, [change.to_entry()])
 
-    def record_imports(self, imported: list[tuple[str, RemoteEvent, Fields]]) -> None:
-        """Appointments a run brought in (local id, the event, their fields), in
-        the caller's transaction: the same entries as :meth:`record` would write,
-        built directly (an initial sync writes one per event)."""
+    def record_imports(self, imported: list[tuple[str, RemoteEvent, str]]) -> None:
+        """Appointments a run brought in (local id, the event, their fields as
+        the journal stores them: :meth:`Fields.texts`, encoded together with
+        the link's snapshot), in the caller's transaction: the same entries as
+        :meth:`record` would write, built directly (an initial sync writes one
+        per event)."""
         if imported:
-            kind = "create locally"
-            self.journal.add_rows(
+            kind, sides = "create locally", "local"
+            self.journal.add_columns(
                 self.begin(),
+                _IMPORT_COLUMNS,
                 [
-                    {
-                        "local_id": local_id,
-                        "kind": kind,
-                        "sides": "local",
-                        "remote_id": event.remote_id,
-                        "version_after": event.version,
-                        "local_after": fields_json(fields),
-                    }
-                    for local_id, event, fields in imported
+                    (local_id, kind, sides, event.remote_id, event.version, local_after)
+                    for local_id, event, local_after in imported
                 ],
             )
 

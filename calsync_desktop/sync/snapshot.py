@@ -38,9 +38,11 @@ existed read unchanged (lists become tuples on reading).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from functools import cache
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
 from calsync_desktop.store import StatusRow
@@ -107,6 +109,142 @@ class Fields:
         known = _names(cls)
         return cls(**{k: _normalised(k, v) for k, v in data.items() if k in known})
 
+    def texts(self) -> tuple[str, str]:
+        """These fields as JSON text twice, each value encoded once for both:
+        as a snapshot stores them (``json.dumps(self.to_json(),
+        sort_keys=True)``) and compact, as the sync history stores them (the
+        empty values and the defaults left out, ``ensure_ascii=False``).
+
+        Built from the values directly: an initial sync stores both for every
+        event, and the dict plus the JSON encoder cost several times this."""
+        return _texts(self)
+
+
+# --------------------------------------------------------------------------- text
+
+_STORED = json.JSONEncoder(sort_keys=True).encode
+_COMPACT = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _same_compact(stored: str, sorted_keys: bool = False) -> bool:
+    """Whether a value's stored text is its compact text too: nothing was
+    escaped to ASCII (every \\u escape is taken for one), and no mapping of
+    more than one key was sorted."""
+    return "\\u" not in stored and not sorted_keys
+
+
+def _text(value: Any, name: str) -> tuple[str, str]:
+    """A value's stored and compact text (any value, by the JSON encoder)."""
+    convert = _TO_JSON.get(name)
+    stored = _STORED(value if convert is None else convert(value))
+    several_keys = isinstance(value, Mapping) and len(value) > 1
+    if _same_compact(stored, several_keys):
+        return stored, stored
+    if isinstance(value, Mapping):
+        value = dict(value)
+    return stored, _COMPACT(value)
+
+
+def _str_text(value: Any, name: str) -> tuple[str, str]:
+    if type(value) is not str:
+        return _text(value, name)
+    stored = encode_basestring_ascii(value)
+    return stored, stored if "\\u" not in stored else encode_basestring(value)
+
+
+def _pair_text(value: Any, name: str) -> tuple[str, str]:
+    """A pair of strings (a time, an organiser, a participant)."""
+    if type(value) is not tuple or len(value) != 2:
+        return _text(value, name)
+    a, b = value
+    if type(a) is not str or type(b) is not str:
+        return _text(value, name)
+    stored = f"[{encode_basestring_ascii(a)}, {encode_basestring_ascii(b)}]"
+    if "\\u" not in stored:
+        return stored, stored
+    return stored, f"[{encode_basestring(a)}, {encode_basestring(b)}]"
+
+
+def _people_text(people: Any) -> tuple[str, str]:
+    if type(people) is tuple and len(people) == 1 and type(people[0]) is tuple:
+        stored, compact = _pair_text(people[0], "participant")
+        return f"[{stored}]", f"[{compact}]"
+    return _text(people, "participants")
+
+
+def _statuses_text(statuses: Any) -> tuple[str, str]:
+    if type(statuses) is dict and len(statuses) == 1:
+        ((key, value),) = statuses.items()
+        if type(key) is str and type(value) is str:
+            stored = f"{{{encode_basestring_ascii(key)}: {encode_basestring_ascii(value)}}}"
+            if "\\u" not in stored:
+                return stored, stored
+    return _text(statuses, "statuses")
+
+
+#: the text of the values most fields hold (the defaults), by value
+_COMMON = {"": ('""', '""'), "busy": ('"busy"', '"busy"'), "none": ('"none"', '"none"')}
+_EMPTY = ("[]", "[]")
+_NONE = ("null", "null")
+
+
+def _texts(f: Fields) -> tuple[str, str]:
+    """See :meth:`Fields.texts`: the keys of the stored text in sorted order,
+    those of the compact text in the order of the fields."""
+    common = _COMMON.get
+    contents = _str_text(f.contents, "contents")
+    location = _str_text(f.location, "location")
+    time = _NONE if f.time is None else _pair_text(f.time, "time")
+    private = f.private
+    private_s = "true" if private is True else "false" if private is False else _STORED(private)
+    people = f.participants
+    participants = _EMPTY if people == () else _people_text(people)
+    statuses = _statuses_text(f.statuses) if f.statuses else ("{}", "{}")
+    rrule = _NONE if f.rrule is None else _str_text(f.rrule, "rrule")
+    exdates = _EMPTY if f.exdates == () else _text(f.exdates, "exdates")
+    overrides = _text(f.overrides, "overrides") if f.overrides else ("{}", "{}")
+    show_as = (type(f.show_as) is str and common(f.show_as)) or _str_text(f.show_as, "show_as")
+    join_url = (type(f.join_url) is str and common(f.join_url)) or _str_text(f.join_url, "join_url")
+    organizer = _NONE if f.organizer is None else _pair_text(f.organizer, "organizer")
+    my_response = (type(f.my_response) is str and common(f.my_response)) or _str_text(
+        f.my_response, "my_response"
+    )
+    stored = (
+        f'{{"contents": {contents[0]}, "exdates": {exdates[0]}, "join_url": {join_url[0]}, '
+        f'"location": {location[0]}, "my_response": {my_response[0]}, '
+        f'"organizer": {organizer[0]}, "overrides": {overrides[0]}, '
+        f'"participants": {participants[0]}, "private": {private_s}, "rrule": {rrule[0]}, '
+        f'"show_as": {show_as[0]}, "statuses": {statuses[0]}, "time": {time[0]}}}'
+    )
+    parts = []
+    if f.contents:
+        parts.append('"contents": ' + contents[1])
+    if f.location:
+        parts.append('"location": ' + location[1])
+    if f.time is not None:
+        parts.append('"time": ' + time[1])
+    if private:
+        parts.append('"private": true')
+    if people:
+        parts.append('"participants": ' + participants[1])
+    if f.statuses:
+        parts.append('"statuses": ' + statuses[1])
+    if f.rrule:
+        parts.append('"rrule": ' + rrule[1])
+    if f.exdates:
+        parts.append('"exdates": ' + exdates[1])
+    if f.overrides:
+        parts.append('"overrides": ' + overrides[1])
+    if f.show_as != "busy":
+        parts.append('"show_as": ' + show_as[1])
+    if f.join_url:
+        parts.append('"join_url": ' + join_url[1])
+    if f.organizer is not None:
+        parts.append('"organizer": ' + organizer[1])
+    if f.my_response != "none":
+        parts.append('"my_response": ' + my_response[1])
+    return stored, "{" + ", ".join(parts) + "}"
+
 
 @cache
 def _names(cls: type) -> tuple[str, ...]:
@@ -163,6 +301,16 @@ class Snapshot:
         remote = local if self.remote is self.local else self.remote.to_json()
         return {"local": local, "remote": remote}
 
+    def texts(self) -> tuple[str, str]:
+        """The snapshot as a status row stores it (``json.dumps(self.to_json(),
+        sort_keys=True)``), and its local side as the sync history stores it
+        (:meth:`Fields.texts`: an import's journal entry holds what its link
+        holds, encoded once for both)."""
+        local, compact = self.local.texts()
+        # one side held twice (an import's) is encoded once
+        remote = local if self.remote is self.local else self.remote.texts()[0]
+        return f'{{"local": {local}, "remote": {remote}}}', compact
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Snapshot:
         return cls(
@@ -195,7 +343,9 @@ class LinkStatus:
             row.local_seq,
         )
 
-    def to_row(self) -> StatusRow:
-        return StatusRow(
-            self.local_id, self.remote_id, self.version, self.snapshot.to_json(), self.local_seq
-        )
+    def to_row(self, stored: str | None = None) -> StatusRow:
+        """The status row to store (``stored``: the snapshot's text, when the
+        caller has it from :meth:`Snapshot.texts`)."""
+        if stored is None:
+            stored = self.snapshot.texts()[0]
+        return StatusRow(self.local_id, self.remote_id, self.version, stored, self.local_seq)

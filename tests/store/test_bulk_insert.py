@@ -14,7 +14,7 @@ from calsync_desktop.accounts.base import Account
 from calsync_desktop.model import Appointment, Participant, new_id
 from calsync_desktop.store import StatusRow
 from calsync_desktop.store import schema as t
-from calsync_desktop.store.bulk import insert_many
+from calsync_desktop.store.bulk import insert_many, insert_tuples
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -71,6 +71,18 @@ def test_columns_in_any_order(store):
         insert_many(conn, t.appointments, data[:3] + shuffled)
         insert_many(conn, t.counters, [])
     assert len(store.get_appointments([r["id"] for r in data])) == 6
+
+
+def test_rows_as_tuples_store_what_mappings_store_in_any_column_order(store):
+    data = rows(12, store.owner, "tuples")
+    columns = tuple(reversed(list(data[0])))  # not the statement's order
+    with store.transaction() as conn:
+        insert_tuples(conn, t.appointments, columns, [tuple(r[c] for c in columns) for r in data])
+        conn.execute(insert(t.appointments), rows(12, store.owner, "theirs"))
+        insert_tuples(conn, t.counters, ("name",), [])
+    ours = stored(store, "tuples")
+    assert len(ours) == 12
+    assert ours == stored(store, "theirs")
 
 
 def test_a_failing_row_rolls_back_the_whole_insert(store):

@@ -106,5 +106,6 @@ def test_a_snapshot_is_stored_as_the_json_it_always_was(event):
     ):
         row = LinkStatus("l1", "r1", "v1", snapshot, 1).to_row()
         text = snapshot_text(row.snapshot)
-        assert text == json.dumps(row.snapshot, sort_keys=True)
+        assert text == json.dumps(snapshot.to_json(), sort_keys=True)
+        assert snapshot_text(snapshot.to_json()) == text
         assert Snapshot.from_json(json.loads(text)) == snapshot
