@@ -5,7 +5,9 @@
   service lets an attendee set on their own copy
   (:data:`~calsync_desktop.providers.kit.meetings.ATTENDEE_FIELDS`):
   :func:`read_only_changes` names what an edit would change that is not theirs,
-  :func:`check_edit` refuses it in words.
+  :func:`check_edit` refuses it in words. An organiser who lets the guests
+  change the meeting (Google's ``guestsCanModify``) makes all of it editable
+  (:func:`guests_may_edit`).
 - The user's answer (accept, tentative, decline) is kept on the appointment
   (:func:`respond`); the next sync sends it as a response, never as an edit.
 - A declined meeting stays, struck through, and does not count as busy
@@ -17,7 +19,7 @@ Plain functions on :mod:`calsync_desktop.model` values: no I/O, no Qt.
 from __future__ import annotations
 
 from calsync_desktop.model import Appointment, InvalidAppointment, MyResponse, ShowAs
-from calsync_desktop.providers.kit.meetings import attendee_fields, read_only_reason
+from calsync_desktop.providers.kit.meetings import SERVICE_NAMES, attendee_fields, read_only_reason
 
 #: The answers a person gives, in the words of ``calsync appointments respond``.
 ANSWERS: dict[str, MyResponse] = {
@@ -54,11 +56,31 @@ def organiser_named(appointment: Appointment) -> str:
     return appointment.organizer.shown or "someone else"
 
 
+def guests_may_edit(appointment: Appointment) -> bool:
+    """Whether the organiser of someone else's meeting lets the guests change
+    the meeting itself, for everyone invited (Google's ``guestsCanModify``, as
+    the last sync read it): then the user edits it as their own."""
+    return appointment.organizer is not None and appointment.organizer.guests_can_modify
+
+
+def editing_note(appointment: Appointment, kind: str | None) -> str:
+    """What the user may change of someone else's meeting, in a sentence for
+    the dialog: all of it when its organiser lets the guests, else why not."""
+    if guests_may_edit(appointment):
+        where = SERVICE_NAMES.get(kind or "", "the calendar service")
+        return (
+            "Its organiser lets the guests change this meeting: what you change here "
+            f"changes it on {where} for everyone invited."
+        )
+    return read_only_reason(kind)
+
+
 def read_only_changes(old: Appointment, new: Appointment, kind: str | None) -> list[str]:
     """What ``new`` changes of ``old`` that the user may not change, in a person's
-    words: nothing for the user's own appointment; for someone else's meeting,
-    every edited field that the service ``kind`` keeps as the organiser's."""
-    if not old.organised_by_someone_else:
+    words: nothing for the user's own appointment nor for a meeting whose guests
+    may edit it; for someone else's meeting, every edited field that the service
+    ``kind`` keeps as the organiser's."""
+    if not old.organised_by_someone_else or guests_may_edit(old):
         return []
     allowed = attendee_fields(kind)
     words: list[str] = []

@@ -84,10 +84,13 @@ class MyResponse(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Organizer:
-    """Who organises a meeting (an address, a display name, either may be empty)."""
+    """Who organises a meeting (an address, a display name, either may be empty),
+    and whether they let the guests change the meeting itself (Google's
+    ``guestsCanModify``; no other service has such a setting)."""
 
     name: str = ""
     email: str = ""
+    guests_can_modify: bool = False
 
     @property
     def shown(self) -> str:

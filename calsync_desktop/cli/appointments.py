@@ -138,7 +138,11 @@ def meeting_view(a: Appointment) -> dict[str, Any]:
     """The online meeting and the organiser of an appointment (never of a hidden one)."""
     return {
         "join_url": a.join_url or None,
-        "organizer": {"name": a.organizer.name, "email": a.organizer.email}
+        "organizer": {
+            "name": a.organizer.name,
+            "email": a.organizer.email,
+            "guests_can_modify": a.organizer.guests_can_modify,
+        }
         if a.organizer
         else None,
         "my_response": a.my_response.value if a.organizer else None,
@@ -208,7 +212,10 @@ def _print_appointment(
     rows.append(("show as", a.show_as.label.lower()))
     if not secret:
         if a.organizer:
-            rows.append(("organiser", a.organizer.shown or "someone else"))
+            organiser = a.organizer.shown or "someone else"
+            if a.organizer.guests_can_modify:
+                organiser += " (lets the guests change the meeting)"
+            rows.append(("organiser", organiser))
             rows.append(("your answer", a.my_response.value.replace("none", "not answered")))
         if a.join_url:
             rows.append(("join", a.join_url))

@@ -62,7 +62,7 @@ from calsync_desktop.gui.recurrence_editor import (  # re-exported for the dialo
     same_repeat,
 )
 from calsync_desktop.gui.style import NOTE_STYLE, WARN_STYLE, DateTimeField
-from calsync_desktop.meetings import check_edit, respond
+from calsync_desktop.meetings import check_edit, guests_may_edit, respond
 from calsync_desktop.model import (
     Appointment,
     InvalidAppointment,
@@ -350,7 +350,8 @@ class AppointmentDialog(QDialog):
         if appointment.organised_by_someone_else and not is_new:
             self.meeting = MeetingPanel(appointment, self.kind)
             form.insertRow(0, self.meeting)
-            self._lock_for_attendee(attendee_fields(self.kind))
+            if not guests_may_edit(appointment):
+                self._lock_for_attendee(attendee_fields(self.kind))
         # hidden rows take no room (a hidden field alone would leave its spacing)
         form.setRowVisible(self.series_note, bool(self.series_note.text()))
         form.setRowVisible(self.join_row, bool(appointment.join_url))

@@ -1,6 +1,7 @@
 """The appointment dialog's part for a meeting someone else organises (SPEC §10):
 who organises it, the user's answer (Accept, Tentative, Decline) and why the
-rest cannot be changed. The rules are :mod:`calsync_desktop.meetings`'."""
+rest cannot be changed (or that it can, when the organiser lets the guests).
+The rules are :mod:`calsync_desktop.meetings`'."""
 
 from __future__ import annotations
 
@@ -15,9 +16,8 @@ from PySide6.QtWidgets import (
 )
 
 from calsync_desktop.gui.style import NOTE_STYLE
-from calsync_desktop.meetings import organiser_named
+from calsync_desktop.meetings import editing_note, organiser_named
 from calsync_desktop.model import Appointment, MyResponse
-from calsync_desktop.providers.kit.meetings import read_only_reason
 
 HIDE_DECLINED_SETTING = "calendar.hide_declined"
 """Settings › Calendar: hide the meetings the user declined (they show struck through)."""
@@ -78,7 +78,7 @@ class MeetingPanel(QWidget):
             self.buttons[value] = button
             row.addWidget(button)
         row.addStretch(1)
-        self.note = QLabel(read_only_reason(kind))
+        self.note = QLabel(editing_note(appointment, kind))
         self.note.setObjectName("meeting-read-only")
         self.note.setWordWrap(True)
         self.note.setStyleSheet(NOTE_STYLE)

@@ -201,8 +201,13 @@ class MemoryCalendar:
             self._no_answers.add(remote_id)
 
     def _check_guest_write(self, current: RemoteEvent, write: Update) -> None:
-        # as Google: a guest changes only their own copy's properties
-        if not current.organizer_is_self and write.fields - GUEST_FIELDS:
+        # as Google: a guest changes only their own copy's properties, unless
+        # the organiser lets the guests modify the event (guestsCanModify)
+        if (
+            not current.organizer_is_self
+            and not current.guests_can_modify
+            and write.fields - GUEST_FIELDS
+        ):
             raise ReadOnlyEvent("Only the organiser can change this meeting on the test calendar.")
 
     def _answer(self, current: RemoteEvent, write: Respond) -> RemoteEvent:
@@ -251,6 +256,7 @@ def _from_draft(
         # what the service keeps of a meeting: its link, organiser and the user's answer
         join_url=current.join_url if current else "",
         organizer=current.organizer if current else None,
+        guests_can_modify=current.guests_can_modify if current else False,
         my_response=current.my_response if current else MyResponse.NONE,
     )
 

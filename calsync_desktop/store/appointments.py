@@ -62,6 +62,7 @@ _APPOINTMENT_FIELDS = (
     "join_url",
     "organizer_name",
     "organizer_email",
+    "guests_can_modify",
     "my_response",
 )
 _APPOINTMENT_WIDTH = _APPOINTMENT_FIELDS.index("ical_uid") + 1  # the fields read by position

@@ -13,6 +13,7 @@ def meeting_row(a: Appointment) -> dict:
         "join_url": a.join_url,
         "organizer_name": a.organizer.name if a.organizer else None,
         "organizer_email": a.organizer.email if a.organizer else None,
+        "guests_can_modify": bool(a.organizer and a.organizer.guests_can_modify),
         "my_response": a.my_response.value,
     }
 
@@ -30,7 +31,9 @@ def meeting_fields(d) -> dict:
     return {
         "show_as": _SHOW_AS[show_as] if show_as in _SHOW_AS else ShowAs(show_as or ShowAs.BUSY),
         "join_url": d.get("join_url") or "",
-        "organizer": None if name is None and email is None else Organizer(name or "", email or ""),
+        "organizer": None
+        if name is None and email is None
+        else Organizer(name or "", email or "", bool(d.get("guests_can_modify"))),
         "my_response": _RESPONSES[response]
         if response in _RESPONSES
         else MyResponse(response or MyResponse.NONE),

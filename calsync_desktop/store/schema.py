@@ -124,6 +124,8 @@ appointments = Table(
     # who organises a meeting someone else organises (both NULL: the user's own)
     Column("organizer_name", Text),
     Column("organizer_email", Text),
+    # whether that organiser lets the guests change the meeting (Google's guestsCanModify)
+    Column("guests_can_modify", Boolean, nullable=False, server_default="0"),
     # the user's answer to such a meeting: none, accepted, tentative, declined
     Column("my_response", String(10), nullable=False, server_default="none"),
     _owner(),

@@ -43,6 +43,7 @@ appointments = Table(
     Column("join_url", Text),
     Column("organizer_name", Text),
     Column("organizer_email", Text),
+    Column("guests_can_modify", Boolean),
     Column("my_response", String(10)),
 )
 

@@ -196,15 +196,13 @@ def _organised_by_someone_else(local: Appointment, event: RemoteEvent | None) ->
     return local.organised_by_someone_else or (event is not None and not event.organizer_is_self)
 
 
-def _guests_may_modify(run: SyncRun, event: RemoteEvent | None, link: LinkStatus) -> bool:
+def _guests_may_modify(local: Appointment, event: RemoteEvent | None) -> bool:
     """Whether the organiser lets guests change the meeting itself (Google's
-    ``guestsCanModify``), read from the service when it was not listed."""
-    if event is None:
-        try:
-            event = run.provider.get(link.remote_id)
-        except ProviderError:
-            return False  # not known: the organiser's, as by default
-    return event.guests_can_modify
+    ``guestsCanModify``): as listed now, else as the last sync read it (a change
+    of it is a new version of the event, so it would have been listed)."""
+    if event is not None:
+        return event.guests_can_modify
+    return meetings.guests_may_edit(local)
 
 
 def _refusal(error: ProviderError) -> bool:
@@ -373,7 +371,7 @@ class UpdateBothSides(Action):
         refused: tuple[str, ...] = ()
         allowed = attendee_fields(run.provider.kind) | {"my_response"}
         theirs = _organised_by_someone_else(local, event) and bool(merged.push - allowed)
-        if theirs and not _guests_may_modify(run, event, link):
+        if theirs and not _guests_may_modify(local, event):
             merged, refused = attendee_only(merged, cur_l, cur_r, allowed)
         return cls(local.id, local, seq, event, link, bool(merged.push), merged, refused)
 

@@ -80,7 +80,9 @@ def local_fields(a: Appointment) -> Fields:
         **_recurrence_fields(a.recurrence),
         show_as=a.show_as.value,
         join_url=a.join_url,
-        organizer=(a.organizer.name, a.organizer.email) if a.organizer else None,
+        organizer=(a.organizer.name, a.organizer.email, a.organizer.guests_can_modify)
+        if a.organizer
+        else None,
         my_response=a.my_response.value,
     )
 
@@ -120,11 +122,13 @@ def join_url_of(e: RemoteEvent) -> str:
     return e.join_url or join_link_in(e.location, e.body)
 
 
-def _organizer(e: RemoteEvent) -> tuple[str, str] | None:
-    """(name, email) of the organiser of another person's meeting; None for the user's own."""
+def _organizer(e: RemoteEvent) -> tuple[str, str, bool] | None:
+    """(name, email, whether guests may modify it) of the organiser of another
+    person's meeting; None for the user's own."""
     if e.organizer_is_self:
         return None
-    return (e.organizer.name, e.organizer.email) if e.organizer else ("", "")
+    name, email = (e.organizer.name, e.organizer.email) if e.organizer else ("", "")
+    return name, email, e.guests_can_modify
 
 
 def _my_response(e: RemoteEvent) -> MyResponse:

@@ -18,8 +18,8 @@ overrides       {original UTC ISO: (contents, location,         both ways
                 start, end)}
 show_as         free, tentative, busy, oof, workingElsewhere    both ways (§10)
 join_url        the online meeting's link, or ""                remote → local
-organizer       (name, email) of another person's meeting,      remote → local
-                or None (the user's own)
+organizer       (name, email, guests may modify it) of another  remote → local
+                person's meeting, or None (the user's own)
 my_response     the user's answer: none, accepted, tentative,   both ways (§10: pushed
                 declined                                        as a response)
 ==============  ==============================================  ===============
@@ -81,7 +81,7 @@ class Fields:
     overrides: Mapping[str, Override] = field(default_factory=dict)
     show_as: str = "busy"
     join_url: str = ""
-    organizer: tuple[str, str] | None = None
+    organizer: tuple[str, str, bool] | None = None
     my_response: str = "none"
 
     def get(self, name: str) -> Any:
@@ -268,8 +268,11 @@ _TO_JSON = {
 
 def _normalised(name: str, value: Any) -> Any:
     """A field's value in the one form :class:`Fields` compares (JSON gives lists)."""
-    if name in ("time", "organizer"):
+    if name == "time":
         return tuple(value) if value is not None else None
+    if name == "organizer":
+        # kept before whether guests may modify it was: (name, email), they may not
+        return None if value is None else (*value[:2], bool(value[2:] and value[2]))
     if name == "participants":
         return tuple(tuple(p) for p in value or ())
     if name == "exdates":

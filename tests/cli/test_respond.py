@@ -13,7 +13,7 @@ START = datetime(2026, 11, 25, 9, tzinfo=UTC)
 BOSS = Organizer("Beth Boss", "boss@customer.example")
 
 
-def _invitation(cli) -> tuple[str, str]:
+def _invitation(cli, guests_can_modify=False) -> tuple[str, str]:
     """Someone else's meeting on the account's calendar, synced in: (local id, remote id)."""
     _add_memory_account(cli)
     calendar = calendar_for(cli.services, "me@example.com")
@@ -23,6 +23,7 @@ def _invitation(cli) -> tuple[str, str]:
         end=START + timedelta(hours=1),
         organizer_is_self=False,
         organizer=BOSS,
+        guests_can_modify=guests_can_modify,
     )
     cli.ok("sync")
     rows = cli.store.status_for_remote(cli.store.list_accounts()[0].id, [event.remote_id])
@@ -35,7 +36,11 @@ def test_show_names_the_organiser_and_the_answer(cli):
     assert "organiser:" in out and "Beth Boss <boss@customer.example>" in out
     assert "not answered yet" in out and "read-only" in out
     shown = cli.json("appointments", "show", local_id)
-    assert shown["organizer"] == {"name": "Beth Boss", "email": "boss@customer.example"}
+    assert shown["organizer"] == {
+        "name": "Beth Boss",
+        "email": "boss@customer.example",
+        "guests_can_modify": False,
+    }
     assert shown["my_response"] == "none"
 
 
@@ -64,6 +69,19 @@ def test_the_organisers_fields_cannot_be_edited_and_the_message_says_why(cli):
     assert code != 0 and "Traceback" not in err
     assert "Only its organiser, Beth Boss" in err and "location" in err
     assert cli.store.get_appointment(local_id).location == ""
+
+
+def test_a_meeting_whose_organiser_lets_guests_modify_it_is_edited_and_synced(cli):
+    local_id, remote_id = _invitation(cli, guests_can_modify=True)
+    out = cli.ok("appointments", "show", local_id)
+    assert "lets the guests change the meeting" in out
+    assert cli.json("appointments", "show", local_id)["organizer"]["guests_can_modify"]
+    cli.ok("appointments", "edit", local_id, "--location", "My office")
+    assert cli.store.get_appointment(local_id).location == "My office"
+    cli.ok("sync")
+    calendar = calendar_for(cli.services, "me@example.com")
+    assert calendar.events[remote_id].location == "My office"
+    assert cli.store.skipped() == []  # nothing refused, nothing read-only
 
 
 def test_ones_own_appointment_cannot_be_answered(cli):

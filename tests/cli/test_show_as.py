@@ -54,7 +54,11 @@ def test_show_prints_show_as_join_link_organiser_and_answer(cli):
     assert "your answer:  accepted" in out
     shown = cli.json("appointments", "show", added["id"])
     assert shown["join_url"] == JOIN and shown["show_as"] == "tentative"
-    assert shown["organizer"] == {"name": "Dana Boss", "email": "dana@acme.example"}
+    assert shown["organizer"] == {
+        "name": "Dana Boss",
+        "email": "dana@acme.example",
+        "guests_can_modify": False,
+    }
     assert shown["my_response"] == "accepted"
 
 

@@ -27,6 +27,7 @@ EXCHANGE = Account(id="acc-ews", kind="exchange", name="Office", email="me@examp
 def _meeting(account: Account, **kw) -> Appointment:
     start = datetime(2026, 4, 2, 10, tzinfo=BERLIN)
     kw.setdefault("account_id", account.id)
+    kw.setdefault("organizer", BOSS)
     return Appointment(
         new_id(),
         "Quarterly review\nAgenda from Beth",
@@ -34,7 +35,6 @@ def _meeting(account: Account, **kw) -> Appointment:
         start + timedelta(hours=1),
         "Europe/Berlin",
         location="Room 4",
-        organizer=BOSS,
         **kw,
     )
 
@@ -56,6 +56,17 @@ def test_the_dialog_names_the_organiser_and_keeps_their_fields_read_only(qtbot, 
     assert not dialog.recurrence.isEnabled() and not dialog.participants.isEnabled()
     assert not dialog.private.isEnabled()  # Google keeps visibility the organiser's
     dialog.grab().save(str(tmp_path / "meeting-dialog.png"))
+
+
+def test_a_meeting_whose_organiser_lets_guests_modify_it_is_editable(qtbot):
+    lets = Organizer(BOSS.name, BOSS.email, guests_can_modify=True)
+    dialog = _dialog(qtbot, _meeting(GOOGLE, organizer=lets), GOOGLE)
+    assert "lets the guests change this meeting" in dialog.meeting.note.text()
+    assert dialog.meeting.buttons[MyResponse.ACCEPTED].isEnabled()  # still answered
+    assert not dialog.title.isReadOnly() and not dialog.location.isReadOnly()
+    assert dialog.recurrence.isEnabled() and dialog.participants.isEnabled()
+    dialog.location.setText("Room 5")
+    assert dialog.appointment().location == "Room 5"  # not refused as the organiser's
 
 
 def test_exchange_lets_the_attendee_mark_their_copy_private(qtbot):

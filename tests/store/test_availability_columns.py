@@ -62,6 +62,16 @@ def test_show_as_link_organiser_and_answer_are_stored_and_read_back(store):
         assert store.get_appointment(a.id).show_as is value
 
 
+def test_whether_the_organiser_lets_guests_modify_is_stored_and_read_back(store):
+    a = store.add_appointment(meeting())
+    assert not store.get_appointment(a.id).organizer.guests_can_modify
+    lets = Organizer("Dana Boss", "dana@acme.example", guests_can_modify=True)
+    store.update_appointment(a.with_changes(organizer=lets))
+    assert store.get_appointment(a.id).organizer == lets
+    (listed,) = store.appointments_between(T0, T0 + timedelta(days=1))
+    assert listed.organizer.guests_can_modify
+
+
 def test_a_deleted_appointment_remembers_its_meeting_fields(store):
     account = store.add_account(Account(new_id(), "memory", "Work", "me@example.com"))
     a = store.add_appointment(meeting(show_as=ShowAs.OUT_OF_OFFICE, account_id=account.id))
@@ -93,8 +103,11 @@ def test_a_bad_show_as_or_join_link_is_refused_with_a_reason(store):
 def bobs(team_db, clock):
     ann = team_db.open_store(ANN, clock)
     bob = team_db.open_store(BOB, clock)
-    private = bob.add_appointment(meeting(private=True, show_as=ShowAs.OUT_OF_OFFICE))
-    public = bob.add_appointment(meeting())
+    lets = Organizer("Dana Boss", "dana@acme.example", guests_can_modify=True)
+    private = bob.add_appointment(
+        meeting(private=True, show_as=ShowAs.OUT_OF_OFFICE).with_changes(organizer=lets)
+    )
+    public = bob.add_appointment(meeting().with_changes(organizer=lets))
     yield team_db, ann, private, public
     for s in (ann, bob):
         s.close()
@@ -103,12 +116,14 @@ def bobs(team_db, clock):
 
 def test_colleagues_read_a_private_appointments_show_as_and_nothing_of_the_meeting(bobs):
     db, _, private, public = bobs
-    columns = "show_as, join_url, organizer_name, organizer_email, my_response"
+    columns = "show_as, join_url, organizer_name, organizer_email, guests_can_modify, my_response"
     with db.sql(ANN) as conn:
         query = f"SELECT {columns} FROM team_appointments WHERE id = %s"
-        assert conn.execute(query, (private.id,)).fetchall() == [("oof", None, None, None, None)]
+        assert conn.execute(query, (private.id,)).fetchall() == [
+            ("oof", None, None, None, None, None)
+        ]
         assert conn.execute(query, (public.id,)).fetchall() == [
-            ("tentative", JOIN, "Dana Boss", "dana@acme.example", "tentative")
+            ("tentative", JOIN, "Dana Boss", "dana@acme.example", True, "tentative")
         ]
         # the table itself shows a colleague nothing at all
         assert conn.execute("SELECT join_url FROM appointments").fetchall() == []
@@ -130,6 +145,7 @@ def test_the_team_view_gives_a_private_appointments_show_as_without_its_link(bob
         JOIN,
         "dana@acme.example",
     )
+    assert seen.organizer.guests_can_modify
 
 
 def test_a_single_user_file_has_the_columns_from_the_start(tmp_path):

@@ -262,10 +262,20 @@ def test_an_edit_of_a_meeting_whose_guests_may_modify_it_goes_through(h):
     h.server.patch_event(made, {"guestsCanModify": True})
     h.sync()
     a = h.local_for(made)
+    assert a.organizer.guests_can_modify  # kept: the window and the command line offer it all
     h.clock.advance(minutes=1)
     h.edit_local(a.id, location="My office")
     assert h.sync().errors == []
     assert h.server.get_event(made)["location"] == "My office"
+    # the organiser takes it back: read again, and a guest's edit is theirs no more
+    h.server.patch_event(made, {"guestsCanModify": False})
+    h.sync()
+    assert not h.local(a.id).organizer.guests_can_modify
+    h.clock.advance(minutes=1)
+    h.edit_local(a.id, location="Somewhere else")
+    assert h.sync().errors == []
+    assert h.server.get_event(made)["location"] == "My office"
+    assert h.local(a.id).location == "My office"
 
 
 # --------------------------------------------------------------------------- faults
