@@ -13,6 +13,7 @@ The same tests then run against the memory provider and each protocol test serve
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ import pytest
 from calsync_desktop.model import InviteStatus, Participant, Recurrence, ShowAs
 from calsync_desktop.providers.base import (
     AlreadyExists,
+    Cancelled,
     ChangedMeanwhile,
     Create,
     Delete,
@@ -316,6 +318,24 @@ class ProviderContract:
         assert "FREQ=WEEKLY" in fetched.recurrence.rrule
         assert "COUNT=6" in fetched.recurrence.rrule
         assert set(fetched.recurrence.exdates) == {start + timedelta(weeks=2)}
+
+    # -- stopping (the window's Cancel of an undo's preview)
+
+    def test_a_stopped_provider_asks_the_service_nothing_more(self, harness):
+        harness.provider.changes(WINDOW, None)  # first contact (discovery, sign-in) done
+        stop = threading.Event()
+        harness.provider.stop_when(stop)
+        assert harness.provider.changes(WINDOW, None).complete  # not set: as ever
+        stop.set()
+        before = harness.server.count_requests()
+        with pytest.raises(Cancelled):
+            harness.provider.changes(WINDOW, None)
+        with pytest.raises(Cancelled):
+            harness.provider.write([Create(draft(subject="Never sent"))])
+        assert harness.server.count_requests() == before
+        harness.provider.stop_when(None)
+        listed = harness.provider.changes(WINDOW, None)
+        assert listed.complete and "Never sent" not in {e.subject for e in listed.events}
 
     # -- faults
 
