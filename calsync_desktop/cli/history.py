@@ -39,6 +39,7 @@ from calsync_desktop.sync.history_words import (
     change_words,
     counts_text,
     field_words,
+    item_words,
     preview_lines,
     side_words,
     state_words,
@@ -142,7 +143,7 @@ def cmd_show(args: argparse.Namespace, services: Services) -> int:
 # --------------------------------------------------------------------------- undo
 
 
-def _item_view(i: UndoItem) -> dict[str, Any]:
+def _item_view(i: UndoItem, account: str) -> dict[str, Any]:
     return {
         "appointment_id": i.change.local_id,
         "appointment": i.title,
@@ -150,7 +151,7 @@ def _item_view(i: UndoItem) -> dict[str, Any]:
         "local": i.local,
         "remote": i.remote,
         "left_alone": i.left_alone or None,
-        "what": i.words,
+        "what": item_words(i, account),
     }
 
 
@@ -180,12 +181,12 @@ def _runner(args: argparse.Namespace, services: Services, record: RunRecord) -> 
     )
 
 
-def _result_view(result: UndoResult) -> dict[str, Any]:
+def _result_view(result: UndoResult, account: str) -> dict[str, Any]:
     return {
         "run": result.run_id,
         "counts": result.counts,
         "stopped": result.stopped,
-        "left_alone": [_item_view(i) for i in result.left_alone],
+        "left_alone": [_item_view(i, account) for i in result.left_alone],
         "errors": result.errors,
     }
 
@@ -204,8 +205,8 @@ def cmd_undo(args: argparse.Namespace, services: Services) -> int:
                 {
                     "dry_run": True,
                     "run": record.id,
-                    "put_back": [_item_view(i) for i in plan.put_back],
-                    "left_alone": [_item_view(i) for i in plan.left_alone],
+                    "put_back": [_item_view(i, name) for i in plan.put_back],
+                    "left_alone": [_item_view(i, name) for i in plan.left_alone],
                     "guard": plan.guard.reason if plan.guard else None,
                 }
             )
@@ -213,7 +214,7 @@ def cmd_undo(args: argparse.Namespace, services: Services) -> int:
             print("\n".join(preview_lines(plan, name)))
         return EXIT_STOPPED if plan.guard else EXIT_OK
     if args.json:
-        print_json(_result_view(result))
+        print_json(_result_view(result, name))
     elif result.stopped:
         print("\n".join(preview_lines(plan, name, guard=False)))
         _print_guard(plan.guard, record.id)

@@ -143,6 +143,19 @@ def change_rows(change: Change) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def item_words(i: UndoItem, account: str) -> str:
+    """What an undo does with one appointment: "restore in the Sales
+    Calendar, create in Work", "left alone: changed in Work since"."""
+    if i.left_alone:
+        return f"left alone: {i.left_alone}"
+    parts = []
+    if i.local:
+        parts.append(f"{i.local} in the Sales Calendar")
+    if i.remote:
+        parts.append(f"{i.remote} in {account}")
+    return ", ".join(parts) or "already as it was"
+
+
 def _items(items: list[UndoItem], what) -> list[str]:
     return [f"  - {i.title}: {what(i)}" for i in items]
 
@@ -156,7 +169,7 @@ def preview_lines(
     verb = "would put back" if dry_run else "puts back"
     n = len(plan.put_back)
     lines = [f"Undoing run {plan.run.id} of {account} {verb} {count(n, 'appointment')}:"]
-    lines += _items(plan.put_back, lambda i: i.words)
+    lines += _items(plan.put_back, lambda i: item_words(i, account))
     lines += left_alone_lines(plan.left_alone, "Left alone, because they changed since")
     if guard and plan.guard is not None:
         lines.append(f"  The undo would stop before deleting anything: {plan.guard.reason}")

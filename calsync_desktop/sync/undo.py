@@ -102,18 +102,6 @@ class UndoItem:
     def put_back(self) -> bool:
         return not self.left_alone
 
-    @property
-    def words(self) -> str:
-        """What the undo does, in a user's words."""
-        if self.left_alone:
-            return f"left alone: {self.left_alone}"
-        parts = []
-        if self.local:
-            parts.append(f"{self.local} in the Sales Calendar")
-        if self.remote:
-            parts.append(f"{self.remote} on the service")
-        return ", ".join(parts) or "already as it was"
-
 
 @dataclass
 class UndoPlan:

@@ -193,7 +193,7 @@ def test_undo_shows_the_preview_asks_and_puts_the_appointment_back_in_the_worker
     lines = preview.text.toPlainText().splitlines()
     assert lines == [
         f"Undoing run {deleting.id} of Work would put back 1 appointment:",
-        "  - Pipeline review: restore in the Sales Calendar, create on the service",
+        "  - Pipeline review: restore in the Sales Calendar, create in Work",
     ]
     preview.cancel.click()
     assert not preview.isVisible() and page.preview is None

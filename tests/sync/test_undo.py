@@ -14,6 +14,7 @@ from calsync_desktop.providers.base import Update
 from calsync_desktop.store.journal import Journal
 from calsync_desktop.sync import mapping as m
 from calsync_desktop.sync.engine import Decision
+from calsync_desktop.sync.history_words import item_words
 from calsync_desktop.sync.undo import Undo, UndoRefused
 
 from .harness import Crash, Harness
@@ -196,7 +197,7 @@ def test_an_undo_sends_no_invitations_and_keeps_private_appointments_private(h, 
     h.sync()
     seen.clear()
     plan = undo(h, dry_run=True)
-    assert "Lawyer" not in " ".join(i.title + i.words for i in plan.items)
+    assert "Lawyer" not in " ".join(i.title + item_words(i, "Work") for i in plan.items)
     undo(h)
     assert seen and not any(w.send_invitations for w in seen)
     assert all(w.draft.private for w in seen if isinstance(w, Update))
