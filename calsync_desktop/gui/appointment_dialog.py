@@ -19,7 +19,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QDate, QDateTime, QSize, Qt, QTime
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPixmap
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -96,6 +96,14 @@ LINKED_ACCOUNT_NOTE = (
 )
 THIS_ONE, ALL_IN_SERIES = "this", "all"
 PREFERRED_SIZE = QSize(760, 760)
+
+
+class NotesEdit(QPlainTextEdit):
+    """The notes: six lines to begin with; a taller dialog gives them the rest."""
+
+    def sizeHint(self) -> QSize:
+        height = 6 * self.fontMetrics().lineSpacing() + 2 * self.frameWidth() + 8
+        return QSize(super().sizeHint().width(), height)
 
 
 def account_label(account) -> str:
@@ -238,7 +246,7 @@ class AppointmentDialog(QDialog):
         self.title = QLineEdit(title)
         self.title.setPlaceholderText("Title")
         self.title.setAccessibleName("Title")
-        self.notes = QPlainTextEdit(notes)
+        self.notes = NotesEdit(notes)
         self.notes.setPlaceholderText("Notes: agenda, dial-in, anything the others should know")
         self.notes.setAccessibleName("Notes")
         self.notes.setTabChangesFocus(True)
@@ -387,12 +395,21 @@ class AppointmentDialog(QDialog):
         layout.addLayout(bottom)
         self._all_day_toggled(appointment.all_day)
         self._fit(inner)
-        self.title.setFocus()
+        if self.meeting is not None:
+            # the answer is what there is to do; the title cannot be edited
+            self.meeting.buttons[next(iter(self.meeting.buttons))].setFocus()
+        else:
+            self.title.setFocus()
 
     def _lock_for_attendee(self, allowed: frozenset[str]) -> None:
-        """Read-only but for what the service lets an attendee set on their copy."""
+        """Read-only but for what the service lets an attendee set on their copy.
+        The read-only fields take the window's colour, so that none looks as if
+        it could be typed in."""
         for field in (self.title, self.notes, self.location, self.start, self.end):
             field.setReadOnly(True)
+            palette = field.palette()
+            palette.setColor(QPalette.ColorRole.Base, palette.color(QPalette.ColorRole.Window))
+            field.setPalette(palette)
         for widget in (
             self.all_day,
             self.recurrence,

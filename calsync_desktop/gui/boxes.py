@@ -175,15 +175,27 @@ class AppointmentTooltips:
         return super().event(event)
 
 
-def paint_placed(painter: QPainter, font: QFont, placed, model, elided) -> None:
-    """Draw every laid-out appointment box of a view."""
+def paint_placed(painter: QPainter, font: QFont, placed, model, elided, chips=None) -> None:
+    """Draw every laid-out appointment box of a view. ``chips`` maps the index
+    in ``placed`` of each box showing "Join" now to where that button goes: the
+    box's text keeps clear of it."""
     normal = QFont(font)
     bold = QFont(normal)
     bold.setBold(True)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
     rows = model.rows()
-    for item in placed:
-        paint_box(painter, item.rect, model, rows[item.row_index], False, (normal, bold), elided)
+    chips = chips or {}
+    for n, item in enumerate(placed):
+        paint_box(
+            painter,
+            item.rect,
+            model,
+            rows[item.row_index],
+            False,
+            (normal, bold),
+            elided,
+            chips.get(n),
+        )
 
 
 def paint_box(
@@ -194,12 +206,15 @@ def paint_box(
     selected: bool,
     fonts: tuple[QFont, QFont] | None = None,
     elided: dict | None = None,
+    chip: QRectF | None = None,
 ) -> None:
     """One appointment box. Private: dark grey with the eye and no text at all.
 
     Drawn with plain fills and clipped text: a week of 500 boxes must redraw
     within a frame. ``fonts`` is (normal, bold), made once by the caller;
-    ``elided`` caches shortened texts between redraws.
+    ``elided`` caches shortened texts between redraws; ``chip`` is where its
+    "Join" button goes, when it has one now: a line of text beside it ends
+    before it.
     """
     if row.private:
         paint_private(painter, rect, model, row, fonts)
@@ -238,6 +253,16 @@ def paint_box(
             else:
                 y = text_rect.top() + 1 + metrics.ascent()
             title = model.row_data(row, Qt.ItemDataRole.DisplayRole)
+
+            def width_at(baseline: float) -> int:
+                """The line's width: narrower where it runs beside the Join button."""
+                if chip is None:
+                    return width
+                top, bottom = baseline - metrics.ascent(), baseline + metrics.descent()
+                if bottom < chip.top() or top > chip.bottom():
+                    return width
+                return max(10, int(chip.left() - 4 - text_rect.left()))
+
             # the title takes the lines the time and location do not need, so a
             # long title in a tall or narrow box wraps instead of being cut short
             room = max(1, int((text_rect.height() - 1) // line_h))
@@ -252,7 +277,9 @@ def paint_box(
                 extras.append(shows.label)  # in words too, whatever the calendar's colour
             if row.occurrence.location and rect.height() >= 50:
                 extras.append(row.occurrence.location)
-            title_lines = _wrap(elide, metrics, title, width, max(1, room - len(extras)))
+            title_lines_room = max(1, room - len(extras))
+            title_width = min(width_at(y + n * line_h) for n in range(title_lines_room))
+            title_lines = _wrap(elide, metrics, title, title_width, title_lines_room)
             for n, line in enumerate(title_lines):
                 painter.drawText(QPointF(text_rect.left(), y + n * line_h), line)
             y += (len(title_lines) - 1) * line_h
@@ -263,7 +290,8 @@ def paint_box(
                 if y + metrics.descent() > text_rect.bottom() + 1:
                     break
                 painter.drawText(
-                    QPointF(text_rect.left(), y), _elide(elide, metrics, line, width, False)
+                    QPointF(text_rect.left(), y),
+                    _elide(elide, metrics, line, width_at(y), False),
                 )
             painter.setClipping(False)
     if selected:
@@ -454,16 +482,25 @@ class ItemsMixin:
                 return joinable(rows[placed.row_index], now)
         return ""
 
+    def join_chips(self, now: datetime) -> dict[int, QRectF]:
+        """Where the "Join" buttons go now: {index in ``placed``: rect}."""
+        rows = self.model.rows()
+        metrics = QFontMetrics(self.font())
+        chips = {}
+        for n, placed in enumerate(self.placed):
+            if joinable(rows[placed.row_index], now):
+                chip = self.join_chip(placed.rect, metrics)
+                if chip is not None:
+                    chips[n] = chip
+        return chips
+
     def paint_joins(self, painter: QPainter, now: datetime) -> None:
         """The "Join" buttons of the boxes that can be joined now (drawn over the
         cached boxes: they come and go with the time)."""
-        rows = self.model.rows()
         metrics = QFontMetrics(self.font())
         painter.setFont(self.font())
-        for placed in self.placed:
-            chip = self.join_chip(placed.rect, metrics)
-            if chip is not None and joinable(rows[placed.row_index], now):
-                paint_join(painter, chip, metrics)
+        for chip in self.join_chips(now).values():
+            paint_join(painter, chip, metrics)
 
     def item_at(self, pos: QPointF) -> int | None:
         for placed in reversed(self.placed):

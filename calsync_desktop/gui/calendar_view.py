@@ -510,6 +510,8 @@ class CalendarWindow(QMainWindow):
         self.time_grid.set_working_hours(first, last)
 
     def set_view(self, view: str) -> None:
+        if view == "month" and self.view != "month":
+            self.month.cursor = self.anchor  # the keyboard goes on from the day shown
         self.view = view
         for action in self.view_actions.actions():
             action.setChecked(action.data() == view)

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
+    QFont,
     QFontMetrics,
     QKeyEvent,
     QMouseEvent,
@@ -17,6 +18,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QWidget
 
+from calsync_desktop import meetings
 from calsync_desktop.gui import formats
 from calsync_desktop.gui.boxes import (
     GRID_LINE,
@@ -31,6 +33,9 @@ from calsync_desktop.gui.boxes import (
     paint_box,
 )
 from calsync_desktop.gui.calendar_model import CalendarModel, local_midnight
+
+DECLINED_TEXT = QColor("#77767b")
+"""A declined meeting's line: grey, struck through."""
 
 
 class MonthCanvas(AppointmentTooltips, ItemsMixin, QWidget):
@@ -51,8 +56,9 @@ class MonthCanvas(AppointmentTooltips, ItemsMixin, QWidget):
         self.placed: list[Placed] = []
         self.more: dict[int, int] = {}
         self.selected_row: int | None = None
-        self.month_start = date.today().replace(day=1)
-        self.cursor = date.today()
+        today = now().astimezone(model.tz).date()  # the app's clock, not the computer's
+        self.month_start = today.replace(day=1)
+        self.cursor = today
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(280, 240)
         model.modelReset.connect(self.relayout)
@@ -153,13 +159,20 @@ class MonthCanvas(AppointmentTooltips, ItemsMixin, QWidget):
         for placed in self.placed:
             row = rows[placed.row_index]
             selected = placed.row_index == self.selected_row
+            painter.setFont(self.font())
             if row.private:
                 paint_box(painter, placed.rect, self.model, row, selected)
                 continue
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(row.colour)
             painter.drawEllipse(QPointF(placed.rect.left() + 5, placed.rect.center().y()), 3.5, 3.5)
-            painter.setPen(TEXT)
+            # a declined meeting stays, paler and struck through, as on its box
+            declined = meetings.declined(row.occurrence.appointment)
+            painter.setPen(DECLINED_TEXT if declined else TEXT)
+            if declined:
+                font = QFont(self.font())
+                font.setStrikeOut(True)
+                painter.setFont(font)
             label = self.model.row_data(row, Qt.ItemDataRole.DisplayRole)
             if not row.all_day:
                 label = f"{formats.time_text(row.start)} {label}"
@@ -177,6 +190,7 @@ class MonthCanvas(AppointmentTooltips, ItemsMixin, QWidget):
                 painter.setBrush(Qt.BrushStyle.NoBrush)
                 painter.setPen(QPen(SELECTED, 1.5))
                 painter.drawRoundedRect(placed.rect, 3, 3)
+        painter.setFont(self.font())
         self.paint_joins(painter, now)
         painter.end()
 

@@ -89,6 +89,15 @@ class ParticipantsTable(QTableWidget):
         self.setItemDelegateForColumn(1, EmailDelegate(self))
         self.itemChanged.connect(self._changed)
 
+    def sizeHint(self) -> QSize:
+        """As tall as its participants and one row more (three to six rows), so
+        that a short list leaves the dialog's room to the notes."""
+        hint = super().sizeHint()
+        rows = min(max(self.rowCount() + 1, 3), 6)
+        height = self.horizontalHeader().sizeHint().height() + 2 * self.frameWidth()
+        height += rows * self.verticalHeader().defaultSectionSize()
+        return QSize(hint.width(), max(self.minimumHeight(), height))
+
     def add(self, participant: Participant) -> int:
         row = self.rowCount()
         self.blockSignals(True)

@@ -93,6 +93,7 @@ class TimeGridCanvas(AppointmentTooltips, ItemsMixin, QWidget):
         self._layout_width = -1
         self._cache: QPixmap | None = None
         self._cache_day: date | None = None
+        self._cache_joins: frozenset[int] = frozenset()
         self._elided: dict = {}
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(False)
@@ -204,13 +205,20 @@ class TimeGridCanvas(AppointmentTooltips, ItemsMixin, QWidget):
         ratio = self.devicePixelRatioF()
         today = self.now().astimezone(self.model.tz).date()
         size = QSize(int(self.width() * ratio), int(self.height() * ratio))
-        if self._cache is None or self._cache.size() != size or self._cache_day != today:
+        # a box whose "Join" came or went is drawn again: its title makes room for it
+        chips = self.join_chips(self.now())
+        if (
+            self._cache is None
+            or self._cache.size() != size
+            or self._cache_day != today
+            or self._cache_joins != frozenset(chips)
+        ):
             cache = QPixmap(size)
             cache.setDevicePixelRatio(ratio)
             painter = QPainter(cache)
-            self._render_static(painter, QRectF(0, 0, self.width(), self.height()), today)
+            self._render_static(painter, QRectF(0, 0, self.width(), self.height()), today, chips)
             painter.end()
-            self._cache, self._cache_day = cache, today
+            self._cache, self._cache_day, self._cache_joins = cache, today, frozenset(chips)
         return self._cache
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -250,7 +258,9 @@ class TimeGridCanvas(AppointmentTooltips, ItemsMixin, QWidget):
             painter.drawEllipse(QPointF(x, y), 4, 4)
         painter.end()
 
-    def _render_static(self, painter: QPainter, clip: QRectF, today: date) -> None:
+    def _render_static(
+        self, painter: QPainter, clip: QRectF, today: date, chips: dict | None = None
+    ) -> None:
         """Background, hour grid, labels and every appointment box."""
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.fillRect(clip, QColor("#ffffff"))
@@ -294,7 +304,7 @@ class TimeGridCanvas(AppointmentTooltips, ItemsMixin, QWidget):
         for d in range(self.days + 1):
             x = gutter + d * w
             painter.drawLine(QPointF(x + 0.5, 0), QPointF(x + 0.5, self.height()))
-        paint_placed(painter, self.font(), self.placed, self.model, self._elided)
+        paint_placed(painter, self.font(), self.placed, self.model, self._elided, chips)
 
     def now_line_y(self) -> float | None:
         """Where the current-time line is drawn (None when today is not shown)."""

@@ -8,9 +8,15 @@ Run under a real X server with a tray host, for example::
 ``--history`` takes only Troubleshooting and Settings › History (with "Resync
 from scratch"), which render offscreen too (``QT_QPA_PLATFORM=offscreen``).
 
+``--meetings`` takes only the show-as, Join and meeting pictures (the week
+and month views, the online meeting's dialog, someone else's meeting), which
+render offscreen too.
+
 It builds a demo Sales Calendar (two "Local test calendar" accounts, normal and
-private appointments), starts :class:`CalsyncApp` on it, and saves PNGs of the
-tray menu, the windows and the dialogs.
+private appointments, every show-as, an online meeting about to start, an
+invitation not answered yet and a declined meeting), starts
+:class:`CalsyncApp` on it with the clock standing at :data:`NOW`, and saves
+PNGs of the tray menu, the windows and the dialogs.
 """
 
 from __future__ import annotations
@@ -30,8 +36,22 @@ from calsync_desktop.accounts.base import MemorySecrets
 from calsync_desktop.gui.app import CalsyncApp
 from calsync_desktop.gui.appointment_dialog import DEFAULT_ACCOUNT_SETTING
 from calsync_desktop.gui.calendar_view import display_zone, week_start
-from calsync_desktop.model import Appointment, InviteStatus, Participant, Recurrence, new_id
+from calsync_desktop.model import (
+    Appointment,
+    InviteStatus,
+    MyResponse,
+    Organizer,
+    Participant,
+    Recurrence,
+    ShowAs,
+    new_id,
+)
 from calsync_desktop.services import Services
+
+NOW = datetime(2026, 12, 2, 10, 40, tzinfo=UTC)
+"""The demo's clock: a Wednesday, 11:40 in Berlin, five minutes before the
+online meeting's Join shows (from ten minutes before its 11:45 start)."""
+TEAMS_LINK = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_R2xvYmV4%40thread.v2/0"
 
 
 def wait(ms: int = 300) -> None:
@@ -72,7 +92,7 @@ def demo(services: Services) -> dict:
     private.name = "Private calendar"
     store.update_account(private)
     store.set_setting(DEFAULT_ACCOUNT_SETTING, work.id)  # Settings › Integrations
-    monday = week_start(datetime.now(tz).date())
+    monday = week_start(NOW.astimezone(tz).date())
 
     def at(day: int, hour: float, minutes: int = 60) -> tuple[datetime, datetime]:
         start = datetime.combine(monday + timedelta(days=day), time(0), tzinfo=tz)
@@ -85,23 +105,42 @@ def demo(services: Services) -> dict:
         Participant("Dan Doubt", "dan@customer.example", InviteStatus.DECLINED),
         Participant("Eve Engineer", "eve@company.example", InviteStatus.NO_RESPONSE),
     )
+    busy, free, tentative = ShowAs.BUSY, ShowAs.FREE, ShowAs.TENTATIVE
     local = [
-        ("Discovery call: Acme Corp", 0, 9, 60, "Phone", team, None),
-        ("Pipeline review", 0, 11, 45, "Room 4", (), None),
-        ("Demo for Globex\nShow the reporting module", 1, 10, 90, "Globex HQ, Berlin", team, None),
-        ("Quote follow-up", 1, 10.5, 60, "", (), None),
-        ("Contract negotiation", 1, 14, 120, "Video call", (), None),
-        ("Lunch with Initech", 2, 12, 90, "Café Central", (), None),
-        ("Team stand-up", 0, 8.5, 15, "", (), Recurrence("FREQ=DAILY;COUNT=5")),
-        ("Proposal writing", 3, 13, 180, "", (), None),
-        ("QBR: Umbrella", 4, 10, 60, "Umbrella offices", team, None),
-        ("Pricing workshop", 2, 15, 90, "Room 2", (), None),
-        ("Travel to Hamburg", 3, 7, 90, "", (), None),
+        ("Discovery call: Acme Corp", 0, 9, 60, "Phone", team, None, busy),
+        ("Pipeline review", 0, 11, 45, "Room 4", (), None, busy),
+        ("Focus time: proposals", 0, 14, 90, "", (), None, free),
+        (
+            "Demo for Globex\nShow the reporting module",
+            1,
+            10,
+            90,
+            "Globex HQ, Berlin",
+            team,
+            None,
+            busy,
+        ),
+        ("Quote follow-up", 1, 10.5, 60, "", (), None, busy),
+        ("Contract negotiation", 1, 14, 120, "Video call", (), None, busy),
+        ("Lunch with Initech", 2, 13, 90, "Café Central", (), None, tentative),
+        ("Team stand-up", 0, 8.5, 15, "", (), Recurrence("FREQ=DAILY;COUNT=5"), busy),
+        ("Proposal writing", 3, 13, 150, "", (), None, busy),
+        ("QBR: Umbrella", 4, 10, 60, "Umbrella offices", team, None, busy),
+        ("Pricing workshop", 2, 15, 90, "Room 2", (), None, busy),
+        ("Travel to Hamburg", 3, 7, 90, "", (), None, busy),
+        ("Customer visit: Initech", 3, 9, 180, "Initech HQ, Hamburg", (), None, busy),
+        ("Afternoon off", 4, 14, 180, "", (), None, busy),
+        ("Call back Hooli", 4, 11.25, 30, "", (), None, busy),
     ]
+    shown_as = {
+        "Customer visit: Initech": ShowAs.WORKING_ELSEWHERE,
+        "Afternoon off": ShowAs.OUT_OF_OFFICE,
+    }
     made = {}
-    for contents, day, hour, minutes, location, people, rule in local:
+    for contents, day, hour, minutes, location, people, rule, show_as in local:
         start, end = at(day, hour, minutes)
-        made[contents.split("\n")[0]] = store.add_appointment(
+        title = contents.split("\n")[0]
+        made[title] = store.add_appointment(
             Appointment(
                 new_id(),
                 contents,
@@ -112,9 +151,11 @@ def demo(services: Services) -> dict:
                 participants=people,
                 recurrence=rule,
                 account_id=work.id,
+                show_as=shown_as.get(title, show_as),
             )
         )
-    for day, hour, minutes in ((1, 16.5, 60), (2, 9, 90), (3, 17, 60), (4, 14, 120)):
+    # the last one free: a lighter grey box
+    for day, hour, minutes, show_as in ((1, 16.5, 60, busy), (2, 9, 90, busy), (4, 12, 60, busy)):
         start, end = at(day, hour, minutes)
         store.add_appointment(
             Appointment(
@@ -126,12 +167,23 @@ def demo(services: Services) -> dict:
                 location="Praxis Dr. Hidden",
                 private=True,
                 account_id=private.id,
+                show_as=show_as,
             )
         )
-    start, end = at(4, 16, 30)
+    start, end = at(3, 17, 60)
     store.add_appointment(
-        Appointment(new_id(), "Call back Hooli", start, end, tz.key, account_id=work.id)
+        Appointment(
+            new_id(),
+            "Gym",
+            start,
+            end,
+            tz.key,
+            private=True,
+            account_id=private.id,
+            show_as=free,
+        )
     )
+    meetings_from_the_service(services, at)
     start, end = at(2, 0, 24 * 60)
     store.add_appointment(Appointment(new_id(), "Trade fair", start, end, tz.key, all_day=True))
     # the same detail changed on both sides: the conflict log's example
@@ -146,6 +198,65 @@ def demo(services: Services) -> dict:
     return made
 
 
+def meetings_from_the_service(services: Services, at) -> None:
+    """What only the calendar service makes, put on the Work calendar as another
+    client would, so that the first sync brings it: an online meeting with its
+    join link, an invitation not answered yet, a meeting the user declined."""
+    tz = display_zone()
+    work = memory.calendar_for(services, "ann@company.example", "ann@company.example")
+    me = Participant("Ann Seller", "ann@company.example", InviteStatus.ACCEPTED)
+    globex = (
+        me,
+        Participant("Greta Globex", "greta@globex.example", InviteStatus.ACCEPTED),
+        Participant("Gus Globex", "gus@globex.example", InviteStatus.TENTATIVE),
+    )
+    start, end = at(2, 11.75, 45)
+    work.add(
+        subject="Weekly sync with Globex",
+        body="Agenda: the Q1 numbers, the rollout plan",
+        start=start,
+        end=end,
+        timezone=tz.key,
+        location="Microsoft Teams Meeting",
+        attendees=globex,
+        join_url=TEAMS_LINK,
+    )
+    beth = Organizer("Beth Boss", "beth@company.example")
+    staff = (
+        Participant("Beth Boss", "beth@company.example", InviteStatus.ACCEPTED),
+        Participant("Ann Seller", "ann@company.example", InviteStatus.NO_RESPONSE),
+        Participant("Bob Buyer", "bob@company.example", InviteStatus.ACCEPTED),
+        Participant("Cy Closer", "cy@company.example", InviteStatus.TENTATIVE),
+    )
+    start, end = at(4, 9, 60)
+    work.add(
+        subject="Quarterly forecast",
+        body="Please bring your pipeline numbers.",
+        start=start,
+        end=end,
+        timezone=tz.key,
+        location="Board room",
+        attendees=staff,
+        organizer_is_self=False,
+        organizer=beth,
+    )
+    start, end = at(3, 16, 60)
+    work.add(
+        subject="Partner webinar",
+        start=start,
+        end=end,
+        timezone=tz.key,
+        location="Online",
+        attendees=(
+            Participant("Mia Marketing", "mia@partner.example", InviteStatus.ACCEPTED),
+            Participant("Ann Seller", "ann@company.example", InviteStatus.DECLINED),
+        ),
+        organizer_is_self=False,
+        organizer=Organizer("Mia Marketing", "mia@partner.example"),
+        my_response=MyResponse.DECLINED,
+    )
+
+
 def start_demo(show_window: bool) -> tuple[QApplication, Services, dict, CalsyncApp]:
     """The Qt application, the demo Sales Calendar and the app on it, started."""
     qt_app = QApplication(sys.argv[:1])
@@ -156,7 +267,7 @@ def start_demo(show_window: bool) -> tuple[QApplication, Services, dict, Calsync
     qt_app.setQuitOnLastWindowClosed(False)
     home = Path(tempfile.mkdtemp(prefix="calsync-shots-"))
     services = Services.create(
-        home=home, secrets=MemorySecrets(), env={"CALSYNC_TEST_CALENDAR": "1"}
+        home=home, secrets=MemorySecrets(), env={"CALSYNC_TEST_CALENDAR": "1"}, clock=lambda: NOW
     )
     made = demo(services)
     app = CalsyncApp(services, watch_network=False)
@@ -173,11 +284,7 @@ def main(out_dir: str) -> int:
     wait_for(lambda: app.scheduler.runs_started and not app.scheduler.running)
     wait(300)
 
-    # the week view, scrolled as it opens
-    save(app.window, out, "week-view.png")
-    app.window.set_view("month")
-    save(app.window, out, "month-view.png")
-    app.window.set_view("week")
+    meeting_pages(app, services, out)
 
     # the tray menu, on the real screen next to the tray host
     screen = QGuiApplication.primaryScreen()
@@ -277,7 +384,7 @@ def main(out_dir: str) -> int:
     save(wizard, out, "wizard-3-exchange-office365.png")
     gmail = memory.calendar_for(services, "ann.seller@gmail.com", "ann.seller@gmail.com")
     for i in range(4):
-        start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=i + 1)
+        start = NOW.replace(minute=0) + timedelta(days=i + 1)
         gmail.add(subject=f"Call {i + 1}", start=start, end=start + timedelta(hours=1))
     wizard.restart()
     wizard.choose.choose("memory")
@@ -311,6 +418,49 @@ def main(out_dir: str) -> int:
     services.store.close()
     qt_app.processEvents()
     return 0
+
+
+def meeting_pages(app: CalsyncApp, services: Services, out: Path) -> None:
+    """The week as it opens and the month (Join on the meeting about to start),
+    the week without the side panel (every show-as, Join, a declined meeting),
+    the online meeting's dialog with Join, and someone else's meeting with its
+    organiser and answer buttons."""
+    window = app.window
+    window.set_view("week")
+    save(window, out, "week-view.png")
+    # the month a little taller, so that the busy week's days list everything
+    size = window.size()
+    window.resize(size.width(), size.height() + 100)
+    window.set_view("month")
+    save(window, out, "month-view.png")
+    window.resize(size)
+    window.set_view("week")
+    # the working week close up: Monday to Friday, from the top of the view to 18:00
+    window.sidebar_action.setChecked(False)
+    wait(250)
+    grid = window.time_grid
+    canvas = grid.canvas
+    top = grid.mapTo(window, QPoint(0, 0)).y()
+    right = canvas.mapTo(window, QPoint(int(canvas.gutter + 5 * canvas.column_width()), 0)).x()
+    bottom = canvas.mapTo(window, QPoint(0, int(canvas.minute_y(18 * 60 + 10)))).y()
+    window.grab().copy(0, top, right + 1, bottom - top).save(str(out / "week-show-as.png"))
+    print("saved week-show-as.png")
+    window.sidebar_action.setChecked(True)
+
+    rows = app.model.rows()
+
+    def dialog_of(title: str):
+        row = next(r for r in rows if r.occurrence.contents.startswith(title))
+        return app.editor.dialog_for(services.store.get_appointment(row.appointment.id), False)
+
+    dialog = dialog_of("Weekly sync with Globex")
+    dialog.show()
+    save(dialog, out, "appointment-join.png")
+    dialog.close()
+    dialog = dialog_of("Quarterly forecast")
+    dialog.show()
+    save(dialog, out, "appointment-meeting.png")
+    dialog.close()
 
 
 def troubleshooting_pages(app: CalsyncApp, services: Services, out: Path) -> None:
@@ -439,7 +589,7 @@ def caldav_pages(wizard, out: Path) -> None:
 
 
 def monday_of(app: CalsyncApp):
-    return week_start(datetime.now(app.tz).date())
+    return week_start(NOW.astimezone(app.tz).date())
 
 
 def main_history(out_dir: str) -> int:
@@ -457,7 +607,24 @@ def main_history(out_dir: str) -> int:
     return 0
 
 
+def main_meetings(out_dir: str) -> int:
+    """Only the show-as, Join and meeting pictures (``--meetings``): these
+    need no tray host and render on Qt's offscreen platform too."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    qt_app, services, _made, app = start_demo(show_window=True)
+    app.window.resize(1240, 780)
+    wait_for(lambda: app.scheduler.runs_started and not app.scheduler.running)
+    wait(300)
+    meeting_pages(app, services, out)
+    app.shutdown()
+    services.store.close()
+    qt_app.processEvents()
+    return 0
+
+
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--history"]
-    run = main_history if "--history" in sys.argv[1:] else main
+    modes = {"--history": main_history, "--meetings": main_meetings}
+    args = [a for a in sys.argv[1:] if a not in modes]
+    run = next((modes[a] for a in sys.argv[1:] if a in modes), main)
     sys.exit(run(args[0] if args else "docs"))
