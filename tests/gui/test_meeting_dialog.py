@@ -123,3 +123,27 @@ def test_a_declined_meeting_is_struck_through_and_the_setting_hides_it(qtbot, st
     store.set_setting(HIDE_DECLINED_SETTING, True)
     model.set_hide_declined(hide_declined(store))
     assert [r.occurrence.appointment.my_response for r in model.rows()] == [MyResponse.ACCEPTED]
+
+
+def test_someone_elses_meeting_looks_read_only_and_fits_without_scrolling(qtbot):
+    from PySide6.QtGui import QPalette
+
+    from calsync_desktop.model import InviteStatus, Participant
+
+    people = tuple(
+        Participant(name, f"{name.lower()}@customer.example", InviteStatus.ACCEPTED)
+        for name in ("Beth", "Bob", "Cy")
+    )
+    dialog = _dialog(qtbot, _meeting(EXCHANGE, participants=people), EXCHANGE)
+    for field in (dialog.title, dialog.location, dialog.notes):
+        palette = field.palette()
+        # no white field to type in: the window's colour
+        assert palette.color(QPalette.ColorRole.Base) == palette.color(QPalette.ColorRole.Window)
+    # the answer is what there is to do; the read-only title is not focused
+    assert dialog.focusWidget() is dialog.meeting.buttons[MyResponse.ACCEPTED]
+    # the organiser's panel, the fields, three participants and the notes: no scrolling
+    assert dialog.scroll.verticalScrollBar().maximum() == 0
+    # one's own appointment keeps white fields to type in
+    own = _dialog(qtbot, _meeting(EXCHANGE).with_changes(organizer=None), EXCHANGE)
+    palette = own.title.palette()
+    assert palette.color(QPalette.ColorRole.Base) != palette.color(QPalette.ColorRole.Window)

@@ -207,3 +207,87 @@ def test_time_text_role_is_unchanged_by_show_as(window, gui_store):
     window.model.refresh()
     index = window.model.index(row_index(window, "Focus"), 0)
     assert window.model.data(index, Roles.TIME_TEXT) == "09:00–10:00"
+
+
+def _text_end(canvas, x0: float, x1: float, y0: float, y1: float) -> int:
+    """The rightmost column between x0 and x1 with text (a dark pixel) in it."""
+    image = canvas.grab().toImage()
+    ratio = image.devicePixelRatio()
+    columns = [
+        x
+        for x in range(int(x0), int(x1))
+        if any(
+            image.pixelColor(int(x * ratio), int(y * ratio)).lightness() < 90
+            for y in range(int(y0), int(y1))
+        )
+    ]
+    return max(columns, default=-1)
+
+
+TIGHT_TITLE = "MWMWMWMWMWMWMWMWMWMWMWMW"
+"""Letters without gaps between them: the title's last column of ink is where it ends."""
+
+
+def test_a_box_title_ends_before_its_join_button(window, gui_store, gui_clock):
+    # the clock: 11:30 in Berlin, a quarter of an hour before the meeting
+    gui_store.add_appointment(
+        make_appointment(
+            TIGHT_TITLE,
+            berlin(2026, 3, 26, 11, 45),
+            berlin(2026, 3, 26, 12, 30),
+            join_url=JOIN,
+        )
+    )
+    window.model.refresh()
+    canvas = window.time_grid.canvas
+    placed, _ = box_of(canvas, TIGHT_TITLE)
+    box = placed.rect
+    chip = join_rect(box, QFontMetrics(canvas.font()))
+    assert chip is not None and chip.top() < box.top() + 10  # beside the title
+
+    # no Join yet: the title runs on into where the button will be
+    assert _text_end(canvas, box.left(), box.right(), chip.top(), chip.bottom()) > chip.left()
+    # from ten minutes before: the title ends before the button (drawn again for it)
+    gui_clock.now = datetime(2026, 3, 26, 10, 35, tzinfo=UTC)
+    canvas.update()
+    end = _text_end(canvas, box.left(), chip.left(), chip.top(), chip.bottom())
+    assert 0 < end <= chip.left() - 4
+
+
+def test_the_month_view_strikes_a_declined_meeting_through_and_greys_it(window, gui_store):
+    from calsync_desktop.gui.month_view import DECLINED_TEXT
+
+    for title, answer in (
+        ("Declined one", MyResponse.DECLINED),
+        ("Accepted one", MyResponse.ACCEPTED),
+    ):
+        gui_store.add_appointment(
+            make_appointment(
+                title, berlin(2026, 3, 24, 9), berlin(2026, 3, 24, 10),
+                organizer=Organizer("Beth Boss", "beth@customer.example"), my_response=answer,
+            )
+        )  # fmt: skip
+    window.set_view("month")
+    window.model.refresh()
+    canvas = window.month
+    image = canvas.grab().toImage()
+    ratio = image.devicePixelRatio()
+
+    def darkest(title: str) -> int:
+        placed, _ = box_of(canvas, title)
+        r = placed.rect
+        return min(
+            image.pixelColor(int(x * ratio), int(y * ratio)).lightness()
+            for x in range(int(r.left() + 12), int(r.right()))
+            for y in range(int(r.top()), int(r.bottom()))
+        )
+
+    assert darkest("Accepted one") < 60  # black text
+    assert darkest("Declined one") >= QColor(DECLINED_TEXT).lightness() - 10  # grey text
+
+
+def test_the_month_view_opens_on_the_apps_day(window):
+    # the app's clock says 26 March 2026, whatever the computer's date
+    window.set_view("month")
+    assert window.month.cursor == window.now().astimezone(window.model.tz).date()
+    assert window.month.month_start.month == 3
