@@ -8,9 +8,9 @@ Run under a real X server with a tray host, for example::
 ``--history`` takes only Troubleshooting and Settings › History (with "Resync
 from scratch"), which render offscreen too (``QT_QPA_PLATFORM=offscreen``).
 
-``--meetings`` takes only the show-as, Join and meeting pictures (the week
-and month views, the online meeting's dialog, someone else's meeting), which
-render offscreen too.
+``--meetings`` takes only the show-as, Join and meeting pictures (the week,
+month and day views, the online meeting's dialog, someone else's meeting),
+which render offscreen too.
 
 It builds a demo Sales Calendar (two "Local test calendar" accounts, normal and
 private appointments, every show-as, an online meeting about to start, an
@@ -401,19 +401,13 @@ def main(out_dir: str) -> int:
     wait_for(wizard.summary.isComplete)
     save(wizard, out, "wizard-6-summary.png")
     wizard.next()
-    wait_for(wizard.first_sync.isComplete)
+    wait_for(lambda: wizard.first_sync.done)  # Finish works at once; the shot shows the end
     save(wizard, out, "wizard-7-first-sync.png")
     caldav_pages(wizard, out)
     wizard.close()
     if server is not None:
         server.stop()
 
-    # a private appointment, grey with the eye, close up
-    app.window.show()
-    app.window.set_view("day")
-    app.window.go_to(monday_of(app) + timedelta(days=1))
-    app.window.time_grid.scroll_to_working_hours()
-    save(app.window, out, "day-view.png")
     app.shutdown()
     services.store.close()
     qt_app.processEvents()
@@ -422,9 +416,9 @@ def main(out_dir: str) -> int:
 
 def meeting_pages(app: CalsyncApp, services: Services, out: Path) -> None:
     """The week as it opens and the month (Join on the meeting about to start),
-    the week without the side panel (every show-as, Join, a declined meeting),
-    the online meeting's dialog with Join, and someone else's meeting with its
-    organiser and answer buttons."""
+    the working week close up (every show-as, Join, a declined meeting), today
+    in the day view, the online meeting's dialog with Join, and someone else's
+    meeting with its organiser and answer buttons."""
     window = app.window
     window.set_view("week")
     save(window, out, "week-view.png")
@@ -446,6 +440,12 @@ def meeting_pages(app: CalsyncApp, services: Services, out: Path) -> None:
     window.grab().copy(0, top, right + 1, bottom - top).save(str(out / "week-show-as.png"))
     print("saved week-show-as.png")
     window.sidebar_action.setChecked(True)
+    # today close up: a private appointment, grey with the eye, and Join on a box
+    window.set_view("day")
+    window.go_to(NOW.astimezone(app.tz).date())
+    grid.scroll_to_working_hours()
+    save(window, out, "day-view.png")
+    window.set_view("week")
 
     rows = app.model.rows()
 
@@ -578,13 +578,11 @@ def caldav_pages(wizard, out: Path) -> None:
         return
     with RadicaleServer() as server:
         page.form.preset.setCurrentText("Another CalDAV server")
-        page.set_ca_bundle(server.ca_bundle)
-        wait_for(lambda: page.task is not None and page.task.finished)
         page.fields["url"].setText(server.url)
         page.fields["username"].setText(server.owner)
         page.fields["password"].setText("not-the-app-password")
-        page.validate()
-        wait_for(lambda: page.task is not None and page.task.finished)
+        page.set_ca_bundle(server.ca_bundle)  # which tries the sign-in
+        wait_for(lambda: page.task is not None and page.task.finished, 60_000)
         save(wizard, out, "wizard-9-caldav-wrong-password.png")
 
 
