@@ -19,7 +19,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QDate, QDateTime, QSize, Qt, QTime
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette, QPixmap
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -115,9 +115,18 @@ def account_label(account) -> str:
 
 
 def colour_swatch(colour: QColor, size: int = 12) -> QIcon:
+    """A square of the account's colour; on a selected row it is ringed white,
+    so that a blue calendar does not vanish into the selection's blue."""
     pixmap = QPixmap(size, size)
     pixmap.fill(colour)
-    return QIcon(pixmap)
+    swatch = QIcon(pixmap)
+    ringed = QPixmap(size, size)
+    ringed.fill(QColor("#ffffff"))
+    painter = QPainter(ringed)
+    painter.fillRect(1, 1, size - 2, size - 2, colour)
+    painter.end()
+    swatch.addPixmap(ringed, QIcon.Mode.Selected)
+    return swatch
 
 
 def choose_account(

@@ -96,6 +96,10 @@ def ask_keep_appointments(parent: QWidget | None, account: Account) -> bool | No
     return None
 
 
+PREFERRED_SIZE = QSize(780, 580)
+"""The Settings window's size when the screen has room."""
+
+
 class PathField(QWidget):
     """A file path with a Browse… button."""
 
@@ -186,7 +190,8 @@ class SettingsDialog(QDialog):
         self.colour_for = colour_for
         self.setWindowTitle("Settings")
         self.setWindowIcon(app_icon())
-        resize_within_screen(self, QSize(760, 480))
+        # tall enough for History: its runs and the selected run's changes, unscrolled
+        resize_within_screen(self, PREFERRED_SIZE)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._profile_tab(), "My profile")
         self.tabs.addTab(self._integrations_tab(), "Integrations")

@@ -36,6 +36,7 @@ from calsync_desktop.accounts.base import MemorySecrets
 from calsync_desktop.gui.app import CalsyncApp
 from calsync_desktop.gui.appointment_dialog import DEFAULT_ACCOUNT_SETTING
 from calsync_desktop.gui.calendar_view import display_zone, week_start
+from calsync_desktop.gui.settings_dialog import PREFERRED_SIZE
 from calsync_desktop.model import (
     Appointment,
     InviteStatus,
@@ -347,7 +348,7 @@ def main(out_dir: str) -> int:
 
     # settings
     settings = app.open_settings()
-    settings.resize(760, 480)
+    settings.resize(PREFERRED_SIZE)
     settings.tabs.setCurrentIndex(1)
     save(settings, out, "settings-integrations.png")
     settings.tabs.setCurrentIndex(2)
@@ -517,7 +518,7 @@ def history_pages(app: CalsyncApp, services: Services, out: Path) -> None:
     app.sync_now()
     wait_for(lambda: app.scheduler.runs_started > runs and not app.scheduler.running)
     settings = app.open_settings()
-    settings.resize(760, 480)
+    settings.resize(PREFERRED_SIZE)
     settings.tabs.setCurrentWidget(settings.history)
     page = settings.history
     page.refresh()

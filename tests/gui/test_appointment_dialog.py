@@ -442,3 +442,18 @@ def test_a_dialog_for_another_zone_keeps_wall_times(qtbot, services):
     dialog = dialog_for(qtbot, appt, display_tz=BERLIN)
     assert dialog.start.dateTime().time().hour() == 9
     assert dialog.appointment().start == appt.start.astimezone(UTC)
+
+
+def test_an_account_colour_stays_visible_on_a_selected_row(qtbot):
+    from PySide6.QtGui import QColor, QIcon
+
+    from calsync_desktop.gui.appointment_dialog import colour_swatch
+
+    blue = QColor("#3584e4")  # a calendar as blue as the selection
+    swatch = colour_swatch(blue)
+    normal = swatch.pixmap(12, 12).toImage()
+    selected = swatch.pixmap(12, 12, QIcon.Mode.Selected).toImage()
+    assert normal.pixelColor(0, 0) == blue and normal.pixelColor(6, 6) == blue
+    # ringed white where the row is blue, the colour inside
+    assert selected.pixelColor(0, 0) == QColor("#ffffff")
+    assert selected.pixelColor(6, 6) == blue
