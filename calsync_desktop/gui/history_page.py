@@ -62,7 +62,7 @@ from calsync_desktop.words import count, noun, sentence
 RUN_COLUMN, WHEN_COLUMN, ACCOUNT_COLUMN, TRIGGER_COLUMN, CHANGES_COLUMN = range(5)
 RETENTION_TIP = (
     "Older syncs, and the oldest beyond that many changed appointments, leave the history "
-    "when you save and whenever a sync starts."
+    "when you save, when the app starts and whenever a sync starts."
 )
 SHOWN_CHANGES = 300
 """The details list at most this many appointments of a run (a first sync may

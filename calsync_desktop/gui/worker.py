@@ -12,7 +12,8 @@ comes back. "Sync now" during a sync queues exactly one more run.
 
 The same worker runs the history's jobs (SPEC §9): an undo's preview, an
 undo, and a resync from scratch of one account. A job asked for during a run
-waits for it and goes before any queued sync.
+waits for it and goes before any queued sync. At start, before anything else
+(paused or not), it prunes the history to its retention.
 """
 
 from __future__ import annotations
@@ -135,13 +136,31 @@ class SyncWorker(QObject):
         self.clock = clock
         self.services = None
 
+    def _services(self):
+        if self.services is None:
+            self.services = self.open_services()
+        return self.services
+
+    @Slot()
+    def prune_history(self) -> None:
+        """Drop the history's runs beyond its retention (Settings › History),
+        here, off the window's thread: the app does it as it starts."""
+        from calsync_desktop.store.journal import Journal
+
+        try:
+            dropped = Journal(self._services().store).prune(self.clock())
+        except Exception:  # the app starts all the same; the next sync prunes again
+            log.exception("Could not prune the sync history")
+            return
+        if dropped:
+            log.info("The sync history dropped %d run(s) beyond its retention", dropped)
+
     @Slot(object)
     def run(self, request: SyncRequest) -> None:
         summary = RunSummary(request, thread_name=threading.current_thread().name)
         self.started.emit(request)
         try:
-            if self.services is None:
-                self.services = self.open_services()
+            self._services()
             runner = self.make_runner(
                 self.services, progress=self._progress, confirm=self.prompts.confirm_deletions
             )
@@ -251,6 +270,7 @@ class SyncScheduler(QObject):
     accountStarted = Signal(str)  # the account name, as each account's sync begins
     syncFinished = Signal(object)
     _requested = Signal(object)
+    _prune = Signal()
     _closeStore = Signal()
 
     def __init__(
@@ -267,6 +287,7 @@ class SyncScheduler(QObject):
         self.thread.setObjectName("calsync-sync")
         worker.moveToThread(self.thread)
         self._requested.connect(worker.run)
+        self._prune.connect(worker.prune_history)
         # blocking: stop() returns only once the worker closed its connection
         self._closeStore.connect(worker.close_store, Qt.ConnectionType.BlockingQueuedConnection)
         worker.finished.connect(self._on_finished)
@@ -299,6 +320,7 @@ class SyncScheduler(QObject):
     def start(self, sync_at_start: bool = True) -> None:
         self.thread.start()
         self.wake_probe.start()
+        self._prune.emit()  # queued first: the worker prunes before any run
         if sync_at_start:
             self.request("start")
 

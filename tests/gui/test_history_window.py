@@ -147,7 +147,7 @@ def test_the_retention_is_shown_checked_saved_and_applied_at_once(qtbot, synced,
     assert (page.days.value(), page.max_changes.value()) == (30, 100_000)
     assert (page.days.minimum(), page.days.maximum()) == DAYS_RANGE
     assert (page.max_changes.minimum(), page.max_changes.maximum()) == MAX_CHANGES_RANGE
-    assert "when you save and whenever a sync starts" in page.days.toolTip()
+    assert "when the app starts and whenever a sync starts" in page.days.toolTip()
     assert not page.retention_note.isVisibleTo(page)
     # before saving, the page says what saving would take out; nothing goes yet
     page.days.setValue(2)
@@ -166,6 +166,31 @@ def test_the_retention_is_shown_checked_saved_and_applied_at_once(qtbot, synced,
     again = app.open_settings().history
     assert (again.days.value(), again.max_changes.value()) == (2, 5_000)
     assert again.table.rowCount() == 1
+
+
+def test_the_app_prunes_the_history_as_it_starts_even_paused(qtbot, make_app, services, clock):
+    """Retention is applied when the app starts (SPEC §9), in the worker, before
+    any sync and without one: a paused app does not keep runs beyond it."""
+    _account, calendar = add_memory_account(services, name="Work")
+    _two_events(calendar, clock)
+    first = make_app()
+    first.start(sync_at_start=False)
+    sync(qtbot, first)
+    clock.advance(days=20)
+    calendar.add(
+        subject="Later", start=clock() + timedelta(days=1), end=clock() + timedelta(days=1, hours=1)
+    )
+    sync(qtbot, first)
+    assert len(Journal(services.store).runs()) == 2
+    first.shutdown()
+    clock.advance(days=15)  # the first run is 35 days old now, the second 15
+    services.store.set_setting("sync.paused", True)
+    app = make_app()
+    app.start()
+    qtbot.waitUntil(lambda: len(Journal(services.store).runs()) == 1, timeout=10_000)
+    assert app.scheduler.runs_started == 0  # no sync ran for it
+    (kept,) = Journal(services.store).runs()
+    assert sum(kept.counts.values()) == 1  # the later run: "Later" came in
 
 
 def test_undo_shows_the_preview_asks_and_puts_the_appointment_back_in_the_worker(
