@@ -89,6 +89,34 @@ def week_start(day: date, first_weekday: int = 0) -> date:
     return day - timedelta(days=(day.weekday() - first_weekday) % 7)
 
 
+class StatusLabel(QLabel):
+    """The status bar's text on one line: where the bar is too narrow for it, it
+    ends in "…" (the whole text is its tooltip and what :meth:`text` gives)."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self._whole = ""
+        self.setText(text)
+
+    def text(self) -> str:
+        return self._whole
+
+    def setText(self, text: str) -> None:
+        self._whole = text
+        self.setAccessibleName(text)
+        self._fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        shown = self.fontMetrics().elidedText(
+            self._whole, Qt.TextElideMode.ElideRight, max(self.width(), 1)
+        )
+        super().setText(shown)
+
+
 class Sidebar(QWidget):
     """Beside the view: a month to pick a day from, and the calendar list."""
 
@@ -350,7 +378,7 @@ class CalendarWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         status = self.statusBar()
         status.setSizeGripEnabled(False)
-        self.last_sync_label = QLabel("Not synced yet")
+        self.last_sync_label = StatusLabel("Not synced yet")
         self.last_sync_label.setObjectName("sync-status")
         self.last_sync_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         # a long problem must not widen the window beyond the screen: the label may

@@ -104,11 +104,15 @@ class TeamWindow(QObject):
     # ------------------------------------------------------------------ live
 
     def _on_change(self, owner: str) -> None:
+        if self.listener is None:
+            return  # stopped (the store may be closed): what the listener said last is moot
         if owner == getattr(self.model.source, "owner", None) and not self.model.polling():
             return  # this app's own sync is writing: the window reloads once it ends
         self.model.refresh_if_changed()
 
     def _on_listening(self, listening: bool) -> None:
+        if self.listener is None:
+            return  # its "no longer listening" as it stops, queued after the store closed
         self.model.set_poll_interval(LISTENING_POLL_MS if listening else self.poll_ms)
         # heard again or lost: look now (a change may have come meanwhile)
         self.model.refresh_if_changed()

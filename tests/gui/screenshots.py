@@ -8,6 +8,9 @@ Run under a real X server with a tray host, for example::
 ``--history`` takes only Troubleshooting and Settings › History (with "Resync
 from scratch"), which render offscreen too (``QT_QPA_PLATFORM=offscreen``).
 
+``--team`` takes only the team pictures, on a PostgreSQL of their own
+(:mod:`tests.gui.team_screenshots`); the full run takes them last.
+
 ``--meetings`` takes only the show-as, Join and meeting pictures (the week,
 month and day views, the online meeting's dialog, someone else's meeting),
 which render offscreen too.
@@ -258,14 +261,20 @@ def meetings_from_the_service(services: Services, at) -> None:
     )
 
 
-def start_demo(show_window: bool) -> tuple[QApplication, Services, dict, CalsyncApp]:
-    """The Qt application, the demo Sales Calendar and the app on it, started."""
+def qt_application() -> QApplication:
+    """The Qt application, named and styled as the app's."""
     qt_app = QApplication(sys.argv[:1])
     qt_app.setApplicationDisplayName("Calendar Sync")
     from calsync_desktop.gui import style
 
     style.install(qt_app)
     qt_app.setQuitOnLastWindowClosed(False)
+    return qt_app
+
+
+def start_demo(show_window: bool) -> tuple[QApplication, Services, dict, CalsyncApp]:
+    """The Qt application, the demo Sales Calendar and the app on it, started."""
+    qt_app = qt_application()
     home = Path(tempfile.mkdtemp(prefix="calsync-shots-"))
     services = Services.create(
         home=home, secrets=MemorySecrets(), env={"CALSYNC_TEST_CALENDAR": "1"}, clock=lambda: NOW
@@ -412,6 +421,12 @@ def main(out_dir: str) -> int:
     app.shutdown()
     services.store.close()
     qt_app.processEvents()
+    from tests.gui.team_screenshots import team_pages
+
+    try:
+        team_pages(out)
+    except RuntimeError as error:  # no PostgreSQL here (tests/pg.py says how to get it)
+        print("team pictures not taken:", error)
     return 0
 
 
@@ -622,8 +637,14 @@ def main_meetings(out_dir: str) -> int:
     return 0
 
 
+def main_team(out_dir: str) -> int:
+    from tests.gui.team_screenshots import main_team as team
+
+    return team(out_dir)
+
+
 if __name__ == "__main__":
-    modes = {"--history": main_history, "--meetings": main_meetings}
+    modes = {"--history": main_history, "--meetings": main_meetings, "--team": main_team}
     args = [a for a in sys.argv[1:] if a not in modes]
     run = next((modes[a] for a in sys.argv[1:] if a in modes), main)
     sys.exit(run(args[0] if args else "docs"))

@@ -362,3 +362,22 @@ def test_the_week_opens_at_its_first_appointment_even_at_night(qtbot, gui_store,
     win.step(1)  # a week without it opens at the working day again
     assert win.time_grid.first_hour() == 8
     win.close()
+
+
+def test_a_long_status_ends_in_an_ellipsis_and_keeps_the_whole_text(window):
+    problem = (
+        "The team server cannot be reached, so the Sales Calendar cannot be read or saved "
+        "right now. Nothing was lost; Calendar Sync reconnects by itself. (connection failed: "
+        "connection to server at 127.0.0.1, port 5432 failed: Connection refused)"
+    )
+    window.set_status(problem)
+    label = window.last_sync_label
+    assert label.width() < label.fontMetrics().horizontalAdvance(problem)
+    # what shows ends in "…" rather than being cut off mid-word at the bar's edge
+    from PySide6.QtWidgets import QLabel
+
+    shown = QLabel.text(label)
+    assert shown.endswith("…") and problem.startswith(shown[:-1])
+    assert label.text() == problem and label.toolTip() == problem
+    window.set_status("Last sync 11:40")
+    assert QLabel.text(label) == "Last sync 11:40"
