@@ -261,11 +261,14 @@ class Appointments(StoreCore):
         if owner is not None and owner != self.owner:
             raise NotYours(appointment_id, owner)
 
-    def insert_appointments(self, appointments: list[Appointment]) -> list[int]:
+    def insert_appointments(
+        self, appointments: list[Appointment], *, validated: bool = False
+    ) -> list[int]:
         """Insert new appointments in one go (the sync's import); returns their
-        change counters in order. Each is validated first; none is stored if
-        one is invalid."""
-        items = [validate(a) for a in appointments]
+        change counters in order. Each is validated first (unless the caller
+        has: ``validated``, as the import that sets an invalid one aside);
+        none is stored if one is invalid."""
+        items = appointments if validated else [validate(a) for a in appointments]
         if not items:
             return []
         with self.transaction() as conn:

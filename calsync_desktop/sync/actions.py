@@ -306,7 +306,7 @@ class CreateLocally(Action):
                     f"Attendee without an email address was not imported: {names}.",
                 )
                 run.result.skipped += 1
-        seqs = run.store.insert_appointments([a for _, a, _ in items])
+        seqs = run.store.insert_appointments([a for _, a, _ in items], validated=True)
         run.own_seqs.update(seqs)
         # the snapshot and the journal's fields after are encoded together
         texts = [snapshot.texts() for _, _, snapshot in items]
