@@ -29,8 +29,9 @@ class _Prepared:
     order: tuple[str, ...]
     #: whether the driver takes parameters by position (else by name)
     positional: bool
-    #: (position in ``order``, the column type's bind processor)
-    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+    #: (position in ``order``, the column type's bind processor, the index
+    #: in this tuple of an earlier column of the same type, or -1)
+    processors: tuple[tuple[int, Callable[[Any], Any], int], ...]
 
 
 _PREPARED: dict[tuple, _Prepared] = {}
@@ -47,14 +48,26 @@ def _prepare(conn: Connection, table: Table, names: frozenset[str]) -> _Prepared
     order = tuple(compiled.positiontup) if compiled.positional else tuple(sorted(names))
     if set(order) != names:  # every bind is a column value, nothing else
         raise ValueError(f"unexpected binds in {compiled.string!r}")
-    processors = tuple(
-        (i, processor)
+    typed = [
+        (i, processor, table.c[name].type)
         for i, name in enumerate(order)
         if (processor := table.c[name].type.bind_processor(dialect)) is not None
-    )
+    ]
+    processors = tuple((i, processor, _twin(typed, j)) for j, (i, processor, _) in enumerate(typed))
     prepared = _Prepared(compiled.string, order, bool(compiled.positional), processors)
     _PREPARED[key] = prepared
     return prepared
+
+
+def _twin(typed: list, j: int) -> int:
+    """The first column before the ``j``-th of ``typed`` whose type processes
+    values as its type does (the same class and arguments), or -1."""
+    kind = typed[j][2]
+    for k in range(j):
+        other = typed[k][2]
+        if type(other) is type(kind) and repr(other) == repr(kind):
+            return k
+    return -1
 
 
 def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -94,15 +107,19 @@ def _execute(conn: Connection, prepared: _Prepared, rows: Sequence[tuple]) -> No
     if processors:
         params = []
         # a column often holds one object in every row (the time of an import
-        # in created and modified): it is processed once
+        # in created and modified), and a row one object in two columns of a
+        # type (a single appointment's end and last end): it is processed once
         last: list[Any] = [_NONE] * len(processors)
         done: list[Any] = [None] * len(processors)
         for row in rows:
             v = list(row)
-            for j, (i, process) in enumerate(processors):
+            for j, (i, process, twin) in enumerate(processors):
                 value = v[i]
                 if value is last[j]:
                     v[i] = done[j]
+                elif twin >= 0 and value is last[twin]:
+                    last[j] = value
+                    v[i] = done[j] = done[twin]
                 else:
                     last[j] = value
                     v[i] = done[j] = process(value)

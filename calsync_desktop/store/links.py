@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from calsync_desktop.model import Appointment
 from calsync_desktop.store import schema as t
 from calsync_desktop.store.appointments import _appointment_from_json
-from calsync_desktop.store.bulk import insert_many
+from calsync_desktop.store.bulk import insert_tuples
 from calsync_desktop.store.core import StoreCore, _chunks
 
 _S = t.sync_status.c
@@ -23,6 +23,15 @@ _STATUS_UPDATE = update(t.sync_status).where(
     _S.account_id == bindparam("b_account"), _S.local_id == bindparam("b_local")
 )
 _STATUS_INSERT = insert(t.sync_status)
+_STATUS_COLUMNS = (
+    "owner",
+    "account_id",
+    "local_id",
+    "remote_id",
+    "version",
+    "snapshot",
+    "local_seq",
+)
 _ENCODE = json.JSONEncoder(sort_keys=True).encode
 
 
@@ -198,20 +207,22 @@ class Links(StoreCore):
         """Status rows for newly linked items, in one go."""
         if not rows:
             return
+        owner = self.owner
         with self.transaction() as conn:
-            insert_many(
+            insert_tuples(
                 conn,
                 t.sync_status,
+                _STATUS_COLUMNS,
                 [
-                    {
-                        "owner": self.owner,
-                        "account_id": account_id,
-                        "local_id": r.local_id,
-                        "remote_id": r.remote_id,
-                        "version": r.version,
-                        "snapshot": snapshot_text(r.snapshot),
-                        "local_seq": r.local_seq,
-                    }
+                    (
+                        owner,
+                        account_id,
+                        r.local_id,
+                        r.remote_id,
+                        r.version,
+                        snapshot_text(r.snapshot),
+                        r.local_seq,
+                    )
                     for r in rows
                 ],
             )

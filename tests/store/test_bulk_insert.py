@@ -24,6 +24,8 @@ def rows(n: int, owner: str, prefix: str = "id") -> list[dict]:
     out = []
     for i in range(n):
         start = (T0 + timedelta(hours=i, microseconds=i)).astimezone(zones[i % 3])
+        # one object in two time columns of a row (processed once), or not
+        end = start if i % 6 == 5 else start + timedelta(hours=1)
         out.append(
             {
                 "id": f"{prefix}-{i:03d}",
@@ -31,13 +33,13 @@ def rows(n: int, owner: str, prefix: str = "id") -> list[dict]:
                 "contents": f"Visit {i}\n'quoted' \"text\" ; DROP TABLE x; -- %s %(x)s ?",
                 "location": "" if i % 2 else "Room ü",
                 "start": start,
-                "end": start + timedelta(hours=1),
+                "end": end,
                 "timezone": "Europe/Berlin",
                 "all_day": i % 4 == 0,
                 "private": i % 3 == 0,
                 "rrule": None if i % 5 else "FREQ=DAILY;COUNT=3",
                 "exdates": "[]",
-                "last_end": None if i % 7 == 0 else start + timedelta(hours=1),
+                "last_end": None if i % 7 == 0 else end if i % 2 else start + timedelta(hours=1),
                 "created": T0,
                 "modified": T0,
                 "account_id": None,
