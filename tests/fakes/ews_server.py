@@ -42,13 +42,15 @@ How Exchange answers, and where that is documented:
   Exchange. A request asking for a newer schema (RequestServerVersion) is
   refused with ErrorInvalidServerVersion, which is how exchangelib finds the
   version to use; each request is held to the schema it names or the
-  server's, whichever is older, and what that schema lacks (the property
-  ``calendar:JoinOnlineMeetingUrl``, the show-as ``WorkingElsewhere``, both
-  from Exchange 2013 on) fails schema validation and is never answered.
+  server's, whichever is older, and what that schema lacks (the properties
+  ``calendar:JoinOnlineMeetingUrl`` and ``item:TextBody``, the show-as
+  ``WorkingElsewhere``, all from Exchange 2013 on) fails schema validation
+  and is never answered.
   https://learn.microsoft.com/en-us/previous-versions/office/developer/exchange-server-2010/bb856547(v=exchg.140)
   (the version header names the schema a request is validated against),
   https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/joinonlinemeetingurl
-  ("introduced in Exchange Server 2013"); an Exchange 2010 SP3 server
+  and https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/textbody
+  (each "introduced in Exchange Server 2013"); an Exchange 2010 SP3 server
   reports build 14.3.123.4 and the schema Exchange2010_SP2.
 - A wrong password is an HTTP 401 with ``WWW-Authenticate`` naming the
   methods on offer, before any SOAP is read.
@@ -208,8 +210,11 @@ SERVER_VERSION_INFO = {
 }
 # What the schemas before Exchange 2013 do not have: a FieldURI, and a value of
 # LegacyFreeBusyStatus (LegacyFreeBusyType gained WorkingElsewhere in 2013).
-NEWER_FIELD_URIS = {"calendar:JoinOnlineMeetingUrl": "Exchange2013"}
-NEWER_ELEMENTS = {"JoinOnlineMeetingUrl": "Exchange2013"}
+NEWER_FIELD_URIS = {
+    "calendar:JoinOnlineMeetingUrl": "Exchange2013",
+    "item:TextBody": "Exchange2013",
+}
+NEWER_ELEMENTS = {"JoinOnlineMeetingUrl": "Exchange2013", "TextBody": "Exchange2013"}
 NEWER_FREE_BUSY = {"WorkingElsewhere": "Exchange2013"}
 
 
@@ -1203,10 +1208,11 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
                 response = handler(request)
         except SoapFault as fault:
             return fault.status, self._fault(fault.code, fault.text, fault.values)
-        if SCHEMAS.index(held_to) < SCHEMAS.index("Exchange2013"):
+        for name, since in NEWER_ELEMENTS.items():
             # an answer holds only what the request's schema knows (AllProperties included)
-            for node in list(response.iter(t("JoinOnlineMeetingUrl"))):
-                node.getparent().remove(node)
+            if SCHEMAS.index(held_to) < SCHEMAS.index(since):
+                for node in list(response.iter(t(name))):
+                    node.getparent().remove(node)
         if self.validate:
             sch = schema()
             if not sch.validate(etree.ElementTree(response)):

@@ -984,3 +984,19 @@ def test_on_exchange_2010_working_elsewhere_is_written_as_busy(exchange_2010):
         assert exchange_2010.show_as(event.remote_id) == "free"
     finally:
         provider.close()
+
+
+def test_on_exchange_2010_an_edited_occurrence_keeps_its_notes(exchange_2010):
+    # TextBody is Exchange 2013's: on 2010 an exception's text comes from its Body
+    provider = make_provider(exchange_2010)
+    try:
+        start = NOW + timedelta(days=3)
+        event = create(provider, draft(start=start, recurrence=Recurrence("FREQ=DAILY;COUNT=3")))
+        exchange_2010.edit_occurrence_at(
+            event.remote_id, 2, subject="Moved visit", body="<p>bring <b>samples</b></p>",
+            html=True,
+        )  # fmt: skip
+        (override,) = provider.get(event.remote_id).recurrence.overrides
+        assert override.contents == "Moved visit\nbring samples"
+    finally:
+        provider.close()

@@ -337,9 +337,7 @@ def to_remote_event(item, exceptions: dict, own_email: str) -> RemoteEvent:
                 # an exception's own subject, even when it was emptied (Exchange
                 # answers TextBody as text it converted itself, with \r\n line ends)
                 contents = (
-                    join_contents(exc.subject, str(exc.text_body or ""))
-                    if exc
-                    else item.subject or ""
+                    join_contents(exc.subject, *_exception_text(exc)) if exc else item.subject or ""
                 )
                 overrides.append(
                     OccurrenceOverride(
@@ -385,12 +383,30 @@ def to_remote_event(item, exceptions: dict, own_email: str) -> RemoteEvent:
     )
 
 
+def _exception_text(exc) -> tuple[str, bool]:
+    """An exception's body and whether it is HTML: its TextBody, or on Exchange
+    2010 (no TextBody there) its Body."""
+    if exc.text_body is not None:
+        return str(exc.text_body), False
+    body = exc.body
+    return str(body or ""), type(body).__name__ == "HTMLBody"
+
+
 def known_to(version, names: list[str]) -> list[str]:
-    """``names`` without the fields the server's version of Exchange does not
-    know: JoinOnlineMeetingUrl is Exchange 2013's, and Exchange 2010 refuses a
-    request that names it (its schema lacks it; exchangelib refuses it before
-    sending). On such a server the join link comes from the location or body."""
-    return [n for n in names if CalendarItem.get_field_by_fieldname(n).supports_version(version)]
+    """``names`` as the server's version of Exchange knows them. JoinOnlineMeetingUrl
+    and TextBody are Exchange 2013's, and Exchange 2010 refuses a request that
+    names either (its schema lacks them; exchangelib refuses them before
+    sending): there the join link comes from the location or body
+    (https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/joinonlinemeetingurl),
+    and an exception's text from its Body, converted as an item's is
+    (https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/textbody)."""
+    out = []
+    for name in names:
+        if CalendarItem.get_field_by_fieldname(name).supports_version(version):
+            out.append(name)
+        elif name == "text_body":
+            out.append("body")
+    return out
 
 
 def show_as_word(show_as: ShowAs, version) -> str:
