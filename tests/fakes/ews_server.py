@@ -699,6 +699,15 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
     def count_requests(self) -> int:
         return self.requests
 
+    def _free_busy_word(self, show_as: str) -> str:
+        """LegacyFreeBusyStatus for a neutral show-as word, as this Exchange keeps
+        it: one before 2013 has no WorkingElsewhere, and Outlook there says busy."""
+        word = SHOW_AS_WORDS[show_as]
+        since = NEWER_FREE_BUSY.get(word)
+        if since and SCHEMAS.index(self.exchange_version) < SCHEMAS.index(since):
+            return "Busy"
+        return word
+
     def set_password(self, password: str) -> None:
         """Change the password; connections authenticated with the old one (NTLM) lose it."""
         self.password = password
@@ -810,7 +819,7 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
                 elif name == "sensitivity":
                     item.props["Sensitivity"] = _t_el("Sensitivity", value)
                 elif name == "show_as":
-                    word = SHOW_AS_WORDS[value]
+                    word = self._free_busy_word(value)
                     item.props["LegacyFreeBusyStatus"] = _t_el("LegacyFreeBusyStatus", word)
                 elif name == "cancelled":
                     item.cancelled = bool(value)
@@ -904,7 +913,7 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
             attendees=tuple((name or email, email) for name, email in new.attendees),
             organizer=organizer_mailbox,
             recurrence=recurrence,
-            show_as=SHOW_AS_WORDS[new.show_as],
+            show_as=self._free_busy_word(new.show_as),
             join_url=new.join_url,
         )
 

@@ -1000,3 +1000,27 @@ def test_on_exchange_2010_an_edited_occurrence_keeps_its_notes(exchange_2010):
         assert override.contents == "Moved visit\nbring samples"
     finally:
         provider.close()
+
+
+class TestEwsContractOnExchange2010(TestEwsContract):
+    """The same contract against Exchange 2010, which has no working elsewhere
+    (it keeps busy) and no JoinOnlineMeetingUrl (the link is the body's)."""
+
+    show_as_unknown = ("workingElsewhere",)
+
+    @pytest.fixture
+    def harness(self, exchange_2010):
+        h = EwsHarness(exchange_2010)
+        yield h
+        h.provider.close()
+
+    def test_the_join_link_of_an_online_meeting_is_read(self, harness):
+        from calsync_desktop.sync.mapping import join_url_of
+
+        start = NOW + timedelta(days=3)
+        rid = harness.server.create_event(
+            "Online review", start, start + timedelta(hours=1),
+            body=f"Join: {self.join_url}", join_url=self.join_url,
+        )  # fmt: skip
+        event = harness.provider.get(rid)
+        assert event.join_url == "" and join_url_of(event) == self.join_url
