@@ -296,8 +296,11 @@ def main(out_dir: str) -> int:
 
     meeting_pages(app, services, out)
 
-    # the tray menu, on the real screen next to the tray host
+    # the tray menu, on the real screen next to the tray host, with the window
+    # behind it up to the screen's edge (no bare screen in the picture)
     screen = QGuiApplication.primaryScreen()
+    app.window.move(screen.size().width() - app.window.frameGeometry().width(), 0)
+    wait(300)
     geometry = app.tray.icon.geometry()
     anchor = geometry.bottomLeft() if geometry.isValid() else QPoint(screen.size().width() - 40, 24)
     app.tray.menu.popup(anchor + QPoint(-200, 4))
