@@ -319,8 +319,8 @@ class CreateLocally(Action):
                 for (action, _, snapshot), seq, (stored, _) in zip(items, seqs, texts, strict=True)
             ],
         )
-        for _ in items:
-            run.result.add(CreateLocally.kind)
+        if items:
+            run.result.add(CreateLocally.kind, len(items))
         if run.journal is not None:  # the history, in the same transaction
             run.journal.record_imports(
                 [

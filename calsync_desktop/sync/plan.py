@@ -86,9 +86,9 @@ class SyncResult:
     stopped: bool = False
     full_listing: bool = False
 
-    def add(self, kind: str) -> None:
+    def add(self, kind: str, count: int = 1) -> None:
         kind = str(kind)
-        self.counts[kind] = self.counts.get(kind, 0) + 1
+        self.counts[kind] = self.counts.get(kind, 0) + count
 
     def describe(self) -> str:
         if self.stopped and self.guard:
