@@ -8,7 +8,9 @@ Prints the figures the README quotes; asserts nothing on time.
   once without (the engine's run without its journal), alternating: the time
   and the file size (after a WAL checkpoint) side by side. The memory service
   answers at once, so the journal's share of a sync from a real service is
-  smaller than here.
+  smaller than here. The time twice: as the clock on the wall sees it (the
+  goal's figure), and the syncing thread's own CPU time, which a busy machine
+  stretches far less (the sync does all its work in that one thread here).
 - An undo of a run that pushed ``--undo`` changed appointments: its requests
   against the run's own (goal: at most one listing more).
 """
@@ -69,19 +71,21 @@ def size_of(store: Store, path: Path) -> int:
     return path.stat().st_size
 
 
-def initial_sync(folder: Path, calendar: MemoryCalendar, engine_class) -> tuple[float, int]:
+def initial_sync(folder: Path, calendar: MemoryCalendar, engine_class) -> tuple[float, float, int]:
+    """An initial sync into a new Sales Calendar: its seconds on the wall and in
+    the thread's CPU, and the file's size after it."""
     path = folder / f"{new_id()}.sqlite3"
     store = Store.open(path, clock)
     account = store.add_account(Account(id=new_id(), kind="memory", name="Bench", email="me@x"))
     provider = MemoryProvider(calendar, Backoff(sleep=lambda s: None))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.thread_time()
     result = engine_class(store, store.get_account(account.id), provider, clock=clock).run()
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.thread_time() - cpu
     assert not result.errors and sum(result.counts.values()) == len(calendar.events)
     size = size_of(store, path)
     store.close()
     store.engine.dispose()
-    return seconds, size
+    return seconds, cpu, size
 
 
 def undo_cost(folder: Path, count: int) -> tuple[int, int, float]:
@@ -123,16 +127,28 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="calsync-bench-history-"))
     calendar = remote_calendar(args.events)
-    with_journal, without, sizes = [], [], []
+    times: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+    sizes = []
     for _ in range(args.rounds):
-        for engine_class, times in ((UnjournalledEngine, without), (SyncEngine, with_journal)):
-            seconds, size = initial_sync(folder, calendar, engine_class)
-            times.append(seconds)
-            sizes.append((engine_class is SyncEngine, size))
-    ratios = [a / b for a, b in zip(with_journal, without, strict=True)]
+        for engine_class in (UnjournalledEngine, SyncEngine):
+            seconds, cpu, size = initial_sync(folder, calendar, engine_class)
+            journalled = engine_class is SyncEngine
+            times[journalled].append((seconds, cpu))
+            sizes.append((journalled, size))
+
+    def extra(k: int) -> tuple[float, float, float, float, float]:
+        """The median of the rounds' (with ÷ without − 1) in %, its min and max,
+        and the median seconds with and without (k: 0 the wall, 1 the CPU)."""
+        ratios = sorted(
+            (a[k] / b[k] - 1) * 100 for a, b in zip(times[True], times[False], strict=True)
+        )
+        w, wo = (statistics.median(t[k] for t in times[j]) for j in (True, False))
+        return statistics.median(ratios), ratios[0], ratios[-1], w, wo
+
     size_with = statistics.median(s for j, s in sizes if j)
     size_without = statistics.median(s for j, s in sizes if not j)
-    extra_time = (statistics.median(ratios) - 1) * 100
+    extra_time, low, high, with_journal, without = extra(0)
+    extra_cpu, cpu_low, cpu_high, cpu_with, cpu_without = extra(1)
     extra_size = (size_with / size_without - 1) * 100
     run_requests, undo_requests, undo_seconds = undo_cost(folder, args.undo)
     n = f"{args.events:,}"
@@ -141,10 +157,15 @@ def main(argv: list[str] | None = None) -> None:
         [
             Figure(
                 f"journal: initial sync of {n}, time with ÷ without − 1",
-                f"{extra_time:+.1f} % ({statistics.median(with_journal):.2f} s against "
-                f"{statistics.median(without):.2f} s)",
+                f"{extra_time:+.1f} % ({low:+.1f} to {high:+.1f}; {with_journal:.2f} s "
+                f"against {without:.2f} s)",
                 "≤ 10 %",
                 extra_time <= 10,
+            ),
+            Figure(
+                "journal: the same in the syncing thread's CPU time",
+                f"{extra_cpu:+.1f} % ({cpu_low:+.1f} to {cpu_high:+.1f}; {cpu_with:.3f} s "
+                f"against {cpu_without:.3f} s)",
             ),
             Figure(
                 "journal: database size after it",
