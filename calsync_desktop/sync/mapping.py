@@ -194,9 +194,11 @@ def apply_fields(a: Appointment, fields: Fields, names) -> Appointment:
                 for p in changes.get("participants", a.participants)
             )
         elif name == "participants":
+            # each one under the name the fields give, with the answer known here
             known = {p.key: p for p in a.participants if p.key}
             changes["participants"] = tuple(
-                known.get(email) or Participant(pname, email) for pname, email in value
+                replace(known[email], name=pname) if email in known else Participant(pname, email)
+                for pname, email in value
             ) + tuple(p for p in a.participants if not p.key)
         elif name == "show_as":
             changes["show_as"] = ShowAs(value)

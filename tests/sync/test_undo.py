@@ -419,3 +419,15 @@ def test_an_undo_preview_stops_when_asked_even_while_it_waits_to_retry(h):
     assert Journal(h.store).runs(h.account.id) == [run]
     h.calendar.clear_faults()
     assert undo(h, run.id, dry_run=True).put_back  # without stop it plans as ever
+
+
+def test_an_undo_puts_back_an_attendees_name_as_it_was_there(h, clock):
+    a = h.add_local("Demo", participants=(Participant("Bob", "bob@x.example"),))
+    h.sync()
+    h.edit_local(a.id, participants=(Participant("Robert", "bob@x.example"),))
+    h.sync()  # the same address under another name
+    assert [p.name for p in h.remote_for(a.id).attendees] == ["Robert"]
+    result = undo(h)
+    assert result.left_alone == [] and result.counts == {"update": 1}
+    assert [(p.name, p.email) for p in h.remote_for(a.id).attendees] == [("Bob", "bob@x.example")]
+    assert [p.name for p in h.local(a.id).participants] == ["Robert"]  # here as before the run
