@@ -11,7 +11,10 @@ from calsync_desktop.model import Appointment, new_id
 from calsync_desktop.providers.base import Backoff, CalendarProvider, Create
 from calsync_desktop.providers.memory import MemoryCalendar, MemoryProvider
 from calsync_desktop.store import Store
+from calsync_desktop.store.journal import Journal, RunRecord
+from calsync_desktop.sync import mapping as m
 from calsync_desktop.sync.engine import Decision, SyncEngine, SyncResult
+from calsync_desktop.sync.undo import Undo, UndoPlan, UndoResult
 
 
 class Crash(BaseException):
@@ -196,3 +199,57 @@ class Harness(EngineHarness):
         if row is not None:
             return self.calendar.events.get(row.remote_id)
         return None
+
+
+# --------------------------------------------------------------------------- history
+
+
+def undo(h, run_id=None, decision=Decision.STOP, dry_run=False) -> UndoPlan | UndoResult:
+    """Undo run ``run_id`` (the last one by default), the guard answered ``decision``."""
+    account = h.store.get_account(h.account.id)
+    u = Undo(h.store, account, h.provider, clock=h.clock, confirm=lambda guard: decision)
+    plan = u.plan(run_id if run_id is not None else last_run(h).id)
+    return plan if dry_run else u.apply(plan)
+
+
+def last_run(h) -> RunRecord:
+    return Journal(h.store).runs(h.account.id)[0]
+
+
+def both_sides(h) -> tuple[dict, dict]:
+    """The two-way fields of every appointment and every event, by local id."""
+    local = {a.id: m.stored_form(m.local_fields(a)) for a in h.all_local()}
+    linked = {
+        rid: row.local_id
+        for rid, row in h.store.status_for_remote(h.account.id, list(h.calendar.events)).items()
+        if row.local_id in local  # (an event whose import was undone keeps its link)
+    }
+    remote = {
+        (e.local_id or linked.get(e.remote_id, e.remote_id)): (
+            m.stored_form(m.remote_fields(e, h.account.email))
+        )
+        for e in h.calendar.events.values()
+    }
+    drop = ("statuses",)
+
+    def two_way(fields):
+        return {k: v for k, v in fields.to_json().items() if k not in drop}
+
+    return {k: two_way(v) for k, v in local.items()}, {k: two_way(v) for k, v in remote.items()}
+
+
+def assert_no_duplicates(h, synced: bool = True) -> None:
+    """One event per appointment (linked, or carrying its id), one appointment
+    per event; ``synced``: every link's event exists (no deletion made there
+    is still to sync)."""
+    links = h.store.all_status(h.account.id)
+    owners: dict[str, set[str]] = {}
+    for e in h.calendar.events.values():
+        ids = {e.local_id} if e.local_id else set()
+        ids |= {lid for lid, r in links.items() if r.remote_id == e.remote_id}
+        assert len(ids) <= 1, e
+        for lid in ids:
+            owners.setdefault(lid, set()).add(e.remote_id)
+    assert all(len(events) == 1 for events in owners.values()), owners
+    if synced:
+        assert {r.remote_id for r in links.values()} <= set(h.calendar.events)

@@ -12,12 +12,11 @@ import pytest
 from calsync_desktop.model import Participant, Recurrence
 from calsync_desktop.providers.base import Update
 from calsync_desktop.store.journal import Journal
-from calsync_desktop.sync import mapping as m
 from calsync_desktop.sync.engine import Decision
 from calsync_desktop.sync.history_words import item_words
 from calsync_desktop.sync.undo import Undo, UndoRefused
 
-from .harness import Crash, Harness
+from .harness import Crash, Harness, assert_no_duplicates, both_sides, last_run, undo
 
 
 @pytest.fixture
@@ -29,53 +28,6 @@ def services(engine_services):
 @pytest.fixture
 def h(store, clock):
     return Harness(store, clock)
-
-
-def undo(h, run_id=None, decision=Decision.STOP, dry_run=False):
-    account = h.store.get_account(h.account.id)
-    u = Undo(h.store, account, h.provider, clock=h.clock, confirm=lambda guard: decision)
-    plan = u.plan(run_id if run_id is not None else last_run(h).id)
-    return plan if dry_run else u.apply(plan)
-
-
-def last_run(h):
-    return Journal(h.store).runs(h.account.id)[0]
-
-
-def both_sides(h) -> tuple[dict, dict]:
-    """The two-way fields of every appointment and every event, by local id."""
-    local = {a.id: m.stored_form(m.local_fields(a)) for a in h.all_local()}
-    linked = {
-        rid: row.local_id
-        for rid, row in h.store.status_for_remote(h.account.id, list(h.calendar.events)).items()
-        if row.local_id in local  # (an event whose import was undone keeps its link)
-    }
-    remote = {
-        (e.local_id or linked.get(e.remote_id, e.remote_id)): (
-            m.stored_form(m.remote_fields(e, h.account.email))
-        )
-        for e in h.calendar.events.values()
-    }
-    drop = ("statuses",)
-
-    def two_way(fields):
-        return {k: v for k, v in fields.to_json().items() if k not in drop}
-
-    return {k: two_way(v) for k, v in local.items()}, {k: two_way(v) for k, v in remote.items()}
-
-
-def assert_no_duplicates(h) -> None:
-    """One event per appointment (linked, or carrying its id), one appointment per event."""
-    links = h.store.all_status(h.account.id)
-    owners: dict[str, set[str]] = {}
-    for e in h.calendar.events.values():
-        ids = {e.local_id} if e.local_id else set()
-        ids |= {lid for lid, r in links.items() if r.remote_id == e.remote_id}
-        assert len(ids) <= 1, e
-        for lid in ids:
-            owners.setdefault(lid, set()).add(e.remote_id)
-    assert all(len(events) == 1 for events in owners.values()), owners
-    assert {r.remote_id for r in links.values()} <= set(h.calendar.events)
 
 
 def busy_run(h, clock):
