@@ -20,9 +20,10 @@ through it).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import repeat
 
 from sqlalchemy import delete, func, insert, or_, select, update
 
@@ -163,17 +164,27 @@ class Journal:
     def add(self, run_id: int, entries: Sequence[Entry]) -> None:
         """Journal entries of a run, inside the caller's transaction (the one
         that commits the changes they describe)."""
-        self.add_columns(run_id, ENTRY_COLUMNS, [_values(e) for e in entries])
+        owner = self.store.owner
+        self._insert(
+            ("run_id", *ENTRY_COLUMNS, "owner"), [(run_id, *_values(e), owner) for e in entries]
+        )
 
-    def add_columns(self, run_id: int, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
-        """Journal entries given as the values of ``columns``, in that order
-        (the columns left out are NULL), inside the caller's transaction."""
-        head = (run_id, self.store.owner)
-        values = [head + r for r in rows]
-        if not values:
-            return
-        with self.store.transaction() as conn:
-            insert_tuples(conn, t.journal, ("run_id", "owner", *columns), values)
+    def add_columns(self, run_id: int, columns: Mapping[str, Iterable]) -> None:
+        """Journal entries given column by column (each column's values in the
+        entries' order, ``itertools.repeat(value)`` for one value in all of
+        them; the columns left out are NULL), inside the caller's transaction.
+        The rows are zipped together without a Python step per entry (an
+        initial sync writes one per event)."""
+        owner = self.store.owner
+        self._insert(
+            ("run_id", *columns, "owner"),
+            list(zip(repeat(run_id), *columns.values(), repeat(owner))),
+        )
+
+    def _insert(self, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        if rows:
+            with self.store.transaction() as conn:
+                insert_tuples(conn, t.journal, columns, rows)
 
     def drop_entries(self, run_id: int, local_ids: Sequence[str]) -> None:
         """A run's entries of these appointments, inside the caller's

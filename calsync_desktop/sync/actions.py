@@ -323,10 +323,9 @@ class CreateLocally(Action):
             run.result.add(CreateLocally.kind, len(items))
         if run.journal is not None:  # the history, in the same transaction
             run.journal.record_imports(
-                [
-                    (action.local_id, action.event, local_after)
-                    for (action, _, _), (_, local_after) in zip(items, texts, strict=True)
-                ]
+                [action.local_id for action, _, _ in items],
+                [action.event for action, _, _ in items],
+                [local_after for _, local_after in texts],
             )
 
 

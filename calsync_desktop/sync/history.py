@@ -20,6 +20,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 from calsync_desktop.model import Appointment
@@ -41,10 +42,6 @@ def fields_json(f: Fields | None) -> str | None:
     """Merge fields as compact JSON: empty values and the defaults (busy, no
     link, the user's own, no answer) are left out (:meth:`Fields.texts`)."""
     return None if f is None else f.texts()[1]
-
-
-#: the columns of an import's journal entry (the others are NULL)
-_IMPORT_COLUMNS = ("local_id", "kind", "sides", "remote_id", "version_after", "local_after")
 
 
 def fields_from(text: str | None) -> Fields | None:
@@ -191,21 +188,25 @@ class RunJournal:
         self.journal.drop_entries(killed, [local_id])
         self.journal.add(killed, [change.to_entry()])
 
-    def record_imports(self, imported: list[tuple[str, RemoteEvent, str]]) -> None:
-        """Appointments a run brought in (local id, the event, their fields as
-        the journal stores them: :meth:`Fields.texts`, encoded together with
-        the link's snapshot), in the caller's transaction: the same entries as
-        :meth:`record` would write, built directly (an initial sync writes one
-        per event)."""
-        if imported:
-            kind, sides = "create locally", "local"
+    def record_imports(
+        self, local_ids: list[str], events: list[RemoteEvent], local_afters: list[str]
+    ) -> None:
+        """Appointments a run brought in (their local ids, the events, and their
+        fields as the journal stores them: :meth:`Fields.texts`, encoded
+        together with the links' snapshots), in the caller's transaction: the
+        same entries as :meth:`record` would write, built column by column (an
+        initial sync writes one per event)."""
+        if local_ids:
             self.journal.add_columns(
                 self.begin(),
-                _IMPORT_COLUMNS,
-                [
-                    (local_id, kind, sides, event.remote_id, event.version, local_after)
-                    for local_id, event, local_after in imported
-                ],
+                {
+                    "local_id": local_ids,
+                    "kind": repeat("create locally"),
+                    "sides": repeat("local"),
+                    "remote_id": [e.remote_id for e in events],
+                    "version_after": [e.version for e in events],
+                    "local_after": local_afters,
+                },
             )
 
     def end(self, state: str, counts: dict[str, int]) -> bool:
