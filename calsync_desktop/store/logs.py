@@ -62,8 +62,24 @@ class SyncLogs(StoreCore):
         self, account_id: str, appointment_id: str, field_name: str, kept, lost, lost_side: str
     ) -> None:
         """Record the value that lost a conflict (merge-field form), so it can be
-        restored; both values are also kept as a person reads them."""
+        restored; both values are also kept as a person reads them. The same
+        loss logged again (a run that ended before its write, merged afresh)
+        is not a second entry."""
+        c = t.conflicts.c
         with self.transaction() as conn:
+            same = conn.execute(
+                select(c.id).where(
+                    c.owner == self.owner,
+                    c.account_id == account_id,
+                    c.appointment_id == appointment_id,
+                    c.field == field_name,
+                    c.lost_raw == json.dumps(lost),
+                    c.lost_side == lost_side,
+                    c.restored.is_(False),
+                )
+            ).first()
+            if same is not None:
+                return
             conn.execute(
                 insert(t.conflicts).values(
                     owner=self.owner,

@@ -26,7 +26,7 @@ keep declined      someone else's meeting declined on the service itself, which
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import ClassVar
 
@@ -139,6 +139,9 @@ class Action:
     def instead_of_deleting(self, run: SyncRun) -> Action:
         """What the action becomes when the user answers the guard with "restore"."""
         return self
+
+    def log_conflicts(self, run: SyncRun) -> None:
+        """Write the values the action's merge lost to the conflict log (once)."""
 
     # ------------------------------------------------------------------ the local half
 
@@ -337,6 +340,8 @@ class UpdateBothSides(Action):
     #: fields of someone else's meeting the merge would have pushed: the
     #: organiser's, so the service's values come back instead (said once)
     refused: tuple[str, ...] = ()
+    #: the merge's losing values are in the conflict log already
+    conflicts_logged: bool = field(default=False, repr=False, compare=False)
 
     kind: ClassVar[Kind] = Kind.UPDATE
 
@@ -461,8 +466,13 @@ class UpdateBothSides(Action):
             ),
             event,
         )
-        run.log_conflicts(self.local_id, self.merged.conflicts)
+        self.log_conflicts(run)
         return target
+
+    def log_conflicts(self, run: SyncRun) -> None:
+        if not self.conflicts_logged:
+            run.log_conflicts(self.local_id, self.merged.conflicts)
+            self.conflicts_logged = True
 
     @property
     def counted(self) -> bool:

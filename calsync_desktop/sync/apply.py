@@ -57,6 +57,7 @@ def apply(run: SyncRun, plan: Plan) -> None:
         chunk = remote[start : start + batch]
         writes = [a.write(run) for a in chunk]
         pairs = [(a, w) for a, w in zip(chunk, writes, strict=True) if w is not None]
+        _log_conflicts(run, [a for a, _ in pairs])
         results = run.provider.write([w for _, w in pairs]) if pairs else []
         run.created_remote = run.created_remote or any(
             r.ok and isinstance(r.write, Create) for r in results
@@ -106,8 +107,18 @@ def _retry(run: SyncRun, action: Action) -> None:
     if write is None:
         fresh.commit(run, None)
         return
+    _log_conflicts(run, [fresh])
     (outcome,) = run.provider.write([write])
     fresh.commit(run, outcome)
+
+
+def _log_conflicts(run: SyncRun, actions: list[Action]) -> None:
+    """The values these writes overwrite on the service, having lost a conflict,
+    go to the conflict log before the writes: a crash before their local halves
+    commit loses nothing silently (the next run finds both sides alike)."""
+    with run.store.transaction():
+        for action in actions:
+            action.log_conflicts(run)
 
 
 def _state_past_own_writes(run: SyncRun, state: str | None) -> str | None:

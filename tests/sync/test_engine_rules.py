@@ -21,7 +21,7 @@ from calsync_desktop.model import (
     Recurrence,
     new_id,
 )
-from calsync_desktop.providers.base import Create, Update
+from calsync_desktop.providers.base import Create, Unreachable, Update
 from calsync_desktop.sync import mapping as m
 from calsync_desktop.sync.conflicts import restore_conflict
 from calsync_desktop.sync.engine import Decision, SyncResult
@@ -970,6 +970,34 @@ def test_same_field_changed_on_both_sides_newer_wins_and_loser_is_logged(h):
         "Local room",
         "local",
     )
+
+
+@pytest.mark.parametrize("fault", ["crash", "dropped"])
+def test_a_conflict_whose_winner_reached_the_service_before_a_fault_is_logged_once(h, fault):
+    a = h.add_local("Pitch")
+    h.sync()
+    h.clock.advance(minutes=5)
+    h.calendar.edit(h.remote_for(a.id).remote_id, location="Remote room")
+    h.clock.advance(minutes=5)
+    h.edit_local(a.id, location="Local room")
+    if fault == "crash":  # the winner is written remotely, then the process dies
+        h.provider.crash_after_write = True
+        with pytest.raises(Crash):
+            h.sync()
+    else:  # the write fails: the next run merges the same conflict again
+        write_batch = h.calendar.write_batch
+
+        def failing(writes):
+            h.calendar.write_batch = write_batch
+            raise Unreachable("The connection to the calendar service was dropped.")
+
+        h.calendar.write_batch = failing
+        with pytest.raises(Unreachable):
+            h.sync()
+    h.sync()
+    assert h.local(a.id).location == "Local room" == h.remote_for(a.id).location
+    lost = [(c.field, c.lost_value, c.lost_side) for c in h.store.conflicts(h.account.id)]
+    assert lost == [("location", "Remote room", "remote")]
 
 
 def test_a_lost_conflict_value_can_be_restored(h):
