@@ -13,6 +13,7 @@ mass-deletion guard's look.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from calsync_desktop.meetings import NOT_ON_CALENDAR
 from calsync_desktop.model import Appointment, new_id
@@ -215,6 +216,10 @@ class Planner:
                 event = events[link.remote_id]
             elif local_id in remote_by_local:
                 event = remote_by_local[local_id]
+                if link is not None:
+                    # our event under a new remote id (made again by a run that
+                    # died before its links committed): the link follows it
+                    link = replace(link, remote_id=event.remote_id)
             if link is None and event is None:
                 if local is not None:
                     unlinked_locals.append(local)

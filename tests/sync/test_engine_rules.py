@@ -1165,6 +1165,26 @@ def test_mass_deletion_guard_restore_brings_them_back(h):
     assert not h.sync().stopped
 
 
+def test_a_restore_killed_before_its_links_commit_links_the_events_it_made_again(h):
+    items = _many(h, 3)
+    for remote_id in list(h.calendar.events):
+        h.calendar.remove(remote_id)
+    h.calendar.expire_sync_state()
+    h.decision = Decision.RESTORE
+    h.provider.crash_after_write = True  # made again remotely, then the process dies
+    with pytest.raises(Crash):
+        h.sync()
+    moved = h.local(items[0].id).start + timedelta(hours=3)
+    h.edit_local(items[0].id, start=moved, end=moved + timedelta(hours=1))
+    h.sync()
+    assert len(h.calendar.events) == 3 and len(h.all_local()) == 3
+    assert link_pairs(h) == {a.id: h.remote_for(a.id).remote_id for a in items}
+    assert h.remote_for(items[0].id).start == moved
+    seen = writes_seen(h)
+    h.sync()
+    assert seen == []
+
+
 def test_a_few_deletions_do_not_trip_the_guard(h):
     items = _many(h, 40)
     for a in items[:5]:
