@@ -240,9 +240,15 @@ class Undo:
         # the targets: each side as it was before the run
         target = c.local_before if c.local_changed or c.deleted_here else current
         remote_target = c.remote_before if c.remote_changed else None
-        # deleted there before the run, here by it: it comes back there too
+        # deleted there before the run, here by it: it comes back there too, unless
+        # it is someone else's meeting (never made again as the user's own, SPEC §10)
         deleted_here_by_run = c.local_before is not None and c.local_after is None
-        recreated = deleted_here_by_run and not c.remote_changed and c.version_after is None
+        recreated = (
+            deleted_here_by_run
+            and not c.remote_changed
+            and c.version_after is None
+            and not c.local_before.organised_by_someone_else
+        )
         if recreated:
             remote_target = m.local_fields(target)
         item.target, item.target_remote = target, remote_target

@@ -383,3 +383,31 @@ def test_an_undo_puts_back_an_attendees_name_as_it_was_there(h, clock):
     assert result.left_alone == [] and result.counts == {"update": 1}
     assert [(p.name, p.email) for p in h.remote_for(a.id).attendees] == [("Bob", "bob@x.example")]
     assert [p.name for p in h.local(a.id).participants] == ["Robert"]  # here as before the run
+
+
+def test_undo_never_makes_someone_elses_meeting_again_as_the_users_own(h, clock):
+    """A meeting its organiser took off the calendar was deleted here by the
+    run: the undo brings it back in the Sales Calendar only, never as a new
+    event of the user's own on the service (SPEC §10), and the next sync keeps
+    it here, unlinked, without making it either."""
+    from calsync_desktop.model import Organizer
+
+    dana = Organizer("Dana Boss", "dana@acme.example")
+    e = h.add_remote("Board meeting", organizer_is_self=False, organizer=dana)
+    h.sync()
+    local = h.local_for(e.remote_id)
+    clock.advance(minutes=5)
+    h.calendar.remove(e.remote_id)
+    h.sync()
+    assert h.local(local.id) is None
+    clock.advance(minutes=5)
+    plan = undo(h, dry_run=True)
+    assert [(i.local, i.remote) for i in plan.put_back] == [("restore", "")]
+    result = undo(h)
+    assert result.errors == [] and result.left_alone == []
+    assert h.calendar.events == {}, "nothing is made on the service"
+    back = h.local(local.id)
+    assert back.organizer == dana and back.contents == "Board meeting"
+    h.sync()
+    assert h.calendar.events == {}
+    assert h.local(local.id).organizer == dana
