@@ -266,7 +266,9 @@ def validate_zone(name: str) -> ZoneInfo:
 
 
 def validate_rrule(rule: str, start: datetime, tz: str) -> None:
-    """A rule calendar services accept: daily to yearly, at most 999 occurrences."""
+    """A rule calendar services accept: daily to yearly, every 1 or more days,
+    weeks, months or years, at most 999 occurrences, and at least one (a series
+    without any would be in no list and no view)."""
     parts = rules.rule_parts(rule)
     if parts.get("FREQ") not in rules.FREQUENCIES:
         raise InvalidAppointment(
@@ -276,10 +278,19 @@ def validate_rrule(rule: str, start: datetime, tz: str) -> None:
         raise InvalidAppointment(
             f"Invalid recurrence rule {rule!r}: at most {rules.MAX_COUNT} occurrences."
         )
+    if not rules.interval_ok(parts):
+        raise InvalidAppointment(
+            f"Invalid recurrence rule {rule!r}: INTERVAL must be a whole number, 1 or more."
+        )
     try:
-        rrulestr("RRULE:" + rule, dtstart=start.astimezone(ZoneInfo(tz)))
+        expanded = rrulestr("RRULE:" + rule, dtstart=start.astimezone(ZoneInfo(tz)))
     except (ValueError, TypeError) as exc:
         raise InvalidAppointment(f"Invalid recurrence rule {rule!r}: {exc}") from exc
+    if next(iter(expanded), None) is None:
+        raise InvalidAppointment(
+            f"Invalid recurrence rule {rule!r}: it has no occurrence from the start on"
+            " (look at its COUNT, UNTIL and BY… parts)."
+        )
 
 
 def validate(appointment: Appointment) -> Appointment:

@@ -67,6 +67,14 @@ def until_instant(value: str, tz: str) -> datetime:
     return moment.replace(tzinfo=UTC if value.endswith("Z") else ZoneInfo(tz))
 
 
+def interval_ok(parts: dict[str, str]) -> bool:
+    """Whether a rule's INTERVAL (of :func:`rule_parts`) moves on: a whole
+    number from 1 (dateutil never ends expanding an INTERVAL of 0, and fails on
+    a negative one)."""
+    interval = parts.get("INTERVAL", "1")
+    return interval.isdigit() and int(interval) >= 1
+
+
 def repetition_problem(rule: str) -> str | None:
     """None for a rule the Sales Calendar holds, else what is wrong, in words
     fit for the skipped-items list ("it repeats every second")."""
@@ -74,8 +82,10 @@ def repetition_problem(rule: str) -> str | None:
     freq = parts.get("FREQ", "")
     if freq not in FREQUENCIES:
         return f"it repeats {_TOO_OFTEN.get(freq, 'in an unknown way')}"
+    if not interval_ok(parts):
+        return f"it repeats at an interval of {parts['INTERVAL']!r}"
     count = parts.get("COUNT", "")
-    if count and (not count.isdigit() or int(count) > MAX_COUNT):
+    if count and (not count.isdigit() or not 1 <= int(count) <= MAX_COUNT):
         shown = f"{int(count):,}" if count.isdigit() else repr(count)
         return f"it repeats {shown} times"
     return None

@@ -74,6 +74,10 @@ def test_an_unreadable_until_is_a_value_error(until):
         ("FREQ=DAILY;COUNT=1000", "it repeats 1,000 times"),
         ("FREQ=DAILY;COUNT=1000000000", "it repeats 1,000,000,000 times"),
         ("FREQ=DAILY;COUNT=-1", "it repeats '-1' times"),
+        ("FREQ=DAILY;COUNT=0", "it repeats 0 times"),
+        ("FREQ=WEEKLY;INTERVAL=0", "it repeats at an interval of '0'"),
+        ("FREQ=WEEKLY;INTERVAL=-1", "it repeats at an interval of '-1'"),
+        ("FREQ=WEEKLY;INTERVAL=2", None),
     ],
 )
 def test_the_sales_calendar_holds_daily_to_yearly_series_of_at_most_999(rule, problem):

@@ -1,0 +1,46 @@
+"""Odd input a user may give the command line, and what it must not do with it:
+hang, print a traceback, or keep what no list or view can show."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cli.test_bad_input import one_line_error
+
+SPAN = ("--start", "2026-11-24T09:00", "--end", "2026-11-24T09:15")
+
+
+@pytest.mark.parametrize(
+    ("rule", "fragment"),
+    [
+        # dateutil never ends expanding an INTERVAL of 0 and fails on a negative one
+        ("FREQ=WEEKLY;INTERVAL=0", "INTERVAL must be a whole number, 1 or more"),
+        ("FREQ=WEEKLY;INTERVAL=-1", "INTERVAL must be a whole number, 1 or more"),
+        ("FREQ=DAILY;INTERVAL=x", "INTERVAL must be a whole number, 1 or more"),
+        # rules that give no occurrence at all: the series would be in no list
+        ("FREQ=DAILY;COUNT=0", "no occurrence"),
+        ("FREQ=DAILY;UNTIL=20261101T000000Z", "no occurrence"),
+        ("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=9", "no occurrence"),
+        ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "no occurrence"),
+    ],
+)
+def test_a_rule_that_never_moves_on_or_never_occurs_is_refused(cli, rule, fragment):
+    one_line_error(
+        cli("appointments", "add", "--contents", "Standup", *SPAN, "--rrule", rule), fragment
+    )
+    assert cli.store.count_appointments() == 0
+    added = cli.add("--contents", "Standup", *SPAN)
+    one_line_error(cli("appointments", "edit", added["id"], "--rrule", rule), fragment)
+    assert cli.store.get_appointment(added["id"]).recurrence is None
+    listed = cli.json("appointments", "list", "--from", "2026-11-24", "--to", "2026-12-31")
+    assert [o["id"] for o in listed] == [added["id"]]
+
+
+def test_a_rule_that_occurs_is_taken_and_listed(cli):
+    added = cli.add("--contents", "Standup", *SPAN, "--rrule", "FREQ=WEEKLY;INTERVAL=2;COUNT=3")
+    listed = cli.json("appointments", "list", "--from", "2026-11-24", "--to", "2026-12-31")
+    assert [o["start"][:10] for o in listed if o["id"] == added["id"]] == [
+        "2026-11-24",
+        "2026-12-08",
+        "2026-12-22",
+    ]
