@@ -245,10 +245,34 @@ class UndoMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ remote side
 
-    @rule(word=words, day=days, hour=hours, location=locations)
-    def add_remote(self, word, day, hour, location):
+    @rule(
+        word=words,
+        day=days,
+        hour=hours,
+        location=locations,
+        private=st.booleans(),
+        daily=st.booleans(),
+        invited=people,
+    )
+    def add_remote(self, word, day, hour, location, private, daily, invited):
+        """An event made there: maybe private, a daily series, with attendees."""
         if len(self.h.calendar.events) < MOST:
-            self.h.add_remote(self.title(word), start=self.h.at(day, hour), location=location)
+            self.h.add_remote(
+                self.title(word),
+                start=self.h.at(day, hour),
+                location=location,
+                private=private,
+                recurrence=Recurrence("FREQ=DAILY;COUNT=3") if daily else None,
+                attendees=tuple(invited),
+            )
+
+    @rule(which=picks, private=st.booleans())
+    def set_private_remote(self, which, private):
+        if items := self.events():
+            e = items[which % len(items)]
+            self.title("")
+            self.h.calendar.edit(e.remote_id, private=private)
+            self.touch_remote(e.remote_id)
 
     @rule(which=picks, word=words, location=locations)
     def edit_remote(self, which, word, location):
