@@ -408,7 +408,7 @@ def pg_machine(pg_cluster):
 
 TestUndoMachinePostgres = pytest.mark.usefixtures("pg_machine")(PostgresUndoMachine.TestCase)
 TestUndoMachinePostgres.settings = settings(
-    max_examples=10,
+    max_examples=20,
     stateful_step_count=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
