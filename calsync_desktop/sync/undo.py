@@ -240,15 +240,9 @@ class Undo:
         # the targets: each side as it was before the run
         target = c.local_before if c.local_changed or c.deleted_here else current
         remote_target = c.remote_before if c.remote_changed else None
-        # deleted there before the run, here by it: it comes back there too, unless
-        # it is someone else's meeting (never made again as the user's own, SPEC §10)
+        # deleted there before the run, here by it: it comes back there too
         deleted_here_by_run = c.local_before is not None and c.local_after is None
-        recreated = (
-            deleted_here_by_run
-            and not c.remote_changed
-            and c.version_after is None
-            and not c.local_before.organised_by_someone_else
-        )
+        recreated = deleted_here_by_run and not c.remote_changed and c.version_after is None
         if recreated:
             remote_target = m.local_fields(target)
         item.target, item.target_remote = target, remote_target
@@ -308,7 +302,10 @@ class Undo:
             if remote_target is None:
                 item.remote = "delete"
             elif event is None:
-                item.remote = "create"
+                # someone else's meeting gone from the calendar comes back here
+                # only: it is never made again as the user's own (SPEC §10)
+                if not (target is not None and target.organised_by_someone_else):
+                    item.remote = "create"
             else:
                 item.remote = "update"
         return item

@@ -385,11 +385,13 @@ def test_an_undo_puts_back_an_attendees_name_as_it_was_there(h, clock):
     assert [p.name for p in h.local(a.id).participants] == ["Robert"]  # here as before the run
 
 
-def test_undo_never_makes_someone_elses_meeting_again_as_the_users_own(h, clock):
-    """A meeting its organiser took off the calendar was deleted here by the
-    run: the undo brings it back in the Sales Calendar only, never as a new
-    event of the user's own on the service (SPEC §10), and the next sync keeps
-    it here, unlinked, without making it either."""
+@pytest.mark.parametrize("gone", ["taken off by its organiser", "deleted here"])
+def test_undo_never_makes_someone_elses_meeting_again_as_the_users_own(h, clock, gone):
+    """Someone else's meeting the run deleted (here, as its organiser took it
+    off the calendar; or there, as the user had deleted it here): the undo
+    brings it back in the Sales Calendar only, never as a new event of the
+    user's own on the service (SPEC §10), and the next sync keeps it here,
+    unlinked, without making it either."""
     from calsync_desktop.model import Organizer
 
     dana = Organizer("Dana Boss", "dana@acme.example")
@@ -397,9 +399,12 @@ def test_undo_never_makes_someone_elses_meeting_again_as_the_users_own(h, clock)
     h.sync()
     local = h.local_for(e.remote_id)
     clock.advance(minutes=5)
-    h.calendar.remove(e.remote_id)
+    if gone == "deleted here":
+        h.store.delete_appointment(local.id)
+    else:
+        h.calendar.remove(e.remote_id)
     h.sync()
-    assert h.local(local.id) is None
+    assert h.local(local.id) is None and h.calendar.events == {}
     clock.advance(minutes=5)
     plan = undo(h, dry_run=True)
     assert [(i.local, i.remote) for i in plan.put_back] == [("restore", "")]
