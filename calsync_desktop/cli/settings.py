@@ -9,12 +9,15 @@ from typing import Any
 
 from calsync_desktop.cli.common import EMAIL, EXIT_OK, Commands, UsageError, print_json
 from calsync_desktop.services import Services
-from calsync_desktop.store import SETTING_DEFAULTS
+from calsync_desktop.store import SETTING_DEFAULTS, SYNC_INTERVAL_MINUTES
 from calsync_desktop.store.journal import DAYS_SETTING, MAX_CHANGES_SETTING, Journal, Retention
 from calsync_desktop.words import count
 
 EXTRA_SETTINGS: dict[str, Any] = {"sync.paused": False}
 """Settings the app reads that :data:`SETTING_DEFAULTS` does not list."""
+
+RANGES = {"sync.interval_minutes": SYNC_INTERVAL_MINUTES}
+"""Whole-number settings with a range of their own, the window's."""
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -37,8 +40,12 @@ def _value(key: str, text: str, default: Any) -> Any:
             value = int(text)
         except ValueError:
             raise UsageError(f"{key} is a whole number, not {text!r}.") from None
-        if value < 1:
-            raise UsageError(f"{key} must be at least 1.")
+        low, high = RANGES.get(key, (1, None))
+        if key in RETENTION:  # the history's own check, with its range in the message
+            return value
+        if value < low or (high is not None and value > high):
+            within = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise UsageError(f"{key} must be {within}, not {value}.")
         return value
     value = text.strip()
     if key.startswith("advanced.") and value:

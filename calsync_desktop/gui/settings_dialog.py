@@ -49,6 +49,7 @@ from calsync_desktop.gui.meeting_panel import HIDE_DECLINED_SETTING, hide_declin
 from calsync_desktop.gui.sales_calendar_page import SalesCalendarPage
 from calsync_desktop.gui.screen_fit import resize_within_screen
 from calsync_desktop.gui.style import NOTE_STYLE, WARN_STYLE
+from calsync_desktop.store import SYNC_INTERVAL_MINUTES
 from calsync_desktop.words import PRODUCT_NAME
 
 WORKING_DAY_SETTING = "calendar.working_hours"
@@ -326,7 +327,7 @@ class SettingsDialog(QDialog):
     def _sync_tab(self) -> QWidget:
         page = QWidget()
         self.interval = QSpinBox()
-        self.interval.setRange(1, 240)
+        self.interval.setRange(*SYNC_INTERVAL_MINUTES)
         self.interval.setSuffix(" minutes")
         self.interval.setValue(int(self.store.get_setting("sync.interval_minutes", 5)))
         self.interval.setAccessibleName("Sync every")

@@ -32,7 +32,11 @@ the sync history is :mod:`~calsync_desktop.store.journal`.
 
 from __future__ import annotations
 
-from calsync_desktop.store.accounts import SETTING_DEFAULTS, AccountsAndSettings
+from calsync_desktop.store.accounts import (
+    SETTING_DEFAULTS,
+    SYNC_INTERVAL_MINUTES,
+    AccountsAndSettings,
+)
 from calsync_desktop.store.appointments import _appointment_from_json, _appointment_json
 from calsync_desktop.store.core import Clock
 from calsync_desktop.store.errors import AccountBusy, ConcurrentEdit, NotYours, StoreUnavailable
@@ -60,6 +64,7 @@ class Store(TeamCalendar, Links, SyncLogs, AccountsAndSettings):
 
 __all__ = [
     "SETTING_DEFAULTS",
+    "SYNC_INTERVAL_MINUTES",
     "AccountBusy",
     "Clock",
     "ConcurrentEdit",

@@ -25,6 +25,10 @@ SETTING_DEFAULTS = {
     "history.max_changes": 100_000,
 }
 
+SYNC_INTERVAL_MINUTES = (1, 240)
+"""The sync interval's range, the same in Settings and ``calsync settings``
+(the app's timer holds no more than about 24 days)."""
+
 
 class AccountsAndSettings(StoreCore):
     """The accounts and settings of a :class:`calsync_desktop.store.Store`."""

@@ -160,7 +160,7 @@ def test_the_retention_is_set_checked_and_applied_at_once(cli, clock):
     assert cli.json("settings", "history.max_changes") == {"history.max_changes": 100_000}
     _assert_usage_error(cli("settings", "history.days", "400"), "between 1 and 365 days")
     _assert_usage_error(cli("settings", "history.max_changes", "10"), "between 1,000 and")
-    _assert_usage_error(cli("settings", "history.days", "0"), "at least 1")
+    _assert_usage_error(cli("settings", "history.days", "0"), "between 1 and 365 days, not 0")
     assert cli.store.get_setting("history.days") == 30
     assert len(cli.json("history")) == 2
     clock.advance(days=3)

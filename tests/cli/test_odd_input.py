@@ -44,3 +44,10 @@ def test_a_rule_that_occurs_is_taken_and_listed(cli):
         "2026-12-08",
         "2026-12-22",
     ]
+
+
+@pytest.mark.parametrize("minutes", ["0", "241", "99999999999999999999"])
+def test_the_sync_interval_is_in_the_windows_range(cli, minutes):
+    # beyond it the app's timer cannot hold it, and Settings could not show it
+    one_line_error(cli("settings", "sync.interval_minutes", minutes), "must be from 1 to 240, not")
+    assert cli.json("settings", "sync.interval_minutes") == {"sync.interval_minutes": 5}

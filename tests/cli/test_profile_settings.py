@@ -35,7 +35,7 @@ def test_settings_show_set_and_type_check(cli, tmp_path):
     assert cli.store.get_setting("advanced.ca_bundle") == str(bundle.resolve())
 
     _assert_usage_error(cli("settings", "sync.interval_minutes", "often"), "whole number")
-    _assert_usage_error(cli("settings", "sync.interval_minutes", "0"), "at least 1")
+    _assert_usage_error(cli("settings", "sync.interval_minutes", "0"), "from 1 to 240")
     _assert_usage_error(cli("settings", "sync.send_invitations", "maybe"), "true or false")
     _assert_usage_error(
         cli("settings", "advanced.ca_bundle", str(tmp_path / "nope")), "no such file"

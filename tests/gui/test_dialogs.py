@@ -12,6 +12,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel
 
 from calsync_desktop.__main__ import wants_gui
+from calsync_desktop.cli import main as calsync
 from calsync_desktop.gui.appointment_dialog import (
     ALL_DAY_NOTE,
     AppointmentDialog,
@@ -361,6 +362,19 @@ def autostart(tmp_path):
         platform="linux",
         env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")},
     )
+
+
+def test_the_command_line_takes_the_sync_intervals_settings_can_show(services, autostart, qtbot):
+    dialog = SettingsDialog(services, autostart)
+    qtbot.addWidget(dialog)
+    low, high = dialog.interval.minimum(), dialog.interval.maximum()
+    home = str(services.data_dir.parent)
+    for minutes, code in [(low - 1, 2), (low, 0), (high + 1, 2), (high, 0)]:
+        argv = ["--home", home, "settings", "sync.interval_minutes", str(minutes)]
+        assert calsync(argv, services=services) == code, minutes
+    again = SettingsDialog(services, autostart)
+    qtbot.addWidget(again)
+    assert again.interval.value() == high == services.store.get_setting("sync.interval_minutes")
 
 
 def test_settings_save_profile_sync_options_and_advanced(qtbot, services, autostart, tmp_path):
