@@ -30,7 +30,7 @@ from calsync_desktop.cli.common import (
 from calsync_desktop.cli.kinds import installed_module
 from calsync_desktop.services import Services
 from calsync_desktop.store import AccountBusy
-from calsync_desktop.store.journal import Journal, Retention, RunRecord
+from calsync_desktop.store.journal import Journal, Retention, RunRecord, no_such_run
 from calsync_desktop.sync.engine import Decision, MassDeletionGuard
 from calsync_desktop.sync.history import Change, field_changes
 from calsync_desktop.sync.history_words import (
@@ -112,10 +112,7 @@ def _change_view(c: Change, account: str) -> dict[str, Any]:
 def _find_run(services: Services, run_id: int) -> RunRecord:
     record = Journal(services.store).run(run_id)
     if record is None:
-        days = Retention.of(services.store).days
-        raise UsageError(
-            f"There is no sync run {run_id} in the history (it keeps {count(days, 'day')})."
-        )
+        raise UsageError(no_such_run(services.store, run_id))
     return record
 
 

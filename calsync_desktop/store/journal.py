@@ -31,6 +31,7 @@ from calsync_desktop.store import Store
 from calsync_desktop.store import schema as t
 from calsync_desktop.store.accounts import SETTING_DEFAULTS
 from calsync_desktop.store.bulk import insert_tuples
+from calsync_desktop.words import count
 
 DAYS_SETTING = "history.days"
 MAX_CHANGES_SETTING = "history.max_changes"
@@ -324,3 +325,10 @@ def _run(r, undone_by: int | None) -> RunRecord:
         r.undoes,
         undone_by,
     )
+
+
+def no_such_run(store, run_id: int) -> str:
+    """Why run ``run_id`` cannot be shown or undone: not in the history, which
+    keeps as many days as set (Settings › History)."""
+    days = Retention.of(store).days
+    return f"There is no sync run {run_id} in the history (it keeps {count(days, 'day')})."

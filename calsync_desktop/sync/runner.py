@@ -25,7 +25,7 @@ from calsync_desktop.providers.base import (
     Unreachable,
 )
 from calsync_desktop.store import AccountBusy, StoreUnavailable
-from calsync_desktop.store.journal import Journal
+from calsync_desktop.store.journal import Journal, no_such_run
 from calsync_desktop.store.resync import forget_sync
 from calsync_desktop.sync.engine import Confirm, Progress, SyncEngine, SyncResult
 from calsync_desktop.sync.undo import Undo, UndoPlan, UndoRefused, UndoResult
@@ -262,7 +262,7 @@ class SyncRunner:
         record = Journal(store).run(run_id)
         account = store.get_account(record.account_id) if record is not None else None
         if record is None:
-            raise UndoRefused(f"There is no sync run {run_id} in the history (it keeps 30 days).")
+            raise UndoRefused(no_such_run(store, run_id))
         if account is None:
             raise UndoRefused(f"The account of run {run_id} was removed; it cannot be undone.")
         with (

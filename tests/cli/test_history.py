@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from calsync_desktop.accounts.memory import calendar_for
+from calsync_desktop.sync.runner import SyncRunner
+from calsync_desktop.sync.undo import UndoRefused
 from tests.cli.helpers import SECRET, _add_memory_account, _assert_usage_error
 
 
@@ -122,6 +126,11 @@ def test_undo_puts_the_run_back_and_can_itself_be_undone(cli):
 def test_undo_of_a_run_not_in_the_history_is_a_usage_error(cli):
     _assert_usage_error(cli("undo", "999"), "no sync run 999")
     _assert_usage_error(cli("history", "show", "999"), "no sync run 999")
+    # the message gives the retention as set, here and where the window asks
+    cli.ok("settings", "history.days", "14")
+    _assert_usage_error(cli("undo", "999"), "keeps 14 days")
+    with pytest.raises(UndoRefused, match=r"no sync run 999 in the history \(it keeps 14 days\)"):
+        SyncRunner(cli.services).undo_run(999)
 
 
 def test_undo_lists_what_changed_since_and_leaves_it_alone(cli):
