@@ -26,6 +26,7 @@ from calsync_desktop.cli.common import (
 from calsync_desktop.cli.kinds import add_field_options, add_hint, field_values, installed_module
 from calsync_desktop.services import Services
 from calsync_desktop.sync.preview import preview_first_sync
+from calsync_desktop.words import count, noun
 
 
 def account_view(account: Account, services: Services) -> dict[str, Any]:
@@ -84,7 +85,10 @@ def cmd_remove(args: argparse.Namespace, services: Services) -> int:
     account = find_account(services, args.account)
     linked = services.store.linked_count(account.id)
     remove_account(services, account.id, keep_appointments=not args.delete_appointments)
-    fate = "were deleted from" if args.delete_appointments else "stay in"
+    if args.delete_appointments:
+        fate = f"{noun(linked, 'was')} deleted from"
+    else:
+        fate = "stays in" if linked == 1 else "stay in"
     if args.json:
         print_json(
             {
@@ -96,7 +100,8 @@ def cmd_remove(args: argparse.Namespace, services: Services) -> int:
         )
     else:
         print(
-            f"Removed {account.name}. Its {linked} synced appointment(s) {fate} the Sales Calendar."
+            f"Removed {account.name}. Its {count(linked, 'synced appointment')} {fate}"
+            " the Sales Calendar."
         )
         print("  Nothing changed in the remote calendar.")
     return EXIT_OK

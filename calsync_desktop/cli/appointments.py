@@ -47,6 +47,7 @@ from calsync_desktop.model import (
     validate_rrule,
 )
 from calsync_desktop.services import Services
+from calsync_desktop.words import count
 
 LIST_DAYS = 30
 """``appointments list`` without ``--to`` shows this many days."""
@@ -225,7 +226,7 @@ def _print_appointment(
             skipped = ", ".join(when(x, tz) for x in sorted(a.recurrence.exdates))
             repeat += f"; except {skipped}"
         if a.recurrence.overrides:
-            repeat += f"; {len(a.recurrence.overrides)} occurrence(s) changed"
+            repeat += f"; {count(len(a.recurrence.overrides), 'occurrence')} changed"
         rows.append(("repeats", repeat))
     if a.participants and not secret:
         for i, p in enumerate(a.participants):

@@ -19,6 +19,7 @@ from calsync_desktop.cli.common import (
 )
 from calsync_desktop.services import Services
 from calsync_desktop.sync.review import CannotRestore, Conflict, conflicts, restore
+from calsync_desktop.words import count
 
 
 def _view(c: Conflict) -> dict:
@@ -49,7 +50,7 @@ def cmd_conflicts(args: argparse.Namespace, services: Services) -> int:
         print("No conflicts logged.")
         return EXIT_OK
     tz = zone(local_zone_name(services.env))
-    print(f"{len(found)} conflict(s), newest first (the newer change was kept):")
+    print(f"{count(len(found), 'conflict')}, newest first (the newer change was kept):")
     for c in found:
         state = "restored" if c.restored else "deleted since" if not c.exists else ""
         print(

@@ -21,6 +21,7 @@ from calsync_desktop.cli.common import (
 )
 from calsync_desktop.ics import build_ics
 from calsync_desktop.services import Services
+from calsync_desktop.words import count
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
@@ -62,7 +63,7 @@ def cmd_export(args: argparse.Namespace, services: Services) -> int:
         )
     else:
         note = f" ({private} private as busy blocks)" if private else ""
-        print(f"Exported {len(appointments)} appointment(s){note} to {target}.")
+        print(f"Exported {count(len(appointments), 'appointment')}{note} to {target}.")
     return EXIT_OK
 
 

@@ -81,7 +81,7 @@ def cmd_history(args: argparse.Namespace, services: Services) -> int:
         print(f"No sync has changed anything yet (the history keeps {count(days, 'day')}).")
         return EXIT_OK
     tz = zone(local_zone_name(services.env))
-    print(f"{len(runs)} sync run(s) that changed something, newest first:")
+    print(f"{count(len(runs), 'sync run')} that changed something, newest first:")
     for r in runs:
         name = _account_name(services, r.account_id)
         counts = counts_text(r, name)

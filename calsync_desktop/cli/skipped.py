@@ -17,6 +17,7 @@ from calsync_desktop.cli.common import (
 )
 from calsync_desktop.services import Services
 from calsync_desktop.sync.review import skipped_items
+from calsync_desktop.words import count
 
 
 def cmd_skipped(args: argparse.Namespace, services: Services) -> int:
@@ -43,7 +44,7 @@ def cmd_skipped(args: argparse.Namespace, services: Services) -> int:
         print("No skipped items: the last sync of each account left nothing out.")
         return EXIT_OK
     tz = zone(local_zone_name(services.env))
-    print(f"{len(items)} item(s) the last syncs left alone:")
+    print(f"{count(len(items), 'item')} the last syncs left alone:")
     for i in items:
         print(f"  {when(i.at, tz)}  {i.account} · {i.side}: {i.title}")
         print(f"    {i.reason}")

@@ -7,6 +7,7 @@ import argparse
 from calsync_desktop.cli.accounts import account_view, print_accounts
 from calsync_desktop.cli.common import EXIT_OK, Commands, print_json
 from calsync_desktop.services import Services
+from calsync_desktop.words import count
 
 
 def cmd_status(args: argparse.Namespace, services: Services) -> int:
@@ -28,7 +29,10 @@ def cmd_status(args: argparse.Namespace, services: Services) -> int:
     if args.json:
         print_json(status)
         return EXIT_OK
-    print(f"Sales Calendar: {status['appointments']} appointment(s) in {status['sales_calendar']}")
+    print(
+        f"Sales Calendar: {count(status['appointments'], 'appointment')}"
+        f" in {status['sales_calendar']}"
+    )
     print(
         f"Conflicts logged: {status['conflicts']} ({status['conflicts_not_restored']} not restored)"
         f" · Skipped items: {status['skipped']}"

@@ -24,8 +24,9 @@ from calsync_desktop.cli.kinds import add_hint, installed_module
 from calsync_desktop.providers.base import ProviderError
 from calsync_desktop.services import Services
 from calsync_desktop.sync.engine import Decision, MassDeletionGuard, Plan, SyncResult
-from calsync_desktop.sync.preview import plan_clauses, plan_sync
+from calsync_desktop.sync.preview import describe_result, plan_clauses, plan_sync
 from calsync_desktop.sync.runner import Explanation, SyncRunner, explain
+from calsync_desktop.words import count
 
 
 def _calendar_elsewhere(account: Account, module, services: Services) -> bool:
@@ -96,7 +97,7 @@ class _AccountRun:
             r = self.result
             after = services.store.get_account(self.account.id)
             view.update(
-                summary=r.describe(),
+                summary=describe_result(r, self.account.name),
                 counts=r.counts,
                 conflicts=r.conflicts,
                 skipped=r.skipped,
@@ -117,11 +118,11 @@ class _AccountRun:
         elif self.plan:
             print(f"{name} (dry run, nothing written): {plan_clauses(self.plan.summary(), name)}")
             if self.plan.skipped:
-                print(f"  {len(self.plan.skipped)} item(s) would be skipped")
+                print(f"  {count(len(self.plan.skipped), 'item')} would be skipped")
             if self.plan.guard:
                 _print_guard(self.plan.guard, self.account, dry_run=True)
         elif self.result:
-            print(f"{name}: {self.result.describe()}")
+            print(f"{name}: {describe_result(self.result, name)}")
             if self.result.stopped and self.result.guard:
                 _print_guard(self.result.guard, self.account, dry_run=False)
             for error in self.result.errors:

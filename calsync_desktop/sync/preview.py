@@ -119,6 +119,21 @@ def plan_sentences(summary: Mapping[str, int], account: str) -> list[str]:
     return _worded(summary, account, "will") or [NOTHING_WILL.format(account=account)]
 
 
+def describe_result(result: SyncResult, account: str) -> str:
+    """What a sync did, on one line, in the words of the history and the dry
+    run ("1 appointment copied to Work; 1 conflict resolved")."""
+    if result.stopped and result.guard:
+        return f"Stopped before deleting: {result.guard.reason}"
+    parts = ["; ".join(_worded(result.counts, account, "did")) or "nothing to do"]
+    if result.conflicts:
+        parts.append(f"{count(result.conflicts, 'conflict')} resolved")
+    if result.skipped:
+        parts.append(f"{count(result.skipped, 'item')} skipped")
+    if result.errors:
+        parts.append(count(len(result.errors), "error"))
+    return "; ".join(parts)
+
+
 def describe_first_sync(result: SyncResult, account: str) -> str:
     """What a first sync did, in a user's words, with the items it left out."""
     text = sentence("; ".join(_worded(result.counts, account, "did") or [NOTHING_DID]))

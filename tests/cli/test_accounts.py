@@ -117,7 +117,7 @@ def test_accounts_remove_keeps_or_deletes_the_synced_appointments(cli):
     _add_memory_account(cli)
     cli.ok("sync")
     out = cli.ok("accounts", "remove", "me@example.com")
-    assert "1 synced appointment(s) stay in the Sales Calendar" in out
+    assert "1 synced appointment stays in the Sales Calendar" in out
     assert cli.store.list_accounts() == [] and cli.store.count_appointments() == 1
 
     _add_memory_account(cli)

@@ -71,7 +71,7 @@ def test_export_writes_private_appointments_as_busy_blocks(cli, tmp_path):
     target = tmp_path / "out.ics"
 
     out = cli.ok("export", "--ics", str(target))
-    assert "Exported 2 appointment(s) (1 private as busy blocks)" in out
+    assert "Exported 2 appointments (1 private as busy blocks)" in out
     raw = target.read_bytes()
     for hidden in (SECRET, "more secret", SECRET_PLACE, SECRET_GUEST):
         assert hidden.encode() not in raw

@@ -35,7 +35,7 @@ def test_history_lists_the_runs_newest_first_with_account_trigger_and_counts(cli
     assert {r["trigger"] for r in runs} == {"sync now"} and runs[0]["id"] > runs[1]["id"]
     assert cli.json("history", "--account", "me@example.com") == runs
     text = cli.ok("history")
-    assert "2 sync run(s)" in text and "me@example.com (Sync now)" in text
+    assert "2 sync runs" in text and "me@example.com (Sync now)" in text
     assert "calsync undo RUN" in text
 
 
@@ -156,7 +156,7 @@ def test_an_undo_that_puts_nothing_back_names_no_run_of_its_own(cli):
 def test_sync_from_scratch_links_again_and_creates_nothing(cli):
     remote = _two_runs(cli)
     out = cli.ok("sync", "--from-scratch", "--account", "me@example.com")
-    assert out.strip() == "me@example.com: 2 link"
+    assert out.strip() == "me@example.com: 2 appointments linked"
     assert len(remote.events) == 2 and cli.json("status")["appointments"] == 2
     _assert_usage_error(cli("sync", "--from-scratch"), "--from-scratch needs --account")
 

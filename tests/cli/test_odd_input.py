@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.cli.helpers import _add_memory_account
 from tests.cli.test_bad_input import one_line_error
 
 SPAN = ("--start", "2026-11-24T09:00", "--end", "2026-11-24T09:15")
@@ -51,3 +52,14 @@ def test_the_sync_interval_is_in_the_windows_range(cli, minutes):
     # beyond it the app's timer cannot hold it, and Settings could not show it
     one_line_error(cli("settings", "sync.interval_minutes", minutes), "must be from 1 to 240, not")
     assert cli.json("settings", "sync.interval_minutes") == {"sync.interval_minutes": 5}
+
+
+def test_sync_and_counts_read_as_english_not_the_engines_kinds(cli):
+    cli.add("--contents", "Push me", *SPAN)
+    _add_memory_account(cli)
+    out = cli.ok("sync") + cli.ok("history") + cli.ok("status") + cli.ok("export", "--ics", "-")
+    for internal in ("create remotely", "(s)"):
+        assert internal not in out, out
+    assert "me@example.com: 1 appointment copied to me@example.com" in out
+    assert cli.json("sync")["accounts"][0]["summary"] == "nothing to do"
+    assert "1 sync run that changed something" in out and "1 appointment in" in out

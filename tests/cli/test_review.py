@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from calsync_desktop.accounts.memory import calendar_for
 from calsync_desktop.model import Participant
+from calsync_desktop.words import count
 from tests.cli.helpers import SECRET, SECRET_PLACE, _add_memory_account, _assert_usage_error
 
 
@@ -50,7 +51,7 @@ def test_skipped_lists_every_item_a_sync_left_alone_with_its_reason(cli):
     assert by_item["Private appointment"]["private"] is True
     text = cli.ok("skipped")
     assert "Company holiday" in text and by_item["Company holiday"]["reason"] in text
-    assert f"{len(rows)} item(s)" in text
+    assert count(len(rows), "item") in text
     for out in (text, json.dumps(rows), cli.ok("skipped", "--account", "me@example.com")):
         assert SECRET not in out and SECRET_PLACE not in out
     _assert_usage_error(cli("skipped", "--account", "nobody"), "No account")

@@ -22,7 +22,7 @@ def test_sync_then_status_and_accounts_list(cli):
     remote = calendar_for(cli.services, "me@example.com")
 
     out = cli.ok("sync")
-    assert out.strip() == "me@example.com: 1 create remotely"
+    assert out.strip() == "me@example.com: 1 appointment copied to me@example.com"
     assert [e.subject for e in remote.events.values()] == ["Push me"]
 
     remote.add(
@@ -43,7 +43,7 @@ def test_sync_then_status_and_accounts_list(cli):
     assert view["state"] == "ok" and view["paused"] is False and view["linked"] == 2
     assert view["last_sync"] == "2026-11-23T09:00:00+00:00"
     text = cli.ok("status")
-    assert "2 appointment(s)" in text and "me@example.com" in text and "state: ok" in text
+    assert "2 appointments in" in text and "me@example.com" in text and "state: ok" in text
 
     assert cli.json("accounts", "list")[0]["linked"] == 2
     assert "Local test calendar" in cli.ok("accounts", "list")
