@@ -30,6 +30,7 @@ from calsync_desktop.cli.common import (
     print_json,
     read_stdin,
     short,
+    time_span,
     title,
     when,
     zone,
@@ -179,10 +180,7 @@ def span_text(start: datetime, end: datetime, all_day: bool, tz: ZoneInfo) -> st
         if last <= first:
             return f"{first:%a %d %b %Y}, all day"
         return f"{first:%a %d %b %Y} – {last:%a %d %b %Y}, all day"
-    s, e = start.astimezone(tz), end.astimezone(tz)
-    if s.date() == e.date():
-        return f"{when(s, tz)}–{e:%H:%M}"
-    return f"{when(s, tz)} – {when(e, tz)}"
+    return time_span(start, end, tz)
 
 
 RESPONSE_TEXT = {

@@ -114,6 +114,28 @@ def when(value: datetime, zone: ZoneInfo) -> str:
     return value.astimezone(zone).strftime("%a %d %b %Y %H:%M")
 
 
+def time_span(start: datetime, end: datetime, zone: ZoneInfo) -> str:
+    """ "Tue 24 Nov 2026 09:00–10:00" (the end's day too when it is another)."""
+    s, e = start.astimezone(zone), end.astimezone(zone)
+    if s.date() == e.date():
+        return f"{when(s, zone)}–{e:%H:%M}"
+    return f"{when(s, zone)} – {when(e, zone)}"
+
+
+def logged_value(field: str, text: str, zone: ZoneInfo) -> str:
+    """A value the history or the conflict log keeps, as the other commands
+    show it: a time span ("2026-11-24T08:00:00+00:00 – …") in ``zone``."""
+    if field != "time" or " – " not in text:
+        return text
+    try:
+        start, end = (datetime.fromisoformat(p.strip()) for p in text.split(" – ", 1))
+    except ValueError:
+        return text
+    if start.tzinfo is None or end.tzinfo is None:
+        return text
+    return time_span(start, end, zone)
+
+
 def hidden(private: bool, args: argparse.Namespace) -> bool:
     """Whether a private appointment's contents stay hidden in this command's output."""
     return private and not getattr(args, "show_private", False)

@@ -13,6 +13,7 @@ from calsync_desktop.cli.common import (
     chosen_account_id,
     iso,
     local_zone_name,
+    logged_value,
     print_json,
     when,
     zone,
@@ -57,7 +58,8 @@ def cmd_conflicts(args: argparse.Namespace, services: Services) -> int:
             f"  {c.id:>4}  {when(c.at, tz)}  {c.account}: {c.title}"
             + (f" ({state})" if state else "")
         )
-        print(f"        {c.field}: kept {c.kept}; lost {c.lost} (from {c.lost_side})")
+        kept, lost = logged_value(c.field, c.kept, tz), logged_value(c.field, c.lost, tz)
+        print(f"        {c.field}: kept {kept}; lost {lost} (from {c.lost_side})")
     restorable = [c.id for c in found if c.restorable]
     if restorable:
         print(f"To bring a lost value back: calsync conflicts restore ID (e.g. {restorable[0]})")
@@ -72,7 +74,8 @@ def cmd_restore(args: argparse.Namespace, services: Services) -> int:
     if args.json:
         print_json(_view(restored))
         return EXIT_OK
-    print(f"Restored {restored.field} of {restored.title!r}: {restored.lost}.")
+    lost = logged_value(restored.field, restored.lost, zone(local_zone_name(services.env)))
+    print(f"Restored {restored.field} of {restored.title!r}: {lost}.")
     print(f"  The next sync sends it to {restored.account or 'the calendar account'}.")
     return EXIT_OK
 

@@ -23,6 +23,7 @@ from calsync_desktop.cli.common import (
     chosen_account_id,
     iso,
     local_zone_name,
+    logged_value,
     print_json,
     when,
     zone,
@@ -133,6 +134,7 @@ def cmd_show(args: argparse.Namespace, services: Services) -> int:
     for c in changes:
         print(f"  {change_heading(c, name)}")
         for side, field, old, new in change_rows(c):
+            old, new = logged_value(field, old, tz), logged_value(field, new, tz)
             print(f"      {field_words(field)} ({side_words(side, name)}): {old} → {new}")
     return EXIT_OK
 

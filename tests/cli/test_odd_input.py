@@ -3,8 +3,11 @@ hang, print a traceback, or keep what no list or view can show."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from calsync_desktop.accounts.memory import calendar_for
 from tests.cli.helpers import _add_memory_account
 from tests.cli.test_bad_input import one_line_error
 
@@ -63,3 +66,37 @@ def test_sync_and_counts_read_as_english_not_the_engines_kinds(cli):
     assert "me@example.com: 1 appointment copied to me@example.com" in out
     assert cli.json("sync")["accounts"][0]["summary"] == "nothing to do"
     assert "1 sync run that changed something" in out and "1 appointment in" in out
+
+
+def test_history_show_and_conflicts_give_times_as_every_other_command_does(cli):
+    # Europe/Berlin is this computer's zone (the cli fixture's TZ)
+    cli.add("--contents", "Push me", *SPAN)
+    _add_memory_account(cli)
+    cli.ok("sync")
+    run = cli.json("history")[0]["id"]
+    text = cli.ok("history", "show", str(run))
+    assert "Time (me@example.com): — → Tue 24 Nov 2026 09:00–09:15" in text
+    assert "+00:00" not in text
+    # the JSON keeps the journal's own value
+    (change,) = cli.json("history", "show", str(run))["changes"]
+    times = [f["after"] for f in change["fields"] if f["field"] == "time"]
+    assert times == ["2026-11-24T08:00:00+00:00 – 2026-11-24T08:15:00+00:00"]
+
+
+def test_a_conflict_of_times_is_listed_and_restored_in_this_computers_zone(cli):
+    _add_memory_account(cli)
+    added = cli.add("--contents", "Pitch", *SPAN)
+    cli.ok("sync")
+    remote = calendar_for(cli.services, "me@example.com")
+    (event,) = [e for e in remote.events.values() if e.local_id == added["id"]]
+    cli.ok("appointments", "edit", added["id"], "--start", "2026-11-24T11:00")
+    later = datetime(2026, 11, 24, 12, tzinfo=UTC)
+    remote.edit(event.remote_id, start=later, end=later + timedelta(minutes=15))
+    cli.ok("sync")
+    (row,) = cli.json("conflicts")
+    assert row["field"] == "time"
+    text = cli.ok("conflicts")
+    assert "Tue 24 Nov 2026 11:00–11:15" in text and "Tue 24 Nov 2026 13:00–13:15" in text
+    assert "+00:00" not in text
+    out = cli.ok("conflicts", "restore", str(row["id"]))
+    assert "+00:00" not in out and "Tue 24 Nov 2026 1" in out
