@@ -28,6 +28,7 @@ from calsync_desktop.cli.common import (
     local_zone_name,
     parse_time,
     print_json,
+    quoted,
     read_stdin,
     short,
     time_span,
@@ -410,7 +411,7 @@ def cmd_respond(args: argparse.Namespace, services: Services) -> int:
         print_json(appointment_view(saved, args, account_names(services)))
         return EXIT_OK
     name = title(saved.contents, saved.private, args)
-    print(f"Your answer to {name!r}: {RESPONSE_TEXT[saved.my_response]}.")
+    print(f"Your answer to {quoted(name)}: {RESPONSE_TEXT[saved.my_response]}.")
     print("  The next sync sends it to the organiser as your response.")
     if meetings.declined(saved):
         print("  It stays in the Sales Calendar, struck through, and is not busy time.")
@@ -425,7 +426,7 @@ def _report_saved(
         return EXIT_OK
     tz = ZoneInfo(saved.timezone)
     span = span_text(saved.start, saved.end, saved.all_day, tz)
-    print(f"{verb} {title(saved.contents, saved.private, args)!r}, {span} ({saved.timezone})")
+    print(f"{verb} {quoted(title(saved.contents, saved.private, args))}, {span} ({saved.timezone})")
     print(f"  id: {saved.id}")
     if saved.all_day:
         print("  All-day appointments stay in the Sales Calendar: they are not synced.")
@@ -494,7 +495,7 @@ def cmd_delete(args: argparse.Namespace, services: Services) -> int:
     if args.json:
         print_json({"deleted": a.id, "deletion_syncs_to": linked})
         return EXIT_OK
-    print(f"Deleted {title(a.contents, a.private, args)!r} ({a.id}).")
+    print(f"Deleted {quoted(title(a.contents, a.private, args))} ({a.id}).")
     if linked:
         print(f"  The next sync deletes it from {', '.join(linked)} too.")
     return EXIT_OK

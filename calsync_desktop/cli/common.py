@@ -7,6 +7,7 @@ import argparse
 import json
 import re
 import sys
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -149,6 +150,15 @@ def title(contents: str, private: bool, args: argparse.Namespace) -> str:
 
 def short(appointment_id: str) -> str:
     return appointment_id[:8]
+
+
+def quoted(text: str) -> str:
+    """A title in quotes as the user wrote it (apostrophes, emoji joined by
+    U+200D and all), only control characters escaped so none reaches the terminal."""
+    shown = "".join(
+        c.encode("unicode_escape").decode() if unicodedata.category(c) == "Cc" else c for c in text
+    )
+    return f"'{shown}'"
 
 
 def quote(text: str) -> str:

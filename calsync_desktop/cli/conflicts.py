@@ -15,6 +15,7 @@ from calsync_desktop.cli.common import (
     local_zone_name,
     logged_value,
     print_json,
+    quoted,
     when,
     zone,
 )
@@ -75,7 +76,7 @@ def cmd_restore(args: argparse.Namespace, services: Services) -> int:
         print_json(_view(restored))
         return EXIT_OK
     lost = logged_value(restored.field, restored.lost, zone(local_zone_name(services.env)))
-    print(f"Restored {restored.field} of {restored.title!r}: {lost}.")
+    print(f"Restored {restored.field} of {quoted(restored.title)}: {lost}.")
     print(f"  The next sync sends it to {restored.account or 'the calendar account'}.")
     return EXIT_OK
 

@@ -100,3 +100,15 @@ def test_a_conflict_of_times_is_listed_and_restored_in_this_computers_zone(cli):
     assert "+00:00" not in text
     out = cli.ok("conflicts", "restore", str(row["id"]))
     assert "+00:00" not in out and "Tue 24 Nov 2026 1" in out
+
+
+def test_a_title_is_quoted_as_written_with_its_apostrophes_and_emoji(cli):
+    family = 'Sam\'s "big" day 👨\u200d👩\u200d👧 🎉'
+    out = cli.ok("appointments", "add", "--contents", family, *SPAN)
+    assert out.startswith(f"Added '{family}', Tue 24 Nov 2026 09:00–09:15")
+    added = cli.json("appointments", "list", "--from", "2026-11-24", "--to", "2026-11-24")[0]
+    out = cli.ok("appointments", "delete", added["id"])
+    assert out.startswith(f"Deleted '{family}' (")
+    # a control character never reaches the terminal as it is
+    out = cli.ok("appointments", "add", "--contents", "Bell\x07 \x1b[31mred", *SPAN)
+    assert "\x07" not in out and "\x1b" not in out and "Bell\\x07" in out
