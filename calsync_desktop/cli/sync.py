@@ -159,8 +159,10 @@ def cmd_sync(args: argparse.Namespace, services: Services) -> int:
         return Decision.STOP
 
     runner = SyncRunner(services, confirm=confirm)
-    if args.from_scratch and (not args.account or args.dry_run):
-        raise UsageError("--from-scratch needs --account NAME (and is not a dry run).")
+    if args.from_scratch and not args.account:
+        raise UsageError("--from-scratch needs --account NAME.")
+    if args.from_scratch and args.dry_run:
+        raise UsageError("--from-scratch cannot be a dry run.")
     accounts, notes = _targets(args, services, runner)
     runs = []
     for account in accounts:

@@ -270,6 +270,8 @@ class Journal:
         return [_run(r, _undone(undone, r.id)) for r in rows]
 
     def run(self, run_id: int) -> RunRecord | None:
+        if not -(2**63) <= run_id < 2**63:
+            return None  # no run has it: SQLite and PostgreSQL keep 64 bits
         row = self.store._read(select(t.sync_runs).where(_R.id == run_id)).first()
         if row is None:
             return None

@@ -112,3 +112,16 @@ def test_a_title_is_quoted_as_written_with_its_apostrophes_and_emoji(cli):
     # a control character never reaches the terminal as it is
     out = cli.ok("appointments", "add", "--contents", "Bell\x07 \x1b[31mred", *SPAN)
     assert "\x07" not in out and "\x1b" not in out and "Bell\\x07" in out
+
+
+@pytest.mark.parametrize("command", [("undo",), ("undo", "--dry-run"), ("history", "show")])
+def test_a_run_number_beyond_what_a_database_holds_is_no_run(cli, command):
+    huge = str(2**64)
+    one_line_error(cli(*command, huge), f"There is no sync run {huge}")
+
+
+def test_from_scratch_says_what_is_wrong_with_how_it_was_asked(cli):
+    _add_memory_account(cli)
+    one_line_error(cli("sync", "--from-scratch"), "--from-scratch needs --account NAME.")
+    asked = ("sync", "--from-scratch", "--account", "me@example.com", "--dry-run")
+    one_line_error(cli(*asked), "--from-scratch cannot be a dry run.")
