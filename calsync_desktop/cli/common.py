@@ -218,7 +218,9 @@ def parse_time(text: str, zone: ZoneInfo, option: str) -> tuple[datetime, bool]:
         else:
             aware, exists = value, True
         value = aware.astimezone(UTC)
-    except (ValueError, OverflowError):
+    except OverflowError:  # a time at the very edge of the calendar, moved to UTC
+        raise UsageError(_out_of_range(option, text)) from None
+    except ValueError:
         raise UsageError(
             f"{option}: {text!r} is not an ISO 8601 date and time "
             "(for example 2026-11-24T09:00+01:00, 2026-11-24T08:00Z or '2026-11-24 09:00')."
@@ -226,8 +228,12 @@ def parse_time(text: str, zone: ZoneInfo, option: str) -> tuple[datetime, bool]:
     if not exists:
         raise UsageError(f"{option}: {text} does not exist in {zone.key} (the clocks change then).")
     if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise UsageError(f"{option}: {text} is out of range (years {FIRST_YEAR} to {LAST_YEAR}).")
+        raise UsageError(_out_of_range(option, text))
     return value, date_only
+
+
+def _out_of_range(option: str, text: str) -> str:
+    return f"{option}: {text} is out of range (years {FIRST_YEAR} to {LAST_YEAR})."
 
 
 def day_start(day: date, zone: ZoneInfo) -> datetime:

@@ -125,3 +125,8 @@ def test_from_scratch_says_what_is_wrong_with_how_it_was_asked(cli):
     one_line_error(cli("sync", "--from-scratch"), "--from-scratch needs --account NAME.")
     asked = ("sync", "--from-scratch", "--account", "me@example.com", "--dry-run")
     one_line_error(cli(*asked), "--from-scratch cannot be a dry run.")
+
+
+@pytest.mark.parametrize("edge", ["0001-01-01", "0001-01-01T00:30", "9999-12-31T23:59-12:00"])
+def test_a_time_at_the_calendars_edge_is_out_of_range_not_unreadable(cli, edge):
+    one_line_error(cli("appointments", "list", "--from", edge), f"--from: {edge} is out of range")
