@@ -59,6 +59,7 @@ from calsync_desktop.sync.runner import SyncRunner
 from tests.fakes.kit import IMPOSSIBLE_DATE, RemoteCalendar
 
 from .e2e_history import HistoryContract
+from .e2e_undo_machine import UndoMachineContract
 from .harness import Crash, EngineHarness
 
 ZOOM = "https://acme.zoom.us/j/5551234567?pwd=abc"
@@ -148,6 +149,16 @@ class E2EHarness(EngineHarness):
         except NotFound:
             return None
 
+    def remote_events(self) -> list[RemoteEvent]:
+        """Every event the server holds, read through the product's provider."""
+        return [e for rid in self.server.event_ids() if (e := self.remote(rid)) is not None]
+
+    def edit_remote(self, remote_id, **changes) -> None:
+        self.server.edit_event(remote_id, **changes)
+
+    def delete_remote(self, remote_id) -> None:
+        self.server.delete_event(remote_id)
+
     def add_remote(self, subject="Call with Globex", start=None, hours=1, **fields) -> str:
         """Another client creates an event (two days ahead unless told); returns its id."""
         start = start or self.clock() + timedelta(days=2)
@@ -191,7 +202,7 @@ def _many(h: E2EHarness, n: int):
     return items
 
 
-class EndToEndContract(HistoryContract):
+class EndToEndContract(HistoryContract, UndoMachineContract):
     """The sync rules as a user sees them, whatever the service.
 
     ``retry_cases``: the faults a service answers with a "wait, then retry", as

@@ -49,12 +49,14 @@ days = st.integers(min_value=1, max_value=10)
 hours = st.integers(min_value=7, max_value=18)
 picks = st.integers(min_value=0, max_value=99)
 people = st.lists(
-    st.builds(Participant, st.sampled_from(["Ann", "Bob"]), st.sampled_from(["ann@x", "bob@x"])),
+    st.builds(
+        Participant,
+        st.sampled_from(["Ann", "Bob"]),
+        st.sampled_from(["ann@example.com", "bob@example.com"]),
+    ),
     max_size=2,
     unique_by=lambda p: p.email,
 )
-#: at most this many appointments on a side: the mass-deletion guard stays quiet
-MOST = 8
 
 
 class Clock:
@@ -95,6 +97,9 @@ def sides_of(state: tuple[dict, dict], change: Change) -> tuple[dict | None, dic
 
 
 class UndoMachine(RuleBasedStateMachine):
+    #: at most this many appointments on a side: the mass-deletion guard stays quiet
+    most = 8
+
     def open_store(self) -> Store:
         """The Sales Calendar this run syncs: a fresh SQLite file."""
         return Store.open(self.dir / "cal.sqlite3", self.clock)
@@ -129,7 +134,7 @@ class UndoMachine(RuleBasedStateMachine):
         return sorted(self.h.all_local(), key=lambda a: a.contents)
 
     def events(self):
-        return [self.h.calendar.events[k] for k in sorted(self.h.calendar.events)]
+        return sorted(self.h.remote_events(), key=lambda e: e.remote_id)
 
     def touch(self, *ids: str | None) -> None:
         """These appointments (local or remote ids) changed after every run so far."""
@@ -143,7 +148,7 @@ class UndoMachine(RuleBasedStateMachine):
 
     def touch_remote(self, remote_id: str) -> None:
         rows = self.store.status_for_remote(self.h.account.id, [remote_id])
-        event = self.h.calendar.events.get(remote_id)
+        event = self.h.remote(remote_id)
         self.touch(
             remote_id,
             rows[remote_id].local_id if remote_id in rows else None,
@@ -201,7 +206,7 @@ class UndoMachine(RuleBasedStateMachine):
         weekly=st.booleans(),
     )
     def add_local(self, word, day, hour, location, two_lines, weekly):
-        if len(self.h.all_local()) >= MOST:
+        if len(self.h.all_local()) >= self.most:
             return
         contents = self.title(word) + ("\nagenda: pricing" if two_lines else "")
         self.h.add_local(
@@ -256,7 +261,7 @@ class UndoMachine(RuleBasedStateMachine):
     )
     def add_remote(self, word, day, hour, location, private, daily, invited):
         """An event made there: maybe private, a daily series, with attendees."""
-        if len(self.h.calendar.events) < MOST:
+        if len(self.h.remote_events()) < self.most:
             self.h.add_remote(
                 self.title(word),
                 start=self.h.at(day, hour),
@@ -271,14 +276,14 @@ class UndoMachine(RuleBasedStateMachine):
         if items := self.events():
             e = items[which % len(items)]
             self.title("")
-            self.h.calendar.edit(e.remote_id, private=private)
+            self.h.edit_remote(e.remote_id, private=private)
             self.touch_remote(e.remote_id)
 
     @rule(which=picks, word=words, location=locations)
     def edit_remote(self, which, word, location):
         if items := self.events():
             e = items[which % len(items)]
-            self.h.calendar.edit(e.remote_id, subject=self.title(word), body="", location=location)
+            self.h.edit_remote(e.remote_id, subject=self.title(word), body="", location=location)
             self.touch_remote(e.remote_id)
 
     @rule(which=picks, shift=st.integers(min_value=1, max_value=3))
@@ -287,7 +292,7 @@ class UndoMachine(RuleBasedStateMachine):
             e = items[which % len(items)]
             self.title("")
             delta = timedelta(hours=shift)
-            self.h.calendar.edit(e.remote_id, start=e.start + delta, end=e.end + delta)
+            self.h.edit_remote(e.remote_id, start=e.start + delta, end=e.end + delta)
             self.touch_remote(e.remote_id)
 
     @rule(which=picks)
@@ -295,7 +300,7 @@ class UndoMachine(RuleBasedStateMachine):
         if items := self.events():
             e = items[which % len(items)]
             self.touch_remote(e.remote_id)
-            self.h.calendar.remove(e.remote_id)
+            self.h.delete_remote(e.remote_id)
 
     # ------------------------------------------------------------------ sync and undo
 
@@ -340,7 +345,7 @@ class UndoMachine(RuleBasedStateMachine):
             self.h.edit_local(change.local_id, contents=self.title(word))
             self.touch_local(change.local_id)
         elif (event := self.h.remote_for(change.local_id)) is not None:
-            self.h.calendar.edit(event.remote_id, subject=self.title(word), body="")
+            self.h.edit_remote(event.remote_id, subject=self.title(word), body="")
             self.touch_remote(event.remote_id)
         self.undo(run_id)
 
