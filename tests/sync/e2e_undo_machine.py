@@ -6,7 +6,9 @@ client library over HTTP. Its rules and checks are the memory machine's own
 run on both sides, read in the Sales Calendar's terms; nothing duplicated; the
 undo of an undo gives back the state after the run). Kept small, as real
 servers are slow: 8 examples of 10 steps, at most four appointments a
-side, events made there single (a series made there is the memory machine's).
+side, events made there single (a series made there is the memory machine's),
+and each example starts with a sync of two appointments and an event, so that
+its few steps find runs to undo.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from hypothesis.stateful import initialize, rule, run_state_machine_as_test
 
 from calsync_desktop.sync.engine import Decision
 
-from .harness import EngineHarness
 from .test_undo_machine import UndoMachine, days, hours, locations, people, words
 
 
@@ -34,7 +35,7 @@ class E2EUndoMachine(UndoMachine):
 
     @initialize()
     def setup(self):
-        self.h: EngineHarness = self.make_harness()
+        self.h = self.make_harness()
         self.h.decision = Decision.APPLY
         self.store, self.clock = self.h.store, self.h.clock
         for remote_id in self.h.server.event_ids():

@@ -18,7 +18,8 @@ After each undo of a run:
   is checked as above.
 
 Over a real store (a SQLite file, and a team PostgreSQL database as a member)
-and the memory calendar service.
+and the memory calendar service; tests/sync/e2e_undo_machine.py runs it against
+each test server.
 """
 
 from __future__ import annotations
