@@ -78,7 +78,15 @@ def parse_participant(text: str) -> Participant:
 
 
 def _participants(texts: Iterable[str], old: Iterable[Participant] = ()) -> tuple[Participant, ...]:
-    return editing.keep_answers([parse_participant(t) for t in texts], old)
+    """The participants given, each address once (case aside: a calendar service
+    keeps one guest per address and refuses the whole event otherwise)."""
+    people = [parse_participant(t) for t in texts]
+    seen: set[str] = set()
+    for p in people:
+        if p.email and p.email.lower() in seen:
+            raise UsageError(f"--participant: {p.email} is given twice.")
+        seen.add((p.email or "").lower())
+    return editing.keep_answers(people, old)
 
 
 # --------------------------------------------------------------------------- views

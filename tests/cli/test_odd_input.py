@@ -130,3 +130,15 @@ def test_from_scratch_says_what_is_wrong_with_how_it_was_asked(cli):
 @pytest.mark.parametrize("edge", ["0001-01-01", "0001-01-01T00:30", "9999-12-31T23:59-12:00"])
 def test_a_time_at_the_calendars_edge_is_out_of_range_not_unreadable(cli, edge):
     one_line_error(cli("appointments", "list", "--from", edge), f"--from: {edge} is out of range")
+
+
+def test_a_participants_address_is_taken_once(cli):
+    # Google keeps one guest per address, case aside, and refuses the whole event
+    twice = ("--participant", "Ann <ann@example.com>", "--participant", "Ann B <ANN@example.com>")
+    one_line_error(cli("appointments", "add", "--contents", "Pitch", *SPAN, *twice), "given twice")
+    assert cli.store.count_appointments() == 0
+    added = cli.add("--contents", "Pitch", *SPAN, "--participant", "Bob", "--participant", "Cy")
+    one_line_error(
+        cli("appointments", "edit", added["id"], *twice), "ANN@example.com is given twice"
+    )
+    assert [p.name for p in cli.store.get_appointment(added["id"]).participants] == ["Bob", "Cy"]
