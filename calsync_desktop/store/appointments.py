@@ -370,6 +370,14 @@ class Appointments(StoreCore):
             out.update({r.id: r.seq for r in rows})
         return out
 
+    def ids_with_ical_uids(self, uids: Iterable[str]) -> list[str]:
+        """The ids of this store's own appointments that remember one of ``uids``."""
+        out: list[str] = []
+        for chunk in _chunks(list(uids)):
+            rows = self._read(select(_A.id).where(_A.owner == self.owner, _A.ical_uid.in_(chunk)))
+            out.extend(r.id for r in rows)
+        return out
+
     def get_appointment(self, appointment_id: str) -> Appointment | None:
         found = self.get_appointments([appointment_id])
         return found.get(appointment_id)

@@ -243,6 +243,8 @@ class Planner:
 
         # first sync: link unlinked events and appointments that are the same
         matches = match(unlinked_locals, unlinked_events, run.scope, seqs) if full else {}
+        if not full:
+            self._link_by_uid(unlinked_events, touched, claimed_remote, actions, skipped)
         for local in unlinked_locals:
             touched.add(local.id)
             event = matches.get(local.id)
@@ -285,6 +287,39 @@ class Planner:
         self._frozen(plan)
         plan.guard = self._guard(plan)
         return plan
+
+    def _link_by_uid(
+        self,
+        events: list[RemoteEvent],
+        touched: set[str],
+        claimed: set[str],
+        actions: list[Action],
+        skipped: list[SkippedEntry],
+    ) -> None:
+        """A new event in a listing of changes that an unlinked appointment here
+        knows by its iCalUID (one the first sync left alone, out of scope then
+        on one side) is that appointment's: linked, never copied (SPEC §4)."""
+        run = self.run
+        store, account_id = run.store, run.account.id
+        by_uid = {e.ical_uid: e for e in events if e.ical_uid and e.remote_id not in claimed}
+        if not by_uid:
+            return
+        ids = [i for i in store.ids_with_ical_uids(by_uid) if i not in touched]
+        linked = store.status_for(account_id, ids)
+        found = store.get_appointments([i for i in ids if i not in linked])
+        seqs = store.appointment_seqs(found)
+        mine = [a for a in found.values() if self._mine(a)]
+        for local_id, event in match(mine, by_uid.values(), run.scope, seqs).items():
+            local = found[local_id]
+            if event.ical_uid != local.ical_uid:
+                continue  # only the iCalUID is evidence here
+            touched.add(local_id)
+            claimed.add(event.remote_id)
+            reason = run.scope.local_reason(local) or run.scope.remote_reason(event)
+            if reason is None:
+                actions.append(LinkExisting.between(run, local, seqs.get(local_id, 0), event))
+            else:
+                skipped.append(run.skip("local", local_id, name_of(local), reason))
 
     def _frozen(self, plan: Plan) -> None:
         """Linked items out of scope are listed as skipped, however they left

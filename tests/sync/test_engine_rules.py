@@ -861,6 +861,22 @@ def test_an_appointment_linked_by_its_contents_is_recognised_by_that_events_ical
     assert link_pairs(h) == {a.id: e.remote_id}
 
 
+def test_an_event_back_in_scope_after_the_first_sync_links_to_the_appointment_with_its_ical_uid(
+    h, services
+):
+    e = h.add_remote("Demo for Initech", start=h.at(5))
+    h.sync()
+    a = h.local_for(e.remote_id)
+    h.calendar.edit(e.remote_id, all_day=True)  # out of scope on the service
+    h.sync()
+    readd_account(h, services)
+    h.sync()  # the same item, out of scope there: neither linked nor copied
+    h.calendar.edit(e.remote_id, all_day=False)  # back in scope: listed as changed
+    h.sync()
+    assert len(h.all_local()) == 1 and len(h.calendar.events) == 1
+    assert link_pairs(h) == {a.id: e.remote_id}
+
+
 # the order of evidence (SPEC §4): local id, then iCalUID, then the whole contents + start + end
 EVIDENCE_CASES = {
     "the iCalUID beats the same contents and time": (
