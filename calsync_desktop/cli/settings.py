@@ -7,7 +7,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from calsync_desktop.cli.common import EMAIL, EXIT_OK, Commands, UsageError, print_json
+from calsync_desktop.cli.common import (
+    EMAIL,
+    EXIT_OK,
+    Commands,
+    UsageError,
+    find_account,
+    print_json,
+)
 from calsync_desktop.services import Services
 from calsync_desktop.store import SETTING_DEFAULTS, SYNC_INTERVAL_MINUTES
 from calsync_desktop.store.journal import DAYS_SETTING, MAX_CHANGES_SETTING, Journal, Retention
@@ -15,6 +22,9 @@ from calsync_desktop.words import count
 
 EXTRA_SETTINGS: dict[str, Any] = {"sync.paused": False}
 """Settings the app reads that :data:`SETTING_DEFAULTS` does not list."""
+
+DEFAULT_ACCOUNT = "app.default_account"
+"""Where new appointments go: an account's id."""
 
 RANGES = {"sync.interval_minutes": SYNC_INTERVAL_MINUTES}
 """Whole-number settings with a range of their own, the window's."""
@@ -77,6 +87,9 @@ def cmd_settings(args: argparse.Namespace, services: Services) -> int:
         value = _value(args.key, args.value, known[args.key])
         if args.key in RETENTION:
             dropped = _keep_history(services, args.key, value)
+        elif args.key == DEFAULT_ACCOUNT and value:
+            # the app keeps the account's id: a name or email is found as --account finds it
+            store.set_setting(args.key, find_account(services, value).id)
         else:
             store.set_setting(args.key, value)
     keys = [args.key] if args.key is not None else list(known)

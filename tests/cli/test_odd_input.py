@@ -142,3 +142,16 @@ def test_a_participants_address_is_taken_once(cli):
         cli("appointments", "edit", added["id"], *twice), "ANN@example.com is given twice"
     )
     assert [p.name for p in cli.store.get_appointment(added["id"]).participants] == ["Bob", "Cy"]
+
+
+def test_the_default_account_is_set_by_name_or_email_and_kept_as_the_app_reads_it(cli):
+    account = _add_memory_account(cli, "--name", "Work")["account"]
+    one_line_error(cli("settings", "app.default_account", "nobody"), "No account 'nobody'")
+    assert cli.store.get_setting("app.default_account") == ""
+    for given in ("Work", "me@example.com", account["id"]):
+        cli.ok("settings", "app.default_account", given)
+        assert cli.store.get_setting("app.default_account") == account["id"]
+    added = cli.add("--contents", "Pitch", *SPAN)
+    assert cli.store.get_appointment(added["id"]).account_id == account["id"]
+    cli.ok("settings", "app.default_account", "")
+    assert cli.store.get_setting("app.default_account") == ""
