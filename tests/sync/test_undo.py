@@ -7,11 +7,14 @@ calendar service."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from calsync_desktop.model import Participant, Recurrence
+from calsync_desktop.model import Appointment, InviteStatus, Participant, Recurrence, new_id
 from calsync_desktop.providers.base import Update
 from calsync_desktop.store.journal import Journal
+from calsync_desktop.sync import mapping as m
 from calsync_desktop.sync.engine import Decision
 from calsync_desktop.sync.history_words import item_words
 from calsync_desktop.sync.undo import Undo, UndoRefused
@@ -416,3 +419,22 @@ def test_undo_never_makes_someone_elses_meeting_again_as_the_users_own(h, clock,
     h.sync()
     assert h.calendar.events == {}
     assert h.local(local.id).organizer == dana
+
+
+def test_the_participants_an_undo_puts_back_keep_their_answers_and_those_without_an_address():
+    # the fields an undo re-sends are applied to the appointment as it is now:
+    # each participant with an address takes the name the fields give and keeps
+    # the answer known here; one without an address (never synced) stays, once
+    start = datetime(2026, 12, 2, 9, tzinfo=UTC)
+    bob = Participant("Bob", "Bob@Initech.example", InviteStatus.ACCEPTED)
+    desk = Participant("Reception desk")
+    a = Appointment(new_id(), "Demo", start, start + timedelta(hours=1), participants=(bob, desk))
+    fields = m.local_fields(a).with_values(
+        {"participants": [["Robert", "bob@initech.example"], ["Ann", "ann@initech.example"]]}
+    )
+    back = m.apply_fields(a, fields, ["participants"])
+    assert back.participants == (
+        Participant("Robert", "Bob@Initech.example", InviteStatus.ACCEPTED),
+        Participant("Ann", "ann@initech.example"),
+        desk,
+    )
