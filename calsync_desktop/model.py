@@ -285,12 +285,24 @@ def validate_rrule(rule: str, start: datetime, tz: str) -> None:
     try:
         expanded = rrulestr("RRULE:" + rule, dtstart=start.astimezone(ZoneInfo(tz)))
     except (ValueError, TypeError) as exc:
+        if "UNTIL" in str(exc) and "UTC" in str(exc):  # dateutil's words for a local UNTIL
+            raise InvalidAppointment(_local_until(rule, tz)) from exc
         raise InvalidAppointment(f"Invalid recurrence rule {rule!r}: {exc}") from exc
     if next(iter(expanded), None) is None:
         raise InvalidAppointment(
             f"Invalid recurrence rule {rule!r}: it has no occurrence from the start on"
             " (look at its COUNT, UNTIL and BY… parts)."
         )
+
+
+def _local_until(rule: str, tz: str) -> str:
+    """What to write instead of an UNTIL without a Z (RFC 5545 wants UTC there)."""
+    reason = f"Invalid recurrence rule {rule!r}: give UNTIL in UTC"
+    try:
+        instant = rules.until_instant(rules.rule_parts(rule)["UNTIL"], tz).astimezone(UTC)
+    except (KeyError, ValueError):
+        return f"{reason}, such as UNTIL=20261130T080000Z."
+    return f"{reason}, here UNTIL={instant:%Y%m%dT%H%M%SZ}."
 
 
 def validate(appointment: Appointment) -> Appointment:

@@ -155,3 +155,17 @@ def test_the_default_account_is_set_by_name_or_email_and_kept_as_the_app_reads_i
     assert cli.store.get_appointment(added["id"]).account_id == account["id"]
     cli.ok("settings", "app.default_account", "")
     assert cli.store.get_setting("app.default_account") == ""
+
+
+@pytest.mark.parametrize(
+    ("until", "instead"),
+    [("20261208T091500", "UNTIL=20261208T081500Z"), ("20261208", "UNTIL=20261208T225959Z")],
+)
+def test_an_until_without_a_z_is_refused_with_the_utc_one_to_write(cli, until, instead):
+    rule = f"FREQ=WEEKLY;UNTIL={until}"
+    line = one_line_error(
+        cli("appointments", "add", "--contents", "Standup", *SPAN, "--rrule", rule),
+        "give UNTIL in UTC",
+    )
+    assert line.endswith(f"here {instead}.")
+    cli.add("--contents", "Standup", *SPAN, "--rrule", f"FREQ=WEEKLY;{instead}")
