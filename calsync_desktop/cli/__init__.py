@@ -48,6 +48,7 @@ from calsync_desktop.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     Commands,
+    TerminalSafe,
     UsageError,
     local_zone_name,
     parse_time,
@@ -136,6 +137,8 @@ def main(argv: Sequence[str] | None = None, services: Services | None = None) ->
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     own = services is None
     handlers = list(logging.getLogger().handlers)
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = TerminalSafe(sys.stdout), TerminalSafe(sys.stderr)
     try:
         if own:
             try:
@@ -170,6 +173,7 @@ def main(argv: Sequence[str] | None = None, services: Services | None = None) ->
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_FAILED
     finally:
+        sys.stdout, sys.stderr = streams
         if own and services is not None:
             services.store.close()
             # called in-process (tests, the GUI's own process): leave logging as it was

@@ -101,6 +101,32 @@ def read_stdin(option: str, first_line: bool = False) -> str:
     return text.rstrip("\r\n") if first_line else text
 
 
+#: every control character but newline, carriage return (an iCalendar export's
+#: line ends) and tab, written as ``\\uXXXX``: text
+#: from a calendar (a title, a location) never moves the cursor, retitles or
+#: clears the terminal, and in JSON the same escape is the character itself
+_CONTROLS = {
+    c: f"\\u{c:04x}"
+    for c in range(0xA0)  # the Cc characters: C0, DEL and C1
+    if unicodedata.category(chr(c)) == "Cc" and chr(c) not in "\n\r\t"
+}
+
+
+class TerminalSafe:
+    """An output stream (standard output or error) that writes control
+    characters as ``\\uXXXX``; everything else goes to ``stream`` as it is."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(text.translate(_CONTROLS))
+        return len(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
 def print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 

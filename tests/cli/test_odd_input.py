@@ -169,3 +169,17 @@ def test_an_until_without_a_z_is_refused_with_the_utc_one_to_write(cli, until, i
     )
     assert line.endswith(f"here {instead}.")
     cli.add("--contents", "Standup", *SPAN, "--rrule", f"FREQ=WEEKLY;{instead}")
+
+
+def test_no_control_character_from_a_calendar_reaches_the_terminal(cli):
+    # a title that would retitle the terminal (OSC) and a location that would
+    # clear it (CSI, also as the one-byte C1 form), as another client may write them
+    title = "\x1b]0;pwned\x07Demo at Initech"
+    added = cli.add("--contents", title, "--location", "Room\x1b[2J 4\x9b", *SPAN)
+    out = cli.ok("appointments", "list", "--from", "2026-11-20", "--to", "2026-12-31")
+    out += cli.ok("appointments", "show", added["id"])
+    assert not any(c in out for c in "\x1b\x07\x9b")
+    assert "\\u001b]0;pwned\\u0007Demo at Initech" in out and "Room\\u001b[2J 4\\u009b" in out
+    # in JSON the same escape is the character itself: nothing is lost
+    shown = cli.json("appointments", "show", added["id"])
+    assert shown["title"] == title and shown["location"] == "Room\x1b[2J 4\x9b"
