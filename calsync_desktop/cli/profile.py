@@ -33,7 +33,8 @@ def cmd_profile(args: argparse.Namespace, services: Services) -> int:
     print(f"email: {profile['email'] or '(not set)'}")
     if differing:
         print(
-            f"Note: {', '.join(differing)} use(s) another email address; participant invite "
+            f"Note: {', '.join(differing)} {'uses' if len(differing) == 1 else 'use'} another "
+            "email address; participant invite "
             "statuses may not sync. Use the same address as your Sales Calendar profile."
         )
     return EXIT_OK

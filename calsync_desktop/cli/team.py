@@ -33,6 +33,7 @@ from calsync_desktop.store import Store
 from calsync_desktop.team import admin
 from calsync_desktop.team.member import connect, disconnect, move_in, open_connected
 from calsync_desktop.team.server import TeamServer, describe, member_url, parse_url, secure_url
+from calsync_desktop.words import count
 
 ADMIN_NAME = "team-admin.json"
 
@@ -123,26 +124,27 @@ def cmd_members(args: argparse.Namespace, services: Services) -> int:
     for m in found:
         name = f"{m.name} <{m.email}>" if m.name else m.email
         state = "" if m.can_log_in else " · cannot log in"
-        print(f"{name} · {m.appointments} appointment(s) · {m.accounts} account(s){state}")
+        held = f"{count(m.appointments, 'appointment')} · {count(m.accounts, 'account')}"
+        print(f"{name} · {held}{state}")
     return EXIT_OK
 
 
 def _keep_appointments(args: argparse.Namespace, services: Services, url: str) -> bool:
     if args.keep_appointments or args.delete_appointments:
         return bool(args.keep_appointments)
-    count = next(
+    held = next(
         (m.appointments for m in admin.members(url) if m.email.lower() == args.email.lower()),
         None,
     )
-    if count is None:
+    if held is None:
         raise admin.NoSuchMember(f"{args.email} is not a member of the team.")
     question = (
-        f"{args.email} has {count} appointment(s). Keep them in the team calendar "
+        f"{args.email} has {count(held, 'appointment')}. Keep them in the team calendar "
         "(read-only for everyone), or delete them? [keep/delete] "
     )
     if not sys.stdin or not sys.stdin.isatty():
         raise UsageError(
-            f"{args.email} has {count} appointment(s): say what becomes of them with "
+            f"{args.email} has {count(held, 'appointment')}: say what becomes of them with "
             "--keep-appointments or --delete-appointments."
         )
     while True:
@@ -156,12 +158,15 @@ def _keep_appointments(args: argparse.Namespace, services: Services, url: str) -
 def cmd_remove_member(args: argparse.Namespace, services: Services) -> int:
     url = _admin_url(args, services)
     keep = _keep_appointments(args, services, url)
-    count = admin.remove_member(url, args.email, keep_appointments=keep)
+    removed = admin.remove_member(url, args.email, keep_appointments=keep)
     if args.json:
-        print_json({"email": args.email, "appointments": count, "kept": keep})
+        print_json({"email": args.email, "appointments": removed, "kept": keep})
         return EXIT_OK
     fate = "kept, read-only" if keep else "deleted"
-    print(f"{args.email} is no longer a member; their {count} appointment(s) were {fate}.")
+    were = "was" if removed == 1 else "were"
+    print(
+        f"{args.email} is no longer a member; their {count(removed, 'appointment')} {were} {fate}."
+    )
     return EXIT_OK
 
 
@@ -207,7 +212,7 @@ def cmd_connect(args: argparse.Namespace, services: Services) -> int:
         print(f"This computer now uses the team Sales Calendar at {where} as {team.owner}.")
         if local and not team.count_appointments():
             print(
-                f"This computer's own Sales Calendar has {local} appointment(s); "
+                f"This computer's own Sales Calendar has {count(local, 'appointment')}; "
                 "copy them in with: calsync team move-in"
             )
     finally:
@@ -264,8 +269,9 @@ def cmd_move_in(args: argparse.Namespace, services: Services) -> int:
         )
         return EXIT_OK
     print(
-        f"Moved in {result.appointments} appointment(s), {result.accounts} account(s) and "
-        f"{result.links} link(s) to the services' events as {team.owner}."
+        f"Moved in {count(result.appointments, 'appointment')}, "
+        f"{count(result.accounts, 'account')} and {count(result.links, 'link')} "
+        f"to the services' events as {team.owner}."
     )
     print(f"The next sync goes on where this computer left off; {services.db_path} is unchanged.")
     return EXIT_OK

@@ -22,6 +22,7 @@ from calsync_desktop.team.server import (
     open_store,
     role_name,
 )
+from calsync_desktop.words import count
 
 
 class NoPassword(TeamError):
@@ -107,7 +108,8 @@ def open_connected(
 class NotEmpty(TeamError):
     def __init__(self, user: str, appointments: int, accounts: int):
         super().__init__(
-            f"{user} already has {appointments} appointment(s) and {accounts} account(s) on "
+            f"{user} already has {count(appointments, 'appointment')} and "
+            f"{count(accounts, 'account')} on "
             "the team server; moving in copies this computer's Sales Calendar only into an "
             "empty one, so that nothing is there twice. Nothing was copied."
         )

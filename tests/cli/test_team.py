@@ -102,7 +102,7 @@ def test_add_member_shows_a_generated_password_once_and_members_lists_them(
         assert set(listed) == {*MEMBERS, cy, dee}
         assert listed[cy]["name"] == "Cy" and listed[cy]["can_log_in"]
         text = local.ok("team", "members", "--server", team_db.admin_url)
-        assert "Cy <cy@team.example> · 0 appointment(s) · 0 account(s)" in text
+        assert "Cy <cy@team.example> · 0 appointments · 0 accounts" in text
         _fails(local("team", "add-member", cy, "--server", team_db.admin_url), "already")
         _fails(local("team", "add-member", "no-at-sign", "--server", team_db.admin_url), "email", 2)
     finally:
@@ -139,7 +139,7 @@ def test_remove_member_asks_what_becomes_of_their_appointments(
         answers.isatty = lambda: True
         monkeypatch.setattr(sys, "stdin", answers)
         out = local.ok("team", "remove-member", cy, "--server", team_db.admin_url)
-        assert "1 appointment(s) were kept, read-only" in out
+        assert "1 appointment was kept, read-only" in out
         with team_db.sql() as conn:
             assert conn.execute("SELECT owner FROM appointments").fetchall() == [(cy,)]
         _fails(
