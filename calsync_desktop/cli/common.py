@@ -131,6 +131,34 @@ def print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
+def field_json(name: str, value: Any) -> Any:
+    """A merge field's value (:class:`~calsync_desktop.sync.snapshot.Fields`, or
+    lists for its tuples) as ``--json`` gives it: a time as its start and end,
+    participants and an organiser as ``appointments show`` gives them, a
+    changed occurrence as its fields; a list, a mapping or a scalar stays one
+    (never JSON text inside a string)."""
+    if value is None:
+        return None
+    if name == "time":
+        start, end = value
+        return {"start": start, "end": end}
+    if name == "participants":
+        return [{"name": n, "email": e} for n, e in value]
+    if name == "organizer":
+        n, e, modify = value
+        return {"name": n, "email": e, "guests_can_modify": modify}
+    if name == "overrides":
+        return {
+            original: dict(zip(("contents", "location", "start", "end"), o, strict=True))
+            for original, o in sorted(value.items())
+        }
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, tuple | list):
+        return list(value)
+    return value
+
+
 def iso(value: datetime | None, zone: ZoneInfo | None = None) -> str | None:
     if value is None:
         return None

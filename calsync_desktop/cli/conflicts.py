@@ -4,6 +4,7 @@ the conflict log, and bringing a lost value back."""
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from calsync_desktop.cli.common import (
     EXIT_OK,
@@ -11,6 +12,7 @@ from calsync_desktop.cli.common import (
     UsageError,
     add_account_option,
     chosen_account_id,
+    field_json,
     iso,
     local_zone_name,
     logged_value,
@@ -20,11 +22,23 @@ from calsync_desktop.cli.common import (
     zone,
 )
 from calsync_desktop.services import Services
+from calsync_desktop.store import field_value
 from calsync_desktop.sync.review import CannotRestore, Conflict, conflicts, restore
 from calsync_desktop.words import count
 
 
-def _view(c: Conflict) -> dict:
+def _value(c: Conflict, text: str) -> Any:
+    """A logged value as ``--json`` gives it; "(private)" or "(deleted)" where
+    the words hide it, as in the text."""
+    if c.private or not c.exists:
+        return text
+    try:
+        return field_json(c.field, field_value(c.field, text))
+    except ValueError:  # words this version did not write
+        return text
+
+
+def _view(c: Conflict) -> dict[str, Any]:
     return {
         "id": c.id,
         "at": iso(c.at),
@@ -33,8 +47,8 @@ def _view(c: Conflict) -> dict:
         "appointment_id": c.appointment_id,
         "appointment": c.title,
         "field": c.field,
-        "kept": c.kept,
-        "lost": c.lost,
+        "kept": _value(c, c.kept),
+        "lost": _value(c, c.lost),
         "lost_side": c.lost_side,
         "restored": c.restored,
         "restorable": c.restorable,

@@ -21,6 +21,7 @@ from calsync_desktop.cli.common import (
     UsageError,
     add_account_option,
     chosen_account_id,
+    field_json,
     iso,
     local_zone_name,
     logged_value,
@@ -33,7 +34,7 @@ from calsync_desktop.services import Services
 from calsync_desktop.store import AccountBusy
 from calsync_desktop.store.journal import Journal, Retention, RunRecord, no_such_run
 from calsync_desktop.sync.engine import Decision, MassDeletionGuard
-from calsync_desktop.sync.history import Change, field_changes
+from calsync_desktop.sync.history import GONE, Change, field_values
 from calsync_desktop.sync.history_words import (
     change_heading,
     change_rows,
@@ -104,10 +105,14 @@ def _change_view(c: Change, account: str) -> dict[str, Any]:
         "version_after": c.version_after,
         "private": c.private,
         "fields": [
-            {"side": side, "field": name, "before": old, "after": new}
-            for side, name, old, new in field_changes(c)
+            {"side": side, "field": name, "before": _json(name, old), "after": _json(name, new)}
+            for side, name, old, new in field_values(c)
         ],
     }
+
+
+def _json(name: str, value: Any) -> Any:
+    return None if value is GONE else field_json(name, value)
 
 
 def _find_run(services: Services, run_id: int) -> RunRecord:

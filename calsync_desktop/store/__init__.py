@@ -41,7 +41,13 @@ from calsync_desktop.store.appointments import _appointment_from_json, _appointm
 from calsync_desktop.store.core import Clock
 from calsync_desktop.store.errors import AccountBusy, ConcurrentEdit, NotYours, StoreUnavailable
 from calsync_desktop.store.links import Links, OutsideRow, StatusRow, Tombstone
-from calsync_desktop.store.logs import ConflictEntry, SkippedEntry, SyncLogs, field_text
+from calsync_desktop.store.logs import (
+    ConflictEntry,
+    SkippedEntry,
+    SyncLogs,
+    field_text,
+    field_value,
+)
 from calsync_desktop.store.team import TeamAppointment, TeamCalendar, TeamMember
 from calsync_desktop.store.upgrade import (
     _on_connect,
@@ -83,6 +89,7 @@ __all__ = [
     "_on_connect",
     "current_revision",
     "field_text",
+    "field_value",
     "head_revision",
     "known_revisions",
     "migrate",

@@ -28,6 +28,27 @@ def field_text(name: str, value) -> str:
     return json.dumps(value, sort_keys=True)
 
 
+_TEXT_FIELDS = ("contents", "location", "join_url", "my_response")
+_SHOW_AS_BY_LABEL = {s.label: s.value for s in ShowAs}
+
+
+def field_value(name: str, text: str):
+    """The merge field's value a :func:`field_text` was made from (the conflict
+    log keeps the kept value only in words): lists stay lists."""
+    if name == "time":
+        start, end = text.split(" – ", 1)
+        return [start, end]
+    if name == "private":
+        return text == "private"
+    if name == "show_as":
+        return _SHOW_AS_BY_LABEL.get(text, text)
+    if name in _TEXT_FIELDS:
+        return text
+    if name == "rrule":
+        return None if text == "null" else text
+    return json.loads(text)
+
+
 @dataclass(frozen=True)
 class ConflictEntry:
     id: int

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import repeat
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from calsync_desktop.model import Appointment
 from calsync_desktop.providers.base import RemoteEvent, WriteResult
@@ -271,10 +271,14 @@ _PRIVATE_SHOWN = ("time", "private")
 _SHOWN = ("contents", "location", "time", "private", "participants", "rrule", "exdates")
 
 
-def field_changes(change: Change) -> list[tuple[str, str, str, str]]:
-    """What a change did, field by field, in a person's words: (side, field,
-    before, after); "—" where the appointment did not exist. A private
-    appointment shows only its time."""
+GONE = object()
+"""The value of a side where the appointment did not exist (:func:`field_values`)."""
+
+
+def field_values(change: Change) -> list[tuple[str, str, Any, Any]]:
+    """What a change did, field by field: (side, field, before, after) in the
+    merge fields' form (:class:`Fields`), :data:`GONE` where the appointment
+    did not exist. A private appointment shows only its time."""
     shown = _PRIVATE_SHOWN if change.private else _SHOWN
     sides = []
     if change.local_changed:
@@ -284,19 +288,25 @@ def field_changes(change: Change) -> list[tuple[str, str, str, str]]:
         sides.append(("service", change.remote_before, change.remote_after))
     out = []
     for side, before, after in sides:
+        if before is None and after is None:
+            continue
         for name in shown:
-            old = before.get(name) if before is not None else None
-            new = after.get(name) if after is not None else None
-            if before is not None and after is not None and old == new:
+            old = before.get(name) if before is not None else GONE
+            new = after.get(name) if after is not None else GONE
+            if old == new:
                 continue
-            if before is None and after is None:
-                continue
-            out.append(
-                (
-                    side,
-                    name,
-                    field_text(name, old) if before is not None else "—",
-                    field_text(name, new) if after is not None else "—",
-                )
-            )
+            out.append((side, name, old, new))
     return out
+
+
+def field_changes(change: Change) -> list[tuple[str, str, str, str]]:
+    """:func:`field_values` as a person reads them (the conflict log's words,
+    :func:`field_text`); "—" where the appointment did not exist."""
+    return [
+        (side, name, _text(name, old), _text(name, new))
+        for side, name, old, new in field_values(change)
+    ]
+
+
+def _text(name: str, value: Any) -> str:
+    return "—" if value is GONE else field_text(name, value)

@@ -46,12 +46,59 @@ def test_history_show_lists_each_change_field_by_field(cli):
     (change,) = shown["changes"]
     assert change["kind"] == "create locally" and change["appointment"] == "Pulled"
     fields = {(f["side"], f["field"]): (f["before"], f["after"]) for f in change["fields"]}
-    assert fields[("Sales Calendar", "contents")] == ("—", "Pulled")
+    assert fields[("Sales Calendar", "contents")] == (None, "Pulled")
     assert change["what"] == "added to the Sales Calendar"
     text = cli.ok("history", "show", str(newest))
     assert "Added to the Sales Calendar: Pulled" in text
     assert "Title and notes (Sales Calendar): — → Pulled" in text
     assert "(Sync now)" in text
+
+
+def test_history_show_json_gives_participants_and_repeat_rules_as_json_values(cli):
+    """--json gives each value as JSON (lists, objects, true/false, null), never
+    JSON text inside a string; the text keeps its words."""
+    added = cli.add(
+        "--contents",
+        "Weekly",
+        *("--start", "2026-11-24T09:00", "--end", "2026-11-24T10:00"),
+        *("--rrule", "FREQ=WEEKLY;COUNT=5", "--exdate", "2026-12-01"),
+        *("--participant", "Ann <ann@example.com>"),
+    )
+    _add_memory_account(cli)
+    cli.ok("sync")
+    cli.ok("appointments", "edit", added["id"], "--participant", "Bob <bob@example.com>")
+    cli.ok("appointments", "edit", added["id"], "--rrule", "")
+    cli.ok("sync")
+    created, edited = sorted(r["id"] for r in cli.json("history"))
+
+    (change,) = cli.json("history", "show", str(created))["changes"]
+    after = {f["field"]: f["after"] for f in change["fields"]}
+    assert {f["before"] for f in change["fields"]} == {None}  # the event did not exist
+    assert after["participants"] == [{"name": "Ann", "email": "ann@example.com"}]
+    assert after["rrule"] == "FREQ=WEEKLY;COUNT=5"
+    assert after["exdates"] == ["2026-12-01T08:00:00+00:00"]
+    assert after["private"] is False
+    assert after["time"] == {
+        "start": "2026-11-24T08:00:00+00:00",
+        "end": "2026-11-24T09:00:00+00:00",
+    }
+
+    (change,) = cli.json("history", "show", str(edited))["changes"]
+    fields = {f["field"]: (f["before"], f["after"]) for f in change["fields"]}
+    assert fields["participants"] == (
+        [{"name": "Ann", "email": "ann@example.com"}],
+        [{"name": "Bob", "email": "bob@example.com"}],
+    )
+    assert fields["rrule"] == ("FREQ=WEEKLY;COUNT=5", None)
+    assert fields["exdates"] == (["2026-12-01T08:00:00+00:00"], [])
+    # the participants, as appointments show gives them (less the answer)
+    shown = cli.json("appointments", "show", added["id"])["participants"]
+    assert [{k: p[k] for k in ("name", "email")} for p in shown] == fields["participants"][1]
+
+    text = cli.ok("history", "show", str(edited))
+    assert "Participants (me@example.com): Ann <ann@example.com> → Bob <bob@example.com>" in text
+    assert "Repeat (me@example.com): FREQ=WEEKLY;COUNT=5 → does not repeat" in text
+    assert "Deleted occurrences (me@example.com): 2026-12-01T08:00:00+00:00 → (none)" in text
 
 
 def test_history_show_speaks_of_what_happened_where_never_of_the_journals_kinds(cli):

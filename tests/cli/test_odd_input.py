@@ -80,7 +80,7 @@ def test_history_show_and_conflicts_give_times_as_every_other_command_does(cli):
     # the JSON keeps the journal's own value
     (change,) = cli.json("history", "show", str(run))["changes"]
     times = [f["after"] for f in change["fields"] if f["field"] == "time"]
-    assert times == ["2026-11-24T08:00:00+00:00 – 2026-11-24T08:15:00+00:00"]
+    assert times == [{"start": "2026-11-24T08:00:00+00:00", "end": "2026-11-24T08:15:00+00:00"}]
 
 
 def test_a_conflict_of_times_is_listed_and_restored_in_this_computers_zone(cli):
@@ -95,6 +95,11 @@ def test_a_conflict_of_times_is_listed_and_restored_in_this_computers_zone(cli):
     cli.ok("sync")
     (row,) = cli.json("conflicts")
     assert row["field"] == "time"
+    # the JSON gives each time as the journal does, UTC, a start and an end
+    assert {row["kept"]["start"], row["lost"]["start"]} == {
+        "2026-11-24T10:00:00+00:00",
+        "2026-11-24T12:00:00+00:00",
+    }
     text = cli.ok("conflicts")
     assert "Tue 24 Nov 2026 11:00–11:15" in text and "Tue 24 Nov 2026 13:00–13:15" in text
     assert "+00:00" not in text
