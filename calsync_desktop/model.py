@@ -288,7 +288,7 @@ def validate_rrule(rule: str, start: datetime, tz: str) -> None:
         if "UNTIL" in str(exc) and "UTC" in str(exc):  # dateutil's words for a local UNTIL
             raise InvalidAppointment(_local_until(rule, tz)) from exc
         raise InvalidAppointment(f"Invalid recurrence rule {rule!r}: {exc}") from exc
-    if next(iter(expanded), None) is None:
+    if not rules.has_occurrence(expanded):
         raise InvalidAppointment(
             f"Invalid recurrence rule {rule!r}: it has no occurrence from the start on"
             " (look at its COUNT, UNTIL and BY… parts)."

@@ -9,6 +9,8 @@ for the Sales Calendar and every service.
 - :func:`rule_set`, :func:`last_start` and :func:`occurrence_starts` are the
   one expansion (the model's :class:`~calsync_desktop.model.Recurrence` and
   the providers use them);
+- :func:`has_occurrence` tells whether a rule gives any date, without walking
+  to the year 9999 as dateutil does for one that gives none;
 - :func:`repetition_problem` is the bound: the Sales Calendar holds series
   that repeat daily, weekly, monthly or yearly, at most :data:`MAX_COUNT`
   times. A service's series outside it is skipped with the reason instead of
@@ -24,9 +26,10 @@ imports nothing of the product, so that the model can use it.
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from math import lcm
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rrule, rruleset, rrulestr
+from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rruleset, rrulestr, weekday
 
 MAX_COUNT = 999
 """Most occurrences a series may have (Outlook's own limit: Exchange's
@@ -135,3 +138,85 @@ def occurrence_starts(rule: str, dtstart: datetime, tz: str, limit: int = 3000) 
         if len(out) >= min(limit, MAX_EXPANSION):
             break
     return out
+
+
+# --------------------------------------------------------------------------- occurrence
+
+
+_EVERY_KIND_OF_YEAR = datetime(9971, 1, 1)
+"""From 9971 to 9999, dateutil's last year: from 9901 on the calendar repeats
+every 28 years (no century year goes without its leap day until 10000), and
+in these years each of the 14 kinds of year (leap or not, its weekday on 1
+January) comes, followed by each kind that can follow it: every year, month
+and week of the calendar has its like here, weekday for weekday."""
+
+_UNITS_PER_CYCLE = {YEARLY: 400, MONTHLY: 400 * 12, WEEKLY: 146_097 // 7, DAILY: 146_097}
+"""The Gregorian calendar repeats exactly, weekdays included, every 400 years:
+4,800 months, 20,871 weeks, 146,097 days."""
+
+_LAST_YEAR = 9999
+"""dateutil looks no further (``datetime.MAXYEAR``)."""
+
+
+def has_occurrence(expanded: rrule) -> bool:
+    """Whether a rule (as dateutil reads it, with its start) gives any date.
+
+    dateutil looks for the first date up to the year 9999, frame after frame
+    (an UNTIL does not stop it while no date comes): seconds on end for a rule
+    that gives none (FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30). Two short looks
+    instead, both ending in that year: the rule's BY parts (days of the month,
+    weekdays, set positions, …), every period, on :data:`_EVERY_KIND_OF_YEAR`
+    (a rule that fits no day there fits none ever); then the rule itself
+    moved on by whole cycles of the calendar and its interval (it falls on
+    the calendar the same way each cycle) to start one cycle before that year."""
+    if expanded._count == 0:
+        return False
+    if expanded._byeaster is None and not _fits_some_day(expanded):
+        return False
+    return next(iter(_last_cycle(expanded)), None) is not None
+
+
+def _fits_some_day(e: rrule) -> bool:
+    """Whether the BY parts of ``e`` (those dateutil took from its start
+    included) give a date in :data:`_EVERY_KIND_OF_YEAR`, repeating every
+    period of its frequency."""
+    weekdays = [weekday(d) for d in e._byweekday or ()]
+    weekdays += [weekday(d, n) for d, n in e._bynweekday or ()]
+    alike = rrule(
+        e._freq,
+        dtstart=_EVERY_KIND_OF_YEAR,
+        wkst=e._wkst,
+        bysetpos=e._bysetpos,
+        bymonth=e._bymonth or (),
+        bymonthday=(e._bymonthday or ()) + (e._bynmonthday or ()),
+        byyearday=e._byyearday or (),
+        byweekno=e._byweekno or (),
+        byweekday=weekdays or None,
+        byhour=e._byhour,
+        byminute=e._byminute,
+        bysecond=e._bysecond,
+    )
+    return next(iter(alike), None) is not None
+
+
+def _last_cycle(e: rrule) -> rrule:
+    """``e`` without its COUNT, moved on by whole cycles of the calendar and
+    its interval as far as leaves one cycle (and a period, for the part of
+    its first one before its start) before dateutil's last year; as it is
+    when it starts later than that. Moved in wall time (an UNTIL as the wall
+    time it is in the series' zone), as dateutil expands a series."""
+    cycle = lcm(e._interval, _UNITS_PER_CYCLE[e._freq]) // _UNITS_PER_CYCLE[e._freq] * 400
+    room = _LAST_YEAR - e._dtstart.year - cycle - (e._interval if e._freq == YEARLY else 1)
+    if room < cycle:
+        return e
+    years = room // cycle * cycle
+    start, until, zone = e._dtstart, e._until, e._dtstart.tzinfo
+    if until is not None and zone is not None:
+        until = until.astimezone(zone)
+    if until is not None and until.year + years > _LAST_YEAR:
+        until = None  # past the cycle looked at: it changes nothing there
+    return e.replace(
+        dtstart=start.replace(year=start.year + years, tzinfo=None),
+        until=until.replace(year=until.year + years, tzinfo=None) if until else None,
+        count=None,
+    )
