@@ -1,4 +1,8 @@
-"""The month view: six weeks of day cells listing each day's appointments."""
+"""The month view: six weeks of day cells listing each day's appointments,
+one line each: a dot in the calendar's colour, the time and the title. A free
+or tentative line is drawn lighter as its box is (:func:`boxes.paint_fill`:
+pale, outlined with dashes or hatched) with a ring for its dot; a private one
+is its box."""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from calsync_desktop import meetings
 from calsync_desktop.gui import formats
 from calsync_desktop.gui.boxes import (
     GRID_LINE,
+    LIGHT,
     SELECTED,
     TEXT,
     AppointmentTooltips,
@@ -31,6 +36,7 @@ from calsync_desktop.gui.boxes import (
     joinable,
     line_join_rect,
     paint_box,
+    paint_fill,
 )
 from calsync_desktop.gui.calendar_model import CalendarModel, local_midnight
 
@@ -163,11 +169,21 @@ class MonthCanvas(AppointmentTooltips, ItemsMixin, QWidget):
             if row.private:
                 paint_box(painter, placed.rect, self.model, row, selected)
                 continue
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(row.colour)
-            painter.drawEllipse(QPointF(placed.rect.left() + 5, placed.rect.center().y()), 3.5, 3.5)
             # a declined meeting stays, paler and struck through, as on its box
             declined = meetings.declined(row.occurrence.appointment)
+            light = row.appointment.show_as in LIGHT and not declined
+            dot = QPointF(placed.rect.left() + 5, placed.rect.center().y())
+            if light:
+                # free or tentative: the line pale (free outlined with dashes,
+                # tentative hatched) and its dot a ring, as the boxes are drawn
+                paint_fill(painter, placed.rect, row.colour, row.appointment.show_as)
+                painter.setPen(QPen(row.colour, 1.5))
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawEllipse(dot, 3, 3)
+            else:
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(row.colour)
+                painter.drawEllipse(dot, 3.5, 3.5)
             painter.setPen(DECLINED_TEXT if declined else TEXT)
             if declined:
                 font = QFont(self.font())

@@ -87,6 +87,55 @@ def test_free_and_tentative_are_lighter_and_out_of_office_is_purple(window, gui_
     assert "(tentative)" in window.model.data(index, Qt.ItemDataRole.ToolTipRole)
 
 
+def test_the_month_view_draws_free_and_tentative_lines_lighter_as_the_boxes(window, gui_store):
+    # one line a day, at the same place in each day's cell
+    for day, show in ((24, ShowAs.BUSY), (25, ShowAs.FREE), (26, ShowAs.TENTATIVE)):
+        gui_store.add_appointment(
+            make_appointment(show.label, berlin(2026, 3, day, 9), berlin(2026, 3, day, 10),
+                             show_as=show)
+        )  # fmt: skip
+    window.resize(1600, 800)  # cells wide enough for a stretch of each line past its title
+    window.set_view("month")
+    window.model.refresh()
+    canvas = window.month
+    image = canvas.grab().toImage()
+    ratio = image.devicePixelRatio()
+
+    def pixel(x: float, y: float) -> QColor:
+        return image.pixelColor(int(x * ratio), int(y * ratio))
+
+    lines = {
+        show: box_of(canvas, show.label) for show in (ShowAs.BUSY, ShowAs.FREE, ShowAs.TENTATIVE)
+    }
+    colour = lines[ShowAs.BUSY][1].colour
+    assert {row.colour.name() for _, row in lines.values()} == {colour.name()}
+
+    def dot(show: ShowAs) -> QColor:
+        rect = lines[show][0].rect
+        return pixel(rect.left() + 5, rect.center().y())
+
+    def strip(show: ShowAs) -> list[QColor]:
+        """The line's background past its title."""
+        rect = lines[show][0].rect
+        return [
+            pixel(x, rect.center().y())
+            for x in range(int(rect.right() - 40), int(rect.right() - 4))
+        ]
+
+    # busy: a dot in the calendar's colour on the cell's white
+    assert dot(ShowAs.BUSY) == colour
+    assert {c.name() for c in strip(ShowAs.BUSY)} == {"#ffffff"}
+    # free: the line pale in the calendar's colour, the dot a ring (its middle pale)
+    assert {c.name() for c in strip(ShowAs.FREE)} == {blend_on_white(colour, 22).name()}
+    assert dot(ShowAs.FREE) != colour and dot(ShowAs.FREE).lightness() > colour.lightness()
+    # tentative: pale and hatched, lighter than the colour, darker than a white cell
+    hatched = strip(ShowAs.TENTATIVE)
+    assert len({c.name() for c in hatched}) >= 2
+    shade = sum(c.lightness() for c in hatched) / len(hatched)
+    assert colour.lightness() < shade < 255
+    assert dot(ShowAs.TENTATIVE) != colour
+
+
 def row_index(window, contents: str) -> int:
     rows = window.model.rows()
     return next(i for i, r in enumerate(rows) if r.occurrence.contents == contents)
@@ -267,6 +316,7 @@ def test_the_month_view_strikes_a_declined_meeting_through_and_greys_it(window, 
                 organizer=Organizer("Beth Boss", "beth@customer.example"), my_response=answer,
             )
         )  # fmt: skip
+    window.resize(1600, 800)  # cells wide enough for a stretch of each line past its title
     window.set_view("month")
     window.model.refresh()
     canvas = window.month
