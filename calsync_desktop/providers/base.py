@@ -214,6 +214,10 @@ class RemoteEvent:
     join_url: str = ""
     organizer: Organizer | None = None
     my_response: MyResponse = MyResponse.NONE
+    #: the remote id of the series this series was split off ("this and
+    #: following"), where the service says so (Google names the new series
+    #: ``<old id>_R<cut>``); None when it does not
+    split_from: str | None = None
 
     def __post_init__(self) -> None:
         # one attendee per address (letter case aside), whatever the service lists

@@ -131,7 +131,8 @@ class MemoryCalendar:
 
     def add(self, **fields) -> RemoteEvent:
         fields.setdefault("version", "")
-        return self.store(RemoteEvent(remote_id=self.new_id(), **fields))
+        remote_id = fields.pop("remote_id", None) or self.new_id()
+        return self.store(RemoteEvent(remote_id=remote_id, **fields))
 
     # -- the API the provider calls
     def list_changes(self, window: TimeWindow, token: str | None) -> ChangeSet:

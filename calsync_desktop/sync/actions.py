@@ -371,6 +371,7 @@ class UpdateBothSides(Action):
             private_one_way=account.sync_all_private,
             tz=local.timezone,
             new_series=run.new_series,
+            remote_id=link.remote_id,
         )
         refused: tuple[str, ...] = ()
         allowed = attendee_fields(run.provider.kind) | {"my_response"}
@@ -597,7 +598,9 @@ class RestoreLocally(Action):
             if own.rrule and own.time and self.link is not None:
                 # … but a split made there ends the series here too
                 tz = deleted.timezone
-                last = split_at(self.link.snapshot.remote, remote, tz, run.new_series)
+                last = split_at(
+                    self.link.snapshot.remote, remote, tz, run.new_series, event.remote_id
+                )
                 if last is not None:
                     own = replace(own, rrule=ended_at(own.rrule, own.time[0], tz, last))
             appointment = m.apply_fields(

@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from calsync_desktop.sync.series_end import ended_at, split_at
+from calsync_desktop.sync.series_end import NewSeries, ended_at, split_at
 from calsync_desktop.sync.snapshot import (
     ALL_FIELDS,
     LOCAL_TO_REMOTE,
@@ -84,7 +84,8 @@ def merge(
     remote_private: bool | None = None,
     private_one_way: bool = False,
     tz: str = "UTC",
-    new_series: Collection[datetime] = (),
+    new_series: Collection[NewSeries] = (),
+    remote_id: str | None = None,
 ) -> Merged:
     """Merge the current ``local`` and ``remote`` fields against ``base``.
 
@@ -101,8 +102,9 @@ def merge(
 
     The rule flows one way, except for a "this and following" split on the
     service (see :mod:`~calsync_desktop.sync.series_end`; ``tz`` is the zone the
-    series repeats in, ``new_series`` the first starts of the series new in this
-    listing): the Sales Calendar's series then ends where the split starts.
+    series repeats in, ``new_series`` the series new in this listing,
+    ``remote_id`` the event's id): the Sales Calendar's series then ends where
+    the split starts.
     """
     base_l, base_r = base.local, base.remote
     stored_l, stored_r = stored(local), stored(remote)
@@ -110,7 +112,9 @@ def merge(
     push: set[str] = set()
     pull: set[str] = set()
     conflicts: list[Conflict] = []
-    last = split_at(base_r, remote, tz, new_series) if local.rrule and local.time else None
+    last = None
+    if local.rrule and local.time:
+        last = split_at(base_r, remote, tz, new_series, remote_id)
 
     for name in ALL_FIELDS:
         cur_l, cur_r = local.get(name), remote.get(name)

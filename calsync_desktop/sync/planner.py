@@ -32,6 +32,7 @@ from calsync_desktop.sync.decide import decide
 from calsync_desktop.sync.linking import match
 from calsync_desktop.sync.plan import MassDeletionGuard, Plan, too_many
 from calsync_desktop.sync.run import SyncRun, name_of, name_of_event
+from calsync_desktop.sync.series_end import NewSeries
 from calsync_desktop.sync.snapshot import LinkStatus
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ class Planner:
         # also one linked at the version listed, which an interrupted run of this
         # same listing imported before it could end the old series
         run.new_series = tuple(
-            e.start
+            NewSeries(rid, e.start, e.split_from)
             for rid, e in events.items()
             if e.recurrence is not None
             and (rid not in by_remote or by_remote[rid].version == e.version)

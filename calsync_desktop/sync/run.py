@@ -20,6 +20,7 @@ from calsync_desktop.store import SkippedEntry, Store
 from calsync_desktop.sync import mapping as m
 from calsync_desktop.sync.plan import Progress, SyncResult
 from calsync_desktop.sync.scope import Scope
+from calsync_desktop.sync.series_end import NewSeries
 from calsync_desktop.sync.snapshot import Fields, LinkStatus, Snapshot
 
 if TYPE_CHECKING:
@@ -86,9 +87,9 @@ class SyncRun:
     skipped_before: list[SkippedEntry] = field(default_factory=list)
     #: the run's history (None: not journalled)
     journal: RunJournal | None = None
-    #: first starts of the series this listing brings that are linked to nothing
-    #: yet (the new half of a "this and following" split, see sync/series_end.py)
-    new_series: tuple[datetime, ...] = ()
+    #: the series this listing brings that are linked to nothing yet (the new
+    #: half of a "this and following" split, see sync/series_end.py)
+    new_series: tuple[NewSeries, ...] = ()
 
     # ------------------------------------------------------------------ reading
 

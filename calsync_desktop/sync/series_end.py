@@ -5,14 +5,24 @@ A split made in the calendar app ends the old series where the split starts
 (Google moves its UNTIL; Exchange and Office 365 end its range) and makes a new
 series of the rest. The Sales Calendar's rule otherwise flows one way only, but
 this change it takes in: when the service's series ends earlier than it did at
-the last sync, with its rule otherwise the same, and a new series (not linked
-yet) starts on the day the old one's first dropped occurrence was due, the
-Sales Calendar's series ends there too; the new series is imported as any new
-event is. No occurrence is then shown twice, and none is lost.
+the last sync, with its rule otherwise the same, and the listing brings the new
+series (the sign below), the Sales Calendar's series ends there too; the new
+series is imported as any new event is. No occurrence is then shown twice, and
+none is lost.
 
-The services give a split no mark of its own on the old series (Office 365 and
-Exchange report only the range's new end), hence the new series is the sign. A
-series only ended earlier, a change of the rule itself (another frequency,
+The sign is the new series, as each service makes it:
+
+- Google names it after the old one (``<old id>_R<cut>``, read by the provider
+  into ``RemoteEvent.split_from``): that new series is the sign wherever it
+  starts (the user may have moved the following occurrences to another day);
+- Office 365 and Exchange give the two series nothing in common (Outlook ends
+  the old range and creates a series of its own, new id and UID), so a new
+  series that names no other is the sign when it starts after the old series'
+  last occurrence and no later than the day of the second occurrence it dropped:
+  where the rest was due, or moved to another day before the next one. A series
+  Google names as split off another series is never taken for this one's.
+
+A series only ended earlier, a change of the rule itself (another frequency,
 other days) or a later end still do not flow back. Pure functions over the
 merge fields.
 """
@@ -20,6 +30,7 @@ merge fields.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -27,6 +38,16 @@ from calsync_desktop.model import Recurrence
 from calsync_desktop.sync.snapshot import Fields
 
 END_PARTS = ("COUNT", "UNTIL")
+
+
+@dataclass(frozen=True, slots=True)
+class NewSeries:
+    """A series new in a listing: its id, first start, and the series the
+    service says it was split off from (None: it says nothing)."""
+
+    remote_id: str
+    start: datetime
+    split_from: str | None = None
 
 
 def _rule_body(rrule: str) -> frozenset[str]:
@@ -64,18 +85,28 @@ def ended_at(rrule: str, start: str, tz: str, last: datetime) -> str:
     return ";".join([*kept, f"UNTIL={last.astimezone(UTC):%Y%m%dT%H%M%SZ}"])
 
 
-def split_at(base: Fields, current: Fields, tz: str, new_starts: Collection[datetime]):
-    """The start of the last occurrence the service's series ``current`` keeps
-    when a split ended it (see the module docstring): it ends earlier than
-    ``base`` did, and one of ``new_starts`` (first starts of series new in this
-    listing) falls on the day of its first dropped occurrence. None otherwise."""
+def split_at(
+    base: Fields,
+    current: Fields,
+    tz: str,
+    new_series: Collection[NewSeries],
+    remote_id: str | None = None,
+) -> datetime | None:
+    """The start of the last occurrence the service's series ``current`` (the
+    event ``remote_id``) keeps when a split ended it (see the module
+    docstring): it ends earlier than ``base`` did, and one of ``new_series``
+    (the series new in this listing) is its sign. None otherwise."""
     last = ended_early(base, current, tz)
     if last is None or base.rrule is None or base.time is None:
         return None
+    if remote_id is not None and any(s.split_from == remote_id for s in new_series):
+        return last  # the service says so
+    zone = ZoneInfo(tz)
     dropped = Recurrence(base.rrule).rule_set(datetime.fromisoformat(base.time[0]), tz)
-    cut = dropped.after(last.astimezone(ZoneInfo(tz)))
+    cut = dropped.after(last.astimezone(zone))
     if cut is None:
         return None
-    zone = ZoneInfo(tz)
-    day = cut.astimezone(zone).date()
-    return last if any(s.astimezone(zone).date() == day for s in new_starts) else None
+    after = dropped.after(cut)
+    latest = (after or cut).astimezone(zone).date()
+    unnamed = (s.start for s in new_series if s.split_from is None)
+    return last if any(last < s and s.astimezone(zone).date() <= latest for s in unnamed) else None

@@ -946,7 +946,10 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
         exceptions and DeletedOccurrences from then on go, the earlier ones stay;
         a new RecurringMaster (an item of its own: new ItemId and UID) repeats by
         the same pattern from that occurrence on, for what was left of a
-        numbered range, with ``changes`` applied. Returns the new master's id."""
+        numbered range, with ``changes`` applied. A ``start`` among them moves
+        the rest as Outlook does: the new range starts on that day, and a weekly
+        pattern repeats on its weekday instead of the cut's. Returns the new
+        master's id."""
         with self._lock:
             master = self.item(master_id)
             at = original_start.astimezone(UTC)
@@ -968,7 +971,13 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
                 self.mailbox.items.pop(master.exceptions.pop(original), None)
             master.deleted_occurrences = [o for o in master.deleted_occurrences if o < at]
             self.mailbox.touch(master)
-            first = at.astimezone(zone).date().isoformat()
+            moved = changes.pop("start", at).astimezone(UTC)
+            length = changes.pop("end", moved + (master.end - master.start)) - moved
+            first = moved.astimezone(zone).date().isoformat()
+            pattern = copy.deepcopy(pattern)
+            days = pattern.find(t("DaysOfWeek"))
+            if days is not None and days.text == WEEKDAYS[at.astimezone(zone).weekday()]:
+                days.text = WEEKDAYS[moved.astimezone(zone).weekday()]
             kind = etree.QName(rng).localname
             if kind == "NumberedRecurrence":
                 left = int(rng.findtext(t("NumberOfOccurrences"))) - len(earlier)
@@ -985,8 +994,8 @@ class EwsServer(BackgroundServer, RemoteCalendar, SeriesEdits):
             ]
             new_id = self.add_event(
                 master.text("Subject"),
-                at,
-                at + (master.end - master.start),
+                moved,
+                moved + length,
                 body=body.text or "" if body is not None else "",
                 html=body is not None and body.get("BodyType") == "HTML",
                 location=master.text("Location"),

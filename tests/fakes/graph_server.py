@@ -646,7 +646,9 @@ class GraphServer(BackgroundServer, RemoteCalendar, SeriesEdits):
         (``range.type`` endDate), its exceptions and deleted occurrences from then
         on go, the earlier ones stay; a new series master (an event of its own: new
         id and iCalUId) repeats by the same pattern from that occurrence on, for
-        what was left of a numbered range, with ``changes`` applied."""
+        what was left of a numbered range, with ``changes`` applied. A ``start``
+        among them moves the rest as Outlook does: the new series' range starts on
+        that day, and a weekly pattern repeats on its weekday instead of the cut's."""
         with self.state.lock:
             master = self._find(master_id)
             at = original_start.astimezone(UTC)
@@ -673,14 +675,21 @@ class GraphServer(BackgroundServer, RemoteCalendar, SeriesEdits):
             master["_cancelled"] = {o for o in master["_cancelled"] if o < at}
             self._touch(master)
             duration = master["_end"] - master["_start"]
+            pattern = copy.deepcopy(master["recurrence"]["pattern"])
+            first = changes.pop("start", at).astimezone(UTC)
+            duration = changes.pop("end", first + duration) - first
+            new_range["startDate"] = first.astimezone(zone).date().isoformat()
+            cut_day = _WEEKDAYS[at.astimezone(zone).weekday()]
+            if pattern.get("daysOfWeek") == [cut_day]:
+                pattern["daysOfWeek"] = [_WEEKDAYS[first.astimezone(zone).weekday()]]
             body = {
                 "subject": master["subject"],
                 "body": copy.deepcopy(master["body"]),
                 "location": {"displayName": master["location"]["displayName"]},
                 "sensitivity": master["sensitivity"],
-                "start": _fmt_local(at, tz),
-                "end": _fmt_local(at + duration, tz),
-                "recurrence": {**copy.deepcopy(master["recurrence"]), "range": new_range},
+                "start": _fmt_local(first, tz),
+                "end": _fmt_local(first + duration, tz),
+                "recurrence": {"pattern": pattern, "range": new_range},
             }
             if master["attendees"]:
                 body["attendees"] = [

@@ -88,6 +88,29 @@ class SeriesContract:
         assert remote_starts(h) == starts  # nothing went back that undoes the split
         assert h.sync().counts == {}
 
+    def test_a_split_with_the_rest_moved_to_another_day_shows_each_occurrence_once(self, h):
+        # "this and following" with the following occurrences moved a day later
+        # (Tuesday to Wednesday, say): the new series starts on another day
+        start = (h.clock() + timedelta(days=2)).replace(microsecond=0)
+        starts = [start + timedelta(weeks=w) for w in range(5)]
+        made = h.server.create_series(
+            "Weekly review", start, start + timedelta(minutes=30), "FREQ=WEEKLY;COUNT=5"
+        )
+        h.sync()
+        now = h.clock()
+        h.clock.advance(minutes=1)
+        day = timedelta(days=1)
+        moved = starts[2] + day
+        h.server.split_series(made, starts[2], start=moved, end=moved + timedelta(minutes=30))
+        expected = starts[:2] + [s + day for s in starts[2:]]
+        assert remote_starts(h) == expected
+        assert h.sync().errors == []
+        assert shown_starts(h, now) == expected  # each once, none lost
+        old = h.local_for(made)
+        assert max(old.recurrence.rule_set(old.start, old.timezone)).astimezone(UTC) < starts[2]
+        assert remote_starts(h) == expected  # nothing went back that undoes the split
+        assert h.sync().counts == {}
+
     def test_a_series_made_in_the_sales_calendar_and_split_remotely_shows_each_once(self, h):
         start = (h.clock() + timedelta(days=2)).replace(microsecond=0)
         starts = [start + timedelta(days=d) for d in range(5)]

@@ -281,10 +281,13 @@ def _with_end(rule: str, end: str | None) -> str:
     return ";".join([*kept, end] if end else kept)
 
 
-def split_remotely(h, remote_id: str, rule: str, starts: list, at: int, **fields):
+def split_remotely(
+    h, remote_id: str, rule: str, starts: list, at: int, moved=timedelta(0), **fields
+):
     """Another client changes "this and following" of a series from its
     occurrence ``at`` (of ``starts``): the old series ends before it, a new series
-    (with ``fields``) takes the rest. Returns the new series."""
+    (with ``fields``) takes the rest, ``moved`` by that much (to another day,
+    say). Returns the new series."""
     cut = starts[at]
     count = next((int(p[6:]) for p in rule.split(";") if p.startswith("COUNT=")), None)
     until = cut - timedelta(seconds=1)
@@ -292,7 +295,9 @@ def split_remotely(h, remote_id: str, rule: str, starts: list, at: int, **fields
         remote_id, recurrence=Recurrence(_with_end(rule, f"UNTIL={until:%Y%m%dT%H%M%SZ}"))
     )
     rest = _with_end(rule, f"COUNT={count - at}" if count else None)
-    return h.add_remote(start=cut, recurrence=Recurrence(rest), timezone="Europe/Berlin", **fields)
+    return h.add_remote(
+        start=cut + moved, recurrence=Recurrence(rest), timezone="Europe/Berlin", **fields
+    )
 
 
 SPLIT_RULES = ["FREQ=DAILY;COUNT=6", "FREQ=DAILY", "FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=6"]
@@ -320,6 +325,64 @@ def test_a_series_split_remotely_ends_the_sales_calendars_series_where_the_split
     assert _first_starts(old, 10) == starts[:at]
     assert h.local_for(new.remote_id).contents == "Meeting with Acme (new room)"
     assert h.sync().counts == {}
+
+
+@pytest.mark.parametrize("moved", [timedelta(days=1), timedelta(days=-1), timedelta(days=5)])
+def test_a_split_whose_rest_moved_to_another_day_ends_the_series_where_the_split_starts(h, moved):
+    # Outlook: the following occurrences moved from Tuesday to Wednesday (or to
+    # the Monday before, or to the next week's Sunday): a new series that names
+    # no other, after the old series' last occurrence, before the next one it dropped
+    rule = "FREQ=WEEKLY;COUNT=6"
+    a = h.add_local(start=h.at(1), recurrence=Recurrence(rule))
+    h.sync()
+    now = h.clock()
+    starts = _first_starts(a, 6)
+    h.clock.advance(minutes=1)
+    remote_id = h.remote_for(a.id).remote_id
+    new = split_remotely(h, remote_id, rule, starts, 3, moved=moved, subject="Moved")
+    seen = writes_seen(h)
+    h.sync()
+    assert seen == []  # nothing goes back: the service holds both series already
+    assert _first_starts(h.local(a.id), 10) == starts[:3]
+    assert _shown_starts(h, now) == starts[:3] + [s + moved for s in starts[3:]]
+    assert h.local_for(new.remote_id).contents == "Moved"
+    assert h.sync().counts == {}
+
+
+def test_a_series_the_service_names_as_split_off_is_the_sign_wherever_it_starts(h):
+    # Google: the new series is "<old id>_R<cut>", here a fortnight later
+    rule = "FREQ=DAILY;COUNT=6"
+    a = h.add_local(start=h.at(1), recurrence=Recurrence(rule))
+    h.sync()
+    now = h.clock()
+    starts = _first_starts(a, 6)
+    h.clock.advance(minutes=1)
+    remote_id = h.remote_for(a.id).remote_id
+    later = timedelta(days=14)
+    split_remotely(h, remote_id, rule, starts, 2, moved=later, split_from=remote_id)
+    h.sync()
+    assert _first_starts(h.local(a.id), 10) == starts[:2]
+    assert _shown_starts(h, now) == starts[:2] + [s + later for s in starts[2:]]
+    assert h.sync().counts == {}
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"moved": timedelta(days=8)},  # after the next occurrence the old series dropped
+        {"moved": timedelta(days=1), "split_from": "evt-another-series"},
+    ],
+    ids=["too-late", "split-off-another"],
+)
+def test_a_new_series_that_is_not_the_sign_leaves_a_shortened_series_alone(h, fields):
+    rule = "FREQ=WEEKLY;COUNT=6"
+    a = h.add_local(start=h.at(1), recurrence=Recurrence(rule))
+    h.sync()
+    starts = _first_starts(a, 6)
+    h.clock.advance(minutes=1)
+    split_remotely(h, h.remote_for(a.id).remote_id, rule, starts, 3, **fields)
+    h.sync()
+    assert h.local(a.id).recurrence.rrule == rule  # a rule change that does not flow back
 
 
 def test_a_remote_split_seen_by_an_interrupted_run_still_ends_the_series_on_the_next(h):

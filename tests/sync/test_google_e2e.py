@@ -24,7 +24,7 @@ from calsync_desktop.sync.runner import SyncRunner
 from tests.fakes.google_calendar import GoogleCalendarServer
 
 from .e2e_contract import E2EHarness, EndToEndContract, add_tomorrow, e2e_fixtures
-from .e2e_series import SeriesContract
+from .e2e_series import SeriesContract, remote_starts, shown_starts
 from .harness import CrashAfterWrite
 
 OWNER = "sales.person@example.com"
@@ -89,6 +89,24 @@ class TestGoogleSeries(SeriesContract):
     # instance: there is nothing left for the user to remove afterwards (the
     # cancelled instance is test_an_occurrence_cancelled_by_its_organiser_becomes_an_exdate).
     test_a_cancelled_occurrence_the_user_then_removes_stays_deleted = None
+
+    def test_a_split_is_known_by_the_new_series_id_however_far_the_rest_moved(self, h):
+        # the rest moved to the week after: only Google's "<id>_R<cut>" tells
+        start = (h.clock() + timedelta(days=2)).replace(microsecond=0)
+        starts = [start + timedelta(days=d) for d in range(5)]
+        made = h.server.create_series(
+            "Standup", start, start + timedelta(minutes=30), "FREQ=DAILY;COUNT=5"
+        )
+        h.sync()
+        now = h.clock()
+        h.clock.advance(minutes=1)
+        later = starts[2] + timedelta(days=9)
+        new = h.server.split_series(made, starts[2], start=later, end=later + timedelta(hours=1))
+        assert new == f"{made}_R{starts[2].astimezone(UTC):%Y%m%dT%H%M%S}"
+        assert h.sync().errors == []
+        expected = starts[:2] + [s + timedelta(days=9) for s in starts[2:]]
+        assert shown_starts(h, now) == remote_starts(h) == expected
+        assert h.sync().counts == {}
 
 
 class TestGoogleRules(EndToEndContract):

@@ -480,11 +480,18 @@ class SyncMachine(RuleBasedStateMachine):
         until = (starts[at] - timedelta(seconds=1)).strftime("%Y%m%dT%H%M%SZ")
         return ";".join([*kept, f"UNTIL={until}"]), ";".join([*kept, f"COUNT={len(starts) - at}"])
 
-    @rule(remote_id=events, at=st.integers(min_value=1, max_value=2))
-    def split_remote(self, remote_id, at):
-        """Another client changes "this and following" (Google's shape: the old
-        series' UNTIL moved, its later exceptions gone, a new series that carries
-        the old one's local id, as Google copies extendedProperties)."""
+    @rule(
+        remote_id=events,
+        at=st.integers(min_value=1, max_value=2),
+        moved=st.sampled_from([0, 1]),
+        google=st.booleans(),
+    )
+    def split_remote(self, remote_id, at, moved=0, google=True):
+        """Another client changes "this and following", the rest ``moved`` by that
+        many days (to another weekday): the old series' UNTIL moved, its later
+        exceptions gone, and a new series: in Google's shape named after the old
+        one (``<id>_R<cut>``) and carrying its local id (Google copies
+        extendedProperties), in Outlook's a series with nothing of the old one's."""
         e = self._remote_pick(remote_id)
         if e is None or e.recurrence is None or self.first_sync_pending:
             return
@@ -501,13 +508,16 @@ class SyncMachine(RuleBasedStateMachine):
                 tuple(o for o in e.recurrence.overrides if o.original_start < cut),
             ),
         )
+        named = f"{remote_id}_R{cut.astimezone(UTC):%Y%m%dT%H%M%S}"
+        google = google and named not in self.h.calendar.events
+        shape = {"remote_id": named, "split_from": remote_id, "local_id": e.local_id}
         new = self.h.add_remote(
             f"{e.subject} (new room)",
-            start=cut,
+            start=cut + timedelta(days=moved),
             hours=(e.end - e.start).total_seconds() / 3600,
             timezone=e.timezone,
             recurrence=Recurrence(new_rule),
-            local_id=e.local_id,
+            **(shape if google else {}),
         )
         self.splits.append(("remote", remote_id, new.remote_id, cut, self.epoch))
         self.split_copies.add(new.remote_id)

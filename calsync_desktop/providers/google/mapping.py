@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -49,6 +50,14 @@ _ANSWER_FROM_GOOGLE = {
 }
 _ANSWER_TO_GOOGLE = {v: k for k, v in _ANSWER_FROM_GOOGLE.items()}
 SERIES_VERSION_SEPARATOR = "+"
+# "This and following" made in Google Calendar ends the old series (its UNTIL,
+# as the Recurring events guide's "Modifying all following instances" does it:
+# https://developers.google.com/workspace/calendar/api/guides/recurringevents)
+# and names the new series after the old one, ``<old id>_R<UTC start of the
+# cut, %Y%m%dT%H%M%S>`` (the ``ID_RANGE_TIMESTAMP`` form Odoo's Google sync
+# meets, github.com/odoo/odoo/pull/120798 and /pull/287171). The suffix is
+# outside base32hex, so no id an API client chooses has it.
+_SPLIT_ID = re.compile(r"^(?P<old>.+)_R\d{8}T\d{6}Z?$")
 
 # Show-as on Google (calendar v3 discovery document, Event.transparency and
 # Event.eventType; guide "Manage focus time, out of office, and working location
@@ -260,7 +269,14 @@ def to_remote_event(
         cancelled=item.get("status") == "cancelled",
         show_as=show_as_of(item),
         join_url=join_url_of(item),
+        split_from=split_from(item["id"]) if rules else None,
     )
+
+
+def split_from(event_id: str) -> str | None:
+    """The id of the series a series was split off from, by its id (see _SPLIT_ID)."""
+    found = _SPLIT_ID.match(event_id)
+    return found["old"] if found else None
 
 
 def draft_body(draft: EventDraft, fields: Iterable[str] | None = None, typed: bool = False) -> dict:
