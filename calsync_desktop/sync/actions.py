@@ -494,7 +494,15 @@ class LinkExisting(UpdateBothSides):
         cls, run: SyncRun, local: Appointment, seq: int, event: RemoteEvent
     ) -> LinkExisting:
         cur_r = run.remote_fields(event)
-        base = replace(cur_r, statuses=m.local_fields(local).statuses)
+        own = m.local_fields(local)
+        base = replace(cur_r, statuses=own.statuses)
+        if own.rrule and split_at(
+            replace(cur_r, rrule=own.rrule), cur_r, local.timezone, run.new_series, event.remote_id
+        ):
+            # the series was split there since the Sales Calendar's rule was pushed
+            # (the account away meanwhile): the Sales Calendar's series was theirs
+            # before the split, so the merge ends it where the split starts
+            base = replace(base, rrule=own.rrule)
         link = LinkStatus(local.id, event.remote_id, event.version, Snapshot.agreed(base), -1)
         return cls.merging(run, local, seq, event, link)
 

@@ -50,12 +50,6 @@ class NewSeries:
     split_from: str | None = None
 
 
-def _rule_body(rrule: str) -> frozenset[str]:
-    """The rule's parts without its end, in one spelling."""
-    parts = (p.strip().upper() for p in rrule.split(";"))
-    return frozenset(p for p in parts if p and p.split("=", 1)[0] not in END_PARTS)
-
-
 def _last_start(rrule: str, start: str, tz: str) -> datetime | None:
     return Recurrence(rrule).last_start(datetime.fromisoformat(start), tz)
 
@@ -63,16 +57,25 @@ def _last_start(rrule: str, start: str, tz: str) -> datetime | None:
 def ended_early(base: Fields, current: Fields, tz: str) -> datetime | None:
     """The start of the last occurrence of the series ``current`` when it ends
     earlier than ``base`` (the same side at the last sync) did, with the same
-    rule otherwise; None when it does not."""
+    rule otherwise; None when it does not.
+
+    "The same rule otherwise" is read from the occurrences, not the spelling
+    (Office 365 and Exchange write a weekly rule with its weekday, say): the
+    series now repeats exactly as it did, up to its new end."""
     if not (base.rrule and current.rrule and base.time and current.time):
         return None
-    if _rule_body(base.rrule) != _rule_body(current.rrule):
+    if base.time[0] != current.time[0]:
         return None
     now = _last_start(current.rrule, current.time[0], tz)
     if now is None:
         return None
     before = _last_start(base.rrule, base.time[0], tz)
-    return now if before is None or now < before else None
+    if before is not None and now >= before:
+        return None
+    start = datetime.fromisoformat(base.time[0])
+    kept = list(Recurrence(current.rrule).rule_set(start, tz))
+    was = Recurrence(base.rrule).rule_set(start, tz).between(start, now, inc=True)
+    return now if kept == was else None
 
 
 def ended_at(rrule: str, start: str, tz: str, last: datetime) -> str:

@@ -9,8 +9,10 @@ each test server keeps the shapes its service gives these changes.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from calsync_desktop.accounts import remove_account
 from calsync_desktop.model import Recurrence
 
 from .e2e_contract import E2EHarness
@@ -109,6 +111,29 @@ class SeriesContract:
         old = h.local_for(made)
         assert max(old.recurrence.rule_set(old.start, old.timezone)).astimezone(UTC) < starts[2]
         assert remote_starts(h) == expected  # nothing went back that undoes the split
+        assert h.sync().counts == {}
+
+    def test_a_split_made_while_the_account_was_removed_ends_the_series_when_it_is_back(self, h):
+        start = (h.clock() + timedelta(days=2)).replace(microsecond=0)
+        starts = [start + timedelta(weeks=w) for w in range(5)]
+        a = h.add_local("Weekly review", start=start, recurrence=Recurrence("FREQ=WEEKLY;COUNT=5"))
+        h.sync()
+        now = h.clock()
+        remote_id = h.remote_id_for(a.id)
+        remove_account(h.services, h.account.id, keep_appointments=True)
+        h.clock.advance(minutes=1)
+        day = timedelta(days=1)
+        moved = starts[3] + day
+        new = h.server.split_series(
+            remote_id, starts[3], start=moved, end=moved + timedelta(hours=1)
+        )
+        h.account = h.store.add_account(
+            replace(h.account, sync_state=None, local_seq=0, first_sync_done=False)
+        )
+        assert h.sync().errors == []
+        expected = starts[:3] + [s + day for s in starts[3:]]
+        assert shown_starts(h, now) == remote_starts(h) == expected  # each once, none back
+        assert h.remote_id_for(a.id) == remote_id and h.local_for(new).id != a.id
         assert h.sync().counts == {}
 
     def test_a_series_made_in_the_sales_calendar_and_split_remotely_shows_each_once(self, h):

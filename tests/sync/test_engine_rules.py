@@ -863,6 +863,33 @@ def readd_account(h, services) -> None:
     )
 
 
+@pytest.mark.parametrize("google", [False, True], ids=["outlook", "google"])
+@pytest.mark.parametrize("moved", [timedelta(0), timedelta(days=1)])
+def test_a_series_split_there_while_the_account_was_away_ends_at_the_split_when_it_is_back(
+    h, services, google, moved
+):
+    rule = "FREQ=WEEKLY;COUNT=6"
+    a = h.add_local(start=h.at(1), recurrence=Recurrence(rule))
+    h.sync()
+    now = h.clock()
+    starts = _first_starts(a, 6)
+    remote_id = h.remote_for(a.id).remote_id
+    readd_account(h, services)
+    h.clock.advance(minutes=1)
+    # Google names the new series after the old one and copies its local id
+    shape = {"split_from": remote_id, "local_id": a.id} if google else {}
+    new = split_remotely(h, remote_id, rule, starts, 3, moved=moved, subject="New room", **shape)
+    seen = writes_seen(h)
+    h.sync()
+    assert seen == []  # nothing goes back that brings the old occurrences back there
+    assert _first_starts(h.local(a.id), 10) == starts[:3]
+    assert _shown_starts(h, now) == starts[:3] + [s + moved for s in starts[3:]]
+    assert h.local_for(new.remote_id).contents == "New room"
+    assert link_pairs(h)[a.id] == remote_id
+    assert len(h.all_local()) == 2 and len(h.calendar.events) == 2
+    assert h.sync().counts == {}
+
+
 def test_first_sync_links_the_same_ical_uid_whatever_the_title(h):
     start = h.at(2)
     locals_ = [
