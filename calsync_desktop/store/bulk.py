@@ -29,9 +29,9 @@ class _Prepared:
     order: tuple[str, ...]
     #: whether the driver takes parameters by position (else by name)
     positional: bool
-    #: (position in ``order``, the column type's bind processor, the index
-    #: in this tuple of an earlier column of the same type, or -1)
-    processors: tuple[tuple[int, Callable[[Any], Any], int], ...]
+    #: (position in ``order``, the column type's bind processor, the indexes
+    #: in this tuple of the earlier columns of the same type)
+    processors: tuple[tuple[int, Callable[[Any], Any], tuple[int, ...]], ...]
 
 
 _PREPARED: dict[tuple, _Prepared] = {}
@@ -53,21 +53,21 @@ def _prepare(conn: Connection, table: Table, names: frozenset[str]) -> _Prepared
         for i, name in enumerate(order)
         if (processor := table.c[name].type.bind_processor(dialect)) is not None
     ]
-    processors = tuple((i, processor, _twin(typed, j)) for j, (i, processor, _) in enumerate(typed))
+    processors = tuple(
+        (i, processor, _twins(typed, j)) for j, (i, processor, _) in enumerate(typed)
+    )
     prepared = _Prepared(compiled.string, order, bool(compiled.positional), processors)
     _PREPARED[key] = prepared
     return prepared
 
 
-def _twin(typed: list, j: int) -> int:
-    """The first column before the ``j``-th of ``typed`` whose type processes
-    values as its type does (the same class and arguments), or -1."""
+def _twins(typed: list, j: int) -> tuple[int, ...]:
+    """The columns before the ``j``-th of ``typed`` whose types process values
+    as its type does (the same class and arguments)."""
     kind = typed[j][2]
-    for k in range(j):
-        other = typed[k][2]
-        if type(other) is type(kind) and repr(other) == repr(kind):
-            return k
-    return -1
+    return tuple(
+        k for k in range(j) if type(typed[k][2]) is type(kind) and repr(typed[k][2]) == repr(kind)
+    )
 
 
 def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -113,15 +113,17 @@ def _execute(conn: Connection, prepared: _Prepared, rows: Sequence[tuple]) -> No
         done: list[Any] = [None] * len(processors)
         for row in rows:
             v = list(row)
-            for j, (i, process, twin) in enumerate(processors):
+            for j, (i, process, twins) in enumerate(processors):
                 value = v[i]
                 if value is last[j]:
                     v[i] = done[j]
-                elif twin >= 0 and value is last[twin]:
-                    last[j] = value
-                    v[i] = done[j] = done[twin]
+                    continue
+                last[j] = value
+                for k in twins:
+                    if value is last[k]:
+                        v[i] = done[j] = done[k]
+                        break
                 else:
-                    last[j] = value
                     v[i] = done[j] = process(value)
             params.append(tuple(v))
     if not prepared.positional:

@@ -48,11 +48,20 @@ PROVIDER_FIELDS = {
 
 
 def iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat()
+    # the times an import reads are UTC already: no new object to convert them
+    return (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat()
 
 
-def _participants(people) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((p.name, p.key) for p in people if p.key))
+def _people_fields(people) -> tuple[tuple[tuple[str, str], ...], dict[str, str]]:
+    """The participants and statuses fields of ``people``: each address's
+    matching key worked out once (an initial sync reads thousands)."""
+    if not people:
+        return (), {}
+    keyed = [(p, key) for p in people if (key := p.key)]
+    return (
+        tuple(sorted((p.name, key) for p, key in keyed)),
+        {key: p.status._value_ for p, key in keyed},
+    )
 
 
 def _recurrence_fields(recurrence: Recurrence | None) -> dict:
@@ -70,20 +79,22 @@ def _recurrence_fields(recurrence: Recurrence | None) -> dict:
 
 def local_fields(a: Appointment) -> Fields:
     """The merge fields of an appointment."""
+    participants, statuses = _people_fields(a.participants)
+    organizer = a.organizer
     return Fields(
         contents=a.contents,
         location=a.location,
         time=(iso(a.start), iso(a.end)),
         private=a.private,
-        participants=_participants(a.participants),
-        statuses={p.key: p.status.value for p in a.participants if p.key},
+        participants=participants,
+        statuses=statuses,
         **_recurrence_fields(a.recurrence),
-        show_as=a.show_as.value,
+        show_as=a.show_as._value_,
         join_url=a.join_url,
-        organizer=(a.organizer.name, a.organizer.email, a.organizer.guests_can_modify)
-        if a.organizer
+        organizer=(organizer.name, organizer.email, organizer.guests_can_modify)
+        if organizer
         else None,
-        my_response=a.my_response.value,
+        my_response=a.my_response._value_,
     )
 
 
@@ -100,14 +111,14 @@ def remote_recurrence(e: RemoteEvent) -> Recurrence | None:
 def remote_fields(e: RemoteEvent, own_email: str = "", all_private: bool = False) -> Fields:
     """The merge fields of a remote event, in the Sales Calendar's form."""
     own = own_email.strip().lower()
-    people = [p for p in e.attendees if p.key and p.key != own]
+    participants, statuses = _people_fields([p for p in e.attendees if p.key != own])
     return Fields(
         contents=join_contents(e.subject, e.body, e.body_is_html),
         location=e.location or "",
         time=(iso(e.start), iso(e.end)),
         private=True if all_private else e.private,
-        participants=_participants(people),
-        statuses={p.key: p.status.value for p in people},
+        participants=participants,
+        statuses=statuses,
         **_recurrence_fields(remote_recurrence(e)),
         show_as=e.show_as.value,
         join_url=join_url_of(e),
@@ -264,12 +275,14 @@ def appointment_from(
     """A new appointment for an event first created remotely, and the attendees
     that could not be imported (no email address)."""
     own = own_email.strip().lower()
-    people = tuple(
-        Participant(p.name or p.email or "", p.email, p.status)
-        for p in e.attendees
-        if p.key and p.key != own
-    )
-    skipped = [p for p in e.attendees if not p.key]
+    people = []
+    skipped = []
+    for p in e.attendees:
+        key = p.key
+        if not key:
+            skipped.append(p)
+        elif key != own:
+            people.append(p if p.name else Participant(p.email or "", p.email, p.status))
     appointment = Appointment(
         id=local_id,
         contents=join_contents(e.subject, e.body, e.body_is_html),
@@ -279,7 +292,7 @@ def appointment_from(
         location=e.location or "",
         all_day=e.all_day,
         private=True if all_private else e.private,
-        participants=people,
+        participants=tuple(people),
         recurrence=remote_recurrence(e),
         created=now,
         modified=now,
@@ -303,6 +316,7 @@ def imported_fields(
     address: then the remote side is the event's own."""
     local = local_fields(appointment)
     own = own_email.strip().lower()
-    if all(p.name for p in e.attendees if p.key and p.key != own):
-        return local, local
-    return local, remote_fields(e, own_email, all_private)
+    for p in e.attendees:
+        if not p.name and (key := p.key) and key != own:
+            return local, remote_fields(e, own_email, all_private)
+    return local, local

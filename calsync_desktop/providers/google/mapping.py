@@ -163,14 +163,22 @@ def _contents(item: dict) -> str:
     return join_contents(item.get("summary"), description, looks_like_html(description))
 
 
-def _attendees(item: dict) -> tuple[Participant, ...]:
+def _attendees(item: dict) -> tuple[tuple[Participant, ...], MyResponse]:
+    """The participants, and the user's own answer: their attendee entry,
+    marked ``self`` ("this entry represents the calendar on which this copy
+    of the event appears")."""
     out = []
+    mine = None
     for a in item.get("attendees") or ():
-        if a.get("self") or a.get("resource"):
-            continue  # the account's own address is not a participant
+        if a.get("self"):  # the account's own address is not a participant
+            if mine is None:
+                mine = _ANSWER_FROM_GOOGLE.get(a.get("responseStatus", ""), MyResponse.NONE)
+            continue
+        if a.get("resource"):
+            continue
         status = _STATUS_FROM_GOOGLE.get(a.get("responseStatus", ""), InviteStatus.NO_RESPONSE)
         out.append(Participant(a.get("displayName") or "", a.get("email") or None, status))
-    return tuple(out)
+    return tuple(out), MyResponse.NONE if mine is None else mine
 
 
 def _organizer(organizer: dict) -> Organizer | None:
@@ -178,15 +186,6 @@ def _organizer(organizer: dict) -> Organizer | None:
     if organizer.get("self", True):
         return None
     return Organizer(organizer.get("displayName") or "", organizer.get("email") or "")
-
-
-def _my_response(item: dict) -> MyResponse:
-    """The user's own answer: their attendee entry, marked ``self`` ("this entry
-    represents the calendar on which this copy of the event appears")."""
-    for a in item.get("attendees") or ():
-        if a.get("self"):
-            return _ANSWER_FROM_GOOGLE.get(a.get("responseStatus", ""), MyResponse.NONE)
-    return MyResponse.NONE
 
 
 def answer_body(email: str, response: MyResponse) -> dict:
@@ -207,10 +206,11 @@ def to_remote_event(
     end, _, _ = _read_time(item["end"], tz)
     description = item.get("description") or ""
     recurrence = None
-    rules = [r for r in item.get("recurrence") or () if r.upper().startswith("RRULE:")]
+    lines = item.get("recurrence")
+    rules = [r for r in lines if r.upper().startswith("RRULE:")] if lines else ()
     if rules:
         exdates: list[datetime] = []
-        for line in item["recurrence"]:
+        for line in lines:
             if line.upper().startswith("EXDATE"):
                 exdates.extend(_parse_exdates(line, tz))
         overrides = []
@@ -238,13 +238,18 @@ def to_remote_event(
     organizer = item.get("organizer") or {}
     private = (item.get("extendedProperties") or {}).get("private") or {}
     version = item.get("etag", "")
-    updated = [item["updated"]] if item.get("updated") else []
+    updated = item.get("updated")
+    last_modified = _parse_dt(updated) if updated else None
     if exceptions:
         # An occurrence edited on Google changes the exception's etag, not the
         # master's: the series' version covers both (writes send the master's part).
         tags = ",".join(sorted(e.get("etag", "") for e in exceptions))
         version += SERIES_VERSION_SEPARATOR + hashlib.sha1(tags.encode()).hexdigest()[:16]
-        updated += [e["updated"] for e in exceptions if e.get("updated")]
+        times = [_parse_dt(e["updated"]) for e in exceptions if e.get("updated")]
+        if last_modified is not None:
+            times.append(last_modified)
+        last_modified = max(times) if times else None
+    attendees, my_response = _attendees(item)
     return RemoteEvent(
         remote_id=item["id"],
         version=version,
@@ -257,14 +262,14 @@ def to_remote_event(
         location=item.get("location") or "",
         all_day=all_day,
         private=item.get("visibility") in ("private", "confidential"),
-        attendees=_attendees(item),
+        attendees=attendees,
         recurrence=recurrence,
         local_id=private.get(LOCAL_ID_PROPERTY),
         ical_uid=item.get("iCalUID"),
-        last_modified=max(map(_parse_dt, updated)) if updated else None,
+        last_modified=last_modified,
         organizer_is_self=bool(organizer.get("self", True)),
         organizer=_organizer(organizer),
-        my_response=_my_response(item),
+        my_response=my_response,
         guests_can_modify=bool(item.get("guestsCanModify")),
         cancelled=item.get("status") == "cancelled",
         show_as=show_as_of(item),
