@@ -267,7 +267,8 @@ class Journal:
         rows = self.store._read(query).all()
         # an undo is a run of the same account: it is among these rows
         undone = _newest_undos(r for r in rows if r.state == "done")
-        return [_run(r, _undone(undone, r.id)) for r in rows]
+        so_far = self._counts_so_far([r.id for r in rows if r.state == "running"])
+        return [_run(r, _undone(undone, r.id), so_far.get(r.id)) for r in rows]
 
     def run(self, run_id: int) -> RunRecord | None:
         if not -(2**63) <= run_id < 2**63:
@@ -278,7 +279,23 @@ class Journal:
         undos = self.store._read(
             select(_R.id, _R.undoes).where(_R.account_id == row.account_id, _R.state == "done")
         ).all()
-        return _run(row, _undone(_newest_undos(undos), run_id))
+        so_far = self._counts_so_far([run_id] if row.state == "running" else [])
+        return _run(row, _undone(_newest_undos(undos), run_id), so_far.get(run_id))
+
+    def _counts_so_far(self, run_ids: list[int]) -> dict[int, dict[str, int]]:
+        """The counts of runs that never finished (killed, or still running),
+        from what their journals hold: what they changed before they stopped."""
+        if not run_ids:
+            return {}
+        rows = self.store._read(
+            select(_J.run_id, _J.kind, func.count())
+            .where(_J.run_id.in_(run_ids))
+            .group_by(_J.run_id, _J.kind)
+        ).all()
+        out: dict[int, dict[str, int]] = {}
+        for run_id, kind, n in rows:
+            out.setdefault(run_id, {})[kind] = n
+        return out
 
     def entries(self, run_id: int) -> list[Entry]:
         """A run's journal, in the order it was written."""
@@ -315,7 +332,7 @@ def _values(e: Entry) -> tuple:
     return tuple(getattr(e, c) for c in ENTRY_COLUMNS)
 
 
-def _run(r, undone_by: int | None) -> RunRecord:
+def _run(r, undone_by: int | None, counts_so_far: dict[str, int] | None = None) -> RunRecord:
     return RunRecord(
         r.id,
         r.account_id,
@@ -323,7 +340,7 @@ def _run(r, undone_by: int | None) -> RunRecord:
         r.started,
         r.finished,
         r.state,
-        json.loads(r.counts or "{}"),
+        counts_so_far if counts_so_far is not None else json.loads(r.counts or "{}"),
         r.undoes,
         undone_by,
     )
