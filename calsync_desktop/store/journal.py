@@ -42,6 +42,10 @@ MAX_CHANGES_RANGE = (1_000, 1_000_000)
 """What the window and ``calsync settings`` accept: a bound below a thousand
 changed appointments would lose a first sync's history at the next run."""
 
+UNFINISHED = ("running", "failed")
+"""The states of a run that stopped half way (killed, or ended by an error;
+or still running): the next run may find what it created without its link."""
+
 _R = t.sync_runs.c
 _J = t.journal.c
 
@@ -62,7 +66,8 @@ ENTRY_COLUMNS = (
 
 @dataclass(frozen=True)
 class RunRecord:
-    """One recorded run. ``state`` is running (or was killed), done or stopped;
+    """One recorded run. ``state`` is running (or was killed), done, failed
+    (an error ended it half way) or stopped;
     ``undoes`` the run an undo put back; ``undone_by`` the undo that put this
     one back, if any."""
 
@@ -195,14 +200,14 @@ class Journal:
 
     def interrupted_before(self, account_id: str, run_id: int) -> int | None:
         """The account's run before ``run_id`` when it was interrupted (killed
-        while applying), else None."""
+        while applying, or ended by an error), else None."""
         row = self.store._read(
             select(_R.id, _R.state)
             .where(_R.account_id == account_id, _R.id < run_id)
             .order_by(_R.id.desc())
             .limit(1)
         ).first()
-        return row.id if row is not None and row.state == "running" else None
+        return row.id if row is not None and row.state in UNFINISHED else None
 
     def finish(self, run_id: int, state: str, counts: dict[str, int], finished: datetime) -> bool:
         """The run's end: its state and counts. A run that changed nothing and
@@ -267,7 +272,7 @@ class Journal:
         rows = self.store._read(query).all()
         # an undo is a run of the same account: it is among these rows
         undone = _newest_undos(r for r in rows if r.state == "done")
-        so_far = self._counts_so_far([r.id for r in rows if r.state == "running"])
+        so_far = self._counts_so_far([r.id for r in rows if r.state in UNFINISHED])
         return [_run(r, _undone(undone, r.id), so_far.get(r.id)) for r in rows]
 
     def run(self, run_id: int) -> RunRecord | None:
@@ -279,12 +284,13 @@ class Journal:
         undos = self.store._read(
             select(_R.id, _R.undoes).where(_R.account_id == row.account_id, _R.state == "done")
         ).all()
-        so_far = self._counts_so_far([run_id] if row.state == "running" else [])
+        so_far = self._counts_so_far([run_id] if row.state in UNFINISHED else [])
         return _run(row, _undone(_newest_undos(undos), run_id), so_far.get(run_id))
 
     def _counts_so_far(self, run_ids: list[int]) -> dict[int, dict[str, int]]:
-        """The counts of runs that never finished (killed, or still running),
-        from what their journals hold: what they changed before they stopped."""
+        """The counts of runs that never finished (killed, ended by an error,
+        or still running), from what their journals hold: what they changed
+        before they stopped, with what a later run found they had created."""
         if not run_ids:
             return {}
         rows = self.store._read(

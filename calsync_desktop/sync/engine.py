@@ -46,7 +46,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from calsync_desktop.accounts.base import Account
-from calsync_desktop.providers.base import CalendarProvider
+from calsync_desktop.providers.base import CalendarProvider, ProviderError
 from calsync_desktop.store import Store
 from calsync_desktop.store.journal import Journal
 from calsync_desktop.sync import apply as applying
@@ -125,10 +125,14 @@ class SyncEngine:
         with gc_paused():
             return Planner(self.new_run()).plan()
 
-    def run(self) -> SyncResult:
-        """Plan and apply one sync. Raises only errors that end the run."""
+    def run(self, result: SyncResult | None = None) -> SyncResult:
+        """Plan and apply one sync; what it did goes into ``result`` (a new one
+        when None), which keeps what was done before an error that ends the
+        run. Raises only errors that end the run."""
         plan = self.plan()
         run = plan.run
+        if result is not None:
+            run.result = result
         result = run.result
         result.skipped, result.guard, result.full_listing = len(plan.skipped), plan.guard, plan.full
         if plan.guard is not None:
@@ -149,6 +153,12 @@ class SyncEngine:
         run = plan.run
         if result is not None:
             run.result = result
-        with gc_paused():
-            applying.apply(run, plan)
+        try:
+            with gc_paused():
+                applying.apply(run, plan)
+        except ProviderError:
+            # what the batches before wrote is committed: the history says so
+            if run.journal is not None:
+                run.journal.end("failed", run.result.counts)
+            raise
         self.account = run.account

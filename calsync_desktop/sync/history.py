@@ -210,8 +210,9 @@ class RunJournal:
             )
 
     def end(self, state: str, counts: dict[str, int]) -> bool:
-        """The run's end; whether the history keeps it (not when it changed nothing)."""
-        if self.run_id is None and state == "done":
+        """The run's end; whether the history keeps it (not when it changed
+        nothing; one that an error ended before it began writing neither)."""
+        if self.run_id is None and state in ("done", "failed"):
             return False
         return self.journal.finish(self.begin(), state, counts, self.clock())
 

@@ -53,7 +53,11 @@ CHANGE_WORDS = {
 def state_parts(r: RunRecord) -> list[str]:
     """How a run ended and what undid what, when it is worth saying:
     "interrupted", "undid run 3", "undone by run 7"."""
-    words = {"running": "interrupted", "stopped": "stopped by the deletion warning"}
+    words = {
+        "running": "interrupted",
+        "failed": "ended on an error",
+        "stopped": "stopped by the deletion warning",
+    }
     parts = [words[r.state]] if r.state in words else []
     if r.undoes is not None:
         parts.append(f"undid run {r.undoes}")

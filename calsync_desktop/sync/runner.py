@@ -225,6 +225,7 @@ class SyncRunner:
                 return SyncResult(errors=[str(lost)])
             if account is None:
                 raise KeyError(account_id)
+            done = SyncResult()  # what the run did before an error that ends it
             try:
                 # on a team server, another computer of the same member may be
                 # syncing this account: the database's lock lets one at a time
@@ -233,7 +234,7 @@ class SyncRunner:
                         forget_sync(store, account_id)
                         account = store.get_account(account_id)
                         trigger = "from scratch"
-                    result = self._run(account, trigger)
+                    result = self._run(account, trigger, done)
             except AccountBusy as busy:
                 log.info("Sync of %s not run: %s", account.name, busy)
                 return SyncResult(errors=[str(busy)])
@@ -243,7 +244,7 @@ class SyncRunner:
                 log.warning("Sync of %s stopped: %s", account.name, lost)
                 return SyncResult(errors=[str(lost)])
             except ProviderError as error:
-                return self._failed(account_id, error)
+                return self._failed(account_id, error, done)
             log.info("Synced %s: %s", account.name, result.describe())
             return result
 
@@ -284,7 +285,7 @@ class SyncRunner:
             finally:
                 provider.close()
 
-    def _run(self, account: Account, trigger: str) -> SyncResult:
+    def _run(self, account: Account, trigger: str, result: SyncResult) -> SyncResult:
         provider = self._open(account)
         try:
             engine = SyncEngine(
@@ -296,11 +297,15 @@ class SyncRunner:
                 confirm=self.confirm,
                 trigger=trigger,
             )
-            return engine.run()
+            return engine.run(result)
         finally:
             provider.close()
 
-    def _failed(self, account_id: str, error: ProviderError) -> SyncResult:
+    def _failed(
+        self, account_id: str, error: ProviderError, done: SyncResult | None = None
+    ) -> SyncResult:
+        """The account's state after ``error`` ended its run; the result is
+        ``done`` (what the run did before) with the error's explanation."""
         store = self.services.store
         account = store.get_account(account_id)
         explanation = explain(error)
@@ -310,7 +315,9 @@ class SyncRunner:
         account.last_error = explanation.problem
         store.update_account(account)
         log.warning("Sync of %s failed: %s", account.name, explanation.problem)
-        return SyncResult(errors=[explanation.problem])
+        done = done or SyncResult()
+        done.errors.append(explanation.problem)
+        return done
 
     def check_account(
         self, account_id: str, when: Callable[[datetime], str] = _local
