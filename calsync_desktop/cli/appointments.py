@@ -218,15 +218,8 @@ def _print_appointment(
     if a.private:
         rows.append(("private", "yes" + (" (use --show-private to read it)" if secret else "")))
     rows.append(("show as", a.show_as.label.lower()))
-    if not secret:
-        if a.organizer:
-            organiser = a.organizer.shown or "someone else"
-            if a.organizer.guests_can_modify:
-                organiser += " (lets the guests change the meeting)"
-            rows.append(("organiser", organiser))
-            rows.append(("your answer", a.my_response.value.replace("none", "not answered")))
-        if a.join_url:
-            rows.append(("join", a.join_url))
+    if a.join_url and not secret:
+        rows.append(("join", a.join_url))
     if a.recurrence is not None:
         repeat = a.recurrence.rrule
         if a.recurrence.exdates:
@@ -241,12 +234,16 @@ def _print_appointment(
             rows.append(("participants" if i == 0 else "", f"{who}, {_status_text(p.status)}"))
     if a.organizer is not None:
         if not secret:
-            rows.append(("organiser", meetings.organiser_named(a)))
+            organiser = meetings.organiser_named(a)
+            if meetings.guests_may_edit(a):
+                organiser += " (lets the guests change the meeting)"
+            rows.append(("organiser", organiser))
         answer = RESPONSE_TEXT[a.my_response]
         rows.append(
             ("your answer", answer + " (calsync appointments respond ID accept|tentative|decline)")
         )
-        rows.append(("read-only", "only the organiser can change this meeting"))
+        if not meetings.guests_may_edit(a):
+            rows.append(("read-only", "only the organiser can change this meeting"))
     if a.account_id:
         rows.append(("account", accounts.get(a.account_id, a.account_id)))
     if a.all_day:

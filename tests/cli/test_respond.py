@@ -44,6 +44,21 @@ def test_show_names_the_organiser_and_the_answer(cli):
     assert shown["my_response"] == "none"
 
 
+def test_show_names_the_organiser_and_the_answer_once(cli):
+    local_id, _ = _invitation(cli)
+    out = cli.ok("appointments", "show", local_id)
+    labels = [line.split(":")[0].strip() for line in out.splitlines()[1:] if ":" in line]
+    assert labels.count("organiser") == 1 and labels.count("your answer") == 1, out
+    assert labels.count("read-only") == 1, out
+
+
+def test_show_does_not_call_a_meeting_the_guests_may_change_read_only(cli):
+    local_id, _ = _invitation(cli, guests_can_modify=True)
+    out = cli.ok("appointments", "show", local_id)
+    assert "organiser:    Beth Boss <boss@customer.example> (lets the guests change" in out
+    assert "read-only" not in out and out.count("your answer:") == 1, out
+
+
 def test_respond_keeps_the_answer_and_the_next_sync_sends_it_as_a_response(cli):
     local_id, remote_id = _invitation(cli)
     out = cli.ok("appointments", "respond", local_id, "tentative")
