@@ -205,14 +205,18 @@ def _status_text(status: InviteStatus) -> str:
 
 
 def _print_appointment(
-    a: Appointment, args: argparse.Namespace, accounts: Mapping[str, str]
+    a: Appointment, args: argparse.Namespace, accounts: Mapping[str, str], tz_name: str
 ) -> None:
-    tz = ZoneInfo(a.timezone)
+    """``a`` in full, its times in ``tz_name`` (as ``list`` shows them), with
+    its own zone when that is another."""
+    tz = zone(tz_name)
     secret = hidden(a.private, args)
     rows: list[tuple[str, str]] = [
         ("id", a.id),
-        ("when", f"{span_text(a.start, a.end, a.all_day, tz)} ({a.timezone})"),
+        ("when", f"{span_text(a.start, a.end, a.all_day, tz)} ({tz_name})"),
     ]
+    if a.timezone != tz_name and not a.all_day:
+        rows.append(("time zone", a.timezone))
     if not secret and a.location:
         rows.append(("location", a.location))
     if a.private:
@@ -485,7 +489,7 @@ def cmd_show(args: argparse.Namespace, services: Services) -> int:
     if args.json:
         print_json(appointment_view(a, args, accounts))
     else:
-        _print_appointment(a, args, accounts)
+        _print_appointment(a, args, accounts, args.zone or local_zone_name(services.env))
     return EXIT_OK
 
 
@@ -603,6 +607,7 @@ def register(commands: Commands) -> None:
     show = acts.add("show", help="one appointment in full")
     show.add_argument("id", help="the id, or its first characters as `list` shows them")
     show.add_argument("--show-private", action="store_true", help="show a private appointment")
+    show.add_argument("--zone", help="show times in this IANA zone (default: this computer's)")
     show.set_defaults(func=cmd_show)
 
     edit = acts.add(

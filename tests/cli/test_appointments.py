@@ -6,6 +6,7 @@ import io
 import json
 import sys
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -68,6 +69,29 @@ def test_add_reads_naive_times_in_the_given_zone_and_show_returns_it(cli):
     text = cli.ok("appointments", "show", added["id"])
     assert "Visit ACME" in text and "Bring the contract" in text
     assert "Carl (no email: not synced)" in text
+
+
+def test_show_gives_the_times_in_this_computers_zone_as_list_does(cli):
+    added = cli.add(
+        "--contents",
+        "Call New York",
+        "--start",
+        "2026-11-24 09:00",
+        "--end",
+        "2026-11-24 10:00",
+        "--zone",
+        "America/New_York",
+    )
+    listed = cli.ok("appointments", "list", "--from", "2026-11-24", "--to", "2026-11-24")
+    assert "15:00–16:00" in listed  # Berlin, from TZ
+    text = cli.ok("appointments", "show", added["id"])
+    assert "when:         Tue 24 Nov 2026 15:00–16:00 (Europe/Berlin)" in text
+    assert "time zone:    America/New_York" in text
+    modified = cli.store.get_appointment(added["id"]).modified.astimezone(ZoneInfo("Europe/Berlin"))
+    assert f"modified:     {modified:%a %d %b %Y %H:%M}" in text
+    there = cli.ok("appointments", "show", added["id"], "--zone", "America/New_York")
+    assert "when:         Tue 24 Nov 2026 09:00–10:00 (America/New_York)" in there
+    assert "time zone:" not in there
 
 
 def test_a_naive_time_without_zone_is_this_computers_zone(cli):
