@@ -57,33 +57,13 @@ from calsync_desktop.providers.ews import (
     register_local_id_property,
     rrule_to_ews,
 )
+from tests.fakes.ews_fixtures import ews_server_fixtures
 from tests.fakes.ews_server import EwsServer
 
 from .contract import NOW, WINDOW, ProviderContract, create, draft
 from .meeting_contract import MeetingContract
 
-
-@pytest.fixture(scope="module")
-def ews_server_module():
-    server = EwsServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def ews_server(ews_server_module):
-    """A started server with an empty calendar; fails the test on any request
-    that did not validate against the EWS schema."""
-    server = ews_server_module
-    server.reset()
-    yield server
-    errors = list(server.validation_errors)
-    bugs = list(server.server_errors)
-    server.validation_errors.clear()
-    server.server_errors.clear()
-    assert not errors, f"requests that failed EWS schema validation: {errors}"
-    assert not bugs, f"EWS test server bugs: {bugs}"
+ews_server_module, ews_server = ews_server_fixtures("ews_server")
 
 
 def make_provider(server: EwsServer, sleeps: list | None = None, **kw) -> ExchangeProvider:
@@ -864,24 +844,9 @@ def test_a_monthly_repetition_on_the_first_weekday_reaches_exchange_as_its_weekd
 TEAMS_LINK = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_MjAxMA%40thread.v2/0"
 
 
-@pytest.fixture(scope="module")
-def exchange_2010_module():
-    server = EwsServer(exchange_version="Exchange2010_SP2")
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def exchange_2010(exchange_2010_module):
-    """An Exchange 2010 SP3 server: it knows no JoinOnlineMeetingUrl and no
-    WorkingElsewhere, and refuses a request that names either."""
-    server = exchange_2010_module
-    server.reset()
-    yield server
-    errors = list(server.validation_errors)
-    server.validation_errors.clear()
-    assert not errors, f"requests Exchange 2010 refuses: {errors}"
+# An Exchange 2010 SP3 server: it knows no JoinOnlineMeetingUrl and no
+# WorkingElsewhere, and refuses a request that names either
+exchange_2010_module, exchange_2010 = ews_server_fixtures("exchange_2010", "Exchange2010_SP2")
 
 
 def _get_item_with_join_link(server: EwsServer, schema: str):

@@ -274,3 +274,21 @@ def assert_no_duplicates(h, synced: bool = True) -> None:
     assert all(len(events) == 1 for events in owners.values()), owners
     if synced:
         assert {r.remote_id for r in links.values()} <= {e.remote_id for e in events}
+
+
+def engine_fixtures():
+    """The ``services`` and ``h`` fixtures of a module of engine rules: each test
+    runs on a SQLite file and on a team PostgreSQL database
+    (``engine_services``), with a :class:`Harness` on that Sales Calendar as
+    ``h``. Use: ``services, h = engine_fixtures()``."""
+    import pytest
+
+    @pytest.fixture
+    def services(engine_services):
+        return engine_services
+
+    @pytest.fixture
+    def h(store, clock):
+        return Harness(store, clock)
+
+    return services, h

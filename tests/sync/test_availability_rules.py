@@ -5,25 +5,15 @@ person's meeting and the user's answer from the service only."""
 
 from __future__ import annotations
 
-import pytest
-
 from calsync_desktop.model import MyResponse, Organizer, ShowAs
 from calsync_desktop.providers.base import Update
 
-from .harness import Harness
+from .harness import engine_fixtures
 
 JOIN = "https://acme.zoom.us/j/5551234567?pwd=abc"
 
 
-@pytest.fixture
-def services(engine_services):
-    """Every rule holds on a SQLite file and on a team PostgreSQL database."""
-    return engine_services
-
-
-@pytest.fixture
-def h(store, clock):
-    return Harness(store, clock)
+services, h = engine_fixtures()
 
 
 def writes(h) -> list:

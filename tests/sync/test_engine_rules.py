@@ -26,18 +26,9 @@ from calsync_desktop.sync import mapping as m
 from calsync_desktop.sync.conflicts import restore_conflict
 from calsync_desktop.sync.engine import Decision, SyncResult
 
-from .harness import Crash, Harness
+from .harness import Crash, Harness, engine_fixtures
 
-
-@pytest.fixture
-def services(engine_services):
-    """Every rule holds on a SQLite file and on a team PostgreSQL database."""
-    return engine_services
-
-
-@pytest.fixture
-def h(store, clock):
-    return Harness(store, clock)
+services, h = engine_fixtures()
 
 
 def writes_seen(h):

@@ -5,33 +5,13 @@ is not pushed again by any later sync, whichever side is edited."""
 
 from __future__ import annotations
 
-import pytest
-
 from calsync_desktop.model import ShowAs
-from tests.fakes.ews_server import EwsServer
+from tests.fakes.ews_fixtures import ews_server_fixtures
 
 from .e2e_contract import e2e_fixtures
 from .test_ews_e2e import EwsE2E
 
-
-@pytest.fixture(scope="module")
-def module_server():
-    server = EwsServer(exchange_version="Exchange2010_SP2")
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def server(module_server, clock):
-    s = module_server
-    s.reset(clock=clock)
-    yield s
-    errors = list(s.validation_errors)
-    s.validation_errors.clear()
-    assert not errors, f"requests Exchange 2010 refuses: {errors}"
-
-
+server_module, server = ews_server_fixtures("server", "Exchange2010_SP2", clock=True)
 make_harness, h = e2e_fixtures(EwsE2E)
 
 

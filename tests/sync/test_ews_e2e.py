@@ -21,6 +21,7 @@ from calsync_desktop.accounts.base import AccountState
 from calsync_desktop.model import Participant, Recurrence
 from calsync_desktop.providers.ews import ConnectionSettings, ExchangeProvider
 from calsync_desktop.sync.runner import SyncRunner
+from tests.fakes.ews_fixtures import ews_server_fixtures
 from tests.fakes.ews_server import EwsServer
 
 from .e2e_contract import E2EHarness, EndToEndContract, add_tomorrow, e2e_fixtures
@@ -54,26 +55,7 @@ class EwsE2E(E2EHarness):
         self.provider.list_calendars()
 
 
-@pytest.fixture(scope="module")
-def module_server():
-    server = EwsServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def server(module_server, clock):
-    s = module_server
-    s.reset(clock=clock)
-    yield s
-    errors, bugs = list(s.validation_errors), list(s.server_errors)
-    s.validation_errors.clear()
-    s.server_errors.clear()
-    assert not errors, f"requests that failed EWS schema validation: {errors}"
-    assert not bugs, f"EWS test server bugs: {bugs}"
-
-
+server_module, server = ews_server_fixtures("server", clock=True)
 make_harness, h = e2e_fixtures(EwsE2E)
 
 

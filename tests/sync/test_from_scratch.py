@@ -7,24 +7,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from calsync_desktop.store.journal import Journal
 from calsync_desktop.store.resync import forget_sync
 from calsync_desktop.sync.runner import SyncRunner
 
-from .harness import Harness
+from .harness import engine_fixtures
 
-
-@pytest.fixture
-def services(engine_services):
-    """Every rule holds on a SQLite file and on a team PostgreSQL database."""
-    return engine_services
-
-
-@pytest.fixture
-def h(store, clock):
-    return Harness(store, clock)
+services, h = engine_fixtures()
 
 
 def test_resync_from_scratch_of_500_linked_creates_and_deletes_nothing(h, clock):

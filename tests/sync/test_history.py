@@ -16,18 +16,9 @@ from calsync_desktop.sync import mapping as m
 from calsync_desktop.sync.engine import Decision
 from calsync_desktop.sync.history import Change
 
-from .harness import Crash, Harness
+from .harness import Crash, engine_fixtures
 
-
-@pytest.fixture
-def services(engine_services):
-    """Every rule holds on a SQLite file and on a team PostgreSQL database."""
-    return engine_services
-
-
-@pytest.fixture
-def h(store, clock):
-    return Harness(store, clock)
+services, h = engine_fixtures()
 
 
 def changes_of(h, run_id) -> dict[str, Change]:

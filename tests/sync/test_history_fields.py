@@ -3,7 +3,6 @@ and restores show-as, the join link, the organiser and the answer too."""
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,22 +11,14 @@ from calsync_desktop.sync import mapping as m
 from calsync_desktop.sync.history import fields_from, fields_json
 from calsync_desktop.sync.snapshot import Fields
 
-from .harness import Harness
+from .harness import engine_fixtures
 from .test_import_snapshot import events
 from .test_undo import last_run, undo
 
 OWN = "me@example.com"
 
 
-@pytest.fixture
-def services(engine_services):
-    """On a SQLite file and on a team PostgreSQL database."""
-    return engine_services
-
-
-@pytest.fixture
-def h(store, clock):
-    return Harness(store, clock)
+services, h = engine_fixtures()
 
 
 @settings(max_examples=200, deadline=None)

@@ -5,25 +5,16 @@ as Google does (a change of the organiser's meeting is refused)."""
 
 from __future__ import annotations
 
-import pytest
-
 from calsync_desktop import meetings
 from calsync_desktop.model import MyResponse, Organizer, Participant, ShowAs
 from calsync_desktop.providers.base import Respond, Update
 
-from .harness import Harness
+from .harness import engine_fixtures
 
 BOSS = Organizer("Beth Boss", "boss@customer.example")
 
 
-@pytest.fixture
-def services(engine_services):
-    return engine_services
-
-
-@pytest.fixture
-def h(store, clock):
-    return Harness(store, clock)
+services, h = engine_fixtures()
 
 
 def _writes(h) -> list:

@@ -24,18 +24,14 @@ private; whole calendars can vanish at once (the guard's question).
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
-    RuleBasedStateMachine,
     consumes,
     initialize,
     invariant,
@@ -51,13 +47,13 @@ from calsync_desktop.model import (
     ShowAs,
 )
 from calsync_desktop.providers.base import Create, ProviderError
-from calsync_desktop.store import Store
 from calsync_desktop.store.logs import field_text
 from calsync_desktop.sync.engine import Decision
 from calsync_desktop.sync.mapping import join_contents
 from calsync_desktop.sync.scope import Scope
 
-from .harness import Crash, Harness
+from .harness import Crash
+from .machine import OnPostgres, StoreMachine
 
 words = st.sampled_from(["Acme", "call", "demo", "lunch", "Zürich", "Q4", "pricing", "🙂", ""])
 text = st.lists(words, min_size=1, max_size=4).map(" ".join).map(str.strip).filter(bool)
@@ -75,34 +71,14 @@ people = st.lists(
 )
 
 
-class Clock:
-    def __init__(self):
-        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-    def __call__(self):
-        return self.now
-
-
-class SyncMachine(RuleBasedStateMachine):
+class SyncMachine(StoreMachine):
     appointments = Bundle("appointments")
     events = Bundle("events")
 
-    def open_store(self) -> Store:
-        """The Sales Calendar this run syncs: a fresh SQLite file."""
-        return Store.open(self.dir / "cal.sqlite3", self.clock)
-
-    def close_store(self) -> None:
-        self.store.close()
-
     @initialize(all_private=st.booleans())
     def setup(self, all_private):
-        self.dir = Path(tempfile.mkdtemp(prefix="calsync-machine-"))
-        self.clock = Clock()
-        self.store = self.open_store()
-        self.h = Harness(self.store, self.clock, sync_all_private=all_private)
+        self.start(sync_all_private=all_private)
         self.all_private = all_private
-        # the user's answer to the mass-deletion guard (a rule changes it)
-        self.h.decision = Decision.APPLY
         # remote ids whose private flag the sync must leave as the service set it
         self.remote_private: dict[str, bool] = {}
         # local ids the user made private or not private themselves
@@ -136,14 +112,6 @@ class SyncMachine(RuleBasedStateMachine):
         self.ever_split: set[str] = set()
         # new series of remote splits: they carry the old series' local id (as on Google)
         self.split_copies: set[str] = set()
-
-    def teardown(self):
-        if hasattr(self, "store"):
-            try:
-                self.settle()
-            finally:
-                self.close_store()
-            shutil.rmtree(self.dir, ignore_errors=True)
 
     # ------------------------------------------------------------------ identity of an item
 
@@ -963,25 +931,8 @@ TestSyncMachine.settings = settings(
 )
 
 
-class PostgresSyncMachine(SyncMachine):
+class PostgresSyncMachine(OnPostgres, SyncMachine):
     """The same machine over a team PostgreSQL database, as a member."""
-
-    cluster = None  # set by the pg_machine fixture
-    databases = iter(range(1_000_000))
-
-    def open_store(self) -> Store:
-        from calsync_desktop.team.server import TeamServer, open_store
-        from tests.pg import MEMBERS, TEMPLATE
-
-        self.database = f"machine_{next(self.databases)}"
-        self.cluster.create_database(self.database, TEMPLATE)
-        server = TeamServer(self.cluster.url(self.database), "ann@team.example")
-        return open_store(server, MEMBERS["ann@team.example"][1], self.clock)
-
-    def close_store(self) -> None:
-        self.store.close()
-        self.store.engine.dispose()
-        self.cluster.drop_database(self.database)
 
 
 @pytest.fixture

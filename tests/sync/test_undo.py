@@ -19,18 +19,16 @@ from calsync_desktop.sync.engine import Decision
 from calsync_desktop.sync.history_words import item_words
 from calsync_desktop.sync.undo import Undo, UndoRefused
 
-from .harness import Crash, Harness, assert_no_duplicates, both_sides, last_run, undo
+from .harness import (
+    Crash,
+    assert_no_duplicates,
+    both_sides,
+    engine_fixtures,
+    last_run,
+    undo,
+)
 
-
-@pytest.fixture
-def services(engine_services):
-    """Every rule holds on a SQLite file and on a team PostgreSQL database."""
-    return engine_services
-
-
-@pytest.fixture
-def h(store, clock):
-    return Harness(store, clock)
+services, h = engine_fixtures()
 
 
 def busy_run(h, clock):

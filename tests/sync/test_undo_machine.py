@@ -24,25 +24,21 @@ each test server.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
+from hypothesis.stateful import initialize, rule
 
 from calsync_desktop.model import Participant, Recurrence
-from calsync_desktop.store import Store
 from calsync_desktop.store.journal import Journal
 from calsync_desktop.sync.engine import Decision
 from calsync_desktop.sync.history import Change
 
-from .harness import Harness, assert_no_duplicates, both_sides, undo
-from .test_sync_machine import PostgresSyncMachine
+from .harness import assert_no_duplicates, both_sides, undo
+from .machine import OnPostgres, StoreMachine
 
 words = st.sampled_from(["Acme", "call", "demo", "Zürich", "pricing"])
 locations = st.sampled_from(["", "Room 1", "HQ"])
@@ -58,14 +54,6 @@ people = st.lists(
     max_size=2,
     unique_by=lambda p: p.email,
 )
-
-
-class Clock:
-    def __init__(self):
-        self.now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-    def __call__(self):
-        return self.now
 
 
 @dataclass
@@ -97,32 +85,18 @@ def sides_of(state: tuple[dict, dict], change: Change) -> tuple[dict | None, dic
     return local.get(change.local_id), there
 
 
-class UndoMachine(RuleBasedStateMachine):
+class UndoMachine(StoreMachine):
     #: at most this many appointments on a side: the mass-deletion guard stays quiet
     most = 8
 
-    def open_store(self) -> Store:
-        """The Sales Calendar this run syncs: a fresh SQLite file."""
-        return Store.open(self.dir / "cal.sqlite3", self.clock)
-
-    def close_store(self) -> None:
-        self.store.close()
+    folder = "calsync-undo-machine-"
 
     @initialize()
     def setup(self):
-        self.dir = Path(tempfile.mkdtemp(prefix="calsync-undo-machine-"))
-        self.clock = Clock()
-        self.store = self.open_store()
-        self.h = Harness(self.store, self.clock)
-        self.h.decision = Decision.APPLY
+        self.start()
         self.runs: dict[int, Run] = {}
         self.made = 0  # every title is new: an edit is never "saved as it was"
         self.deleted_as: dict[str, dict] = {}  # local id -> as the user deleted it
-
-    def teardown(self):
-        if hasattr(self, "store"):
-            self.close_store()
-            shutil.rmtree(self.dir, ignore_errors=True)
 
     # ------------------------------------------------------------------ helpers
 
@@ -397,14 +371,9 @@ TestUndoMachine.settings = settings(
 )
 
 
-class PostgresUndoMachine(UndoMachine):
+class PostgresUndoMachine(OnPostgres, UndoMachine):
     """The same machine over a team PostgreSQL database, as a member, opened as
     the sync machine opens its own."""
-
-    cluster = None  # set by the pg_machine fixture
-    databases = PostgresSyncMachine.databases
-    open_store = PostgresSyncMachine.open_store
-    close_store = PostgresSyncMachine.close_store
 
 
 @pytest.fixture
