@@ -16,13 +16,15 @@ def save_account(
     services: Services,
     pending: PendingAccount,
     calendar_id: str = "",
-    sync_all_private: bool = False,
+    sync_all_private: bool | None = False,
     name: str | None = None,
 ) -> Account:
     """Save a signed-in or validated account: settings in the store, secrets in the keyring.
 
     Adding the same account and calendar again updates the existing one instead
-    of creating a second, so nothing syncs twice.
+    of creating a second, so nothing syncs twice. ``sync_all_private`` None
+    keeps what the existing account has (a new one: off), so that signing in
+    again never turns "Sync all appointments as private" off unasked.
     """
     existing = next(
         (
@@ -44,7 +46,8 @@ def save_account(
     for key, value in pending.secrets.items():
         services.secrets.set(account.id, key, value)
     account.settings = dict(pending.settings)
-    account.sync_all_private = sync_all_private
+    if sync_all_private is not None:
+        account.sync_all_private = sync_all_private
     account.state = AccountState.OK
     account.paused = False
     if existing is None:

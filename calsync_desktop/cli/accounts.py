@@ -160,7 +160,7 @@ def cmd_add(args: argparse.Namespace, services: Services) -> int:
         services,
         pending,
         calendar_id=calendar_id,
-        sync_all_private=args.all_private,
+        sync_all_private=True if args.all_private else None,  # None: as it was
         name=args.account_name,
     )
     preview = preview_first_sync(
@@ -185,7 +185,7 @@ def cmd_add(args: argparse.Namespace, services: Services) -> int:
     print(
         f"Saved {account.name} ({kind_label(account.kind)}, calendar {calendar_id or 'default'})."
     )
-    if args.all_private:
+    if account.sync_all_private:
         print("  Everything this account brings in is stored as private.")
     if problem:
         print(f"  Could not preview the first sync: {problem}")

@@ -112,6 +112,27 @@ def test_adding_the_same_account_twice_keeps_one(cli):
     assert len(cli.json("accounts", "list")) == 1
 
 
+def test_signing_in_again_keeps_sync_all_as_private(cli):
+    """``sync`` tells an account that needs a sign-in to be added again; doing
+    so without ``--all-private`` must not start bringing its events in readable."""
+    _add_memory_account(cli, "--all-private")
+    out = cli.ok("accounts", "add", "memory", "--email", "me@example.com")
+    assert "stored as private" in out
+    (account,) = cli.json("accounts", "list")
+    assert account["sync_all_private"]
+    remote = calendar_for(cli.services, "me@example.com")
+    remote.add(
+        subject="Board meeting",
+        start=datetime(2026, 11, 26, 9, tzinfo=UTC),
+        end=datetime(2026, 11, 26, 10, tzinfo=UTC),
+    )
+    cli.ok("sync")
+    (pulled,) = cli.store.appointments_between(
+        datetime(2026, 11, 26, tzinfo=UTC), datetime(2026, 11, 27, tzinfo=UTC)
+    )
+    assert pulled.private
+
+
 def test_accounts_remove_keeps_or_deletes_the_synced_appointments(cli):
     cli.add("--contents", "Synced", "--start", "2026-11-24T09:00", "--end", "2026-11-24T10:00")
     _add_memory_account(cli)
