@@ -29,11 +29,13 @@ language.
 
 from __future__ import annotations
 
+import functools
 import random
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -449,7 +451,8 @@ class Backoff:
     ``sleep`` and ``rand`` are injected so tests run without waiting.
     ``stop``, once set, ends the work: the next request, or the wait before a
     retry the moment it is set, raises :class:`Cancelled` (every request of a
-    provider goes through :meth:`run`, so it stops between a listing's pages).
+    provider goes through :meth:`run`, so it stops between a listing's pages);
+    but not inside :meth:`finishing`, where a batch of writes runs to its end.
     """
 
     base: float = 1.0
@@ -460,18 +463,35 @@ class Backoff:
     rand: Callable[[], float] = random.random
     waits: list[float] = field(default_factory=list)
     stop: threading.Event | None = None
+    _finishing: int = field(default=0, repr=False, compare=False)
 
     def check(self) -> None:
-        """Raise :class:`Cancelled` when :attr:`stop` is set."""
-        if self.stop is not None and self.stop.is_set():
+        """Raise :class:`Cancelled` when :attr:`stop` is set (not while :meth:`finishing`)."""
+        if self.stop is not None and self.stop.is_set() and not self._finishing:
             raise Cancelled("Stopped.")
 
     def pause(self, seconds: float) -> None:
-        """Wait before a retry; ends early, with :class:`Cancelled`, on :attr:`stop`."""
-        if self.stop is None:
+        """Wait before a retry; ends early, with :class:`Cancelled`, on :attr:`stop`
+        (while :meth:`finishing`, it waits its time)."""
+        if self.stop is None or self._finishing:
             self.sleep(seconds)
         elif self.stop.wait(seconds):
             raise Cancelled("Stopped.")
+
+    @contextmanager
+    def finishing(self) -> Iterator[None]:
+        """Work that, once begun, runs to its end: a stop set before it raises
+        :class:`Cancelled` at once (nothing is sent); one set meanwhile waits
+        until the next request after it. A batch of writes is such work: the
+        service may have applied some of it already, and what it answered must
+        come back to be recorded (a Cancel between two of its requests would
+        lose those answers, and the next sync would not know the events)."""
+        self.check()
+        self._finishing += 1
+        try:
+            yield
+        finally:
+            self._finishing -= 1
 
     def delay(self, attempt: int, error: ProviderError) -> float:
         asked = getattr(error, "retry_after", None)
@@ -493,3 +513,20 @@ class Backoff:
                 self.waits.append(wait)
                 waited += wait
                 self.pause(wait)
+
+
+def whole_batch(write: Callable[..., list[WriteResult]]) -> Callable[..., list[WriteResult]]:
+    """A provider's :meth:`CalendarProvider.write` that runs to its end once it
+    has begun, whatever a stop says meanwhile (:meth:`Backoff.finishing`):
+    every write the service answered comes back. A stop set before it raises
+    :class:`Cancelled` with nothing sent."""
+
+    @functools.wraps(write)
+    def run(self, writes: Sequence[Write]) -> list[WriteResult]:
+        backoff = getattr(self, "backoff", None)
+        if not isinstance(backoff, Backoff):
+            return write(self, writes)
+        with backoff.finishing():
+            return write(self, writes)
+
+    return run

@@ -70,6 +70,7 @@ from calsync_desktop.providers.base import (
     Write,
     WriteResult,
     overlaps,
+    whole_batch,
 )
 from calsync_desktop.providers.caldav_discovery import Discovery
 from calsync_desktop.providers.caldav_ics import (
@@ -493,6 +494,7 @@ class CalDAVProvider(Discovery, CalendarProvider):
         check_status(status, "event")
         self._cache.pop(urlsplit(href).path, None)
 
+    @whole_batch
     def write(self, writes: Sequence[Write]) -> list[WriteResult]:
         """Each write is a request of its own (CalDAV has no batches): up to
         :data:`WRITERS` are in flight at once, each thread on a connection of its

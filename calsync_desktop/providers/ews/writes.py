@@ -35,6 +35,7 @@ from calsync_desktop.providers.base import (
     Update,
     Write,
     WriteResult,
+    whole_batch,
 )
 from calsync_desktop.providers.ews.mapping import (
     LOCAL_ID_FIELD,
@@ -62,6 +63,7 @@ class ExchangeWrites:
     DeleteItem in batches of :data:`BATCH` with change keys, then a series'
     deleted and edited occurrences by instance index."""
 
+    @whole_batch
     def write(self, writes: Sequence[Write]) -> list[WriteResult]:
         results: dict[int, WriteResult] = {}
         creates = [(i, w) for i, w in enumerate(writes) if isinstance(w, Create)]

@@ -34,6 +34,7 @@ from calsync_desktop.providers.base import (
     Update,
     Write,
     WriteResult,
+    whole_batch,
 )
 from calsync_desktop.providers.google.mapping import (
     LOCAL_ID_PROPERTY,
@@ -344,6 +345,7 @@ class GoogleProvider(GoogleWire, CalendarProvider):
             request.headers["If-Match"] = master_etag(write.version)
         return request
 
+    @whole_batch
     def write(self, writes: Sequence[Write]) -> list[WriteResult]:
         refused = self._unanswerable(writes)
         factories = [

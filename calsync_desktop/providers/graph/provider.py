@@ -37,6 +37,7 @@ from calsync_desktop.providers.base import (
     TimeWindow,
     Write,
     WriteResult,
+    whole_batch,
 )
 from calsync_desktop.providers.graph.mapping import (
     ANSWER_ACTIONS,
@@ -367,6 +368,7 @@ class GraphProvider(GraphWire, CalendarProvider):
 
     # ------------------------------------------------------------------ writes
 
+    @whole_batch
     def write(self, writes: Sequence[Write]) -> list[WriteResult]:
         answers_at = [n for n, w in enumerate(writes) if isinstance(w, Respond)]
         if not answers_at:
