@@ -179,6 +179,11 @@ def test_connect_then_every_command_works_on_the_team_and_disconnect_goes_back(
         listed = team.json("appointments", "list", "--from", "2026-11-20", "--to", "2026-11-30")
         assert [a["contents"] for a in listed] == ["Team visit"]
         assert team.json("status")["appointments"] == 1
+        where = team_db.url.split("//", 1)[1].split("?")[0]
+        assert team.json("status")["sales_calendar"] == f"team {where} as {ANN}"
+        shown = team.ok("status")
+        assert f"Sales Calendar: 1 appointment on the team server {where} as {ANN}" in shown
+        assert "sqlite3" not in shown  # this computer's own file is not the one in use
         ics = team.ok("export", "--ics", "-", "--from", "2026-11-20", "--to", "2026-11-30")
         assert "Team visit" in ics and made["id"] in ics
     finally:
