@@ -27,8 +27,10 @@ keep declined      someone else's meeting declined on the service itself, which
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 from calsync_desktop import meetings
 from calsync_desktop.meetings import organiser_named
@@ -221,6 +223,10 @@ def _refusal(error: ProviderError) -> bool:
 class CreateRemotely(Action):
     """A new appointment becomes an event that carries its local id."""
 
+    #: ``local`` is the new series of a split here, ended where a split made there
+    #: later in the same series starts (see :func:`end_at_split`): saved so
+    ended_at_split: bool = False
+
     kind: ClassVar[Kind] = Kind.CREATE_REMOTE
 
     def write(self, run: SyncRun) -> Write:
@@ -254,7 +260,7 @@ class CreateRemotely(Action):
 
     def commit_local(self, run: SyncRun, event: RemoteEvent | None) -> Appointment | None:
         local, seq = self.local, self.local_seq
-        if local.account_id != run.account.id:
+        if local.account_id != run.account.id or self.ended_at_split:
             local = local.with_changes(account_id=run.account.id)
             seq = run.save(local, self.local_seq)
         run.put_link(
@@ -658,3 +664,66 @@ class KeepDeclined(Action):
         run.save(kept, self.local_seq)
         run.store.drop_status(run.account.id, self.local_id)
         return kept
+
+
+@dataclass
+class EndImportedSeries(Action):
+    """The new series of a split made on the service, imported in this run, ends
+    where a split made here later in the same series starts (see
+    :func:`end_at_split`): its appointment, just imported, takes the shorter
+    rule, which goes to the service as the Sales Calendar's rule does."""
+
+    #: the start of the other split's new series: this one ends before it
+    before: datetime | None = None
+    update: UpdateBothSides | None = field(default=None, repr=False, compare=False)
+
+    kind: ClassVar[Kind] = Kind.UPDATE
+
+    def write(self, run: SyncRun) -> Write | None:
+        local = run.store.get_appointment(self.local_id)
+        row = run.store.status_for(run.account.id, [self.local_id]).get(self.local_id)
+        if local is None or local.recurrence is None or row is None:
+            return None  # not imported (it could not be stored): nothing to end
+        ended = end_at_split(local, self.before)
+        if ended is None:
+            return None
+        link = LinkStatus.from_row(row)
+        seq = run.store.appointment_seqs([self.local_id]).get(self.local_id, 0)
+        fields = m.local_fields(local)
+        merged = Merged(
+            fields.with_values({"rrule": ended.recurrence.rrule}),
+            push=frozenset({"rrule"}),
+            pull=frozenset({"rrule"}),
+        )
+        self.update = UpdateBothSides(self.local_id, local, seq, self.event, link, False, merged)
+        return self.update.write(run)
+
+    def must_retry(self, outcome: WriteResult) -> bool:
+        return False  # changed there meanwhile: left as it is (the update fails)
+
+    def commit(self, run: SyncRun, outcome: WriteResult | None = None) -> None:
+        if self.update is not None:
+            self.update.commit(run, outcome)
+
+
+def end_at_split(local: Appointment, before: datetime) -> Appointment | None:
+    """``local``, a series, ending with its last occurrence before ``before``
+    (its overrides and deleted occurrences from then on dropped); None when it
+    has no occurrence before it or ends by then already."""
+    rec = local.recurrence
+    last = rec.rule_set(local.start, local.timezone).before(
+        before.astimezone(ZoneInfo(local.timezone))
+    )
+    if last is None:
+        return None
+    rrule = ended_at(rec.rrule, local.start.isoformat(), local.timezone, last)
+    if rrule == rec.rrule:
+        return None
+    return local.with_changes(
+        recurrence=replace(
+            rec,
+            rrule=rrule,
+            exdates=tuple(x for x in rec.exdates if x <= last),
+            overrides=tuple(o for o in rec.overrides if o.original_start <= last),
+        )
+    )

@@ -19,20 +19,24 @@ from calsync_desktop.meetings import NOT_ON_CALENDAR
 from calsync_desktop.model import Appointment, new_id
 from calsync_desktop.providers.base import ChangeSet, NotFound, RemoteEvent, SyncStateExpired
 from calsync_desktop.store import OutsideRow, SkippedEntry
+from calsync_desktop.sync import mapping as m
 from calsync_desktop.sync.actions import (
     Action,
     CreateLocally,
     CreateRemotely,
     DeleteLocally,
     DeleteRemotely,
+    EndImportedSeries,
     ForgetLink,
     LinkExisting,
+    UpdateBothSides,
+    end_at_split,
 )
 from calsync_desktop.sync.decide import decide
 from calsync_desktop.sync.linking import match
 from calsync_desktop.sync.plan import MassDeletionGuard, Plan, too_many
 from calsync_desktop.sync.run import SyncRun, name_of, name_of_event
-from calsync_desktop.sync.series_end import NewSeries
+from calsync_desktop.sync.series_end import NewSeries, split_sign
 from calsync_desktop.sync.snapshot import LinkStatus
 
 log = logging.getLogger(__name__)
@@ -283,11 +287,70 @@ class Planner:
                 continue
             actions.append(CreateLocally(new_id(), event=event))
 
+        self._split_on_both_sides(actions)
         plan = Plan(actions, changes, full, seq_at_start, skipped, touched, run=run)
         self._verify_suspects(plan)
         self._frozen(plan)
         plan.guard = self._guard(plan)
         return plan
+
+    def _split_on_both_sides(self, actions: list[Action]) -> None:
+        """A series split "this and following" here and on the service between two
+        syncs, at different occurrences: the merge ends the old series at the
+        earlier cut; the earlier split's new series then ends where the later one's
+        starts, which keeps the rest (each occurrence once, each split's edit where
+        it is the only one). Split at the same occurrence, the two new series are
+        one item: linked, merged as the old series' fields were agreed (SPEC §4:
+        the newer edit of a field wins, the other goes to the conflict log)."""
+        run = self.run
+        mine = {
+            a.local_id: a
+            for a in actions
+            if type(a) is CreateRemotely and a.link is None and a.local.recurrence is not None
+        }
+        theirs = {
+            a.event.remote_id: a
+            for a in actions
+            if type(a) is CreateLocally and a.event.recurrence is not None
+        }
+        if not mine or not theirs:
+            return
+        for update in [a for a in actions if type(a) is UpdateBothSides]:
+            local, event, link = update.local, update.event, update.link
+            if event is None or local.recurrence is None:
+                continue
+            tz, snap = local.timezone, link.snapshot
+            there = split_sign(
+                snap.remote, run.remote_fields(event), tz, run.new_series, event.remote_id
+            )
+            here = split_sign(
+                snap.local,
+                m.local_fields(local),
+                tz,
+                [NewSeries(a.local_id, a.local.start) for a in mine.values()],
+            )
+            if there is None or here is None or there[1].remote_id not in theirs:
+                continue
+            new_here, new_there = mine.pop(here[1].remote_id), theirs.pop(there[1].remote_id)
+            if new_here.local.start < new_there.event.start:
+                ended = end_at_split(new_here.local, new_there.event.start)
+                if ended is not None:
+                    new_here.local, new_here.ended_at_split = ended, True
+            elif new_there.event.start < new_here.local.start:
+                actions.append(
+                    EndImportedSeries(
+                        new_there.local_id, event=new_there.event, before=new_here.local.start
+                    )
+                )
+            else:  # one split, made on both sides
+                actions.remove(new_here)
+                actions.remove(new_there)
+                agreed = LinkStatus(new_here.local_id, new_there.event.remote_id, "", snap, -1)
+                actions.append(
+                    UpdateBothSides.merging(
+                        run, new_here.local, new_here.local_seq, new_there.event, agreed
+                    )
+                )
 
     def _link_by_uid(
         self,

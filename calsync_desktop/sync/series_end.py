@@ -99,11 +99,25 @@ def split_at(
     event ``remote_id``) keeps when a split ended it (see the module
     docstring): it ends earlier than ``base`` did, and one of ``new_series``
     (the series new in this listing) is its sign. None otherwise."""
+    found = split_sign(base, current, tz, new_series, remote_id)
+    return found[0] if found is not None else None
+
+
+def split_sign(
+    base: Fields,
+    current: Fields,
+    tz: str,
+    new_series: Collection[NewSeries],
+    remote_id: str | None = None,
+) -> tuple[datetime, NewSeries] | None:
+    """As :func:`split_at`, with the new series that is the sign (the first to
+    start, of several)."""
     last = ended_early(base, current, tz)
     if last is None or base.rrule is None or base.time is None:
         return None
-    if remote_id is not None and any(s.split_from == remote_id for s in new_series):
-        return last  # the service says so
+    named = [s for s in new_series if remote_id is not None and s.split_from == remote_id]
+    if named:
+        return last, min(named, key=lambda s: s.start)  # the service says so
     zone = ZoneInfo(tz)
     dropped = Recurrence(base.rrule).rule_set(datetime.fromisoformat(base.time[0]), tz)
     cut = dropped.after(last.astimezone(zone))
@@ -111,5 +125,9 @@ def split_at(
         return None
     after = dropped.after(cut)
     latest = (after or cut).astimezone(zone).date()
-    unnamed = (s.start for s in new_series if s.split_from is None)
-    return last if any(last < s and s.astimezone(zone).date() <= latest for s in unnamed) else None
+    signs = [
+        s
+        for s in new_series
+        if s.split_from is None and last < s.start and s.start.astimezone(zone).date() <= latest
+    ]
+    return (last, min(signs, key=lambda s: s.start)) if signs else None

@@ -483,6 +483,61 @@ def test_a_rule_changed_locally_while_the_series_was_split_remotely_ends_at_the_
     assert shown == starts  # each occurrence once, none lost
 
 
+def _remote_shown(h) -> list:
+    """Every occurrence start the service holds, of every event."""
+    out = []
+    for e in h.calendar.events.values():
+        if e.recurrence is None:
+            out.append(e.start.astimezone(UTC))
+            continue
+        gone = set(e.recurrence.exdates)
+        out += [
+            s.astimezone(UTC) for s in e.recurrence.rule_set(e.start, e.timezone) if s not in gone
+        ]
+    return sorted(out)
+
+
+@pytest.mark.parametrize(("here", "there"), [(2, 4), (4, 2), (3, 3)])
+def test_a_series_split_on_both_sides_between_two_syncs_shows_each_occurrence_once(h, here, there):
+    """Split "this and following" here at one occurrence and there at another:
+    the old series ends at the earlier cut, the earlier split's new series at
+    the later cut, whose new series has the rest; split at the same occurrence,
+    the two new series are one (the newer edit wins, as for any field)."""
+    rule = "FREQ=DAILY;COUNT=8"
+    a = h.add_local("Standup", start=h.at(1), recurrence=Recurrence(rule))
+    h.sync()
+    now = h.clock()
+    starts = _first_starts(a, 8)
+    remote_id = h.remote_for(a.id).remote_id
+    h.clock.advance(minutes=1)
+    split_remotely(h, remote_id, rule, starts, there, subject="Standup there")
+    h.clock.advance(minutes=1)
+    until = starts[here] - timedelta(seconds=1)
+    h.edit_local(a.id, recurrence=Recurrence(_with_end(rule, f"UNTIL={until:%Y%m%dT%H%M%SZ}")))
+    mine = h.add_local(
+        "Standup here", start=starts[here], recurrence=Recurrence(f"FREQ=DAILY;COUNT={8 - here}")
+    )
+    h.sync()
+    assert _shown_starts(h, now) == starts  # each occurrence once, none lost
+    assert _remote_shown(h) == starts
+    first, later = min(here, there), max(here, there)
+    assert _first_starts(h.local(a.id), 10) == starts[:first]
+    by_start = {
+        o.start: o for o in h.store.occurrences_between(starts[0], starts[-1] + timedelta(hours=2))
+    }
+    titles = [by_start[s].contents for s in starts]
+    if here == there:  # the same split: one new series, the newer edit's
+        assert titles == ["Standup"] * first + ["Standup here"] * (8 - first)
+        assert len(h.all_local()) == 2 and len(h.calendar.events) == 2
+        assert h.remote_for(mine.id).subject == "Standup here"
+    else:
+        earlier = "Standup here" if here < there else "Standup there"
+        last = "Standup there" if here < there else "Standup here"
+        assert titles == (["Standup"] * first + [earlier] * (later - first) + [last] * (8 - later))
+        assert len(h.all_local()) == 3 and len(h.calendar.events) == 3
+    assert h.sync().counts == {}
+
+
 def test_occurrences_edited_after_a_remote_split_go_with_the_old_series(h):
     a = h.add_local(start=h.at(1), recurrence=Recurrence("FREQ=DAILY;COUNT=6"))
     starts = _first_starts(a, 6)

@@ -40,6 +40,7 @@ from hypothesis.stateful import (
 )
 
 from calsync_desktop.model import (
+    InvalidAppointment,
     InviteStatus,
     OccurrenceOverride,
     Participant,
@@ -69,6 +70,9 @@ people = st.lists(
     max_size=2,
     unique_by=lambda p: p.email or p.name,
 )
+
+
+BOTH = ["local", "remote"]
 
 
 class SyncMachine(StoreMachine):
@@ -210,7 +214,12 @@ class SyncMachine(StoreMachine):
         if a is None:
             return
         delta = timedelta(hours=shift)
-        self.h.edit_local(local_id, start=a.start + delta, end=a.end + delta)
+        try:
+            self.h.edit_local(local_id, start=a.start + delta, end=a.end + delta)
+        except InvalidAppointment:
+            # a series ended by a split (UNTIL its last occurrence) moved later
+            # than that end has no occurrence left: the window refuses the edit
+            return
         self.note(self.key_of_local(local_id), "time", "local", (a.start + delta, a.end + delta))
 
     @rule(local_id=appointments)
@@ -858,15 +867,18 @@ class SyncMachine(StoreMachine):
             if both is not None and both[0].recurrence is not None:
                 assert originals <= set(both[0].recurrence.exdates), "a cancelled one shows"
         # a split ends the old series at the split on both sides; the new one is on both
-        sides_of: dict[str, set[str]] = {}
-        for side, old, _new, _cut, epoch in self.splits:
+        sides_of: dict[str, list[tuple[str, str]]] = {}
+        for side, old, new, _cut, epoch in self.splits:
             row = status.get(old) or by_remote.get(old)
             if row is not None:
-                sides_of.setdefault(f"{row.local_id}@{epoch}", set()).add(side)
+                sides_of.setdefault(f"{row.local_id}@{epoch}", []).append((side, new))
         for side, old, new, cut, epoch in self.splits:
             row = status.get(old) or by_remote.get(old)
-            if row is None or len(sides_of.get(f"{row.local_id}@{epoch}", ())) > 1:
-                continue  # split on both sides between two syncs: see the note of issue 18
+            splits = sides_of.get(f"{row.local_id}@{epoch}", []) if row is not None else []
+            if row is None or (len(splits) > 1 and sorted(s for s, _ in splits) != BOTH):
+                continue  # split more than once on one side between two syncs
+            if len(splits) == 2:
+                self.check_split_on_both_sides(splits, status, by_remote, locals_, scope)
             both = pair(old)
             if both is not None and all(x.recurrence is not None for x in both):
                 a, e = both
@@ -882,6 +894,20 @@ class SyncMachine(StoreMachine):
                 assert new_row.local_id != row.local_id, "the new series taken for the old one"
         self.cancelled = {k: v for k, v in self.cancelled.items() if pair(k) is None}
         self.splits = [s for s in self.splits if pair(s[1]) is None]
+
+    def check_split_on_both_sides(self, splits, status, by_remote, locals_, scope) -> None:
+        """Split here and there between two syncs: the two new series (one, when
+        split at the same occurrence) share no occurrence in the Sales Calendar."""
+        shown = {}
+        for _side, new in splits:
+            row = status.get(new) or by_remote.get(new)
+            a = locals_.get(row.local_id) if row is not None else None
+            if a is None or a.recurrence is None or scope.local_reason(a):
+                return
+            shown[a.id] = set(self.starts_of(a)) - set(a.recurrence.exdates)
+        if len(shown) == 2:
+            first, second = shown.values()
+            assert not first & second, "an occurrence shows twice after a split on both sides"
 
     def check_private(self, a, e, local_id, remote_id):
         """Private on both sides alike; with "sync all as private" everything
