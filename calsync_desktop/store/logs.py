@@ -81,11 +81,11 @@ class SyncLogs(StoreCore):
 
     def log_conflict(
         self, account_id: str, appointment_id: str, field_name: str, kept, lost, lost_side: str
-    ) -> None:
+    ) -> bool:
         """Record the value that lost a conflict (merge-field form), so it can be
         restored; both values are also kept as a person reads them. The same
         loss logged again (a run that ended before its write, merged afresh)
-        is not a second entry."""
+        is not a second entry. Returns whether the entry is new."""
         c = t.conflicts.c
         with self.transaction() as conn:
             same = conn.execute(
@@ -100,7 +100,7 @@ class SyncLogs(StoreCore):
                 )
             ).first()
             if same is not None:
-                return
+                return False
             conn.execute(
                 insert(t.conflicts).values(
                     owner=self.owner,
@@ -114,6 +114,7 @@ class SyncLogs(StoreCore):
                     at=self.clock(),
                 )
             )
+        return True
 
     def conflicts(self, account_id: str | None = None) -> list[ConflictEntry]:
         query = select(t.conflicts).order_by(t.conflicts.c.id.desc())

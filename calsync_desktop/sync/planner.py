@@ -220,11 +220,17 @@ class Planner:
             if link is not None and link.remote_id in events:
                 event = events[link.remote_id]
             elif local_id in remote_by_local:
-                event = remote_by_local[local_id]
-                if link is not None:
-                    # our event under a new remote id (made again by a run that
-                    # died before its links committed): the link follows it
-                    link = replace(link, remote_id=event.remote_id)
+                found = remote_by_local[local_id]
+                if link is not None and self._still_there(link, remote_gone):
+                    # our event is there, unchanged: the one listed is a copy another
+                    # client made with our id, an event of its own (as on a full listing)
+                    unlinked_events.append(found)
+                else:
+                    event = found
+                    if link is not None:
+                        # our event under a new remote id (made again by a run that
+                        # died before its links committed): the link follows it
+                        link = replace(link, remote_id=event.remote_id)
             if link is None and event is None:
                 if local is not None:
                     unlinked_locals.append(local)
@@ -293,6 +299,17 @@ class Planner:
         self._frozen(plan)
         plan.guard = self._guard(plan)
         return plan
+
+    def _still_there(self, link: LinkStatus, gone: set[str]) -> bool:
+        """Whether a linked event this listing does not carry is still on the
+        service (asked for by id; one request, only when another event carries
+        the appointment's id)."""
+        if link.remote_id in gone:
+            return False
+        try:
+            return not self.run.provider.get(link.remote_id).cancelled
+        except NotFound:
+            return False
 
     def _split_on_both_sides(self, actions: list[Action]) -> None:
         """A series split "this and following" here and on the service between two

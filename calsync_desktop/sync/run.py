@@ -129,9 +129,13 @@ class SyncRun:
             self.learnt_uids[local_id] = event.ical_uid
 
     def log_conflicts(self, local_id: str, conflicts: tuple[Conflict, ...]) -> None:
+        """Log the losing values; the run counts the losses new to the log (one
+        merged again, after a changed-meanwhile answer or a run that ended
+        before its write, is the same conflict)."""
         for c in conflicts:
-            self.store.log_conflict(self.account.id, local_id, c.field, c.kept, c.lost, c.lost_side)
-            self.result.conflicts += 1
+            store = self.store
+            if store.log_conflict(self.account.id, local_id, c.field, c.kept, c.lost, c.lost_side):
+                self.result.conflicts += 1
 
     # ------------------------------------------------------------------ bookkeeping
 

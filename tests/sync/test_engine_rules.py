@@ -936,6 +936,25 @@ def test_a_series_split_there_while_the_account_was_away_ends_at_the_split_when_
     assert h.sync().counts == {}
 
 
+def test_an_event_another_client_copied_with_our_id_comes_in_as_its_own(h):
+    """Our event is still there, unchanged (not listed), when another client
+    copies it with our extended property: the link stays with ours, and the copy
+    is an appointment of its own, on any listing, so nothing is left unlinked."""
+    a = h.add_local("Pitch", start=h.at(2))
+    h.sync()
+    ours = h.remote_for(a.id).remote_id
+    copy = h.add_remote("Pitch (copy)", start=h.at(3), local_id=a.id)
+    h.sync()
+    assert link_pairs(h)[a.id] == ours
+    imported = h.local_for(copy.remote_id)
+    assert imported is not None and imported.id != a.id
+    h.calendar.expire_sync_state()  # a full listing: both carry the id
+    h.sync()
+    assert len(h.all_local()) == 2 and len(h.calendar.events) == 2
+    assert link_pairs(h) == {a.id: ours, imported.id: copy.remote_id}
+    assert h.sync().counts == {}
+
+
 def test_first_sync_links_the_same_ical_uid_whatever_the_title(h):
     start = h.at(2)
     locals_ = [
@@ -1150,6 +1169,51 @@ def test_a_conflict_whose_winner_reached_the_service_before_a_fault_is_logged_on
     assert h.local(a.id).location == "Local room" == h.remote_for(a.id).location
     lost = [(c.field, c.lost_value, c.lost_side) for c in h.store.conflicts(h.account.id)]
     assert lost == [("location", "Remote room", "remote")]
+
+
+def test_a_conflict_merged_again_after_a_changed_meanwhile_answer_counts_once(h):
+    a = h.add_local("Pitch")
+    h.sync()
+    remote_id = h.remote_for(a.id).remote_id
+    h.clock.advance(minutes=5)
+    h.calendar.edit(remote_id, location="Remote room")
+    h.clock.advance(minutes=5)
+    h.edit_local(a.id, location="Local room")
+    write_batch = h.calendar.write_batch
+
+    def saved_again_first(writes):
+        # another client saves the event again, unchanged, just before our write:
+        # "changed meanwhile", so the item is fetched and merged once more
+        h.calendar.write_batch = write_batch
+        h.calendar.edit(remote_id)
+        return write_batch(writes)
+
+    h.calendar.write_batch = saved_again_first
+    result = h.sync()
+    assert h.local(a.id).location == "Local room" == h.remote_for(a.id).location
+    assert len(h.store.conflicts(h.account.id)) == 1
+    assert result.conflicts == 1  # the same loss, merged twice, is one conflict
+
+
+def test_a_loss_already_in_the_conflict_log_is_not_counted_again(h):
+    a = h.add_local("Pitch")
+    h.sync()
+    h.clock.advance(minutes=5)
+    h.calendar.edit(h.remote_for(a.id).remote_id, location="Remote room")
+    h.clock.advance(minutes=5)
+    h.edit_local(a.id, location="Local room")
+    write_batch = h.calendar.write_batch
+
+    def failing(writes):  # logged, then the write fails: the next run merges it again
+        h.calendar.write_batch = write_batch
+        raise Unreachable("The connection to the calendar service was dropped.")
+
+    h.calendar.write_batch = failing
+    with pytest.raises(Unreachable):
+        h.sync()
+    assert len(h.store.conflicts(h.account.id)) == 1
+    assert h.sync().conflicts == 0  # in the log already: nothing new to look at
+    assert h.local(a.id).location == "Local room" == h.remote_for(a.id).location
 
 
 def test_a_lost_conflict_value_can_be_restored(h):
