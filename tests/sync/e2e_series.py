@@ -136,6 +136,31 @@ class SeriesContract:
         assert h.remote_id_for(a.id) == remote_id and h.local_for(new).id != a.id
         assert h.sync().counts == {}
 
+    def split_on_both_sides(self, h, here: int, there: int) -> None:
+        start = (h.clock() + timedelta(days=2)).replace(microsecond=0)
+        starts = [start + timedelta(days=d) for d in range(6)]
+        a = h.add_local("Standup", start=start, recurrence=Recurrence("FREQ=DAILY;COUNT=6"))
+        h.sync()
+        now = h.clock()
+        h.clock.advance(minutes=1)
+        h.server.split_series(h.remote_id_for(a.id), starts[there], subject="Standup there")
+        until = starts[here] - timedelta(seconds=1)
+        h.edit_local(a.id, recurrence=Recurrence(f"FREQ=DAILY;UNTIL={until:%Y%m%dT%H%M%SZ}"))
+        h.add_local(
+            "Standup here",
+            start=starts[here],
+            recurrence=Recurrence(f"FREQ=DAILY;COUNT={6 - here}"),
+        )
+        assert h.sync().errors == []
+        assert shown_starts(h, now) == remote_starts(h) == starts  # each once, none lost
+        assert h.sync().counts == {}
+
+    def test_a_series_split_here_and_later_there_shows_each_occurrence_once(self, h):
+        self.split_on_both_sides(h, here=2, there=4)
+
+    def test_a_series_split_there_and_later_here_shows_each_occurrence_once(self, h):
+        self.split_on_both_sides(h, here=4, there=2)
+
     def test_a_series_made_in_the_sales_calendar_and_split_remotely_shows_each_once(self, h):
         start = (h.clock() + timedelta(days=2)).replace(microsecond=0)
         starts = [start + timedelta(days=d) for d in range(5)]
