@@ -530,6 +530,8 @@ def test_a_series_split_on_both_sides_between_two_syncs_shows_each_occurrence_on
         assert titles == ["Standup"] * first + ["Standup here"] * (8 - first)
         assert len(h.all_local()) == 2 and len(h.calendar.events) == 2
         assert h.remote_for(mine.id).subject == "Standup here"
+        lost = [(c.field, c.lost_value) for c in h.store.conflicts(h.account.id)]
+        assert lost == [("contents", "Standup there")]
     else:
         earlier = "Standup here" if here < there else "Standup there"
         last = "Standup there" if here < there else "Standup here"
