@@ -29,7 +29,11 @@ from calsync_desktop.accounts.base import (
     PendingAccount,
     check_server_url,
 )
-from calsync_desktop.accounts.kinds import CALDAV_BAD_CREDENTIALS, Interaction
+from calsync_desktop.accounts.kinds import (
+    CALDAV_BAD_CREDENTIALS,
+    CALDAV_BAD_CREDENTIALS_FIX,
+    Interaction,
+)
 from calsync_desktop.providers.base import BadCredentials, NeedsSignIn
 from calsync_desktop.providers.caldav import CalDAVProvider, ConnectionSettings
 
@@ -108,7 +112,7 @@ def validate(
     url = check_url(url)
     username = username.strip()
     if not username or not password:
-        raise BadCredentials(BAD_CREDENTIALS)
+        raise BadCredentials(BAD_CREDENTIALS, CALDAV_BAD_CREDENTIALS_FIX)
     if ca_bundle and not Path(ca_bundle).expanduser().is_file():
         raise InvalidDetails(f"The CA bundle {ca_bundle!r} is not a file.")
     env = getattr(services, "env", None) or {}
@@ -127,7 +131,7 @@ def validate(
         if provider.auth_type:
             settings["auth_type"] = provider.auth_type
     except NeedsSignIn:
-        raise BadCredentials(BAD_CREDENTIALS) from None
+        raise BadCredentials(BAD_CREDENTIALS, CALDAV_BAD_CREDENTIALS_FIX) from None
     finally:
         provider.close()
     log.info("Connected to a CalDAV server as %s", email)

@@ -148,6 +148,12 @@ CALDAV_BAD_CREDENTIALS = (
     "app-specific password, not your account password; so does Nextcloud when you "
     "sign in with two-factor authentication."
 )
+CALDAV_BAD_CREDENTIALS_FIX = (
+    "Make an app password on your service's website (iCloud: account.apple.com › "
+    "Sign-In and Security › App-Specific Passwords; Fastmail: Settings › Privacy & "
+    "Security › Manage app passwords; Nextcloud: Settings › Security) and enter it "
+    "with your username."
+)
 CALDAV_PRESETS = (
     Preset(
         "iCloud",

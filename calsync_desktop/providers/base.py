@@ -99,7 +99,13 @@ class NeedsSignIn(ProviderError):
 
 
 class BadCredentials(NeedsSignIn):
-    """The credentials typed into the setup were refused."""
+    """The credentials typed into the setup were refused. ``fix`` is what to
+    do when the service has its own advice (CalDAV's app passwords); empty:
+    the article's, for Exchange."""
+
+    def __init__(self, message: str = "", fix: str = ""):
+        super().__init__(message)
+        self.fix = fix
 
 
 class Unreachable(ProviderError):

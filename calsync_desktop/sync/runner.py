@@ -119,6 +119,8 @@ def explain(error: BaseException) -> Explanation:
     """What went wrong and what to do, in a user's words."""
     for cls, explanation in _EXPLANATIONS:
         if isinstance(error, cls):
+            if getattr(error, "fix", ""):  # the service's own advice
+                explanation = Explanation(explanation.problem, error.fix)
             # an unreachable server's own message only says the same again
             if cls in (NeedsSignIn, BadCredentials, Unreachable, TimedOut) or not str(error):
                 return explanation

@@ -72,3 +72,12 @@ def test_accounts_add_caldav_failure_is_one_plain_line_and_saves_nothing(
     assert message in err and "Traceback" not in err
     assert password not in out + err
     assert cli.store.list_accounts() == [] and cli.services.secrets.values == {}
+
+
+def test_a_refused_caldav_password_is_answered_with_caldav_advice(cli, monkeypatch, caldav_server):
+    """The fix under the message speaks of app passwords, not of Exchange's
+    Office 365 portal (the article's advice, for Exchange accounts)."""
+    code, _out, err = _add(cli, monkeypatch, caldav_server, password="wrong")
+    assert code == 1
+    assert "Office 365" not in err and "Outlook" not in err, err
+    assert "app password" in err.splitlines()[-1], err
