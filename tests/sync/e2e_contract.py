@@ -33,6 +33,7 @@ read what it holds through the product's own provider:
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -917,6 +918,7 @@ class EndToEndContract(HistoryContract, UndoMachineContract):
         assert sum(h.local_for(rid) is not None for rid in made) == 2
         (entry,) = h.store.skipped(h.account.id)
         assert entry.side == "remote" and h.name in entry.reason
+        assert not re.search(r"\w The\b", entry.reason), entry.reason  # one sentence, read well
         assert "cannot be read" in entry.reason or "ends before it starts" in entry.reason
         # nothing is lost: once the service sends it readably, it comes in
         h.server.clear_faults()

@@ -61,7 +61,8 @@ class Readings:
         self.unreadable.append(
             Unreadable(
                 remote_id,
-                f"The event as {self.service} sent it {what}; it is left as it is "
-                "on both sides and read again at the next sync.",
+                # the service's name starts the sentence ("The CalDAV server …")
+                f"{self.service} sent this event as one that {what}; it is left as it "
+                "is on both sides and read again at the next sync.",
             )
         )
