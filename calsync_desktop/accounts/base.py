@@ -123,6 +123,10 @@ class BelongsToAnotherKind(ProviderError):
     def __init__(self, message: str, kind: str):
         super().__init__(message)
         self.kind = kind
+        self.fix = (
+            f"Nothing was saved. Add it with `calsync accounts add {kind}`, "
+            "or choose that kind in the setup wizard."
+        )
 
 
 class KeyringUnavailable(ProviderError):
@@ -134,6 +138,11 @@ class KeyringUnavailable(ProviderError):
             "calsync-desktop stores secrets nowhere else. On Linux, install and unlock a "
             "Secret Service keyring (GNOME Keyring or KWallet)."
             + (f" ({detail})" if detail else "")
+        )
+        # also met by a saved account's sync while the keyring is locked
+        self.fix = (
+            "Unlock or install the keyring, then try again: an account being added is "
+            "saved only then, so add the account again."
         )
 
 

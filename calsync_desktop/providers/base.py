@@ -62,6 +62,9 @@ class ProviderError(Exception):
 
     #: whether trying the same thing later may work
     transient = False
+    #: what to do, when the error knows better than its kind's usual advice
+    #: (:func:`~calsync_desktop.sync.runner.explain`); empty: that advice
+    fix = ""
 
 
 class NotFound(ProviderError):
@@ -99,13 +102,13 @@ class NeedsSignIn(ProviderError):
 
 
 class BadCredentials(NeedsSignIn):
-    """The credentials typed into the setup were refused. ``fix`` is what to
-    do when the service has its own advice (CalDAV's app passwords); empty:
-    the article's, for Exchange."""
+    """The credentials typed into the setup were refused. ``fix`` when the
+    service has its own advice (CalDAV's app passwords); else the article's,
+    for Exchange."""
 
     def __init__(self, message: str = "", fix: str = ""):
         super().__init__(message)
-        self.fix = fix
+        self.fix = fix or self.fix
 
 
 class Unreachable(ProviderError):

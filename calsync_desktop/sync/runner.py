@@ -117,17 +117,19 @@ _SIGN_IN_EXPLANATION = next(e for cls, e in _EXPLANATIONS if cls is NeedsSignIn)
 
 def explain(error: BaseException) -> Explanation:
     """What went wrong and what to do, in a user's words."""
+    own_fix = getattr(error, "fix", "")  # the error's own advice, when it has one
     for cls, explanation in _EXPLANATIONS:
         if isinstance(error, cls):
-            if getattr(error, "fix", ""):  # the service's own advice
-                explanation = Explanation(explanation.problem, error.fix)
+            if own_fix:
+                explanation = Explanation(explanation.problem, own_fix)
             # an unreachable server's own message only says the same again
             if cls in (NeedsSignIn, BadCredentials, Unreachable, TimedOut) or not str(error):
                 return explanation
             return Explanation(f"{explanation.problem} ({error})", explanation.fix)
     return Explanation(
         f"The sync failed: {error}",
-        "Try Sync now; if it keeps failing, copy the diagnostic report from Troubleshooting.",
+        own_fix
+        or "Try Sync now; if it keeps failing, copy the diagnostic report from Troubleshooting.",
     )
 
 

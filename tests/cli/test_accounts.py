@@ -8,11 +8,17 @@ from datetime import UTC, datetime
 
 import pytest
 
+from calsync_desktop.accounts.base import KeyringSecrets
 from calsync_desktop.accounts.memory import calendar_for
+from calsync_desktop.services import Services
 from tests.cli.helpers import (
+    Cli,
     _add_memory_account,
     _assert_usage_error,
 )
+from tests.fakes.ews_fixtures import ews_server_fixtures
+
+ews_server_module, ews_server = ews_server_fixtures("ews_server")
 
 
 def test_accounts_add_previews_the_first_sync(cli):
@@ -96,6 +102,53 @@ def test_accounts_add_failure_is_plain_and_saves_nothing(
     assert "pw-very-secret" not in out + err
     assert cli.store.list_accounts() == []
     assert cli.services.secrets.values == {}
+
+
+def test_an_office_365_address_for_exchange_says_how_to_add_it_instead(cli, monkeypatch):
+    pytest.importorskip("calsync_desktop.accounts.exchange")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("pw\n"))
+    code, _out, err = cli(
+        "accounts",
+        "add",
+        "exchange",
+        "--server-url",
+        "https://outlook.office365.com/EWS/Exchange.asmx",
+        "--username",
+        "sam@example.com",
+        "--password-stdin",
+    )
+    assert code == 1
+    fix = err.strip().splitlines()[-1]
+    assert "calsync accounts add office365" in fix and "Sync now" not in fix, err
+
+
+def test_no_keyring_says_to_add_the_account_again_once_there_is_one(
+    home, clock, capsys, monkeypatch, ews_server
+):
+    pytest.importorskip("calsync_desktop.accounts.exchange")
+    from keyring.backends import fail
+
+    services = Services.create(
+        home=home, secrets=KeyringSecrets(fail.Keyring()), env={"TZ": "Europe/Berlin"}, clock=clock
+    )
+    try:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(ews_server.password + "\n"))
+        code, _out, err = Cli(services, home, capsys)(
+            "accounts",
+            "add",
+            "exchange",
+            "--server-url",
+            ews_server.url,
+            "--username",
+            ews_server.username,
+            "--password-stdin",
+        )
+        assert code == 1 and "No OS keyring" in err
+        fix = err.strip().splitlines()[-1]
+        assert "add the account again" in fix and "Sync now" not in fix, err
+        assert services.store.list_accounts() == []
+    finally:
+        services.store.close()
 
 
 def test_accounts_add_when_the_preview_fails_still_saves(cli):
