@@ -5,17 +5,35 @@ from __future__ import annotations
 
 from calsync_desktop.model import Appointment, MyResponse, Organizer, ShowAs
 
+MEETING_COLUMNS = (
+    "show_as",
+    "join_url",
+    "organizer_name",
+    "organizer_email",
+    "guests_can_modify",
+    "my_response",
+)
+"""The availability and meeting columns of an appointment (SPEC §10)."""
+
+
+def meeting_values(a: Appointment) -> tuple:
+    """The values of :data:`MEETING_COLUMNS` of an appointment, in that order."""
+    organizer = a.organizer
+    if organizer is None:
+        return a.show_as._value_, a.join_url, None, None, False, a.my_response._value_
+    return (
+        a.show_as._value_,
+        a.join_url,
+        organizer.name,
+        organizer.email,
+        bool(organizer.guests_can_modify),
+        a.my_response._value_,
+    )
+
 
 def meeting_row(a: Appointment) -> dict:
-    """The availability and meeting columns of an appointment (SPEC §10)."""
-    return {
-        "show_as": a.show_as.value,
-        "join_url": a.join_url,
-        "organizer_name": a.organizer.name if a.organizer else None,
-        "organizer_email": a.organizer.email if a.organizer else None,
-        "guests_can_modify": bool(a.organizer and a.organizer.guests_can_modify),
-        "my_response": a.my_response.value,
-    }
+    """The availability and meeting columns of an appointment, by name."""
+    return dict(zip(MEETING_COLUMNS, meeting_values(a), strict=True))
 
 
 #: the members by stored value: a dictionary look-up costs a tenth of the enum's own

@@ -5,6 +5,7 @@ found by a mutation run (scripts/mutate) that a test of the middle let pass."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -261,3 +262,26 @@ def test_a_linked_appointment_moved_in_the_service_to_long_ago_says_so(h):
         "Moved in Work calendar to more than 30 days ago, so no longer synced; "
         "kept as it is on both sides until it is back in scope."
     )
+
+
+# --------------------------------------------------------------------------- zones of the times given
+
+
+def test_an_event_given_in_its_own_zone_is_the_same_time_as_in_utc(h):
+    # Exchange and CalDAV hand times in the event's zone; the Sales Calendar
+    # keeps UTC. The same instant is the same time: never written back.
+    berlin = ZoneInfo("Europe/Berlin")
+    start = h.at(3, 9).astimezone(berlin)
+    event = h.add_remote("Workshop in Berlin", start=start, timezone="Europe/Berlin")
+    assert event.start.tzinfo is berlin
+    assert h.sync().counts == {"create locally": 1}
+    (local,) = h.all_local()
+    assert local.start == start and local.start.tzinfo is UTC
+    # an edit there merges with what the import stored: the time is no change
+    h.edit_remote(event.remote_id, location="Hall 4")
+    edited = h.calendar.events[event.remote_id]
+    assert h.sync().counts == {"update": 1}
+    assert h.calendar.events[event.remote_id].version == edited.version  # nothing pushed
+    (local,) = h.all_local()
+    assert local.location == "Hall 4" and local.start == start
+    assert h.store.conflicts(h.account.id) == []
