@@ -59,12 +59,7 @@ _APPOINTMENT_FIELDS = (
     "account_id",
     "ical_uid",
     # then the availability and meeting columns (store/meetings.py), read by name
-    "show_as",
-    "join_url",
-    "organizer_name",
-    "organizer_email",
-    "guests_can_modify",
-    "my_response",
+    *MEETING_COLUMNS,
 )
 _APPOINTMENT_WIDTH = _APPOINTMENT_FIELDS.index("ical_uid") + 1  # the fields read by position
 _MEETING_FIELDS = _APPOINTMENT_FIELDS[_APPOINTMENT_WIDTH:]

@@ -264,7 +264,7 @@ def test_a_linked_appointment_moved_in_the_service_to_long_ago_says_so(h):
     )
 
 
-# --------------------------------------------------------------------------- zones of the times given
+# --------------------------------------------------------------------------- times in a zone
 
 
 def test_an_event_given_in_its_own_zone_is_the_same_time_as_in_utc(h):
