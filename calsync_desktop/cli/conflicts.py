@@ -23,6 +23,7 @@ from calsync_desktop.cli.common import (
 )
 from calsync_desktop.services import Services
 from calsync_desktop.store import field_value
+from calsync_desktop.sync.history_words import field_words, side_words
 from calsync_desktop.sync.review import CannotRestore, Conflict, conflicts, restore
 from calsync_desktop.words import count
 
@@ -74,7 +75,9 @@ def cmd_conflicts(args: argparse.Namespace, services: Services) -> int:
             + (f" ({state})" if state else "")
         )
         kept, lost = logged_value(c.field, c.kept, tz), logged_value(c.field, c.lost, tz)
-        print(f"        {c.field}: kept {kept}; lost {lost} (from {c.lost_side})")
+        account = c.account or "the calendar account"
+        side = side_words("service" if c.lost_side == "remote" else "the Sales Calendar", account)
+        print(f"        {field_words(c.field)}: kept {kept}; lost {lost} (from {side})")
     restorable = [c.id for c in found if c.restorable]
     if restorable:
         print(f"To bring a lost value back: calsync conflicts restore ID (e.g. {restorable[0]})")
@@ -90,7 +93,8 @@ def cmd_restore(args: argparse.Namespace, services: Services) -> int:
         print_json(_view(restored))
         return EXIT_OK
     lost = logged_value(restored.field, restored.lost, zone(local_zone_name(services.env)))
-    print(f"Restored {restored.field} of {quoted(restored.title)}: {lost}.")
+    what = field_words(restored.field).lower()
+    print(f"Restored the {what} of {quoted(restored.title)}: {lost}.")
     print(f"  The next sync sends it to {restored.account or 'the calendar account'}.")
     return EXIT_OK
 

@@ -92,12 +92,31 @@ def test_conflicts_are_listed_and_a_lost_value_is_restored(cli):
     assert f"calsync conflicts restore ID (e.g. {row['id']})" in text and row["lost"] in text
 
     out = cli.ok("conflicts", "restore", str(row["id"]))
-    assert f"Restored location of 'Pitch': {row['lost']}." in out
+    assert f"Restored the location of 'Pitch': {row['lost']}." in out
     assert cli.store.get_appointment(appointment_id).location == row["lost"]
     assert cli.json("conflicts")[0]["restored"] is True
     _assert_usage_error(cli("conflicts", "restore", str(row["id"])), "restored already")
     _assert_usage_error(cli("conflicts", "restore", "999"), "No conflict 999")
     _assert_usage_error(cli("conflicts", "restore", "abc"), "invalid int value")
+
+
+def test_conflicts_name_the_field_and_the_side_as_the_history_does(cli):
+    _add_memory_account(cli)
+    added = cli.add(
+        "--contents", "Pitch", "--start", "2026-11-24T09:00", "--end", "2026-11-24T10:00"
+    )
+    cli.ok("sync")
+    remote = _remote(cli)
+    (event,) = [e for e in remote.events.values() if e.local_id == added["id"]]
+    cli.ok("appointments", "edit", added["id"], "--contents", "Pitch (ours)")
+    remote.edit(event.remote_id, subject="Pitch (theirs)")
+    cli.ok("sync")
+    (row,) = cli.json("conflicts")
+    assert row["field"] == "contents" and row["lost_side"] == "remote"  # JSON keeps its names
+    text = cli.ok("conflicts")
+    assert "Title and notes: kept Pitch (ours); lost Pitch (theirs) (from me@example.com)" in text
+    out = cli.ok("conflicts", "restore", str(row["id"]))
+    assert "Restored the title and notes of 'Pitch (theirs)': Pitch (theirs)." in out
 
 
 def test_conflicts_of_private_appointments_keep_their_values_hidden(cli):
