@@ -53,7 +53,7 @@ def print_account(view: dict[str, Any], tz: ZoneInfo) -> None:
     print(f"{view['name']}  ({view['kind_label']}, {view['email']})")
     last = when(datetime.fromisoformat(view["last_sync"]), tz) if view["last_sync"] else "never"
     state = view["state"].replace("_", " ") + (", paused" if view["paused"] else "")
-    print(f"  state: {state} · last sync: {last} · {view['linked']} linked")
+    print(f"  state: {state} · last sync: {last} · {view['linked']:,} linked")
     if view["calendar"]:
         print(f"  calendar: {view['calendar']}")
     if view["sync_all_private"]:

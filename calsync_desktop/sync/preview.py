@@ -98,14 +98,14 @@ def _worded(counts: Mapping[str, int], account: str, form: str) -> list[str]:
             n = counts[kind]
             out.append(
                 getattr(wording, form).format(
-                    n=n,
+                    n=f"{n:,}",  # "3,000", as words.count writes it
                     appointments=count(n, "appointment"),
                     links=count(n, "link"),
                     account=account,
                 )
             )
     # a kind this table does not know yet still shows, in the engine's own words
-    out += [f"{kind} {n}" for kind, n in counts.items() if n and kind not in WORDING]
+    out += [f"{kind} {n:,}" for kind, n in counts.items() if n and kind not in WORDING]
     return out
 
 

@@ -55,6 +55,14 @@ def test_every_kind_of_action_is_worded_in_every_form():
             ["4 appointments will be deleted from Work"],
         ),
         ({"something new": 2}, "something new 2", ["something new 2"]),
+        (
+            {"link": 3000, "create locally": 1200},  # thousands as every other count writes them
+            "link 3,000 that exist on both sides, create 1,200 in the Sales Calendar",
+            [
+                "3,000 appointments already on both sides will be linked, not copied twice",
+                "1,200 appointments will be copied from Work to the Sales Calendar",
+            ],
+        ),
     ],
 )
 def test_a_plan_reads_the_same_on_one_line_and_as_sentences(summary, clauses, sentences):
