@@ -146,6 +146,30 @@ def test_an_imported_attendee_without_a_name_is_named_by_the_address(h):
     assert names == ["Eve", "dana@x.example"]
 
 
+@pytest.mark.parametrize(
+    "attendees",
+    [
+        (Participant("", "dana@x.example"),),
+        (Participant("", "dana@x.example"), Participant("", "me@example.com")),
+        (Participant("", "dana@x.example"), Participant("Eve", "eve@x.example")),
+    ],
+    ids=["one without a name", "and the user", "and one named"],
+)
+def test_an_attendee_named_by_the_address_on_import_is_no_change_later(h, attendees):
+    # the import names them here, the service still has no name: an edit there
+    # later neither renames them nor sends the attendees back
+    e = h.add_remote("Review", attendees=attendees)
+    h.sync()
+    before = h.local_for(e.remote_id).participants
+    h.edit_remote(e.remote_id, location="Room 7")
+    edited = h.calendar.events[e.remote_id]
+    assert h.sync().counts == {"update": 1}
+    assert h.calendar.events[e.remote_id].version == edited.version  # nothing pushed
+    after = h.local_for(e.remote_id)
+    assert after.location == "Room 7" and after.participants == before
+    assert h.store.conflicts(h.account.id) == []
+
+
 @pytest.mark.parametrize(("zone", "kept"), [("Europe/Berlin", "Europe/Berlin"), ("", "UTC")])
 def test_an_imported_event_keeps_its_time_zone(h, zone, kept):
     e = h.add_remote("Visit", timezone=zone)
