@@ -144,11 +144,18 @@ class TeamWindow(QObject):
             self.window.preview_banner.clear()
 
 
-def open_services(create: Callable[[], Any], try_again: Callable[[str], bool]):
+def open_services(
+    create: Callable[[], Any],
+    try_again: Callable[[str], bool],
+    cannot_open: Callable[[str], None] | None = None,
+):
     """The app's services; when this computer's team server cannot be opened
     at start (out of reach, the password refused, …), ``try_again(message)``
-    says so and is asked whether to try again (None: the user gave up).
+    says so and is asked whether to try again (None: the user gave up). A
+    Sales Calendar file that is not a database is said by ``cannot_open``
+    (a message box by default), and the app does not start (None).
     Nothing is changed meanwhile: not the connection, not the local file."""
+    from calsync_desktop.store.errors import NotASalesCalendar
     from calsync_desktop.team.server import TeamError
 
     while True:
@@ -157,6 +164,18 @@ def open_services(create: Callable[[], Any], try_again: Callable[[str], bool]):
         except TeamError as exc:
             if not try_again(str(exc)):
                 return None
+        except NotASalesCalendar as exc:
+            (cannot_open or say_cannot_open)(str(exc))
+            return None
+
+
+def say_cannot_open(message: str) -> None:
+    box = QMessageBox()
+    box.setIcon(QMessageBox.Icon.Critical)
+    box.setWindowTitle(PRODUCT_NAME)
+    box.setText("The Sales Calendar cannot be opened.")
+    box.setInformativeText(message)
+    box.exec()
 
 
 def ask_try_again(message: str) -> bool:

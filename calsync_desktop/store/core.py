@@ -19,8 +19,11 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
 from calsync_desktop.store import schema as t
-from calsync_desktop.store.errors import StoreUnavailable
+from calsync_desktop.store.errors import NotASalesCalendar, StoreUnavailable
 from calsync_desktop.store.upgrade import _on_connect, migrate
+
+# SQLite's answers for a file that is not one of its databases, or a damaged one
+_NOT_A_DATABASE = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
 
 Clock = Callable[[], datetime]
 _CHUNK = 500  # SQLite's bound-parameter limit is far above this; keeps statements small
@@ -89,7 +92,13 @@ class StoreCore:
         path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(f"sqlite:///{path}")
         event.listen(engine, "connect", _on_connect)
-        migrate(engine, path)
+        try:
+            migrate(engine, path)
+        except sa_exc.DatabaseError as exc:
+            engine.dispose()
+            if getattr(exc.orig, "sqlite_errorname", "") in _NOT_A_DATABASE:
+                raise NotASalesCalendar(path) from None
+            raise
         return cls(engine, clock, path)
 
     @classmethod

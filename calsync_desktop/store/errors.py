@@ -33,6 +33,19 @@ class StoreUnavailable(Exception):
         )
 
 
+class NotASalesCalendar(OSError):
+    """The Sales Calendar's file is not a database: damaged, or another file in
+    its place. It is left as it is (never written over, never deleted)."""
+
+    def __init__(self, path):
+        super().__init__(
+            f"{path} is not a Sales Calendar database: it is damaged or another file. "
+            f"{PRODUCT_NAME} left it as it is; restore it from a backup, or ask your IT "
+            "contact to look at it."
+        )
+        self.path = path
+
+
 class AccountBusy(Exception):
     """Another computer of the same member is syncing this account right now."""
 

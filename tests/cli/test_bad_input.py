@@ -379,3 +379,24 @@ def test_no_argument_gives_a_traceback_only_exit_0_1_or_2(cli, monkeypatch, tmp_
     if code == 2 and err.strip() and not err.startswith("usage:"):
         assert err.strip().splitlines()[-1].startswith("calsync: error: "), (argv, err)
     json.dumps(argv)  # the example is printable when it fails
+
+
+@pytest.mark.parametrize(
+    "contents",
+    [b"not a database at all\n", b"SQLite format 3\x00" + b"\xff" * 4000],
+    ids=["another-file", "damaged"],
+)
+def test_a_sales_calendar_file_that_is_not_a_database_is_one_line_and_left_as_it_is(
+    tmp_path, capsys, contents
+):
+    from calsync_desktop.cli import main
+
+    path = tmp_path / "home" / "data" / "sales-calendar.sqlite3"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(contents)
+    code = main(["--home", str(tmp_path / "home"), "status"])
+    out, err = capsys.readouterr()
+    assert code == 1, (out, err)
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "is not a Sales Calendar database" in err and str(path) in err
+    assert path.read_bytes() == contents  # nothing written over it

@@ -143,3 +143,26 @@ def test_the_real_launch_shows_the_tray_before_it_loads_the_store(tmp_path):
     """calsync-desktop's own main(), watched where it shows the icon."""
     seen = run_start(MAIN, tmp_path)
     assert seen == {"visible": True, "store loaded": False, "built": True, "exit": 0}
+
+
+def test_a_sales_calendar_file_that_is_not_a_database_is_said_and_the_app_does_not_start(
+    tmp_path,
+):
+    from calsync_desktop.accounts.base import MemorySecrets
+    from calsync_desktop.gui.team_window import open_services
+    from calsync_desktop.services import Services
+
+    home = tmp_path / "home"
+    (home / "data").mkdir(parents=True)
+    path = home / "data" / "sales-calendar.sqlite3"
+    path.write_bytes(b"not a database\n")
+    told: list[str] = []
+    services = open_services(
+        lambda: Services.create(home=home, secrets=MemorySecrets(), env={}),
+        lambda _message: True,  # not a team server: never asked to try again
+        told.append,
+    )
+    assert services is None
+    (message,) = told
+    assert "is not a Sales Calendar database" in message and str(path) in message
+    assert path.read_bytes() == b"not a database\n"
