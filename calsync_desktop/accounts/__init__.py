@@ -49,6 +49,7 @@ def save_account(
     if sync_all_private is not None:
         account.sync_all_private = sync_all_private
     account.state = AccountState.OK
+    account.last_error = ""  # signed in again: the problem it had is not its state now
     account.paused = False
     if existing is None:
         services.store.add_account(account)

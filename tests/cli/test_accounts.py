@@ -186,6 +186,18 @@ def test_signing_in_again_keeps_sync_all_as_private(cli):
     assert pulled.private
 
 
+def test_signing_in_again_clears_the_sign_in_problem_it_solves(cli):
+    _add_memory_account(cli)
+    calendar_for(cli.services, "me@example.com").fail_next("expired_token")
+    cli("sync")
+    (account,) = cli.json("accounts", "list")
+    assert account["state"] == "needs_sign_in" and account["last_error"]
+    _add_memory_account(cli)  # as sync advises: calsync accounts add KIND …
+    (account,) = cli.json("accounts", "list")
+    assert account["state"] == "ok" and account["last_error"] == ""
+    assert "last error" not in cli.ok("accounts", "list")
+
+
 def test_accounts_remove_keeps_or_deletes_the_synced_appointments(cli):
     cli.add("--contents", "Synced", "--start", "2026-11-24T09:00", "--end", "2026-11-24T10:00")
     _add_memory_account(cli)
