@@ -60,6 +60,18 @@ class WrongPassword(TeamError):
         )
 
 
+class NoPasswordGiven(TeamError):
+    """The server asked for a password and none was given (an administrator's
+    commands take it as psql does; calsync never keeps it)."""
+
+    def __init__(self, user: str):
+        super().__init__(
+            f"The team server asked for the password of {user} and no password was given. "
+            "Give it in the address, PGPASSWORD or ~/.pgpass, as with psql; calsync never "
+            "keeps it."
+        )
+
+
 class CertificateUntrusted(TeamError):
     def __init__(self, where: str, detail: str = ""):
         super().__init__(
@@ -186,7 +198,9 @@ def classify(error: BaseException, url: URL, user: str) -> TeamError:
     low = message.lower()
     where = describe(url)
     detail = message.strip().splitlines()[-1].strip() if message.strip() else ""
-    if "password authentication failed" in low or "no password supplied" in low:
+    if "no password supplied" in low:
+        return NoPasswordGiven(user)
+    if "password authentication failed" in low:
         return WrongPassword(user)
     if "does not support ssl" in low or "server does not support ssl" in low:
         return NoTLS(where)

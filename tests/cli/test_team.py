@@ -68,6 +68,10 @@ def test_init_sets_a_team_up_once_and_refuses_a_database_of_something_else(
         kept = (local.home / "data" / "team-admin.json").read_text()
         assert ADMIN_PASSWORD not in kept and "cli_team" in kept
         assert (local.home / "data" / "team-admin.json").stat().st_mode & 0o777 == 0o600
+        monkeypatch.delenv("PGPASSWORD", raising=False)
+        monkeypatch.setenv("PGPASSFILE", str(local.home / "no-pgpass"))
+        err = _fails(local("team", "members"), "no password was given")
+        assert "PGPASSWORD" in err and "administrator for a new one" not in err
         monkeypatch.setenv("PGPASSWORD", ADMIN_PASSWORD)  # as with psql
         assert local.json("team", "members") == []
         with pg_cluster.admin("cli_crm") as conn:
