@@ -160,7 +160,7 @@ def main(argv: Sequence[str] | None = None, services: Services | None = None) ->
     except ProviderError as error:
         # raised outside a sync (signing in, listing calendars): the error's own
         # sentence is the most precise, the explanation says what to do
-        explanation = explain(error)
+        explanation = explain(error, outside_sync=True)
         print(f"{prog}: {str(error) or explanation.problem}", file=sys.stderr)
         print(f"  {explanation.fix}", file=sys.stderr)
         return EXIT_FAILED

@@ -115,9 +115,24 @@ _EXPLANATIONS: list[tuple[type[ProviderError], Explanation]] = [
 _SIGN_IN_EXPLANATION = next(e for cls, e in _EXPLANATIONS if cls is NeedsSignIn)
 
 
-def explain(error: BaseException) -> Explanation:
-    """What went wrong and what to do, in a user's words."""
+# what to do when the error came outside a sync (signing in, adding an account,
+# listing calendars): no next sync will try again by itself
+_TRY_AGAIN = "Check your network connection and the server address, then try again."
+_LATER = "Try again in a few minutes."
+_OUTSIDE_SYNC: list[tuple[type[ProviderError], str]] = [
+    (Unreachable, _TRY_AGAIN),  # TimedOut too
+    (RateLimited, _LATER),
+    (ServerError, _LATER),
+    (MalformedResponse, _LATER),
+]
+
+
+def explain(error: BaseException, outside_sync: bool = False) -> Explanation:
+    """What went wrong and what to do, in a user's words; ``outside_sync``: the
+    error came while signing in or adding an account, not in a sync."""
     own_fix = getattr(error, "fix", "")  # the error's own advice, when it has one
+    if outside_sync and not own_fix:
+        own_fix = next((fix for cls, fix in _OUTSIDE_SYNC if isinstance(error, cls)), "")
     for cls, explanation in _EXPLANATIONS:
         if isinstance(error, cls):
             if own_fix:

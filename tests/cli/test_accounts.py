@@ -122,6 +122,26 @@ def test_an_office_365_address_for_exchange_says_how_to_add_it_instead(cli, monk
     assert "calsync accounts add office365" in fix and "Sync now" not in fix, err
 
 
+def test_a_server_out_of_reach_while_adding_says_to_try_again_not_to_wait_for_a_sync(
+    cli, monkeypatch
+):
+    pytest.importorskip("calsync_desktop.accounts.exchange")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("pw\n"))
+    code, _out, err = cli(
+        "accounts",
+        "add",
+        "exchange",
+        "--server-url",
+        "https://127.0.0.1:9/EWS/Exchange.asmx",
+        "--username",
+        "sam@example.com",
+        "--password-stdin",
+    )
+    assert code == 1 and "could not be reached" in err, err
+    fix = err.strip().splitlines()[-1]
+    assert "then try again" in fix and "next sync" not in fix, err  # nothing was saved
+
+
 def test_no_keyring_says_to_add_the_account_again_once_there_is_one(
     home, clock, capsys, monkeypatch, ews_server
 ):
