@@ -66,6 +66,21 @@ def test_accounts_add_calendar_choice(cli):
     assert cli.store.list_accounts()[0].calendar_id == "primary"
 
 
+def _add_exchange(cli, monkeypatch, server_url: str, password: str, user="sam@example.com"):
+    """``calsync accounts add exchange`` with the password on standard input."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO(password + "\n"))
+    return cli(
+        "accounts",
+        "add",
+        "exchange",
+        "--server-url",
+        server_url,
+        "--username",
+        user,
+        "--password-stdin",
+    )
+
+
 @pytest.mark.parametrize(
     ("server", "password", "message"),
     [
@@ -86,17 +101,7 @@ def test_accounts_add_failure_is_plain_and_saves_nothing(
     cli, monkeypatch, server, password, message
 ):
     pytest.importorskip("calsync_desktop.accounts.exchange")
-    monkeypatch.setattr(sys, "stdin", io.StringIO(password + "\n"))
-    code, out, err = cli(
-        "accounts",
-        "add",
-        "exchange",
-        "--server-url",
-        server,
-        "--username",
-        "sam@example.com",
-        "--password-stdin",
-    )
+    code, out, err = _add_exchange(cli, monkeypatch, server, password)
     assert code == 1, (out, err)
     assert message in err and "Traceback" not in err
     assert "pw-very-secret" not in out + err
@@ -106,16 +111,8 @@ def test_accounts_add_failure_is_plain_and_saves_nothing(
 
 def test_an_office_365_address_for_exchange_says_how_to_add_it_instead(cli, monkeypatch):
     pytest.importorskip("calsync_desktop.accounts.exchange")
-    monkeypatch.setattr(sys, "stdin", io.StringIO("pw\n"))
-    code, _out, err = cli(
-        "accounts",
-        "add",
-        "exchange",
-        "--server-url",
-        "https://outlook.office365.com/EWS/Exchange.asmx",
-        "--username",
-        "sam@example.com",
-        "--password-stdin",
+    code, _out, err = _add_exchange(
+        cli, monkeypatch, "https://outlook.office365.com/EWS/Exchange.asmx", "pw"
     )
     assert code == 1
     fix = err.strip().splitlines()[-1]
@@ -126,17 +123,7 @@ def test_a_server_out_of_reach_while_adding_says_to_try_again_not_to_wait_for_a_
     cli, monkeypatch
 ):
     pytest.importorskip("calsync_desktop.accounts.exchange")
-    monkeypatch.setattr(sys, "stdin", io.StringIO("pw\n"))
-    code, _out, err = cli(
-        "accounts",
-        "add",
-        "exchange",
-        "--server-url",
-        "https://127.0.0.1:9/EWS/Exchange.asmx",
-        "--username",
-        "sam@example.com",
-        "--password-stdin",
-    )
+    code, _out, err = _add_exchange(cli, monkeypatch, "https://127.0.0.1:9/EWS/Exchange.asmx", "pw")
     assert code == 1 and "could not be reached" in err, err
     fix = err.strip().splitlines()[-1]
     assert "then try again" in fix and "next sync" not in fix, err  # nothing was saved
@@ -152,16 +139,12 @@ def test_no_keyring_says_to_add_the_account_again_once_there_is_one(
         home=home, secrets=KeyringSecrets(fail.Keyring()), env={"TZ": "Europe/Berlin"}, clock=clock
     )
     try:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(ews_server.password + "\n"))
-        code, _out, err = Cli(services, home, capsys)(
-            "accounts",
-            "add",
-            "exchange",
-            "--server-url",
+        code, _out, err = _add_exchange(
+            Cli(services, home, capsys),
+            monkeypatch,
             ews_server.url,
-            "--username",
+            ews_server.password,
             ews_server.username,
-            "--password-stdin",
         )
         assert code == 1 and "No OS keyring" in err
         fix = err.strip().splitlines()[-1]
