@@ -436,3 +436,46 @@ def test_the_participants_an_undo_puts_back_keep_their_answers_and_those_without
         Participant("Ann", "ann@initech.example"),
         desk,
     )
+
+
+@pytest.mark.parametrize("writes", [2, 4, 6])
+def test_an_undo_killed_part_way_and_run_again_completes_that_undo(h, clock, writes):
+    """An undo killed after some of its deletions reached the service (the
+    last of them before their commit), then the same undo again: what the
+    first one deleted counts as put back, not as changed since; the rest goes
+    now; the killed undo is completed and the run reads as undone by it; what
+    another client changed or deleted since the run is still left alone."""
+    ids = [h.add_local(f"Pitch {i}").id for i in range(8)]
+    h.sync()
+    run = last_run(h).id
+    gone, edited = ids[0], ids[1]  # by another client, since the run
+    h.calendar.remove(h.remote_for(gone).remote_id)
+    h.calendar.edit(h.remote_for(edited).remote_id, location="Annex")
+    h.calendar.batch_size = 2
+    h.kill_after_writes(writes)
+    with pytest.raises(Crash):
+        undo(h, run, decision=Decision.APPLY)
+    reopened(h)
+    killed = last_run(h)
+    assert killed.undoes == run and killed.state == "running"
+    assert len(h.calendar.events) == 7 - writes
+    result = undo(h, run, decision=Decision.APPLY)
+    assert result.errors == []
+    assert {i.change.local_id: i.left_alone for i in result.left_alone} == {
+        gone: "changed in Work calendar since",
+        edited: "changed in Work calendar since",
+    }
+    assert result.counts == {"delete": 6} and result.run_id == killed.id
+    journal = Journal(h.store)
+    assert journal.run(run).undone_by == killed.id
+    done = journal.run(killed.id)
+    assert done.state == "done" and done.counts == {"delete": 6}
+    assert [e.local_id for e in h.calendar.events.values()] == [edited]
+    assert h.remote_for(edited).location == "Annex"
+    assert {a.id for a in h.all_local()} == set(ids)
+    assert_no_duplicates(h, synced=False)  # the deletion made there is still to sync
+    # the completed undo can itself be undone: the six events come back, once
+    back = undo(h, killed.id, decision=Decision.APPLY)
+    assert back.counts == {"restore": 6} and back.left_alone == []
+    assert {h.remote_for(a).subject for a in ids[2:]} == {f"Pitch {i}" for i in range(2, 8)}
+    assert_no_duplicates(h, synced=False)
