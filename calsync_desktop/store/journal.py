@@ -209,6 +209,20 @@ class Journal:
         ).first()
         return row.id if row is not None and row.state in UNFINISHED else None
 
+    def interrupted_undo(self, account_id: str, run_id: int) -> int | None:
+        """The account's last run when it is an undo of run ``run_id`` that
+        was interrupted (killed while applying, or ended by an error), else
+        None: undoing the run again completes that undo."""
+        row = self.store._read(
+            select(_R.id, _R.state, _R.undoes)
+            .where(_R.account_id == account_id)
+            .order_by(_R.id.desc())
+            .limit(1)
+        ).first()
+        if row is None or row.undoes != run_id or row.state not in UNFINISHED:
+            return None
+        return row.id
+
     def finish(self, run_id: int, state: str, counts: dict[str, int], finished: datetime) -> bool:
         """The run's end: its state and counts. A run that changed nothing and
         was not stopped is not kept; whether it is."""

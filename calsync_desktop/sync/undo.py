@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from calsync_desktop.accounts.base import Account
@@ -97,6 +97,9 @@ class UndoItem:
     #: the appointment and the event as the plan found them
     original: Appointment | None = None
     original_event: RemoteEvent | None = None
+    #: deleted there by the interrupted undo this one completes, which was
+    #: killed before it journalled that: journalled now
+    deleted_unjournalled: bool = False
 
     @property
     def put_back(self) -> bool:
@@ -108,6 +111,8 @@ class UndoPlan:
     run: RunRecord
     items: list[UndoItem]
     guard: MassDeletionGuard | None = None
+    #: the interrupted undo of this run that this one completes
+    resumes: int | None = None
 
     @property
     def put_back(self) -> list[UndoItem]:
@@ -215,20 +220,43 @@ class Undo:
         ids = [c.local_id for c in changes]
         locals_ = self.store.get_appointments(ids)
         seqs = self.store.appointment_seqs(locals_)
+        resumes = self.journal.interrupted_undo(self.account.id, run_id)
+        undone_there = self._undone_there(resumes, ids)
         items = []
         for n, c in enumerate(changes):
             if n % 200 == 0:
                 self._check_stop()
             items.append(
                 self._item(
-                    c, locals_.get(c.local_id), seqs.get(c.local_id, 0), events, by_local, scope
+                    c,
+                    locals_.get(c.local_id),
+                    seqs.get(c.local_id, 0),
+                    events,
+                    by_local,
+                    scope,
+                    undone_there.get(c.local_id, ""),
                 )
             )
-        plan = UndoPlan(record, items)
+        plan = UndoPlan(record, items, resumes=resumes)
         plan.guard = self._guard(plan)
         return plan
 
-    def _item(self, c, current, seq, events, by_local, scope) -> UndoItem:
+    def _undone_there(self, resumes: int | None, ids: list[str]) -> dict[str, str]:
+        """The run's appointments whose event the interrupted undo ``resumes``
+        deleted: "journalled", or "dropped" (killed after the deletion reached
+        the service, before its commit: only the link it dropped first says
+        so). An event another client deleted keeps its link until a sync."""
+        if resumes is None:
+            return {}
+        undone = {
+            e.local_id: "journalled"
+            for e in self.journal.entries(resumes)
+            if e.sides != "local" and e.version_after is None
+        }
+        linked = self.store.status_for(self.account.id, ids)
+        return {i: "dropped" for i in ids if i not in linked} | undone
+
+    def _item(self, c, current, seq, events, by_local, scope, undone_there="") -> UndoItem:
         own = self.account.email
         item = UndoItem(c, title_of(c), current=current, current_seq=seq)
         event = events.get(c.remote_id) if c.remote_id else None
@@ -271,7 +299,9 @@ class Undo:
                 )
             )
         if remote_target is None:
-            remote_back = False  # gone there since: a deletion the next sync takes in
+            # gone there since: a deletion the next sync takes in; unless the
+            # interrupted undo of this run deleted it (:meth:`_undone_there`)
+            remote_back = event is None and bool(undone_there)
         else:
             remote_back = event is not None and _same_remote(
                 event, remote_target, self.remote_fields, own
@@ -289,6 +319,9 @@ class Undo:
             item.left_alone = "out of the sync window now"
         if item.left_alone:
             return item
+        item.deleted_unjournalled = (
+            remote_moves and remote_back and remote_target is None and undone_there == "dropped"
+        )
 
         # what each side needs
         if local_moves and not local_back:
@@ -346,6 +379,7 @@ class Undo:
                         result.left_alone.append(item)
                 items = [i for i in items if i.put_back]
         journal = RunJournal(self.journal, self.account.id, "undo", self.clock, plan.run.id)
+        journal.run_id = plan.resumes  # an interrupted undo of the run is completed
         result.run_id = journal.begin()
         batch = max(1, self.provider.write_batch_size)
         for start in range(0, len(items), batch):
@@ -362,6 +396,8 @@ class Undo:
                     if change is not None:
                         changes.append(change)
                 journal.rewrite(changes)
+        if plan.resumes is not None:  # with what it put back before it was interrupted
+            result.counts = self.journal.run(plan.resumes).counts
         if not journal.end("done", result.counts):
             result.run_id = None  # it put nothing back: no run of its own
         return result
@@ -459,6 +495,20 @@ class Undo:
         c = item.change
         remote_ok = self._outcome(item, outcome)
         wrote_remote = outcome is not None and remote_ok
+        if item.deleted_unjournalled:
+            result.add("delete")
+            return replace(
+                c,
+                kind="delete",
+                local_changed=False,
+                remote_changed=True,
+                version_before=c.version_after,
+                version_after=None,
+                local_before=None,
+                local_after=m.local_fields(item.current) if item.current else None,
+                remote_before=c.remote_after,
+                remote_after=None,
+            )
         if not remote_ok:
             result.left_alone.append(item)
             if not item.done:
