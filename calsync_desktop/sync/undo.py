@@ -32,7 +32,10 @@ listing). Local halves that make an interrupted undo safe are committed
 before the remote writes (an appointment brought back, a link dropped before
 its event is deleted); everything else commits with its remote result. A kill
 anywhere leaves a state that the next sync or undo completes: an event
-recreated carries the local id and is linked by it, never copied.
+recreated carries the local id and is linked by it, never copied. Undoing
+the run again right after a kill completes the killed undo (the same run):
+an event it deleted is put back, not changed since, by its journal or (killed
+before the commit) by the link it dropped first.
 """
 
 from __future__ import annotations
