@@ -5,7 +5,7 @@ never refused."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -108,3 +108,36 @@ def test_a_rule_that_gives_no_date_is_refused(rule):
 def test_a_rule_that_gives_a_date_however_rarely_is_kept(rule):
     start = datetime(2026, 11, 24, 9, tzinfo=ZoneInfo("Europe/Berlin"))
     validate_rrule(rule, start, "Europe/Berlin")
+
+
+def _fall_back(year: int, zone: ZoneInfo) -> datetime:
+    """The instant (UTC) the clocks of ``zone`` go back in the autumn of ``year``."""
+    instant = datetime(year, 9, 1, tzinfo=UTC)
+    offset = instant.astimezone(zone).utcoffset()
+    while instant.astimezone(zone).utcoffset() == offset:
+        instant += timedelta(hours=1)
+    return instant
+
+
+@settings(max_examples=100)
+@given(
+    st.sampled_from(("FREQ=DAILY", "FREQ=WEEKLY", "FREQ=MONTHLY", "FREQ=YEARLY")),
+    st.integers(8990, 9190),  # dateutil's own search ends soon enough to compare with
+    st.sampled_from((ZoneInfo("America/New_York"), ZoneInfo("Europe/Berlin"))),
+    st.integers(-90, 90),
+    st.integers(-90, 90),
+)
+def test_an_until_near_a_start_in_the_hour_the_clocks_go_back_is_read_as_an_instant(
+    freq, year, zone, start_minutes, until_minutes
+):
+    start = _fall_back(year, zone) + timedelta(minutes=start_minutes)
+    until = start + timedelta(minutes=until_minutes)
+    rule = f"{freq};UNTIL={until:%Y%m%dT%H%M%SZ}"
+    expanded = rrulestr("RRULE:" + rule, dtstart=start.astimezone(zone))
+    assert has_occurrence(expanded) == (next(iter(expanded), None) is not None)
+
+
+def test_a_series_of_one_occurrence_in_the_repeated_hour_is_kept():
+    # 01:30 EDT (05:30Z), until 01:15 EST (06:15Z): earlier on the clock, later in time
+    start = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
+    validate_rrule("FREQ=DAILY;UNTIL=20261101T061500Z", start, "America/New_York")
