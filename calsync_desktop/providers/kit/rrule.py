@@ -204,7 +204,10 @@ def _last_cycle(e: rrule) -> rrule:
     its interval as far as leaves one cycle (and a period, for the part of
     its first one before its start) before dateutil's last year; as it is
     when it starts later than that. Moved in wall time (an UNTIL as the wall
-    time it is in the series' zone), as dateutil expands a series."""
+    time it is in the series' zone), as dateutil expands a series; the zone is
+    kept and the UNTIL given back as an instant, as dateutil compares them: in
+    the hour the clocks go back an UNTIL can be later in time than the first
+    occurrence but earlier on the clock."""
     cycle = lcm(e._interval, _UNITS_PER_CYCLE[e._freq]) // _UNITS_PER_CYCLE[e._freq] * 400
     room = _LAST_YEAR - e._dtstart.year - cycle - (e._interval if e._freq == YEARLY else 1)
     if room < cycle:
@@ -215,8 +218,7 @@ def _last_cycle(e: rrule) -> rrule:
         until = until.astimezone(zone)
     if until is not None and until.year + years > _LAST_YEAR:
         until = None  # past the cycle looked at: it changes nothing there
-    return e.replace(
-        dtstart=start.replace(year=start.year + years, tzinfo=None),
-        until=until.replace(year=until.year + years, tzinfo=None) if until else None,
-        count=None,
-    )
+    if until is not None:
+        until = until.replace(year=until.year + years)
+        until = until.astimezone(UTC) if zone is not None else until
+    return e.replace(dtstart=start.replace(year=start.year + years), until=until, count=None)
