@@ -376,6 +376,28 @@ def test_a_new_series_that_is_not_the_sign_leaves_a_shortened_series_alone(h, fi
     assert h.local(a.id).recurrence.rrule == rule  # a rule change that does not flow back
 
 
+def test_an_unrelated_series_after_a_shortened_one_does_not_shorten_the_sales_calendars(h):
+    # Outlook: the weekly series' range ended early (not split), and the next
+    # day a daily meeting of another client's comes: not the rest of this
+    # series, so the Sales Calendar's series keeps its rule (which goes back)
+    rule = "FREQ=WEEKLY;COUNT=6"
+    a = h.add_local(start=h.at(1), recurrence=Recurrence(rule))
+    h.sync()
+    starts = _first_starts(a, 6)
+    h.clock.advance(minutes=1)
+    until = f"UNTIL={starts[3] - timedelta(seconds=1):%Y%m%dT%H%M%SZ}"
+    h.calendar.edit(h.remote_for(a.id).remote_id, recurrence=Recurrence(_with_end(rule, until)))
+    h.add_remote(
+        "Call with Globex",
+        start=starts[3] + timedelta(days=1, hours=5),
+        recurrence=Recurrence("FREQ=DAILY;COUNT=2"),
+        timezone="Europe/Berlin",
+    )
+    h.sync()
+    assert h.local(a.id).recurrence.rrule == rule
+    assert _first_starts(h.local(a.id), 10) == starts
+
+
 def test_a_remote_split_seen_by_an_interrupted_run_still_ends_the_series_on_the_next(h):
     """The run that sees a split imports the new series first; when it dies
     before it ends the old series, the next run lists the same changes with the
