@@ -138,7 +138,7 @@ class Planner:
         # also one linked at the version listed, which an interrupted run of this
         # same listing imported before it could end the old series
         run.new_series = tuple(
-            NewSeries(rid, e.start, e.split_from)
+            NewSeries(rid, e.start, e.split_from, e.recurrence.rrule)
             for rid, e in events.items()
             if e.recurrence is not None
             and (rid not in by_remote or by_remote[rid].version == e.version)
@@ -344,7 +344,10 @@ class Planner:
                 snap.local,
                 m.local_fields(local),
                 tz,
-                [NewSeries(a.local_id, a.local.start) for a in mine.values()],
+                [
+                    NewSeries(a.local_id, a.local.start, rrule=a.local.recurrence.rrule)
+                    for a in mine.values()
+                ],
             )
             if there is None or here is None or there[1].remote_id not in theirs:
                 continue

@@ -19,7 +19,10 @@ The sign is the new series, as each service makes it:
   the old range and creates a series of its own, new id and UID), so a new
   series that names no other is the sign when it starts after the old series'
   last occurrence and no later than the day of the second occurrence it dropped:
-  where the rest was due, or moved to another day before the next one. A series
+  where the rest was due, or moved to another day before the next one, and
+  repeats as often (the same frequency and interval: a daily meeting the day
+  after a weekly series was ended is another one, and taking it for the rest
+  would drop the occurrences edited in the Sales Calendar's series). A series
   Google names as split off another series is never taken for this one's.
 
 A series only ended earlier, a change of the rule itself (another frequency,
@@ -35,6 +38,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from calsync_desktop.model import Recurrence
+from calsync_desktop.providers.kit.rrule import rule_parts
 from calsync_desktop.sync.snapshot import Fields
 
 END_PARTS = ("COUNT", "UNTIL")
@@ -42,12 +46,22 @@ END_PARTS = ("COUNT", "UNTIL")
 
 @dataclass(frozen=True, slots=True)
 class NewSeries:
-    """A series new in a listing: its id, first start, and the series the
-    service says it was split off from (None: it says nothing)."""
+    """A series new in a listing: its id, first start, the series the
+    service says it was split off from (None: it says nothing), and its rule
+    (None: not known, not compared)."""
 
     remote_id: str
     start: datetime
     split_from: str | None = None
+    rrule: str | None = None
+
+
+def _repeats_alike(rrule: str | None, other: str) -> bool:
+    """Whether a rule repeats as often as ``other``: the same frequency and interval."""
+    if rrule is None:
+        return True
+    a, b = rule_parts(rrule), rule_parts(other)
+    return (a.get("FREQ"), a.get("INTERVAL", "1")) == (b.get("FREQ"), b.get("INTERVAL", "1"))
 
 
 def _last_start(rrule: str, start: str, tz: str) -> datetime | None:
@@ -128,6 +142,9 @@ def split_sign(
     signs = [
         s
         for s in new_series
-        if s.split_from is None and last < s.start and s.start.astimezone(zone).date() <= latest
+        if s.split_from is None
+        and last < s.start
+        and s.start.astimezone(zone).date() <= latest
+        and _repeats_alike(s.rrule, base.rrule)
     ]
     return (last, min(signs, key=lambda s: s.start)) if signs else None
