@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from calsync_desktop.sync.series_end import NewSeries, ended_at, split_at
+from calsync_desktop.sync.series_end import NewSeries, dropped_with_the_rule, ended_at, split_at
 from calsync_desktop.sync.snapshot import (
     ALL_FIELDS,
     LOCAL_TO_REMOTE,
@@ -115,6 +115,8 @@ def merge(
     last = None
     if local.rrule and local.time:
         last = split_at(base_r, remote, tz, new_series, remote_id)
+        if last is None:  # the rule goes back, and what it took away there with it
+            remote = dropped_with_the_rule(base_r, remote, tz)
 
     for name in ALL_FIELDS:
         cur_l, cur_r = local.get(name), remote.get(name)

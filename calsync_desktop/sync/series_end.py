@@ -33,7 +33,7 @@ merge fields.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -66,6 +66,36 @@ def _repeats_alike(rrule: str | None, other: str) -> bool:
 
 def _last_start(rrule: str, start: str, tz: str) -> datetime | None:
     return Recurrence(rrule).last_start(datetime.fromisoformat(start), tz)
+
+
+def dropped_with_the_rule(base: Fields, current: Fields, tz: str) -> Fields:
+    """``current`` (one side's fields) with the edited and deleted occurrences
+    it held at the last sync (``base``) put back where a change of its rule
+    took them away: those whose original start its rule no longer gives (a
+    range ended early in Outlook drops the exceptions after the new end).
+    They were not edited there; the rule, which flows one way, goes back,
+    and with it they stay as the Sales Calendar has them."""
+    if not (base.rrule and current.rrule and current.time) or current.rrule == base.rrule:
+        return current
+    overrides = {k: v for k, v in base.overrides.items() if k not in current.overrides}
+    exdates = [x for x in base.exdates if x not in current.exdates]
+    if not overrides and not exdates:
+        return current
+    latest = max(datetime.fromisoformat(k) for k in (*overrides, *exdates))
+    given = set()
+    for start in Recurrence(current.rrule).rule_set(datetime.fromisoformat(current.time[0]), tz):
+        if start > latest:
+            break
+        given.add(start)
+    overrides = {k: v for k, v in overrides.items() if datetime.fromisoformat(k) not in given}
+    exdates = [x for x in exdates if datetime.fromisoformat(x) not in given]
+    if not overrides and not exdates:
+        return current
+    return replace(
+        current,
+        overrides={**current.overrides, **overrides},
+        exdates=tuple(sorted({*current.exdates, *exdates})),
+    )
 
 
 def ended_early(base: Fields, current: Fields, tz: str) -> datetime | None:

@@ -485,6 +485,31 @@ def test_a_remote_rule_change_other_than_a_split_does_not_flow_back(h, changed):
     assert h.local(a.id).recurrence.rrule == "FREQ=DAILY;COUNT=6"
 
 
+def test_a_series_shortened_there_keeps_its_edited_and_deleted_occurrences_after_that_end(h):
+    # the rule flows one way: a range ended early in Outlook is pushed back,
+    # and the occurrences the service dropped with it (an edited one, a
+    # deleted one) are no edit there; the user's own stay (SPEC §4)
+    start = h.at(1)
+    a = h.add_local(start=start, recurrence=Recurrence("FREQ=DAILY;COUNT=6"))
+    starts = _first_starts(a, 6)
+    review = OccurrenceOverride(
+        starts[4], "Quarterly review with Acme", "Room 2", starts[4], starts[4] + timedelta(hours=2)
+    )
+    h.edit_local(a.id, recurrence=Recurrence("FREQ=DAILY;COUNT=6", (starts[5],), (review,)))
+    h.sync()
+    remote_id = h.remote_for(a.id).remote_id
+    assert h.calendar.events[remote_id].recurrence.overrides == (review,)
+    h.clock.advance(minutes=1)
+    h.calendar.edit(remote_id, recurrence=Recurrence("FREQ=DAILY;COUNT=3"))  # dropped with it
+    h.sync()
+    for recurrence in (h.local(a.id).recurrence, h.calendar.events[remote_id].recurrence):
+        assert recurrence.rrule == "FREQ=DAILY;COUNT=6"
+        assert recurrence.overrides == (review,)
+        assert recurrence.exdates == (starts[5],)
+    assert h.store.conflicts(h.account.id) == []
+    assert h.sync().counts == {}
+
+
 def test_a_rule_changed_locally_while_the_series_was_split_remotely_ends_at_the_split(h):
     a = h.add_local(start=h.at(1), recurrence=Recurrence("FREQ=DAILY;COUNT=6"))
     h.sync()
