@@ -262,6 +262,13 @@ def _shown_starts(h, now) -> list:
     return [o.start for o in window]
 
 
+def _synced_series(h, rule: str, n: int = 6):
+    """A series made in the Sales Calendar and synced, and its first ``n`` starts."""
+    a = h.add_local(start=h.at(1), recurrence=Recurrence(rule))
+    h.sync()
+    return a, _first_starts(a, n)
+
+
 def _first_starts(a, n: int) -> list:
     return [s.astimezone(UTC) for s in islice(a.recurrence.rule_set(a.start, a.timezone), n)]
 
@@ -299,11 +306,9 @@ SPLIT_RULES = ["FREQ=DAILY;COUNT=6", "FREQ=DAILY", "FREQ=WEEKLY;BYDAY=MO,WE,FR;C
 def test_a_series_split_remotely_ends_the_sales_calendars_series_where_the_split_starts(
     h, rule, at
 ):
-    a = h.add_local(start=h.at(1), recurrence=Recurrence(rule))
-    h.sync()
+    a, starts = _synced_series(h, rule)
     now = h.clock()
     before = _shown_starts(h, now)
-    starts = _first_starts(a, 6)
     h.clock.advance(minutes=1)
     remote_id = h.remote_for(a.id).remote_id
     new = split_remotely(h, remote_id, rule, starts, at, subject="Meeting with Acme (new room)")
@@ -324,10 +329,8 @@ def test_a_split_whose_rest_moved_to_another_day_ends_the_series_where_the_split
     # the Monday before, or to the next week's Sunday): a new series that names
     # no other, after the old series' last occurrence, before the next one it dropped
     rule = "FREQ=WEEKLY;COUNT=6"
-    a = h.add_local(start=h.at(1), recurrence=Recurrence(rule))
-    h.sync()
+    a, starts = _synced_series(h, rule)
     now = h.clock()
-    starts = _first_starts(a, 6)
     h.clock.advance(minutes=1)
     remote_id = h.remote_for(a.id).remote_id
     new = split_remotely(h, remote_id, rule, starts, 3, moved=moved, subject="Moved")
@@ -343,10 +346,8 @@ def test_a_split_whose_rest_moved_to_another_day_ends_the_series_where_the_split
 def test_a_series_the_service_names_as_split_off_is_the_sign_wherever_it_starts(h):
     # Google: the new series is "<old id>_R<cut>", here a fortnight later
     rule = "FREQ=DAILY;COUNT=6"
-    a = h.add_local(start=h.at(1), recurrence=Recurrence(rule))
-    h.sync()
+    a, starts = _synced_series(h, rule)
     now = h.clock()
-    starts = _first_starts(a, 6)
     h.clock.advance(minutes=1)
     remote_id = h.remote_for(a.id).remote_id
     later = timedelta(days=14)
@@ -367,9 +368,7 @@ def test_a_series_the_service_names_as_split_off_is_the_sign_wherever_it_starts(
 )
 def test_a_new_series_that_is_not_the_sign_leaves_a_shortened_series_alone(h, fields):
     rule = "FREQ=WEEKLY;COUNT=6"
-    a = h.add_local(start=h.at(1), recurrence=Recurrence(rule))
-    h.sync()
-    starts = _first_starts(a, 6)
+    a, starts = _synced_series(h, rule)
     h.clock.advance(minutes=1)
     split_remotely(h, h.remote_for(a.id).remote_id, rule, starts, 3, **fields)
     h.sync()
@@ -381,9 +380,7 @@ def test_an_unrelated_series_after_a_shortened_one_does_not_shorten_the_sales_ca
     # day a daily meeting of another client's comes: not the rest of this
     # series, so the Sales Calendar's series keeps its rule (which goes back)
     rule = "FREQ=WEEKLY;COUNT=6"
-    a = h.add_local(start=h.at(1), recurrence=Recurrence(rule))
-    h.sync()
-    starts = _first_starts(a, 6)
+    a, starts = _synced_series(h, rule)
     h.clock.advance(minutes=1)
     until = f"UNTIL={starts[3] - timedelta(seconds=1):%Y%m%dT%H%M%SZ}"
     h.calendar.edit(h.remote_for(a.id).remote_id, recurrence=Recurrence(_with_end(rule, until)))
@@ -606,9 +603,7 @@ def test_occurrences_edited_after_a_remote_split_go_with_the_old_series(h):
 
 def test_a_series_split_in_the_sales_calendar_ends_the_remote_series_and_adds_the_new_one(h):
     rule = "FREQ=WEEKLY;BYDAY=TU,TH;COUNT=8"
-    a = h.add_local(start=h.at(1), recurrence=Recurrence(rule))
-    h.sync()
-    starts = _first_starts(a, 8)
+    a, starts = _synced_series(h, rule, 8)
     last = starts[4] - timedelta(seconds=1)
     h.edit_local(a.id, recurrence=Recurrence(_with_end(rule, f"UNTIL={last:%Y%m%dT%H%M%SZ}")))
     new = h.add_local(
@@ -964,10 +959,8 @@ def test_a_series_split_there_while_the_account_was_away_ends_at_the_split_when_
     h, services, google, moved
 ):
     rule = "FREQ=WEEKLY;COUNT=6"
-    a = h.add_local(start=h.at(1), recurrence=Recurrence(rule))
-    h.sync()
+    a, starts = _synced_series(h, rule)
     now = h.clock()
-    starts = _first_starts(a, 6)
     remote_id = h.remote_for(a.id).remote_id
     readd_account(h, services)
     h.clock.advance(minutes=1)
