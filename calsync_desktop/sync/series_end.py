@@ -26,8 +26,9 @@ The sign is the new series, as each service makes it:
   Google names as split off another series is never taken for this one's.
 
 A series only ended earlier, a change of the rule itself (another frequency,
-other days) or a later end still do not flow back. Pure functions over the
-merge fields.
+other days) or a later end still do not flow back, and the changed and deleted
+occurrences the service dropped along with such a change are no edit made
+there (:func:`dropped_with_the_rule`). Pure functions over the merge fields.
 """
 
 from __future__ import annotations
